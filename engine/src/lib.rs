@@ -1,0 +1,9 @@
+//! fleetsim-engine: Ansible's semantics, as ansible-core 2.19 has them, over fleetsim's simulated hosts.
+//!
+//! The folders follow the pipeline a playbook run takes: `yaml` (loading with spans),
+//! `inventory` (sources, groups, variables, host patterns), `template` (Jinja as Ansible
+//! configures it), then the playbook loader, the executor, the modules and the output.
+
+pub mod inventory;
+pub mod template;
+pub mod yaml;

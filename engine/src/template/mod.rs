@@ -1,0 +1,1 @@
+//! Jinja templating configured as Ansible configures it: filters, tests, lookups, undefined rules.
