@@ -1,1 +1,1 @@
-//! In-process POSIX shell over a host sandbox: `command`, `shell` and `lookup(\x27pipe\x27)` never start a real process.
+//! In-process POSIX shell over a host sandbox: `command`, `shell` and `lookup('pipe')` never start a real process.
