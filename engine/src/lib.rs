@@ -4,6 +4,7 @@
 //! `inventory` (sources, groups, variables, host patterns), `template` (Jinja as Ansible
 //! configures it), then the playbook loader, the executor, the modules and the output.
 
+pub mod diag;
 pub mod inventory;
 pub mod template;
 pub mod yaml;
