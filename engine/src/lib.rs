@@ -6,5 +6,6 @@
 
 pub mod diag;
 pub mod inventory;
+pub mod playbook;
 pub mod template;
 pub mod yaml;
