@@ -6,6 +6,7 @@
 
 pub mod diag;
 pub mod inventory;
+pub mod output;
 pub mod playbook;
 pub mod template;
 pub mod yaml;

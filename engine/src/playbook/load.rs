@@ -924,7 +924,7 @@ fn string_list(node: Option<&Node>) -> Vec<String> {
 }
 
 /// A scalar as the text Python's `str()` would give.
-pub(crate) fn scalar_text(v: &Value) -> String {
+pub fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "None".into(),
@@ -948,7 +948,7 @@ fn find_yaml(dir: &Path, stem: &str) -> Option<PathBuf> {
 
 /// Where `import_tasks`/`include_tasks` look for a file: the role's tasks folder, the
 /// including file's folder, then the playbook's.
-pub(crate) fn resolve_task_file(
+pub fn resolve_task_file(
     base: &Path,
     playbook_dir: &Path,
     role: Option<&RoleRef>,
