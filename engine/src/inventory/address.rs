@@ -78,7 +78,11 @@ fn py_int(s: &str) -> Result<i64, String> {
         Some(r) => (true, r),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return Err(err());
     }
     if !digits.chars().all(|c| c.is_ascii_digit() || c == '_') {
@@ -118,7 +122,10 @@ fn expand_into(line: &str, out: &mut Vec<String>) -> Result<(), String> {
     let replaced = line.replacen('[', "|", 1).replacen(']', "|", 1);
     let parts: Vec<&str> = replaced.split('|').collect();
     if parts.len() < 3 {
-        return Err(format!("not enough values to unpack (expected 3, got {})", parts.len()));
+        return Err(format!(
+            "not enough values to unpack (expected 3, got {})",
+            parts.len()
+        ));
     }
     if parts.len() > 3 {
         return Err("too many values to unpack (expected 3)".into());
@@ -158,7 +165,11 @@ fn expand_into(line: &str, out: &mut Vec<String>) -> Result<(), String> {
                     let letters: Vec<char> = LETTERS.chars().collect();
                     let hi = (e + 1).min(letters.len());
                     if st > 0 {
-                        seq = letters[b..hi].iter().step_by(st as usize).map(|c| c.to_string()).collect();
+                        seq = letters[b..hi]
+                            .iter()
+                            .step_by(st as usize)
+                            .map(|c| c.to_string())
+                            .collect();
                     }
                     true
                 }
@@ -218,10 +229,22 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(parse_address("db1.example.com:5309", true).unwrap(), ("db1.example.com".into(), Some(5309)));
-        assert_eq!(parse_address("[::1]:22", true).unwrap(), ("::1".into(), Some(22)));
-        assert_eq!(parse_address("fe80::1", true).unwrap(), ("fe80::1".into(), None));
-        assert_eq!(parse_address("web[01:03].x", true).unwrap().0, "web[01:03].x");
+        assert_eq!(
+            parse_address("db1.example.com:5309", true).unwrap(),
+            ("db1.example.com".into(), Some(5309))
+        );
+        assert_eq!(
+            parse_address("[::1]:22", true).unwrap(),
+            ("::1".into(), Some(22))
+        );
+        assert_eq!(
+            parse_address("fe80::1", true).unwrap(),
+            ("fe80::1".into(), None)
+        );
+        assert_eq!(
+            parse_address("web[01:03].x", true).unwrap().0,
+            "web[01:03].x"
+        );
         assert!(parse_address("g1:g2", true).is_err());
         assert!(parse_address("bad-", true).is_err());
         assert!(parse_address("g3[0]", true).is_err());
@@ -230,11 +253,26 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(expand_hostname_range("web[01:04:2].x").unwrap(), vec!["web01.x", "web03.x"]);
-        assert_eq!(expand_hostname_range("db-[a:c]").unwrap(), vec!["db-a", "db-b", "db-c"]);
-        assert_eq!(expand_hostname_range("h[1:2]-[a:b]").unwrap(), vec!["h1-a", "h1-b", "h2-a", "h2-b"]);
-        assert_eq!(expand_hostname_range("h[:2]").unwrap(), vec!["h0", "h1", "h2"]);
-        assert_eq!(expand_hostname_range("web[1:3").unwrap_err(), "not enough values to unpack (expected 3, got 2)");
+        assert_eq!(
+            expand_hostname_range("web[01:04:2].x").unwrap(),
+            vec!["web01.x", "web03.x"]
+        );
+        assert_eq!(
+            expand_hostname_range("db-[a:c]").unwrap(),
+            vec!["db-a", "db-b", "db-c"]
+        );
+        assert_eq!(
+            expand_hostname_range("h[1:2]-[a:b]").unwrap(),
+            vec!["h1-a", "h1-b", "h2-a", "h2-b"]
+        );
+        assert_eq!(
+            expand_hostname_range("h[:2]").unwrap(),
+            vec!["h0", "h1", "h2"]
+        );
+        assert_eq!(
+            expand_hostname_range("web[1:3").unwrap_err(),
+            "not enough values to unpack (expected 3, got 2)"
+        );
         assert!(expand_hostname_range("h[01:100]").is_err());
         assert!(expand_hostname_range("h[c:a]").is_err());
     }

@@ -12,9 +12,11 @@ use regex::Regex;
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
-static SECTION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$").expect("constant regex"));
-static GROUPNAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([^:\]\s]+)\s*(?:#.*)?$").expect("constant regex"));
+static SECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$").expect("constant regex")
+});
+static GROUPNAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([^:\]\s]+)\s*(?:#.*)?$").expect("constant regex"));
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum State {
@@ -38,7 +40,18 @@ pub fn python_splitlines(text: &str) -> Vec<&str> {
     let mut i = 0;
     while i < b.len() {
         let (pos, c) = b[i];
-        let is_break = matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}');
+        let is_break = matches!(
+            c,
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        );
         if is_break {
             out.push(&text[start..pos]);
             let mut next = pos + c.len_utf8();
@@ -91,7 +104,11 @@ pub fn decode(bytes: &[u8]) -> Result<String, SourceError> {
 /// Parses INI inventory `text` into `inv`. On error, returns where and why.
 pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
     let lines = python_splitlines(text);
-    let mut p = IniParser { inv, pending: IndexMap::new(), lineno: 0 };
+    let mut p = IniParser {
+        inv,
+        pending: IndexMap::new(),
+        lineno: 0,
+    };
     let mut groupname = "ungrouped".to_string();
     let mut state = State::Hosts;
     for raw in &lines {
@@ -119,14 +136,23 @@ pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
             groupname = name.clone();
             if !p.inv.groups.contains_key(&name) {
                 if state == State::Vars && !p.pending.contains_key(&name) {
-                    p.pending.insert(name.clone(), Pending { line: p.lineno, state, name: name.clone(), parents: vec![] });
+                    p.pending.insert(
+                        name.clone(),
+                        Pending {
+                            line: p.lineno,
+                            state,
+                            name: name.clone(),
+                            parents: vec![],
+                        },
+                    );
                 }
                 p.inv.add_group(&name).map_err(|e| fail(wrap(&e), None))?;
             }
             if state != State::Vars {
                 if let Some(pd) = p.pending.get(&name) {
                     if pd.state == State::Children {
-                        p.add_pending_children(&name).map_err(|e| fail(wrap(&e), None))?;
+                        p.add_pending_children(&name)
+                            .map_err(|e| fail(wrap(&e), None))?;
                     } else {
                         p.pending.shift_remove(&name);
                     }
@@ -143,25 +169,38 @@ pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
         }
         match state {
             State::Hosts => {
-                let (hosts, port, vars, focus) = parse_host_definition(line).map_err(|(e, f)| fail(wrap(&e), f.as_deref()))?;
+                let (hosts, port, vars, focus) =
+                    parse_host_definition(line).map_err(|(e, f)| fail(wrap(&e), f.as_deref()))?;
                 for h in &hosts {
-                    p.inv.add_host(h, Some(&groupname), port).map_err(|e| fail(wrap(&e), focus.as_deref()))?;
+                    p.inv
+                        .add_host(h, Some(&groupname), port)
+                        .map_err(|e| fail(wrap(&e), focus.as_deref()))?;
                     for (k, v) in &vars {
-                        p.inv.set_variable(h, k, v.clone()).map_err(|e| fail(wrap(&e), Some(k)))?;
+                        p.inv
+                            .set_variable(h, k, v.clone())
+                            .map_err(|e| fail(wrap(&e), Some(k)))?;
                     }
                 }
             }
             State::Vars => {
                 let Some((k, v)) = line.split_once('=') else {
-                    return Err(fail(wrap(&format!("Expected key=value, got: {line}")), None));
+                    return Err(fail(
+                        wrap(&format!("Expected key=value, got: {line}")),
+                        None,
+                    ));
                 };
                 let (k, v) = (k.trim(), v.trim());
                 let value = ini_value(v).map_err(|e| fail(wrap(&e), Some(v)))?;
-                p.inv.set_variable(&groupname, k, value).map_err(|e| fail(wrap(&e), Some(k)))?;
+                p.inv
+                    .set_variable(&groupname, k, value)
+                    .map_err(|e| fail(wrap(&e), Some(k)))?;
             }
             State::Children => {
                 let Some(m) = GROUPNAME.captures(line) else {
-                    return Err(fail(wrap(&format!("Expected group name, got: {line}")), None));
+                    return Err(fail(
+                        wrap(&format!("Expected group name, got: {line}")),
+                        None,
+                    ));
                 };
                 let child = m[1].to_string();
                 if !p.inv.groups.contains_key(&child) {
@@ -170,12 +209,19 @@ pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
                         None => {
                             p.pending.insert(
                                 child.clone(),
-                                Pending { line: p.lineno, state, name: child.clone(), parents: vec![groupname.clone()] },
+                                Pending {
+                                    line: p.lineno,
+                                    state,
+                                    name: child.clone(),
+                                    parents: vec![groupname.clone()],
+                                },
                             );
                         }
                     }
                 } else {
-                    p.inv.add_child(&groupname, &child).map_err(|e| fail(wrap(&e), Some(&child)))?;
+                    p.inv
+                        .add_child(&groupname, &child)
+                        .map_err(|e| fail(wrap(&e), Some(&child)))?;
                 }
             }
         }
@@ -183,14 +229,22 @@ pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
     if let Some((_, decl)) = p.pending.iter().next() {
         let raw = lines.get(decl.line.wrapping_sub(1)).copied().unwrap_or("");
         let msg = match decl.state {
-            State::Vars => format!("Section [{}:vars] not valid for undefined group '{}'.", decl.name, decl.name),
+            State::Vars => format!(
+                "Section [{}:vars] not valid for undefined group '{}'.",
+                decl.name, decl.name
+            ),
             _ => format!(
                 "Section [{}:children] includes undefined group '{}'.",
                 decl.parents.last().map(String::as_str).unwrap_or(""),
                 decl.name
             ),
         };
-        return Err(SourceError::at_line(wrap(&msg), decl.line, raw, Some(&decl.name)));
+        return Err(SourceError::at_line(
+            wrap(&msg),
+            decl.line,
+            raw,
+            Some(&decl.name),
+        ));
     }
     Ok(())
 }
@@ -207,10 +261,18 @@ struct IniParser<'a> {
 
 impl IniParser<'_> {
     fn add_pending_children(&mut self, group: &str) -> Result<(), String> {
-        let parents = self.pending.get(group).map(|p| p.parents.clone()).unwrap_or_default();
+        let parents = self
+            .pending
+            .get(group)
+            .map(|p| p.parents.clone())
+            .unwrap_or_default();
         for parent in parents {
             self.inv.add_child(&parent, group)?;
-            if self.pending.get(&parent).is_some_and(|p| p.state == State::Children) {
+            if self
+                .pending
+                .get(&parent)
+                .is_some_and(|p| p.state == State::Children)
+            {
                 self.add_pending_children(&parent)?;
             }
         }
@@ -224,11 +286,15 @@ type HostDef = (Vec<String>, Option<i64>, Map<String, Value>, Option<String>);
 /// `_parse_host_definition`: names, port and typed variables of one host line.
 /// Errors carry a fragment of the line to point the caret at.
 fn parse_host_definition(line: &str) -> Result<HostDef, (String, Option<String>)> {
-    let tokens = shlex_split(line).map_err(|e| (format!("Error parsing host definition '{line}': {e}"), None))?;
+    let tokens = shlex_split(line)
+        .map_err(|e| (format!("Error parsing host definition '{line}': {e}"), None))?;
     let Some(first) = tokens.first() else {
         return Err(("list index out of range".into(), None));
     };
-    let focus = first.find('[').map(|i| first[i..].to_string()).or_else(|| Some(first.clone()));
+    let focus = first
+        .find('[')
+        .map(|i| first[i..].to_string())
+        .or_else(|| Some(first.clone()));
     let (hostnames, port) = expand_hostpattern(first).map_err(|e| (e, focus.clone()))?;
     if first.trim().ends_with(':') && port.is_none() {
         return Err((
@@ -245,7 +311,10 @@ fn parse_host_definition(line: &str) -> Result<HostDef, (String, Option<String>)
     let mut vars = Map::new();
     for t in &tokens[1..] {
         let Some((k, v)) = t.split_once('=') else {
-            return Err((format!("Expected key=value host variable assignment, got: {t}"), Some(t.clone())));
+            return Err((
+                format!("Expected key=value host variable assignment, got: {t}"),
+                Some(t.clone()),
+            ));
         };
         let value = ini_value(v).map_err(|e| (e, Some(t.clone())))?;
         vars.insert(k.to_string(), value);
@@ -282,9 +351,15 @@ mod tests {
         let e = parse(&mut d, "[web]\nweb1\nweb[1:3 y=2\n").unwrap_err();
         assert_eq!(e.line, Some(3));
         assert_eq!(e.col, Some(4));
-        assert!(d.hosts.contains_key("web1"), "earlier lines stay, as in Ansible");
+        assert!(
+            d.hosts.contains_key("web1"),
+            "earlier lines stay, as in Ansible"
+        );
         let e = parse(&mut InventoryData::new(), "[a:children]\nb\n").unwrap_err();
-        assert_eq!(e.message, "Failed to parse inventory: Section [a:children] includes undefined group 'b'.");
+        assert_eq!(
+            e.message,
+            "Failed to parse inventory: Section [a:children] includes undefined group 'b'."
+        );
         assert!(parse(&mut InventoryData::new(), "[a b]\n").is_err());
         assert!(parse(&mut InventoryData::new(), "h x\n").is_err());
         assert!(parse(&mut InventoryData::new(), "[a:vars]\nx=1\n").is_err());

@@ -53,7 +53,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     fn new(kind: DiagKind, message: impl Into<String>) -> Self {
-        Diagnostic { kind, message: message.into(), context: None }
+        Diagnostic {
+            kind,
+            message: message.into(),
+            context: None,
+        }
     }
 }
 
@@ -86,7 +90,12 @@ impl SourceError {
             .and_then(|f| raw.find(f))
             .unwrap_or_else(|| raw.len() - raw.trim_start().len());
         let col = raw[..byte].chars().count() + 1;
-        SourceError { message, line: Some(line), col: Some(col), line_text: Some(raw.to_string()) }
+        SourceError {
+            message,
+            line: Some(line),
+            col: Some(col),
+            line_text: Some(raw.to_string()),
+        }
     }
 }
 
@@ -95,13 +104,19 @@ impl SourceError {
 pub enum InventoryError {
     /// A `group_vars`/`host_vars` file that cannot be read, parsed, or is not a mapping.
     /// Ansible fails the run on these too.
-    VarsFile { path: PathBuf, message: String, detail: String },
+    VarsFile {
+        path: PathBuf,
+        message: String,
+        detail: String,
+    },
 }
 
 impl fmt::Display for InventoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InventoryError::VarsFile { message, detail, .. } => write!(f, "{message}\n\n{detail}"),
+            InventoryError::VarsFile {
+                message, detail, ..
+            } => write!(f, "{message}\n\n{detail}"),
         }
     }
 }
@@ -136,7 +151,9 @@ pub struct Inventory {
     parsed: bool,
 }
 
-const IGNORED_EXTS: [&str; 12] = [".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry"];
+const IGNORED_EXTS: [&str; 12] = [
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+];
 
 impl Inventory {
     /// Loads inventory sources as `ansible -i SRC -i SRC ...` does: each source is a file
@@ -144,7 +161,9 @@ impl Inventory {
     /// skipping hidden files, `group_vars`/`host_vars` and the usual ignored extensions) or a
     /// comma-separated host list (`'a,b,'`). Sources that fail to parse produce warnings and
     /// the load goes on with what parsed. Only a broken `group_vars`/`host_vars` file fails.
-    pub fn load<S: AsRef<OsStr>>(sources: &[S]) -> Result<(Inventory, Vec<Diagnostic>), InventoryError> {
+    pub fn load<S: AsRef<OsStr>>(
+        sources: &[S],
+    ) -> Result<(Inventory, Vec<Diagnostic>), InventoryError> {
         let mut inv = Inventory {
             data: InventoryData::new(),
             plugin_vars: Vec::new(),
@@ -159,7 +178,11 @@ impl Inventory {
             if raw.is_empty() {
                 continue;
             }
-            let source = if raw.contains(',') { raw.clone() } else { unfrackpath(&raw) };
+            let source = if raw.contains(',') {
+                raw.clone()
+            } else {
+                unfrackpath(&raw)
+            };
             if inv.parse_source(&source, &mut diags) {
                 inv.parsed = true;
             }
@@ -168,7 +191,11 @@ impl Inventory {
                 continue;
             }
             let p = Path::new(&source);
-            bases.push(if p.is_dir() { p.to_path_buf() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() });
+            bases.push(if p.is_dir() {
+                p.to_path_buf()
+            } else {
+                p.parent().map(Path::to_path_buf).unwrap_or_default()
+            });
         }
         if inv.parsed {
             inv.data.reconcile();
@@ -180,7 +207,10 @@ impl Inventory {
         }
         inv.drain_model_warnings(&mut diags);
         for b in bases {
-            inv.plugin_vars.push(PluginVars { dir: VarsDir::new(b), ..Default::default() });
+            inv.plugin_vars.push(PluginVars {
+                dir: VarsDir::new(b),
+                ..Default::default()
+            });
         }
         let groups: Vec<String> = inv.data.groups.keys().cloned().collect();
         let hosts: Vec<String> = inv.data.hosts.keys().cloned().collect();
@@ -228,7 +258,10 @@ impl Inventory {
         let path = Path::new(source);
         if path.is_dir() && !source.contains(',') {
             let mut names: Vec<Vec<u8>> = match std::fs::read_dir(path) {
-                Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().into_encoded_bytes()).collect(),
+                Ok(rd) => rd
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().into_encoded_bytes())
+                    .collect(),
                 Err(_) => Vec::new(),
             };
             names.sort();
@@ -255,7 +288,10 @@ impl Inventory {
         self.drain_model_warnings(diags);
         if !parsed {
             diags.extend(failures);
-            diags.push(Diagnostic::new(DiagKind::SourceFailed, format!("Unable to parse {source} as an inventory source")));
+            diags.push(Diagnostic::new(
+                DiagKind::SourceFailed,
+                format!("Unable to parse {source} as an inventory source"),
+            ));
         }
         parsed
     }
@@ -269,7 +305,8 @@ impl Inventory {
                 if h.is_empty() {
                     continue;
                 }
-                let (host, port) = address::parse_address(h, false).unwrap_or_else(|_| (h.to_string(), None));
+                let (host, port) =
+                    address::parse_address(h, false).unwrap_or_else(|_| (h.to_string(), None));
                 if !self.data.hosts.contains_key(&host) {
                     if let Err(e) = self.data.add_host(&host, Some("ungrouped"), port) {
                         failures.push(plugin_failure("host_list", &e, None, source, None));
@@ -315,30 +352,57 @@ impl Inventory {
             match doc {
                 Err(e) => failures.push(Diagnostic {
                     kind: DiagKind::SourceFailed,
-                    message: format!("Failed to parse inventory with 'yaml' plugin: {}", e.headline()),
+                    message: format!(
+                        "Failed to parse inventory with 'yaml' plugin: {}",
+                        e.headline()
+                    ),
                     context: Some(e.context.clone()),
                 }),
                 Ok(node) => match yaml_source::parse(&mut self.data, &node) {
                     Ok(()) => return true,
-                    Err(e) => failures.push(plugin_failure("yaml", &e.message, Some(&e), source, Some(&text))),
+                    Err(e) => failures.push(plugin_failure(
+                        "yaml",
+                        &e.message,
+                        Some(&e),
+                        source,
+                        Some(&text),
+                    )),
                 },
             }
         }
         if ext == ".toml" {
-            failures.push(plugin_failure("toml", "TOML inventories are not supported by fleetsim", None, source, None));
+            failures.push(plugin_failure(
+                "toml",
+                "TOML inventories are not supported by fleetsim",
+                None,
+                source,
+                None,
+            ));
             return false;
         }
         let text = match ini::decode(&bytes) {
             Ok(t) => t,
             Err(e) => {
-                failures.push(plugin_failure("ini", &e.message, Some(&e), source, Some(&text)));
+                failures.push(plugin_failure(
+                    "ini",
+                    &e.message,
+                    Some(&e),
+                    source,
+                    Some(&text),
+                ));
                 return false;
             }
         };
         match ini::parse(&mut self.data, &text) {
             Ok(()) => true,
             Err(e) => {
-                failures.push(plugin_failure("ini", &e.message, Some(&e), source, Some(&text)));
+                failures.push(plugin_failure(
+                    "ini",
+                    &e.message,
+                    Some(&e),
+                    source,
+                    Some(&text),
+                ));
                 false
             }
         }
@@ -359,9 +423,12 @@ impl Inventory {
                     return Err(PatternError(format!("Unable to find limit file {file}")));
                 }
                 if !p.is_file() {
-                    return Err(PatternError(format!("Limit starting with \"@\" must be a file, not a directory: {file}")));
+                    return Err(PatternError(format!(
+                        "Limit starting with \"@\" must be a file, not a directory: {file}"
+                    )));
                 }
-                let text = std::fs::read_to_string(p).map_err(|e| PatternError(format!("Unable to read limit file {file}: {e}")))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| PatternError(format!("Unable to read limit file {file}: {e}")))?;
                 out.extend(text.split('\n').map(|l| l.trim().to_string()));
             } else {
                 out.push(x);
@@ -399,7 +466,11 @@ impl Inventory {
     }
 
     /// `_evaluate_patterns`.
-    fn evaluate(&self, patterns: &[String], warnings: &mut Vec<Diagnostic>) -> Result<Vec<String>, PatternError> {
+    fn evaluate(
+        &self,
+        patterns: &[String],
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<String>, PatternError> {
         let mut hosts: Vec<String> = Vec::new();
         for p in pattern::order_patterns(patterns) {
             if self.data.hosts.contains_key(&p) {
@@ -422,31 +493,48 @@ impl Inventory {
     }
 
     /// `_match_one_pattern`.
-    fn match_one(&self, pattern: &str, warnings: &mut Vec<Diagnostic>) -> Result<Vec<String>, PatternError> {
+    fn match_one(
+        &self,
+        pattern: &str,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<String>, PatternError> {
         let pattern = pattern.strip_prefix(['&', '!']).unwrap_or(pattern);
         let (expr, sub, warn) = pattern::split_subscript(pattern);
         if let Some(w) = warn {
             warnings.push(Diagnostic::new(DiagKind::Other, w));
         }
         let hosts = self.enumerate_matches(&expr, warnings)?;
-        pattern::apply_subscript(&hosts, sub)
-            .map_err(|_| PatternError(format!("No hosts matched the subscripted pattern '{pattern}'")))
+        pattern::apply_subscript(&hosts, sub).map_err(|_| {
+            PatternError(format!(
+                "No hosts matched the subscripted pattern '{pattern}'"
+            ))
+        })
     }
 
     /// `_enumerate_matches`: groups matching the pattern contribute all their hosts; hosts
     /// are matched by name when no group matched or the pattern is a glob or regex.
-    fn enumerate_matches(&self, pattern: &str, warnings: &mut Vec<Diagnostic>) -> Result<Vec<String>, PatternError> {
+    fn enumerate_matches(
+        &self,
+        pattern: &str,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<String>, PatternError> {
         if pattern.is_empty() {
             return Ok(Vec::new());
         }
-        let special = pattern.starts_with('~') || ['.', '?', '*', '['].iter().any(|c| pattern.contains(*c));
+        let special =
+            pattern.starts_with('~') || ['.', '?', '*', '['].iter().any(|c| pattern.contains(*c));
         let mut results = Vec::new();
         let matching_groups: Vec<&String> = if special {
             let m = pattern::Matcher::new(pattern)?;
             self.data.groups.keys().filter(|g| m.is_match(g)).collect()
         } else {
             // A glob without metacharacters matches only itself.
-            self.data.groups.get_key_value(pattern).map(|(k, _)| k).into_iter().collect()
+            self.data
+                .groups
+                .get_key_value(pattern)
+                .map(|(k, _)| k)
+                .into_iter()
+                .collect()
         };
         for g in &matching_groups {
             results.extend(self.data.group_hosts(g));
@@ -460,7 +548,12 @@ impl Inventory {
             }
         }
         if results.is_empty() && LOCALHOST_NAMES.contains(&pattern) {
-            results.push(self.data.localhost.clone().unwrap_or_else(|| pattern.to_string()));
+            results.push(
+                self.data
+                    .localhost
+                    .clone()
+                    .unwrap_or_else(|| pattern.to_string()),
+            );
         }
         if results.is_empty() && matching_groups.is_empty() && pattern != "all" {
             warnings.push(Diagnostic::new(
@@ -509,21 +602,31 @@ impl Inventory {
                 out.insert(k.clone(), v.clone());
             }
         };
-        let (host_groups, own): (Vec<&model::Group>, Map<String, Value>) = match self.data.hosts.get(name) {
-            Some(h) => {
-                let mut gs: Vec<&model::Group> =
-                    h.groups.iter().filter(|g| *g != "all").filter_map(|g| self.data.groups.get(g)).collect();
-                gs.sort_by(|a, b| (a.depth, a.priority, &a.name).cmp(&(b.depth, b.priority, &b.name)));
-                (gs, h.vars.clone())
-            }
-            None if LOCALHOST_NAMES.contains(&name) => {
-                let mut m = Map::new();
-                m.insert("ansible_python_interpreter".into(), Value::String("/usr/bin/python3".into()));
-                m.insert("ansible_connection".into(), Value::String("local".into()));
-                (Vec::new(), m)
-            }
-            None => return out,
-        };
+        let (host_groups, own): (Vec<&model::Group>, Map<String, Value>) =
+            match self.data.hosts.get(name) {
+                Some(h) => {
+                    let mut gs: Vec<&model::Group> = h
+                        .groups
+                        .iter()
+                        .filter(|g| *g != "all")
+                        .filter_map(|g| self.data.groups.get(g))
+                        .collect();
+                    gs.sort_by(|a, b| {
+                        (a.depth, a.priority, &a.name).cmp(&(b.depth, b.priority, &b.name))
+                    });
+                    (gs, h.vars.clone())
+                }
+                None if LOCALHOST_NAMES.contains(&name) => {
+                    let mut m = Map::new();
+                    m.insert(
+                        "ansible_python_interpreter".into(),
+                        Value::String("/usr/bin/python3".into()),
+                    );
+                    m.insert("ansible_connection".into(), Value::String("local".into()));
+                    (Vec::new(), m)
+                }
+                None => return out,
+            };
         if let Some(all) = self.data.groups.get("all") {
             merge(&mut out, &all.vars);
         }
@@ -554,7 +657,11 @@ impl Inventory {
     /// The `groups` magic variable: every group (including `all` and `ungrouped`) in
     /// inventory order, each with its hosts in Ansible's order.
     pub fn groups_map(&self) -> IndexMap<String, Vec<HostName>> {
-        self.data.groups.keys().map(|g| (g.clone(), self.data.group_hosts(g))).collect()
+        self.data
+            .groups
+            .keys()
+            .map(|g| (g.clone(), self.data.group_hosts(g)))
+            .collect()
     }
 
     /// The `group_names` magic variable: the host's groups (ancestors included), sorted,
@@ -572,7 +679,12 @@ impl Inventory {
     /// Runtime `add_host` (`InventoryManager.add_dynamic_host`): adds the host if new, merges
     /// `vars` into its variables, adds it to `groups` (created as needed). Returns whether
     /// anything changed.
-    pub fn add_host(&mut self, name: &str, groups: &[&str], vars: &Map<String, Value>) -> Result<bool, String> {
+    pub fn add_host(
+        &mut self,
+        name: &str,
+        groups: &[&str],
+        vars: &Map<String, Value>,
+    ) -> Result<bool, String> {
         let mut changed = false;
         if !self.data.hosts.contains_key(name) {
             self.data.add_host(name, Some("all"), None)?;
@@ -616,7 +728,12 @@ impl Inventory {
 
     /// Runtime `group_by` (`add_dynamic_group`): puts `host` in `group` (created as needed),
     /// making the group a child of each of `parents`. Returns whether anything changed.
-    pub fn add_host_to_group(&mut self, host: &str, group: &str, parents: &[&str]) -> Result<bool, String> {
+    pub fn add_host_to_group(
+        &mut self,
+        host: &str,
+        group: &str,
+        parents: &[&str],
+    ) -> Result<bool, String> {
         let mut changed = false;
         if !self.data.groups.contains_key(group) {
             self.add_group(group)?;
@@ -643,11 +760,20 @@ impl Inventory {
     }
 }
 
-fn plugin_failure(plugin: &str, msg: &str, at: Option<&SourceError>, source: &str, text: Option<&str>) -> Diagnostic {
+fn plugin_failure(
+    plugin: &str,
+    msg: &str,
+    at: Option<&SourceError>,
+    source: &str,
+    text: Option<&str>,
+) -> Diagnostic {
     let context = match at {
-        Some(SourceError { line: Some(l), col, .. }) => {
-            Some(source_context(&Origin::new(source, *l, col.unwrap_or(0)), text))
-        }
+        Some(SourceError {
+            line: Some(l), col, ..
+        }) => Some(source_context(
+            &Origin::new(source, *l, col.unwrap_or(0)),
+            text,
+        )),
         _ => Some(format!("Origin: {source}")),
     };
     Diagnostic {

@@ -116,7 +116,12 @@ impl InventoryData {
 
     /// `add_host`: creates the host if missing (port only applies to a new host, as in
     /// Ansible) and adds it to `group` when given.
-    pub fn add_host(&mut self, name: &str, group: Option<&str>, port: Option<i64>) -> Result<String, ModelError> {
+    pub fn add_host(
+        &mut self,
+        name: &str,
+        group: Option<&str>,
+        port: Option<i64>,
+    ) -> Result<String, ModelError> {
         if name.is_empty() {
             return Err(format!("Invalid empty host name provided: {name}"));
         }
@@ -126,7 +131,12 @@ impl InventoryData {
             }
         }
         if !self.hosts.contains_key(name) {
-            let mut h = Host { name: name.to_string(), vars: Map::new(), groups: Vec::new(), implicit: false };
+            let mut h = Host {
+                name: name.to_string(),
+                vars: Map::new(),
+                groups: Vec::new(),
+                implicit: false,
+            };
             if let Some(p) = port {
                 if p != 0 {
                     h.vars.insert("ansible_port".into(), Value::from(p));
@@ -134,8 +144,10 @@ impl InventoryData {
             }
             match &self.current_source {
                 Some(src) => {
-                    h.vars.insert("inventory_file".into(), Value::String(src.clone()));
-                    h.vars.insert("inventory_dir".into(), Value::String(basedir(src)));
+                    h.vars
+                        .insert("inventory_file".into(), Value::String(src.clone()));
+                    h.vars
+                        .insert("inventory_dir".into(), Value::String(basedir(src)));
                 }
                 None => {
                     h.vars.insert("inventory_file".into(), Value::Null);
@@ -161,7 +173,9 @@ impl InventoryData {
 
     /// `Group.add_host` + `Host.add_group`.
     fn group_add_host(&mut self, group: &str, host: &str) -> bool {
-        let Some(g) = self.groups.get_mut(group) else { return false };
+        let Some(g) = self.groups.get_mut(group) else {
+            return false;
+        };
         if !g.hosts.insert(host.to_string()) {
             return false;
         }
@@ -191,10 +205,16 @@ impl InventoryData {
     }
 
     /// `set_variable` on a group or host. `ansible_group_priority` sets the priority.
-    pub fn set_variable(&mut self, entity: &str, key: &str, value: Value) -> Result<(), ModelError> {
+    pub fn set_variable(
+        &mut self,
+        entity: &str,
+        key: &str,
+        value: Value,
+    ) -> Result<(), ModelError> {
         if let Some(g) = self.groups.get_mut(entity) {
             if key == "ansible_group_priority" {
-                g.priority = python_int(&value).ok_or_else(|| format!("invalid literal for int() with base 10: {}", value))?;
+                g.priority = python_int(&value)
+                    .ok_or_else(|| format!("invalid literal for int() with base 10: {}", value))?;
             } else {
                 g.vars.insert(key.to_string(), value);
             }
@@ -284,7 +304,9 @@ impl InventoryData {
             }
             unprocessed = dedup(next);
             if depth - start_depth > seen.len() {
-                return Err(format!("The group named '{name}' has a recursive dependency loop."));
+                return Err(format!(
+                    "The group named '{name}' has a recursive dependency loop."
+                ));
             }
         }
         Ok(())
@@ -304,8 +326,15 @@ impl InventoryData {
         ordered
     }
 
-    fn walk(&self, name: &str, _include_self: bool, rel: impl Fn(&Group) -> &Vec<String>) -> Vec<String> {
-        let Some(start) = self.groups.get(name) else { return Vec::new() };
+    fn walk(
+        &self,
+        name: &str,
+        _include_self: bool,
+        rel: impl Fn(&Group) -> &Vec<String>,
+    ) -> Vec<String> {
+        let Some(start) = self.groups.get(name) else {
+            return Vec::new();
+        };
         let mut out: Vec<String> = Vec::new();
         let mut seen: HashSet<&str> = HashSet::new();
         let mut level: Vec<&str> = Vec::new();
@@ -401,9 +430,17 @@ impl InventoryData {
             if self.implicit_localhost.is_none() {
                 let mut vars = Map::new();
                 // Ansible uses sys.executable; the simulated controller's python lives here.
-                vars.insert("ansible_python_interpreter".into(), Value::String("/usr/bin/python3".into()));
+                vars.insert(
+                    "ansible_python_interpreter".into(),
+                    Value::String("/usr/bin/python3".into()),
+                );
                 vars.insert("ansible_connection".into(), Value::String("local".into()));
-                self.implicit_localhost = Some(Host { name: name.to_string(), vars, groups: Vec::new(), implicit: true });
+                self.implicit_localhost = Some(Host {
+                    name: name.to_string(),
+                    vars,
+                    groups: Vec::new(),
+                    implicit: true,
+                });
             }
             return self.implicit_localhost.as_ref();
         }

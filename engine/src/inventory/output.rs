@@ -55,7 +55,11 @@ pub fn display_host_vars(inv: &Inventory, host: &str) -> Map<String, Value> {
 pub fn list_json(inv: &Inventory) -> Value {
     let data = inv.data();
     let hosts = match inv.resolve("all") {
-        Ok(r) => r.hosts.into_iter().filter(|h| data.hosts.contains_key(h)).collect(),
+        Ok(r) => r
+            .hosts
+            .into_iter()
+            .filter(|h| data.hosts.contains_key(h))
+            .collect(),
         Err(_) => inv.hosts(),
     };
     let available: HashSet<&str> = hosts.iter().map(String::as_str).collect();
@@ -76,12 +80,24 @@ pub fn list_json(inv: &Inventory) -> Value {
     Value::Object(results)
 }
 
-fn format_group(inv: &Inventory, name: &str, available: &HashSet<&str>, seen: &mut HashSet<String>, out: &mut Map<String, Value>) {
-    let Some(group) = inv.data().groups.get(name) else { return };
+fn format_group(
+    inv: &Inventory,
+    name: &str,
+    available: &HashSet<&str>,
+    seen: &mut HashSet<String>,
+    out: &mut Map<String, Value>,
+) {
+    let Some(group) = inv.data().groups.get(name) else {
+        return;
+    };
     let mut entry = Map::new();
     if name != "all" {
-        let hosts: Vec<Value> =
-            group.hosts.iter().filter(|h| available.contains(h.as_str())).map(|h| Value::String(h.clone())).collect();
+        let hosts: Vec<Value> = group
+            .hosts
+            .iter()
+            .filter(|h| available.contains(h.as_str()))
+            .map(|h| Value::String(h.clone()))
+            .collect();
         if !hosts.is_empty() {
             entry.insert("hosts".into(), Value::Array(hosts));
         }
@@ -123,7 +139,9 @@ fn graph_name(name: &str, depth: usize) -> String {
 }
 
 fn graph_group(inv: &Inventory, name: &str, depth: usize, out: &mut Vec<String>) {
-    let Some(g) = inv.data().groups.get(name) else { return };
+    let Some(g) = inv.data().groups.get(name) else {
+        return;
+    };
     out.push(graph_name(&format!("@{name}:"), depth));
     for kid in &g.child_groups {
         graph_group(inv, kid, depth + 1, out);
@@ -244,10 +262,18 @@ pub fn python_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // Rust's `{:e}` gives the shortest round-trip digits as d.ddde±x.
     let sci = format!("{f:e}");

@@ -5,8 +5,9 @@ use super::address::parse_address;
 use regex::Regex;
 use std::sync::LazyLock;
 
-static SUBSCRIPT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?s)(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").expect("constant regex"));
+static SUBSCRIPT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?s)(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").expect("constant regex")
+});
 static COLON_SPLIT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+").expect("constant regex"));
 
@@ -30,9 +31,17 @@ pub fn split_host_pattern(pattern: &str) -> Vec<String> {
     } else if parse_address(pattern, true).is_ok() {
         vec![pattern.to_string()]
     } else {
-        COLON_SPLIT.find_iter(pattern).map(|m| m.as_str().to_string()).collect()
+        COLON_SPLIT
+            .find_iter(pattern)
+            .map(|m| m.as_str().to_string())
+            .collect()
     };
-    parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).map(str::to_string).collect()
+    parts
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// `order_patterns`: plain patterns first, then `&` intersections, then `!` exclusions;
@@ -70,22 +79,34 @@ pub fn split_subscript(pattern: &str) -> (String, Option<Subscript>, Option<Stri
     if pattern.starts_with('~') {
         return (pattern.to_string(), None, None);
     }
-    let Some(c) = SUBSCRIPT.captures(pattern) else { return (pattern.to_string(), None, None) };
+    let Some(c) = SUBSCRIPT.captures(pattern) else {
+        return (pattern.to_string(), None, None);
+    };
     let expr = c[1].to_string();
-    let big = |s: &str| s.parse::<i64>().unwrap_or(if s.starts_with('-') { i64::MIN } else { i64::MAX });
+    let big = |s: &str| {
+        s.parse::<i64>().unwrap_or(if s.starts_with('-') {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
+    };
     if let Some(idx) = c.get(2) {
         return (expr, Some((big(idx.as_str()), None)), None);
     }
     let start = big(&c[3]);
     let end = if c[5].is_empty() { -1 } else { big(&c[5]) };
-    let warn = (&c[4] == "-").then(|| "Use [x:y] inclusive subscripts instead of [x-y] which has been removed".to_string());
+    let warn = (&c[4] == "-").then(|| {
+        "Use [x:y] inclusive subscripts instead of [x-y] which has been removed".to_string()
+    });
     (expr, Some((start, Some(end))), warn)
 }
 
 /// `_apply_subscript`, with Python's indexing and slicing rules (`end` is inclusive, `-1`
 /// means the last host, and an `end` of 0 selects the single host at `start`).
 pub fn apply_subscript<T: Clone>(hosts: &[T], sub: Option<Subscript>) -> Result<Vec<T>, ()> {
-    let Some((start, end)) = sub else { return Ok(hosts.to_vec()) };
+    let Some((start, end)) = sub else {
+        return Ok(hosts.to_vec());
+    };
     if hosts.is_empty() {
         return Ok(Vec::new());
     }
@@ -129,9 +150,13 @@ impl Matcher {
                 return Ok(Matcher::Regex(r));
             }
             // Look-around and backreferences need the backtracking engine.
-            return fancy_regex::Regex::new(&anchored).map(Matcher::Fancy).map_err(|_| bad());
+            return fancy_regex::Regex::new(&anchored)
+                .map(Matcher::Fancy)
+                .map_err(|_| bad());
         }
-        Regex::new(&fnmatch_translate(pattern)).map(Matcher::Regex).map_err(|_| bad())
+        Regex::new(&fnmatch_translate(pattern))
+            .map(Matcher::Regex)
+            .map_err(|_| bad())
     }
 
     pub fn is_match(&self, s: &str) -> bool {
@@ -245,7 +270,11 @@ fn class(stuff: &[char]) -> String {
         }
     }
     if items.is_empty() {
-        return if negate { ".".into() } else { "[^\\s\\S]".into() };
+        return if negate {
+            ".".into()
+        } else {
+            "[^\\s\\S]".into()
+        };
     }
     format!("[{}{}]", if negate { "^" } else { "" }, items)
 }
@@ -264,13 +293,19 @@ mod tests {
 
     #[test]
     fn splitting() {
-        assert_eq!(split_host_pattern("a,b[1], c[2:3] , d"), vec!["a", "b[1]", "c[2:3]", "d"]);
+        assert_eq!(
+            split_host_pattern("a,b[1], c[2:3] , d"),
+            vec!["a", "b[1]", "c[2:3]", "d"]
+        );
         assert_eq!(split_host_pattern("g1:&g2:!g3"), vec!["g1", "&g2", "!g3"]);
         assert_eq!(split_host_pattern("web[0:2]"), vec!["web[0:2]"]);
         assert_eq!(split_host_pattern("g3[0]:g1"), vec!["g3[0]", "g1"]);
         assert_eq!(split_host_pattern("fe80::1"), vec!["fe80::1"]);
         assert_eq!(split_host_pattern("host:22"), vec!["host:22"]);
-        assert_eq!(split_host_pattern("~(web|api)-prod-0[12]"), vec!["~(web|api)-prod-0[12]"]);
+        assert_eq!(
+            split_host_pattern("~(web|api)-prod-0[12]"),
+            vec!["~(web|api)-prod-0[12]"]
+        );
     }
 
     #[test]

@@ -74,7 +74,11 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
                         tok.push('\\');
                     }
                     tok.push(ch);
-                    st = if from == Esc::InDouble { St::Quote('"') } else { St::Word };
+                    st = if from == Esc::InDouble {
+                        St::Quote('"')
+                    } else {
+                        St::Word
+                    };
                 }
             },
         }
@@ -100,7 +104,11 @@ pub fn literal_eval(text: &str) -> Result<Literal, String> {
         Some(t) => t,
         None => return Ok(Literal::NotLiteral),
     };
-    let mut p = Parser { toks, pos: 0, depth: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     match p.top() {
         Ok(Some(v)) if p.pos == p.toks.len() => Ok(Literal::Value(v.into_json())),
         Ok(_) => Ok(Literal::NotLiteral),
@@ -144,7 +152,11 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
         if c == '\0' || c == '\n' || c == '\r' {
             return None;
         }
-        if c == '.' && i + 2 < cs.len() + 0 && cs.get(i + 1) == Some(&'.') && cs.get(i + 2) == Some(&'.') {
+        if c == '.'
+            && i + 2 < cs.len() + 0
+            && cs.get(i + 1) == Some(&'.')
+            && cs.get(i + 2) == Some(&'.')
+        {
             out.push(Tok::Ellipsis);
             i += 3;
             continue;
@@ -275,7 +287,11 @@ fn number(cs: &[char]) -> Option<(Tok, usize)> {
         return None;
     }
     if is_float {
-        let t = if text.starts_with('.') { format!("0{text}") } else { text };
+        let t = if text.starts_with('.') {
+            format!("0{text}")
+        } else {
+            text
+        };
         return Some((Tok::Float(t.parse().ok()?), i));
     }
     // Decimal integers may not have leading zeros (Python 3), except zero itself.
@@ -407,7 +423,11 @@ impl Py {
     fn into_json(self) -> Value {
         match self {
             Py::Int(digits, neg) => {
-                let s = if digits.is_empty() { "0".to_string() } else { digits };
+                let s = if digits.is_empty() {
+                    "0".to_string()
+                } else {
+                    digits
+                };
                 if let Ok(u) = s.parse::<u64>() {
                     if neg {
                         if u <= i64::MAX as u64 + 1 {
@@ -443,7 +463,13 @@ fn float_json(f: f64) -> Value {
     match Number::from_f64(f) {
         Some(n) => Value::Number(n),
         // Python's json writes Infinity/NaN; JSON values cannot hold them, keep the text.
-        None => Value::String(if f.is_nan() { "nan".into() } else if f > 0.0 { "inf".into() } else { "-inf".into() }),
+        None => Value::String(if f.is_nan() {
+            "nan".into()
+        } else if f > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }),
     }
 }
 
@@ -459,8 +485,17 @@ fn complex_str(re: f64, im: f64) -> String {
     if re == 0.0 && re.is_sign_positive() {
         format!("{}j", py_float_repr(im))
     } else {
-        let sign = if im < 0.0 || (im == 0.0 && im.is_sign_negative()) { "-" } else { "+" };
-        format!("({}{}{}j)", py_float_repr(re), sign, py_float_repr(im.abs()))
+        let sign = if im < 0.0 || (im == 0.0 && im.is_sign_negative()) {
+            "-"
+        } else {
+            "+"
+        };
+        format!(
+            "({}{}{}j)",
+            py_float_repr(re),
+            sign,
+            py_float_repr(im.abs())
+        )
     }
 }
 
@@ -512,7 +547,11 @@ impl Parser {
                     let re = match &left {
                         Py::Float(f) => *f,
                         Py::Int(d, n) => {
-                            let f: f64 = if d.is_empty() { 0.0 } else { d.parse().unwrap_or(0.0) };
+                            let f: f64 = if d.is_empty() {
+                                0.0
+                            } else {
+                                d.parse().unwrap_or(0.0)
+                            };
                             if *n {
                                 -f
                             } else {
@@ -540,7 +579,11 @@ impl Parser {
             return match v {
                 Py::Int(d, false) => Ok(Py::Int(d, neg)),
                 Py::Float(f) => Ok(Py::Float(if neg { -f } else { f })),
-                Py::Complex(re, im) => Ok(if neg { Py::Complex(-re, -im) } else { Py::Complex(re, im) }),
+                Py::Complex(re, im) => Ok(if neg {
+                    Py::Complex(-re, -im)
+                } else {
+                    Py::Complex(re, im)
+                }),
                 _ => Err(PErr::Syntax),
             };
         }
@@ -687,7 +730,10 @@ mod tests {
         assert_eq!(ev("true"), json!("true"));
         assert_eq!(ev("no"), json!("no"));
         assert_eq!(ev(r#"["fast", "ssd"]"#), json!(["fast", "ssd"]));
-        assert_eq!(ev(r#"{"conn": 100, "mem": "2G"}"#), json!({"conn": 100, "mem": "2G"}));
+        assert_eq!(
+            ev(r#"{"conn": 100, "mem": "2G"}"#),
+            json!({"conn": 100, "mem": "2G"})
+        );
         assert_eq!(ev(r#""shop front""#), json!("shop front"));
         assert_eq!(ev("'a' \"b\""), json!("ab"));
         assert_eq!(ev("(1, 2)"), json!([1, 2]));
@@ -711,10 +757,16 @@ mod tests {
     #[test]
     fn shlex() {
         assert_eq!(shlex_split("a b=1 # c").unwrap(), vec!["a", "b=1"]);
-        assert_eq!(shlex_split(r#"h x='["a", "b"]' y="p q""#).unwrap(), vec!["h", r#"x=["a", "b"]"#, "y=p q"]);
+        assert_eq!(
+            shlex_split(r#"h x='["a", "b"]' y="p q""#).unwrap(),
+            vec!["h", r#"x=["a", "b"]"#, "y=p q"]
+        );
         assert_eq!(shlex_split("h x=a#b").unwrap(), vec!["h", "x=a"]);
         assert_eq!(shlex_split("h x=''").unwrap(), vec!["h", "x="]);
-        assert_eq!(shlex_split(r#"h x="a\"b\n""#).unwrap(), vec!["h", "x=a\"b\\n"]);
+        assert_eq!(
+            shlex_split(r#"h x="a\"b\n""#).unwrap(),
+            vec!["h", "x=a\"b\\n"]
+        );
         assert!(shlex_split("h x='a").is_err());
     }
 }

@@ -30,9 +30,17 @@ impl VarsDir {
     pub fn new(base: PathBuf) -> VarsDir {
         let list = |sub: &str| -> Option<BTreeSet<String>> {
             let rd = std::fs::read_dir(base.join(sub)).ok()?;
-            Some(rd.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect())
+            Some(
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect(),
+            )
         };
-        VarsDir { group_entries: list("group_vars"), host_entries: list("host_vars"), base }
+        VarsDir {
+            group_entries: list("group_vars"),
+            host_entries: list("host_vars"),
+            base,
+        }
     }
 
     /// The files holding `name`'s variables, in load order.
@@ -44,7 +52,9 @@ impl VarsDir {
             Entity::Group => ("group_vars", &self.group_entries),
             Entity::Host => ("host_vars", &self.host_entries),
         };
-        let Some(entries) = entries else { return Vec::new() };
+        let Some(entries) = entries else {
+            return Vec::new();
+        };
         let dir = self.base.join(sub);
         for ext in std::iter::once("").chain(EXTENSIONS) {
             let file = format!("{name}{ext}");
@@ -66,8 +76,13 @@ impl VarsDir {
 /// `_get_dir_vars_files`: sorted, skipping hidden files and backups, recursing into folders
 /// without an extension, keeping files with no extension or a YAML/JSON one.
 fn dir_files(path: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(path) else { return };
-    let mut names: Vec<String> = rd.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect();
+    let Ok(rd) = std::fs::read_dir(path) else {
+        return;
+    };
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
     names.sort();
     for n in names {
         if n.starts_with('.') || n.ends_with('~') {
@@ -101,7 +116,11 @@ pub struct VarsCache {
 
 impl VarsCache {
     /// Merges `files` into `into` (replace, not deep merge: Ansible's default `hash_behaviour`).
-    pub fn merge_files(&mut self, files: &[PathBuf], into: &mut Map<String, Value>) -> Result<(), InventoryError> {
+    pub fn merge_files(
+        &mut self,
+        files: &[PathBuf],
+        into: &mut Map<String, Value>,
+    ) -> Result<(), InventoryError> {
         for f in files {
             if !self.files.contains_key(f) {
                 let loaded = load_vars_file(f)?;
@@ -188,7 +207,10 @@ mod tests {
         assert_eq!(files.len(), 2);
         let mut m = Map::new();
         VarsCache::default().merge_files(&files, &mut m).unwrap();
-        assert_eq!(serde_json::Value::Object(m), serde_json::json!({"a": 1, "b": 2}));
+        assert_eq!(
+            serde_json::Value::Object(m),
+            serde_json::json!({"a": 1, "b": 2})
+        );
         assert_eq!(d.files_for(Entity::Group, "web"), vec![gv.join("web.yaml")]);
         assert!(d.files_for(Entity::Host, "web").is_empty());
     }

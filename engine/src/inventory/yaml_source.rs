@@ -22,7 +22,10 @@ pub fn parse(inv: &mut InventoryData, doc: &Node) -> Result<(), SourceError> {
         ));
     }
     if doc.get("plugin").is_some_and(|p| !is_falsy(p)) {
-        return Err(err(doc, "Plugin configuration YAML file, not YAML inventory".into()));
+        return Err(err(
+            doc,
+            "Plugin configuration YAML file, not YAML inventory".into(),
+        ));
     }
     for (k, v) in doc.dict_entries() {
         parse_group(inv, k, v)?;
@@ -31,7 +34,12 @@ pub fn parse(inv: &mut InventoryData, doc: &Node) -> Result<(), SourceError> {
 }
 
 fn err(node: &Node, message: String) -> SourceError {
-    SourceError { message, line: Some(node.span.line), col: Some(node.span.col), line_text: None }
+    SourceError {
+        message,
+        line: Some(node.span.line),
+        col: Some(node.span.col),
+        line_text: None,
+    }
 }
 
 fn is_falsy(n: &Node) -> bool {
@@ -74,7 +82,12 @@ fn section(n: &Node) -> Section<'_> {
         NodeKind::Scalar(Scalar::Null) => Section::Null,
         // `hosts: web1` means `hosts: {web1: null}`.
         NodeKind::Scalar(Scalar::Str(_)) => Section::Entries(vec![(n, None)]),
-        NodeKind::Map(_) => Section::Entries(n.dict_entries().into_iter().map(|(k, v)| (k, Some(v))).collect()),
+        NodeKind::Map(_) => Section::Entries(
+            n.dict_entries()
+                .into_iter()
+                .map(|(k, v)| (k, Some(v)))
+                .collect(),
+        ),
         _ => Section::NotMapping(n),
     }
 }
@@ -82,7 +95,9 @@ fn section(n: &Node) -> Section<'_> {
 fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<String, SourceError> {
     let name = key.key_string();
     if !is_map_or_null(data) {
-        inv.warnings.push(format!("Skipping '{name}' as this is not a valid group definition"));
+        inv.warnings.push(format!(
+            "Skipping '{name}' as this is not a valid group definition"
+        ));
         return Ok(name);
     }
     if key.as_str().is_none() {
@@ -94,7 +109,9 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
             ),
         ));
     }
-    let group = inv.add_group(&name).map_err(|e| err(key, format!("Unable to add group {name}: {e}")))?;
+    let group = inv
+        .add_group(&name)
+        .map_err(|e| err(key, format!("Unable to add group {name}: {e}")))?;
     if data.is_null() {
         return Ok(group);
     }
@@ -114,8 +131,15 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
     }
     for (k, v) in entries {
         let kname = k.key_string();
-        let is_section = matches!(kname.as_str(), "vars" | "children" | "hosts") && k.as_str().is_some();
-        let sec = if is_section { section(v) } else if v.entries().is_some() { section(v) } else { Section::NotMapping(v) };
+        let is_section =
+            matches!(kname.as_str(), "vars" | "children" | "hosts") && k.as_str().is_some();
+        let sec = if is_section {
+            section(v)
+        } else if v.entries().is_some() {
+            section(v)
+        } else {
+            Section::NotMapping(v)
+        };
         let items = match sec {
             Section::Null => continue,
             Section::NotMapping(n) if n.is_null() => continue,
@@ -132,7 +156,8 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
             (true, "vars") => {
                 for (vk, vv) in items {
                     let value = vv.map(Node::to_value).unwrap_or(Value::Null);
-                    inv.set_variable(&group, &vk.key_string(), value).map_err(|e| err(vk, e))?;
+                    inv.set_variable(&group, &vk.key_string(), value)
+                        .map_err(|e| err(vk, e))?;
                 }
             }
             (true, "children") => {
@@ -157,22 +182,22 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
                     let vars: Map<String, Value> = match hv {
                         Some(v) if !is_falsy(v) => match v.to_value() {
                             Value::Object(m) => m,
-                            other => {
-                                return Err(err(
-                                    v,
-                                    format!(
-                                        "Invalid data from file, expected dictionary and got:\n\n{}",
-                                        python_str(&other)
-                                    ),
-                                ))
-                            }
+                            other => return Err(err(
+                                v,
+                                format!(
+                                    "Invalid data from file, expected dictionary and got:\n\n{}",
+                                    python_str(&other)
+                                ),
+                            )),
                         },
                         _ => Map::new(),
                     };
                     for h in &hosts {
-                        inv.add_host(h, Some(&group), port).map_err(|e| err(hk, e))?;
+                        inv.add_host(h, Some(&group), port)
+                            .map_err(|e| err(hk, e))?;
                         for (vk, vv) in &vars {
-                            inv.set_variable(h, vk, vv.clone()).map_err(|e| err(hk, e))?;
+                            inv.set_variable(h, vk, vv.clone())
+                                .map_err(|e| err(hk, e))?;
                         }
                     }
                 }
@@ -215,7 +240,10 @@ mod tests {
     #[test]
     fn nested_groups() {
         let d = load("all:\n  vars: {r: 1}\n  hosts:\n    j:\n      ansible_port: 2222\n  children:\n    fe:\n      children:\n        blue:\n          hosts:\n            b1: {c: blue}\n            b[2:3]:\n    mon:\n      children:\n        fe:\n    other: {}\nextra:\n  hosts: solo\n").unwrap();
-        assert_eq!(d.groups["all"].child_groups, vec!["ungrouped", "fe", "mon", "other", "extra"]);
+        assert_eq!(
+            d.groups["all"].child_groups,
+            vec!["ungrouped", "fe", "mon", "other", "extra"]
+        );
         assert_eq!(d.group_hosts("mon"), vec!["b1", "b2", "b3"]);
         assert_eq!(d.group_hosts("ungrouped"), vec!["j"]);
         assert_eq!(d.hosts["b1"].vars["c"], json!("blue"));
