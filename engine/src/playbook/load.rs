@@ -477,6 +477,19 @@ impl Loader {
         Ok(blocks)
     }
 
+    /// Loads a role for `include_role` at run time; its handlers join no play (Ansible adds
+    /// them to the play's handlers when the role is included, which fleetsim does not yet).
+    pub fn load_role_dynamic(
+        &mut self,
+        dir: &Path,
+        name: &str,
+        tasks_from: &str,
+        params: Map<String, Value>,
+    ) -> Result<Vec<Arc<Block>>, LoadError> {
+        let at = Origin::new(dir, 0, 0);
+        self.load_role(dir, dir, name, tasks_from, params, Inherit::default(), at, false)
+    }
+
     fn vars_file_in(&mut self, dir: &Path) -> Result<Map<String, Value>, LoadError> {
         match find_yaml(dir, "main") {
             Some(p) => {
