@@ -142,8 +142,8 @@ pub fn run(a: &PlaybookArgs) -> i32 {
         env,
     };
     let display = Display::new(Box::new(std::io::stdout()), a.verbose);
-    let templar = fleetsim_engine::exec::templar_for(&opts);
-    let mut runner = Runner::new(opts, inventory, display, templar);
+    let templating = fleetsim_engine::exec::templar_for(&opts);
+    let mut runner = Runner::new(opts, inventory, display, templating);
     runner.run_playbooks(&a.playbooks)
 }
 

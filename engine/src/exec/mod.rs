@@ -3,6 +3,7 @@
 //! with rescue/always handled per host), handlers at the end of each section, and the exit
 //! status Ansible gives.
 
+mod controller;
 mod iterator;
 mod task;
 pub mod vars;
@@ -22,6 +23,7 @@ use crate::playbook::{self, Block, Item, Loader, Play, Task};
 use crate::template::{Templar, VarSource};
 
 use iterator::{HostCursor, Section};
+pub use controller::{templar_for, Controller};
 pub use task::HostOutcome;
 use vars::{HostVarSource, SharedStore, TaskLayers, VarStore, Vars};
 
@@ -70,6 +72,7 @@ pub struct Runner {
     pub inventory: Inventory,
     pub world: World,
     pub templar: Templar,
+    controller: Arc<Controller>,
     store: SharedStore,
     pub display: Display,
     pub stats: IndexMap<String, HostStats>,
@@ -84,7 +87,12 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(opts: RunOptions, inventory: Inventory, display: Display, templar: Templar) -> Runner {
+    pub fn new(
+        opts: RunOptions,
+        inventory: Inventory,
+        display: Display,
+        (templar, controller): (Templar, Arc<Controller>),
+    ) -> Runner {
         let world = World::new(&opts.sandbox, opts.seed, opts.start_time);
         let store = Arc::new(Mutex::new(VarStore::default()));
         let start_at = opts.start_at_task.clone();
@@ -93,6 +101,7 @@ impl Runner {
             inventory,
             world,
             templar,
+            controller,
             store,
             display,
             stats: IndexMap::new(),
@@ -609,7 +618,9 @@ impl Runner {
             .unwrap_or(false);
         let mut outcomes: Vec<HostOutcome> = Vec::new();
         let hosts: Vec<&(String, iterator::NextTask)> = if run_once { members.iter().take(1).collect() } else { members.iter().collect() };
+        *self.controller.search_dirs.lock().unwrap_or_else(|e| e.into_inner()) = task::search_dirs(task, ctx);
         for (h, next) in hosts {
+            *self.controller.now.lock().unwrap_or_else(|e| e.into_inner()) = self.world.clock.now();
             let layers = self.task_layers(ctx, h, task, next);
             let outcome = task::run_on_host(self, ctx, task, h, layers);
             self.print_outcome(task, &outcome);

@@ -579,7 +579,7 @@ fn all_true_any(runner: &Runner, conds: &[Cond], vars: &Arc<dyn VarSource>) -> R
     all_true(runner, conds, vars)
 }
 
-fn search_dirs(task: &Task, ctx: &PlayCtx) -> Vec<PathBuf> {
+pub(super) fn search_dirs(task: &Task, ctx: &PlayCtx) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(r) = &task.role {
         dirs.push(r.path.clone());
