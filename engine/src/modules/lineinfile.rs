@@ -120,13 +120,8 @@ impl Module for LineInFile {
             } else if exact {
                 (false, String::new())
             } else {
-                let pos = insert_position(&lines, insertafter.as_deref(), insertbefore.as_deref());
-                if let Some(last) = lines.last_mut() {
-                    if !last.ends_with('\n') && pos >= lines.len() - 1 + 1 {
-                        last.push('\n');
-                    }
-                }
-                let pos = pos.min(lines.len());
+                let pos = insert_position(&lines, insertafter.as_deref(), insertbefore.as_deref()).min(lines.len());
+                // The line before the insertion point must end with a newline.
                 if pos > 0 && !lines[pos - 1].ends_with('\n') {
                     lines[pos - 1].push('\n');
                 }
