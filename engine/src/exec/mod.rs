@@ -22,7 +22,7 @@ use crate::output::{self, Display, HostStats};
 use crate::playbook::{self, Block, Item, Loader, Play, Task};
 use crate::template::{Templar, VarSource};
 
-use iterator::{HostCursor, Section};
+use iterator::HostCursor;
 pub use controller::{templar_for, Controller};
 pub use task::HostOutcome;
 use vars::{HostVarSource, SharedStore, TaskLayers, VarStore, Vars};
@@ -158,7 +158,7 @@ impl Runner {
 
     /// Makes sure a host that is not in the inventory (implicit localhost, a delegate_to
     /// target) has variables and magic variables like any other.
-    fn ensure_host_vars(&mut self, host: &str) {
+    pub(crate) fn ensure_host_vars(&mut self, host: &str) {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         if store.host_magic.contains_key(host) {
             return;
@@ -194,6 +194,13 @@ impl Runner {
             }
         }
         for pb in &playbooks {
+            if let Some(dir) = pb.path.parent() {
+                if let Err(e) = self.inventory.add_playbook_vars_dir(dir) {
+                    self.display.error(&e.to_string());
+                    return exit::ERROR;
+                }
+                self.refresh_inventory_vars();
+            }
             {
                 let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
                 let mut common = (*store.common_magic).clone();
@@ -415,7 +422,7 @@ impl Runner {
             max_fail: play.keywords.get("max_fail_percentage").and_then(Value::as_f64),
             batch_failed: BTreeSet::new(),
             end_play: false,
-            run_once_done: BTreeSet::new(),
+            included: Vec::new(),
         };
         for h in batch {
             match self.play_layers(play, h) {
@@ -489,7 +496,7 @@ impl Runner {
 
     /// Stores gathered facts, with inventory overrides (`ansible_memtotal_mb=...` in the
     /// inventory wins over the simulated value, as a user would expect).
-    fn store_facts(&mut self, host: &str, mut facts: Vars) {
+    pub(crate) fn store_facts(&mut self, host: &str, mut facts: Vars) {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(inv) = store.inventory.get(host) {
             for (k, v) in inv.iter() {
@@ -511,8 +518,12 @@ impl Runner {
         store.facts.insert(host.to_string(), Arc::new(merged));
     }
 
-    /// The linear strategy over one section's blocks for the batch's hosts.
+    /// The linear strategy over one section's blocks for the batch's hosts, as ansible-core
+    /// 2.19 runs it: the section's tasks (rescue and always included) form one ordered list,
+    /// and each step runs the next task in that list that some host is waiting for, on
+    /// every host waiting for it. Included tasks join the list right after their include.
     fn run_section(&mut self, ctx: &mut PlayCtx, blocks: Vec<Arc<Block>>) -> Result<PlayEnd, i32> {
+        let mut all_tasks: Vec<Arc<Task>> = blocks.iter().flat_map(|b| flatten_block(b)).collect();
         let blocks = Arc::new(blocks);
         let mut cursors: IndexMap<String, HostCursor> = ctx
             .batch
@@ -520,48 +531,53 @@ impl Runner {
             .filter(|h| ctx.alive.contains(*h))
             .map(|h| (h.clone(), HostCursor::new(blocks.clone())))
             .collect();
+        let mut cur = 0usize;
         loop {
             if ctx.end_play {
                 return Ok(PlayEnd::Completed);
             }
-            // Each live host's next task and where it stands.
-            let mut pending: Vec<(String, iterator::NextTask, usize, Section)> = Vec::new();
+            let mut pending: Vec<(String, iterator::NextTask)> = Vec::new();
             for (h, c) in cursors.iter_mut() {
                 if !ctx.alive.contains(h) {
                     continue;
                 }
                 if let Some(next) = c.peek() {
-                    pending.push((h.clone(), next, c.top, c.top_section()));
+                    pending.push((h.clone(), next));
                 }
             }
             if pending.is_empty() {
                 return Ok(PlayEnd::Completed);
             }
-            let lowest = pending.iter().map(|p| p.2).min().unwrap_or(0);
-            let state = pending.iter().filter(|p| p.2 == lowest).map(|p| p.3).min().unwrap_or(Section::Tasks);
-            let selected: Vec<(String, iterator::NextTask)> = pending
+            let waiting = |t: &Arc<Task>| pending.iter().any(|(_, n)| Arc::ptr_eq(&n.task, t));
+            let n = all_tasks.len();
+            let found = (cur..n).chain(0..cur.min(n)).find(|&i| waiting(&all_tasks[i]));
+            let task = match found {
+                Some(i) => {
+                    cur = i + 1;
+                    all_tasks[i].clone()
+                }
+                // A task the list does not know (cannot happen for well-formed plays):
+                // run the first host's task rather than stall.
+                None => pending[0].1.task.clone(),
+            };
+            let members: Vec<(String, iterator::NextTask)> = pending
                 .into_iter()
-                .filter(|p| p.2 == lowest && p.3 == state)
-                .map(|p| (p.0, p.1))
+                .filter(|(_, n)| Arc::ptr_eq(&n.task, &task))
                 .collect();
-            // Group hosts by task, keeping the order in which tasks first appear.
-            let mut groups: Vec<(Arc<Task>, Vec<(String, iterator::NextTask)>)> = Vec::new();
-            for (h, next) in selected {
-                match groups.iter_mut().find(|g| Arc::ptr_eq(&g.0, &next.task)) {
-                    Some(g) => g.1.push((h, next)),
-                    None => groups.push((next.task.clone(), vec![(h, next)])),
+            for (h, _) in &members {
+                if let Some(c) = cursors.get_mut(h) {
+                    c.advance();
                 }
             }
-            for (task, members) in groups {
-                for (h, _) in &members {
-                    if let Some(c) = cursors.get_mut(h) {
-                        c.advance();
-                    }
-                }
-                let end = self.run_task_for_hosts(ctx, &task, &members, &mut cursors)?;
-                if end == PlayEnd::BreakPlaybook {
-                    return Ok(PlayEnd::BreakPlaybook);
-                }
+            ctx.included.clear();
+            let end = self.run_task_for_hosts(ctx, &task, &members, &mut cursors)?;
+            if !ctx.included.is_empty() {
+                let new: Vec<Arc<Task>> = ctx.included.iter().flat_map(|b| flatten_block(b)).collect();
+                let at = cur.min(all_tasks.len());
+                all_tasks.splice(at..at, new);
+            }
+            if end == PlayEnd::BreakPlaybook {
+                return Ok(PlayEnd::BreakPlaybook);
             }
         }
     }
@@ -647,6 +663,10 @@ impl Runner {
         let mut failed_now = Vec::new();
         for o in &outcomes {
             let h = o.host.clone();
+            if !o.printed {
+                // A run_once result shared with the rest of the batch counts only where it ran.
+                continue;
+            }
             if o.unreachable {
                 self.stat(&h).unreachable += 1;
                 self.unreachable.insert(h.clone());
@@ -658,6 +678,14 @@ impl Runner {
                 continue;
             }
             if o.failed && !o.ignored {
+                // What rescue sections can look at.
+                let mut failed_vars = Map::new();
+                failed_vars.insert(
+                    "ansible_failed_task".into(),
+                    json!({"name": task.name.clone().unwrap_or_default(), "action": task.action, "args": task.args}),
+                );
+                failed_vars.insert("ansible_failed_result".into(), o.registered.clone().unwrap_or(Value::Null));
+                self.apply_set_fact(&h, failed_vars, false);
                 let rescued = cursors.get_mut(&h).map(|c| c.fail()).unwrap_or(false);
                 if rescued {
                     self.stat(&h).rescued += 1;
@@ -691,6 +719,11 @@ impl Runner {
             if let Some(inc) = &o.include {
                 if let Some(c) = cursors.get_mut(&h) {
                     c.include(inc.0.clone(), inc.1.clone());
+                }
+                for b in &inc.0 {
+                    if !ctx.included.iter().any(|x| Arc::ptr_eq(x, b)) {
+                        ctx.included.push(b.clone());
+                    }
                 }
             }
             if o.changed && !o.skipped {
@@ -849,7 +882,13 @@ impl Runner {
             }
         }
         match action.as_str() {
-            "flush_handlers" => self.flush_handlers(ctx)?,
+            "flush_handlers" => {
+                // ansible-core 2.19 announces a flush once per host taking part.
+                for _ in members {
+                    self.display.banner(&format!("TASK [{}]", task.display_name()));
+                }
+                self.flush_handlers(ctx)?
+            }
             "end_play" if !applies.is_empty() => {
                 ctx.end_play = true;
                 for c in cursors.values_mut() {
@@ -897,15 +936,17 @@ impl Runner {
             .collect();
         for h in &handlers {
             let name = h.name.clone().unwrap_or_default();
+            let role_name = h.role.as_ref().map(|r| format!("{} : {}", r.name, name));
             let mut hosts = Vec::new();
             for host in ctx.batch.clone() {
                 if !ctx.alive.contains(&host) {
                     continue;
                 }
                 let Some(set) = self.notified.get_mut(&host) else { continue };
-                let hit = set.contains(&name)
-                    || h.listen.iter().any(|l| set.contains(l))
-                    || set.contains(&format!("{} : {}", h.role.as_ref().map(|r| r.name.as_str()).unwrap_or(""), name));
+                let mut hit = false;
+                for topic in std::iter::once(&name).chain(h.listen.iter()).chain(role_name.iter()) {
+                    hit |= set.shift_remove(topic);
+                }
                 if hit {
                     hosts.push(host.clone());
                 }
@@ -921,7 +962,8 @@ impl Runner {
                 always: Vec::new(),
                 implicit: true,
             })]);
-            let mut cursors: IndexMap<String, HostCursor> = hosts.iter().map(|x| (x.clone(), HostCursor::new(blocks.clone()))).collect();
+            let mut cursors: IndexMap<String, HostCursor> =
+                hosts.iter().map(|x| (x.clone(), HostCursor::new(blocks.clone()))).collect();
             let members: Vec<(String, iterator::NextTask)> = hosts
                 .iter()
                 .filter_map(|x| cursors.get_mut(x).and_then(|c| c.peek()).map(|n| (x.clone(), n)))
@@ -933,14 +975,16 @@ impl Runner {
             }
             self.run_task_for_hosts(ctx, h, &members, &mut cursors)?;
         }
-        // A handler runs once per notification: forget what was flushed.
-        for host in &ctx.batch {
-            if let Some(set) = self.notified.get_mut(host) {
-                set.clear();
-            }
-        }
         Ok(())
     }
+}
+
+/// Every task of a block in document order: its tasks, rescue, then always.
+fn flatten_block(b: &Block) -> Vec<Arc<Task>> {
+    let mut out = flatten_tasks(&b.block);
+    out.extend(flatten_tasks(&b.rescue));
+    out.extend(flatten_tasks(&b.always));
+    out
 }
 
 /// Every task of a list of items, blocks flattened (for handlers).
@@ -971,6 +1015,6 @@ pub struct PlayCtx {
     max_fail: Option<f64>,
     batch_failed: BTreeSet<String>,
     end_play: bool,
-    #[allow(dead_code)]
-    run_once_done: BTreeSet<String>,
+    /// Blocks that includes added during the current task (to extend the task list).
+    included: Vec<Arc<Block>>,
 }

@@ -265,6 +265,7 @@ pub fn run_on_host(runner: &mut Runner, ctx: &PlayCtx, task: &Arc<Task>, host: &
     let vars: Arc<dyn VarSource> = Arc::new(base.clone());
     let mut out = HostOutcome {
         host: host.to_string(),
+        printed: true,
         ..HostOutcome::default()
     };
     let ignore_errors = task
@@ -723,18 +724,20 @@ fn merge_single(runner: &mut Runner, task: &Arc<Task>, host: &str, out: &mut Hos
         out.lines.push(line);
         if let Some(Value::Object(facts)) = result.get("ansible_facts") {
             let facts = facts.clone();
+            let to_delegate = task.keyword("delegate_facts").and_then(modules::to_bool).unwrap_or(false);
+            let fact_host = match (&ir.delegate, to_delegate) {
+                (Some(d), true) => d.clone(),
+                _ => host.to_string(),
+            };
             if result.get("_ansible_set_fact").is_some() {
-                out.set_facts = Some(facts.clone());
-                runner.apply_set_fact(host, facts, false);
+                if fact_host == host {
+                    out.set_facts = Some(facts.clone());
+                }
+                runner.apply_set_fact(&fact_host, facts, false);
             } else if result.get("_ansible_include_vars").is_some() {
                 runner.apply_include_vars(host, facts);
             } else {
-                let target = if task.keyword("delegate_facts").and_then(modules::to_bool).unwrap_or(false) {
-                    ir.delegate.clone().unwrap_or_else(|| host.to_string())
-                } else {
-                    host.to_string()
-                };
-                runner.store_facts(&target, facts);
+                runner.store_facts(&fact_host, facts);
             }
         }
     }

@@ -315,15 +315,16 @@ impl Loader {
         }
         tasks.extend(self.blocks(path, node.get("tasks"), &inherit)?);
         let post_tasks = self.blocks(path, node.get("post_tasks"), &inherit)?;
-        let mut handlers = self.blocks(
+        // Role handlers come first, then the play's own (their order when flushing).
+        let mut handlers = std::mem::take(&mut self.role_handlers);
+        handlers.extend(self.blocks(
             path,
             node.get("handlers"),
             &Inherit {
                 handlers: true,
                 ..inherit.clone()
             },
-        )?;
-        handlers.append(&mut self.role_handlers);
+        )?);
         Ok(Play {
             origin,
             name: node.get("name").map(|n| scalar_text(&n.to_value())),
