@@ -59,6 +59,9 @@ pub(crate) struct Shell<'c> {
     call_depth: usize,
     pub line: usize,
     pub loop_depth: usize,
+    /// Set when a write to a file sink failed (disk full, read-only): the running command
+    /// reports it as a write error, as real tools do.
+    write_failed: Option<crate::fs::Errno>,
     /// Saved outer values of `local` variables, one frame per function call.
     local_frames: Vec<Vec<(String, Option<Var>)>>,
 }
@@ -145,6 +148,7 @@ impl<'c> Shell<'c> {
             line: 1,
             loop_depth: 0,
             local_frames: Vec::new(),
+            write_failed: None,
         }
     }
 
@@ -205,7 +209,13 @@ impl<'c> Shell<'c> {
             Sink::File(p) => {
                 let now = self.ctx.now;
                 self.ctx.sandbox.set_now(now);
-                self.ctx.sandbox.write(p, data, WriteMode::Append).is_ok()
+                match self.ctx.sandbox.write(p, data, WriteMode::Append) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        self.write_failed = Some(e.errno);
+                        false
+                    }
+                }
             }
             Sink::Null => true,
         }
@@ -612,7 +622,7 @@ impl<'c> Shell<'c> {
         }
         let kind = builtins::kind(name);
         if matches!(kind, Some(Kind::Special) | Some(Kind::Regular)) {
-            return builtins::run(self, argv, fds);
+            return self.run_builtin(argv, fds, true);
         }
         if let Some(out) = self.call_external(argv, fds) {
             self.out(fds, &out.stdout);
@@ -620,13 +630,33 @@ impl<'c> Shell<'c> {
             return Ok(out.rc);
         }
         if kind == Some(Kind::Utility) {
-            return builtins::run(self, argv, fds);
+            return self.run_builtin(argv, fds, false);
         }
         if name.contains('/') {
             return self.exec_path(argv, fds);
         }
         self.shell_err(fds, &format!("{name}: not found"));
         Ok(127)
+    }
+
+    /// Runs an implemented command and reports failed writes the way dash builtins
+    /// (`sh: 1: echo: echo: I/O error`) or GNU tools (`cat: write error: ...`) do.
+    fn run_builtin(&mut self, argv: &[String], fds: &Fds, shell_builtin: bool) -> Ex {
+        let outer = self.write_failed.take();
+        let r = builtins::run(self, argv, fds);
+        let failed = std::mem::replace(&mut self.write_failed, outer);
+        match (r, failed) {
+            (Ok(_), Some(e)) => {
+                let name = &argv[0];
+                if shell_builtin {
+                    self.shell_err(fds, &format!("{name}: {name}: I/O error"));
+                } else {
+                    self.err(fds, format!("{name}: write error: {}\n", e.message()));
+                }
+                Ok(1)
+            }
+            (r, _) => r,
+        }
     }
 
     fn call_external(&mut self, argv: &[String], fds: &Fds) -> Option<ShellOutput> {
@@ -695,7 +725,10 @@ impl<'c> Shell<'c> {
                 }
                 self.run_script_text(&text, name, &argv[1..], fds, false)
             }
-            Err(_) if std_dir && builtins::kind(base) == Some(Kind::Utility) => {
+            Err(_)
+                if std_dir
+                    && matches!(builtins::kind(base), Some(Kind::Utility | Kind::Regular)) =>
+            {
                 let mut a = argv.to_vec();
                 a[0] = base.to_string();
                 builtins::run(self, &a, fds)

@@ -128,14 +128,9 @@ impl Parser {
     }
 
     fn starts_with(&self, s: &str) -> bool {
-        let mut i = self.pos;
-        for c in s.chars() {
-            if self.src.get(i) != Some(&c) {
-                return false;
-            }
-            i += 1;
-        }
-        true
+        s.chars()
+            .enumerate()
+            .all(|(k, c)| self.src.get(self.pos + k) == Some(&c))
     }
 
     fn err<T>(&self, msg: impl Into<String>) -> PResult<T> {
@@ -648,7 +643,7 @@ impl Parser {
         } else {
             match digits.parse::<u32>() {
                 Ok(n) if n <= 9 => Some(n),
-                _ => return self.err(format!("Syntax error: Bad fd number")),
+                _ => return self.err("Syntax error: Bad fd number"),
             }
         };
         let op = self.peek_op().unwrap_or("");
@@ -767,7 +762,7 @@ impl Parser {
         self.bump();
         let name = literal_text(&name_word);
         if !is_name(&name) {
-            return self.err(format!("Syntax error: Bad function name"));
+            return self.err("Syntax error: Bad function name");
         }
         self.linebreak();
         let body = self.command()?;

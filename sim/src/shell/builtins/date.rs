@@ -159,10 +159,10 @@ pub(crate) fn date(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
             argv.get(i).cloned()
         } else if let Some(v) = a.strip_prefix("--date=") {
             Some(v.to_string())
-        } else if let Some(v) = a.strip_prefix("-d").filter(|v| !v.is_empty()) {
-            Some(v.to_string())
         } else {
-            None
+            a.strip_prefix("-d")
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
         };
         if let Some(d) = date_arg {
             match d

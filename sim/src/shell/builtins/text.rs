@@ -39,7 +39,7 @@ pub(crate) fn wc(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
     let fl = if fl.is_empty() { "lwc".to_string() } else { fl };
     let (ins, failed) = inputs(sh, fds, &ops, |o, m| format!("wc: {o}: {m}\n"));
     let mut rows: Vec<(Vec<usize>, String)> = Vec::new();
-    let mut totals = vec![0usize; 3];
+    let mut totals = [0usize; 3];
     for (name, d) in &ins {
         let l = d.iter().filter(|&&b| b == b'\n').count();
         let w = String::from_utf8_lossy(d).split_whitespace().count();
@@ -1119,6 +1119,10 @@ pub(crate) fn xargs(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
                 replace = argv.get(i).cloned();
             }
             "-r" | "--no-run-if-empty" | "-0" => {}
+            a if a.starts_with("-I") && a.len() > 2 => replace = Some(a[2..].to_string()),
+            a if a.starts_with("-n") && a.len() > 2 => {
+                per = a[2..].parse().unwrap_or(usize::MAX).max(1);
+            }
             _ => break,
         }
         i += 1;

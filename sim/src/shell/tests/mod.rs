@@ -67,7 +67,7 @@ echo "Backup completed: $(wc -c < "/tmp/db-db-primary-01/backups/backup-17000000
     // Recorded from dash.
     assert_eq!(
         out.stdout_str(),
-        "Creating backup for primary database db-primary-01\nBackup completed: 87 bytes\n"
+        "Creating backup for primary database db-primary-01\nBackup completed: 85 bytes\n"
     );
     assert_eq!(out.stderr_str(), "");
     assert_eq!(out.rc, 0);
@@ -340,7 +340,11 @@ fn faults_surface_as_real_messages() {
     h.ctx.sandbox.set_disk_full(true);
     let out = run_in(
         &mut h,
-        "cp /dev/null e; echo data > f; echo rc=$?; cat f | wc -c",
+        "echo data > f; echo rc=$?; printf x >> f; seq 3 > f; cat f | wc -c",
     );
-    assert_eq!(out.stdout_str(), "rc=0\n0\n");
+    assert_eq!(out.stdout_str(), "rc=1\n0\n");
+    assert_eq!(
+        out.stderr_str(),
+        "sh: 1: echo: echo: I/O error\nsh: 1: printf: printf: I/O error\nseq: write error: No space left on device\n"
+    );
 }
