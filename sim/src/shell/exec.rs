@@ -193,6 +193,7 @@ impl<'c> Shell<'c> {
             return true;
         }
         let Some(Fd::Out(sink)) = fds.get(fd) else {
+            self.write_failed = Some(crate::fs::Errno::Other("Bad file descriptor".into()));
             return false;
         };
         if self.over_output() {
@@ -623,6 +624,25 @@ impl<'c> Shell<'c> {
         let kind = builtins::kind(name);
         if matches!(kind, Some(Kind::Special) | Some(Kind::Regular)) {
             return self.run_builtin(argv, fds, true);
+        }
+        // Utilities and external programs live in the standard bin directories: without
+        // them in PATH, dash finds nothing (`PATH=/nope; ls` is `not found`).
+        let on_path = self.vars.get("PATH").is_some_and(|p| {
+            p.value.split(':').any(|d| {
+                matches!(
+                    d,
+                    "/bin"
+                        | "/usr/bin"
+                        | "/sbin"
+                        | "/usr/sbin"
+                        | "/usr/local/bin"
+                        | "/usr/local/sbin"
+                )
+            })
+        });
+        if !on_path && !name.contains('/') {
+            self.shell_err(fds, &format!("{name}: not found"));
+            return Ok(127);
         }
         if let Some(out) = self.call_external(argv, fds) {
             self.out(fds, &out.stdout);

@@ -154,7 +154,12 @@ pub(crate) fn mkdir(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
     let mut rc = 0;
     for d in ops {
         let p = sh.abs(&d);
-        match sh.ctx.sandbox.mkdir(&p, parents) {
+        let r = if parents {
+            mkdir_parents(sh, &d)
+        } else {
+            sh.ctx.sandbox.mkdir(&p, false).map_err(|e| (d.clone(), e))
+        };
+        match r {
             Ok(()) => {
                 if let Some(m) = &mode {
                     if let Some(m) = parse_mode(m, 0o755, true) {
@@ -162,11 +167,11 @@ pub(crate) fn mkdir(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
                     }
                 }
             }
-            Err(e) => {
+            Err((shown, e)) => {
                 sh.err(
                     fds,
                     format!(
-                        "mkdir: cannot create directory ‘{d}’: {}\n",
+                        "mkdir: cannot create directory ‘{shown}’: {}\n",
                         e.errno.message()
                     ),
                 );
@@ -175,6 +180,44 @@ pub(crate) fn mkdir(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
         }
     }
     Ok(rc)
+}
+
+/// `mkdir -p` component by component, so an error names the component that failed, as GNU
+/// mkdir does (`mkdir -p f/g` with a file `f`: `cannot create directory ‘f’: Not a directory`).
+fn mkdir_parents(sh: &mut Shell<'_>, d: &str) -> Result<(), (String, crate::fs::FsError)> {
+    let comps: Vec<&str> = d.split('/').filter(|c| !c.is_empty()).collect();
+    let mut prefix = if d.starts_with('/') {
+        "/".to_string()
+    } else {
+        String::new()
+    };
+    for (i, c) in comps.iter().enumerate() {
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        prefix.push_str(c);
+        if *c == "." || *c == ".." {
+            continue;
+        }
+        let p = sh.abs(&prefix);
+        match sh.ctx.sandbox.stat(&p) {
+            Ok(st) if st.kind == FileKind::Dir => {}
+            Ok(_) => {
+                let errno = if i + 1 == comps.len() {
+                    Errno::Exist
+                } else {
+                    Errno::NotDir
+                };
+                return Err((prefix.clone(), crate::fs::FsError { errno, path: p }));
+            }
+            Err(_) => sh
+                .ctx
+                .sandbox
+                .mkdir(&p, false)
+                .map_err(|e| (prefix.clone(), e))?,
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn rm(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {

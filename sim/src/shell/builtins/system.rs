@@ -251,6 +251,8 @@ pub(crate) fn seq(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
         if a == "-s" {
             i += 1;
             sep = argv.get(i).cloned().unwrap_or_default();
+        } else if let Some(s) = a.strip_prefix("-s") {
+            sep = s.to_string();
         } else if a == "-w" {
             width = true;
         } else {

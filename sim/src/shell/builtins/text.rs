@@ -942,9 +942,15 @@ pub(crate) fn sort(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
     let mut i = 1;
     while i < argv.len() {
         let a = argv[i].as_str();
-        if a == "-k" || a == "-t" {
+        let opt = if a == "-k" || a == "-t" {
             i += 1;
-            let v = argv.get(i).cloned().unwrap_or_default();
+            Some((a, argv.get(i).cloned().unwrap_or_default()))
+        } else if a.len() > 2 && (a.starts_with("-k") || a.starts_with("-t")) {
+            Some((&a[..2], a[2..].to_string()))
+        } else {
+            None
+        };
+        if let Some((a, v)) = opt {
             if a == "-k" {
                 key = v
                     .split([',', '.'])

@@ -789,3 +789,705 @@ dash_case!(
     r#""#,
     0
 );
+dash_case!(
+    heredoc_in_cmdsubst,
+    r#"x=$(cat <<EOF2
+inside $((3+4))
+EOF2
+); echo "[$x]""#,
+    r#"[inside 7]
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    heredoc_two_on_line,
+    r#"cat <<A; cat <<B
+first
+A
+second
+B"#,
+    r#"first
+second
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    heredoc_to_file_append,
+    r#"cat > f <<EOF2
+one
+EOF2
+cat >> f <<'EOF2'
+two $x
+EOF2
+cat f"#,
+    r#"one
+two $x
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    heredoc_backslashes,
+    r#"v=val; cat <<EOF2
+a\$v \\ \`x\` "$v" '$v' \n
+EOF2"#,
+    r#"a$v \ `x` "val" 'val' \n
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    fd_dup_close,
+    r#"{ echo to-out; echo to-err 1>&2; } 2>&1 >/dev/null; echo x >&-; echo "rc=$?""#,
+    r#"to-err
+rc=1
+"#,
+    r#"sh: 1: echo: echo: I/O error
+"#,
+    0
+);
+dash_case!(
+    redirect_order,
+    r#"ls nope > f 2>&1; cat f; ls nope 2>&1 > g | sed 's/^/piped: /'; cat g"#,
+    r#"ls: cannot access 'nope': No such file or directory
+piped: ls: cannot access 'nope': No such file or directory
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    redirect_input_heredoc_while,
+    r#"while read l; do echo "got $l"; done <<EOF2
+a
+b
+EOF2"#,
+    r#"got a
+got b
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    pipe_into_while_subshell,
+    r#"n=0; printf '1\n2\n' | while read x; do n=$((n+x)); done; echo "n=$n""#,
+    r#"n=0
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    eval_source,
+    r#"eval 'x=5; echo "eval $x"'; echo 'echo sourced $x; y=7' > lib.sh; . ./lib.sh; echo "y=$y""#,
+    r#"eval 5
+sourced 5
+y=7
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    set_u,
+    r#"set -u; echo "${unset_var:-ok}"; echo $unset_var; echo never"#,
+    r#"ok
+"#,
+    r#"sh: 1: unset_var: parameter not set
+"#,
+    2
+);
+dash_case!(
+    param_error,
+    r#"echo ${nope:?custom message}; echo never"#,
+    r#""#,
+    r#"sh: 1: nope: custom message
+"#,
+    2
+);
+dash_case!(
+    exit_in_subshell,
+    r#"(exit 3); echo "rc=$?"; (echo in; exit 4; echo no); echo "rc=$?"; x=$(exit 5); echo "rc=$?""#,
+    r#"rc=3
+in
+rc=4
+rc=5
+"#,
+    r#""#,
+    0
+);
+dash_case!(return_outside, r#"return 2; echo never"#, r#""#, r#""#, 2);
+dash_case!(
+    nested_functions_recursion,
+    r#"fact() { if [ $1 -le 1 ]; then echo 1; else echo $(( $1 * $(fact $(( $1 - 1 ))) )); fi; }; fact 5"#,
+    r#"120
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    case_fallthrough_patterns,
+    r#"for w in yes Y no maybe ""; do case "$w" in [Yy]|[Yy][Ee][Ss]) echo "$w:yes";; n*) echo "$w:no";; "") echo empty;; *) echo "$w:?";; esac; done"#,
+    r#"yes:yes
+Y:yes
+no:no
+maybe:?
+empty
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    case_newlines,
+    r#"x=b
+case $x in
+  a)
+    echo A
+    ;;
+  b)
+    echo B
+    ;;
+esac"#,
+    r#"B
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    for_no_in,
+    r#"set -- p q; for a; do echo "$a"; done"#,
+    r#"p
+q
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    while_break_nested,
+    r#"i=0; while true; do i=$((i+1)); [ $i -gt 3 ] && break; echo $i; done; echo end"#,
+    r#"1
+2
+3
+end
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    arith_vars_assign,
+    r#"x=3; y=$((x*=2)); echo $x $y; echo $(( x > 5 ? x - 5 : 0 )); echo $(( (1 << 10) | 1 )); echo $((-7 / 2)) $((-7 % 2)); z="1+2"; echo $((z * 3))"#,
+    r#"6 6
+1
+1025
+-3 -1
+"#,
+    r#"sh: 1: Illegal number: 1+2
+"#,
+    2
+);
+dash_case!(
+    arith_errors,
+    r#"echo $((2 +)); echo after"#,
+    r#""#,
+    r#"sh: 1: arithmetic expression: expecting primary: "2 +"
+"#,
+    2
+);
+dash_case!(
+    printf_reuse_missing,
+    r#"printf '%s=%s\n' a 1 b; printf '%d\n' abc; echo "rc=$?"; printf '[%5.2s]\n' abcdef; printf '%-3d|\n' 5; printf '%+d %i\n' 5 -3"#,
+    r#"a=1
+b=
+0
+rc=1
+[   ab]
+5  |
++5 -3
+"#,
+    r#"sh: 1: printf: abc: expected numeric value
+"#,
+    0
+);
+dash_case!(
+    echo_escapes_more,
+    r#"echo 'a\\b'; echo 'oct\0101'; echo '\x41'; echo -n 'no-nl\n'; echo"#,
+    r#"a\b
+octA
+\x41
+no-nl
+
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    export_p_env_order,
+    r#"export A=1 B=2; unset PATH; env; echo rc=$?; PATH=/bin:/usr/bin; export -p | grep -E '^export (A|B)='; env | grep -E '^(A|B)='"#,
+    r#"rc=127
+export A='1'
+export B='2'
+A=1
+B=2
+"#,
+    r#"sh: 1: env: not found
+"#,
+    0
+);
+dash_case!(
+    ls_variants,
+    r#"mkdir d; touch d/b d/a d/.h; ls d; ls -a d; ls -A d; ls -1 d; ls d/a d/b; ls -d d; ls nope d 2>&1"#,
+    r#"a
+b
+.
+..
+.h
+a
+b
+.h
+a
+b
+a
+b
+d/a
+d/b
+d
+ls: cannot access 'nope': No such file or directory
+d:
+a
+b
+"#,
+    r#""#,
+    2
+);
+dash_case!(
+    cp_mv_into_dir,
+    r#"mkdir dst; echo 1 > f1; echo 2 > f2; cp f1 f2 dst; ls dst; mv f1 dst/moved; ls; cat dst/moved; mkdir src; touch src/in; cp -r src dst; ls dst/src; mv dst dst2; ls"#,
+    r#"f1
+f2
+dst
+f2
+1
+in
+dst2
+f2
+src
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    rm_variants,
+    r#"mkdir -p a/b; touch a/b/c; rm a 2>&1; rm -r a; ls; touch x y; rm -f x y nope; ls; rm; echo "rc=$?"; rm -rf; echo "rc=$?""#,
+    r#"rm: cannot remove 'a': Is a directory
+rc=1
+rc=0
+"#,
+    r#"rm: missing operand
+Try 'rm --help' for more information.
+"#,
+    0
+);
+dash_case!(
+    mkdir_variants,
+    r#"mkdir -p x/y/z; mkdir x/y 2>&1; mkdir -p x/y && echo ok; mkdir a/b 2>&1; touch f; mkdir -p f/g 2>&1; mkdir; echo "rc=$?""#,
+    r#"mkdir: cannot create directory ‘x/y’: File exists
+ok
+mkdir: cannot create directory ‘a/b’: No such file or directory
+mkdir: cannot create directory ‘f’: Not a directory
+rc=1
+"#,
+    r#"mkdir: missing operand
+Try 'mkdir --help' for more information.
+"#,
+    0
+);
+dash_case!(
+    touch_chmod_symbolic,
+    r#"touch f; chmod 0640 f; stat -c %a f; chmod g+w,o+r f; stat -c %a f; chmod a-r f; stat -c %a f; chmod u=rwx,go= f; stat -c %A f; chmod 4755 f; stat -c '%a %A' f"#,
+    r#"640
+664
+220
+-rwx------
+4755 -rwsr-xr-x
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    test_string_ops,
+    r#"[ "a" \< "b" ] && echo lt; [ -n "" ] || echo empty-n; [ "" ] || echo empty; [ x ] && echo nonempty; [ ! x ] || echo bang; [ 5 -ge 5 ] && echo ge; [ 5 -ne 4 ] && echo ne; test; echo "rc=$?"; [ \( 1 -eq 1 \) ] && echo paren"#,
+    r#"lt
+empty-n
+empty
+nonempty
+bang
+ge
+ne
+rc=1
+paren
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    grep_more,
+    r#"printf 'a1\nb2\na3\n' > f; printf 'a9\n' > g; grep a f g; grep -c a f g; grep -l a f g; grep -h a f g; grep -o '[0-9]' f; grep -w a1 f; grep -x 'b.' f; printf 'x\n' | grep -q y; echo "rc=$?""#,
+    r#"f:a1
+f:a3
+g:a9
+f:2
+g:1
+f
+g
+a1
+a3
+a9
+1
+2
+3
+a1
+b2
+rc=1
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    sed_more,
+    r#"printf 'one\ntwo\nthree\n' > f; sed -n '$p' f; sed '2q' f; sed '/two/d' f; sed 's/e/E/2' f; sed -e 's/o/0/' -e 's/t/T/' f; sed 's/[aeiou]/_/g' f; sed 's/\(t\)\(.*\)/\2\1/' f"#,
+    r#"three
+one
+two
+one
+three
+one
+two
+threE
+0ne
+Tw0
+Three
+_n_
+tw_
+thr__
+one
+wot
+hreet
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    cut_tr_more,
+    r#"printf 'a,b,c\nd,e,f\n' | cut -d, -f2-; echo 'hello world' | cut -c1-5,7; echo 'a b c' | cut -d' ' -f2; echo HELLO | tr '[:upper:]' '[:lower:]'; echo 'a-b-c' | tr - _; printf 'a\n\n\nb\n' | tr -s '\n'"#,
+    r#"b,c
+e,f
+hellow
+b
+hello
+a_b_c
+a
+b
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    sort_more,
+    r#"printf 'b 2\na 10\nc 1\n' | sort -k2 -n; printf 'B\na\nC\n' | sort; printf 'B\na\nC\n' | sort -f; printf 'x:3\ny:1\n' | sort -t: -k2; printf '3\n1\n2\n' | sort -r"#,
+    r#"c 1
+b 2
+a 10
+B
+C
+a
+a
+B
+C
+y:1
+x:3
+3
+2
+1
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    uniq_more,
+    r#"printf 'a\na\nb\nc\nc\n' | uniq -d; printf 'a\na\nb\nc\nc\n' | uniq -u; printf 'a\nb\na\n' | sort | uniq -c"#,
+    r#"a
+c
+b
+      2 a
+      1 b
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    head_tail_more,
+    r#"printf '1\n2\n3\n' > f; printf '4\n5\n' > g; head -n 1 f g; tail -n 1 f g; printf 'no newline' | tail -c 4; echo; printf 'a\nb\nc' | head -n 2; printf 'a\nb\nc' | tail -n 1; echo"#,
+    r#"==> f <==
+1
+
+==> g <==
+4
+==> f <==
+3
+
+==> g <==
+5
+line
+a
+b
+c
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    wc_more,
+    r#"printf 'a b c\nd\n' > f; printf 'x\n' > g; wc -l f g; wc -w f; wc -c f; printf '' | wc -l; echo hi | wc -c"#,
+    r#" 2 f
+ 1 g
+ 3 total
+4 f
+8 f
+0
+3
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    seq_more,
+    r#"seq 0; seq 5 1; seq -s, 1 4; seq -w 8 10; seq 1 0.5 2; seq 3 -1 1"#,
+    r#"1,2,3,4
+08
+09
+10
+1.0
+1.5
+2.0
+3
+2
+1
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    basename_dirname_more,
+    r#"basename a/b/; basename /a/b// ; dirname a/b/; dirname //a//b//; dirname a; basename .bashrc .bashrc; basename x.tar.gz .gz"#,
+    r#"b
+b
+a
+//a
+.
+.bashrc
+x.tar
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    find_more,
+    r#"mkdir -p r/a/b; touch r/x.txt r/a/y.txt r/a/b/z.log; find r | sort; find r -type f -name '*.txt' | sort; find r -maxdepth 1 | sort; find r -mindepth 2 -type d; find nope; echo "rc=$?""#,
+    r#"r
+r/a
+r/a/b
+r/a/b/z.log
+r/a/y.txt
+r/x.txt
+r/a/y.txt
+r/x.txt
+r
+r/a
+r/x.txt
+r/a/b
+rc=1
+"#,
+    r#"find: ‘nope’: No such file or directory
+"#,
+    0
+);
+dash_case!(
+    xargs_more,
+    r#"printf 'a b\nc\n' | xargs -n 1 echo x; echo | xargs echo empty; printf '1\n2\n3\n' | xargs -n 2"#,
+    r#"x a
+x b
+x c
+empty
+1 2
+3
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    tee_multiple,
+    r#"echo data | tee a b > /dev/null; cat a b; echo more | tee -a a; cat a"#,
+    r#"data
+data
+more
+data
+more
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    read_variants,
+    r#"echo 'a b c d' | { read x y; echo "$x|$y"; }; echo 'only' | { read x y; echo "$x|$y|"; }; printf 'no-newline' | { read x; echo "rc=$? x=$x"; }; echo 'a\ b' | { read x; echo "$x"; }; echo 'a\ b' | { read -r x; echo "$x"; }; echo '  lead  trail  ' | { read x; echo "[$x]"; }"#,
+    r#"a|b c d
+only||
+rc=1 x=no-newline
+a b
+a\ b
+[lead  trail]
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    special_vars_misc,
+    r#"echo $#; set -- 1 2 3 4 5 6 7 8 9 10; echo $1 ${10} $#; shift 3; echo $1 $#; shift 9; echo "rc=$?""#,
+    r#"0
+1 10 10
+4 7
+"#,
+    r#"sh: 1: shift: can't shift that many
+"#,
+    2
+);
+dash_case!(
+    command_v_type,
+    r#"command -v echo; command -v cat; command -v nosuch; echo "rc=$?"; f() { :; }; command -v f; type cd"#,
+    r#"echo
+/usr/bin/cat
+rc=127
+f
+cd is a shell builtin
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    unset_function,
+    r#"f() { echo f; }; f; unset -f f; f; echo "rc=$?""#,
+    r#"f
+rc=127
+"#,
+    r#"sh: 1: f: not found
+"#,
+    0
+);
+dash_case!(
+    string_ops_patterns,
+    r#"p=/usr/local/lib/libfoo.so.1; echo ${p##*/} ${p%/*} ${p#/usr} ${p%.so*}; s="hello"; echo ${s#h*l} ${s##h*l} ${s%l*} ${s%%l*}; e=""; echo "[${e%x}]"; q='a*b'; echo ${q%\*b} "${q%"*b"}""#,
+    r#"libfoo.so.1 /usr/local/lib /local/lib/libfoo.so.1 /usr/local/lib/libfoo
+lo o hel he
+[]
+a a
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    glob_classes_and_noglob_quotes,
+    r#"touch a1 a2 b1 '*'; echo a?; echo [ab]1; echo [!a]1; echo '*'; echo "a*"; echo a\*; echo [a-b]2; echo nomatch*"#,
+    r#"a1 a2
+a1 b1
+b1
+*
+a*
+a*
+a2
+nomatch*
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    subst_in_assign_no_split,
+    r#"x="a   b"; y=$x; echo "$y"; z=$(echo "1   2"); echo "$z"; echo $z"#,
+    r#"a   b
+1   2
+1 2
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    empty_and_spaces,
+    r#"echo "" | wc -c; echo '' x; echo; x="   "; echo "[$x]"; echo [$x]"#,
+    r#"1
+ x
+
+[   ]
+[ ]
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    true_false_path,
+    r#"/bin/true; echo $?; /bin/false; echo $?; /usr/bin/env echo env-echo"#,
+    r#"0
+1
+env-echo
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    if_return_codes,
+    r#"if false; then :; fi; echo "rc=$?"; if true; then false; fi; echo "rc=$?"; f() { if true; then return 9; fi; }; f; echo $?"#,
+    r#"rc=0
+rc=1
+9
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    bang_and_pipe_status,
+    r#"! echo a | grep -q b; echo $?; echo a | grep -q a | cat; echo $?"#,
+    r#"0
+0
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    sh_c_nested_quotes,
+    r#"sh -c "echo \"double \$0\"" zero; sh -c 'x=1; echo $x; exit $((x+1))'; echo "rc=$?""#,
+    r#"double zero
+1
+rc=2
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    date_more,
+    r#"date -u -d @86399 '+%H %I %M %S %p %y %C %e %u %w %D %T %R'; date -u -d @1704067200 '+%A %B %-d %j'; date -u -d @1700000000 -R"#,
+    r#"23 11 59 59 PM 70 19  1 4 4 01/01/70 23:59:59 23:59
+Monday January 1 001
+Tue, 14 Nov 2023 22:13:20 +0000
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    uname_id,
+    r#"uname -s; uname -m; id -u; id -g; id -un; whoami"#,
+    r#"Linux
+x86_64
+0
+0
+root
+root
+"#,
+    r#""#,
+    0
+);
