@@ -151,11 +151,14 @@ impl HostCursor {
         }
     }
 
-    /// Inserts blocks (an `include_tasks`) to run right after the current task.
-    pub fn include(&mut self, blocks: Vec<Arc<Block>>, vars: Arc<Map<String, Value>>) {
+    /// Inserts included files' blocks to run right after the current task (call after
+    /// [`HostCursor::advance`]), each block with the vars of its include.
+    pub fn include(&mut self, includes: &[super::task::Included]) {
         // Pushed in reverse so the first included block runs first; each is a child frame.
-        for b in blocks.into_iter().rev() {
-            self.stack.push(Frame::new(b, Some(vars.clone())));
+        for inc in includes.iter().rev() {
+            for b in inc.blocks.iter().rev() {
+                self.stack.push(Frame::new(b.clone(), Some(inc.vars.clone())));
+            }
         }
     }
 

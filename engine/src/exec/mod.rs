@@ -84,6 +84,8 @@ pub struct Runner {
     notified: IndexMap<String, IndexSet<String>>,
     /// `--start-at-task`: still looking for that task.
     start_at: Option<String>,
+    /// Files included during the current task, by (path, vars): hosts share them.
+    pub(crate) include_cache: IndexMap<String, Vec<Arc<Block>>>,
 }
 
 impl Runner {
@@ -110,6 +112,7 @@ impl Runner {
             unreachable: IndexSet::new(),
             notified: IndexMap::new(),
             start_at,
+            include_cache: IndexMap::new(),
         };
         r.refresh_inventory_vars();
         r
@@ -276,8 +279,8 @@ impl Runner {
             .into_iter()
             .filter(|h| !self.failed.contains(h) && !self.unreachable.contains(h))
             .collect();
-        self.display.banner(&format!("PLAY [{name}]"));
         if hosts.is_empty() {
+            self.display.banner(&format!("PLAY [{name}]"));
             self.display.line("skipping: no hosts matched");
             return Ok(PlayEnd::Completed);
         }
@@ -294,6 +297,8 @@ impl Runner {
         };
         let all_hosts = hosts.clone();
         for batch in batches {
+            // Ansible announces the play again for every serial batch.
+            self.display.banner(&format!("PLAY [{name}]"));
             let failed_before = self.failed.len() + self.unreachable.len();
             let end = self.run_batch(play, &batch, &all_hosts)?;
             if end == PlayEnd::BreakPlaybook {
@@ -422,6 +427,7 @@ impl Runner {
             max_fail: play.keywords.get("max_fail_percentage").and_then(Value::as_f64),
             batch_failed: BTreeSet::new(),
             end_play: false,
+            ended: BTreeSet::new(),
             included: Vec::new(),
         };
         for h in batch {
@@ -463,7 +469,7 @@ impl Runner {
         let all_alive: Vec<&String> = ctx
             .all_hosts
             .iter()
-            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
+            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h) && !ctx.ended.contains(*h))
             .collect();
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let mut common = (*store.common_magic).clone();
@@ -633,6 +639,7 @@ impl Runner {
             .map(|v| self.keyword_bool(v, &members[0].0, task, &members[0].1))
             .unwrap_or(false);
         let mut outcomes: Vec<HostOutcome> = Vec::new();
+        self.include_cache.clear();
         let hosts: Vec<&(String, iterator::NextTask)> = if run_once { members.iter().take(1).collect() } else { members.iter().collect() };
         *self.controller.search_dirs.lock().unwrap_or_else(|e| e.into_inner()) = task::search_dirs(task, ctx);
         for (h, next) in hosts {
@@ -641,6 +648,24 @@ impl Runner {
             let outcome = task::run_on_host(self, ctx, task, h, layers);
             self.print_outcome(task, &outcome);
             outcomes.push(outcome);
+        }
+        // `included: FILE for h1, h2 => (item=x)`: one line per included file, after the
+        // per-host lines, naming every host that included it.
+        let mut included: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
+        for o in &outcomes {
+            for inc in &o.includes {
+                match included.iter_mut().find(|(n, l, _)| *n == inc.name && *l == inc.item_label) {
+                    Some(entry) => entry.2.push(o.host.clone()),
+                    None => included.push((inc.name.clone(), inc.item_label.clone(), vec![o.host.clone()])),
+                }
+            }
+        }
+        for (name, label, hosts) in &included {
+            let mut line = format!("included: {name} for {}", hosts.join(", "));
+            if let Some(l) = label {
+                line.push_str(&format!(" => (item={l})"));
+            }
+            self.display.line(&line);
         }
         self.world.clock.advance(task::TASK_COST_SECONDS);
         // run_once: every host of the batch shares the result (and the registered var).
@@ -678,6 +703,9 @@ impl Runner {
                 continue;
             }
             if o.failed && !o.ignored {
+                if o.changed {
+                    self.stat(&h).changed += 1;
+                }
                 // What rescue sections can look at.
                 let mut failed_vars = Map::new();
                 failed_vars.insert(
@@ -704,7 +732,10 @@ impl Runner {
                 failed_now.push(h.clone());
                 continue;
             }
-            if o.skipped {
+            if !o.includes.is_empty() {
+                // Each included file counts as one ok for the hosts that included it.
+                self.stat(&h).ok += o.includes.len() as u32;
+            } else if o.skipped {
                 self.stat(&h).skipped += 1;
             } else {
                 let s = self.stat(&h);
@@ -716,13 +747,15 @@ impl Runner {
                     s.ignored += 1;
                 }
             }
-            if let Some(inc) = &o.include {
+            if !o.includes.is_empty() {
                 if let Some(c) = cursors.get_mut(&h) {
-                    c.include(inc.0.clone(), inc.1.clone());
+                    c.include(&o.includes);
                 }
-                for b in &inc.0 {
-                    if !ctx.included.iter().any(|x| Arc::ptr_eq(x, b)) {
-                        ctx.included.push(b.clone());
+                for inc in &o.includes {
+                    for b in &inc.blocks {
+                        if !ctx.included.iter().any(|x| Arc::ptr_eq(x, b)) {
+                            ctx.included.push(b.clone());
+                        }
                     }
                 }
             }
@@ -861,9 +894,14 @@ impl Runner {
             .get("_raw_params")
             .map(playbook::scalar_text)
             .unwrap_or_default();
-        // A `when` on meta applies per host for end_host; others use the first host.
+        // A `when` on meta is evaluated per host; 2.19 announces the task once per host for
+        // the per-host actions, and hosts whose condition is false are skipped.
         let mut applies = Vec::new();
-        for (h, next) in members {
+        let per_host = !matches!(action.as_str(), "end_play" | "end_batch");
+        for (i, (h, next)) in members.iter().enumerate() {
+            if per_host || i == 0 {
+                self.display.banner(&format!("TASK [{}]", task.display_name()));
+            }
             let layers = self.task_layers(ctx, h, task, next);
             let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, h, &layers));
             let mut ok = true;
@@ -872,23 +910,19 @@ impl Runner {
                     Value::String(s) => s.clone(),
                     other => playbook::scalar_text(other),
                 };
-                match self.templar.eval_conditional(&text, &src) {
-                    Ok(true) => {}
-                    _ => ok = false,
+                if !matches!(self.templar.eval_conditional(&text, &src), Ok(true)) {
+                    ok = false;
                 }
             }
             if ok {
                 applies.push(h.clone());
+            } else {
+                // Ansible prints the skip but does not count it in the recap.
+                self.display.line(&format!("skipping: [{h}]"));
             }
         }
         match action.as_str() {
-            "flush_handlers" => {
-                // ansible-core 2.19 announces a flush once per host taking part.
-                for _ in members {
-                    self.display.banner(&format!("TASK [{}]", task.display_name()));
-                }
-                self.flush_handlers(ctx)?
-            }
+            "flush_handlers" => self.flush_handlers(ctx)?,
             "end_play" if !applies.is_empty() => {
                 ctx.end_play = true;
                 for c in cursors.values_mut() {
@@ -898,6 +932,7 @@ impl Runner {
             "end_host" => {
                 for h in applies {
                     ctx.alive.shift_remove(&h);
+                    ctx.ended.insert(h.clone());
                     if let Some(c) = cursors.get_mut(&h) {
                         c.stop(false);
                     }
@@ -919,7 +954,6 @@ impl Runner {
                     self.failed.shift_remove(h);
                 }
             }
-            "refresh_inventory" | "noop" | "reset_connection" | "end_role" => {}
             _ => {}
         }
         Ok(PlayEnd::Completed)
@@ -1015,6 +1049,8 @@ pub struct PlayCtx {
     max_fail: Option<f64>,
     batch_failed: BTreeSet<String>,
     end_play: bool,
+    /// Hosts that `meta: end_host` took out of the play.
+    ended: BTreeSet<String>,
     /// Blocks that includes added during the current task (to extend the task list).
     included: Vec<Arc<Block>>,
 }

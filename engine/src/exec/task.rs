@@ -36,9 +36,20 @@ pub struct HostOutcome {
     pub set_facts: Option<Vars>,
     pub cacheable: bool,
     pub notify: Vec<String>,
-    /// Blocks an include adds to the host's tasks, with the vars they get.
-    pub include: Option<(Vec<Arc<Block>>, Arc<Vars>)>,
+    /// What includes add to the host's tasks: each included file with its vars.
+    pub includes: Vec<Included>,
     pub printed: bool,
+}
+
+/// One included file (or role) for one host.
+#[derive(Debug, Clone)]
+pub struct Included {
+    pub blocks: Vec<Arc<Block>>,
+    pub vars: Arc<Vars>,
+    /// What `included: ... for` names: the file path or the role name.
+    pub name: String,
+    /// `(item=...)` when the include loops.
+    pub item_label: Option<String>,
 }
 
 /// A failure of the task machinery (templating, conditionals), with the chain of places
@@ -215,6 +226,47 @@ fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {
             (0..n)
                 .map(|i| Value::Array(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::Null)).collect()))
                 .collect()
+        }
+        "subelements" => {
+            let parts = as_list(terms);
+            let (Some(list), Some(key)) = (parts.first(), parts.get(1)) else {
+                return Err("subelements lookup expects a list of two or three items".into());
+            };
+            let skip_missing = parts
+                .get(2)
+                .and_then(|f| f.get("skip_missing"))
+                .and_then(modules::to_bool)
+                .unwrap_or(false);
+            let key = text_of(key);
+            let mut out = Vec::new();
+            for elem in as_list(list.clone()) {
+                let mut cur = Some(&elem);
+                for part in key.split('.') {
+                    cur = cur.and_then(|c| c.get(part));
+                }
+                match cur {
+                    Some(Value::Array(subs)) => {
+                        let mut parent = elem.clone();
+                        if let Value::Object(m) = &mut parent {
+                            if !key.contains('.') {
+                                m.remove(&key);
+                            }
+                        }
+                        for sub in subs {
+                            out.push(json!([parent, sub]));
+                        }
+                    }
+                    None if skip_missing => {}
+                    None => {
+                        return Err(format!(
+                            "could not find '{key}' key in iterated item '{}'",
+                            item_label(&elem)
+                        ))
+                    }
+                    Some(_) => return Err(format!("the key {key} should point to a list, got '{}'", item_label(&elem))),
+                }
+            }
+            out
         }
         "sequence" => {
             let spec = text_of(&terms);
@@ -647,8 +699,17 @@ fn include_action(
     if task.action == "include_tasks" {
         let file = args.get("_raw_params").or_else(|| args.get("file")).map(text_of).unwrap_or_default();
         let path = playbook::resolve_task_file(&task.file_dir, &ctx.play.dir, task.role.as_deref(), &file);
+        // Hosts including the same file with the same vars share one copy of its tasks, so
+        // they run them together (Ansible's IncludedFile deduplication).
+        let key = format!("{}\0{}", path.display(), pyjson::dumps(&Value::Object(inc_vars.clone()), None, true));
+        if let Some(blocks) = runner.include_cache.get(&key) {
+            ir.include = Some((blocks.clone(), Arc::new(inc_vars), path.display().to_string()));
+            ir.result = modules::ok(false);
+            return ir;
+        }
         match playbook::load_task_file(runner.loader_mut(), &path, task.role.clone(), task.is_handler) {
             Ok(blocks) => {
+                runner.include_cache.insert(key, blocks.clone());
                 ir.include = Some((blocks, Arc::new(inc_vars), path.display().to_string()));
                 ir.result = modules::ok(false);
             }
@@ -660,8 +721,15 @@ fn include_action(
     }
     let name = args.get("name").map(text_of).unwrap_or_default();
     let tasks_from = args.get("tasks_from").map(text_of).unwrap_or_else(|| "main".into());
+    let key = format!("role:{name}:{tasks_from}\0{}", pyjson::dumps(&Value::Object(inc_vars.clone()), None, true));
+    if let Some(blocks) = runner.include_cache.get(&key) {
+        ir.include = Some((blocks.clone(), Arc::new(Map::new()), name));
+        ir.result = modules::ok(false);
+        return ir;
+    }
     match runner.loader_mut().load_role_dynamic(&ctx.play.dir, &name, &tasks_from, inc_vars.clone()) {
         Ok(blocks) => {
+            runner.include_cache.insert(key, blocks.clone());
             ir.include = Some((blocks, Arc::new(Map::new()), name));
             ir.result = modules::ok(false);
         }
@@ -680,9 +748,8 @@ fn merge_single(runner: &mut Runner, task: &Arc<Task>, host: &str, out: &mut Hos
     }
     let label = host_label(runner, host, ir.delegate.as_deref());
     let mut result = ir.result;
-    if let Some((blocks, vars, file)) = ir.include {
-        out.include = Some((blocks, vars));
-        out.lines.push(format!("included: {file} for {host}"));
+    if let Some((blocks, vars, name)) = ir.include {
+        out.includes.push(Included { blocks, vars, name, item_label: None });
         return;
     }
     let failed = result.get("failed").and_then(Value::as_bool).unwrap_or(false);
@@ -851,13 +918,9 @@ fn run_loop(
             continue;
         }
         all_skipped = false;
-        if let Some((blocks, vars, file)) = ir.include {
-            // Each item of an include loop adds its own copy of the blocks.
-            match &mut out.include {
-                Some((b, _)) => b.extend(blocks),
-                None => out.include = Some((blocks, vars)),
-            }
-            out.lines.push(format!("included: {file} for {host} => (item={label})"));
+        if let Some((blocks, vars, name)) = ir.include {
+            // Each item of an include loop includes the file again, with that item.
+            out.includes.push(Included { blocks, vars, name, item_label: Some(label.clone()) });
             continue;
         }
         let label_host = host_label(runner, host, ir.delegate.as_deref());
@@ -866,6 +929,7 @@ fn run_loop(
         r.entry("failed").or_insert(json!(false));
         if failed {
             any_failed = true;
+            any_changed |= changed;
             let msg = r.get("msg").map(text_of).unwrap_or_default();
             match &ir.chain {
                 Some(chain) => out.lines.extend(error_block(&format!("Task failed: {}", chain.message), &task.origin, &chain.chain)),
@@ -914,6 +978,7 @@ fn run_loop(
         top.insert("failed".into(), json!(true));
         top.insert("msg".into(), json!("One or more items failed"));
         out.failed = true;
+        out.changed = any_changed;
         if ignore_errors {
             out.ignored = true;
             out.lines.push("...ignoring".into());
@@ -921,9 +986,6 @@ fn run_loop(
     } else {
         top.insert("msg".into(), json!("All items completed"));
         out.changed = any_changed;
-    }
-    if out.include.is_some() && !any_failed {
-        out.lines.retain(|_| true);
     }
     top.insert("results".into(), Value::Array(results));
     let registered = Value::Object(top);
