@@ -21,7 +21,9 @@ pub fn parse_extra_vars(arg: &str) -> Result<Map<String, Value>, String> {
         return match node.to_value() {
             Value::Object(m) => Ok(m),
             Value::Null => Ok(Map::new()),
-            _ => Err(format!("Invalid extra vars data supplied. '{arg}' could not be made into a dictionary")),
+            _ => Err(format!(
+                "Invalid extra vars data supplied. '{arg}' could not be made into a dictionary"
+            )),
         };
     }
     if arg.starts_with('{') || arg.starts_with('[') {
@@ -29,12 +31,16 @@ pub fn parse_extra_vars(arg: &str) -> Result<Map<String, Value>, String> {
             .map_err(|e| e.headline())?;
         return match node.to_value() {
             Value::Object(m) => Ok(m),
-            _ => Err(format!("Invalid extra vars data supplied. '{arg}' could not be made into a dictionary")),
+            _ => Err(format!(
+                "Invalid extra vars data supplied. '{arg}' could not be made into a dictionary"
+            )),
         };
     }
     let kv = fleetsim_engine::playbook::kv::parse_kv(arg, false);
     if kv.contains_key("_raw_params") {
-        return Err(format!("Invalid extra vars data supplied. '{arg}' could not be made into a dictionary"));
+        return Err(format!(
+            "Invalid extra vars data supplied. '{arg}' could not be made into a dictionary"
+        ));
     }
     Ok(kv)
 }
@@ -95,7 +101,10 @@ pub fn run(a: &PlaybookArgs) -> i32 {
     let sandbox: PathBuf = match &a.sandbox {
         Some(d) => {
             if let Err(e) = std::fs::create_dir_all(d) {
-                eprintln!("[ERROR]: cannot create the sandbox folder {}: {e}", d.display());
+                eprintln!(
+                    "[ERROR]: cannot create the sandbox folder {}: {e}",
+                    d.display()
+                );
                 return exit::ERROR;
             }
             d.clone()

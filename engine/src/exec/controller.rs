@@ -19,7 +19,10 @@ pub const BASE_ENV: &[(&str, &str)] = &[
     ("HOME", "/root"),
     ("LANG", "C.UTF-8"),
     ("LOGNAME", "root"),
-    ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+    (
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ),
     ("PWD", "/root"),
     ("SHELL", "/bin/sh"),
     ("USER", "root"),
@@ -38,7 +41,10 @@ pub struct Controller {
 
 impl Controller {
     pub fn new(opts: &RunOptions) -> Controller {
-        let mut env: Vec<(String, String)> = BASE_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut env: Vec<(String, String)> = BASE_ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         for (k, v) in &opts.env {
             env.retain(|(ek, _)| ek != k);
             env.push((k.clone(), v.clone()));
@@ -103,20 +109,23 @@ impl LookupHost for Controller {
     }
 
     fn env(&self, name: &str) -> Option<String> {
-        self.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     fn pipe(&self, cmd: &str) -> Result<String, String> {
-        let sb = self.sandbox().ok_or("the controller sandbox is not available")?;
+        let sb = self
+            .sandbox()
+            .ok_or("the controller sandbox is not available")?;
         let mut ctx = ShellContext::new(sb, self.seed ^ fleetsim_sim::rng::fnv1a(cmd.as_bytes()));
         ctx.now = *self.now.lock().unwrap_or_else(|e| e.into_inner());
         ctx.hostname = "localhost".into();
         let out = shell::run(cmd, &mut ctx);
         if out.rc != 0 {
-            return Err(format!(
-                "lookup_plugin.pipe({cmd}) returned {}",
-                out.rc
-            ));
+            return Err(format!("lookup_plugin.pipe({cmd}) returned {}", out.rc));
         }
         Ok(out.stdout_str().trim_end_matches('\n').to_string())
     }

@@ -78,7 +78,10 @@ impl HostCursor {
 
     /// The state of the top-level frame (for the lockstep choice between hosts).
     pub fn top_section(&self) -> Section {
-        self.stack.first().map(|f| f.section).unwrap_or(Section::Tasks)
+        self.stack
+            .first()
+            .map(|f| f.section)
+            .unwrap_or(Section::Tasks)
     }
 
     /// Whether the host is inside a block section that a failure would be rescued by.
@@ -157,7 +160,8 @@ impl HostCursor {
         // Pushed in reverse so the first included block runs first; each is a child frame.
         for inc in includes.iter().rev() {
             for b in inc.blocks.iter().rev() {
-                self.stack.push(Frame::new(b.clone(), Some(inc.vars.clone())));
+                self.stack
+                    .push(Frame::new(b.clone(), Some(inc.vars.clone())));
             }
         }
     }

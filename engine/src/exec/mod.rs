@@ -22,8 +22,8 @@ use crate::output::{self, Display, HostStats};
 use crate::playbook::{self, Block, Item, Loader, Play, Task};
 use crate::template::{Templar, VarSource};
 
-use iterator::HostCursor;
 pub use controller::{templar_for, Controller};
+use iterator::HostCursor;
 pub use task::HostOutcome;
 use vars::{HostVarSource, SharedStore, TaskLayers, VarStore, Vars};
 
@@ -133,14 +133,24 @@ impl Runner {
             "ansible_version".into(),
             json!({"full": "2.19.4", "major": 2, "minor": 19, "revision": 4, "string": "2.19.4"}),
         );
-        common.insert("ansible_run_tags".into(), json!(if self.opts.tags.is_empty() { vec!["all".to_string()] } else { self.opts.tags.clone() }));
+        common.insert(
+            "ansible_run_tags".into(),
+            json!(if self.opts.tags.is_empty() {
+                vec!["all".to_string()]
+            } else {
+                self.opts.tags.clone()
+            }),
+        );
         common.insert("ansible_skip_tags".into(), json!(self.opts.skip_tags));
         if let Some(first) = self.opts.inventory.first() {
             let p = std::path::absolute(first).unwrap_or_else(|_| PathBuf::from(first));
             common.insert("inventory_file".into(), json!(p.display().to_string()));
             common.insert(
                 "inventory_dir".into(),
-                json!(p.parent().map(|d| d.display().to_string()).unwrap_or_default()),
+                json!(p
+                    .parent()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()),
             );
         }
         store.common_magic = Arc::new(common);
@@ -168,14 +178,20 @@ impl Runner {
         }
         let mut magic = Map::new();
         magic.insert("inventory_hostname".into(), json!(host));
-        magic.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
+        magic.insert(
+            "inventory_hostname_short".into(),
+            json!(host.split('.').next().unwrap_or(host)),
+        );
         magic.insert("group_names".into(), json!(Vec::<String>::new()));
         store.host_magic.insert(host.to_string(), Arc::new(magic));
         if !store.inventory.contains_key(host) {
             let mut v = Map::new();
             if host == "localhost" || host == "127.0.0.1" {
                 v.insert("ansible_connection".into(), json!("local"));
-                v.insert("ansible_python_interpreter".into(), json!("/usr/bin/python3"));
+                v.insert(
+                    "ansible_python_interpreter".into(),
+                    json!("/usr/bin/python3"),
+                );
             }
             store.inventory.insert(host.to_string(), Arc::new(v));
         }
@@ -209,7 +225,11 @@ impl Runner {
                 let mut common = (*store.common_magic).clone();
                 common.insert(
                     "playbook_dir".into(),
-                    json!(pb.path.parent().map(|d| d.display().to_string()).unwrap_or_default()),
+                    json!(pb
+                        .path
+                        .parent()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_default()),
                 );
                 store.common_magic = Arc::new(common);
             }
@@ -245,7 +265,9 @@ impl Runner {
         let src: Arc<dyn VarSource> = Arc::new(crate::template::MapVars::new(Value::Object(
             self.opts.extra_vars.clone(),
         )));
-        self.templar.render(v, &src).map_err(|e| e.message().to_string())
+        self.templar
+            .render(v, &src)
+            .map_err(|e| e.message().to_string())
     }
 
     fn run_play(&mut self, play: &Arc<Play>) -> Result<PlayEnd, i32> {
@@ -254,7 +276,11 @@ impl Runner {
             exit::ERROR
         })?;
         let pattern = match &hosts_value {
-            Value::Array(items) => items.iter().map(playbook::scalar_text).collect::<Vec<_>>().join(","),
+            Value::Array(items) => items
+                .iter()
+                .map(playbook::scalar_text)
+                .collect::<Vec<_>>()
+                .join(","),
             other => playbook::scalar_text(other),
         };
         let name = match &play.name {
@@ -349,10 +375,18 @@ impl Runner {
             let n = match v {
                 Value::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
                 Value::String(s) if s.trim().ends_with('%') => {
-                    let pct: f64 = s.trim().trim_end_matches('%').trim().parse().map_err(|_| format!("invalid serial value {s}"))?;
+                    let pct: f64 = s
+                        .trim()
+                        .trim_end_matches('%')
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("invalid serial value {s}"))?;
                     ((pct / 100.0) * total as f64) as usize
                 }
-                Value::String(s) => s.trim().parse::<usize>().map_err(|_| format!("invalid serial value {s}"))?,
+                Value::String(s) => s
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| format!("invalid serial value {s}"))?,
                 other => return Err(format!("invalid serial value {other}")),
             };
             Ok(if n == 0 { total } else { n }.max(1))
@@ -378,7 +412,8 @@ impl Runner {
                 play: layers.clone(),
                 ..TaskLayers::default()
             };
-            let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &base));
+            let src: Arc<dyn VarSource> =
+                Arc::new(HostVarSource::for_task(&self.store, host, &base));
             let candidates: Vec<Value> = match vf {
                 Value::Array(a) => a.clone(),
                 other => vec![other.clone()],
@@ -393,7 +428,11 @@ impl Runner {
                         continue;
                     }
                 };
-                let path = if Path::new(&name).is_absolute() { PathBuf::from(&name) } else { play.dir.join(&name) };
+                let path = if Path::new(&name).is_absolute() {
+                    PathBuf::from(&name)
+                } else {
+                    play.dir.join(&name)
+                };
                 match crate::yaml::load_file(&path) {
                     Ok(node) => {
                         if let Value::Object(m) = node.to_value() {
@@ -412,7 +451,12 @@ impl Runner {
         Ok(layers)
     }
 
-    fn run_batch(&mut self, play: &Arc<Play>, batch: &[String], all_hosts: &[String]) -> Result<PlayEnd, i32> {
+    fn run_batch(
+        &mut self,
+        play: &Arc<Play>,
+        batch: &[String],
+        all_hosts: &[String],
+    ) -> Result<PlayEnd, i32> {
         let mut ctx = PlayCtx {
             play: play.clone(),
             batch: batch.to_vec(),
@@ -424,7 +468,10 @@ impl Runner {
                 .get("any_errors_fatal")
                 .and_then(crate::modules::to_bool)
                 .unwrap_or(false),
-            max_fail: play.keywords.get("max_fail_percentage").and_then(Value::as_f64),
+            max_fail: play
+                .keywords
+                .get("max_fail_percentage")
+                .and_then(Value::as_f64),
             batch_failed: BTreeSet::new(),
             end_play: false,
             ended: BTreeSet::new(),
@@ -465,11 +512,19 @@ impl Runner {
 
     /// ansible_play_hosts and friends for the current batch.
     fn update_play_magic(&mut self, ctx: &PlayCtx) {
-        let alive: Vec<&String> = ctx.batch.iter().filter(|h| ctx.alive.contains(*h)).collect();
+        let alive: Vec<&String> = ctx
+            .batch
+            .iter()
+            .filter(|h| ctx.alive.contains(*h))
+            .collect();
         let all_alive: Vec<&String> = ctx
             .all_hosts
             .iter()
-            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h) && !ctx.ended.contains(*h))
+            .filter(|h| {
+                !self.failed.contains(*h)
+                    && !self.unreachable.contains(*h)
+                    && !ctx.ended.contains(*h)
+            })
             .collect();
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let mut common = (*store.common_magic).clone();
@@ -477,19 +532,28 @@ impl Runner {
         common.insert("play_hosts".into(), json!(alive));
         common.insert("ansible_play_batch".into(), json!(alive));
         common.insert("ansible_play_hosts_all".into(), json!(ctx.all_hosts));
-        common.insert("ansible_play_name".into(), json!(ctx.play.name.clone().unwrap_or_default()));
+        common.insert(
+            "ansible_play_name".into(),
+            json!(ctx.play.name.clone().unwrap_or_default()),
+        );
         store.common_magic = Arc::new(common);
     }
 
     fn gather_facts(&mut self, ctx: &mut PlayCtx) {
         self.display.banner("TASK [Gathering Facts]");
-        let hosts: Vec<String> = ctx.batch.iter().filter(|h| ctx.alive.contains(*h)).cloned().collect();
+        let hosts: Vec<String> = ctx
+            .batch
+            .iter()
+            .filter(|h| ctx.alive.contains(*h))
+            .cloned()
+            .collect();
         for h in hosts {
             let now = self.world.clock.now();
             let facts = match self.world.host(&h) {
                 Ok(host) => host.facts(now),
                 Err(e) => {
-                    self.display.line(&format!("fatal: [{h}]: FAILED! => {{\"msg\": \"{e}\"}}"));
+                    self.display
+                        .line(&format!("fatal: [{h}]: FAILED! => {{\"msg\": \"{e}\"}}"));
                     continue;
                 }
             };
@@ -507,7 +571,12 @@ impl Runner {
         if let Some(inv) = store.inventory.get(host) {
             for (k, v) in inv.iter() {
                 if let Some(name) = k.strip_prefix("ansible_") {
-                    if facts.contains_key(name) && !matches!(name, "host" | "port" | "user" | "connection" | "python_interpreter") {
+                    if facts.contains_key(name)
+                        && !matches!(
+                            name,
+                            "host" | "port" | "user" | "connection" | "python_interpreter"
+                        )
+                    {
                         facts.insert(name.to_string(), v.clone());
                     }
                 }
@@ -556,7 +625,9 @@ impl Runner {
             }
             let waiting = |t: &Arc<Task>| pending.iter().any(|(_, n)| Arc::ptr_eq(&n.task, t));
             let n = all_tasks.len();
-            let found = (cur..n).chain(0..cur.min(n)).find(|&i| waiting(&all_tasks[i]));
+            let found = (cur..n)
+                .chain(0..cur.min(n))
+                .find(|&i| waiting(&all_tasks[i]));
             let task = match found {
                 Some(i) => {
                     cur = i + 1;
@@ -578,7 +649,8 @@ impl Runner {
             ctx.included.clear();
             let end = self.run_task_for_hosts(ctx, &task, &members, &mut cursors)?;
             if !ctx.included.is_empty() {
-                let new: Vec<Arc<Task>> = ctx.included.iter().flat_map(|b| flatten_block(b)).collect();
+                let new: Vec<Arc<Task>> =
+                    ctx.included.iter().flat_map(|b| flatten_block(b)).collect();
                 let at = cur.min(all_tasks.len());
                 all_tasks.splice(at..at, new);
             }
@@ -592,21 +664,38 @@ impl Runner {
     fn tags_allow(&self, task: &Task) -> bool {
         let tags: BTreeSet<&str> = task.tags.iter().map(String::as_str).collect();
         if tags.contains("always") && !self.opts.skip_tags.iter().any(|t| t == "always") {
-            return !self.opts.skip_tags.iter().any(|t| tags.contains(t.as_str()) && t != "always") || true;
+            return !self
+                .opts
+                .skip_tags
+                .iter()
+                .any(|t| tags.contains(t.as_str()) && t != "always")
+                || true;
         }
         if !self.opts.skip_tags.is_empty() {
-            if self.opts.skip_tags.iter().any(|t| tags.contains(t.as_str()) || (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty())) {
+            if self.opts.skip_tags.iter().any(|t| {
+                tags.contains(t.as_str())
+                    || (t == "tagged" && !tags.is_empty())
+                    || (t == "untagged" && tags.is_empty())
+            }) {
                 return false;
             }
         }
         if self.opts.tags.is_empty() || self.opts.tags.iter().any(|t| t == "all") {
-            if tags.contains("never") && !self.opts.tags.iter().any(|t| tags.contains(t.as_str()) && t != "all") {
+            if tags.contains("never")
+                && !self
+                    .opts
+                    .tags
+                    .iter()
+                    .any(|t| tags.contains(t.as_str()) && t != "all")
+            {
                 return false;
             }
             return true;
         }
         self.opts.tags.iter().any(|t| {
-            tags.contains(t.as_str()) || (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty())
+            tags.contains(t.as_str())
+                || (t == "tagged" && !tags.is_empty())
+                || (t == "untagged" && tags.is_empty())
         })
     }
 
@@ -632,18 +721,35 @@ impl Runner {
             return self.run_meta(ctx, task, members, cursors);
         }
         self.update_play_magic(ctx);
-        let banner_kind = if task.is_handler { "RUNNING HANDLER" } else { "TASK" };
-        self.display.banner(&format!("{banner_kind} [{}]", task.display_name()));
+        let banner_kind = if task.is_handler {
+            "RUNNING HANDLER"
+        } else {
+            "TASK"
+        };
+        self.display
+            .banner(&format!("{banner_kind} [{}]", task.display_name()));
         let run_once = task
             .keyword("run_once")
             .map(|v| self.keyword_bool(v, &members[0].0, task, &members[0].1))
             .unwrap_or(false);
         let mut outcomes: Vec<HostOutcome> = Vec::new();
         self.include_cache.clear();
-        let hosts: Vec<&(String, iterator::NextTask)> = if run_once { members.iter().take(1).collect() } else { members.iter().collect() };
-        *self.controller.search_dirs.lock().unwrap_or_else(|e| e.into_inner()) = task::search_dirs(task, ctx);
+        let hosts: Vec<&(String, iterator::NextTask)> = if run_once {
+            members.iter().take(1).collect()
+        } else {
+            members.iter().collect()
+        };
+        *self
+            .controller
+            .search_dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = task::search_dirs(task, ctx);
         for (h, next) in hosts {
-            *self.controller.now.lock().unwrap_or_else(|e| e.into_inner()) = self.world.clock.now();
+            *self
+                .controller
+                .now
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = self.world.clock.now();
             let layers = self.task_layers(ctx, h, task, next);
             let outcome = task::run_on_host(self, ctx, task, h, layers);
             self.print_outcome(task, &outcome);
@@ -654,9 +760,16 @@ impl Runner {
         let mut included: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
         for o in &outcomes {
             for inc in &o.includes {
-                match included.iter_mut().find(|(n, l, _)| *n == inc.name && *l == inc.item_label) {
+                match included
+                    .iter_mut()
+                    .find(|(n, l, _)| *n == inc.name && *l == inc.item_label)
+                {
                     Some(entry) => entry.2.push(o.host.clone()),
-                    None => included.push((inc.name.clone(), inc.item_label.clone(), vec![o.host.clone()])),
+                    None => included.push((
+                        inc.name.clone(),
+                        inc.item_label.clone(),
+                        vec![o.host.clone()],
+                    )),
                 }
             }
         }
@@ -712,13 +825,19 @@ impl Runner {
                     "ansible_failed_task".into(),
                     json!({"name": task.name.clone().unwrap_or_default(), "action": task.action, "args": task.args}),
                 );
-                failed_vars.insert("ansible_failed_result".into(), o.registered.clone().unwrap_or(Value::Null));
+                failed_vars.insert(
+                    "ansible_failed_result".into(),
+                    o.registered.clone().unwrap_or(Value::Null),
+                );
                 self.apply_set_fact(&h, failed_vars, false);
                 let rescued = cursors.get_mut(&h).map(|c| c.fail()).unwrap_or(false);
                 if rescued {
                     self.stat(&h).rescued += 1;
                 } else {
-                    let still_failed = cursors.get_mut(&h).map(|c| c.failed || c.clone().done() || true).unwrap_or(true);
+                    let still_failed = cursors
+                        .get_mut(&h)
+                        .map(|c| c.failed || c.clone().done() || true)
+                        .unwrap_or(true);
                     let _ = still_failed;
                     // The host is failed unless an always section will still run for it;
                     // either way Ansible counts the failure now.
@@ -773,7 +892,13 @@ impl Runner {
                 ctx.alive.shift_remove(h);
             }
         }
-        if !failed_now.is_empty() && (ctx.any_errors_fatal || task.keyword("any_errors_fatal").and_then(crate::modules::to_bool).unwrap_or(false)) {
+        if !failed_now.is_empty()
+            && (ctx.any_errors_fatal
+                || task
+                    .keyword("any_errors_fatal")
+                    .and_then(crate::modules::to_bool)
+                    .unwrap_or(false))
+        {
             for h in ctx.batch.clone() {
                 if ctx.alive.contains(&h) {
                     self.failed.insert(h.clone());
@@ -803,7 +928,11 @@ impl Runner {
     }
 
     fn keyword_bool(&self, v: &Value, host: &str, task: &Task, next: &iterator::NextTask) -> bool {
-        let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &self.base_layers(task, next)));
+        let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
+            &self.store,
+            host,
+            &self.base_layers(task, next),
+        ));
         match self.templar.render(v, &src) {
             Ok(v) => crate::modules::to_bool(&v).unwrap_or(false),
             Err(_) => false,
@@ -828,9 +957,16 @@ impl Runner {
         t
     }
 
-    fn task_layers(&self, ctx: &PlayCtx, host: &str, task: &Task, next: &iterator::NextTask) -> TaskLayers {
+    fn task_layers(
+        &self,
+        ctx: &PlayCtx,
+        host: &str,
+        task: &Task,
+        next: &iterator::NextTask,
+    ) -> TaskLayers {
         let mut t = self.base_layers(task, next);
-        t.role_defaults.insert(0, Arc::new(ctx.play.role_defaults.clone()));
+        t.role_defaults
+            .insert(0, Arc::new(ctx.play.role_defaults.clone()));
         t.play = ctx.play_layers.get(host).cloned().unwrap_or_default();
         t.role_vars.insert(0, Arc::new(ctx.play.role_vars.clone()));
         let mut magic = Map::new();
@@ -854,7 +990,11 @@ impl Runner {
     /// Stores a registered result for a host.
     pub(crate) fn register(&mut self, host: &str, name: &str, value: Value) {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        store.host_facts.entry(host.to_string()).or_default().insert(name.to_string(), value);
+        store
+            .host_facts
+            .entry(host.to_string())
+            .or_default()
+            .insert(name.to_string(), value);
     }
 
     pub(crate) fn apply_set_fact(&mut self, host: &str, facts: Vars, _cacheable: bool) {
@@ -900,10 +1040,12 @@ impl Runner {
         let per_host = !matches!(action.as_str(), "end_play" | "end_batch");
         for (i, (h, next)) in members.iter().enumerate() {
             if per_host || i == 0 {
-                self.display.banner(&format!("TASK [{}]", task.display_name()));
+                self.display
+                    .banner(&format!("TASK [{}]", task.display_name()));
             }
             let layers = self.task_layers(ctx, h, task, next);
-            let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, h, &layers));
+            let src: Arc<dyn VarSource> =
+                Arc::new(HostVarSource::for_task(&self.store, h, &layers));
             let mut ok = true;
             for c in &task.when {
                 let text = match &c.expr {
@@ -976,9 +1118,14 @@ impl Runner {
                 if !ctx.alive.contains(&host) {
                     continue;
                 }
-                let Some(set) = self.notified.get_mut(&host) else { continue };
+                let Some(set) = self.notified.get_mut(&host) else {
+                    continue;
+                };
                 let mut hit = false;
-                for topic in std::iter::once(&name).chain(h.listen.iter()).chain(role_name.iter()) {
+                for topic in std::iter::once(&name)
+                    .chain(h.listen.iter())
+                    .chain(role_name.iter())
+                {
                     hit |= set.shift_remove(topic);
                 }
                 if hit {
@@ -996,11 +1143,18 @@ impl Runner {
                 always: Vec::new(),
                 implicit: true,
             })]);
-            let mut cursors: IndexMap<String, HostCursor> =
-                hosts.iter().map(|x| (x.clone(), HostCursor::new(blocks.clone()))).collect();
+            let mut cursors: IndexMap<String, HostCursor> = hosts
+                .iter()
+                .map(|x| (x.clone(), HostCursor::new(blocks.clone())))
+                .collect();
             let members: Vec<(String, iterator::NextTask)> = hosts
                 .iter()
-                .filter_map(|x| cursors.get_mut(x).and_then(|c| c.peek()).map(|n| (x.clone(), n)))
+                .filter_map(|x| {
+                    cursors
+                        .get_mut(x)
+                        .and_then(|c| c.peek())
+                        .map(|n| (x.clone(), n))
+                })
                 .collect();
             for x in &hosts {
                 if let Some(c) = cursors.get_mut(x) {

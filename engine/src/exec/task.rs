@@ -121,7 +121,11 @@ fn vars_with(base: &HostVarSource, extra: Map<String, Value>) -> Arc<dyn VarSour
 }
 
 /// Evaluates `when` conditions; `Ok(Some(expr))` names the first false one.
-fn check_when(runner: &Runner, conds: &[Cond], vars: &Arc<dyn VarSource>) -> Result<Option<String>, ChainError> {
+fn check_when(
+    runner: &Runner,
+    conds: &[Cond],
+    vars: &Arc<dyn VarSource>,
+) -> Result<Option<String>, ChainError> {
     for c in conds {
         let text = text_of(&c.expr);
         match runner.templar.eval_conditional(&text, vars) {
@@ -139,18 +143,28 @@ fn check_when(runner: &Runner, conds: &[Cond], vars: &Arc<dyn VarSource>) -> Res
 }
 
 /// Evaluates the loop into items.
-fn loop_items(runner: &Runner, task: &Task, vars: &Arc<dyn VarSource>) -> Result<Option<Vec<Value>>, ChainError> {
+fn loop_items(
+    runner: &Runner,
+    task: &Task,
+    vars: &Arc<dyn VarSource>,
+) -> Result<Option<Vec<Value>>, ChainError> {
     let Some(spec) = &task.loop_spec else {
         return Ok(None);
     };
-    let origin = task.loop_origin.clone().unwrap_or_else(|| task.origin.clone());
+    let origin = task
+        .loop_origin
+        .clone()
+        .unwrap_or_else(|| task.origin.clone());
     let err = |msg: String| ChainError {
         message: msg.clone(),
         chain: vec![(msg, origin.clone())],
     };
     match spec {
         LoopSpec::Loop(v) => {
-            let rendered = runner.templar.render(v, vars).map_err(|e| err(e.message().to_string()))?;
+            let rendered = runner
+                .templar
+                .render(v, vars)
+                .map_err(|e| err(e.message().to_string()))?;
             match rendered {
                 Value::Array(a) => Ok(Some(a)),
                 other => Err(err(format!(
@@ -160,7 +174,10 @@ fn loop_items(runner: &Runner, task: &Task, vars: &Arc<dyn VarSource>) -> Result
             }
         }
         LoopSpec::With(name, terms) => {
-            let rendered = runner.templar.render(terms, vars).map_err(|e| err(e.message().to_string()))?;
+            let rendered = runner
+                .templar
+                .render(terms, vars)
+                .map_err(|e| err(e.message().to_string()))?;
             with_lookup(name, rendered).map(Some).map_err(err)
         }
     }
@@ -201,8 +218,16 @@ fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {
             .map(|(i, v)| json!([i, v]))
             .collect(),
         "dict" => match terms {
-            Value::Object(m) => m.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect(),
-            other => return Err(format!("with_dict expects a dict, got {}", item_label(&other))),
+            Value::Object(m) => m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect(),
+            other => {
+                return Err(format!(
+                    "with_dict expects a dict, got {}",
+                    item_label(&other)
+                ))
+            }
         },
         "nested" | "cartesian" => {
             let lists: Vec<Vec<Value>> = as_list(terms).into_iter().map(as_list).collect();
@@ -224,7 +249,14 @@ fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {
             let lists: Vec<Vec<Value>> = as_list(terms).into_iter().map(as_list).collect();
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
             (0..n)
-                .map(|i| Value::Array(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::Null)).collect()))
+                .map(|i| {
+                    Value::Array(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
+                            .collect(),
+                    )
+                })
                 .collect()
         }
         "subelements" => {
@@ -263,7 +295,12 @@ fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {
                             item_label(&elem)
                         ))
                     }
-                    Some(_) => return Err(format!("the key {key} should point to a list, got '{}'", item_label(&elem))),
+                    Some(_) => {
+                        return Err(format!(
+                            "the key {key} should point to a list, got '{}'",
+                            item_label(&elem)
+                        ))
+                    }
                 }
             }
             out
@@ -281,7 +318,9 @@ fn sequence(spec: &str) -> Result<Vec<Value>, String> {
     let kv = crate::playbook::kv::parse_kv(spec, false);
     let num = |k: &str, d: i64| -> Result<i64, String> {
         match kv.get(k) {
-            Some(v) => text_of(v).parse().map_err(|_| format!("can't parse {k}={}", text_of(v))),
+            Some(v) => text_of(v)
+                .parse()
+                .map_err(|_| format!("can't parse {k}={}", text_of(v))),
             None => Ok(d),
         }
     };
@@ -292,17 +331,23 @@ fn sequence(spec: &str) -> Result<Vec<Value>, String> {
             None => (1, r.trim().parse().unwrap_or(0)),
         }
     } else {
-        (num("start", 1)?, match kv.get("count") {
-            Some(_) => num("start", 1)? + num("count", 0)? - 1,
-            None => num("end", 0)?,
-        })
+        (
+            num("start", 1)?,
+            match kv.get("count") {
+                Some(_) => num("start", 1)? + num("count", 0)? - 1,
+                None => num("end", 0)?,
+            },
+        )
     };
     let stride = num("stride", 1)?;
     let fmt = kv.get("format").map(text_of).unwrap_or_else(|| "%d".into());
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-        out.push(json!(fmt.replace("%d", &i.to_string()).replace("%02d", &format!("{i:02}")).replace("%x", &format!("{i:x}"))));
+        out.push(json!(fmt
+            .replace("%d", &i.to_string())
+            .replace("%02d", &format!("{i:02}"))
+            .replace("%x", &format!("{i:x}"))));
         i += stride;
         if stride == 0 {
             break;
@@ -312,7 +357,13 @@ fn sequence(spec: &str) -> Result<Vec<Value>, String> {
 }
 
 /// Runs `task` for `host` and returns what happened.
-pub fn run_on_host(runner: &mut Runner, ctx: &PlayCtx, task: &Arc<Task>, host: &str, layers: TaskLayers) -> HostOutcome {
+pub fn run_on_host(
+    runner: &mut Runner,
+    ctx: &PlayCtx,
+    task: &Arc<Task>,
+    host: &str,
+    layers: TaskLayers,
+) -> HostOutcome {
     let base = HostVarSource::for_task(runner.store(), host, &layers);
     let vars: Arc<dyn VarSource> = Arc::new(base.clone());
     let mut out = HostOutcome {
@@ -322,7 +373,14 @@ pub fn run_on_host(runner: &mut Runner, ctx: &PlayCtx, task: &Arc<Task>, host: &
     };
     let ignore_errors = task
         .keyword("ignore_errors")
-        .map(|v| runner.templar.render(v, &vars).ok().and_then(|v| modules::to_bool(&v)).unwrap_or(false))
+        .map(|v| {
+            runner
+                .templar
+                .render(v, &vars)
+                .ok()
+                .and_then(|v| modules::to_bool(&v))
+                .unwrap_or(false)
+        })
         .unwrap_or(false);
     let items = match loop_items(runner, task, &vars) {
         Ok(i) => i,
@@ -341,13 +399,28 @@ pub fn run_on_host(runner: &mut Runner, ctx: &PlayCtx, task: &Arc<Task>, host: &
             merge_single(runner, task, host, &mut out, single, ignore_errors);
         }
         Some(items) => {
-            run_loop(runner, ctx, task, host, &base, items, ignore_errors, &mut out);
+            run_loop(
+                runner,
+                ctx,
+                task,
+                host,
+                &base,
+                items,
+                ignore_errors,
+                &mut out,
+            );
         }
     }
     out
 }
 
-fn skipped_outcome(runner: &mut Runner, task: &Task, host: &str, mut out: HostOutcome, cond: Option<String>) -> HostOutcome {
+fn skipped_outcome(
+    runner: &mut Runner,
+    task: &Task,
+    host: &str,
+    mut out: HostOutcome,
+    cond: Option<String>,
+) -> HostOutcome {
     out.skipped = true;
     let mut r = Map::new();
     r.insert("changed".into(), json!(false));
@@ -364,12 +437,22 @@ fn skipped_outcome(runner: &mut Runner, task: &Task, host: &str, mut out: HostOu
     out
 }
 
-fn fail_with_chain(runner: &mut Runner, task: &Task, host: &str, out: &mut HostOutcome, e: ChainError, ignore_errors: bool) {
+fn fail_with_chain(
+    runner: &mut Runner,
+    task: &Task,
+    host: &str,
+    out: &mut HostOutcome,
+    e: ChainError,
+    ignore_errors: bool,
+) {
     let msg = format!("Task failed: {}", e.message);
     out.lines.extend(error_block(&msg, &task.origin, &e.chain));
     let mut r = Map::new();
     r.insert("msg".into(), json!(msg));
-    out.lines.push(format!("fatal: [{host}]: FAILED! => {}", pyjson::dumps(&Value::Object(r.clone()), None, true)));
+    out.lines.push(format!(
+        "fatal: [{host}]: FAILED! => {}",
+        pyjson::dumps(&Value::Object(r.clone()), None, true)
+    ));
     out.failed = true;
     if ignore_errors {
         out.ignored = true;
@@ -423,7 +506,8 @@ fn run_once_item(
         }
         Ok(None) => {}
         Err(e) => {
-            ir.result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
+            ir.result
+                .insert("msg".into(), json!(format!("Task failed: {}", e.message)));
             ir.result.insert("failed".into(), json!(true));
             ir.chain = Some(e);
             return ir;
@@ -439,7 +523,8 @@ fn run_once_item(
             }
             Ok(_) => {}
             Err(e) => {
-                ir.result.insert("msg".into(), json!(format!("Task failed: {}", e.message())));
+                ir.result
+                    .insert("msg".into(), json!(format!("Task failed: {}", e.message())));
                 ir.result.insert("failed".into(), json!(true));
                 ir.chain = Some(ChainError {
                     message: e.message().to_string(),
@@ -460,21 +545,42 @@ fn run_once_item(
             }
             Err(e) => {
                 let inner = format!("Error while resolving value for '{k}': {}", e.message());
-                let outer = format!("Finalization of task args for '{}' failed", task.action_fqcn);
+                let outer = format!(
+                    "Finalization of task args for '{}' failed",
+                    task.action_fqcn
+                );
                 let msg = format!("{outer}: {inner}");
-                ir.result.insert("msg".into(), json!(format!("Task failed: {msg}")));
+                ir.result
+                    .insert("msg".into(), json!(format!("Task failed: {msg}")));
                 ir.result.insert("failed".into(), json!(true));
-                let arg_origin = task.arg_origins.get(k).cloned().unwrap_or_else(|| task.origin_action.clone());
+                let arg_origin = task
+                    .arg_origins
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| task.origin_action.clone());
                 ir.chain = Some(ChainError {
                     message: msg,
-                    chain: vec![(format!("{outer}."), task.origin_action.clone()), (inner, arg_origin)],
+                    chain: vec![
+                        (format!("{outer}."), task.origin_action.clone()),
+                        (inner, arg_origin),
+                    ],
                 });
                 return ir;
             }
         }
     }
     let check_mode = runner.opts.check
-        || task.keyword("check_mode").map(|v| runner.templar.render(v, &vars).ok().and_then(|v| modules::to_bool(&v)).unwrap_or(false)).unwrap_or(false);
+        || task
+            .keyword("check_mode")
+            .map(|v| {
+                runner
+                    .templar
+                    .render(v, &vars)
+                    .ok()
+                    .and_then(|v| modules::to_bool(&v))
+                    .unwrap_or(false)
+            })
+            .unwrap_or(false);
     // Actions the executor itself carries out.
     match task.action.as_str() {
         "include_tasks" | "include_role" => {
@@ -490,7 +596,8 @@ fn run_once_item(
             match runner.world.host(&target) {
                 Ok(h) => {
                     let facts = h.facts(now);
-                    ir.result.insert("ansible_facts".into(), Value::Object(facts));
+                    ir.result
+                        .insert("ansible_facts".into(), Value::Object(facts));
                     ir.result.insert("changed".into(), json!(false));
                 }
                 Err(e) => {
@@ -542,7 +649,10 @@ fn run_once_item(
         // changed_when / failed_when see the result under its register name.
         let mut reg_vars = Map::new();
         if let Some(reg) = &task.register {
-            reg_vars.insert(reg.clone(), Value::Object(crate::output::strip_internal(&result)));
+            reg_vars.insert(
+                reg.clone(),
+                Value::Object(crate::output::strip_internal(&result)),
+            );
         }
         let post_vars = {
             let mut m = item_vars.clone().unwrap_or_default();
@@ -582,7 +692,10 @@ fn run_once_item(
             let post_vars = {
                 let mut m = item_vars.clone().unwrap_or_default();
                 if let Some(reg) = &task.register {
-                    m.insert(reg.clone(), Value::Object(crate::output::strip_internal(&result)));
+                    m.insert(
+                        reg.clone(),
+                        Value::Object(crate::output::strip_internal(&result)),
+                    );
                 }
                 vars_with(base, m)
             };
@@ -610,7 +723,11 @@ fn run_once_item(
 }
 
 /// `changed_when`: every condition must hold.
-fn all_true(runner: &Runner, conds: &[Cond], vars: &Arc<dyn VarSource>) -> Result<bool, ChainError> {
+fn all_true(
+    runner: &Runner,
+    conds: &[Cond],
+    vars: &Arc<dyn VarSource>,
+) -> Result<bool, ChainError> {
     for c in conds {
         let text = text_of(&c.expr);
         match runner.templar.eval_conditional(&text, vars) {
@@ -628,7 +745,11 @@ fn all_true(runner: &Runner, conds: &[Cond], vars: &Arc<dyn VarSource>) -> Resul
 }
 
 /// `failed_when` with a list: all conditions must hold (Ansible ANDs them too).
-fn all_true_any(runner: &Runner, conds: &[Cond], vars: &Arc<dyn VarSource>) -> Result<bool, ChainError> {
+fn all_true_any(
+    runner: &Runner,
+    conds: &[Cond],
+    vars: &Arc<dyn VarSource>,
+) -> Result<bool, ChainError> {
     all_true(runner, conds, vars)
 }
 
@@ -655,7 +776,9 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
     candidates.push(task.file_dir.join("vars").join(&file));
     candidates.push(task.file_dir.join(&file));
     let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
-        return modules::action_fail(&format!("Could not find or access '{file}' on the Ansible Controller."));
+        return modules::action_fail(&format!(
+            "Could not find or access '{file}' on the Ansible Controller."
+        ));
     };
     match crate::yaml::load_file(&path) {
         Ok(node) => {
@@ -668,11 +791,19 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
                 }
                 (None, Value::Object(m)) => m,
                 (None, Value::Null) => Map::new(),
-                (None, _) => return modules::action_fail(&format!("{} must be stored as a dictionary/hash", path.display())),
+                (None, _) => {
+                    return modules::action_fail(&format!(
+                        "{} must be stored as a dictionary/hash",
+                        path.display()
+                    ))
+                }
             };
             let mut r = modules::ok(false);
             r.insert("ansible_facts".into(), Value::Object(facts));
-            r.insert("ansible_included_var_files".into(), json!([path.display().to_string()]));
+            r.insert(
+                "ansible_included_var_files".into(),
+                json!([path.display().to_string()]),
+            );
             r.insert("_ansible_include_vars".into(), json!(true));
             let _ = runner;
             r
@@ -697,17 +828,35 @@ fn include_action(
         inc_vars.extend(iv.clone());
     }
     if task.action == "include_tasks" {
-        let file = args.get("_raw_params").or_else(|| args.get("file")).map(text_of).unwrap_or_default();
-        let path = playbook::resolve_task_file(&task.file_dir, &ctx.play.dir, task.role.as_deref(), &file);
+        let file = args
+            .get("_raw_params")
+            .or_else(|| args.get("file"))
+            .map(text_of)
+            .unwrap_or_default();
+        let path =
+            playbook::resolve_task_file(&task.file_dir, &ctx.play.dir, task.role.as_deref(), &file);
         // Hosts including the same file with the same vars share one copy of its tasks, so
         // they run them together (Ansible's IncludedFile deduplication).
-        let key = format!("{}\0{}", path.display(), pyjson::dumps(&Value::Object(inc_vars.clone()), None, true));
+        let key = format!(
+            "{}\0{}",
+            path.display(),
+            pyjson::dumps(&Value::Object(inc_vars.clone()), None, true)
+        );
         if let Some(blocks) = runner.include_cache.get(&key) {
-            ir.include = Some((blocks.clone(), Arc::new(inc_vars), path.display().to_string()));
+            ir.include = Some((
+                blocks.clone(),
+                Arc::new(inc_vars),
+                path.display().to_string(),
+            ));
             ir.result = modules::ok(false);
             return ir;
         }
-        match playbook::load_task_file(runner.loader_mut(), &path, task.role.clone(), task.is_handler) {
+        match playbook::load_task_file(
+            runner.loader_mut(),
+            &path,
+            task.role.clone(),
+            task.is_handler,
+        ) {
             Ok(blocks) => {
                 runner.include_cache.insert(key, blocks.clone());
                 ir.include = Some((blocks, Arc::new(inc_vars), path.display().to_string()));
@@ -720,14 +869,23 @@ fn include_action(
         return ir;
     }
     let name = args.get("name").map(text_of).unwrap_or_default();
-    let tasks_from = args.get("tasks_from").map(text_of).unwrap_or_else(|| "main".into());
-    let key = format!("role:{name}:{tasks_from}\0{}", pyjson::dumps(&Value::Object(inc_vars.clone()), None, true));
+    let tasks_from = args
+        .get("tasks_from")
+        .map(text_of)
+        .unwrap_or_else(|| "main".into());
+    let key = format!(
+        "role:{name}:{tasks_from}\0{}",
+        pyjson::dumps(&Value::Object(inc_vars.clone()), None, true)
+    );
     if let Some(blocks) = runner.include_cache.get(&key) {
         ir.include = Some((blocks.clone(), Arc::new(Map::new()), name));
         ir.result = modules::ok(false);
         return ir;
     }
-    match runner.loader_mut().load_role_dynamic(&ctx.play.dir, &name, &tasks_from, inc_vars.clone()) {
+    match runner
+        .loader_mut()
+        .load_role_dynamic(&ctx.play.dir, &name, &tasks_from, inc_vars.clone())
+    {
         Ok(blocks) => {
             runner.include_cache.insert(key, blocks.clone());
             ir.include = Some((blocks, Arc::new(Map::new()), name));
@@ -739,7 +897,14 @@ fn include_action(
 }
 
 /// Turns a single (non-loop) execution into the host outcome and printed lines.
-fn merge_single(runner: &mut Runner, task: &Arc<Task>, host: &str, out: &mut HostOutcome, ir: ItemResult, ignore_errors: bool) {
+fn merge_single(
+    runner: &mut Runner,
+    task: &Arc<Task>,
+    host: &str,
+    out: &mut HostOutcome,
+    ir: ItemResult,
+    ignore_errors: bool,
+) {
     out.lines.extend(ir.pre_lines.iter().cloned());
     if let Some(cond) = ir.skipped_cond {
         let o = skipped_outcome(runner, task, host, std::mem::take(out), Some(cond));
@@ -749,23 +914,49 @@ fn merge_single(runner: &mut Runner, task: &Arc<Task>, host: &str, out: &mut Hos
     let label = host_label(runner, host, ir.delegate.as_deref());
     let mut result = ir.result;
     if let Some((blocks, vars, name)) = ir.include {
-        out.includes.push(Included { blocks, vars, name, item_label: None });
+        out.includes.push(Included {
+            blocks,
+            vars,
+            name,
+            item_label: None,
+        });
         return;
     }
-    let failed = result.get("failed").and_then(Value::as_bool).unwrap_or(false);
-    let changed = result.get("changed").and_then(Value::as_bool).unwrap_or(false);
-    let skipped = result.get("skipped").and_then(Value::as_bool).unwrap_or(false);
+    let failed = result
+        .get("failed")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let changed = result
+        .get("changed")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let skipped = result
+        .get("skipped")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     result.entry("failed").or_insert(json!(false));
     if failed {
         out.failed = true;
         let msg = result.get("msg").map(text_of).unwrap_or_default();
         match &ir.chain {
             Some(chain) => {
-                out.lines.extend(error_block(&format!("Task failed: {}", chain.message), &task.origin, &chain.chain));
+                out.lines.extend(error_block(
+                    &format!("Task failed: {}", chain.message),
+                    &task.origin,
+                    &chain.chain,
+                ));
             }
             None => {
-                let kind = if result.get("_ansible_action_failed").is_some() { "Action failed" } else { "Module failed" };
-                out.lines.extend(error_block(&format!("Task failed: {kind}: {msg}"), &task.origin, &[]));
+                let kind = if result.get("_ansible_action_failed").is_some() {
+                    "Action failed"
+                } else {
+                    "Module failed"
+                };
+                out.lines.extend(error_block(
+                    &format!("Task failed: {kind}: {msg}"),
+                    &task.origin,
+                    &[],
+                ));
             }
         }
         let mut shown = result.clone();
@@ -773,7 +964,10 @@ fn merge_single(runner: &mut Runner, task: &Arc<Task>, host: &str, out: &mut Hos
         if ir.chain.is_some() {
             shown.remove("changed");
         }
-        out.lines.push(format!("fatal: [{label}]: FAILED! => {}", dump_result(&shown, runner.display.verbosity)));
+        out.lines.push(format!(
+            "fatal: [{label}]: FAILED! => {}",
+            dump_result(&shown, runner.display.verbosity)
+        ));
         if ignore_errors {
             out.ignored = true;
             out.lines.push("...ignoring".into());
@@ -786,12 +980,18 @@ fn merge_single(runner: &mut Runner, task: &Arc<Task>, host: &str, out: &mut Hos
         let status = if changed { "changed" } else { "ok" };
         let mut line = format!("{status}: [{label}]");
         if verbose(&result, runner.display.verbosity) {
-            line.push_str(&format!(" => {}", dump_result(&clean_debug(task, &result), runner.display.verbosity)));
+            line.push_str(&format!(
+                " => {}",
+                dump_result(&clean_debug(task, &result), runner.display.verbosity)
+            ));
         }
         out.lines.push(line);
         if let Some(Value::Object(facts)) = result.get("ansible_facts") {
             let facts = facts.clone();
-            let to_delegate = task.keyword("delegate_facts").and_then(modules::to_bool).unwrap_or(false);
+            let to_delegate = task
+                .keyword("delegate_facts")
+                .and_then(modules::to_bool)
+                .unwrap_or(false);
             let fact_host = match (&ir.delegate, to_delegate) {
                 (Some(d), true) => d.clone(),
                 _ => host.to_string(),
@@ -819,7 +1019,11 @@ fn merge_single(runner: &mut Runner, task: &Arc<Task>, host: &str, out: &mut Hos
 }
 
 fn verbose(result: &Map<String, Value>, verbosity: u8) -> bool {
-    verbosity > 0 || result.get("_ansible_verbose_always").and_then(Value::as_bool).unwrap_or(false)
+    verbosity > 0
+        || result
+            .get("_ansible_verbose_always")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
 }
 
 /// What `debug` shows: `msg` alone (or the variable), as the callback's `_clean_results`.
@@ -849,11 +1053,23 @@ fn run_loop(
     ignore_errors: bool,
     out: &mut HostOutcome,
 ) {
-    let loop_var = task.loop_control.get("loop_var").map(text_of).unwrap_or_else(|| "item".into());
+    let loop_var = task
+        .loop_control
+        .get("loop_var")
+        .map(text_of)
+        .unwrap_or_else(|| "item".into());
     let index_var = task.loop_control.get("index_var").map(text_of);
-    let extended = task.loop_control.get("extended").and_then(modules::to_bool).unwrap_or(false);
+    let extended = task
+        .loop_control
+        .get("extended")
+        .and_then(modules::to_bool)
+        .unwrap_or(false);
     let label_expr = task.loop_control.get("label").cloned();
-    let pause = task.loop_control.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
+    let pause = task
+        .loop_control
+        .get("pause")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
     let n = items.len();
     let mut results = Vec::new();
     let mut any_changed = false;
@@ -896,10 +1112,22 @@ fn run_loop(
         }
         let item_src = vars_with(base, iv.clone());
         let label = match &label_expr {
-            Some(l) => runner.templar.render(l, &item_src).map(|v| item_label(&v)).unwrap_or_else(|_| item_label(item)),
+            Some(l) => runner
+                .templar
+                .render(l, &item_src)
+                .map(|v| item_label(&v))
+                .unwrap_or_else(|_| item_label(item)),
             None => item_label(item),
         };
-        let ir = run_once_item(runner, ctx, task, host, base, Some(iv.clone()), ignore_errors);
+        let ir = run_once_item(
+            runner,
+            ctx,
+            task,
+            host,
+            base,
+            Some(iv.clone()),
+            ignore_errors,
+        );
         out.lines.extend(ir.pre_lines.iter().cloned());
         let mut r = ir.result.clone();
         r.insert(loop_var.clone(), item.clone());
@@ -913,14 +1141,20 @@ fn run_loop(
             r.insert("false_condition".into(), json!(cond));
             r.insert("skip_reason".into(), json!("Conditional result was False"));
             r.insert("skipped".into(), json!(true));
-            out.lines.push(format!("skipping: [{host}] => (item={label}) "));
+            out.lines
+                .push(format!("skipping: [{host}] => (item={label}) "));
             results.push(Value::Object(crate::output::strip_internal(&r)));
             continue;
         }
         all_skipped = false;
         if let Some((blocks, vars, name)) = ir.include {
             // Each item of an include loop includes the file again, with that item.
-            out.includes.push(Included { blocks, vars, name, item_label: Some(label.clone()) });
+            out.includes.push(Included {
+                blocks,
+                vars,
+                name,
+                item_label: Some(label.clone()),
+            });
             continue;
         }
         let label_host = host_label(runner, host, ir.delegate.as_deref());
@@ -932,21 +1166,39 @@ fn run_loop(
             any_changed |= changed;
             let msg = r.get("msg").map(text_of).unwrap_or_default();
             match &ir.chain {
-                Some(chain) => out.lines.extend(error_block(&format!("Task failed: {}", chain.message), &task.origin, &chain.chain)),
+                Some(chain) => out.lines.extend(error_block(
+                    &format!("Task failed: {}", chain.message),
+                    &task.origin,
+                    &chain.chain,
+                )),
                 None => {
-                    let kind = if r.get("_ansible_action_failed").is_some() { "Action failed" } else { "Module failed" };
-                    out.lines.extend(error_block(&format!("Task failed: {kind}: {msg}"), &task.origin, &[]));
+                    let kind = if r.get("_ansible_action_failed").is_some() {
+                        "Action failed"
+                    } else {
+                        "Module failed"
+                    };
+                    out.lines.extend(error_block(
+                        &format!("Task failed: {kind}: {msg}"),
+                        &task.origin,
+                        &[],
+                    ));
                 }
             }
             let mut shown = r.clone();
             shown.remove("failed");
-            out.lines.push(format!("failed: [{label_host}] (item={label}) => {}", dump_result(&shown, runner.display.verbosity)));
+            out.lines.push(format!(
+                "failed: [{label_host}] (item={label}) => {}",
+                dump_result(&shown, runner.display.verbosity)
+            ));
         } else {
             any_changed |= changed;
             let status = if changed { "changed" } else { "ok" };
             let mut line = format!("{status}: [{label_host}] => (item={label})");
             if verbose(&r, runner.display.verbosity) {
-                line.push_str(&format!(" => {}", dump_result(&clean_debug(task, &r), runner.display.verbosity)));
+                line.push_str(&format!(
+                    " => {}",
+                    dump_result(&clean_debug(task, &r), runner.display.verbosity)
+                ));
             }
             out.lines.push(line);
             if let Some(Value::Object(facts)) = r.get("ansible_facts") {

@@ -182,13 +182,15 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
                     let vars: Map<String, Value> = match hv {
                         Some(v) if !is_falsy(v) => match v.to_value() {
                             Value::Object(m) => m,
-                            other => return Err(err(
-                                v,
-                                format!(
+                            other => {
+                                return Err(err(
+                                    v,
+                                    format!(
                                     "Invalid data from file, expected dictionary and got:\n\n{}",
                                     python_str(&other)
                                 ),
-                            )),
+                                ))
+                            }
                         },
                         _ => Map::new(),
                     };

@@ -24,12 +24,21 @@ fn fmt_delta(d: f64) -> String {
     let d = d.max(0.0);
     let secs = d.trunc() as u64;
     let micros = ((d - d.trunc()) * 1e6).round() as u64;
-    format!("{}:{:02}:{:02}.{:06}", secs / 3600, secs / 60 % 60, secs % 60, micros)
+    format!(
+        "{}:{:02}:{:02}.{:06}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        micros
+    )
 }
 
 /// Quotes one word for sh.
 fn sh_quote(w: &str) -> String {
-    if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c)) {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
+    {
         w.to_string()
     } else {
         format!("'{}'", w.replace('\'', "'\"'\"'"))
@@ -49,7 +58,14 @@ impl Module for Command {
             (cmd.clone(), json!(cmd))
         } else if let Some(Value::Array(argv)) = args.get("argv") {
             let words: Vec<String> = argv.iter().map(crate::playbook::scalar_text).collect();
-            (words.iter().map(|w| sh_quote(w)).collect::<Vec<_>>().join(" "), json!(words))
+            (
+                words
+                    .iter()
+                    .map(|w| sh_quote(w))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                json!(words),
+            )
         } else {
             let Some(cmd) = arg_str(args, "_raw_params").or_else(|| arg_str(args, "cmd")) else {
                 return super::fail("no command given");
@@ -58,7 +74,14 @@ impl Module for Command {
                 Ok(w) => w,
                 Err(e) => return super::fail(&e),
             };
-            (words.iter().map(|w| sh_quote(w)).collect::<Vec<_>>().join(" "), json!(words))
+            (
+                words
+                    .iter()
+                    .map(|w| sh_quote(w))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                json!(words),
+            )
         };
         let check = ctx.check_mode;
         let chdir = arg_str(args, "chdir");
@@ -103,20 +126,31 @@ impl Module for Command {
         if check {
             let mut r = super::ok(false);
             r.insert("cmd".into(), cmd_value);
-            r.insert("msg".into(), json!("Command would have run if not in check mode"));
+            r.insert(
+                "msg".into(),
+                json!("Command would have run if not in check mode"),
+            );
             r.insert("rc".into(), json!(0));
             r.insert("stdout".into(), json!(""));
             r.insert("stderr".into(), json!(""));
             r.insert("skipped".into(), json!(true));
             return r;
         }
-        let mut sc = ShellContext::new(host.fs.clone(), seed ^ fleetsim_sim::rng::fnv1a(host.name.as_bytes()) ^ host.rng.next_u64());
+        let mut sc = ShellContext::new(
+            host.fs.clone(),
+            seed ^ fleetsim_sim::rng::fnv1a(host.name.as_bytes()) ^ host.rng.next_u64(),
+        );
         sc.now = now;
         sc.hostname = host.name.clone();
-        sc.shell_name = if self.shell { "/bin/sh".into() } else { "sh".into() };
+        sc.shell_name = if self.shell {
+            "/bin/sh".into()
+        } else {
+            "sh".into()
+        };
         if let Some(dir) = &chdir {
             if let Err(e) = sc.chdir(dir) {
-                let mut r = super::fail(&format!("Unable to change directory before execution: {e}"));
+                let mut r =
+                    super::fail(&format!("Unable to change directory before execution: {e}"));
                 r.insert("rc".into(), json!(None::<i32>));
                 return r;
             }

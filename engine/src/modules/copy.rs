@@ -104,7 +104,14 @@ impl Module for Copy {
             } else {
                 dest
             };
-            return write_file(&mut host.fs, &dest, text.as_bytes(), mode.as_ref(), None, check);
+            return write_file(
+                &mut host.fs,
+                &dest,
+                text.as_bytes(),
+                mode.as_ref(),
+                None,
+                check,
+            );
         }
         let Some(src) = arg_str(args, "src") else {
             return super::action_fail("src (or content) is required");
@@ -129,11 +136,21 @@ impl Module for Copy {
             let base = if src.ends_with('/') {
                 dest.trim_end_matches('/').to_string()
             } else {
-                let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = real
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 format!("{}/{}", dest.trim_end_matches('/'), name)
             };
             let mut changed = false;
-            if let Err(e) = copy_tree(&mut host.fs, &real, &base, mode.as_ref(), check, &mut changed) {
+            if let Err(e) = copy_tree(
+                &mut host.fs,
+                &real,
+                &base,
+                mode.as_ref(),
+                check,
+                &mut changed,
+            ) {
                 return super::fail(&e);
             }
             let mut r = super::ok(changed);
@@ -152,10 +169,20 @@ impl Module for Copy {
                     return super::fail(&e.to_string());
                 }
             }
-            let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = real
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             target = format!("{}/{}", dest.trim_end_matches('/'), name);
         }
-        write_file(&mut host.fs, &target, &data, mode.as_ref(), Some(&real.display().to_string()), check)
+        write_file(
+            &mut host.fs,
+            &target,
+            &data,
+            mode.as_ref(),
+            Some(&real.display().to_string()),
+            check,
+        )
     }
 }
 
@@ -172,7 +199,11 @@ fn copy_tree(
         if !check {
             fs.mkdir(dest, true).map_err(|e| e.to_string())?;
         }
-    } else if fs.stat(dest).map(|s| s.kind != FileKind::Dir).unwrap_or(false) {
+    } else if fs
+        .stat(dest)
+        .map(|s| s.kind != FileKind::Dir)
+        .unwrap_or(false)
+    {
         return Err(format!("{dest} exists and is not a directory"));
     }
     let mut entries: Vec<_> = std::fs::read_dir(real)
@@ -182,7 +213,10 @@ fn copy_tree(
         .collect();
     entries.sort();
     for p in entries {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let target = format!("{dest}/{name}");
         if p.is_dir() {
             copy_tree(fs, &p, &target, mode, check, changed)?;
@@ -190,7 +224,11 @@ fn copy_tree(
             let data = std::fs::read(&p).map_err(|e| e.to_string())?;
             let r = write_file(fs, &target, &data, mode, None, check);
             if r.get("failed") == Some(&json!(true)) {
-                return Err(r.get("msg").and_then(Value::as_str).unwrap_or("copy failed").to_string());
+                return Err(r
+                    .get("msg")
+                    .and_then(Value::as_str)
+                    .unwrap_or("copy failed")
+                    .to_string());
             }
             *changed |= r.get("changed") == Some(&json!(true));
         }

@@ -17,8 +17,14 @@ pub(super) fn attrs(fs: &Sandbox, path: &str, r: &mut ModuleResult) {
             r.insert("mode".into(), json!(format!("{:04o}", st.mode & 0o7777)));
             r.insert("owner".into(), json!(st.owner));
             r.insert("group".into(), json!(st.group));
-            r.insert("uid".into(), json!(if st.owner == "root" { 0 } else { 1000 }));
-            r.insert("gid".into(), json!(if st.group == "root" { 0 } else { 1000 }));
+            r.insert(
+                "uid".into(),
+                json!(if st.owner == "root" { 0 } else { 1000 }),
+            );
+            r.insert(
+                "gid".into(),
+                json!(if st.group == "root" { 0 } else { 1000 }),
+            );
             r.insert("size".into(), json!(st.size));
             let state = match st.kind {
                 FileKind::Dir => "directory",
@@ -35,7 +41,12 @@ pub(super) fn attrs(fs: &Sandbox, path: &str, r: &mut ModuleResult) {
 }
 
 /// Applies `mode` if given and different; returns whether it changed.
-pub(super) fn apply_mode(fs: &mut Sandbox, path: &str, mode: Option<&Value>, check: bool) -> Result<bool, String> {
+pub(super) fn apply_mode(
+    fs: &mut Sandbox,
+    path: &str,
+    mode: Option<&Value>,
+    check: bool,
+) -> Result<bool, String> {
     let Some(m) = mode else { return Ok(false) };
     if m.is_null() {
         return Ok(false);
@@ -53,7 +64,10 @@ pub(super) fn apply_mode(fs: &mut Sandbox, path: &str, mode: Option<&Value>, che
 
 impl Module for File {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let Some(path) = arg_str(args, "path").or_else(|| arg_str(args, "dest")).or_else(|| arg_str(args, "name")) else {
+        let Some(path) = arg_str(args, "path")
+            .or_else(|| arg_str(args, "dest"))
+            .or_else(|| arg_str(args, "name"))
+        else {
             return super::fail("missing required arguments: path");
         };
         let check = ctx.check_mode;
@@ -171,7 +185,12 @@ impl Module for File {
 
 /// Creates `path` and its missing parents, each with `mode` (Ansible applies it to every
 /// folder it creates).
-fn make_dirs(fs: &mut Sandbox, path: &str, mode: Option<&Value>, check: bool) -> Result<bool, String> {
+fn make_dirs(
+    fs: &mut Sandbox,
+    path: &str,
+    mode: Option<&Value>,
+    check: bool,
+) -> Result<bool, String> {
     if check {
         return Ok(true);
     }
@@ -182,7 +201,8 @@ fn make_dirs(fs: &mut Sandbox, path: &str, mode: Option<&Value>, check: bool) ->
         if fs.exists(&cur) {
             continue;
         }
-        fs.mkdir(&cur, false).map_err(|e| format!("There was an issue creating {cur} as requested: {e}"))?;
+        fs.mkdir(&cur, false)
+            .map_err(|e| format!("There was an issue creating {cur} as requested: {e}"))?;
         apply_mode(fs, &cur, mode, false)?;
     }
     Ok(true)

@@ -19,7 +19,10 @@ fn matches(re: &fancy_regex::Regex, line: &str) -> bool {
 
 impl Module for LineInFile {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let Some(path) = arg_str(args, "path").or_else(|| arg_str(args, "dest")).or_else(|| arg_str(args, "name")) else {
+        let Some(path) = arg_str(args, "path")
+            .or_else(|| arg_str(args, "dest"))
+            .or_else(|| arg_str(args, "name"))
+        else {
             return super::fail("missing required arguments: path");
         };
         let state = arg_str(args, "state").unwrap_or_else(|| "present".into());
@@ -104,7 +107,8 @@ impl Module for LineInFile {
                 let new_line = if backrefs {
                     let re = regexp.as_ref().expect("backrefs only with regexp");
                     let current = bare(&lines[idx]);
-                    re.replace(&current, python_backrefs(&line).as_str()).into_owned()
+                    re.replace(&current, python_backrefs(&line).as_str())
+                        .into_owned()
                 } else {
                     line.clone()
                 };
@@ -120,7 +124,8 @@ impl Module for LineInFile {
             } else if exact {
                 (false, String::new())
             } else {
-                let pos = insert_position(&lines, insertafter.as_deref(), insertbefore.as_deref()).min(lines.len());
+                let pos = insert_position(&lines, insertafter.as_deref(), insertbefore.as_deref())
+                    .min(lines.len());
                 // The line before the insertion point must end with a newline.
                 if pos > 0 && !lines[pos - 1].ends_with('\n') {
                     lines[pos - 1].push('\n');

@@ -192,9 +192,8 @@ pub fn parse_mode(v: &Value, current: u32) -> Result<u32, String> {
             if !s.is_empty() && s.chars().all(|c| ('0'..='7').contains(&c)) {
                 u32::from_str_radix(s, 8).map_err(|e| e.to_string())
             } else {
-                symbolic_mode(s, current).ok_or_else(|| {
-                    format!("mode must be in octal or symbolic form")
-                })
+                symbolic_mode(s, current)
+                    .ok_or_else(|| format!("mode must be in octal or symbolic form"))
             }
         }
         _ => Err("mode must be in octal or symbolic form".into()),

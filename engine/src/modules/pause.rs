@@ -16,7 +16,9 @@ fn number(v: Option<&Value>) -> Result<Option<f64>, String> {
             .parse::<f64>()
             .map(Some)
             .map_err(|_| format!("non-integer value given for prompt duration:\n{s}")),
-        Some(other) => Err(format!("non-integer value given for prompt duration:\n{other}")),
+        Some(other) => Err(format!(
+            "non-integer value given for prompt duration:\n{other}"
+        )),
     }
 }
 
@@ -47,7 +49,8 @@ impl Module for Pause {
                     .get("prompt")
                     .map(crate::playbook::scalar_text)
                     .unwrap_or_else(|| "Press enter to continue, Ctrl+C to interrupt".into());
-                ctx.display.push(format!("[{}]\n{prompt}:", ctx.task.display_name()));
+                ctx.display
+                    .push(format!("[{}]\n{prompt}:", ctx.task.display_name()));
                 r.insert("echo".into(), json!(true));
                 r.insert("user_input".into(), json!(""));
             }
@@ -56,7 +59,10 @@ impl Module for Pause {
         r.insert("start".into(), json!(fmt_time(start)));
         r.insert("stop".into(), json!(fmt_time(stop)));
         r.insert("delta".into(), json!((stop - start).round() as i64));
-        r.insert("stdout".into(), json!(format!("Paused for {} seconds", trim_float((stop - start) ))));
+        r.insert(
+            "stdout".into(),
+            json!(format!("Paused for {} seconds", trim_float((stop - start)))),
+        );
         r
     }
 }

@@ -19,7 +19,11 @@ impl Module for Stat {
             Ok(h) => h,
             Err(r) => return r,
         };
-        let st = if follow { host.fs.stat(&path) } else { host.fs.lstat(&path) };
+        let st = if follow {
+            host.fs.stat(&path)
+        } else {
+            host.fs.lstat(&path)
+        };
         let mut s = Map::new();
         match st {
             Err(_) => {
@@ -37,8 +41,14 @@ impl Module for Stat {
                 s.insert("mtime".into(), json!(st.mtime));
                 s.insert("pw_name".into(), json!(st.owner));
                 s.insert("gr_name".into(), json!(st.group));
-                s.insert("uid".into(), json!(if st.owner == "root" { 0 } else { 1000 }));
-                s.insert("gid".into(), json!(if st.group == "root" { 0 } else { 1000 }));
+                s.insert(
+                    "uid".into(),
+                    json!(if st.owner == "root" { 0 } else { 1000 }),
+                );
+                s.insert(
+                    "gid".into(),
+                    json!(if st.group == "root" { 0 } else { 1000 }),
+                );
                 s.insert("nlink".into(), json!(st.nlink));
                 s.insert("readable".into(), json!(true));
                 s.insert("writeable".into(), json!(true));

@@ -13,7 +13,9 @@ impl Module for Template {
             return super::action_fail("src and dest are required");
         };
         let Some(real) = ctx.find_controller_file(&src, "templates") else {
-            return super::action_fail(&format!("Could not find or access '{src}' on the Ansible Controller."));
+            return super::action_fail(&format!(
+                "Could not find or access '{src}' on the Ansible Controller."
+            ));
         };
         let text = match std::fs::read_to_string(&real) {
             Ok(t) => t,
@@ -31,10 +33,24 @@ impl Module for Template {
         };
         let mut target = dest.clone();
         if host.fs.is_dir(&dest) {
-            let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            target = format!("{}/{}", dest.trim_end_matches('/'), name.trim_end_matches(".j2"));
+            let name = real
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            target = format!(
+                "{}/{}",
+                dest.trim_end_matches('/'),
+                name.trim_end_matches(".j2")
+            );
         }
         let _ = Value::Null;
-        super::copy::write_file(&mut host.fs, &target, rendered.as_bytes(), mode.as_ref(), Some(&real.display().to_string()), check)
+        super::copy::write_file(
+            &mut host.fs,
+            &target,
+            rendered.as_bytes(),
+            mode.as_ref(),
+            Some(&real.display().to_string()),
+            check,
+        )
     }
 }

@@ -104,7 +104,11 @@ pub fn dump_result(result: &Map<String, Value>, verbosity: u8) -> String {
         .unwrap_or(false)
         || verbosity > 2;
     let clean = strip_internal(result);
-    pyjson::dumps(&Value::Object(clean), if indent { Some(4) } else { None }, true)
+    pyjson::dumps(
+        &Value::Object(clean),
+        if indent { Some(4) } else { None },
+        true,
+    )
 }
 
 /// Removes `_ansible_*` keys (recursively, as `strip_internal_keys` does) and `invocation`.

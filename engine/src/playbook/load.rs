@@ -488,7 +488,16 @@ impl Loader {
         params: Map<String, Value>,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
         let at = Origin::new(dir, 0, 0);
-        self.load_role(dir, dir, name, tasks_from, params, Inherit::default(), at, false)
+        self.load_role(
+            dir,
+            dir,
+            name,
+            tasks_from,
+            params,
+            Inherit::default(),
+            at,
+            false,
+        )
     }
 
     fn vars_file_in(&mut self, dir: &Path) -> Result<Map<String, Value>, LoadError> {

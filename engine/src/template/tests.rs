@@ -137,9 +137,11 @@ fn cmp_loose(a: &str, b: &str) -> Result<Ordering, Error> {
         let o = match (p, q) {
             (Part::Num(m), Part::Num(n)) => m.cmp(n),
             (Part::Str(m), Part::Str(n)) => m.cmp(n),
-            _ => return Err(err(format!(
+            _ => {
+                return Err(err(format!(
                 "Version comparison failed: '<' not supported between instances of 'str' and 'int'"
-            ))),
+            )))
+            }
         };
         if o != Ordering::Equal {
             return Ok(o);
@@ -240,9 +242,11 @@ pub(crate) fn version_compare(
         "strict" => cmp_strict(v, other)?,
         "semver" | "semantic" => cmp_semver(v, other)?,
         "loose" | "pep440" | "python" => cmp_loose(v, other)?,
-        t => return Err(err(format!(
+        t => {
+            return Err(err(format!(
             "Invalid version type ({t}). Must be one of loose, strict, semver, semantic, pep440"
-        ))),
+        )))
+        }
     };
     Ok(match op {
         "==" | "=" | "eq" => o == Ordering::Equal,
