@@ -76,14 +76,6 @@ impl HostCursor {
         }
     }
 
-    /// The state of the top-level frame (for the lockstep choice between hosts).
-    pub fn top_section(&self) -> Section {
-        self.stack
-            .first()
-            .map(|f| f.section)
-            .unwrap_or(Section::Tasks)
-    }
-
     /// Whether the host is inside a block section that a failure would be rescued by.
     pub fn in_rescuable(&self) -> bool {
         self.stack
@@ -212,9 +204,5 @@ impl HostCursor {
         self.stack.clear();
         self.top = self.blocks.len();
         self.failed = failed;
-    }
-
-    pub fn done(&mut self) -> bool {
-        self.peek().is_none()
     }
 }

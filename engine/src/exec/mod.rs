@@ -660,43 +660,30 @@ impl Runner {
         }
     }
 
-    /// Whether tags select this task.
+    /// Whether `--tags`/`--skip-tags` select this task (Ansible's `evaluate_tags`).
     fn tags_allow(&self, task: &Task) -> bool {
         let tags: BTreeSet<&str> = task.tags.iter().map(String::as_str).collect();
-        if tags.contains("always") && !self.opts.skip_tags.iter().any(|t| t == "always") {
-            return !self
-                .opts
-                .skip_tags
-                .iter()
-                .any(|t| tags.contains(t.as_str()) && t != "always")
-                || true;
+        let only: Vec<&str> = if self.opts.tags.is_empty() {
+            vec!["all"]
+        } else {
+            self.opts.tags.iter().map(String::as_str).collect()
+        };
+        let skip: Vec<&str> = self.opts.skip_tags.iter().map(String::as_str).collect();
+        let untagged = tags.is_empty();
+        let run = tags.contains("always")
+            || (only.contains(&"all") && !tags.contains("never"))
+            || only.iter().any(|t| tags.contains(t))
+            || (only.contains(&"tagged") && !untagged && !tags.contains("never"))
+            || (only.contains(&"untagged") && untagged);
+        if !run || skip.is_empty() {
+            return run;
         }
-        if !self.opts.skip_tags.is_empty() {
-            if self.opts.skip_tags.iter().any(|t| {
-                tags.contains(t.as_str())
-                    || (t == "tagged" && !tags.is_empty())
-                    || (t == "untagged" && tags.is_empty())
-            }) {
-                return false;
-            }
+        if skip.contains(&"all") {
+            return tags.contains("always") && !skip.contains(&"always");
         }
-        if self.opts.tags.is_empty() || self.opts.tags.iter().any(|t| t == "all") {
-            if tags.contains("never")
-                && !self
-                    .opts
-                    .tags
-                    .iter()
-                    .any(|t| tags.contains(t.as_str()) && t != "all")
-            {
-                return false;
-            }
-            return true;
-        }
-        self.opts.tags.iter().any(|t| {
-            tags.contains(t.as_str())
-                || (t == "tagged" && !tags.is_empty())
-                || (t == "untagged" && tags.is_empty())
-        })
+        !(skip.iter().any(|t| tags.contains(t))
+            || (skip.contains(&"tagged") && !untagged)
+            || (skip.contains(&"untagged") && untagged))
     }
 
     /// Runs one task on the hosts whose turn it is, prints the results, updates stats and
@@ -834,13 +821,8 @@ impl Runner {
                 if rescued {
                     self.stat(&h).rescued += 1;
                 } else {
-                    let still_failed = cursors
-                        .get_mut(&h)
-                        .map(|c| c.failed || c.clone().done() || true)
-                        .unwrap_or(true);
-                    let _ = still_failed;
-                    // The host is failed unless an always section will still run for it;
-                    // either way Ansible counts the failure now.
+                    // The host is failed; an always section may still run for it, but
+                    // Ansible counts the failure now.
                     self.stat(&h).failed += 1;
                     self.failed.insert(h.clone());
                     ctx.batch_failed.insert(h.clone());

@@ -99,11 +99,9 @@ impl Module for Copy {
                 Ok(h) => h,
                 Err(r) => return r,
             };
-            let dest = if host.fs.is_dir(&dest) {
-                return super::fail(&format!("can not use content with a dir as dest"));
-            } else {
-                dest
-            };
+            if host.fs.is_dir(&dest) {
+                return super::fail("can not use content with a dir as dest");
+            }
             return write_file(
                 &mut host.fs,
                 &dest,

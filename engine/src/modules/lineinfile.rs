@@ -119,9 +119,9 @@ impl Module for LineInFile {
                     lines[idx] = format!("{new_line}{nl}");
                     (true, "line replaced".to_string())
                 }
-            } else if backrefs || exact && regexp.is_none() && search_string.is_none() {
-                (false, String::new())
-            } else if exact {
+            } else if backrefs || exact {
+                // No match to replace: backrefs leave the file alone, and an exact line
+                // already present needs nothing.
                 (false, String::new())
             } else {
                 let pos = insert_position(&lines, insertafter.as_deref(), insertbefore.as_deref())

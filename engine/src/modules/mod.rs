@@ -153,8 +153,8 @@ pub fn to_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Value::String(s) => match s.to_lowercase().trim() {
@@ -193,7 +193,7 @@ pub fn parse_mode(v: &Value, current: u32) -> Result<u32, String> {
                 u32::from_str_radix(s, 8).map_err(|e| e.to_string())
             } else {
                 symbolic_mode(s, current)
-                    .ok_or_else(|| format!("mode must be in octal or symbolic form"))
+                    .ok_or_else(|| "mode must be in octal or symbolic form".to_string())
             }
         }
         _ => Err("mode must be in octal or symbolic form".into()),

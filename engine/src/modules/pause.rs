@@ -61,7 +61,7 @@ impl Module for Pause {
         r.insert("delta".into(), json!((stop - start).round() as i64));
         r.insert(
             "stdout".into(),
-            json!(format!("Paused for {} seconds", trim_float((stop - start)))),
+            json!(format!("Paused for {} seconds", trim_float(stop - start))),
         );
         r
     }

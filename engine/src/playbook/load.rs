@@ -630,7 +630,7 @@ impl Loader {
                     .args
                     .get("_raw_params")
                     .or_else(|| task.args.get("file"))
-                    .map(|v| scalar_text(v))
+                    .map(scalar_text)
                     .unwrap_or_default();
                 let base = path.parent().unwrap_or(Path::new("."));
                 let target =
