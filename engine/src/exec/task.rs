@@ -84,7 +84,8 @@ fn error_block(headline: &str, task_origin: &Origin, chain: &[(String, Origin)])
         }
     }
     out.push(String::new());
-    out.join("\n").lines().map(str::to_string).collect()
+    // Keep the empty line Ansible prints after the block.
+    out.join("\n").split('\n').map(str::to_string).collect()
 }
 
 /// A Python-style label for an item (`(item=...)`).
@@ -615,7 +616,15 @@ fn run_once_item(
         ));
         return ir;
     };
-    let until = task.until.clone();
+    // `retries` without `until` retries until the task succeeds (ansible-core 2.16+).
+    let until = task.until.clone().or_else(|| {
+        task.keyword("retries").map(|_| {
+            vec![Cond {
+                expr: json!("not (fleetsim_until_result is failed)"),
+                origin: task.origin.clone(),
+            }]
+        })
+    });
     let retries = task
         .keyword("retries")
         .and_then(|v| runner.templar.render(v, &vars).ok())
@@ -691,12 +700,11 @@ fn run_once_item(
         if let Some(conds) = &until {
             let post_vars = {
                 let mut m = item_vars.clone().unwrap_or_default();
+                let clean = Value::Object(crate::output::strip_internal(&result));
                 if let Some(reg) = &task.register {
-                    m.insert(
-                        reg.clone(),
-                        Value::Object(crate::output::strip_internal(&result)),
-                    );
+                    m.insert(reg.clone(), clean.clone());
                 }
+                m.insert("fleetsim_until_result".into(), clean);
                 vars_with(base, m)
             };
             let done = all_true(runner, conds, &post_vars).unwrap_or(false);

@@ -16,6 +16,7 @@ mod pause;
 mod set_fact;
 mod stat;
 mod template;
+mod uri;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -98,6 +99,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "set_fact" => &set_fact::SetFact,
         "stat" => &stat::Stat,
         "template" => &template::Template,
+        "uri" => &uri::Uri,
         _ => return None,
     })
 }

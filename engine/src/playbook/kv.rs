@@ -68,11 +68,15 @@ fn unquote(s: &str) -> String {
     }
 }
 
-/// Parses `k=v` pairs; words without `=` go to `_raw_params` (for command/shell) in order.
-/// `check_raw` keeps the whole string as raw params for modules that take free-form text.
+/// Parses `k=v` pairs; words without `=` go to `_raw_params` in order.
+///
+/// With `check_raw` (command, shell, raw, script) the free-form text keeps its own spacing
+/// and newlines, as Ansible keeps them: only the option words (`chdir=...`, `creates=...`)
+/// are taken out of it.
 pub fn parse_kv(args: &str, check_raw: bool) -> Map<String, Value> {
     let mut out = Map::new();
     let mut raw: Vec<String> = Vec::new();
+    let mut text = args.to_string();
     for word in split_args(args) {
         match word.find('=') {
             Some(eq) if !word[..eq].is_empty() && is_key(&word[..eq]) => {
@@ -81,16 +85,32 @@ pub fn parse_kv(args: &str, check_raw: bool) -> Map<String, Value> {
                 if check_raw && !FREE_FORM_KEYS.contains(&key) {
                     raw.push(word.clone());
                 } else {
+                    if check_raw {
+                        remove_word(&mut text, &word);
+                    }
                     out.insert(key.to_string(), Value::String(value));
                 }
             }
             _ => raw.push(word),
         }
     }
-    if !raw.is_empty() {
+    if check_raw {
+        let t = text.trim();
+        if !t.is_empty() {
+            out.insert("_raw_params".into(), Value::String(t.to_string()));
+        }
+    } else if !raw.is_empty() {
         out.insert("_raw_params".into(), Value::String(raw.join(" ")));
     }
     out
+}
+
+/// Removes the last occurrence of an option word and the spaces before it.
+fn remove_word(text: &mut String, word: &str) {
+    if let Some(at) = text.rfind(word) {
+        let start = text[..at].trim_end_matches([' ', '\t']).len();
+        text.replace_range(start..at + word.len(), "");
+    }
 }
 
 /// Keys that command/shell still take as options inside their free-form text.
@@ -123,6 +143,15 @@ mod tests {
         assert_eq!(
             Value::Object(got),
             json!({"path": "/tmp/x", "state": "directory", "msg": "a b", "v": "{{ x | default('q r') }}"})
+        );
+    }
+
+    #[test]
+    fn free_form_text_keeps_spacing_and_newlines() {
+        let got = parse_kv("echo a   b\necho c chdir=/tmp\n", true);
+        assert_eq!(
+            Value::Object(got),
+            json!({"chdir": "/tmp", "_raw_params": "echo a   b\necho c"})
         );
     }
 
