@@ -6,6 +6,7 @@
 //! the `[ERROR]: Task failed: Action failed: ...` / `Module failed: ...` wording.
 
 mod assert;
+mod blockinfile;
 mod command;
 mod copy;
 mod debug;
@@ -88,6 +89,7 @@ pub trait Module: Sync {
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     Some(match name {
         "assert" => &assert::Assert,
+        "blockinfile" => &blockinfile::BlockInFile,
         "command" => &command::Command { shell: false },
         "shell" => &command::Command { shell: true },
         "copy" => &copy::Copy,
