@@ -34,21 +34,33 @@ pub struct VarStore {
 pub type SharedStore = Arc<Mutex<VarStore>>;
 
 impl VarStore {
-    fn host_layers(&self, host: &str) -> Vec<Arc<Vars>> {
-        let mut layers = Vec::new();
-        if let Some(v) = self.inventory.get(host) {
-            layers.push(v.clone());
+    /// A dynamic layer's value for `name`.
+    fn lookup(&self, layer: &Layer, host: &str, name: &str) -> Option<Value> {
+        match layer {
+            Layer::Fixed(m) => m.get(name).cloned(),
+            Layer::Facts => {
+                let facts = self.facts.get(host)?;
+                if name == "ansible_facts" {
+                    return Some(Value::Object((**facts).clone()));
+                }
+                facts.get(name.strip_prefix("ansible_")?).cloned()
+            }
+            Layer::IncludeVars => self.include_vars.get(host)?.get(name).cloned(),
+            Layer::HostFacts => self.host_facts.get(host)?.get(name).cloned(),
         }
-        if let Some(f) = self.facts.get(host) {
-            layers.push(Arc::new(fact_vars(f)));
+    }
+
+    fn names(&self, layer: &Layer, host: &str) -> Vec<String> {
+        match layer {
+            Layer::Fixed(m) => m.keys().cloned().collect(),
+            Layer::Facts => self
+                .facts
+                .get(host)
+                .map(|f| fact_vars(f).keys().cloned().collect())
+                .unwrap_or_default(),
+            Layer::IncludeVars => self.include_vars.get(host).map(|m| m.keys().cloned().collect()).unwrap_or_default(),
+            Layer::HostFacts => self.host_facts.get(host).map(|m| m.keys().cloned().collect()).unwrap_or_default(),
         }
-        if let Some(v) = self.include_vars.get(host) {
-            layers.push(Arc::new(v.clone()));
-        }
-        if let Some(v) = self.host_facts.get(host) {
-            layers.push(Arc::new(v.clone()));
-        }
-        layers
     }
 }
 
@@ -62,12 +74,22 @@ pub fn fact_vars(facts: &Vars) -> Vars {
     out
 }
 
+/// One precedence level: fixed for the task, or read from the store when looked up (the
+/// host's facts, set_facts and include_vars change while a loop runs).
+#[derive(Clone)]
+pub enum Layer {
+    Fixed(Arc<Vars>),
+    Facts,
+    IncludeVars,
+    HostFacts,
+}
+
 /// The variables of one host at one task: low-precedence layers first.
 #[derive(Clone)]
 pub struct HostVarSource {
     pub host: String,
     /// From lowest to highest precedence; the last layer holding a name wins.
-    pub layers: Vec<Arc<Vars>>,
+    pub layers: Vec<Layer>,
     pub store: SharedStore,
     /// Where variables were defined, for error messages (name -> `path:line:col`).
     pub origins: Arc<IndexMap<String, String>>,
@@ -92,34 +114,29 @@ impl HostVarSource {
     /// vars < include_vars < set_fact/register < role params < loop item < extra vars < magic.
     pub fn for_task(store: &SharedStore, host: &str, t: &TaskLayers) -> HostVarSource {
         let s = store.lock().unwrap_or_else(|e| e.into_inner());
-        let mut layers: Vec<Arc<Vars>> = Vec::new();
-        layers.extend(t.role_defaults.iter().cloned());
+        let fixed = |v: &Arc<Vars>| Layer::Fixed(v.clone());
+        let mut layers: Vec<Layer> = Vec::new();
+        layers.extend(t.role_defaults.iter().map(fixed));
         if let Some(v) = s.inventory.get(host) {
-            layers.push(v.clone());
+            layers.push(fixed(v));
         }
-        if let Some(f) = s.facts.get(host) {
-            layers.push(Arc::new(fact_vars(f)));
-        }
-        layers.extend(t.play.iter().cloned());
-        layers.extend(t.role_vars.iter().cloned());
-        layers.extend(t.task.iter().cloned());
-        if let Some(v) = s.include_vars.get(host) {
-            layers.push(Arc::new(v.clone()));
-        }
-        if let Some(v) = s.host_facts.get(host) {
-            layers.push(Arc::new(v.clone()));
-        }
-        layers.extend(t.role_params.iter().cloned());
+        layers.push(Layer::Facts);
+        layers.extend(t.play.iter().map(fixed));
+        layers.extend(t.role_vars.iter().map(fixed));
+        layers.extend(t.task.iter().map(fixed));
+        layers.push(Layer::IncludeVars);
+        layers.push(Layer::HostFacts);
+        layers.extend(t.role_params.iter().map(fixed));
         if let Some(i) = &t.item {
-            layers.push(i.clone());
+            layers.push(fixed(i));
         }
-        layers.push(s.extra.clone());
-        layers.push(s.common_magic.clone());
+        layers.push(fixed(&s.extra));
+        layers.push(fixed(&s.common_magic));
         if let Some(m) = s.host_magic.get(host) {
-            layers.push(m.clone());
+            layers.push(fixed(m));
         }
         if let Some(m) = &t.magic {
-            layers.push(m.clone());
+            layers.push(fixed(m));
         }
         drop(s);
         HostVarSource {
@@ -133,11 +150,15 @@ impl HostVarSource {
     /// What `hostvars[host]` shows: the host's own variables, without play or task vars.
     pub fn for_hostvars(store: &SharedStore, host: &str) -> HostVarSource {
         let s = store.lock().unwrap_or_else(|e| e.into_inner());
-        let mut layers = s.host_layers(host);
-        layers.push(s.extra.clone());
-        layers.push(s.common_magic.clone());
+        let mut layers = Vec::new();
+        if let Some(v) = s.inventory.get(host) {
+            layers.push(Layer::Fixed(v.clone()));
+        }
+        layers.extend([Layer::Facts, Layer::IncludeVars, Layer::HostFacts]);
+        layers.push(Layer::Fixed(s.extra.clone()));
+        layers.push(Layer::Fixed(s.common_magic.clone()));
         if let Some(m) = s.host_magic.get(host) {
-            layers.push(m.clone());
+            layers.push(Layer::Fixed(m.clone()));
         }
         drop(s);
         HostVarSource {
@@ -153,21 +174,23 @@ impl HostVarSource {
         let mut v = self.clone();
         // Extra vars and magic stay above: insert below the top three layers.
         let at = v.layers.len().saturating_sub(3);
-        v.layers.insert(at, layer);
+        v.layers.insert(at, Layer::Fixed(layer));
         v
     }
 }
 
 impl VarSource for HostVarSource {
     fn get(&self, name: &str) -> Option<Value> {
-        self.layers.iter().rev().find_map(|l| l.get(name).cloned())
+        let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        self.layers.iter().rev().find_map(|l| s.lookup(l, &self.host, name))
     }
 
     fn names(&self) -> Vec<String> {
+        let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let mut seen = indexmap::IndexSet::new();
         for l in &self.layers {
-            for k in l.keys() {
-                seen.insert(k.clone());
+            for k in s.names(l, &self.host) {
+                seen.insert(k);
             }
         }
         seen.into_iter().collect()
