@@ -285,9 +285,7 @@ impl Inner {
         s: &str,
         ctx: &Arc<Ctx>,
     ) -> Result<String, TemplateError> {
-        let (out, frame) = self.render_raw(s, ctx)?;
-        CURRENT.with(|_| ());
-        let _ = frame;
+        let (out, _frame) = self.render_raw(s, ctx)?;
         Ok(out)
     }
 
@@ -296,8 +294,7 @@ impl Inner {
         s: &str,
         ctx: &Arc<Ctx>,
     ) -> Result<(String, Frame), TemplateError> {
-        let depth = with_frame(|_| ()).map(|_| frames_depth()).unwrap_or(0);
-        if depth > MAX_NESTING {
+        if frames_depth() > MAX_NESTING {
             return Err(vars::recursion_error());
         }
         let rewritten = rewrite::rewrite(s);
@@ -322,8 +319,57 @@ impl Inner {
         }
         match result {
             Ok(out) => Ok((out, frame)),
-            Err(e) => Err(map_error(e, &frame, src)),
+            Err(e) => {
+                let chain_msg = if e.kind() == ErrorKind::UndefinedError {
+                    failing_snippet(src, &e).and_then(|(s, end)| {
+                        let snippet = &src[s..end];
+                        match undefined::matching_miss(&frame.misses, snippet) {
+                            Some(_) => None,
+                            None => self.describe_chain(snippet, ctx),
+                        }
+                    })
+                } else {
+                    None
+                };
+                let err = map_error(e, &frame, src);
+                Err(match chain_msg {
+                    Some(m) => err.map_message(|_| m),
+                    None => err,
+                })
+            }
         }
+    }
+
+    /// For an undefined `a.b.c` that no recorded miss explains (attribute access on a string or
+    /// number), find the first link that fails and name its parent's type, as Jinja does:
+    /// `object of type 'int' has no attribute 'b'`. Template locals are not visible here, so
+    /// chains rooted in loop variables fall back to the generic message.
+    fn describe_chain(self: &Arc<Self>, snippet: &str, ctx: &Arc<Ctx>) -> Option<String> {
+        let links = chain_links(snippet)?;
+        for i in 1..links.len() {
+            let parent = links[..i].concat();
+            let here = links[..=i].concat();
+            let probe = format!("{{{{ (({here}) is defined, ({parent}) | type_debug) }}}}");
+            push_frame();
+            let out = self
+                .strict
+                .render_str(&probe, Value::from_dyn_object(ctx.clone()));
+            pop_frame();
+            let out = out.ok()?;
+            if let Some(rest) = out.strip_prefix("[False, '") {
+                let ty = rest.trim_end_matches("']");
+                let link = &links[i];
+                let attr = match link.strip_prefix('.') {
+                    Some(a) => format!("'{a}'"),
+                    None => link
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string(),
+                };
+                return Some(format!("object of type '{ty}' has no attribute {attr}"));
+            }
+        }
+        None
     }
 
     /// Next value of the seeded generator (splitmix64).
@@ -340,10 +386,6 @@ pub(crate) fn splitmix(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-thread_local! {
-    static DEPTH_PROBE: RefCell<usize> = const { RefCell::new(0) };
 }
 
 fn frames_depth() -> usize {
@@ -393,6 +435,33 @@ fn failing_snippet(src: &str, err: &minijinja::Error) -> Option<(usize, usize)> 
         }
     }
     Some((range.start, end))
+}
+
+/// Split `a.b['c'][0]` into `["a", ".b", "['c']", "[0]"]`; `None` if it is not a plain chain.
+fn chain_links(snippet: &str) -> Option<Vec<String>> {
+    let s = snippet.trim();
+    let b = s.as_bytes();
+    let mut links = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        if b[i] == b'.' {
+            i += 1;
+        } else if b[i] == b'[' {
+            let close = s[i..].find(']')? + i;
+            links.push(s[start..=close].to_string());
+            i = close + 1;
+            continue;
+        }
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        if i == start || (i == start + 1 && b[start] == b'.') {
+            return None;
+        }
+        links.push(s[start..i].to_string());
+    }
+    (links.len() >= 2).then_some(links)
 }
 
 /// Whether a strict failure at `a.b.c` is rescued right away by `default`/`d` or a definedness

@@ -245,24 +245,21 @@ fn edits_for(
                     edits.push((tokens[close].end, 0, ")"));
                 }
             }
-            Tok::Str => {
-                if tokens.get(k + 1).map(|t| t.kind) == Some(Tok::Punct(b'%')) {
-                    // a `%` right after a string literal is Python's %-formatting
-                    if let Some(end) = operand_end(src, tokens, k + 2) {
-                        let prev_is_operand = k
-                            .checked_sub(1)
-                            .map(|p| {
-                                is_operand_end(src, &tokens[p])
-                                    || tokens[p].kind == Tok::Punct(b'.')
-                            })
-                            .unwrap_or(false);
-                        if prev_is_operand {
-                            continue;
-                        }
-                        edits.push((t.start, 0, "__pyfmt("));
-                        edits.push((tokens[k + 1].start, 1, ","));
-                        edits.push((tokens[end].end, 0, ")"));
+            Tok::Str if tokens.get(k + 1).map(|t| t.kind) == Some(Tok::Punct(b'%')) => {
+                // a `%` right after a string literal is Python's %-formatting
+                if let Some(end) = operand_end(src, tokens, k + 2) {
+                    let prev_is_operand = k
+                        .checked_sub(1)
+                        .map(|p| {
+                            is_operand_end(src, &tokens[p]) || tokens[p].kind == Tok::Punct(b'.')
+                        })
+                        .unwrap_or(false);
+                    if prev_is_operand {
+                        continue;
                     }
+                    edits.push((t.start, 0, "__pyfmt("));
+                    edits.push((tokens[k + 1].start, 1, ","));
+                    edits.push((tokens[end].end, 0, ")"));
                 }
             }
             _ => {}

@@ -227,22 +227,76 @@ fn combine_and_dicts() {
         r("{{ base | combine(over, list_merge='append') }}", v.clone()),
         json!({"name": "svc", "opts": {"b": 3, "c": 4}, "tags": ["x", "y"], "extra": true})
     );
-    assert_eq!(r("{{ {'a': 1} | combine({'b': 2}, {'a': 3}) }}", v.clone()), json!({"a": 3, "b": 2}));
-    assert_eq!(r("{{ base.opts | dict2items }}", v.clone()), json!([{"key": "a", "value": 1}, {"key": "b", "value": 2}]));
-    assert_eq!(r("{{ base.opts | dict2items(key_name='k', value_name='v') }}", v.clone()), json!([{"k": "a", "v": 1}, {"k": "b", "v": 2}]));
-    assert_eq!(r("{{ people | items2dict(key_name='name', value_name='age') }}", v.clone()), json!({"ann": 31, "bob": 25}));
-    assert_eq!(r("{{ over.opts | dict2items | items2dict }}", v.clone()), json!({"b": 3, "c": 4}));
-    assert_eq!(r("{{ dict(a=1, b='two') }}", v.clone()), json!({"a": 1, "b": "two"}));
-    assert_eq!(r("{{ dict(['k1', 'k2'] | zip([10, 20])) }}", v.clone()), json!({"k1": 10, "k2": 20}));
-    assert_eq!(r("{{ dict([['x', 1], ['y', 2]]) }}", v.clone()), json!({"x": 1, "y": 2}));
-    assert_eq!(r("{{ base.opts.keys() | list }}", v.clone()), json!(["a", "b"]));
-    assert_eq!(r("{{ base.opts.values() | list }}", v.clone()), json!([1, 2]));
-    assert_eq!(r("{{ base.opts.items() | list }}", v.clone()), json!([["a", 1], ["b", 2]]));
+    assert_eq!(
+        r("{{ {'a': 1} | combine({'b': 2}, {'a': 3}) }}", v.clone()),
+        json!({"a": 3, "b": 2})
+    );
+    assert_eq!(
+        r("{{ base.opts | dict2items }}", v.clone()),
+        json!([{"key": "a", "value": 1}, {"key": "b", "value": 2}])
+    );
+    assert_eq!(
+        r(
+            "{{ base.opts | dict2items(key_name='k', value_name='v') }}",
+            v.clone()
+        ),
+        json!([{"k": "a", "v": 1}, {"k": "b", "v": 2}])
+    );
+    assert_eq!(
+        r(
+            "{{ people | items2dict(key_name='name', value_name='age') }}",
+            v.clone()
+        ),
+        json!({"ann": 31, "bob": 25})
+    );
+    assert_eq!(
+        r("{{ over.opts | dict2items | items2dict }}", v.clone()),
+        json!({"b": 3, "c": 4})
+    );
+    assert_eq!(
+        r("{{ dict(a=1, b='two') }}", v.clone()),
+        json!({"a": 1, "b": "two"})
+    );
+    assert_eq!(
+        r("{{ dict(['k1', 'k2'] | zip([10, 20])) }}", v.clone()),
+        json!({"k1": 10, "k2": 20})
+    );
+    assert_eq!(
+        r("{{ dict([['x', 1], ['y', 2]]) }}", v.clone()),
+        json!({"x": 1, "y": 2})
+    );
+    assert_eq!(
+        r("{{ base.opts.keys() | list }}", v.clone()),
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        r("{{ base.opts.values() | list }}", v.clone()),
+        json!([1, 2])
+    );
+    assert_eq!(
+        r("{{ base.opts.items() | list }}", v.clone()),
+        json!([["a", 1], ["b", 2]])
+    );
     assert_eq!(r("{{ base.get('name') }}", v.clone()), json!("svc"));
-    assert_eq!(r("{{ base.get('missing', 'dflt') }}", v.clone()), json!("dflt"));
+    assert_eq!(
+        r("{{ base.get('missing', 'dflt') }}", v.clone()),
+        json!("dflt")
+    );
     assert_eq!(r("{{ base.get('missing') }}", v.clone()), json!(null));
-    assert_eq!(r("{% for k, v in over.opts.items() %}{{ k }}={{ v }};{% endfor %}", v.clone()), json!("b=3;c=4;"));
-    assert_eq!(r("{{ ages | default({}) | combine({item.name: item.age}) }}", json!({"item": {"name": "ann", "age": 31}})), json!({"ann": 31}));
+    assert_eq!(
+        r(
+            "{% for k, v in over.opts.items() %}{{ k }}={{ v }};{% endfor %}",
+            v.clone()
+        ),
+        json!("b=3;c=4;")
+    );
+    assert_eq!(
+        r(
+            "{{ ages | default({}) | combine({item.name: item.age}) }}",
+            json!({"item": {"name": "ann", "age": 31}})
+        ),
+        json!({"ann": 31})
+    );
 }
 
 #[test]
@@ -257,37 +311,91 @@ fn list_filters() {
     assert_eq!(c("{{ a | intersect(b) | sort }}"), json!([3, 5]));
     assert_eq!(c("{{ a | union(b) | sort }}"), json!([1, 2, 3, 4, 5]));
     assert_eq!(c("{{ a | difference(b) | sort }}"), json!([1, 2]));
-    assert_eq!(c("{{ a | symmetric_difference(b) | sort }}"), json!([1, 2, 4]));
+    assert_eq!(
+        c("{{ a | symmetric_difference(b) | sort }}"),
+        json!([1, 2, 4])
+    );
     assert_eq!(c("{{ words | union(['fig', 'kiwi']) | length }}"), json!(5));
-    assert_eq!(c("{{ [[1], [2], [1]] | union([[3], [2]]) }}"), json!([[1], [2], [3]]));
-    assert_eq!(c("{{ [{'k': 1}, {'k': 2}] | intersect([{'k': 2}, {'k': 3}]) }}"), json!([{"k": 2}]));
+    assert_eq!(
+        c("{{ [[1], [2], [1]] | union([[3], [2]]) }}"),
+        json!([[1], [2], [3]])
+    );
+    assert_eq!(
+        c("{{ [{'k': 1}, {'k': 2}] | intersect([{'k': 2}, {'k': 3}]) }}"),
+        json!([{"k": 2}])
+    );
     assert_eq!(c("{{ a | unique }}"), json!([3, 1, 2, 5]));
     assert_eq!(c("{{ a | sort(reverse=true) }}"), json!([5, 3, 3, 2, 1]));
-    assert_eq!(c("{{ words | sort }}"), json!(["Apple", "apple", "fig", "pear"]));
-    assert_eq!(c("{{ words | sort(case_sensitive=true) }}"), json!(["Apple", "apple", "fig", "pear"]));
-    assert_eq!(c("{{ hosts_list | sort(attribute='cpu') | map(attribute='name') | join(',') }}"), json!("n2,n3,n1"));
+    assert_eq!(
+        c("{{ words | sort }}"),
+        json!(["Apple", "apple", "fig", "pear"])
+    );
+    assert_eq!(
+        c("{{ words | sort(case_sensitive=true) }}"),
+        json!(["Apple", "apple", "fig", "pear"])
+    );
+    assert_eq!(
+        c("{{ hosts_list | sort(attribute='cpu') | map(attribute='name') | join(',') }}"),
+        json!("n2,n3,n1")
+    );
     assert_eq!(c("{{ a | join }}"), json!("31235"));
     assert_eq!(c("{{ b | reverse | list }}"), json!([3, 4, 5]));
-    assert_eq!(c("{{ [a | first, a | last, words | first] }}"), json!([3, 5, "pear"]));
-    assert_eq!(c("{{ [a | min, a | max, words | max] }}"), json!([1, 5, "pear"]));
-    assert_eq!(c("{{ (hosts_list | max(attribute='cpu')).name }}"), json!("n1"));
+    assert_eq!(
+        c("{{ [a | first, a | last, words | first] }}"),
+        json!([3, 5, "pear"])
+    );
+    assert_eq!(
+        c("{{ [a | min, a | max, words | max] }}"),
+        json!([1, 5, "pear"])
+    );
+    assert_eq!(
+        c("{{ (hosts_list | max(attribute='cpu')).name }}"),
+        json!("n1")
+    );
     assert_eq!(c("{{ a | sum }}"), json!(14));
     assert_eq!(c("{{ [[1], [2, 3]] | sum(start=[]) }}"), json!([1, 2, 3]));
-    assert_eq!(c("{{ [a | length, a | count, 'hello' | length, {'x': 1} | length] }}"), json!([5, 5, 5, 1]));
+    assert_eq!(
+        c("{{ [a | length, a | count, 'hello' | length, {'x': 1} | length] }}"),
+        json!([5, 5, 5, 1])
+    );
     assert_eq!(c("{{ nested | flatten }}"), json!([1, 2, 3, 4, 5]));
-    assert_eq!(c("{{ nested | flatten(levels=1) }}"), json!([1, 2, [3, [4]], 5]));
-    assert_eq!(c("{{ [1, 2, 3] | zip(['a', 'b']) | list }}"), json!([[1, "a"], [2, "b"]]));
-    assert_eq!(c("{{ [1, 2, 3] | zip_longest(['a', 'b'], fillvalue='-') | list }}"), json!([[1, "a"], [2, "b"], [3, "-"]]));
-    assert_eq!(c("{{ ['x', 'y'] | product([1, 2]) | list }}"), json!([["x", 1], ["x", 2], ["y", 1], ["y", 2]]));
-    assert_eq!(c("{{ users | subelements('keys') | map('last') | list }}"), json!(["k1", "k2", "k3"]));
-    assert_eq!(c("{% for u, k in users | subelements('keys') %}{{ u.name }}:{{ k }} {% endfor %}"), json!("ann:k1 ann:k2 bob:k3 "));
-    assert_eq!(c("{{ range(3) | list }} {{ range(2, 11, 4) | list }}"), json!("[0, 1, 2] [2, 6, 10]"));
+    assert_eq!(
+        c("{{ nested | flatten(levels=1) }}"),
+        json!([1, 2, [3, [4]], 5])
+    );
+    assert_eq!(
+        c("{{ [1, 2, 3] | zip(['a', 'b']) | list }}"),
+        json!([[1, "a"], [2, "b"]])
+    );
+    assert_eq!(
+        c("{{ [1, 2, 3] | zip_longest(['a', 'b'], fillvalue='-') | list }}"),
+        json!([[1, "a"], [2, "b"], [3, "-"]])
+    );
+    assert_eq!(
+        c("{{ ['x', 'y'] | product([1, 2]) | list }}"),
+        json!([["x", 1], ["x", 2], ["y", 1], ["y", 2]])
+    );
+    assert_eq!(
+        c("{{ users | subelements('keys') | map('last') | list }}"),
+        json!(["k1", "k2", "k3"])
+    );
+    assert_eq!(
+        c("{% for u, k in users | subelements('keys') %}{{ u.name }}:{{ k }} {% endfor %}"),
+        json!("ann:k1 ann:k2 bob:k3 ")
+    );
+    assert_eq!(
+        c("{{ range(3) | list }} {{ range(2, 11, 4) | list }}"),
+        json!("[0, 1, 2] [2, 6, 10]")
+    );
     assert_eq!(c("{{ 'abcdefgh'[-4:] }}"), json!("efgh"));
     assert_eq!(c("{{ a[-2:] }}"), json!([3, 5]));
     assert_eq!(c("{{ a[:2] }}"), json!([3, 1]));
     assert_eq!(c("{{ a[::2] }}"), json!([3, 2, 5]));
     assert_eq!(c("{{ a[-1] }}"), json!(5));
-    assert_eq!(c("{{ [1, 2, 3] | combinations(2) | list }}"), json!([[1, 2], [1, 3], [2, 3]]));
+    assert_eq!(
+        c("{{ [1, 2, 3] | combinations(2) | list }}"),
+        json!([[1, 2], [1, 3], [2, 3]])
+    );
     assert_eq!(c("{{ [1, 2, 3] | batch(2) | list }}"), json!([[1, 2], [3]]));
 }
 
@@ -308,25 +416,58 @@ fn map_vars() -> J {
 fn map_and_select() {
     let v = map_vars();
     let c = |t: &str| r(t, v.clone());
-    assert_eq!(c("{{ users | map(attribute='name') | map('upper') | list }}"), json!(["ANN", "BOB", "CID", "DEE"]));
-    assert_eq!(c("{{ users | map(attribute='name') | map('regex_replace', '^(.)', 'x\\\\1') | list }}"), json!(["xann", "xbob", "xcid", "xdee"]));
-    assert_eq!(c("{{ users | map(attribute='shell', default='/bin/sh') | list }}"), json!(["/bin/bash", "/bin/zsh", "/bin/sh", "/bin/bash"]));
-    assert_eq!(c("{{ ['ssh', 'http'] | map('extract', ports) | list }}"), json!([22, 80]));
-    assert_eq!(c("{{ nums | map('string') | join('-') }}"), json!("5-12-0-7-30-3"));
+    assert_eq!(
+        c("{{ users | map(attribute='name') | map('upper') | list }}"),
+        json!(["ANN", "BOB", "CID", "DEE"])
+    );
+    assert_eq!(
+        c("{{ users | map(attribute='name') | map('regex_replace', '^(.)', 'x\\\\1') | list }}"),
+        json!(["xann", "xbob", "xcid", "xdee"])
+    );
+    assert_eq!(
+        c("{{ users | map(attribute='shell', default='/bin/sh') | list }}"),
+        json!(["/bin/bash", "/bin/zsh", "/bin/sh", "/bin/bash"])
+    );
+    assert_eq!(
+        c("{{ ['ssh', 'http'] | map('extract', ports) | list }}"),
+        json!([22, 80])
+    );
+    assert_eq!(
+        c("{{ nums | map('string') | join('-') }}"),
+        json!("5-12-0-7-30-3")
+    );
     assert_eq!(c("{{ nums | select('gt', 10) | list }}"), json!([12, 30]));
     assert_eq!(c("{{ nums | select | list }}"), json!([5, 12, 7, 30, 3]));
     assert_eq!(c("{{ nums | select('odd') | list }}"), json!([5, 7, 3]));
-    assert_eq!(c("{{ nums | reject('divisibleby', 3) | list }}"), json!([5, 7]));
-    assert_eq!(c("{{ ['a', 1, 'b', none, 2.5] | select('string') | list }}"), json!(["a", "b"]));
-    assert_eq!(c("{{ nums | select('in', [0, 3, 99]) | list }}"), json!([0, 3]));
+    assert_eq!(
+        c("{{ nums | reject('divisibleby', 3) | list }}"),
+        json!([5, 7])
+    );
+    assert_eq!(
+        c("{{ ['a', 1, 'b', none, 2.5] | select('string') | list }}"),
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        c("{{ nums | select('in', [0, 3, 99]) | list }}"),
+        json!([0, 3])
+    );
     assert_eq!(
         e("{{ users | selectattr('shell', 'equalto', '/bin/bash') | map(attribute='name') | list }}", v.clone()),
         "object of type 'dict' has no attribute 'shell'"
     );
     assert_eq!(c("{{ users | selectattr('shell', 'defined') | selectattr('shell', 'equalto', '/bin/bash') | map(attribute='name') | list }}"), json!(["ann", "dee"]));
-    assert_eq!(c("{{ users | rejectattr('shell', 'defined') | map(attribute='name') | list }}"), json!(["cid"]));
-    assert_eq!(c("{{ users | selectattr('uid', '<', 1000) | map(attribute='name') | list }}"), json!(["cid"]));
-    assert_eq!(c("{{ users | selectattr('groups', 'contains', 'dev') | map(attribute='name') | list }}"), json!(["ann", "bob"]));
+    assert_eq!(
+        c("{{ users | rejectattr('shell', 'defined') | map(attribute='name') | list }}"),
+        json!(["cid"])
+    );
+    assert_eq!(
+        c("{{ users | selectattr('uid', '<', 1000) | map(attribute='name') | list }}"),
+        json!(["cid"])
+    );
+    assert_eq!(
+        c("{{ users | selectattr('groups', 'contains', 'dev') | map(attribute='name') | list }}"),
+        json!(["ann", "bob"])
+    );
     assert_eq!(c("{{ users | selectattr('shell', 'defined') | selectattr('shell', 'match', '.*zsh$') | map(attribute='name') | first }}"), json!("bob"));
 }
 
@@ -334,37 +475,91 @@ fn map_and_select() {
 fn strings_and_regex() {
     let v = json!({"line": "  Server=web01.Example.COM port=8080 port=8443  ", "path": "/etc/nginx/conf.d/site.conf", "csv": "a,b,,c"});
     let c = |t: &str| r(t, v.clone());
-    assert_eq!(c(r"{{ 'web01.example.com' | regex_replace('^(\\w+?)(\\d+)\\..*$', '\\2-\\1') }}"), json!("01-web"));
-    assert_eq!(c(r"{{ 'key=value' | regex_replace('(?P<k>\\w+)=(?P<v>\\w+)', '\\g<v>=\\g<k>') }}"), json!("value=key"));
-    assert_eq!(c("{{ 'Hello HELLO hello' | regex_replace('hello', 'bye', ignorecase=True) }}"), json!("bye bye bye"));
-    assert_eq!(c(r"{{ line | regex_search('port=(\\d+)') }}"), json!("port=8080"));
-    assert_eq!(c(r"{{ line | regex_search('port=(\\d+)', '\\1') }}"), json!(["8080"]));
+    assert_eq!(
+        c(r"{{ 'web01.example.com' | regex_replace('^(\\w+?)(\\d+)\\..*$', '\\2-\\1') }}"),
+        json!("01-web")
+    );
+    assert_eq!(
+        c(r"{{ 'key=value' | regex_replace('(?P<k>\\w+)=(?P<v>\\w+)', '\\g<v>=\\g<k>') }}"),
+        json!("value=key")
+    );
+    assert_eq!(
+        c("{{ 'Hello HELLO hello' | regex_replace('hello', 'bye', ignorecase=True) }}"),
+        json!("bye bye bye")
+    );
+    assert_eq!(
+        c(r"{{ line | regex_search('port=(\\d+)') }}"),
+        json!("port=8080")
+    );
+    assert_eq!(
+        c(r"{{ line | regex_search('port=(\\d+)', '\\1') }}"),
+        json!(["8080"])
+    );
     assert_eq!(c("{{ line | regex_search('nomatch') }}"), json!(null));
-    assert_eq!(c(r"{{ line | regex_findall('port=(\\d+)') }}"), json!(["8080", "8443"]));
-    assert_eq!(c(r"{{ 'a=1 b=2' | regex_findall('(\\w)=(\\d)') }}"), json!([["a", "1"], ["b", "2"]]));
+    assert_eq!(
+        c(r"{{ line | regex_findall('port=(\\d+)') }}"),
+        json!(["8080", "8443"])
+    );
+    assert_eq!(
+        c(r"{{ 'a=1 b=2' | regex_findall('(\\w)=(\\d)') }}"),
+        json!([["a", "1"], ["b", "2"]])
+    );
     assert_eq!(c("{{ 'hELLO wORLD' | capitalize }}"), json!("Hello world"));
-    assert_eq!(c("{{ 'hello big world' | title }}"), json!("Hello Big World"));
-    assert_eq!(c("[{{ line | trim }}]"), json!("[Server=web01.Example.COM port=8080 port=8443]"));
+    assert_eq!(
+        c("{{ 'hello big world' | title }}"),
+        json!("Hello Big World")
+    );
+    assert_eq!(
+        c("[{{ line | trim }}]"),
+        json!("[Server=web01.Example.COM port=8080 port=8443]")
+    );
     assert_eq!(c("{{ 'a-b-c' | replace('-', '+', 1) }}"), json!("a+b-c"));
     assert_eq!(c("{{ csv | split(',') }}"), json!(["a", "b", "", "c"]));
     assert_eq!(c("{{ csv.split(',') }}"), json!(["a", "b", "", "c"]));
-    assert_eq!(c("{{ line.split() }}"), json!(["Server=web01.Example.COM", "port=8080", "port=8443"]));
+    assert_eq!(
+        c("{{ line.split() }}"),
+        json!(["Server=web01.Example.COM", "port=8080", "port=8443"])
+    );
     assert_eq!(c("{{ 'a:b:c:d'.split(':', 2) }}"), json!(["a", "b", "c:d"]));
     assert_eq!(c("{{ 'xxhixx'.rstrip('x') }}"), json!("xxhi"));
     assert_eq!(c("{{ path.endswith(('.yml', '.conf')) }}"), json!(true));
-    assert_eq!(c("{{ path.replace('/', '|') }}"), json!("|etc|nginx|conf.d|site.conf"));
+    assert_eq!(
+        c("{{ path.replace('/', '|') }}"),
+        json!("|etc|nginx|conf.d|site.conf")
+    );
     assert_eq!(c("{{ '{}-{}'.format('a', 3) }}"), json!("a-3"));
-    assert_eq!(c("{{ '{name}:{port:05d}'.format(name='svc', port=80) }}"), json!("svc:00080"));
+    assert_eq!(
+        c("{{ '{name}:{port:05d}'.format(name='svc', port=80) }}"),
+        json!("svc:00080")
+    );
     assert_eq!(c("{{ '%s=%04d' % ('id', 42) }}"), json!("id=0042"));
     assert_eq!(c("{{ path.find('nginx') }}"), json!(5));
     assert_eq!(c("{{ 'banana'.count('a') }}"), json!(3));
     assert_eq!(c("{{ '-'.join(['x', 'y', 'z']) }}"), json!("x-y-z"));
-    assert_eq!(c("{{ path | splitext }}"), json!(["/etc/nginx/conf.d/site", ".conf"]));
-    assert_eq!(c("{{ \"it's a file\" | quote }}"), json!("'it'\"'\"'s a file'"));
-    assert_eq!(c("{{ 'hello: world' | b64encode }}"), json!("aGVsbG86IHdvcmxk"));
-    assert_eq!(c("{{ 'aGVsbG86IHdvcmxk' | b64decode }}"), json!("hello: world"));
-    assert_eq!(c("{{ 'hello' | hash('md5') }}"), json!("5d41402abc4b2a76b9719d911017c592"));
-    assert_eq!(c("{{ 'hello' | checksum }}"), json!("aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"));
+    assert_eq!(
+        c("{{ path | splitext }}"),
+        json!(["/etc/nginx/conf.d/site", ".conf"])
+    );
+    assert_eq!(
+        c("{{ \"it's a file\" | quote }}"),
+        json!("'it'\"'\"'s a file'")
+    );
+    assert_eq!(
+        c("{{ 'hello: world' | b64encode }}"),
+        json!("aGVsbG86IHdvcmxk")
+    );
+    assert_eq!(
+        c("{{ 'aGVsbG86IHdvcmxk' | b64decode }}"),
+        json!("hello: world")
+    );
+    assert_eq!(
+        c("{{ 'hello' | hash('md5') }}"),
+        json!("5d41402abc4b2a76b9719d911017c592")
+    );
+    assert_eq!(
+        c("{{ 'hello' | checksum }}"),
+        json!("aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d")
+    );
 }
 
 #[test]
@@ -372,25 +567,73 @@ fn jinja_tests() {
     let v = json!({"s": "hello world", "n": 42, "f": 1.5, "b": true, "d": {"a": 1}, "l": [1, 2, 3], "nothing": null});
     let c = |t: &str| r(t, v.clone());
     assert_eq!(c("{{ [s is defined, missing is defined, missing is undefined, nothing is none, nothing is defined, s is none] }}"), json!([true, false, true, true, true, false]));
-    assert_eq!(c("{{ [n is number, f is number, b is number, '4' is number] }}"), json!([true, true, true, false]));
-    assert_eq!(c("{{ [n is integer, f is float, n is float] }}"), json!([true, true, false]));
-    assert_eq!(c("{{ [l is sequence, s is sequence, d is sequence, n is sequence] }}"), json!([true, true, true, false]));
-    assert_eq!(c("{{ [l is iterable, s is iterable, d is iterable, n is iterable] }}"), json!([true, true, true, false]));
-    assert_eq!(c("{{ [2 in l, 'world' in s, 'a' in d, 2 is in l] }}"), json!([true, true, true, true]));
-    assert_eq!(c("{{ [s is match('hello'), s is match('world'), s is match('.*world')] }}"), json!([true, false, true]));
-    assert_eq!(c("{{ [s is search('world'), s is search('^world')] }}"), json!([true, false]));
-    assert_eq!(c("{{ [s is regex('WORLD', ignorecase=true), s is regex('o w')] }}"), json!([true, true]));
+    assert_eq!(
+        c("{{ [n is number, f is number, b is number, '4' is number] }}"),
+        json!([true, true, true, false])
+    );
+    assert_eq!(
+        c("{{ [n is integer, f is float, n is float] }}"),
+        json!([true, true, false])
+    );
+    assert_eq!(
+        c("{{ [l is sequence, s is sequence, d is sequence, n is sequence] }}"),
+        json!([true, true, true, false])
+    );
+    assert_eq!(
+        c("{{ [l is iterable, s is iterable, d is iterable, n is iterable] }}"),
+        json!([true, true, true, false])
+    );
+    assert_eq!(
+        c("{{ [2 in l, 'world' in s, 'a' in d, 2 is in l] }}"),
+        json!([true, true, true, true])
+    );
+    assert_eq!(
+        c("{{ [s is match('hello'), s is match('world'), s is match('.*world')] }}"),
+        json!([true, false, true])
+    );
+    assert_eq!(
+        c("{{ [s is search('world'), s is search('^world')] }}"),
+        json!([true, false])
+    );
+    assert_eq!(
+        c("{{ [s is regex('WORLD', ignorecase=true), s is regex('o w')] }}"),
+        json!([true, true])
+    );
     assert_eq!(c("{{ '1.10.0' is version('1.9.2', '>') }}"), json!(true));
     assert_eq!(c("{{ '2.0' is version('2.0.0', '==') }}"), json!(false));
-    assert_eq!(c("{{ '1.2.3-rc1' is version('1.2.3', '<', version_type='semver') }}"), json!(true));
-    assert_eq!(c("{{ '3.1' is version_compare('3.0', '>=') }}"), json!(true));
-    assert_eq!(c("{{ '1.0a' is version('1.0', '>', version_type='loose') }}"), json!(true));
-    assert_eq!(c("{{ [[1, 2] is subset(l), [1, 9] is subset(l), l is superset([3])] }}"), json!([true, false, true]));
+    assert_eq!(
+        c("{{ '1.2.3-rc1' is version('1.2.3', '<', version_type='semver') }}"),
+        json!(true)
+    );
+    assert_eq!(
+        c("{{ '3.1' is version_compare('3.0', '>=') }}"),
+        json!(true)
+    );
+    assert_eq!(
+        c("{{ '1.0a' is version('1.0', '>', version_type='loose') }}"),
+        json!(true)
+    );
+    assert_eq!(
+        c("{{ [[1, 2] is subset(l), [1, 9] is subset(l), l is superset([3])] }}"),
+        json!([true, false, true])
+    );
     assert_eq!(c("{{ [1 is truthy, 0 is truthy, '' is falsy, 'x' is falsy, [] is falsy, {} is truthy] }}"), json!([true, false, true, false, true, false]));
-    assert_eq!(c("{{ [b is sameas(true), nothing is sameas(none)] }}"), json!([true, true]));
-    assert_eq!(c("{{ [n is divisibleby(7), n is even, n is odd, 3 is odd] }}"), json!([true, true, false, true]));
-    assert_eq!(c("{{ [n is gt(40), n is le(42), n is eq(42), n is ne(1)] }}"), json!([true, true, true, true]));
-    assert_eq!(c(r"{{ ['10.0.0.1', 'web01', 'db-2', '42'] | select('match', '^[a-z]+-?\\d+$') | list }}"), json!(["web01", "db-2"]));
+    assert_eq!(
+        c("{{ [b is sameas(true), nothing is sameas(none)] }}"),
+        json!([true, true])
+    );
+    assert_eq!(
+        c("{{ [n is divisibleby(7), n is even, n is odd, 3 is odd] }}"),
+        json!([true, true, false, true])
+    );
+    assert_eq!(
+        c("{{ [n is gt(40), n is le(42), n is eq(42), n is ne(1)] }}"),
+        json!([true, true, true, true])
+    );
+    assert_eq!(
+        c(r"{{ ['10.0.0.1', 'web01', 'db-2', '42'] | select('match', '^[a-z]+-?\\d+$') | list }}"),
+        json!(["web01", "db-2"])
+    );
     assert_eq!(c("{{ {'failed': true} is failed }} {{ {'changed': false} is changed }} {{ {} is succeeded }}"), json!("True False True"));
 }
 
@@ -405,7 +648,10 @@ fn types_and_math() {
     assert_eq!(c("{{ '0x1F' | int(base=16) }}"), json!(31));
     assert_eq!(c("{{ float_str | float * 2 }}"), json!(7.4));
     assert_eq!(c("{{ 42 | string ~ '!' }}"), json!("42!"));
-    assert_eq!(c("{{ [flag_on | bool, flag_off | bool, '1' | bool, 'maybe' | bool] }}"), json!([true, false, true, false]));
+    assert_eq!(
+        c("{{ [flag_on | bool, flag_off | bool, '1' | bool, 'maybe' | bool] }}"),
+        json!([true, false, true, false])
+    );
     assert_eq!(c("{{ 2.567 | round(1) }}"), json!(2.6));
     assert_eq!(c("{{ 2.5 | round | int }}"), json!(2));
     assert_eq!(c("{{ 2.567 | round(2, 'floor') }}"), json!(2.56));
@@ -415,10 +661,19 @@ fn types_and_math() {
     assert_eq!(c("{{ 7 % 3 }}"), json!(1));
     assert_eq!(c("{{ 2 ** 10 }}"), json!(1024));
     assert_eq!(c("{{ 2 + 3 * 4 - 1 }}"), json!(13));
-    assert_eq!(c("{{ nothing | ternary('yes', 'no', 'unknown') }}"), json!("unknown"));
-    assert_eq!(c("{{ (not enabled) | ternary('on', 'off') }}"), json!("off"));
+    assert_eq!(
+        c("{{ nothing | ternary('yes', 'no', 'unknown') }}"),
+        json!("unknown")
+    );
+    assert_eq!(
+        c("{{ (not enabled) | ternary('on', 'off') }}"),
+        json!("off")
+    );
     assert_eq!(c("{{ (5 > 3) | ternary(1, 0) }}"), json!(1));
-    assert_eq!(c("{{ [7 / 2, 8 // 2, '5' | int, 5 | float, {}] | map('type_debug') | list }}"), json!(["float", "int", "int", "float", "dict"]));
+    assert_eq!(
+        c("{{ [7 / 2, 8 // 2, '5' | int, 5 | float, {}] | map('type_debug') | list }}"),
+        json!(["float", "int", "int", "float", "dict"])
+    );
 }
 
 #[test]
@@ -436,10 +691,301 @@ fn json_and_yaml() {
         c("{{ data | to_nice_json }}"),
         json!("{\n    \"alpha\": [\n        1,\n        \"two\",\n        true,\n        null\n    ],\n    \"mid\": {\n        \"a\": \"\\u00e9\",\n        \"b\": 2\n    },\n    \"zeta\": 1\n}")
     );
-    assert_eq!(c("{{ {'b': [1, 2], 'a': {}} | to_nice_json(indent=2) }}"), json!("{\n  \"a\": {},\n  \"b\": [\n    1,\n    2\n  ]\n}"));
+    assert_eq!(
+        c("{{ {'b': [1, 2], 'a': {}} | to_nice_json(indent=2) }}"),
+        json!("{\n  \"a\": {},\n  \"b\": [\n    1,\n    2\n  ]\n}")
+    );
     assert_eq!(c("{{ (raw_json | from_json).ports | sum }} {{ (raw_json | from_json).tls.on }} {{ raw_json | from_json | type_debug }}"), json!("523 True dict"));
-    assert_eq!(c("{{ data | to_yaml }}"), json!("alpha: [1, two, true, null]\nmid: {a: é, b: 2}\nzeta: 1\n"));
-    assert_eq!(c("{{ data | to_nice_yaml }}"), json!("alpha:\n- 1\n- two\n- true\n- null\nmid:\n    a: é\n    b: 2\nzeta: 1\n"));
-    assert_eq!(c("{{ data.alpha | to_nice_yaml(indent=4) }}"), json!("- 1\n- two\n- true\n- null\n"));
-    assert_eq!(c("{{ raw_yaml | from_yaml }}"), json!({"name": "svc", "ports": [80, 443]}));
+    assert_eq!(
+        c("{{ data | to_yaml }}"),
+        json!("alpha: [1, two, true, null]\nmid: {a: é, b: 2}\nzeta: 1\n")
+    );
+    assert_eq!(
+        c("{{ data | to_nice_yaml }}"),
+        json!("alpha:\n- 1\n- two\n- true\n- null\nmid:\n    a: é\n    b: 2\nzeta: 1\n")
+    );
+    assert_eq!(
+        c("{{ data.alpha | to_nice_yaml(indent=4) }}"),
+        json!("- 1\n- two\n- true\n- null\n")
+    );
+    assert_eq!(
+        c("{{ raw_yaml | from_yaml }}"),
+        json!({"name": "svc", "ports": [80, 443]})
+    );
+}
+
+/// A tiny fleet: play vars shared by every host, host vars, and `hostvars` across hosts.
+fn fleet() -> (Arc<dyn VarSource>, Arc<dyn VarSource>) {
+    let mk = |name: &str, epoch: &str, zone: &str, weight: i64| {
+        MapVars::new(json!({
+            "inventory_hostname": name,
+            "ansible_date_time": {"epoch": epoch},
+            "deployment_id": "deploy-{{ ansible_date_time.epoch }}",
+            "zone": zone,
+            "weight": weight,
+            "label": "{{ inventory_hostname }}@{{ zone }}",
+            "groups": {"web": ["web1", "web2"]},
+        }))
+    };
+    let mut web1 = mk("web1", "100", "a", 10);
+    let mut web2 = mk("web2", "200", "b", 30);
+    let h1: Arc<dyn VarSource> = Arc::new(web1.clone());
+    let h2: Arc<dyn VarSource> = Arc::new(web2.clone());
+    for m in [&mut web1, &mut web2] {
+        m.hosts.insert("web1".into(), h1.clone());
+        m.hosts.insert("web2".into(), h2.clone());
+    }
+    (Arc::new(web1), Arc::new(web2))
+}
+
+#[test]
+fn lazy_vars_use_their_owner_context() {
+    let t = templar();
+    let (w1, w2) = fleet();
+    assert_eq!(
+        t.render_str("{{ deployment_id }}", &w1).unwrap(),
+        json!("deploy-100")
+    );
+    assert_eq!(
+        t.render_str("{{ deployment_id }}", &w2).unwrap(),
+        json!("deploy-200")
+    );
+    assert_eq!(
+        t.render_str("{{ hostvars['web2']['label'] }}", &w1)
+            .unwrap(),
+        json!("web2@b")
+    );
+    assert_eq!(
+        t.render_str("{{ hostvars.web1.deployment_id }}", &w2)
+            .unwrap(),
+        json!("deploy-100")
+    );
+    assert_eq!(
+        t.render_str(
+            "{{ groups['web'] | map('extract', hostvars, 'weight') | list }}",
+            &w1
+        )
+        .unwrap(),
+        json!([10, 30])
+    );
+    assert_eq!(
+        t.render_str(
+            "{{ groups['web'] | map('extract', hostvars, ['zone']) | list }}",
+            &w1
+        )
+        .unwrap(),
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        t.render_str("{{ groups['web'] | map('extract', hostvars) | selectattr('zone', 'equalto', 'b') | map(attribute='inventory_hostname') | list }}", &w1).unwrap(),
+        json!(["web2"])
+    );
+    assert_eq!(
+        e("{{ hostvars['nohost'].x }}", json!({})),
+        "hostvars['nohost']"
+    );
+}
+
+#[test]
+fn recursion_is_an_error_not_a_stack_overflow() {
+    let v = json!({"a": "{{ a }}", "x": "{{ y }}", "y": "{{ x }}", "d": {"k": "{{ d.k }}"}});
+    let msg = "Recursive loop detected in template: maximum recursion depth exceeded";
+    assert_eq!(e("{{ a }}", v.clone()), msg);
+    assert_eq!(e("{{ x }}", v.clone()), msg);
+    assert_eq!(e("{{ d.k }}", v.clone()), msg);
+    let err = templar().render_str("{{ a }}", &vars(v)).unwrap_err();
+    assert_eq!(*err.kind(), TemplateErrorKind::Recursion);
+}
+
+#[test]
+fn render_templates_keys_and_nested_values() {
+    let t = templar();
+    let v = vars(json!({"k": "name", "n": 3, "xs": [1, 2]}));
+    let out = t
+        .render(&json!({"{{ k }}": "{{ n }}", "list": ["{{ xs }}", "x{{ n }}"], "plain": "{not a template}"}), &v)
+        .unwrap();
+    assert_eq!(
+        out,
+        json!({"name": 3, "list": [[1, 2], "x3"], "plain": "{not a template}"})
+    );
+}
+
+#[test]
+fn template_values_are_not_re_templated() {
+    let v = json!({"raw": "{{ '{{ nope }}' }}"});
+    assert_eq!(r("{{ raw }}", v), json!("{{ nope }}"));
+}
+
+#[test]
+fn undefined_inside_a_variable_names_the_inner_variable() {
+    let v = json!({"a": "{{ inner_missing }}"});
+    assert_eq!(e("{{ a }}", v.clone()), "'inner_missing' is undefined");
+    assert_eq!(r("{{ a | default('z') }}", v), json!("z"));
+}
+
+#[test]
+fn seeded_random_is_deterministic() {
+    let run = |seed: u64| {
+        Templar::new(seed, Arc::new(NoLookups))
+            .render_str("{{ range(50, 200) | random }} {{ [1, 2, 3, 4, 5] | shuffle }} {{ 100 | random }} {{ ['a', 'b', 'c'] | random }}", &vars(json!({})))
+            .unwrap()
+    };
+    assert_eq!(run(7), run(7));
+    assert_ne!(run(7), run(8));
+    let n = templar()
+        .render_str("{{ range(50, 200) | random }}", &vars(json!({})))
+        .unwrap();
+    let n = n.as_i64().unwrap();
+    assert!((50..200).contains(&n));
+    // an explicit seed gives the same value whatever the templar's seed
+    let a = Templar::new(1, Arc::new(NoLookups))
+        .render_str("{{ 1000 | random(seed='x') }}", &vars(json!({})))
+        .unwrap();
+    let b = Templar::new(2, Arc::new(NoLookups))
+        .render_str("{{ 1000 | random(seed='x') }}", &vars(json!({})))
+        .unwrap();
+    assert_eq!(a, b);
+}
+
+#[derive(Default)]
+struct FakeController;
+
+impl LookupHost for FakeController {
+    fn find_file(&self, name: &str, subdir: &str) -> Option<String> {
+        match (name, subdir) {
+            ("motd.txt", "files") => Some("/play/files/motd.txt".into()),
+            ("greet.j2", "templates") => Some("/play/templates/greet.j2".into()),
+            ("b.yml", _) => Some("/play/b.yml".into()),
+            _ => None,
+        }
+    }
+    fn read_file(&self, path: &str) -> Option<String> {
+        match path {
+            "/play/files/motd.txt" => Some("welcome\n\n".into()),
+            "/play/templates/greet.j2" => Some("hello {{ who }}\n".into()),
+            "/play/b.yml" => Some("b".into()),
+            _ => None,
+        }
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        (name == "HOME").then(|| "/home/ops".into())
+    }
+    fn pipe(&self, cmd: &str) -> Result<String, String> {
+        match cmd {
+            "echo hi" => Ok("hi\n".into()),
+            "printf 'a\\nb\\n'" => Ok("a\nb\n".into()),
+            _ => Err(format!("command not found: {cmd}")),
+        }
+    }
+    fn is_file(&self, path: &str) -> bool {
+        path == "/etc/hosts"
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        path == "/etc"
+    }
+    fn exists(&self, path: &str) -> bool {
+        self.is_file(path) || self.is_dir(path)
+    }
+}
+
+fn lk(t: &str) -> Result<J, TemplateError> {
+    Templar::new(1, Arc::new(FakeController))
+        .render_str(t, &vars(json!({"who": "ann", "port": 80})))
+}
+
+#[test]
+fn lookups() {
+    assert_eq!(
+        lk("{{ lookup('file', 'motd.txt') }}").unwrap(),
+        json!("welcome")
+    );
+    assert_eq!(
+        lk("{{ lookup('template', 'greet.j2') }}").unwrap(),
+        json!("hello ann\n")
+    );
+    assert_eq!(lk("{{ lookup('vars', 'port') }}").unwrap(), json!(80));
+    assert_eq!(
+        lk("{{ lookup('env', 'HOME') }}|{{ lookup('env', 'NOPE') }}").unwrap(),
+        json!("/home/ops|")
+    );
+    assert_eq!(lk("{{ lookup('pipe', 'echo hi') }}").unwrap(), json!("hi"));
+    assert_eq!(
+        lk("{{ query('lines', \"printf 'a\\\\nb\\\\n'\") }}").unwrap(),
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        lk("{{ lookup('items', [1, 2], [3]) }}").unwrap(),
+        json!([1, 2, 3])
+    );
+    assert_eq!(
+        lk("{{ lookup('sequence', 'start=1 end=3 format=h%02d') }}").unwrap(),
+        json!("h01,h02,h03")
+    );
+    assert_eq!(
+        lk("{{ query('sequence', '1-3') }}").unwrap(),
+        json!(["1", "2", "3"])
+    );
+    assert_eq!(
+        lk("{{ q('dict', {'a': 1}) }}").unwrap(),
+        json!([{"key": "a", "value": 1}])
+    );
+    assert_eq!(
+        lk("{{ lookup('dict', {'a': 1}) }}").unwrap(),
+        json!({"key": "a", "value": 1})
+    );
+    assert_eq!(
+        lk("{{ lookup('first_found', ['a.yml', 'b.yml']) }}").unwrap(),
+        json!("/play/b.yml")
+    );
+    assert_eq!(
+        lk("{{ lookup('file', 'nope.txt', errors='ignore') }}").unwrap(),
+        json!(null)
+    );
+    assert_eq!(
+        lk("{{ lookup('file', 'motd.txt', wantlist=True) }}").unwrap(),
+        json!(["welcome"])
+    );
+    assert_eq!(
+        lk("{{ lookup('password', '/dev/null length=8') | length }}").unwrap(),
+        json!(8)
+    );
+    assert_eq!(
+        lk("{{ lookup('file', 'nope.txt') }}").unwrap_err().message(),
+        "The lookup plugin 'file' failed: Unable to access the file 'nope.txt': File not found. Use -vvvvv to see paths searched."
+    );
+    assert_eq!(
+        lk("{{ lookup('vars', 'nope') }}").unwrap_err().message(),
+        "No variable named 'nope' was found."
+    );
+    assert_eq!(
+        lk("{{ lookup('first_found', ['x.txt']) }}")
+            .unwrap_err()
+            .message(),
+        "The lookup plugin 'first_found' failed: No file was found when using first_found."
+    );
+    assert_eq!(
+        lk("{{ ['/etc/hosts' is file, '/etc' is directory, '/nope' is exists, '/x' is abs] }}")
+            .unwrap(),
+        json!([true, true, false, true])
+    );
+    assert_eq!(
+        lk("{{ '~/x' | expanduser }}").unwrap(),
+        json!("/home/ops/x")
+    );
+}
+
+#[test]
+fn errors_keep_minijinja_source_and_position() {
+    use std::error::Error as _;
+    let err = templar()
+        .render_str("line one\n{{ 5 + }}", &vars(json!({})))
+        .unwrap_err();
+    assert_eq!(*err.kind(), TemplateErrorKind::Syntax);
+    assert!(err.source().is_some());
+    assert_eq!(err.position().map(|p| p.0), Some(2));
+    let err = templar()
+        .render_str("ab {{ nope }}", &vars(json!({})))
+        .unwrap_err();
+    assert_eq!(err.position(), Some((1, 7)));
+    assert!(err.minijinja().is_some());
 }

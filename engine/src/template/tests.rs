@@ -137,9 +137,9 @@ fn cmp_loose(a: &str, b: &str) -> Result<Ordering, Error> {
         let o = match (p, q) {
             (Part::Num(m), Part::Num(n)) => m.cmp(n),
             (Part::Str(m), Part::Str(n)) => m.cmp(n),
-            _ => return Err(err(format!(
-                "Version comparison failed: '<' not supported between instances of 'str' and 'int'"
-            ))),
+            _ => return Err(err(
+                "Version comparison failed: '<' not supported between instances of 'str' and 'int'",
+            )),
         };
         if o != Ordering::Equal {
             return Ok(o);
@@ -148,7 +148,10 @@ fn cmp_loose(a: &str, b: &str) -> Result<Ordering, Error> {
     Ok(x.len().cmp(&y.len()))
 }
 
-fn strict_parts(s: &str) -> Option<(Vec<u64>, Option<(char, u64)>)> {
+/// (major, minor, patch) and an optional (a|b, n) prerelease.
+type StrictVersion = (Vec<u64>, Option<(char, u64)>);
+
+fn strict_parts(s: &str) -> Option<StrictVersion> {
     let re = regex::Regex::new(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:([ab])(\d+))?$").ok()?;
     let c = re.captures(s)?;
     let n = |i: usize| c.get(i).and_then(|m| m.as_str().parse().ok());
@@ -240,9 +243,11 @@ pub(crate) fn version_compare(
         "strict" => cmp_strict(v, other)?,
         "semver" | "semantic" => cmp_semver(v, other)?,
         "loose" | "pep440" | "python" => cmp_loose(v, other)?,
-        t => return Err(err(format!(
+        t => {
+            return Err(err(format!(
             "Invalid version type ({t}). Must be one of loose, strict, semver, semantic, pep440"
-        ))),
+        )))
+        }
     };
     Ok(match op {
         "==" | "=" | "eq" => o == Ordering::Equal,

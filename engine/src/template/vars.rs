@@ -229,10 +229,7 @@ impl Object for HostVars {
                 Some(v)
             }
             None => {
-                record_miss(
-                    host,
-                    format!("'ansible.vars.hostvars.HostVars object' has no attribute '{host}'"),
-                );
+                record_miss(host, format!("hostvars['{host}']"));
                 None
             }
         }

@@ -330,7 +330,7 @@ impl Emitter {
     }
 }
 
-/// Dump `v` as PyYAML's `yaml.dump` would (document end marker for a lone plain scalar).
+/// Dump `v` as Ansible's `yaml.dump` call does (no document end marker, as Ansible prints).
 pub fn dump(v: &J, opts: YamlOpts) -> String {
     let mut e = Emitter {
         out: String::new(),
@@ -339,13 +339,6 @@ pub fn dump(v: &J, opts: YamlOpts) -> String {
     };
     e.block_node(v, 0);
     e.out.push('\n');
-    if let J::String(s) = v {
-        if choose_style(s, false, false) == Style::Plain {
-            e.out.push_str("...\n");
-        }
-    } else if is_scalar(v) {
-        e.out.push_str("...\n");
-    }
     e.out
 }
 
@@ -386,6 +379,10 @@ mod tests {
             ),
             "[x y, 'a: b', '', 'yes', '1', 1.5]\n"
         );
-        assert_eq!(dump(&json!("plain"), YamlOpts::default()), "plain\n...\n");
+        assert_eq!(dump(&json!("plain"), YamlOpts::default()), "plain\n");
+        assert_eq!(
+            dump(&json!({"k": "multi\nline"}), YamlOpts::default()),
+            "{k: 'multi\n\n    line'}\n"
+        );
     }
 }
