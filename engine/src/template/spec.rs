@@ -989,3 +989,103 @@ fn errors_keep_minijinja_source_and_position() {
     assert_eq!(err.position(), Some((1, 7)));
     assert!(err.minijinja().is_some());
 }
+
+/// Scan helper (run by hand): every template in the shared cases must at least parse.
+#[test]
+#[ignore]
+fn scan_shared_templates() {
+    let Ok(text) = std::fs::read_to_string("/tmp/tscan/templates.json") else {
+        return;
+    };
+    let all: Vec<String> = serde_json::from_str(&text).unwrap();
+    let t = templar();
+    let v = vars(json!({}));
+    for s in all {
+        if let Err(e) = t.render_str(&s, &v) {
+            if *e.kind() != TemplateErrorKind::Undefined {
+                println!("--- {s:?}\n    {:?}: {}", e.kind(), e.message());
+            }
+        }
+    }
+}
+
+/// The seed lab's post_tasks summary (`lb_groups.append` inside a loop, hostvars, intersect,
+/// map('extract')), compared with what ansible-core 2.19 rendered for the same inventory.
+#[test]
+fn seed_lab_summary_matches_ansible() {
+    let host = |name: &str, extra: J| -> Arc<dyn VarSource> {
+        let mut v = json!({"inventory_hostname": name});
+        if let (Some(m), J::Object(e)) = (v.as_object_mut(), extra) {
+            m.extend(e);
+        }
+        Arc::new(MapVars::new(v))
+    };
+    let hosts: Vec<(&str, Arc<dyn VarSource>)> = vec![
+        ("web1", host("web1", json!({"app_env": "production", "tier": "frontend", "web_port": 8080}))),
+        ("web2", host("web2", json!({"app_env": "staging", "tier": "frontend", "web_port": 8081}))),
+        ("api1", host("api1", json!({"app_env": "production", "tier": "backend", "api_port": 9000}))),
+        ("lb1", host("lb1", json!({"app_env": "production", "lb_port": 443, "lb_type": "haproxy"}))),
+        ("lb2", host("lb2", json!({"app_env": "staging", "lb_port": 8443, "lb_type": "nginx"}))),
+    ];
+    let mut me = MapVars::new(json!({
+        "inventory_hostname": "web1",
+        "deployment_id": "deploy-42",
+        "ansible_date_time": {"iso8601": "2024-01-01T00:00:00Z"},
+        "ansible_user_id": "ops",
+        "ansible_play_hosts": ["web1", "web2", "api1"],
+        "groups": {
+            "all": ["web1", "web2", "api1", "lb1", "lb2", "ctl"],
+            "web_servers": ["web1", "web2"],
+            "api_servers": ["api1"],
+            "load_balancers_production": ["lb1"],
+            "load_balancers_staging": ["lb2"],
+            "orchestration_controllers": ["ctl"]
+        }
+    }));
+    for (n, h) in hosts {
+        me.hosts.insert(n.into(), h);
+    }
+    let me: Arc<dyn VarSource> = Arc::new(me);
+    let src = include_str!("testdata/seed_summary.j2");
+    let out = templar().render_str(src, &me).unwrap();
+    let expected = include_str!("testdata/seed_summary.ansible.txt");
+    assert_eq!(out, json!(expected));
+    insta::assert_snapshot!("seed_lab_summary", out.as_str().unwrap_or_default());
+}
+
+/// Error texts for a handful of failures, as Ansible words them.
+#[test]
+fn error_message_snapshots() {
+    let v = json!({"cfg": {"net": {"mtu": 1500}}, "users": [{"name": "a"}], "s": "x", "rec": "{{ rec }}"});
+    let cases = [
+        "{{ missing }}",
+        "{{ missing.b.c }}",
+        "{{ cfg.disk.size }}",
+        "{{ cfg.net.mtu + extra }}",
+        "{{ users | selectattr('shell', 'equalto', 'x') | list }}",
+        "{{ s.nope }}",
+        "{{ rec }}",
+        "{{ 1 | nofilter }}",
+        "{{ x | mandatory('x is required') }}",
+        "{{ 'a' | from_json }}",
+        "{{ 5 + }}",
+    ];
+    let mut report = String::new();
+    for c in cases {
+        let msg = match templar().render_str(c, &vars(v.clone())) {
+            Ok(x) => format!("OK {x}"),
+            Err(e) => format!("{:?}: {}", e.kind(), e.message()),
+        };
+        report.push_str(&format!("{c}\n    {msg}\n"));
+    }
+    let t = templar();
+    let hv = vars(v);
+    for c in ["other == 'x'", "'yes'", "cfg", "s | length"] {
+        let msg = match t.eval_conditional(c, &hv) {
+            Ok(b) => format!("OK {b}"),
+            Err(e) => format!("{:?}: {}", e.kind(), e.message()),
+        };
+        report.push_str(&format!("when: {c}\n    {msg}\n"));
+    }
+    insta::assert_snapshot!("error_messages", report);
+}

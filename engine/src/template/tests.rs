@@ -375,6 +375,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         })
     });
     add(env, &["divisibleby"], |a, v| {
+        need(&v)?;
         let (x, y) = (
             num(&v).ok_or_else(|| err("divisibleby needs a number"))?,
             num(&arg0(a)).unwrap_or(1.0),
