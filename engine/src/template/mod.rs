@@ -410,7 +410,11 @@ fn finish_native(out: String, frame: Frame) -> Result<J, TemplateError> {
 /// The text of the expression that failed, extended over trailing `.attr` / `[key]` accesses.
 fn failing_snippet(src: &str, err: &minijinja::Error) -> Option<(usize, usize)> {
     let range = err.range()?;
-    if range.end > src.len() || range.start > range.end {
+    if range.end > src.len()
+        || range.start > range.end
+        || !src.is_char_boundary(range.start)
+        || !src.is_char_boundary(range.end)
+    {
         return None;
     }
     let b = src.as_bytes();
@@ -538,7 +542,10 @@ fn map_error(e: minijinja::Error, frame: &Frame, src: &str) -> TemplateError {
     };
     let mut err = TemplateError::new(kind, message);
     if let (Some(line), Some(range)) = (e.line(), e.range()) {
-        let start = range.start.min(src.len());
+        let mut start = range.start.min(src.len());
+        while !src.is_char_boundary(start) {
+            start -= 1;
+        }
         let line_start = src[..start].rfind('\n').map(|p| p + 1).unwrap_or(0);
         err = err.with_position(line, src[line_start..start].chars().count() + 1);
     }

@@ -1089,3 +1089,64 @@ fn error_message_snapshots() {
     }
     insta::assert_snapshot!("error_messages", report);
 }
+
+#[test]
+fn python_string_escapes_in_literals() {
+    assert_eq!(rs(r"{{ 'web01' is match('^[a-z]+-?\d+$') }}"), json!(true));
+    assert_eq!(rs(r"{{ 'a.b' | regex_replace('\.', '-') }}"), json!("a-b"));
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("{{".to_string()),
+            Just("}}".to_string()),
+            Just("{%".to_string()),
+            Just("%}".to_string()),
+            Just("{#".to_string()),
+            Just("#}".to_string()),
+            Just(" x ".to_string()),
+            Just("| default(".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just("(".to_string()),
+            Just(")".to_string()),
+            Just("'".to_string()),
+            Just("\"".to_string()),
+            Just("%".to_string()),
+            Just(".append(1)".to_string()),
+            Just("for i in".to_string()),
+            Just("endfor".to_string()),
+            Just("if".to_string()),
+            Just("d.k".to_string()),
+            Just("l[0]".to_string()),
+            Just(" | map('upper') | list ".to_string()),
+            Just("a".to_string()),
+            "[ -~]{0,6}".prop_map(|s| s),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn rendering_arbitrary_templates_never_panics(parts in proptest::collection::vec(piece(), 0..14)) {
+            let src: String = parts.concat();
+            let t = templar();
+            let v = vars(json!({"x": 1, "d": {"k": "{{ x }}"}, "l": ["{{ d }}"], "a": "{{ a }}"}));
+            let _ = t.render_str(&src, &v);
+            let _ = t.eval_conditional(&src, &v);
+        }
+
+        #[test]
+        fn arbitrary_unicode_never_panics(src in "\\PC{0,40}") {
+            let t = templar();
+            let v = vars(json!({}));
+            let _ = t.render_str(&src, &v);
+            let _ = t.eval_conditional(&src, &v);
+        }
+    }
+}
