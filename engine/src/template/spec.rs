@@ -1150,3 +1150,47 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn python_literals_and_misc_syntax() {
+    assert_eq!(rs("{{ [True, False, None, true, none] }}"), json!([true, false, null, true, null]));
+    assert_eq!(rs("{% set d = {} %}{% set _ = d.update({'a': 1}) %}{{ d }}"), json!({"a": 1}));
+    assert_eq!(rs("{{ 'x' ~ 1 ~ none }}"), json!("x1None"));
+    assert_eq!(rs("{{ 'ab' + 'cd' }}"), json!("abcd"));
+    assert_eq!(rs("{{ [1] + [2] }}"), json!([1, 2]));
+    assert_eq!(rs("{{ {'a': 1}['a'] }}"), json!(1));
+    assert_eq!(rs("{% raw %}{{ x }}{% endraw %}"), json!("{{ x }}"));
+    assert_eq!(rs("{{ 'a,b' is string and 'a,b' | length > 2 }}"), json!(true));
+    assert_eq!(rs("{{ 1 if none is none else 2 }}"), json!(1));
+    assert_eq!(r("{{ l | map('int') | sum }}", json!({"l": ["1", "2"]})), json!(3));
+    assert_eq!(rs("{{ '%.1f%%' | format(12.345) }}"), json!("12.3%"));
+    assert_eq!(rs("{{ 'x' | comment }}"), json!("#\n# x\n#"));
+    assert_eq!(rs("{{ 'https://u:p@Example.com:8080/a/b?q=1#f' | urlsplit('hostname') }}"), json!("example.com"));
+    assert_eq!(rs("{{ 1048576 | human_readable }}"), json!("1.00 MB"));
+    assert_eq!(rs("{{ '%Y' | strftime(0) }}"), json!("1970"));
+    assert_eq!(rs("{{ 'a b c' | wordcount }}"), json!(3));
+    assert_eq!(rs("{{ 'ab' | center(6) }}"), json!("  ab  "));
+    assert_eq!(rs("{{ 'a\nb' | indent(2) }}"), json!("a\n  b"));
+    assert_eq!(rs("{{ ['a', 'b'] | path_join }}"), json!("a/b"));
+    assert_eq!(rs("{{ '/a/./b/../c' | realpath }}"), json!("/a/c"));
+    assert_eq!(rs("{{ [3, 1, 2] | permutations(2) | list | length }}"), json!(6));
+    assert_eq!(rs("{{ [{'k': 'b'}, {'k': 'a'}, {'k': 'b'}] | groupby('k') | map('first') | list }}"), json!(["a", "b"]));
+    assert_eq!(rs("{{ {'b': 1, 'a': 2} | dictsort }}"), json!([["a", 2], ["b", 1]]));
+    assert_eq!(rs("{{ [1, 2, 3, 4, 5] | slice(2) | list }}"), json!([[1, 2, 3], [4, 5]]));
+    assert_eq!(rs("{{ 'ab'.upper().lower() }}"), json!("ab"));
+    assert_eq!(rs("{{ [1, 2, 2].count(2) }} {{ [1, 2].index(2) }}"), json!("2 1"));
+    assert_eq!(rs("{{ '10 MB' | human_to_bytes }}"), json!(10485760));
+}
+
+#[test]
+fn assorted_against_ansible() {
+    assert_eq!(rs("{{ [{'k': 'b'}, {'k': 'a'}, {'k': 'b'}] | groupby('k') }}"), json!([["a", [{"k": "a"}]], ["b", [{"k": "b"}, {"k": "b"}]]]));
+    assert_eq!(rs("{{ 'abc' | list }}"), json!(["a", "b", "c"]));
+    assert_eq!(rs("{{ 5.0 | int }} {{ '5.5' | float }} {{ 1e3 }}"), json!("5 5.5 1000.0"));
+    assert_eq!(rs("{{ [1, 2] | first }} {{ 'hello' | first }}"), json!("1 h"));
+    assert_eq!(rs("{{ none | string }}|{{ true | string }}|{{ 1.50 | string }}"), json!("None|True|1.5"));
+    assert_eq!(rs("{{ {'a': none} | to_json }} {{ [1.0, 2.5] | to_json }}"), json!("{\"a\": null} [1.0, 2.5]"));
+    assert_eq!(rs("{{ 'a b' | urlencode }}"), json!("a%20b"));
+    assert_eq!(rs("{{ 'hello' | truncate(3) }}"), json!("hello"));
+    assert_eq!(rs("{{ [1, [2]] | flatten }} {{ [1, none, [none]] | flatten }}"), json!("[1, 2] [1]"));
+}
