@@ -4,7 +4,7 @@
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
-use super::filters::{err, items, shell_quote};
+use super::filters::{err, exact, items, shell_quote};
 use super::methods::split_args;
 use super::pyrepr::py_str;
 
@@ -59,7 +59,10 @@ pub struct NoLookups;
 impl LookupHost for NoLookups {}
 
 fn lookup_err(name: &str, msg: impl std::fmt::Display) -> Error {
-    err(format!("The lookup plugin '{name}' failed: {msg}"))
+    exact(
+        ErrorKind::InvalidOperation,
+        format!("The lookup plugin '{name}' failed: {msg}"),
+    )
 }
 
 fn host() -> Result<std::sync::Arc<dyn LookupHost>, Error> {
@@ -305,10 +308,13 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                     None => match kw(kwargs, "default") {
                         Some(d) => out.push(d.clone()),
                         None => {
-                            return Err(err(format!(
-                                "No variable named {} was found.",
-                                super::pyrepr::str_repr(&name)
-                            )))
+                            return Err(exact(
+                                ErrorKind::UndefinedError,
+                                format!(
+                                    "No variable named {} was found.",
+                                    super::pyrepr::str_repr(&name)
+                                ),
+                            ))
                         }
                     },
                 }
@@ -487,7 +493,10 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
             .iter()
             .map(|t| Value::from(shell_quote(&py_str(t))))
             .collect()),
-        _ => Err(err(format!("lookup plugin ({short}) not found"))),
+        _ => Err(exact(
+            ErrorKind::InvalidOperation,
+            format!("The lookup plugin '{short}' was not found."),
+        )),
     }
 }
 

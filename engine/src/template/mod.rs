@@ -504,39 +504,68 @@ fn map_error(e: minijinja::Error, frame: &Frame, src: &str) -> TemplateError {
         .map(|(s, end)| src[s..end].to_string())
         .unwrap_or_default();
     let detail = e.detail().unwrap_or_default().to_string();
-    let (kind, message) = match e.kind() {
-        ErrorKind::UndefinedError => (
-            TemplateErrorKind::Undefined,
-            undefined_message(&frame.misses, &snippet),
-        ),
-        ErrorKind::UnknownFilter => (
-            TemplateErrorKind::Syntax,
-            format!(
-                "Syntax error in template: No filter named '{}'.",
-                unknown_name(&detail, &snippet)
+    let (kind, message) = if let Some(text) = detail.strip_prefix(filters::EXACT) {
+        // our own filters/tests/lookups already produced Ansible's wording
+        let kind = if e.kind() == ErrorKind::UndefinedError {
+            TemplateErrorKind::Undefined
+        } else {
+            TemplateErrorKind::Runtime
+        };
+        (kind, text.to_string())
+    } else {
+        match e.kind() {
+            ErrorKind::UndefinedError => (
+                TemplateErrorKind::Undefined,
+                undefined_message(&frame.misses, &snippet),
             ),
-        ),
-        ErrorKind::UnknownTest => (
-            TemplateErrorKind::Syntax,
-            format!(
-                "Syntax error in template: No test named '{}'.",
-                unknown_name(&detail, &snippet)
+            ErrorKind::UnknownFilter => (
+                TemplateErrorKind::Syntax,
+                format!(
+                    "Syntax error in template: No filter named '{}'.",
+                    unknown_name(&detail, &snippet)
+                ),
             ),
-        ),
-        ErrorKind::SyntaxError => (
-            TemplateErrorKind::Syntax,
-            format!("Syntax error in template: {detail}"),
-        ),
-        _ => {
-            if (detail.contains("undefined") || detail.is_empty()) && !frame.misses.is_empty() {
+            ErrorKind::UnknownTest => (
+                TemplateErrorKind::Syntax,
+                format!(
+                    "Syntax error in template: No test named '{}'.",
+                    unknown_name(&detail, &snippet)
+                ),
+            ),
+            ErrorKind::SyntaxError => (
+                TemplateErrorKind::Syntax,
+                format!("Syntax error in template: {}", jinja_syntax_text(&detail)),
+            ),
+            ErrorKind::UnknownMethod => {
+                // `x.nomethod()`: Jinja reports the missing attribute of the object
+                let (ty, name) = detail
+                    .split_once(" has no method named ")
+                    .unwrap_or(("object", detail.as_str()));
                 (
                     TemplateErrorKind::Undefined,
-                    undefined_message(&frame.misses, &snippet),
+                    format!(
+                        "object of type '{}' has no attribute '{name}'",
+                        kind_to_python(ty)
+                    ),
                 )
-            } else if detail.is_empty() {
-                (TemplateErrorKind::Runtime, e.kind().to_string())
-            } else {
-                (TemplateErrorKind::Runtime, detail)
+            }
+            _ => {
+                if (detail.contains("undefined") || detail.is_empty()) && !frame.misses.is_empty() {
+                    (
+                        TemplateErrorKind::Undefined,
+                        undefined_message(&frame.misses, &snippet),
+                    )
+                } else if detail.is_empty() {
+                    (
+                        TemplateErrorKind::Runtime,
+                        format!("Error rendering template: {}", e.kind()),
+                    )
+                } else {
+                    (
+                        TemplateErrorKind::Runtime,
+                        format!("Error rendering template: {}", python_op_text(&detail)),
+                    )
+                }
             }
         }
     };
@@ -550,6 +579,50 @@ fn map_error(e: minijinja::Error, frame: &Frame, src: &str) -> TemplateError {
         err = err.with_position(line, src[line_start..start].chars().count() + 1);
     }
     err.with_source(e)
+}
+
+/// minijinja's value kinds under their Python names.
+fn kind_to_python(kind: &str) -> &str {
+    match kind {
+        "map" => "dict",
+        "string" => "str",
+        "sequence" | "iterable" => "list",
+        "number" => "int",
+        "none" => "NoneType",
+        "bool" => "bool",
+        other => other,
+    }
+}
+
+/// minijinja's operator failures in Python's words.
+fn python_op_text(detail: &str) -> String {
+    if let Some(rest) = detail.strip_prefix("tried to use ") {
+        // "tried to use + operator on unsupported types number and string"
+        if let Some((op, types)) = rest.split_once(" operator on unsupported types ") {
+            if let Some((a, b)) = types.split_once(" and ") {
+                return format!(
+                    "unsupported operand type(s) for {op}: '{}' and '{}'",
+                    kind_to_python(a),
+                    kind_to_python(b)
+                );
+            }
+        }
+    }
+    if detail.starts_with("unable to calculate")
+        && (detail.ends_with("/ 0") || detail.ends_with("% 0") || detail.ends_with("// 0"))
+    {
+        return "division by zero".into();
+    }
+    detail.to_string()
+}
+
+/// A few of minijinja's syntax messages in Jinja2's words.
+fn jinja_syntax_text(detail: &str) -> String {
+    match detail {
+        "unexpected end of variable block" => "unexpected 'end of print statement'".into(),
+        "unexpected end of block" => "unexpected 'end of statement block'".into(),
+        other => other.to_string(),
+    }
 }
 
 /// The filter/test name from minijinja's detail (`filter foo is unknown`) or the snippet.

@@ -1021,11 +1021,41 @@ fn seed_lab_summary_matches_ansible() {
         Arc::new(MapVars::new(v))
     };
     let hosts: Vec<(&str, Arc<dyn VarSource>)> = vec![
-        ("web1", host("web1", json!({"app_env": "production", "tier": "frontend", "web_port": 8080}))),
-        ("web2", host("web2", json!({"app_env": "staging", "tier": "frontend", "web_port": 8081}))),
-        ("api1", host("api1", json!({"app_env": "production", "tier": "backend", "api_port": 9000}))),
-        ("lb1", host("lb1", json!({"app_env": "production", "lb_port": 443, "lb_type": "haproxy"}))),
-        ("lb2", host("lb2", json!({"app_env": "staging", "lb_port": 8443, "lb_type": "nginx"}))),
+        (
+            "web1",
+            host(
+                "web1",
+                json!({"app_env": "production", "tier": "frontend", "web_port": 8080}),
+            ),
+        ),
+        (
+            "web2",
+            host(
+                "web2",
+                json!({"app_env": "staging", "tier": "frontend", "web_port": 8081}),
+            ),
+        ),
+        (
+            "api1",
+            host(
+                "api1",
+                json!({"app_env": "production", "tier": "backend", "api_port": 9000}),
+            ),
+        ),
+        (
+            "lb1",
+            host(
+                "lb1",
+                json!({"app_env": "production", "lb_port": 443, "lb_type": "haproxy"}),
+            ),
+        ),
+        (
+            "lb2",
+            host(
+                "lb2",
+                json!({"app_env": "staging", "lb_port": 8443, "lb_type": "nginx"}),
+            ),
+        ),
     ];
     let mut me = MapVars::new(json!({
         "inventory_hostname": "web1",
@@ -1069,6 +1099,15 @@ fn error_message_snapshots() {
         "{{ x | mandatory('x is required') }}",
         "{{ 'a' | from_json }}",
         "{{ 5 + }}",
+        "{{ [3, 'a'] | sort }}",
+        "{{ 5 | dict2items }}",
+        "{{ cfg.nomethod() }}",
+        "{{ 1 + 'a' }}",
+        "{{ lookup('nope', 'x') }}",
+        "{{ 1 / 0 }}",
+        "{{ '%d' % 'a' }}",
+        "{{ '1.0' is version('x.y', '>', strict=true) }}",
+        "{{ 'x' | regex_replace('(', 'y') }}",
     ];
     let mut report = String::new();
     for c in cases {
@@ -1153,19 +1192,34 @@ mod fuzz {
 
 #[test]
 fn python_literals_and_misc_syntax() {
-    assert_eq!(rs("{{ [True, False, None, true, none] }}"), json!([true, false, null, true, null]));
-    assert_eq!(rs("{% set d = {} %}{% set _ = d.update({'a': 1}) %}{{ d }}"), json!({"a": 1}));
+    assert_eq!(
+        rs("{{ [True, False, None, true, none] }}"),
+        json!([true, false, null, true, null])
+    );
+    assert_eq!(
+        rs("{% set d = {} %}{% set _ = d.update({'a': 1}) %}{{ d }}"),
+        json!({"a": 1})
+    );
     assert_eq!(rs("{{ 'x' ~ 1 ~ none }}"), json!("x1None"));
     assert_eq!(rs("{{ 'ab' + 'cd' }}"), json!("abcd"));
     assert_eq!(rs("{{ [1] + [2] }}"), json!([1, 2]));
     assert_eq!(rs("{{ {'a': 1}['a'] }}"), json!(1));
     assert_eq!(rs("{% raw %}{{ x }}{% endraw %}"), json!("{{ x }}"));
-    assert_eq!(rs("{{ 'a,b' is string and 'a,b' | length > 2 }}"), json!(true));
+    assert_eq!(
+        rs("{{ 'a,b' is string and 'a,b' | length > 2 }}"),
+        json!(true)
+    );
     assert_eq!(rs("{{ 1 if none is none else 2 }}"), json!(1));
-    assert_eq!(r("{{ l | map('int') | sum }}", json!({"l": ["1", "2"]})), json!(3));
+    assert_eq!(
+        r("{{ l | map('int') | sum }}", json!({"l": ["1", "2"]})),
+        json!(3)
+    );
     assert_eq!(rs("{{ '%.1f%%' | format(12.345) }}"), json!("12.3%"));
     assert_eq!(rs("{{ 'x' | comment }}"), json!("#\n# x\n#"));
-    assert_eq!(rs("{{ 'https://u:p@Example.com:8080/a/b?q=1#f' | urlsplit('hostname') }}"), json!("example.com"));
+    assert_eq!(
+        rs("{{ 'https://u:p@Example.com:8080/a/b?q=1#f' | urlsplit('hostname') }}"),
+        json!("example.com")
+    );
     assert_eq!(rs("{{ 1048576 | human_readable }}"), json!("1.00 MB"));
     assert_eq!(rs("{{ '%Y' | strftime(0) }}"), json!("1970"));
     assert_eq!(rs("{{ 'a b c' | wordcount }}"), json!(3));
@@ -1173,24 +1227,93 @@ fn python_literals_and_misc_syntax() {
     assert_eq!(rs("{{ 'a\nb' | indent(2) }}"), json!("a\n  b"));
     assert_eq!(rs("{{ ['a', 'b'] | path_join }}"), json!("a/b"));
     assert_eq!(rs("{{ '/a/./b/../c' | realpath }}"), json!("/a/c"));
-    assert_eq!(rs("{{ [3, 1, 2] | permutations(2) | list | length }}"), json!(6));
-    assert_eq!(rs("{{ [{'k': 'b'}, {'k': 'a'}, {'k': 'b'}] | groupby('k') | map('first') | list }}"), json!(["a", "b"]));
-    assert_eq!(rs("{{ {'b': 1, 'a': 2} | dictsort }}"), json!([["a", 2], ["b", 1]]));
-    assert_eq!(rs("{{ [1, 2, 3, 4, 5] | slice(2) | list }}"), json!([[1, 2, 3], [4, 5]]));
+    assert_eq!(
+        rs("{{ [3, 1, 2] | permutations(2) | list | length }}"),
+        json!(6)
+    );
+    assert_eq!(
+        rs("{{ [{'k': 'b'}, {'k': 'a'}, {'k': 'b'}] | groupby('k') | map('first') | list }}"),
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        rs("{{ {'b': 1, 'a': 2} | dictsort }}"),
+        json!([["a", 2], ["b", 1]])
+    );
+    assert_eq!(
+        rs("{{ [1, 2, 3, 4, 5] | slice(2) | list }}"),
+        json!([[1, 2, 3], [4, 5]])
+    );
     assert_eq!(rs("{{ 'ab'.upper().lower() }}"), json!("ab"));
-    assert_eq!(rs("{{ [1, 2, 2].count(2) }} {{ [1, 2].index(2) }}"), json!("2 1"));
+    assert_eq!(
+        rs("{{ [1, 2, 2].count(2) }} {{ [1, 2].index(2) }}"),
+        json!("2 1")
+    );
     assert_eq!(rs("{{ '10 MB' | human_to_bytes }}"), json!(10485760));
 }
 
 #[test]
 fn assorted_against_ansible() {
-    assert_eq!(rs("{{ [{'k': 'b'}, {'k': 'a'}, {'k': 'b'}] | groupby('k') }}"), json!([["a", [{"k": "a"}]], ["b", [{"k": "b"}, {"k": "b"}]]]));
+    assert_eq!(
+        rs("{{ [{'k': 'b'}, {'k': 'a'}, {'k': 'b'}] | groupby('k') }}"),
+        json!([["a", [{"k": "a"}]], ["b", [{"k": "b"}, {"k": "b"}]]])
+    );
     assert_eq!(rs("{{ 'abc' | list }}"), json!(["a", "b", "c"]));
-    assert_eq!(rs("{{ 5.0 | int }} {{ '5.5' | float }} {{ 1e3 }}"), json!("5 5.5 1000.0"));
-    assert_eq!(rs("{{ [1, 2] | first }} {{ 'hello' | first }}"), json!("1 h"));
-    assert_eq!(rs("{{ none | string }}|{{ true | string }}|{{ 1.50 | string }}"), json!("None|True|1.5"));
-    assert_eq!(rs("{{ {'a': none} | to_json }} {{ [1.0, 2.5] | to_json }}"), json!("{\"a\": null} [1.0, 2.5]"));
+    assert_eq!(
+        rs("{{ 5.0 | int }} {{ '5.5' | float }} {{ 1e3 }}"),
+        json!("5 5.5 1000.0")
+    );
+    assert_eq!(
+        rs("{{ [1, 2] | first }} {{ 'hello' | first }}"),
+        json!("1 h")
+    );
+    assert_eq!(
+        rs("{{ none | string }}|{{ true | string }}|{{ 1.50 | string }}"),
+        json!("None|True|1.5")
+    );
+    assert_eq!(
+        rs("{{ {'a': none} | to_json }} {{ [1.0, 2.5] | to_json }}"),
+        json!("{\"a\": null} [1.0, 2.5]")
+    );
     assert_eq!(rs("{{ 'a b' | urlencode }}"), json!("a%20b"));
     assert_eq!(rs("{{ 'hello' | truncate(3) }}"), json!("hello"));
-    assert_eq!(rs("{{ [1, [2]] | flatten }} {{ [1, none, [none]] | flatten }}"), json!("[1, 2] [1]"));
+    assert_eq!(
+        rs("{{ [1, [2]] | flatten }} {{ [1, none, [none]] | flatten }}"),
+        json!("[1, 2] [1]")
+    );
+}
+
+/// The template module's defaults: trim_blocks on, lstrip_blocks off, trailing newline kept.
+#[test]
+fn template_module_text() {
+    let web2: Arc<dyn VarSource> = Arc::new(MapVars::new(
+        json!({"inventory_hostname": "web2", "http_listen": 8081}),
+    ));
+    let db1: Arc<dyn VarSource> = Arc::new(MapVars::new(
+        json!({"inventory_hostname": "db1", "db_listen": 5432}),
+    ));
+    let mut web1 = MapVars::new(json!({
+        "inventory_hostname": "web1", "http_listen": 8080, "db_host": "db1",
+        "groups": {"web": ["web1", "web2"], "db": ["db1"]}
+    }));
+    let w1 = Arc::new(web1.clone());
+    web1.hosts.insert("web1".into(), w1);
+    web1.hosts.insert("web2".into(), web2);
+    web1.hosts.insert("db1".into(), db1);
+    let v: Arc<dyn VarSource> = Arc::new(web1);
+    let out = templar()
+        .render_template_text(include_str!("testdata/upstream.conf.j2"), &v)
+        .unwrap();
+    assert_eq!(
+        out,
+        "# upstream for web1\nupstream backend {\n    server web1:8080 # self\n    server web2:8081\n}\n    database db1:5432\n    members=2\n"
+    );
+    let nonl = templar()
+        .render_template_text("no trailing newline here: {{ inventory_hostname }}", &v)
+        .unwrap();
+    assert_eq!(nonl, "no trailing newline here: web1");
+    // text rendering never turns a lone expression into a native value
+    assert_eq!(
+        templar().render_template_text("{{ [1, 2] }}", &v).unwrap(),
+        "[1, 2]"
+    );
 }

@@ -18,12 +18,13 @@ fn add(
     f: impl Fn(&Args, Value) -> Result<bool, Error> + Send + Sync + 'static,
 ) {
     let f: Arc<TestFn> = Arc::new(f);
-    for name in names {
+    for &name in names {
         let g = f.clone();
         env.add_test(
-            *name,
+            name,
             move |state: &State, value: Value, rest: Rest<Value>| {
                 g(&Args::new(state, rest.0), value)
+                    .map_err(|e| super::filters::wrap_plugin_error("test", name, e))
             },
         );
         let g = f.clone();
@@ -31,6 +32,7 @@ fn add(
             format!("ansible.builtin.{name}"),
             move |state: &State, value: Value, rest: Rest<Value>| {
                 g(&Args::new(state, rest.0), value)
+                    .map_err(|e| super::filters::wrap_plugin_error("test", name, e))
             },
         );
     }

@@ -229,8 +229,8 @@ fn select_impl(a: &Args, v: Value, want: bool, by_attr: bool) -> Result<Value, E
 
 fn missing_attr(item: &Value, attr: &str) -> Error {
     let first = attr.split('.').next().unwrap_or(attr);
-    Error::new(
-        ErrorKind::InvalidOperation,
+    super::exact(
+        ErrorKind::UndefinedError,
         format!(
             "object of type '{}' has no attribute '{first}'",
             py_type_name(item)
