@@ -1317,3 +1317,11 @@ fn template_module_text() {
         "[1, 2]"
     );
 }
+
+#[test]
+fn pyyaml_output_matches_ansible() {
+    let d: J = serde_json::from_str("{\"long\": \"this is a fairly long string with many words that should exceed the eighty column limit for sure yes\", \"multi\": \"line1\\nline2\\n\", \"empty\": \"\", \"special\": \"@at\", \"colon\": \"a:b\", \"hash\": \"a #b\", \"num\": \"0755\", \"date\": \"2024-01-01\", \"lst\": [[1, 2], {\"x\": 1, \"y\": [3]}, []], \"nested\": {\"a\": {\"b\": {\"c\": 1}}}, \"float\": 1.0, \"big\": \"1e20\", \"none\": null, \"key with space\": 1, \"yes\": \"no\", \"tab\": \"a\\tb\", \"uni\": \"héllo ✓\"}").unwrap();
+    let v = json!({"d": d});
+    assert_eq!(r("{{ d | to_nice_yaml }}", v.clone()), json!("big: 1e20\ncolon: a:b\ndate: '2024-01-01'\nempty: ''\nfloat: 1.0\nhash: 'a #b'\nkey with space: 1\nlong: this is a fairly long string with many words that should exceed the eighty column\n    limit for sure yes\nlst:\n-   - 1\n    - 2\n-   x: 1\n    y:\n    - 3\n- []\nmulti: 'line1\n\n    line2\n\n    '\nnested:\n    a:\n        b:\n            c: 1\nnone: null\nnum: '0755'\nspecial: '@at'\ntab: \"a\\tb\"\nuni: héllo ✓\n'yes': 'no'\n"));
+    assert_eq!(r("{{ d | to_yaml }}", v), json!("big: 1e20\ncolon: a:b\ndate: '2024-01-01'\nempty: ''\nfloat: 1.0\nhash: 'a #b'\nkey with space: 1\nlong: this is a fairly long string with many words that should exceed the eighty column\n  limit for sure yes\nlst:\n- [1, 2]\n- x: 1\n  y: [3]\n- []\nmulti: 'line1\n\n  line2\n\n  '\nnested:\n  a:\n    b: {c: 1}\nnone: null\nnum: '0755'\nspecial: '@at'\ntab: \"a\\tb\"\nuni: héllo ✓\n'yes': 'no'\n"));
+}

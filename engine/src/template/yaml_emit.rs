@@ -70,7 +70,7 @@ fn is_printable(c: char) -> bool {
 }
 
 fn choose_style(s: &str, flow: bool, simple_key: bool) -> Style {
-    if s.chars().any(|c| !is_printable(c) || c == '\u{feff}') {
+    if s.chars().any(|c| !is_printable(c) || c == '\u{feff}' || c == '\t') {
         return Style::Double;
     }
     let multiline = s.contains('\n');
@@ -170,6 +170,8 @@ impl Emitter {
         match choose_style(s, flow, simple_key) {
             Style::Plain => self.folded_words(s, indent, ""),
             Style::Single => {
+                // continuation lines sit at the node's indentation; flow collections nest a level
+                let cont = if flow { indent + self.opts.indent } else { indent };
                 self.write("'");
                 let escaped = s.replace('\'', "''");
                 let lines: Vec<&str> = escaped.split('\n').collect();
@@ -177,9 +179,9 @@ impl Emitter {
                     if i > 0 {
                         // a line break inside single quotes is written as an empty line
                         self.write("\n");
-                        self.newline_indent(indent + self.opts.indent);
+                        self.newline_indent(cont);
                     }
-                    self.folded_words(line, indent + self.opts.indent, "");
+                    self.folded_words(line, cont, "");
                 }
                 self.write("'");
             }
