@@ -573,4 +573,16 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_function("dict", |args: Rest<Value>| super::filters::to_dict(&args.0));
+    // `now(utc=False, fmt=None)`: the controller's (virtual) clock; without `fmt` Python would
+    // return a datetime, printed as `YYYY-MM-DD HH:MM:SS.ffffff`, which is what we return.
+    env.add_function("now", |args: Rest<Value>| -> Result<Value, Error> {
+        let (_, kwargs) = split_args(&args.0);
+        let epoch = super::current()
+            .and_then(|c| c.0.lookup.now_epoch())
+            .unwrap_or(0.0);
+        let fmt = kw(&kwargs, "fmt")
+            .map(py_str)
+            .unwrap_or_else(|| "%Y-%m-%d %H:%M:%S.%f".into());
+        Ok(Value::from(super::filters::strftime(&fmt, epoch)))
+    });
 }

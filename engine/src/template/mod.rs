@@ -193,6 +193,34 @@ impl Templar {
     }
 }
 
+impl Templar {
+    /// [`Templar::eval_conditional`] for a raw YAML value: booleans are taken as they are
+    /// (`when: true`), strings are evaluated, anything else is an expression in its Python form
+    /// (`when: 1` fails the boolean rule as Ansible's does).
+    pub fn eval_conditional_value(
+        &self,
+        cond: &J,
+        vars: &Arc<dyn VarSource>,
+    ) -> Result<bool, TemplateError> {
+        match cond {
+            J::Bool(b) => Ok(*b),
+            J::String(s) => self.eval_conditional(s, vars),
+            other => self.eval_conditional(&pyrepr::json_repr(other), vars),
+        }
+    }
+
+    /// Whether every string in a rendered value is free of the `omit` placeholder; the executor
+    /// drops module arguments for which [`is_omit`] holds.
+    pub fn contains_omit(value: &J) -> bool {
+        match value {
+            J::String(_) => is_omit(value),
+            J::Array(a) => a.iter().any(Self::contains_omit),
+            J::Object(o) => o.values().any(Self::contains_omit),
+            _ => false,
+        }
+    }
+}
+
 fn shift_column(err: TemplateError, by: usize) -> TemplateError {
     match err.position() {
         Some((1, col)) if col > by => err.with_position(1, col - by),

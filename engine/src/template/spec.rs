@@ -1325,3 +1325,43 @@ fn pyyaml_output_matches_ansible() {
     assert_eq!(r("{{ d | to_nice_yaml }}", v.clone()), json!("big: 1e20\ncolon: a:b\ndate: '2024-01-01'\nempty: ''\nfloat: 1.0\nhash: 'a #b'\nkey with space: 1\nlong: this is a fairly long string with many words that should exceed the eighty column\n    limit for sure yes\nlst:\n-   - 1\n    - 2\n-   x: 1\n    y:\n    - 3\n- []\nmulti: 'line1\n\n    line2\n\n    '\nnested:\n    a:\n        b:\n            c: 1\nnone: null\nnum: '0755'\nspecial: '@at'\ntab: \"a\\tb\"\nuni: héllo ✓\n'yes': 'no'\n"));
     assert_eq!(r("{{ d | to_yaml }}", v), json!("big: 1e20\ncolon: a:b\ndate: '2024-01-01'\nempty: ''\nfloat: 1.0\nhash: 'a #b'\nkey with space: 1\nlong: this is a fairly long string with many words that should exceed the eighty column\n  limit for sure yes\nlst:\n- [1, 2]\n- x: 1\n  y: [3]\n- []\nmulti: 'line1\n\n  line2\n\n  '\nnested:\n  a:\n    b: {c: 1}\nnone: null\nnum: '0755'\nspecial: '@at'\ntab: \"a\\tb\"\nuni: héllo ✓\n'yes': 'no'\n"));
 }
+
+#[test]
+fn deep_variable_chains_and_thread_safety() {
+    let mut m = serde_json::Map::new();
+    for i in 0..30 {
+        m.insert(format!("v{i}"), json!(format!("{{{{ v{} }}}}", i + 1)));
+    }
+    m.insert("v30".into(), json!("end"));
+    assert_eq!(r("{{ v0 }}", J::Object(m.clone())), json!("end"));
+    // a chain deeper than the nesting limit is reported as a loop, without blowing the stack
+    for i in 30..80 {
+        m.insert(format!("v{i}"), json!(format!("{{{{ v{} }}}}", i + 1)));
+    }
+    m.insert("v80".into(), json!("end"));
+    assert_eq!(
+        *templar()
+            .render_str("{{ v0 }}", &vars(J::Object(m)))
+            .unwrap_err()
+            .kind(),
+        TemplateErrorKind::Recursion
+    );
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Templar>();
+    send_sync::<TemplateError>();
+}
+
+#[test]
+fn conditional_values_and_omit() {
+    let t = templar();
+    let v = vars(json!({"x": 1}));
+    assert!(t.eval_conditional_value(&json!(true), &v).unwrap());
+    assert!(t.eval_conditional_value(&json!("x == 1"), &v).unwrap());
+    assert!(t.eval_conditional_value(&json!(1), &v).is_err());
+    let out = t
+        .render(&json!({"a": "{{ nope | default(omit) }}", "b": 1}), &v)
+        .unwrap();
+    assert!(Templar::contains_omit(&out));
+    assert!(is_omit(&out["a"]));
+    assert_eq!(rs("{{ now(fmt='%Y') }}"), json!("1970"));
+}

@@ -115,6 +115,9 @@ pub(crate) struct Ctx {
     pub vars: Arc<dyn VarSource>,
     pub inner: Arc<Inner>,
     cache: Mutex<HashMap<String, Value>>,
+    /// Variables whose templating failed, with the failure: re-reading one repeats the error
+    /// without templating it again (failures inside deep chains would otherwise multiply).
+    failed: Mutex<HashMap<String, TemplateError>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -129,7 +132,16 @@ impl Ctx {
             vars,
             inner,
             cache: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn report(name: &str, e: TemplateError) {
+        if *e.kind() == TemplateErrorKind::Undefined {
+            record_miss(name, e.message().to_string());
+        } else {
+            record_fatal(e);
+        }
     }
 
     fn owner_id(&self) -> usize {
@@ -140,6 +152,10 @@ impl Ctx {
     pub fn resolve(self: &Arc<Self>, name: &str) -> Option<Value> {
         if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(name).cloned()) {
             return Some(v);
+        }
+        if let Some(e) = self.failed.lock().ok().and_then(|c| c.get(name).cloned()) {
+            Self::report(name, e);
+            return None;
         }
         let raw = match self.vars.get(name) {
             Some(raw) => raw,
@@ -177,12 +193,11 @@ impl Ctx {
                 }
                 Some(v)
             }
-            Err(e) if *e.kind() == TemplateErrorKind::Undefined => {
-                record_miss(name, e.message().to_string());
-                None
-            }
             Err(e) => {
-                record_fatal(e);
+                if let Ok(mut f) = self.failed.lock() {
+                    f.insert(name.to_string(), e.clone());
+                }
+                Self::report(name, e);
                 None
             }
         }

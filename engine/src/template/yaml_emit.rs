@@ -70,7 +70,9 @@ fn is_printable(c: char) -> bool {
 }
 
 fn choose_style(s: &str, flow: bool, simple_key: bool) -> Style {
-    if s.chars().any(|c| !is_printable(c) || c == '\u{feff}' || c == '\t') {
+    if s.chars()
+        .any(|c| !is_printable(c) || c == '\u{feff}' || c == '\t')
+    {
         return Style::Double;
     }
     let multiline = s.contains('\n');
@@ -171,7 +173,11 @@ impl Emitter {
             Style::Plain => self.folded_words(s, indent, ""),
             Style::Single => {
                 // continuation lines sit at the node's indentation; flow collections nest a level
-                let cont = if flow { indent + self.opts.indent } else { indent };
+                let cont = if flow {
+                    indent + self.opts.indent
+                } else {
+                    indent
+                };
                 self.write("'");
                 let escaped = s.replace('\'', "''");
                 let lines: Vec<&str> = escaped.split('\n').collect();

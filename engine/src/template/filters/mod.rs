@@ -15,7 +15,7 @@ use super::pyrepr::py_str;
 
 pub(crate) use core::to_bool;
 pub(crate) use lists::{py_cmp, to_dict};
-pub(crate) use strings::{compile as regex_compile, shell_quote};
+pub(crate) use strings::{compile as regex_compile, shell_quote, strftime};
 
 /// A filter's (or test's) arguments after the input value: positional and keyword.
 pub(crate) struct Args<'a, 's> {
