@@ -496,8 +496,10 @@ fn chain_links(snippet: &str) -> Option<Vec<String>> {
     (links.len() >= 2).then_some(links)
 }
 
-/// Whether a strict failure at `a.b.c` is rescued right away by `default`/`d` or a definedness
-/// test, in which case Ansible's chaining undefined would have gone through.
+/// Whether a strict failure at `a.b.c` is followed by a filter or a definedness test, to which
+/// Ansible's chaining undefined would have been handed (`| default(...)`, `is defined`). The
+/// chainable re-run lets the filter decide: `default` rescues, and filters that need a value fail
+/// with the undefined message as in Ansible. Other tests (`is none`) fail on undefined there.
 fn chain_rescued(src: &str, err: &minijinja::Error) -> bool {
     let Some((_, end)) = failing_snippet(src, err) else {
         return false;
@@ -506,22 +508,19 @@ fn chain_rescued(src: &str, err: &minijinja::Error) -> bool {
     while let Some(r) = rest.strip_prefix(')') {
         rest = r.trim_start();
     }
-    if let Some(r) = rest.strip_prefix('|') {
-        let r = r.trim_start();
-        let word: String = r
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        return word == "default" || word == "d" || word == "mandatory";
+    if rest.starts_with('|') && !rest.starts_with("||") {
+        return true;
     }
     if let Some(r) = rest.strip_prefix("is") {
         let words: Vec<&str> = r.split_whitespace().take(2).collect();
-        let first = words.first().copied().unwrap_or("");
-        let first = first.trim_end_matches(|c: char| !c.is_alphanumeric());
-        let second = words.get(1).copied().unwrap_or("");
-        let second = second.trim_end_matches(|c: char| !c.is_alphanumeric());
-        return matches!(first, "defined" | "undefined")
-            || (first == "not" && matches!(second, "defined" | "undefined"));
+        let word = |i: usize| {
+            words
+                .get(i)
+                .map(|w| w.trim_end_matches(|c: char| !c.is_alphanumeric()))
+                .unwrap_or("")
+        };
+        return matches!(word(0), "defined" | "undefined")
+            || (word(0) == "not" && matches!(word(1), "defined" | "undefined"));
     }
     false
 }

@@ -1365,3 +1365,30 @@ fn conditional_values_and_omit() {
     assert!(is_omit(&out["a"]));
     assert_eq!(rs("{{ now(fmt='%Y') }}"), json!("1970"));
 }
+
+#[test]
+fn untrusted_values_are_data() {
+    struct Registered;
+    impl VarSource for Registered {
+        fn get(&self, name: &str) -> Option<J> {
+            match name {
+                "out" => Some(json!({"stdout": "{{ not_templated }}"})),
+                "x" => Some(json!("{{ 1 + 1 }}")),
+                _ => None,
+            }
+        }
+        fn names(&self) -> Vec<String> {
+            vec!["out".into(), "x".into()]
+        }
+        fn is_trusted(&self, name: &str) -> bool {
+            name != "out"
+        }
+    }
+    let v: Arc<dyn VarSource> = Arc::new(Registered);
+    let t = templar();
+    assert_eq!(
+        t.render_str("{{ out.stdout }}", &v).unwrap(),
+        json!("{{ not_templated }}")
+    );
+    assert_eq!(t.render_str("{{ x }}", &v).unwrap(), json!(2));
+}

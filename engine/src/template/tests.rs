@@ -23,6 +23,10 @@ fn add(
         env.add_test(
             name,
             move |state: &State, value: Value, rest: Rest<Value>| {
+                if value.is_undefined() && !matches!(name, "defined" | "undefined") {
+                    // only the definedness tests accept an undefined value; others "use" it
+                    return Err(Error::from(minijinja::ErrorKind::UndefinedError));
+                }
                 g(&Args::new(state, rest.0), value)
                     .map_err(|e| super::filters::wrap_plugin_error("test", name, e))
             },
@@ -31,6 +35,10 @@ fn add(
         env.add_test(
             format!("ansible.builtin.{name}"),
             move |state: &State, value: Value, rest: Rest<Value>| {
+                if value.is_undefined() && !matches!(name, "defined" | "undefined") {
+                    // only the definedness tests accept an undefined value; others "use" it
+                    return Err(Error::from(minijinja::ErrorKind::UndefinedError));
+                }
                 g(&Args::new(state, rest.0), value)
                     .map_err(|e| super::filters::wrap_plugin_error("test", name, e))
             },

@@ -35,6 +35,12 @@ pub trait VarSource: Send + Sync {
     fn origin(&self, _name: &str) -> Option<String> {
         None
     }
+    /// Whether strings inside `name` are templates. Ansible 2.19 templates only trusted sources
+    /// (playbooks, inventory, vars files); registered results, facts and `set_fact` values
+    /// (already templated when set) are data, even when they contain `{{`.
+    fn is_trusted(&self, _name: &str) -> bool {
+        true
+    }
 }
 
 /// A simple in-memory [`VarSource`] (handy for tests and for the executor's ad-hoc contexts).
@@ -180,6 +186,13 @@ impl Ctx {
         if looping {
             record_fatal(recursion_error());
             return None;
+        }
+        if !self.vars.is_trusted(name) {
+            let v = to_mj_static(&raw);
+            if let Ok(mut c) = self.cache.lock() {
+                c.insert(name.to_string(), v.clone());
+            }
+            return Some(v);
         }
         IN_PROGRESS.with(|p| p.borrow_mut().push(key));
         let result = lazy(&raw, self);
