@@ -1,5 +1,18 @@
 //! The `fleetsim` command line: thin over the engine and sim crates.
 
+mod cli;
+mod inventory_cmd;
+mod playbook_cmd;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
 fn main() {
-    println!("fleetsim");
+    let cli = Cli::parse();
+    let code = match &cli.command {
+        Command::Inventory(a) => inventory_cmd::run_inventory(a),
+        Command::Hosts(a) => inventory_cmd::run_hosts(a),
+        Command::Playbook(a) => playbook_cmd::run(a),
+    };
+    std::process::exit(code);
 }

@@ -4,6 +4,11 @@
 //! `inventory` (sources, groups, variables, host patterns), `template` (Jinja as Ansible
 //! configures it), then the playbook loader, the executor, the modules and the output.
 
+pub mod diag;
+pub mod exec;
 pub mod inventory;
+pub mod modules;
+pub mod output;
+pub mod playbook;
 pub mod template;
 pub mod yaml;

@@ -1,1 +1,834 @@
 //! Ansible inventories: INI and YAML sources, group_vars/host_vars, variable merging, host patterns.
+//!
+//! [`Inventory::load`] reads sources as `ansible-core` 2.19's `InventoryManager` does (files,
+//! folders of files, `a,b,` host lists, plugin by plugin), [`Inventory::resolve`] evaluates host
+//! patterns, and [`Inventory::host_vars`] merges variables in Ansible's precedence order.
+//! Everything keeps Ansible's ordering: maps are `IndexMap`s, never hash-ordered.
+
+pub mod address;
+mod ini;
+pub mod model;
+pub mod output;
+pub mod pattern;
+pub mod pyliteral;
+mod vars_dirs;
+mod yaml_source;
+
+use crate::diag::{source_context, Origin};
+use indexmap::IndexMap;
+use model::{InventoryData, LOCALHOST_NAMES};
+pub use pattern::PatternError;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use vars_dirs::{Entity, VarsCache, VarsDir};
+
+/// A host's inventory name.
+pub type HostName = String;
+
+/// What a diagnostic is about, so front ends can honour Ansible's switches
+/// (`ANSIBLE_HOST_PATTERN_MISMATCH`, `ANSIBLE_INVENTORY_UNPARSED_WARNING`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiagKind {
+    /// A source failed to parse with one plugin, or with all of them.
+    SourceFailed,
+    /// `No inventory was parsed, only implicit localhost is available`.
+    NothingParsed,
+    /// `Could not match supplied host pattern, ignoring: X`.
+    PatternMismatch,
+    /// Anything else Ansible warns about.
+    Other,
+}
+
+/// A warning as Ansible prints it (`[WARNING]: message`), plus where it points when known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub kind: DiagKind,
+    pub message: String,
+    /// `Origin: file:line:col` with the offending line and a caret, when there is a place.
+    pub context: Option<String>,
+}
+
+impl Diagnostic {
+    fn new(kind: DiagKind, message: impl Into<String>) -> Self {
+        Diagnostic {
+            kind,
+            message: message.into(),
+            context: None,
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[WARNING]: {}", self.message)?;
+        if let Some(c) = &self.context {
+            write!(f, "\n{c}\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// A problem inside one source, with the 1-based line and column it was found at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceError {
+    pub message: String,
+    pub line: Option<usize>,
+    pub col: Option<usize>,
+    /// The raw line, when the parser had it (the context renderer re-reads it otherwise).
+    pub line_text: Option<String>,
+}
+
+impl SourceError {
+    /// An error on line `line` (`raw` is its text); the caret goes under `focus` if it
+    /// occurs in the line, else under the first non-blank character.
+    pub fn at_line(message: String, line: usize, raw: &str, focus: Option<&str>) -> SourceError {
+        let byte = focus
+            .filter(|f| !f.is_empty())
+            .and_then(|f| raw.find(f))
+            .unwrap_or_else(|| raw.len() - raw.trim_start().len());
+        let col = raw[..byte].chars().count() + 1;
+        SourceError {
+            message,
+            line: Some(line),
+            col: Some(col),
+            line_text: Some(raw.to_string()),
+        }
+    }
+}
+
+/// Errors that stop inventory loading.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InventoryError {
+    /// A `group_vars`/`host_vars` file that cannot be read, parsed, or is not a mapping.
+    /// Ansible fails the run on these too.
+    VarsFile {
+        path: PathBuf,
+        message: String,
+        detail: String,
+    },
+}
+
+impl fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InventoryError::VarsFile {
+                message, detail, ..
+            } => write!(f, "{message}\n\n{detail}"),
+        }
+    }
+}
+
+impl std::error::Error for InventoryError {}
+
+/// The hosts a pattern selected, and the warnings Ansible prints while selecting them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resolution {
+    pub hosts: Vec<HostName>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Group and host variables from one folder's `group_vars/` and `host_vars/`.
+#[derive(Debug, Default)]
+struct PluginVars {
+    dir: VarsDir,
+    groups: IndexMap<String, Map<String, Value>>,
+    hosts: IndexMap<String, Map<String, Value>>,
+}
+
+/// A loaded inventory.
+#[derive(Debug)]
+pub struct Inventory {
+    data: InventoryData,
+    /// One entry per inventory source that is a file or folder (host lists have none).
+    plugin_vars: Vec<PluginVars>,
+    vars_cache: VarsCache,
+    /// `--limit` patterns (`InventoryManager._subset`).
+    subset: Option<Vec<String>>,
+    /// Whether any source parsed.
+    parsed: bool,
+}
+
+const IGNORED_EXTS: [&str; 12] = [
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+];
+
+impl Inventory {
+    /// Loads inventory sources as `ansible -i SRC -i SRC ...` does: each source is a file
+    /// (tried as YAML when its extension allows, then INI), a folder (every entry, sorted,
+    /// skipping hidden files, `group_vars`/`host_vars` and the usual ignored extensions) or a
+    /// comma-separated host list (`'a,b,'`). Sources that fail to parse produce warnings and
+    /// the load goes on with what parsed. Only a broken `group_vars`/`host_vars` file fails.
+    pub fn load<S: AsRef<OsStr>>(
+        sources: &[S],
+    ) -> Result<(Inventory, Vec<Diagnostic>), InventoryError> {
+        let mut inv = Inventory {
+            data: InventoryData::new(),
+            plugin_vars: Vec::new(),
+            vars_cache: VarsCache::default(),
+            subset: None,
+            parsed: false,
+        };
+        let mut diags = Vec::new();
+        let mut bases: Vec<PathBuf> = Vec::new();
+        for s in sources {
+            let raw = s.as_ref().to_string_lossy().into_owned();
+            if raw.is_empty() {
+                continue;
+            }
+            let source = if raw.contains(',') {
+                raw.clone()
+            } else {
+                unfrackpath(&raw)
+            };
+            if inv.parse_source(&source, &mut diags) {
+                inv.parsed = true;
+            }
+            // get_vars_from_inventory_sources: host lists have no folder; files use theirs.
+            if raw.contains(',') && !Path::new(&raw).exists() {
+                continue;
+            }
+            let p = Path::new(&source);
+            bases.push(if p.is_dir() {
+                p.to_path_buf()
+            } else {
+                p.parent().map(Path::to_path_buf).unwrap_or_default()
+            });
+        }
+        if inv.parsed {
+            inv.data.reconcile();
+        } else {
+            diags.push(Diagnostic::new(
+                DiagKind::NothingParsed,
+                "No inventory was parsed, only implicit localhost is available",
+            ));
+        }
+        inv.drain_model_warnings(&mut diags);
+        for b in bases {
+            inv.plugin_vars.push(PluginVars {
+                dir: VarsDir::new(b),
+                ..Default::default()
+            });
+        }
+        let groups: Vec<String> = inv.data.groups.keys().cloned().collect();
+        let hosts: Vec<String> = inv.data.hosts.keys().cloned().collect();
+        for g in &groups {
+            inv.load_plugin_vars(Entity::Group, g)?;
+        }
+        for h in &hosts {
+            inv.load_plugin_vars(Entity::Host, h)?;
+        }
+        for l in LOCALHOST_NAMES {
+            if !inv.data.hosts.contains_key(l) {
+                inv.load_plugin_vars(Entity::Host, l)?;
+            }
+        }
+        Ok((inv, diags))
+    }
+
+    /// Adds `group_vars/` and `host_vars/` of a playbook's folder, which Ansible reads after
+    /// the inventory's own (`*_plugins_play` in its variable precedence). A folder already
+    /// read (the inventory's) is not read twice.
+    pub fn add_playbook_vars_dir(&mut self, dir: &Path) -> Result<(), InventoryError> {
+        let dir = dir.to_path_buf();
+        if self.plugin_vars.iter().any(|pv| pv.dir.base == dir) {
+            return Ok(());
+        }
+        self.plugin_vars.push(PluginVars {
+            dir: VarsDir::new(dir),
+            ..Default::default()
+        });
+        let groups: Vec<String> = self.data.groups.keys().cloned().collect();
+        let hosts: Vec<String> = self.data.hosts.keys().cloned().collect();
+        for g in &groups {
+            self.load_plugin_vars(Entity::Group, g)?;
+        }
+        for h in &hosts {
+            self.load_plugin_vars(Entity::Host, h)?;
+        }
+        Ok(())
+    }
+
+    fn drain_model_warnings(&mut self, diags: &mut Vec<Diagnostic>) {
+        for w in self.data.warnings.drain(..) {
+            // Ansible's Display shows each distinct warning once.
+            if !diags.iter().any(|d| d.message == w) {
+                diags.push(Diagnostic::new(DiagKind::Other, w));
+            }
+        }
+    }
+
+    fn load_plugin_vars(&mut self, kind: Entity, name: &str) -> Result<(), InventoryError> {
+        for pv in &mut self.plugin_vars {
+            let files = pv.dir.files_for(kind, name);
+            if files.is_empty() {
+                continue;
+            }
+            let mut m = Map::new();
+            self.vars_cache.merge_files(&files, &mut m)?;
+            match kind {
+                Entity::Group => pv.groups.insert(name.to_string(), m),
+                Entity::Host => pv.hosts.insert(name.to_string(), m),
+            };
+        }
+        Ok(())
+    }
+
+    /// `InventoryManager.parse_source`: a folder entry by entry, or a file plugin by plugin.
+    fn parse_source(&mut self, source: &str, diags: &mut Vec<Diagnostic>) -> bool {
+        let path = Path::new(source);
+        if path.is_dir() && !source.contains(',') {
+            let mut names: Vec<Vec<u8>> = match std::fs::read_dir(path) {
+                Ok(rd) => rd
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().into_encoded_bytes())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            names.sort();
+            let mut parsed = false;
+            for n in names {
+                let name = String::from_utf8_lossy(&n).into_owned();
+                if name.starts_with('.')
+                    || ["host_vars", "group_vars", "vars_plugins"].contains(&name.as_str())
+                    || IGNORED_EXTS.iter().any(|e| name.ends_with(e))
+                {
+                    continue;
+                }
+                let full = path.join(&name).to_string_lossy().into_owned();
+                if self.parse_source(&full, diags) {
+                    parsed = true;
+                }
+            }
+            return parsed;
+        }
+        self.data.current_source = Some(source.to_string());
+        let mut failures: Vec<Diagnostic> = Vec::new();
+        let parsed = self.try_plugins(source, &mut failures);
+        self.data.current_source = None;
+        self.drain_model_warnings(diags);
+        if !parsed {
+            diags.extend(failures);
+            diags.push(Diagnostic::new(
+                DiagKind::SourceFailed,
+                format!("Unable to parse {source} as an inventory source"),
+            ));
+        }
+        parsed
+    }
+
+    fn try_plugins(&mut self, source: &str, failures: &mut Vec<Diagnostic>) -> bool {
+        let path = Path::new(source);
+        // host_list: a comma-separated list that is not a file name.
+        if source.contains(',') && !path.exists() {
+            for h in source.split(',') {
+                let h = h.trim();
+                if h.is_empty() {
+                    continue;
+                }
+                let (host, port) =
+                    address::parse_address(h, false).unwrap_or_else(|_| (h.to_string(), None));
+                if !self.data.hosts.contains_key(&host) {
+                    if let Err(e) = self.data.add_host(&host, Some("ungrouped"), port) {
+                        failures.push(plugin_failure("host_list", &e, None, source, None));
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+        // Every file plugin first checks that the file exists and is readable.
+        if !path.is_file() {
+            return false;
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(_) => return false,
+        };
+        let ext = vars_dirs::python_splitext_ext(source);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let mut yaml_doc = None;
+        if ext == ".yml" || ext == ".yaml" {
+            // auto: only YAML files naming an inventory plugin, which fleetsim does not run.
+            let doc = crate::yaml::load(&text, path);
+            let msg = match &doc {
+                Err(e) => (e.headline(), Some(e.context.clone())),
+                Ok(d) => match d.get("plugin").and_then(|p| p.as_str()) {
+                    Some(p) => (format!("inventory config '{source}' specifies unknown plugin '{p}'"), None),
+                    None => (
+                        format!("no root 'plugin' key found, '{source}' is not a valid YAML inventory plugin config file"),
+                        None,
+                    ),
+                },
+            };
+            failures.push(Diagnostic {
+                kind: DiagKind::SourceFailed,
+                message: format!("Failed to parse inventory with 'auto' plugin: {}", msg.0),
+                context: msg.1,
+            });
+            yaml_doc = Some(doc);
+        }
+        if ext.is_empty() || ext == ".yml" || ext == ".yaml" || ext == ".json" {
+            let doc = yaml_doc.unwrap_or_else(|| crate::yaml::load(&text, path));
+            match doc {
+                Err(e) => failures.push(Diagnostic {
+                    kind: DiagKind::SourceFailed,
+                    message: format!(
+                        "Failed to parse inventory with 'yaml' plugin: {}",
+                        e.headline()
+                    ),
+                    context: Some(e.context.clone()),
+                }),
+                Ok(node) => match yaml_source::parse(&mut self.data, &node) {
+                    Ok(()) => return true,
+                    Err(e) => failures.push(plugin_failure(
+                        "yaml",
+                        &e.message,
+                        Some(&e),
+                        source,
+                        Some(&text),
+                    )),
+                },
+            }
+        }
+        if ext == ".toml" {
+            failures.push(plugin_failure(
+                "toml",
+                "TOML inventories are not supported by fleetsim",
+                None,
+                source,
+                None,
+            ));
+            return false;
+        }
+        let text = match ini::decode(&bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(plugin_failure(
+                    "ini",
+                    &e.message,
+                    Some(&e),
+                    source,
+                    Some(&text),
+                ));
+                return false;
+            }
+        };
+        match ini::parse(&mut self.data, &text) {
+            Ok(()) => true,
+            Err(e) => {
+                failures.push(plugin_failure(
+                    "ini",
+                    &e.message,
+                    Some(&e),
+                    source,
+                    Some(&text),
+                ));
+                false
+            }
+        }
+    }
+
+    /// Applies `--limit` (`InventoryManager.subset`): same syntax as patterns, plus `@file`
+    /// with one pattern a line. `None` removes the limit.
+    pub fn set_limit(&mut self, limit: Option<&str>) -> Result<(), PatternError> {
+        let Some(limit) = limit else {
+            self.subset = None;
+            return Ok(());
+        };
+        let mut out = Vec::new();
+        for x in pattern::split_host_pattern(limit) {
+            if let Some(file) = x.strip_prefix('@') {
+                let p = Path::new(file);
+                if !p.exists() {
+                    return Err(PatternError(format!("Unable to find limit file {file}")));
+                }
+                if !p.is_file() {
+                    return Err(PatternError(format!(
+                        "Limit starting with \"@\" must be a file, not a directory: {file}"
+                    )));
+                }
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| PatternError(format!("Unable to read limit file {file}: {e}")))?;
+                out.extend(text.split('\n').map(|l| l.trim().to_string()));
+            } else {
+                out.push(x);
+            }
+        }
+        self.subset = Some(out);
+        Ok(())
+    }
+
+    /// Hosts matching `pattern` (`InventoryManager.get_hosts` + `list_hosts`), in Ansible's
+    /// order, restricted by the limit if one is set. `localhost` resolves to the implicit
+    /// localhost when the inventory has none.
+    pub fn resolve(&self, pattern: &str) -> Result<Resolution, PatternError> {
+        let mut warnings = Vec::new();
+        let mut hosts = self.evaluate(&pattern::split_host_pattern(pattern), &mut warnings)?;
+        if let Some(subset) = &self.subset {
+            let keep: HashSet<String> = self.evaluate(subset, &mut warnings)?.into_iter().collect();
+            hosts.retain(|h| keep.contains(h));
+        }
+        let mut seen = HashSet::new();
+        hosts.retain(|h| seen.insert(h.clone()));
+        if hosts.is_empty() && LOCALHOST_NAMES.contains(&pattern) {
+            hosts.push(pattern.to_string());
+        }
+        Ok(Resolution { hosts, warnings })
+    }
+
+    /// Same as [`Inventory::resolve`], ignoring any limit.
+    pub fn resolve_ignoring_limit(&self, pattern: &str) -> Result<Resolution, PatternError> {
+        let mut warnings = Vec::new();
+        let mut hosts = self.evaluate(&pattern::split_host_pattern(pattern), &mut warnings)?;
+        let mut seen = HashSet::new();
+        hosts.retain(|h| seen.insert(h.clone()));
+        Ok(Resolution { hosts, warnings })
+    }
+
+    /// `_evaluate_patterns`.
+    fn evaluate(
+        &self,
+        patterns: &[String],
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<String>, PatternError> {
+        let mut hosts: Vec<String> = Vec::new();
+        for p in pattern::order_patterns(patterns) {
+            if self.data.hosts.contains_key(&p) {
+                hosts.push(p);
+                continue;
+            }
+            let that = self.match_one(&p, warnings)?;
+            if p.starts_with('!') {
+                let that: HashSet<&String> = that.iter().collect();
+                hosts.retain(|h| !that.contains(h));
+            } else if p.starts_with('&') {
+                let that: HashSet<&String> = that.iter().collect();
+                hosts.retain(|h| that.contains(h));
+            } else {
+                let existing: HashSet<String> = hosts.iter().cloned().collect();
+                hosts.extend(that.into_iter().filter(|h| !existing.contains(h)));
+            }
+        }
+        Ok(hosts)
+    }
+
+    /// `_match_one_pattern`.
+    fn match_one(
+        &self,
+        pattern: &str,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<String>, PatternError> {
+        let pattern = pattern.strip_prefix(['&', '!']).unwrap_or(pattern);
+        let (expr, sub, warn) = pattern::split_subscript(pattern);
+        if let Some(w) = warn {
+            warnings.push(Diagnostic::new(DiagKind::Other, w));
+        }
+        let hosts = self.enumerate_matches(&expr, warnings)?;
+        pattern::apply_subscript(&hosts, sub).map_err(|_| {
+            PatternError(format!(
+                "No hosts matched the subscripted pattern '{pattern}'"
+            ))
+        })
+    }
+
+    /// `_enumerate_matches`: groups matching the pattern contribute all their hosts; hosts
+    /// are matched by name when no group matched or the pattern is a glob or regex.
+    fn enumerate_matches(
+        &self,
+        pattern: &str,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<String>, PatternError> {
+        if pattern.is_empty() {
+            return Ok(Vec::new());
+        }
+        let special =
+            pattern.starts_with('~') || ['.', '?', '*', '['].iter().any(|c| pattern.contains(*c));
+        let mut results = Vec::new();
+        let matching_groups: Vec<&String> = if special {
+            let m = pattern::Matcher::new(pattern)?;
+            self.data.groups.keys().filter(|g| m.is_match(g)).collect()
+        } else {
+            // A glob without metacharacters matches only itself.
+            self.data
+                .groups
+                .get_key_value(pattern)
+                .map(|(k, _)| k)
+                .into_iter()
+                .collect()
+        };
+        for g in &matching_groups {
+            results.extend(self.data.group_hosts(g));
+        }
+        if matching_groups.is_empty() || special {
+            if special {
+                let m = pattern::Matcher::new(pattern)?;
+                results.extend(self.data.hosts.keys().filter(|h| m.is_match(h)).cloned());
+            } else if self.data.hosts.contains_key(pattern) {
+                results.push(pattern.to_string());
+            }
+        }
+        if results.is_empty() && LOCALHOST_NAMES.contains(&pattern) {
+            results.push(
+                self.data
+                    .localhost
+                    .clone()
+                    .unwrap_or_else(|| pattern.to_string()),
+            );
+        }
+        if results.is_empty() && matching_groups.is_empty() && pattern != "all" {
+            warnings.push(Diagnostic::new(
+                DiagKind::PatternMismatch,
+                format!("Could not match supplied host pattern, ignoring: {pattern}"),
+            ));
+        }
+        Ok(results)
+    }
+
+    /// Every host in Ansible's `all` order (the implicit localhost is never among them).
+    pub fn hosts(&self) -> Vec<HostName> {
+        self.data.group_hosts("all")
+    }
+
+    /// Whether `name` is a host of the inventory (not the implicit localhost).
+    pub fn has_host(&self, name: &str) -> bool {
+        self.data.hosts.contains_key(name)
+    }
+
+    /// Whether `name` is a group of the inventory.
+    pub fn has_group(&self, name: &str) -> bool {
+        self.data.groups.contains_key(name)
+    }
+
+    /// Whether any source parsed.
+    pub fn parsed_any(&self) -> bool {
+        self.parsed
+    }
+
+    /// The inventory graph, for read-only inspection.
+    pub fn data(&self) -> &InventoryData {
+        &self.data
+    }
+
+    /// A host's variables merged as Ansible's `VariableManager` merges inventory variables:
+    /// `all` group vars < other groups' vars (sorted by depth, priority, name) < `group_vars/all`
+    /// files < `group_vars/GROUP` files (same order) < the host's own inventory vars <
+    /// `host_vars/HOST` files. Values are untemplated; `inventory_file`/`inventory_dir` are
+    /// included as Ansible sets them. Unknown names give the implicit localhost's variables
+    /// for localhost-like names and an empty map otherwise.
+    pub fn host_vars(&self, name: &str) -> Map<String, Value> {
+        let mut out = Map::new();
+        let merge = |out: &mut Map<String, Value>, m: &Map<String, Value>| {
+            for (k, v) in m {
+                out.insert(k.clone(), v.clone());
+            }
+        };
+        let (host_groups, own): (Vec<&model::Group>, Map<String, Value>) =
+            match self.data.hosts.get(name) {
+                Some(h) => {
+                    let mut gs: Vec<&model::Group> = h
+                        .groups
+                        .iter()
+                        .filter(|g| *g != "all")
+                        .filter_map(|g| self.data.groups.get(g))
+                        .collect();
+                    gs.sort_by(|a, b| {
+                        (a.depth, a.priority, &a.name).cmp(&(b.depth, b.priority, &b.name))
+                    });
+                    (gs, h.vars.clone())
+                }
+                None if LOCALHOST_NAMES.contains(&name) => {
+                    let mut m = Map::new();
+                    m.insert(
+                        "ansible_python_interpreter".into(),
+                        Value::String("/usr/bin/python3".into()),
+                    );
+                    m.insert("ansible_connection".into(), Value::String("local".into()));
+                    (Vec::new(), m)
+                }
+                None => return out,
+            };
+        if let Some(all) = self.data.groups.get("all") {
+            merge(&mut out, &all.vars);
+        }
+        for g in &host_groups {
+            merge(&mut out, &g.vars);
+        }
+        for pv in &self.plugin_vars {
+            if let Some(m) = pv.groups.get("all") {
+                merge(&mut out, m);
+            }
+        }
+        for pv in &self.plugin_vars {
+            for g in &host_groups {
+                if let Some(m) = pv.groups.get(&g.name) {
+                    merge(&mut out, m);
+                }
+            }
+        }
+        merge(&mut out, &own);
+        for pv in &self.plugin_vars {
+            if let Some(m) = pv.hosts.get(name) {
+                merge(&mut out, m);
+            }
+        }
+        out
+    }
+
+    /// The `groups` magic variable: every group (including `all` and `ungrouped`) in
+    /// inventory order, each with its hosts in Ansible's order.
+    pub fn groups_map(&self) -> IndexMap<String, Vec<HostName>> {
+        self.data
+            .groups
+            .keys()
+            .map(|g| (g.clone(), self.data.group_hosts(g)))
+            .collect()
+    }
+
+    /// The `group_names` magic variable: the host's groups (ancestors included), sorted,
+    /// without `all`.
+    pub fn group_names(&self, host: &str) -> Vec<String> {
+        let mut v: Vec<String> = match self.data.hosts.get(host) {
+            Some(h) => h.groups.iter().filter(|g| *g != "all").cloned().collect(),
+            None => Vec::new(),
+        };
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Runtime `add_host` (`InventoryManager.add_dynamic_host`): adds the host if new, merges
+    /// `vars` into its variables, adds it to `groups` (created as needed). Returns whether
+    /// anything changed.
+    pub fn add_host(
+        &mut self,
+        name: &str,
+        groups: &[&str],
+        vars: &Map<String, Value>,
+    ) -> Result<bool, String> {
+        let mut changed = false;
+        if !self.data.hosts.contains_key(name) {
+            self.data.add_host(name, Some("all"), None)?;
+            let _ = self.load_plugin_vars(Entity::Host, name);
+            changed = true;
+        }
+        for (k, v) in vars {
+            if self.data.hosts[name].vars.get(k) != Some(v) {
+                self.data.set_variable(name, k, v.clone())?;
+                changed = true;
+            }
+        }
+        for g in groups {
+            if !self.data.groups.contains_key(*g) {
+                self.add_group(g)?;
+                changed = true;
+            }
+            if !self.data.groups[*g].hosts.contains(name) {
+                self.data.add_child(g, name)?;
+                changed = true;
+            }
+        }
+        if changed {
+            self.data.reconcile();
+            self.data.warnings.clear();
+        }
+        Ok(changed)
+    }
+
+    /// Runtime `add_group` (as `group_by` uses it): creates the group if missing, loading its
+    /// `group_vars`. Returns its name.
+    pub fn add_group(&mut self, name: &str) -> Result<String, String> {
+        if !self.data.groups.contains_key(name) {
+            self.data.add_group(name)?;
+            self.data.reconcile();
+            self.data.warnings.clear();
+            let _ = self.load_plugin_vars(Entity::Group, name);
+        }
+        Ok(name.to_string())
+    }
+
+    /// Runtime `group_by` (`add_dynamic_group`): puts `host` in `group` (created as needed),
+    /// making the group a child of each of `parents`. Returns whether anything changed.
+    pub fn add_host_to_group(
+        &mut self,
+        host: &str,
+        group: &str,
+        parents: &[&str],
+    ) -> Result<bool, String> {
+        let mut changed = false;
+        if !self.data.groups.contains_key(group) {
+            self.add_group(group)?;
+            changed = true;
+        }
+        for p in parents {
+            if !self.data.groups.contains_key(*p) {
+                self.add_group(p)?;
+                changed = true;
+            }
+            if self.data.add_child(p, group)? {
+                changed = true;
+            }
+        }
+        if self.data.hosts.contains_key(host) && !self.data.groups[group].hosts.contains(host) {
+            self.data.add_child(group, host)?;
+            changed = true;
+        }
+        if changed {
+            self.data.reconcile();
+            self.data.warnings.clear();
+        }
+        Ok(changed)
+    }
+}
+
+fn plugin_failure(
+    plugin: &str,
+    msg: &str,
+    at: Option<&SourceError>,
+    source: &str,
+    text: Option<&str>,
+) -> Diagnostic {
+    let context = match at {
+        Some(SourceError {
+            line: Some(l), col, ..
+        }) => Some(source_context(
+            &Origin::new(source, *l, col.unwrap_or(0)),
+            text,
+        )),
+        _ => Some(format!("Origin: {source}")),
+    };
+    Diagnostic {
+        kind: DiagKind::SourceFailed,
+        message: format!("Failed to parse inventory with '{plugin}' plugin: {msg}"),
+        context,
+    }
+}
+
+/// `unfrackpath(path, follow=False)`: `~` expanded, made absolute, `.`/`..` folded.
+pub fn unfrackpath(p: &str) -> String {
+    let expanded = match p.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{}{}", std::env::var("HOME").unwrap_or_default(), rest)
+        }
+        _ => p.to_string(),
+    };
+    let path = Path::new(&expanded);
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            std::path::Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    format!("/{}", parts.join("/"))
+}

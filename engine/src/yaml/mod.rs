@@ -1,1 +1,297 @@
 //! YAML loading with line and column for every node, scalars resolved as PyYAML resolves them.
+//!
+//! Ansible reads YAML with PyYAML (YAML 1.1: `yes`/`no`/`on`/`off` are booleans, `0644` is
+//! octal), and keeps the origin of every value so its errors can point at `file:line:col`.
+//! [`load`] does the same on top of yaml-rust2's event parser: it builds a [`Node`] tree where
+//! every node knows its [`Span`], and syntax errors become [`YamlError`]s that render the way
+//! ansible-core 2.19 renders them (including its hints about unquoted templates and colons).
+
+mod compose;
+mod error;
+mod resolve;
+
+use std::path::Path;
+
+pub use error::YamlError;
+pub use resolve::resolve_plain;
+use serde_json::Value;
+
+/// A 1-based line and column, as Ansible prints them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// A resolved scalar.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// What a node holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    Scalar(Scalar),
+    Seq(Vec<Node>),
+    /// Entries in document order; `<<` merge keys are already expanded (merged entries first,
+    /// then the mapping's own, so that later entries win as in PyYAML).
+    Map(Vec<(Node, Node)>),
+}
+
+/// A YAML node with the position where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub span: Span,
+    /// An explicit local tag such as `!unsafe` or `!vault` (standard `!!` tags are applied).
+    pub tag: Option<String>,
+}
+
+impl Node {
+    pub fn null(span: Span) -> Node {
+        Node {
+            kind: NodeKind::Scalar(Scalar::Null),
+            span,
+            tag: None,
+        }
+    }
+
+    /// The value under `key` of a mapping (the last one, if the key repeats).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// The key node for `key` in a mapping (the last one, if the key repeats).
+    pub fn key_node(&self, key: &str) -> Option<&Node> {
+        self.entries()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, _)| k)
+    }
+
+    pub fn entries(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            NodeKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn items(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar(Scalar::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, NodeKind::Scalar(Scalar::Null))
+    }
+
+    /// The mapping's entries with duplicate keys collapsed (last wins, first position kept),
+    /// which is what a Python dict built from the mapping holds.
+    pub fn dict_entries(&self) -> Vec<(&Node, &Node)> {
+        let mut out: Vec<(&Node, &Node)> = Vec::new();
+        for (k, v) in self.entries().unwrap_or(&[]) {
+            let key = k.key_string();
+            if let Some(slot) = out.iter_mut().find(|(ek, _)| ek.key_string() == key) {
+                slot.1 = v;
+            } else {
+                out.push((k, v));
+            }
+        }
+        out
+    }
+
+    /// A mapping key as the string Ansible's JSON output and variable names use.
+    pub fn key_string(&self) -> String {
+        match &self.kind {
+            NodeKind::Scalar(s) => scalar_key(s),
+            _ => value_to_python_str(&self.to_value()),
+        }
+    }
+
+    /// The plain data of this node, as `json.loads(json.dumps(yaml.safe_load(...)))` would
+    /// give it: mapping keys become strings, order is kept.
+    pub fn to_value(&self) -> Value {
+        match &self.kind {
+            NodeKind::Scalar(s) => scalar_value(s),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            NodeKind::Map(entries) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in entries {
+                    let key = k.key_string();
+                    // Python dicts keep the first insertion position of a repeated key while
+                    // taking its last value; serde_json's IndexMap insert does the same.
+                    map.insert(key, v.to_value());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+fn scalar_value(s: &Scalar) -> Value {
+    match s {
+        Scalar::Null => Value::Null,
+        Scalar::Bool(b) => Value::Bool(*b),
+        Scalar::Int(i) => Value::from(*i),
+        Scalar::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            // JSON has no NaN or infinity; Ansible's JSON output would fail on them as well,
+            // so keep their YAML spelling rather than losing the value.
+            .unwrap_or_else(|| Value::String(python_float_repr(*f))),
+        Scalar::Str(t) => Value::String(t.clone()),
+    }
+}
+
+fn scalar_key(s: &Scalar) -> String {
+    match s {
+        Scalar::Null => "None".into(),
+        Scalar::Bool(true) => "True".into(),
+        Scalar::Bool(false) => "False".into(),
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => python_float_repr(*f),
+        Scalar::Str(t) => t.clone(),
+    }
+}
+
+fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        "nan".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "inf" } else { "-inf" }.into()
+    } else if f.fract() == 0.0 && f.abs() < 1e16 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+fn value_to_python_str(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Loads one YAML document from `text` (read from `path`, which errors name).
+///
+/// An empty document is a null node at 1:1. More than one document is an error, as with
+/// PyYAML's `load`.
+pub fn load(text: &str, path: &Path) -> Result<Node, YamlError> {
+    compose::compose_single(text, path)
+}
+
+/// Loads a file and parses it; an unreadable file is reported with its path.
+pub fn load_file(path: &Path) -> Result<Node, YamlError> {
+    let text = std::fs::read_to_string(path).map_err(|e| YamlError::io(path, &e))?;
+    load(&text, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::Strategy;
+    use serde_json::json;
+
+    fn v(text: &str) -> Value {
+        load(text, Path::new("t.yml")).unwrap().to_value()
+    }
+
+    #[test]
+    fn loads_plays_with_spans() {
+        let text = "- name: p\n  hosts: all\n  tasks:\n    - debug:\n        msg: hi\n";
+        let doc = load(text, Path::new("t.yml")).unwrap();
+        let play = &doc.items().unwrap()[0];
+        assert_eq!(play.span, Span { line: 1, col: 3 });
+        let task = &play.get("tasks").unwrap().items().unwrap()[0];
+        assert_eq!(task.span, Span { line: 4, col: 7 });
+        let msg = task.get("debug").unwrap().get("msg").unwrap();
+        assert_eq!(msg.span, Span { line: 5, col: 14 });
+        assert_eq!(msg.as_str(), Some("hi"));
+    }
+
+    #[test]
+    fn quoted_scalars_stay_strings() {
+        assert_eq!(
+            v("a: '0644'\nb: 0644\nc: \"yes\"\nd: yes\ne: |\n  x\n"),
+            json!({"a": "0644", "b": 420, "c": "yes", "d": true, "e": "x\n"})
+        );
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let got = v("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\nlist: [*b]\n");
+        assert_eq!(
+            got,
+            json!({"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}, "list": [{"x": 1, "y": 2}]})
+        );
+    }
+
+    #[test]
+    fn empty_document_is_null() {
+        assert_eq!(v(""), Value::Null);
+        assert_eq!(v("# only a comment\n"), Value::Null);
+    }
+
+    #[test]
+    fn standard_tags_apply() {
+        assert_eq!(
+            v("a: !!str 5\nb: !!int '7'\nc: !unsafe '{{ x }}'\n"),
+            json!({"a": "5", "b": 7, "c": "{{ x }}"})
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins_first_position() {
+        assert_eq!(v("a: 1\nb: 2\na: 3\n"), json!({"a": 3, "b": 2}));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(512))]
+
+        /// Whatever the bytes, loading gives a tree or an error with a position; never a panic.
+        #[test]
+        fn loading_never_panics(text in "(?s).{0,200}") {
+            let _ = load(&text, Path::new("p.yml"));
+        }
+
+        #[test]
+        fn loading_yamlish_text_never_panics(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("- ".to_string()),
+                    proptest::strategy::Just(": ".to_string()),
+                    proptest::strategy::Just("\n".to_string()),
+                    proptest::strategy::Just("  ".to_string()),
+                    proptest::strategy::Just("&a ".to_string()),
+                    proptest::strategy::Just("*a".to_string()),
+                    proptest::strategy::Just("<<: ".to_string()),
+                    proptest::strategy::Just("{".to_string()),
+                    proptest::strategy::Just("}".to_string()),
+                    proptest::strategy::Just("[".to_string()),
+                    proptest::strategy::Just("'".to_string()),
+                    proptest::strategy::Just("\t".to_string()),
+                    "[a-z0-9]{1,4}",
+                ],
+                0..40,
+            ).prop_map(|parts| parts.concat())
+        ) {
+            let _ = load(&text, Path::new("p.yml"));
+        }
+    }
+}

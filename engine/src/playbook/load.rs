@@ -1,0 +1,1056 @@
+//! Reads playbook, task and role files into [`Play`]s, [`Block`]s and [`Task`]s, validating
+//! keywords and modules as Ansible's loader does and applying what blocks and imports pass
+//! down to their tasks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::error::LoadError;
+use super::kv::parse_kv;
+use super::modules_known;
+use super::{Block, Cond, Item, LoopSpec, Play, Playbook, RoleRef, Task};
+use crate::diag::Origin;
+use crate::yaml::{self, Node, NodeKind};
+
+const PLAY_KEYWORDS: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "diff",
+    "environment",
+    "fact_path",
+    "force_handlers",
+    "gather_facts",
+    "gather_subset",
+    "gather_timeout",
+    "handlers",
+    "hosts",
+    "ignore_errors",
+    "ignore_unreachable",
+    "max_fail_percentage",
+    "module_defaults",
+    "name",
+    "no_log",
+    "order",
+    "port",
+    "post_tasks",
+    "pre_tasks",
+    "remote_user",
+    "roles",
+    "run_once",
+    "serial",
+    "strategy",
+    "tags",
+    "tasks",
+    "throttle",
+    "timeout",
+    "vars",
+    "vars_files",
+    "vars_prompt",
+];
+
+/// Keywords shared by plays, blocks and tasks (Ansible's `Base` and mixins).
+const COMMON_KEYWORDS: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "module_defaults",
+    "name",
+    "no_log",
+    "port",
+    "remote_user",
+    "run_once",
+    "tags",
+    "throttle",
+    "timeout",
+    "vars",
+];
+
+const BLOCK_ONLY_KEYWORDS: &[&str] = &[
+    "block",
+    "rescue",
+    "always",
+    "when",
+    "delegate_to",
+    "delegate_facts",
+    "notify",
+];
+
+const TASK_ONLY_KEYWORDS: &[&str] = &[
+    "action",
+    "args",
+    "async",
+    "changed_when",
+    "delay",
+    "delegate_facts",
+    "delegate_to",
+    "failed_when",
+    "local_action",
+    "loop",
+    "loop_control",
+    "notify",
+    "poll",
+    "register",
+    "retries",
+    "until",
+    "when",
+    "listen",
+];
+
+/// Keywords inherited by the tasks inside a block or import, as written.
+const INHERITED_KEYWORDS: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_user",
+    "become_method",
+    "check_mode",
+    "connection",
+    "delegate_to",
+    "delegate_facts",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "run_once",
+    "throttle",
+    "timeout",
+    "remote_user",
+    "port",
+];
+
+/// What a block, import or role passes down to the tasks it holds.
+#[derive(Clone, Default)]
+struct Inherit {
+    when: Vec<Cond>,
+    tags: Vec<String>,
+    vars: Map<String, Value>,
+    keywords: Map<String, Value>,
+    role: Option<Arc<RoleRef>>,
+    handlers: bool,
+}
+
+/// Reads files relative to the playbook and remembers their text for error messages.
+pub struct Loader {
+    pub playbook_dir: PathBuf,
+    sources: BTreeMap<PathBuf, Arc<str>>,
+    /// Roles met while loading a play, with their handlers (added to the play's handlers).
+    role_handlers: Vec<Arc<Block>>,
+    role_defaults: Map<String, Value>,
+    role_vars: Map<String, Value>,
+}
+
+impl Loader {
+    pub fn new(playbook_dir: &Path) -> Loader {
+        Loader {
+            playbook_dir: playbook_dir.to_path_buf(),
+            sources: BTreeMap::new(),
+            role_handlers: Vec::new(),
+            role_defaults: Map::new(),
+            role_vars: Map::new(),
+        }
+    }
+
+    /// The text of a file loaded earlier (for rendering error context).
+    pub fn source(&self, path: &Path) -> Option<Arc<str>> {
+        self.sources.get(path).cloned()
+    }
+
+    fn read_yaml(&mut self, path: &Path) -> Result<Node, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|e| missing_file(path, &e))?;
+        let node = yaml::load(&text, path)?;
+        self.sources
+            .insert(path.to_path_buf(), Arc::from(text.as_str()));
+        Ok(node)
+    }
+
+    fn origin(path: &Path, node: &Node) -> Origin {
+        Origin::new(path, node.span.line, node.span.col)
+    }
+
+    /// Loads a list of plays (and `import_playbook` entries) from `path`.
+    fn load_plays(
+        &mut self,
+        path: &Path,
+        extra_vars: &Map<String, Value>,
+    ) -> Result<Vec<Arc<Play>>, LoadError> {
+        let doc = self.read_yaml(path)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let items = match &doc.kind {
+            NodeKind::Seq(items) => items.clone(),
+            NodeKind::Scalar(yaml::Scalar::Null) => Vec::new(),
+            _ => {
+                return Err(LoadError::at(
+                    "A playbook must be a list of plays.",
+                    Self::origin(path, &doc),
+                ))
+            }
+        };
+        let mut plays = Vec::new();
+        for item in &items {
+            if item.entries().is_none() {
+                return Err(LoadError::at(
+                    "A playbook must be a list of plays.",
+                    Self::origin(path, item),
+                ));
+            }
+            if let Some(target) = item.get("import_playbook") {
+                let file = target.as_str().unwrap_or_default();
+                let target_path = dir.join(file);
+                let mut vars = extra_vars.clone();
+                if let Some(v) = item.get("vars") {
+                    if let Value::Object(m) = v.to_value() {
+                        vars.extend(m);
+                    }
+                }
+                let sub_dir = target_path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                let mut sub = Loader::new(&sub_dir);
+                let mut imported = sub.load_plays(&target_path, &vars)?;
+                self.sources.append(&mut sub.sources);
+                plays.append(&mut imported);
+                continue;
+            }
+            plays.push(Arc::new(self.load_play(path, &dir, item, extra_vars)?));
+        }
+        Ok(plays)
+    }
+
+    fn load_play(
+        &mut self,
+        path: &Path,
+        dir: &Path,
+        node: &Node,
+        import_vars: &Map<String, Value>,
+    ) -> Result<Play, LoadError> {
+        for (k, _) in node.entries().unwrap_or(&[]) {
+            let key = k.key_string();
+            if !PLAY_KEYWORDS.contains(&key.as_str()) {
+                return Err(LoadError::at(
+                    format!("'{key}' is not a valid attribute for a Play"),
+                    Self::origin(path, k),
+                ));
+            }
+        }
+        let origin = Self::origin(path, node);
+        let hosts = match node.get("hosts") {
+            Some(h) if !h.is_null() => h.to_value(),
+            _ => {
+                return Err(LoadError::at(
+                    "Hosts list cannot be empty. Please check your playbook",
+                    origin,
+                ))
+            }
+        };
+        let mut keywords = Map::new();
+        for (k, v) in node.dict_entries() {
+            let key = k.key_string();
+            if !matches!(
+                key.as_str(),
+                "tasks"
+                    | "pre_tasks"
+                    | "post_tasks"
+                    | "handlers"
+                    | "roles"
+                    | "vars"
+                    | "vars_files"
+                    | "name"
+                    | "hosts"
+            ) {
+                keywords.insert(key, v.to_value());
+            }
+        }
+        let mut vars = import_vars.clone();
+        if let Some(v) = node.get("vars") {
+            vars.extend(vars_map(path, v)?);
+        }
+        let vars_files = match node.get("vars_files").map(Node::to_value) {
+            Some(Value::Array(a)) => a,
+            Some(Value::Null) | None => Vec::new(),
+            Some(other) => vec![other],
+        };
+        let mut inherit = Inherit {
+            tags: string_list(node.get("tags")),
+            ..Inherit::default()
+        };
+        for k in INHERITED_KEYWORDS {
+            if let Some(v) = node.get(k) {
+                if *k != "run_once" {
+                    inherit.keywords.insert((*k).to_string(), v.to_value());
+                }
+            }
+        }
+        self.role_handlers.clear();
+        self.role_defaults = Map::new();
+        self.role_vars = Map::new();
+        let pre_tasks = self.blocks(path, node.get("pre_tasks"), &inherit)?;
+        let mut tasks = Vec::new();
+        if let Some(roles) = node.get("roles") {
+            for r in roles.items().unwrap_or(&[]) {
+                tasks.extend(self.role_entry(path, dir, r, &inherit)?);
+            }
+        }
+        tasks.extend(self.blocks(path, node.get("tasks"), &inherit)?);
+        let post_tasks = self.blocks(path, node.get("post_tasks"), &inherit)?;
+        // Role handlers come first, then the play's own (their order when flushing).
+        let mut handlers = std::mem::take(&mut self.role_handlers);
+        handlers.extend(self.blocks(
+            path,
+            node.get("handlers"),
+            &Inherit {
+                handlers: true,
+                ..inherit.clone()
+            },
+        )?);
+        Ok(Play {
+            origin,
+            name: node.get("name").map(|n| scalar_text(&n.to_value())),
+            hosts,
+            keywords,
+            vars,
+            vars_files,
+            pre_tasks,
+            tasks,
+            post_tasks,
+            handlers,
+            dir: dir.to_path_buf(),
+            role_defaults: std::mem::take(&mut self.role_defaults),
+            role_vars: std::mem::take(&mut self.role_vars),
+        })
+    }
+
+    /// `roles:` entries: `- web`, `- role: web` with params, `when` and `tags`.
+    fn role_entry(
+        &mut self,
+        path: &Path,
+        dir: &Path,
+        node: &Node,
+        inherit: &Inherit,
+    ) -> Result<Vec<Arc<Block>>, LoadError> {
+        let (name, params_node) = match &node.kind {
+            NodeKind::Scalar(_) => (scalar_text(&node.to_value()), None),
+            NodeKind::Map(_) => {
+                let name = node
+                    .get("role")
+                    .or_else(|| node.get("name"))
+                    .map(|n| scalar_text(&n.to_value()))
+                    .unwrap_or_default();
+                (name, Some(node))
+            }
+            _ => {
+                return Err(LoadError::at(
+                    "role definitions must contain a role name",
+                    Self::origin(path, node),
+                ))
+            }
+        };
+        let mut inh = inherit.clone();
+        let mut params = Map::new();
+        if let Some(p) = params_node {
+            for (k, v) in p.dict_entries() {
+                let key = k.key_string();
+                match key.as_str() {
+                    "role" | "name" => {}
+                    "when" => inh.when.extend(conds(path, v)),
+                    "tags" => inh.tags.extend(string_list(Some(v))),
+                    "vars" => params.extend(vars_map(path, v)?),
+                    other if COMMON_KEYWORDS.contains(&other) => {
+                        inh.keywords.insert(key, v.to_value());
+                    }
+                    _ => {
+                        params.insert(key, v.to_value());
+                    }
+                }
+            }
+        }
+        self.load_role(
+            path,
+            dir,
+            &name,
+            "main",
+            params,
+            inh,
+            Self::origin(path, node),
+            true,
+        )
+    }
+
+    /// Finds a role's folder as Ansible does: `roles/NAME` beside the playbook, then `NAME`.
+    fn role_path(&self, dir: &Path, name: &str) -> Option<PathBuf> {
+        [
+            dir.join("roles").join(name),
+            self.playbook_dir.join("roles").join(name),
+            dir.join(name),
+        ]
+        .into_iter()
+        .find(|p| p.is_dir())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn load_role(
+        &mut self,
+        path: &Path,
+        dir: &Path,
+        name: &str,
+        tasks_from: &str,
+        params: Map<String, Value>,
+        mut inh: Inherit,
+        at: Origin,
+        with_handlers: bool,
+    ) -> Result<Vec<Arc<Block>>, LoadError> {
+        let Some(role_dir) = self.role_path(dir, name) else {
+            let searched = [dir.join("roles"), dir.to_path_buf()]
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":");
+            return Err(LoadError::at(
+                format!("the role '{name}' was not found in {searched}"),
+                at,
+            ));
+        };
+        let defaults = self.vars_file_in(&role_dir.join("defaults"))?;
+        let vars = self.vars_file_in(&role_dir.join("vars"))?;
+        self.role_defaults.extend(defaults.clone());
+        self.role_vars.extend(vars.clone());
+        let role = Arc::new(RoleRef {
+            name: name.to_string(),
+            path: role_dir.clone(),
+            defaults,
+            vars,
+            params,
+        });
+        let mut blocks = Vec::new();
+        // Dependencies in meta/main.yml run first.
+        if let Some(meta) = find_yaml(&role_dir.join("meta"), "main") {
+            let node = self.read_yaml(&meta)?;
+            if let Some(deps) = node.get("dependencies") {
+                for d in deps.items().unwrap_or(&[]) {
+                    blocks.extend(self.role_entry(&meta, &role_dir, d, &inh)?);
+                }
+            }
+        }
+        inh.role = Some(role.clone());
+        if let Some(tasks_file) = find_yaml(&role_dir.join("tasks"), tasks_from) {
+            let node = self.read_yaml(&tasks_file)?;
+            blocks.extend(self.blocks(&tasks_file, Some(&node), &inh)?);
+        } else if tasks_from != "main" {
+            return Err(missing_file(
+                &role_dir.join("tasks").join(format!("{tasks_from}.yml")),
+                &std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        if with_handlers {
+            if let Some(h) = find_yaml(&role_dir.join("handlers"), "main") {
+                let node = self.read_yaml(&h)?;
+                let hinh = Inherit {
+                    handlers: true,
+                    ..inh.clone()
+                };
+                let hb = self.blocks(&h, Some(&node), &hinh)?;
+                self.role_handlers.extend(hb);
+            }
+        }
+        let _ = path;
+        Ok(blocks)
+    }
+
+    /// Loads a role for `include_role` at run time; its handlers join no play (Ansible adds
+    /// them to the play's handlers when the role is included, which fleetsim does not yet).
+    pub fn load_role_dynamic(
+        &mut self,
+        dir: &Path,
+        name: &str,
+        tasks_from: &str,
+        params: Map<String, Value>,
+    ) -> Result<Vec<Arc<Block>>, LoadError> {
+        let at = Origin::new(dir, 0, 0);
+        self.load_role(
+            dir,
+            dir,
+            name,
+            tasks_from,
+            params,
+            Inherit::default(),
+            at,
+            false,
+        )
+    }
+
+    fn vars_file_in(&mut self, dir: &Path) -> Result<Map<String, Value>, LoadError> {
+        match find_yaml(dir, "main") {
+            Some(p) => {
+                let node = self.read_yaml(&p)?;
+                match node.to_value() {
+                    Value::Object(m) => Ok(m),
+                    _ => Ok(Map::new()),
+                }
+            }
+            None => Ok(Map::new()),
+        }
+    }
+
+    /// A list of tasks and blocks, with consecutive bare tasks grouped in implicit blocks.
+    fn blocks(
+        &mut self,
+        path: &Path,
+        list: Option<&Node>,
+        inherit: &Inherit,
+    ) -> Result<Vec<Arc<Block>>, LoadError> {
+        let Some(list) = list else {
+            return Ok(Vec::new());
+        };
+        if list.is_null() {
+            return Ok(Vec::new());
+        }
+        let Some(items) = list.items() else {
+            return Err(LoadError::at(
+                "A malformed block was encountered while loading tasks: expected a list of tasks.",
+                Self::origin(path, list),
+            ));
+        };
+        let mut out = Vec::new();
+        let mut implicit: Vec<Item> = Vec::new();
+        let mut implicit_origin: Option<Origin> = None;
+        for item in items {
+            if item.get("block").is_some()
+                || item.get("rescue").is_some()
+                || item.get("always").is_some()
+            {
+                if !implicit.is_empty() {
+                    out.push(Arc::new(Block {
+                        origin: implicit_origin
+                            .take()
+                            .unwrap_or_else(|| Self::origin(path, item)),
+                        name: None,
+                        block: std::mem::take(&mut implicit),
+                        rescue: Vec::new(),
+                        always: Vec::new(),
+                        implicit: true,
+                    }));
+                }
+                out.push(Arc::new(self.block(path, item, inherit)?));
+            } else {
+                implicit_origin.get_or_insert_with(|| Self::origin(path, item));
+                implicit.extend(self.task_or_import(path, item, inherit)?);
+            }
+        }
+        if !implicit.is_empty() {
+            out.push(Arc::new(Block {
+                origin: implicit_origin.unwrap_or_else(|| Self::origin(path, list)),
+                name: None,
+                block: implicit,
+                rescue: Vec::new(),
+                always: Vec::new(),
+                implicit: true,
+            }));
+        }
+        Ok(out)
+    }
+
+    fn block(&mut self, path: &Path, node: &Node, inherit: &Inherit) -> Result<Block, LoadError> {
+        for (k, _) in node.entries().unwrap_or(&[]) {
+            let key = k.key_string();
+            if !COMMON_KEYWORDS.contains(&key.as_str())
+                && !BLOCK_ONLY_KEYWORDS.contains(&key.as_str())
+            {
+                return Err(LoadError::at(
+                    format!("'{key}' is not a valid attribute for a Block"),
+                    Self::origin(path, k),
+                ));
+            }
+        }
+        let mut inh = inherit.clone();
+        apply_inherited(path, node, &mut inh)?;
+        let list = |this: &mut Self, key: &str| -> Result<Vec<Item>, LoadError> {
+            let mut items = Vec::new();
+            for b in this.blocks(path, node.get(key), &inh)? {
+                // Flatten implicit blocks: their tasks belong to this block directly.
+                if b.implicit {
+                    items.extend(b.block.iter().cloned());
+                } else {
+                    items.push(Item::Block(b));
+                }
+            }
+            Ok(items)
+        };
+        let block = list(self, "block")?;
+        let rescue = list(self, "rescue")?;
+        let always = list(self, "always")?;
+        Ok(Block {
+            origin: Self::origin(path, node),
+            name: node.get("name").map(|n| scalar_text(&n.to_value())),
+            block,
+            rescue,
+            always,
+            implicit: false,
+        })
+    }
+
+    /// A task entry, or the tasks of an `import_tasks`/`import_role` expanded in place.
+    fn task_or_import(
+        &mut self,
+        path: &Path,
+        node: &Node,
+        inherit: &Inherit,
+    ) -> Result<Vec<Item>, LoadError> {
+        if node.entries().is_none() {
+            return Err(LoadError::at(
+                "A malformed block was encountered while loading tasks: a task must be a mapping.",
+                Self::origin(path, node),
+            ));
+        }
+        let task = self.task(path, node, inherit)?;
+        match task.action.as_str() {
+            "import_tasks" => {
+                let file = task
+                    .args
+                    .get("_raw_params")
+                    .or_else(|| task.args.get("file"))
+                    .map(scalar_text)
+                    .unwrap_or_default();
+                let base = path.parent().unwrap_or(Path::new("."));
+                let target =
+                    resolve_task_file(base, &self.playbook_dir, task.role.as_deref(), &file);
+                let mut inh = inherit.clone();
+                apply_inherited(path, node, &mut inh)?;
+                let sub = self.read_yaml(&target)?;
+                let blocks = self.blocks(&target, Some(&sub), &inh)?;
+                Ok(blocks.into_iter().map(Item::Block).collect())
+            }
+            "import_role" => {
+                let name = task.args.get("name").map(scalar_text).unwrap_or_default();
+                let tasks_from = task
+                    .args
+                    .get("tasks_from")
+                    .map(scalar_text)
+                    .unwrap_or_else(|| "main".into());
+                let mut inh = inherit.clone();
+                apply_inherited(path, node, &mut inh)?;
+                let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+                let blocks = self.load_role(
+                    path,
+                    &dir,
+                    &name,
+                    &tasks_from,
+                    Map::new(),
+                    inh,
+                    task.origin.clone(),
+                    true,
+                )?;
+                Ok(blocks.into_iter().map(Item::Block).collect())
+            }
+            _ => Ok(vec![Item::Task(Arc::new(task))]),
+        }
+    }
+
+    fn task(&mut self, path: &Path, node: &Node, inherit: &Inherit) -> Result<Task, LoadError> {
+        let origin = Self::origin(path, node);
+        let mut actions: Vec<(&Node, &Node)> = Vec::new();
+        let mut loop_spec = None;
+        let mut loop_origin = None;
+        for (k, v) in node.dict_entries() {
+            let key = k.key_string();
+            if let Some(lookup) = key.strip_prefix("with_") {
+                loop_spec = Some(LoopSpec::With(lookup.to_string(), v.to_value()));
+                loop_origin = Some(Self::origin(path, v));
+                continue;
+            }
+            if COMMON_KEYWORDS.contains(&key.as_str()) || TASK_ONLY_KEYWORDS.contains(&key.as_str())
+            {
+                continue;
+            }
+            actions.push((k, v));
+        }
+        let (action_name, action_args, action_origin) = if let Some(a) =
+            node.get("action").or_else(|| node.get("local_action"))
+        {
+            if !actions.is_empty() {
+                let names: Vec<String> = std::iter::once("action".to_string())
+                    .chain(actions.iter().map(|(k, _)| k.key_string()))
+                    .collect();
+                return Err(LoadError::at(
+                    format!("conflicting action statements: {}", names.join(", ")),
+                    origin,
+                ));
+            }
+            match a.to_value() {
+                Value::String(s) => {
+                    let (m, rest) = s
+                        .split_once(char::is_whitespace)
+                        .unwrap_or((s.as_str(), ""));
+                    (
+                        m.to_string(),
+                        Value::String(rest.trim().to_string()),
+                        Self::origin(path, a),
+                    )
+                }
+                Value::Object(mut m) => {
+                    let module = m
+                        .remove("module")
+                        .map(|v| scalar_text(&v))
+                        .unwrap_or_default();
+                    (module, Value::Object(m), Self::origin(path, a))
+                }
+                _ => (String::new(), Value::Null, Self::origin(path, a)),
+            }
+        } else {
+            match actions.len() {
+                0 => {
+                    return Err(LoadError::at("no module/action detected in task.", origin));
+                }
+                1 => (
+                    actions[0].0.key_string(),
+                    actions[0].1.to_value(),
+                    Self::origin(path, actions[0].0),
+                ),
+                _ => {
+                    let names: Vec<String> = actions.iter().map(|(k, _)| k.key_string()).collect();
+                    return Err(LoadError::at(
+                        format!("conflicting action statements: {}", names.join(", ")),
+                        origin,
+                    ));
+                }
+            }
+        };
+        let Some(short) = modules_known::resolve(&action_name) else {
+            return Err(LoadError::at(
+                format!(
+                    "couldn't resolve module/action '{action_name}'. This often indicates a misspelling, missing collection, or incorrect module path."
+                ),
+                origin,
+            ));
+        };
+        let free_form = matches!(
+            short,
+            "command"
+                | "shell"
+                | "raw"
+                | "script"
+                | "include_tasks"
+                | "import_tasks"
+                | "include_vars"
+                | "meta"
+                | "include_role"
+                | "import_role"
+                | "set_fact"
+                | "add_host"
+                | "group_by"
+        );
+        let mut args = match action_args {
+            Value::String(s) => {
+                if matches!(
+                    short,
+                    "import_tasks" | "include_tasks" | "meta" | "include_vars"
+                ) && !s.contains('=')
+                {
+                    let mut m = Map::new();
+                    m.insert("_raw_params".into(), Value::String(s));
+                    m
+                } else {
+                    parse_kv(&s, matches!(short, "command" | "shell" | "raw" | "script"))
+                }
+            }
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            other => {
+                let mut m = Map::new();
+                m.insert("_raw_params".into(), other);
+                m
+            }
+        };
+        let _ = free_form;
+        let mut arg_origins = BTreeMap::new();
+        if let Some(a) = actions.first().map(|(_, v)| *v) {
+            for (k, v) in a.dict_entries() {
+                arg_origins.insert(k.key_string(), Self::origin(path, v));
+            }
+        }
+        if let Some(extra) = node.get("args") {
+            if let Value::Object(m) = extra.to_value() {
+                for (k, v) in m {
+                    args.entry(k).or_insert(v);
+                }
+            }
+            for (k, v) in extra.dict_entries() {
+                arg_origins
+                    .entry(k.key_string())
+                    .or_insert_with(|| Self::origin(path, v));
+            }
+        }
+        let mut keywords = inherit.keywords.clone();
+        for (k, v) in node.dict_entries() {
+            let key = k.key_string();
+            if matches!(
+                key.as_str(),
+                "name"
+                    | "when"
+                    | "tags"
+                    | "vars"
+                    | "loop"
+                    | "loop_control"
+                    | "register"
+                    | "failed_when"
+                    | "changed_when"
+                    | "until"
+                    | "notify"
+                    | "listen"
+                    | "args"
+                    | "action"
+                    | "local_action"
+            ) || key.starts_with("with_")
+            {
+                continue;
+            }
+            if COMMON_KEYWORDS.contains(&key.as_str()) || TASK_ONLY_KEYWORDS.contains(&key.as_str())
+            {
+                keywords.insert(key, v.to_value());
+            }
+        }
+        if node.get("local_action").is_some() {
+            keywords.insert("delegate_to".into(), Value::String("localhost".into()));
+        }
+        if let Some(l) = node.get("loop") {
+            loop_spec = Some(LoopSpec::Loop(l.to_value()));
+            loop_origin = Some(Self::origin(path, l));
+        }
+        let mut when = inherit.when.clone();
+        if let Some(w) = node.get("when") {
+            when.extend(conds(path, w));
+        }
+        let mut tags = inherit.tags.clone();
+        tags.extend(string_list(node.get("tags")));
+        let mut vars = inherit.vars.clone();
+        if let Some(v) = node.get("vars") {
+            vars.extend(vars_map(path, v)?);
+        }
+        let loop_control = match node.get("loop_control").map(Node::to_value) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        Ok(Task {
+            origin,
+            name: node.get("name").map(|n| scalar_text(&n.to_value())),
+            action: short.to_string(),
+            action_fqcn: format!("ansible.builtin.{short}"),
+            args,
+            arg_origins,
+            origin_action: action_origin,
+            when,
+            tags,
+            vars,
+            loop_spec,
+            loop_origin,
+            loop_control,
+            register: node.get("register").map(|n| scalar_text(&n.to_value())),
+            keywords,
+            failed_when: node.get("failed_when").map(|n| conds(path, n)),
+            changed_when: node.get("changed_when").map(|n| conds(path, n)),
+            until: node.get("until").map(|n| conds(path, n)),
+            notify: string_list(node.get("notify")),
+            listen: string_list(node.get("listen")),
+            role: inherit.role.clone(),
+            file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            is_handler: inherit.handlers,
+        })
+    }
+}
+
+/// Applies a block's or import's `when`, `tags`, `vars` and inheritable keywords.
+fn apply_inherited(path: &Path, node: &Node, inh: &mut Inherit) -> Result<(), LoadError> {
+    if let Some(w) = node.get("when") {
+        inh.when.extend(conds(path, w));
+    }
+    inh.tags.extend(string_list(node.get("tags")));
+    if let Some(v) = node.get("vars") {
+        inh.vars.extend(vars_map(path, v)?);
+    }
+    for k in INHERITED_KEYWORDS {
+        if let Some(v) = node.get(k) {
+            inh.keywords.insert((*k).to_string(), v.to_value());
+        }
+    }
+    Ok(())
+}
+
+fn conds(path: &Path, node: &Node) -> Vec<Cond> {
+    match &node.kind {
+        NodeKind::Seq(items) => items
+            .iter()
+            .map(|n| Cond {
+                expr: n.to_value(),
+                origin: Loader::origin(path, n),
+            })
+            .collect(),
+        _ => vec![Cond {
+            expr: node.to_value(),
+            origin: Loader::origin(path, node),
+        }],
+    }
+}
+
+fn vars_map(path: &Path, node: &Node) -> Result<Map<String, Value>, LoadError> {
+    match node.to_value() {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        Value::Array(items) => {
+            // A list of single-key dicts is accepted by Ansible too.
+            let mut m = Map::new();
+            for i in items {
+                if let Value::Object(o) = i {
+                    m.extend(o);
+                }
+            }
+            Ok(m)
+        }
+        _ => Err(LoadError::at(
+            "Vars in a Play must be specified as a dictionary.",
+            Loader::origin(path, node),
+        )),
+    }
+}
+
+fn string_list(node: Option<&Node>) -> Vec<String> {
+    match node.map(Node::to_value) {
+        Some(Value::Array(a)) => a.iter().map(scalar_text).collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        Some(other) => vec![scalar_text(&other)],
+    }
+}
+
+/// A scalar as the text Python's `str()` would give.
+pub fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        other => other.to_string(),
+    }
+}
+
+fn find_yaml(dir: &Path, stem: &str) -> Option<PathBuf> {
+    [
+        format!("{stem}.yml"),
+        format!("{stem}.yaml"),
+        format!("{stem}.json"),
+        stem.to_string(),
+    ]
+    .into_iter()
+    .map(|n| dir.join(n))
+    .find(|p| p.is_file())
+}
+
+/// Where `import_tasks`/`include_tasks` look for a file: the role's tasks folder, the
+/// including file's folder, then the playbook's.
+pub fn resolve_task_file(
+    base: &Path,
+    playbook_dir: &Path,
+    role: Option<&RoleRef>,
+    file: &str,
+) -> PathBuf {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    let mut candidates = Vec::new();
+    if let Some(r) = role {
+        candidates.push(r.path.join("tasks").join(file));
+    }
+    candidates.push(base.join(file));
+    candidates.push(playbook_dir.join(file));
+    candidates
+        .iter()
+        .find(|c| c.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            candidates
+                .get(if role.is_some() { 1 } else { 0 })
+                .cloned()
+                .unwrap_or_default()
+        })
+}
+
+/// Ansible's message for a file it cannot read on the controller (exit status 1).
+fn missing_file(path: &Path, err: &std::io::Error) -> LoadError {
+    let errno = match err.kind() {
+        std::io::ErrorKind::NotFound => "[Errno 2] No such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "[Errno 13] Permission denied".to_string(),
+        _ => err.to_string(),
+    };
+    let p = path.display();
+    LoadError::Plain {
+        message: format!(
+            "Unable to retrieve file contents.\nCould not find or access '{p}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option: {errno}: '{p}'"
+        ),
+        exit_code: 1,
+    }
+}
+
+/// Loads a playbook file (the whole list of plays).
+pub fn load_playbook(
+    path: &Path,
+    extra_vars: &Map<String, Value>,
+) -> Result<(Playbook, Loader), LoadError> {
+    let path = absolute(path);
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut loader = Loader::new(&dir);
+    let plays = loader.load_plays(&path, extra_vars)?;
+    let _ = extra_vars;
+    Ok((Playbook { path, plays }, loader))
+}
+
+/// Loads a task file for `include_tasks` at run time, with vars and conditions from the
+/// include applied to its tasks.
+pub fn load_task_file(
+    loader: &mut Loader,
+    path: &Path,
+    role: Option<Arc<RoleRef>>,
+    handlers: bool,
+) -> Result<Vec<Arc<Block>>, LoadError> {
+    let node = loader.read_yaml(path)?;
+    let inh = Inherit {
+        role,
+        handlers,
+        ..Inherit::default()
+    };
+    loader.blocks(path, Some(&node), &inh)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
+}

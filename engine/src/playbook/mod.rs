@@ -1,0 +1,156 @@
+//! Playbooks as Ansible loads them: plays, blocks with rescue/always, tasks with their
+//! keywords, roles, static imports; every piece keeps its origin for error messages.
+//!
+//! Loading validates what Ansible validates before running anything (unknown play or task
+//! keywords, unknown modules, conflicting actions, missing imported files), so a playbook
+//! that Ansible refuses is refused here with the same message and exit status.
+
+mod error;
+pub mod kv;
+mod load;
+pub mod modules_known;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::diag::Origin;
+
+pub use error::LoadError;
+pub use load::{load_playbook, load_task_file, resolve_task_file, scalar_text, Loader};
+
+/// A loaded playbook: its plays in order, `import_playbook` already expanded.
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub path: PathBuf,
+    pub plays: Vec<Arc<Play>>,
+}
+
+/// One play.
+#[derive(Debug, Clone)]
+pub struct Play {
+    pub origin: Origin,
+    /// The name as written (templated with play vars when displayed).
+    pub name: Option<String>,
+    /// `hosts:` as written: a pattern string or a list of patterns.
+    pub hosts: Value,
+    /// Every play keyword other than the task lists, as written (gather_facts, serial, ...).
+    pub keywords: Map<String, Value>,
+    pub vars: Map<String, Value>,
+    pub vars_files: Vec<Value>,
+    pub pre_tasks: Vec<Arc<Block>>,
+    /// Role tasks (from `roles:`) followed by the play's `tasks:`.
+    pub tasks: Vec<Arc<Block>>,
+    pub post_tasks: Vec<Arc<Block>>,
+    /// Play handlers and the handlers of its roles.
+    pub handlers: Vec<Arc<Block>>,
+    /// The folder of the playbook file (`playbook_dir`, relative `src:` and vars_files).
+    pub dir: PathBuf,
+    /// Role defaults and vars visible to the whole play (Ansible exposes them play-wide).
+    pub role_defaults: Map<String, Value>,
+    pub role_vars: Map<String, Value>,
+}
+
+/// A block: tasks, and what runs when one of them fails, and what always runs.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub origin: Origin,
+    pub name: Option<String>,
+    pub block: Vec<Item>,
+    pub rescue: Vec<Item>,
+    pub always: Vec<Item>,
+    /// Created around bare tasks, not written by the user.
+    pub implicit: bool,
+}
+
+/// An entry of a block's lists.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Task(Arc<Task>),
+    Block(Arc<Block>),
+}
+
+/// A condition (`when`, `failed_when`, `changed_when`, `until`) with where it was written.
+#[derive(Debug, Clone)]
+pub struct Cond {
+    pub expr: Value,
+    pub origin: Origin,
+}
+
+/// How a task loops.
+#[derive(Debug, Clone)]
+pub enum LoopSpec {
+    /// `loop: EXPR`
+    Loop(Value),
+    /// `with_NAME: TERMS` (a lookup plugin's terms)
+    With(String, Value),
+}
+
+/// The role a task came from.
+#[derive(Debug, Clone)]
+pub struct RoleRef {
+    pub name: String,
+    pub path: PathBuf,
+    pub defaults: Map<String, Value>,
+    pub vars: Map<String, Value>,
+    /// Parameters given where the role was used (`- role: x` with vars, or include_role vars).
+    pub params: Map<String, Value>,
+}
+
+/// One task, with the keywords it inherits from its blocks and imports already applied.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub origin: Origin,
+    pub name: Option<String>,
+    /// The module's short name (`copy` for `ansible.builtin.copy`).
+    pub action: String,
+    /// The name as Ansible prints it in messages (`ansible.builtin.copy`).
+    pub action_fqcn: String,
+    pub args: Map<String, Value>,
+    /// Where each argument was written, for "Error while resolving value for 'msg'".
+    pub arg_origins: BTreeMap<String, Origin>,
+    pub origin_action: Origin,
+    /// Conditions from enclosing blocks and imports first, then the task's own.
+    pub when: Vec<Cond>,
+    pub tags: Vec<String>,
+    /// Vars from enclosing blocks/imports, then the task's own (later wins).
+    pub vars: Map<String, Value>,
+    pub loop_spec: Option<LoopSpec>,
+    pub loop_origin: Option<Origin>,
+    pub loop_control: Map<String, Value>,
+    pub register: Option<String>,
+    /// Keywords whose values are templated at run time, as written:
+    /// delegate_to, delegate_facts, run_once, ignore_errors, ignore_unreachable, retries,
+    /// delay, no_log, check_mode, diff, throttle, any_errors_fatal, become...
+    pub keywords: Map<String, Value>,
+    pub failed_when: Option<Vec<Cond>>,
+    pub changed_when: Option<Vec<Cond>>,
+    pub until: Option<Vec<Cond>>,
+    pub notify: Vec<String>,
+    /// For handlers: the topics they listen to.
+    pub listen: Vec<String>,
+    pub role: Option<Arc<RoleRef>>,
+    /// The folder of the file the task was written in (for relative paths).
+    pub file_dir: PathBuf,
+    pub is_handler: bool,
+}
+
+impl Task {
+    /// The name Ansible shows in `TASK [...]`: the name, or the action when unnamed.
+    pub fn display_name(&self) -> String {
+        let base = match &self.name {
+            Some(n) if !n.is_empty() => n.clone(),
+            _ => self.action_fqcn.clone(),
+        };
+        match &self.role {
+            Some(r) => format!("{} : {}", r.name, base),
+            None => base,
+        }
+    }
+
+    pub fn keyword(&self, name: &str) -> Option<&Value> {
+        self.keywords.get(name)
+    }
+}

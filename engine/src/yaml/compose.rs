@@ -1,0 +1,276 @@
+//! Builds the [`Node`] tree from yaml-rust2's marked events: anchors, aliases, tags and
+//! merge keys, with PyYAML's composer errors (single document, unhashable keys).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::error::YamlError;
+use super::resolve::{resolve_float, resolve_int, resolve_plain};
+use super::{Node, NodeKind, Scalar, Span};
+
+/// Collects every event with its position; the tree is built afterwards from the flat list,
+/// which keeps the recursive construction simple and bounded by the input.
+#[derive(Default)]
+struct Recorder {
+    events: Vec<(Event, Marker)>,
+}
+
+impl MarkedEventReceiver for Recorder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        self.events.push((ev, mark));
+    }
+}
+
+fn span(mark: &Marker) -> Span {
+    Span {
+        line: mark.line(),
+        col: mark.col() + 1,
+    }
+}
+
+pub(super) fn compose_single(text: &str, path: &Path) -> Result<Node, YamlError> {
+    let mut recorder = Recorder::default();
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut recorder, true) {
+        let m = e.marker();
+        return Err(YamlError::syntax(
+            path,
+            text,
+            span(m),
+            &scan_message(e.info()),
+        ));
+    }
+    let mut builder = Builder {
+        events: &recorder.events,
+        pos: 0,
+        anchors: BTreeMap::new(),
+        path,
+        text,
+    };
+    let mut docs: Vec<Node> = Vec::new();
+    while builder.pos < builder.events.len() {
+        let (ev, mark) = &builder.events[builder.pos];
+        match ev {
+            Event::DocumentStart => {
+                if !docs.is_empty() {
+                    return Err(YamlError::syntax(
+                        path,
+                        text,
+                        span(mark),
+                        "expected a single document in the stream but found another document",
+                    ));
+                }
+                builder.pos += 1;
+                let node = builder.node()?;
+                docs.push(node);
+            }
+            _ => builder.pos += 1,
+        }
+    }
+    Ok(docs
+        .pop()
+        .unwrap_or_else(|| Node::null(Span { line: 1, col: 1 })))
+}
+
+/// yaml-rust2 writes "context, problem"; libyaml (which Ansible uses) keeps them apart and
+/// Ansible joins them with a space.
+fn scan_message(info: &str) -> String {
+    info.replacen(", ", " ", 1)
+}
+
+struct Builder<'a> {
+    events: &'a [(Event, Marker)],
+    pos: usize,
+    anchors: BTreeMap<usize, Node>,
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Builder<'_> {
+    fn err(&self, mark: &Marker, msg: &str) -> YamlError {
+        YamlError::syntax(self.path, self.text, span(mark), msg)
+    }
+
+    fn node(&mut self) -> Result<Node, YamlError> {
+        let Some((ev, mark)) = self.events.get(self.pos) else {
+            let last = self.events.last().map(|(_, m)| *m);
+            return Ok(Node::null(last.as_ref().map(span).unwrap_or_default()));
+        };
+        let mark = *mark;
+        self.pos += 1;
+        match ev {
+            Event::Scalar(value, style, anchor, tag) => {
+                let node = Node {
+                    kind: NodeKind::Scalar(self.scalar(value, *style, tag.as_ref(), &mark)?),
+                    span: span(&mark),
+                    tag: local_tag(tag.as_ref()),
+                };
+                self.remember(*anchor, &node);
+                Ok(node)
+            }
+            Event::Alias(id) => self
+                .anchors
+                .get(id)
+                .map(|n| Node {
+                    span: span(&mark),
+                    ..n.clone()
+                })
+                .ok_or_else(|| self.err(&mark, "found undefined alias")),
+            Event::SequenceStart(anchor, tag) => {
+                let mut items = Vec::new();
+                loop {
+                    match self.events.get(self.pos) {
+                        Some((Event::SequenceEnd, _)) | None => {
+                            self.pos += 1;
+                            break;
+                        }
+                        _ => items.push(self.node()?),
+                    }
+                }
+                let node = Node {
+                    kind: NodeKind::Seq(items),
+                    span: span(&mark),
+                    tag: local_tag(tag.as_ref()),
+                };
+                self.remember(*anchor, &node);
+                Ok(node)
+            }
+            Event::MappingStart(anchor, tag) => {
+                let mut merged: Vec<(Node, Node)> = Vec::new();
+                let mut own: Vec<(Node, Node)> = Vec::new();
+                loop {
+                    match self.events.get(self.pos) {
+                        Some((Event::MappingEnd, _)) | None => {
+                            self.pos += 1;
+                            break;
+                        }
+                        _ => {
+                            let key = self.node()?;
+                            let value = self.node()?;
+                            if !matches!(key.kind, NodeKind::Scalar(_)) {
+                                return Err(YamlError::syntax(
+                                    self.path,
+                                    self.text,
+                                    key.span,
+                                    "while constructing a mapping found unhashable key",
+                                ));
+                            }
+                            if key.as_str() == Some("<<") && key.tag.is_none() {
+                                self.merge_into(&mut merged, value)?;
+                            } else {
+                                own.push((key, value));
+                            }
+                        }
+                    }
+                }
+                // yaml-rust2 marks a block mapping where it found the first `:`; Ansible's
+                // origin is where the mapping starts, i.e. its first key.
+                let start = own
+                    .first()
+                    .map(|(k, _)| k.span)
+                    .filter(|s| *s < span(&mark))
+                    .unwrap_or(span(&mark));
+                merged.extend(own);
+                let node = Node {
+                    kind: NodeKind::Map(merged),
+                    span: start,
+                    tag: local_tag(tag.as_ref()),
+                };
+                self.remember(*anchor, &node);
+                Ok(node)
+            }
+            // Structural events never start a node; treat a stray one as an empty value.
+            _ => Ok(Node::null(span(&mark))),
+        }
+    }
+
+    /// PyYAML's `flatten_mapping`: `<<: *a` or `<<: [*a, *b]` (earlier maps win over later).
+    fn merge_into(&self, merged: &mut Vec<(Node, Node)>, value: Node) -> Result<(), YamlError> {
+        match value.kind {
+            NodeKind::Map(entries) => {
+                merged.extend(entries);
+                Ok(())
+            }
+            NodeKind::Seq(items) => {
+                // Later sources must not override earlier ones, so add them in reverse.
+                for item in items.into_iter().rev() {
+                    match item.kind {
+                        NodeKind::Map(entries) => merged.extend(entries),
+                        _ => {
+                            return Err(YamlError::syntax(
+                                self.path,
+                                self.text,
+                                item.span,
+                                "while constructing a mapping expected a mapping for merging",
+                            ))
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(YamlError::syntax(
+                self.path,
+                self.text,
+                value.span,
+                "while constructing a mapping expected a mapping or list of mappings for merging",
+            )),
+        }
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+
+    fn scalar(
+        &self,
+        value: &str,
+        style: TScalarStyle,
+        tag: Option<&Tag>,
+        mark: &Marker,
+    ) -> Result<Scalar, YamlError> {
+        if let Some(t) = tag {
+            if t.handle == "tag:yaml.org,2002:" {
+                return self.tagged_scalar(value, &t.suffix, mark);
+            }
+            // Local tags (`!unsafe`, `!vault`) keep the text as it is written.
+            return Ok(Scalar::Str(value.to_string()));
+        }
+        Ok(match style {
+            TScalarStyle::Plain => resolve_plain(value),
+            _ => Scalar::Str(value.to_string()),
+        })
+    }
+
+    fn tagged_scalar(&self, value: &str, suffix: &str, mark: &Marker) -> Result<Scalar, YamlError> {
+        let bad = |what: &str| {
+            self.err(
+                mark,
+                &format!("while constructing a {what} found an invalid value {value:?}"),
+            )
+        };
+        Ok(match suffix {
+            "str" => Scalar::Str(value.to_string()),
+            "int" => resolve_int(value).ok_or_else(|| bad("int"))?,
+            "float" => match resolve_int(value) {
+                Some(Scalar::Int(i)) => Scalar::Float(i as f64),
+                _ => Scalar::Float(resolve_float(value).ok_or_else(|| bad("float"))?),
+            },
+            "bool" => match resolve_plain(value) {
+                b @ Scalar::Bool(_) => b,
+                _ => return Err(bad("bool")),
+            },
+            "null" => Scalar::Null,
+            _ => resolve_plain(value),
+        })
+    }
+}
+
+fn local_tag(tag: Option<&Tag>) -> Option<String> {
+    tag.filter(|t| t.handle != "tag:yaml.org,2002:")
+        .map(|t| format!("{}{}", t.handle, t.suffix))
+}

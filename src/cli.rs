@@ -1,0 +1,131 @@
+//! The command line: one clap `Subcommand` enum, so new commands (`playbook`, ...) are one
+//! more variant plus a module; options shared by every Ansible-like command are flattened in.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Run real Ansible playbooks against a simulated fleet.
+#[derive(Debug, Parser)]
+#[command(name = "fleetsim", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show an inventory as `ansible-inventory` does (--list, --graph [GROUP], --host HOST).
+    Inventory(InventoryArgs),
+    /// Print the hosts a pattern selects, as `ansible PATTERN --list-hosts` does.
+    Hosts(HostsArgs),
+    /// Run playbooks against the simulated fleet, as `ansible-playbook` runs them.
+    Playbook(PlaybookArgs),
+}
+
+/// Inventory options every Ansible command takes (`-i`, `-l`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct InventoryOpts {
+    /// Inventory source: a file, a folder, or a comma-separated host list ('a,b,'). Repeatable.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<String>,
+    /// Further limit selected hosts to an additional pattern (or @file, one pattern a line).
+    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
+    pub limit: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub opts: InventoryOpts,
+    /// Output all hosts info, as an inventory script.
+    #[arg(long)]
+    pub list: bool,
+    /// Output one host's variables.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Show the group tree (from GROUP, default all).
+    #[arg(long)]
+    pub graph: bool,
+    /// Send the --list output to a file instead of the screen.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<String>,
+    /// Group to start --graph at (default: all).
+    #[arg(value_name = "GROUP")]
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// Host pattern, as given to `ansible`.
+    #[arg(value_name = "PATTERN")]
+    pub pattern: String,
+    #[command(flatten)]
+    pub opts: InventoryOpts,
+}
+
+/// `fleetsim playbook`: ansible-playbook's options plus fleetsim's own.
+#[derive(Debug, Args)]
+pub struct PlaybookArgs {
+    #[command(flatten)]
+    pub opts: InventoryOpts,
+    /// Extra variables: `key=value ...`, JSON or YAML text, or `@FILE`. Repeatable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+    /// Only run plays and tasks tagged with these values.
+    #[arg(short = 't', long = "tags", value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Only run plays and tasks whose tags do not match these values.
+    #[arg(long = "skip-tags", value_name = "SKIP_TAGS")]
+    pub skip_tags: Vec<String>,
+    /// Don't make any changes; predict some of the changes that may occur.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show the differences in files and templates that change.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Number of parallel processes (results print in inventory order whatever it is).
+    #[arg(short = 'f', long = "forks", default_value_t = 5)]
+    pub forks: usize,
+    /// More output (-v, -vv, -vvv...).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Outputs a list of matching hosts; does not execute anything else.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// List all tasks that would be executed.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// List all available tags.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+    /// Perform a syntax check on the playbook, but do not execute it.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// Start the playbook at the task matching this name.
+    #[arg(long = "start-at-task", value_name = "TASK")]
+    pub start_at_task: Option<String>,
+    /// Accepted for compatibility; the simulation has no privilege escalation to do.
+    #[arg(short = 'b', long = "become")]
+    pub r#become: bool,
+    /// Accepted for compatibility (connection type).
+    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
+    pub connection: Option<String>,
+    /// Accepted for compatibility (remote user).
+    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
+    pub user: Option<String>,
+    /// Keep every simulated host's files under DIR/hosts/HOST (default: a temporary folder
+    /// removed at exit).
+    #[arg(long, value_name = "DIR")]
+    pub sandbox: Option<std::path::PathBuf>,
+    /// Seed of every random draw (default: random, and printed so the run can be replayed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Virtual clock start, RFC 3339 (default: now, printed so the run can be replayed).
+    #[arg(long = "start-time", value_name = "RFC3339")]
+    pub start_time: Option<String>,
+    /// Environment variable of the simulated controller (`lookup('env')`). Repeatable.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Playbooks to run, in order.
+    #[arg(value_name = "PLAYBOOK", required = true)]
+    pub playbooks: Vec<std::path::PathBuf>,
+}
