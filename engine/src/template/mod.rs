@@ -163,7 +163,7 @@ impl Templar {
             format!("{{{{ {e} }}}}")
         };
         let ctx = Ctx::new(vars.clone(), self.inner.clone());
-        let value = self.inner.render_in(&src, &ctx).map_err(|err| {
+        let value = self.inner.render_expr_in(&src, &ctx).map_err(|err| {
             let err = if is_template(e) {
                 err
             } else {
@@ -303,7 +303,18 @@ impl Inner {
         if !is_template(s) {
             return Ok(J::String(s.to_string()));
         }
-        let (out, frame) = self.render_raw(s, ctx)?;
+        let (out, frame) = self.render_raw(s, ctx, true)?;
+        finish_native(out, frame)
+    }
+
+    /// [`Inner::render_in`] without Ansible's backslash escaping (conditionals are expressions
+    /// whose string constants keep Jinja's escape sequences).
+    pub(crate) fn render_expr_in(
+        self: &Arc<Self>,
+        s: &str,
+        ctx: &Arc<Ctx>,
+    ) -> Result<J, TemplateError> {
+        let (out, frame) = self.render_raw(s, ctx, false)?;
         finish_native(out, frame)
     }
 
@@ -313,7 +324,7 @@ impl Inner {
         s: &str,
         ctx: &Arc<Ctx>,
     ) -> Result<String, TemplateError> {
-        let (out, _frame) = self.render_raw(s, ctx)?;
+        let (out, _frame) = self.render_raw(s, ctx, false)?;
         Ok(out)
     }
 
@@ -321,11 +332,12 @@ impl Inner {
         self: &Arc<Self>,
         s: &str,
         ctx: &Arc<Ctx>,
+        escape_backslashes: bool,
     ) -> Result<(String, Frame), TemplateError> {
         if frames_depth() > MAX_NESTING {
             return Err(vars::recursion_error());
         }
-        let rewritten = rewrite::rewrite(s);
+        let rewritten = rewrite::rewrite(s, escape_backslashes);
         let src: &str = rewritten.as_deref().unwrap_or(s);
         push_frame();
         CURRENT.with(|c| c.borrow_mut().push((self.clone(), ctx.clone())));

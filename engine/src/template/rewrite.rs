@@ -36,18 +36,23 @@ struct Token {
 }
 
 /// Rewrite `src` if it needs it; `None` when it is fine as it is (the common case).
-pub fn rewrite(src: &str) -> Option<String> {
+///
+/// `escape_backslashes` is Ansible's lexer rule for templates that come from YAML (task args and
+/// variables, not template files or conditionals): backslashes in string constants inside
+/// `{{ }}` are literal, so `'\1'` stays a backreference instead of becoming `\x01`.
+pub fn rewrite(src: &str, escape_backslashes: bool) -> Option<String> {
+    let escape = escape_backslashes && src.contains('\\');
     let mutating = MUTATORS.iter().any(|m| src.contains(m));
     let percent = src.contains('%')
         && (src.contains("' %")
             || src.contains("\" %")
             || src.contains("'%")
             || src.contains("\"%"));
-    if !mutating && !percent {
+    if !mutating && !percent && !escape {
         return None;
     }
     let bytes = src.as_bytes();
-    let mut edits: Vec<(usize, usize, &'static str)> = Vec::new();
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut i = 0;
     while i + 1 < bytes.len() {
         if bytes[i] == b'{' && (bytes[i + 1] == b'{' || bytes[i + 1] == b'%') {
@@ -71,6 +76,14 @@ pub fn rewrite(src: &str) -> Option<String> {
                 }
             }
             edits_for(src, &tokens, mutating, &mut edits);
+            if escape && closer == b'}' {
+                for t in tokens.iter().filter(|t| t.kind == Tok::Str) {
+                    let text = &src[t.start..t.end];
+                    if text.contains('\\') {
+                        edits.push((t.start, t.end - t.start, text.replace('\\', "\\\\")));
+                    }
+                }
+            }
             i = end + 2;
         } else if bytes[i] == b'{' && bytes[i + 1] == b'#' {
             match src[i + 2..].find("#}") {
@@ -92,7 +105,7 @@ pub fn rewrite(src: &str) -> Option<String> {
             continue;
         }
         out.push_str(&src[pos..at]);
-        out.push_str(text);
+        out.push_str(&text);
         pos = at + del;
     }
     out.push_str(&src[pos..]);
@@ -219,12 +232,7 @@ fn operand_end(src: &str, tokens: &[Token], k: usize) -> Option<usize> {
     Some(end)
 }
 
-fn edits_for(
-    src: &str,
-    tokens: &[Token],
-    mutating: bool,
-    edits: &mut Vec<(usize, usize, &'static str)>,
-) {
+fn edits_for(src: &str, tokens: &[Token], mutating: bool, edits: &mut Vec<(usize, usize, String)>) {
     for (k, t) in tokens.iter().enumerate() {
         match t.kind {
             Tok::Punct(b'[') | Tok::Punct(b'{') if mutating => {
@@ -241,8 +249,8 @@ fn edits_for(
                     } else {
                         "__mutdict("
                     };
-                    edits.push((t.start, 0, open));
-                    edits.push((tokens[close].end, 0, ")"));
+                    edits.push((t.start, 0, open.to_string()));
+                    edits.push((tokens[close].end, 0, ")".to_string()));
                 }
             }
             Tok::Str if tokens.get(k + 1).map(|t| t.kind) == Some(Tok::Punct(b'%')) => {
@@ -257,9 +265,9 @@ fn edits_for(
                     if prev_is_operand {
                         continue;
                     }
-                    edits.push((t.start, 0, "__pyfmt("));
-                    edits.push((tokens[k + 1].start, 1, ","));
-                    edits.push((tokens[end].end, 0, ")"));
+                    edits.push((t.start, 0, "__pyfmt(".to_string()));
+                    edits.push((tokens[k + 1].start, 1, ",".to_string()));
+                    edits.push((tokens[end].end, 0, ")".to_string()));
                 }
             }
             _ => {}
@@ -275,7 +283,7 @@ mod tests {
     fn list_literals_become_mutable_when_mutated() {
         let s = "{% set acc = [] %}{% set _ = acc.append(x[0]) %}{{ acc }}";
         assert_eq!(
-            rewrite(s).as_deref(),
+            rewrite(s, true).as_deref(),
             Some("{% set acc = __mutlist([]) %}{% set _ = acc.append(x[0]) %}{{ acc }}")
         );
     }
@@ -283,13 +291,18 @@ mod tests {
     #[test]
     fn percent_formatting_becomes_a_call() {
         assert_eq!(
-            rewrite("{{ '%s=%04d' % ('id', 42) }}").as_deref(),
+            rewrite("{{ '%s=%04d' % ('id', 42) }}", true).as_deref(),
             Some("{{ __pyfmt('%s=%04d' , ('id', 42)) }}")
         );
         assert_eq!(
-            rewrite("{{ '%d' % x.y }}").as_deref(),
+            rewrite("{{ '%d' % x.y }}", true).as_deref(),
             Some("{{ __pyfmt('%d' , x.y) }}")
         );
-        assert_eq!(rewrite("{{ 7 % 3 }}"), None);
+        assert_eq!(rewrite("{{ 7 % 3 }}", true), None);
+        assert_eq!(
+            rewrite(r"{{ '\1' }}{% set x = '\n' %}", true).as_deref(),
+            Some(r"{{ '\\1' }}{% set x = '\n' %}")
+        );
+        assert_eq!(rewrite(r"{{ '\1' }}", false), None);
     }
 }

@@ -421,7 +421,7 @@ fn map_and_select() {
         json!(["ANN", "BOB", "CID", "DEE"])
     );
     assert_eq!(
-        c("{{ users | map(attribute='name') | map('regex_replace', '^(.)', 'x\\\\1') | list }}"),
+        c("{{ users | map(attribute='name') | map('regex_replace', '^(.)', 'x\\1') | list }}"),
         json!(["xann", "xbob", "xcid", "xdee"])
     );
     assert_eq!(
@@ -476,11 +476,11 @@ fn strings_and_regex() {
     let v = json!({"line": "  Server=web01.Example.COM port=8080 port=8443  ", "path": "/etc/nginx/conf.d/site.conf", "csv": "a,b,,c"});
     let c = |t: &str| r(t, v.clone());
     assert_eq!(
-        c(r"{{ 'web01.example.com' | regex_replace('^(\\w+?)(\\d+)\\..*$', '\\2-\\1') }}"),
+        c(r"{{ 'web01.example.com' | regex_replace('^(\w+?)(\d+)\..*$', '\2-\1') }}"),
         json!("01-web")
     );
     assert_eq!(
-        c(r"{{ 'key=value' | regex_replace('(?P<k>\\w+)=(?P<v>\\w+)', '\\g<v>=\\g<k>') }}"),
+        c(r"{{ 'key=value' | regex_replace('(?P<k>\w+)=(?P<v>\w+)', '\g<v>=\g<k>') }}"),
         json!("value=key")
     );
     assert_eq!(
@@ -488,20 +488,20 @@ fn strings_and_regex() {
         json!("bye bye bye")
     );
     assert_eq!(
-        c(r"{{ line | regex_search('port=(\\d+)') }}"),
+        c(r"{{ line | regex_search('port=(\d+)') }}"),
         json!("port=8080")
     );
     assert_eq!(
-        c(r"{{ line | regex_search('port=(\\d+)', '\\1') }}"),
+        c(r"{{ line | regex_search('port=(\d+)', '\1') }}"),
         json!(["8080"])
     );
     assert_eq!(c("{{ line | regex_search('nomatch') }}"), json!(null));
     assert_eq!(
-        c(r"{{ line | regex_findall('port=(\\d+)') }}"),
+        c(r"{{ line | regex_findall('port=(\d+)') }}"),
         json!(["8080", "8443"])
     );
     assert_eq!(
-        c(r"{{ 'a=1 b=2' | regex_findall('(\\w)=(\\d)') }}"),
+        c(r"{{ 'a=1 b=2' | regex_findall('(\w)=(\d)') }}"),
         json!([["a", "1"], ["b", "2"]])
     );
     assert_eq!(c("{{ 'hELLO wORLD' | capitalize }}"), json!("Hello world"));
@@ -631,7 +631,7 @@ fn jinja_tests() {
         json!([true, true, true, true])
     );
     assert_eq!(
-        c(r"{{ ['10.0.0.1', 'web01', 'db-2', '42'] | select('match', '^[a-z]+-?\\d+$') | list }}"),
+        c(r"{{ ['10.0.0.1', 'web01', 'db-2', '42'] | select('match', '^[a-z]+-?\d+$') | list }}"),
         json!(["web01", "db-2"])
     );
     assert_eq!(c("{{ {'failed': true} is failed }} {{ {'changed': false} is changed }} {{ {} is succeeded }}"), json!("True False True"));
@@ -910,7 +910,7 @@ fn lookups() {
     );
     assert_eq!(lk("{{ lookup('pipe', 'echo hi') }}").unwrap(), json!("hi"));
     assert_eq!(
-        lk("{{ query('lines', \"printf 'a\\\\nb\\\\n'\") }}").unwrap(),
+        lk("{{ query('lines', \"printf 'a\\nb\\n'\") }}").unwrap(),
         json!(["a", "b"])
     );
     assert_eq!(
