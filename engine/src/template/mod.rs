@@ -1,8 +1,26 @@
 //! Jinja templating configured as Ansible configures it: filters, tests, lookups, undefined rules.
 //!
-//! The executor builds one [`Templar`] per run and calls [`Templar::render`],
-//! [`Templar::render_str`] and [`Templar::eval_conditional`] with a [`VarSource`] for the host at
-//! hand. Variables are templated lazily, in their owner's context, when a template reads them.
+//! The executor builds one [`Templar`] per run (seed for `random`/`shuffle`, a [`LookupHost`]
+//! for lookups and path tests) and calls, with a [`VarSource`] for the host at hand:
+//!
+//! - [`Templar::render`] on task args (every string, dict keys included),
+//! - [`Templar::render_str`] on one string (a lone `{{ expr }}` keeps its native type),
+//! - [`Templar::render_template_text`] for the `template` module (always text),
+//! - [`Templar::eval_conditional`] / [`Templar::eval_conditional_value`] for `when`,
+//!   `failed_when`, `changed_when`, `until` and `assert`'s `that`.
+//!
+//! Variables are templated lazily, in their owner's context, when a template reads them
+//! (`hostvars['h'].x` uses `h`'s variables); values the executor marks untrusted through
+//! [`VarSource::is_trusted`] (registered results, facts, `set_fact` values) are never templated.
+//! `omit` renders to [`OMIT_PLACEHOLDER`]; drop arguments for which [`is_omit`] holds.
+//! Errors are [`TemplateError`]s whose message is Ansible's text (what follows `Task failed: `,
+//! or `Error while resolving value for 'msg': `), with the template line/column when known.
+//!
+//! Layout: `vars` (lazy variable objects), `convert` (JSON <-> minijinja), `undefined` (miss
+//! bookkeeping and messages), `pyrepr` (Python printing), `rewrite` (source rewrites for Python
+//! behaviour minijinja lacks), `methods`/`pyformat` (Python methods and formatting), `filters/*`,
+//! `tests` (Jinja tests), `lookups`, `yaml_emit` (PyYAML-style dumping), `mutable` (lists and
+//! dicts created by templates), `error`; `spec` holds the unit tests.
 
 mod convert;
 mod error;
