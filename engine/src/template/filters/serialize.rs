@@ -174,7 +174,7 @@ fn python_json_error(text: &str, e: &serde_json::Error) -> String {
     format!("{what}: line {line} column {col} (char {offset})")
 }
 
-/// YAML text (yaml-rust2 for now; the crate's YAML 1.1 loader replaces it once merged) to JSON.
+/// yaml-rust2 documents to JSON, for `from_yaml_all` (the crate's loader reads one document).
 pub(crate) fn yaml_to_json(y: &yaml_rust2::Yaml) -> J {
     use yaml_rust2::Yaml;
     match y {
@@ -247,8 +247,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     add(env, &["from_yaml"], |_, v| {
         defined(&v)?;
-        let docs = load_yaml("from_yaml", &py_str(&v))?;
-        Ok(to_mj_static(&docs.into_iter().next().unwrap_or(J::Null)))
+        // the crate's loader resolves scalars as PyYAML does (YAML 1.1: `yes` is true, `0755` octal)
+        let node = crate::yaml::load(&py_str(&v), std::path::Path::new("<string>"))
+            .map_err(|e| plugin_err("from_yaml", &e.message))?;
+        Ok(to_mj_static(&node.to_value()))
     });
     add(env, &["from_yaml_all"], |_, v| {
         defined(&v)?;
