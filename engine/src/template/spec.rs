@@ -1392,3 +1392,37 @@ fn untrusted_values_are_data() {
     );
     assert_eq!(t.render_str("{{ x }}", &v).unwrap(), json!(2));
 }
+
+/// Not a benchmark, a guard: a summary over 300 hosts' lazily templated vars stays fast.
+#[test]
+fn many_hosts_render_quickly() {
+    let mut me = MapVars::new(
+        json!({"groups": {"all": (0..300).map(|i| format!("h{i}")).collect::<Vec<_>>()}}),
+    );
+    for i in 0..300 {
+        let h: Arc<dyn VarSource> = Arc::new(MapVars::new(json!({
+            "inventory_hostname": format!("h{i}"),
+            "port": 8000 + i,
+            "url": "http://{{ inventory_hostname }}:{{ port }}/",
+        })));
+        me.hosts.insert(format!("h{i}"), h);
+    }
+    let v: Arc<dyn VarSource> = Arc::new(me);
+    let start = std::time::Instant::now();
+    let out = templar()
+        .render_str(
+            "{% for h in groups['all'] %}{{ hostvars[h].url }}\n{% endfor %}",
+            &v,
+        )
+        .unwrap();
+    assert!(out.as_str().unwrap().ends_with("http://h299:8299/\n"));
+    let n = templar()
+        .render_str("{{ groups['all'] | map('extract', hostvars, 'url') | select('search', '82') | list | length }}", &v)
+        .unwrap();
+    assert_eq!(n, json!(102)); // ports 8200-8299, plus h82 and h182
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+}
