@@ -48,7 +48,9 @@ pub fn rewrite(src: &str, escape_backslashes: bool) -> Option<String> {
             || src.contains("\" %")
             || src.contains("'%")
             || src.contains("\"%"));
-    if !mutating && !percent && !escape {
+    // tuples only differ from lists for `type_debug`, so literals become tuples only then
+    let tuples = src.contains("type_debug");
+    if !mutating && !percent && !escape && !tuples {
         return None;
     }
     let bytes = src.as_bytes();
@@ -76,6 +78,9 @@ pub fn rewrite(src: &str, escape_backslashes: bool) -> Option<String> {
                 }
             }
             edits_for(src, &tokens, mutating, &mut edits);
+            if tuples {
+                tuple_edits(src, &tokens, &mut edits);
+            }
             if escape && closer == b'}' {
                 for t in tokens.iter().filter(|t| t.kind == Tok::Str) {
                     let text = &src[t.start..t.end];
@@ -271,6 +276,39 @@ fn edits_for(src: &str, tokens: &[Token], mutating: bool, edits: &mut Vec<(usize
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// `(a, b)` / `()` literals (not calls) become `__tuple([a, b])`.
+fn tuple_edits(src: &str, tokens: &[Token], edits: &mut Vec<(usize, usize, String)>) {
+    for (k, t) in tokens.iter().enumerate() {
+        if t.kind != Tok::Punct(b'(') {
+            continue;
+        }
+        let call = k
+            .checked_sub(1)
+            .map(|p| is_operand_end(src, &tokens[p]))
+            .unwrap_or(false);
+        if call {
+            continue;
+        }
+        let Some(close) = matching(tokens, k) else {
+            continue;
+        };
+        let mut depth = 0;
+        let mut comma = close == k + 1;
+        for tok in &tokens[k + 1..close] {
+            match tok.kind {
+                Tok::Punct(b'(') | Tok::Punct(b'[') | Tok::Punct(b'{') => depth += 1,
+                Tok::Punct(b')') | Tok::Punct(b']') | Tok::Punct(b'}') => depth -= 1,
+                Tok::Punct(b',') if depth == 0 => comma = true,
+                _ => {}
+            }
+        }
+        if comma {
+            edits.push((t.start, 1, "__tuple([".to_string()));
+            edits.push((tokens[close].start, 1, "])".to_string()));
         }
     }
 }
