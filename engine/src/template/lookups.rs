@@ -566,6 +566,11 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         }
         Ok(Value::from_object(super::mutable::MutDict::new(m)))
     });
+    env.add_function("__tuple", |v: Value| -> Result<Value, Error> {
+        Ok(Value::from_object(super::mutable::Tuple(
+            v.try_iter()?.collect(),
+        )))
+    });
     env.add_function(
         "__pyfmt",
         |fmt: String, args: Value| -> Result<Value, Error> {

@@ -671,8 +671,12 @@ fn types_and_math() {
     );
     assert_eq!(c("{{ (5 > 3) | ternary(1, 0) }}"), json!(1));
     assert_eq!(
-        c("{{ [7 / 2, 8 // 2, '5' | int, 5 | float, {}] | map('type_debug') | list }}"),
-        json!(["float", "int", "int", "float", "dict"])
+        c("{{ [7 / 2, 8 // 2, '5' | int, 5 | float, {} , (1, 2)] | map('type_debug') | list }}"),
+        json!(["float", "int", "int", "float", "dict", "tuple"])
+    );
+    assert_eq!(
+        c("{{ (1, 2) | type_debug }} {{ (1, 2) }} {{ (3) | type_debug }} {{ dict(a=(1, 2)) | type_debug }}"),
+        json!("tuple [1, 2] int dict")
     );
 }
 
