@@ -4,7 +4,7 @@
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
-use super::filters::{err, items, shell_quote};
+use super::filters::{err, exact, items, shell_quote};
 use super::methods::split_args;
 use super::pyrepr::py_str;
 
@@ -59,7 +59,10 @@ pub struct NoLookups;
 impl LookupHost for NoLookups {}
 
 fn lookup_err(name: &str, msg: impl std::fmt::Display) -> Error {
-    err(format!("The lookup plugin '{name}' failed: {msg}"))
+    exact(
+        ErrorKind::InvalidOperation,
+        format!("The lookup plugin '{name}' failed: {msg}"),
+    )
 }
 
 fn host() -> Result<std::sync::Arc<dyn LookupHost>, Error> {
@@ -305,10 +308,13 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                     None => match kw(kwargs, "default") {
                         Some(d) => out.push(d.clone()),
                         None => {
-                            return Err(err(format!(
-                                "No variable named {} was found.",
-                                super::pyrepr::str_repr(&name)
-                            )))
+                            return Err(exact(
+                                ErrorKind::UndefinedError,
+                                format!(
+                                    "No variable named {} was found.",
+                                    super::pyrepr::str_repr(&name)
+                                ),
+                            ))
                         }
                     },
                 }
@@ -487,7 +493,10 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
             .iter()
             .map(|t| Value::from(shell_quote(&py_str(t))))
             .collect()),
-        _ => Err(err(format!("lookup plugin ({short}) not found"))),
+        _ => Err(exact(
+            ErrorKind::InvalidOperation,
+            format!("The lookup plugin '{short}' was not found."),
+        )),
     }
 }
 
@@ -557,6 +566,11 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         }
         Ok(Value::from_object(super::mutable::MutDict::new(m)))
     });
+    env.add_function("__tuple", |v: Value| -> Result<Value, Error> {
+        Ok(Value::from_object(super::mutable::Tuple(
+            v.try_iter()?.collect(),
+        )))
+    });
     env.add_function(
         "__pyfmt",
         |fmt: String, args: Value| -> Result<Value, Error> {
@@ -564,4 +578,16 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_function("dict", |args: Rest<Value>| super::filters::to_dict(&args.0));
+    // `now(utc=False, fmt=None)`: the controller's (virtual) clock; without `fmt` Python would
+    // return a datetime, printed as `YYYY-MM-DD HH:MM:SS.ffffff`, which is what we return.
+    env.add_function("now", |args: Rest<Value>| -> Result<Value, Error> {
+        let (_, kwargs) = split_args(&args.0);
+        let epoch = super::current()
+            .and_then(|c| c.0.lookup.now_epoch())
+            .unwrap_or(0.0);
+        let fmt = kw(&kwargs, "fmt")
+            .map(py_str)
+            .unwrap_or_else(|| "%Y-%m-%d %H:%M:%S.%f".into());
+        Ok(Value::from(super::filters::strftime(&fmt, epoch)))
+    });
 }

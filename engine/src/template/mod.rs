@@ -1,8 +1,26 @@
 //! Jinja templating configured as Ansible configures it: filters, tests, lookups, undefined rules.
 //!
-//! The executor builds one [`Templar`] per run and calls [`Templar::render`],
-//! [`Templar::render_str`] and [`Templar::eval_conditional`] with a [`VarSource`] for the host at
-//! hand. Variables are templated lazily, in their owner's context, when a template reads them.
+//! The executor builds one [`Templar`] per run (seed for `random`/`shuffle`, a [`LookupHost`]
+//! for lookups and path tests) and calls, with a [`VarSource`] for the host at hand:
+//!
+//! - [`Templar::render`] on task args (every string, dict keys included),
+//! - [`Templar::render_str`] on one string (a lone `{{ expr }}` keeps its native type),
+//! - [`Templar::render_template_text`] for the `template` module (always text),
+//! - [`Templar::eval_conditional`] / [`Templar::eval_conditional_value`] for `when`,
+//!   `failed_when`, `changed_when`, `until` and `assert`'s `that`.
+//!
+//! Variables are templated lazily, in their owner's context, when a template reads them
+//! (`hostvars['h'].x` uses `h`'s variables); values the executor marks untrusted through
+//! [`VarSource::is_trusted`] (registered results, facts, `set_fact` values) are never templated.
+//! `omit` renders to [`OMIT_PLACEHOLDER`]; drop arguments for which [`is_omit`] holds.
+//! Errors are [`TemplateError`]s whose message is Ansible's text (what follows `Task failed: `,
+//! or `Error while resolving value for 'msg': `), with the template line/column when known.
+//!
+//! Layout: `vars` (lazy variable objects), `convert` (JSON <-> minijinja), `undefined` (miss
+//! bookkeeping and messages), `pyrepr` (Python printing), `rewrite` (source rewrites for Python
+//! behaviour minijinja lacks), `methods`/`pyformat` (Python methods and formatting), `filters/*`,
+//! `tests` (Jinja tests), `lookups`, `yaml_emit` (PyYAML-style dumping), `mutable` (lists and
+//! dicts created by templates), `error`; `spec` holds the unit tests.
 
 mod convert;
 mod error;
@@ -163,7 +181,7 @@ impl Templar {
             format!("{{{{ {e} }}}}")
         };
         let ctx = Ctx::new(vars.clone(), self.inner.clone());
-        let value = self.inner.render_in(&src, &ctx).map_err(|err| {
+        let value = self.inner.render_expr_in(&src, &ctx).map_err(|err| {
             let err = if is_template(e) {
                 err
             } else {
@@ -189,6 +207,34 @@ impl Templar {
                     ),
                 ))
             }
+        }
+    }
+}
+
+impl Templar {
+    /// [`Templar::eval_conditional`] for a raw YAML value: booleans are taken as they are
+    /// (`when: true`), strings are evaluated, anything else is an expression in its Python form
+    /// (`when: 1` fails the boolean rule as Ansible's does).
+    pub fn eval_conditional_value(
+        &self,
+        cond: &J,
+        vars: &Arc<dyn VarSource>,
+    ) -> Result<bool, TemplateError> {
+        match cond {
+            J::Bool(b) => Ok(*b),
+            J::String(s) => self.eval_conditional(s, vars),
+            other => self.eval_conditional(&pyrepr::json_repr(other), vars),
+        }
+    }
+
+    /// Whether every string in a rendered value is free of the `omit` placeholder; the executor
+    /// drops module arguments for which [`is_omit`] holds.
+    pub fn contains_omit(value: &J) -> bool {
+        match value {
+            J::String(_) => is_omit(value),
+            J::Array(a) => a.iter().any(Self::contains_omit),
+            J::Object(o) => o.values().any(Self::contains_omit),
+            _ => false,
         }
     }
 }
@@ -275,7 +321,18 @@ impl Inner {
         if !is_template(s) {
             return Ok(J::String(s.to_string()));
         }
-        let (out, frame) = self.render_raw(s, ctx)?;
+        let (out, frame) = self.render_raw(s, ctx, true)?;
+        finish_native(out, frame)
+    }
+
+    /// [`Inner::render_in`] without Ansible's backslash escaping (conditionals are expressions
+    /// whose string constants keep Jinja's escape sequences).
+    pub(crate) fn render_expr_in(
+        self: &Arc<Self>,
+        s: &str,
+        ctx: &Arc<Ctx>,
+    ) -> Result<J, TemplateError> {
+        let (out, frame) = self.render_raw(s, ctx, false)?;
         finish_native(out, frame)
     }
 
@@ -285,9 +342,7 @@ impl Inner {
         s: &str,
         ctx: &Arc<Ctx>,
     ) -> Result<String, TemplateError> {
-        let (out, frame) = self.render_raw(s, ctx)?;
-        CURRENT.with(|_| ());
-        let _ = frame;
+        let (out, _frame) = self.render_raw(s, ctx, false)?;
         Ok(out)
     }
 
@@ -295,12 +350,12 @@ impl Inner {
         self: &Arc<Self>,
         s: &str,
         ctx: &Arc<Ctx>,
+        escape_backslashes: bool,
     ) -> Result<(String, Frame), TemplateError> {
-        let depth = with_frame(|_| ()).map(|_| frames_depth()).unwrap_or(0);
-        if depth > MAX_NESTING {
+        if frames_depth() > MAX_NESTING {
             return Err(vars::recursion_error());
         }
-        let rewritten = rewrite::rewrite(s);
+        let rewritten = rewrite::rewrite(s, escape_backslashes);
         let src: &str = rewritten.as_deref().unwrap_or(s);
         push_frame();
         CURRENT.with(|c| c.borrow_mut().push((self.clone(), ctx.clone())));
@@ -322,8 +377,57 @@ impl Inner {
         }
         match result {
             Ok(out) => Ok((out, frame)),
-            Err(e) => Err(map_error(e, &frame, src)),
+            Err(e) => {
+                let chain_msg = if e.kind() == ErrorKind::UndefinedError {
+                    failing_snippet(src, &e).and_then(|(s, end)| {
+                        let snippet = &src[s..end];
+                        match undefined::matching_miss(&frame.misses, snippet) {
+                            Some(_) => None,
+                            None => self.describe_chain(snippet, ctx),
+                        }
+                    })
+                } else {
+                    None
+                };
+                let err = map_error(e, &frame, src);
+                Err(match chain_msg {
+                    Some(m) => err.map_message(|_| m),
+                    None => err,
+                })
+            }
         }
+    }
+
+    /// For an undefined `a.b.c` that no recorded miss explains (attribute access on a string or
+    /// number), find the first link that fails and name its parent's type, as Jinja does:
+    /// `object of type 'int' has no attribute 'b'`. Template locals are not visible here, so
+    /// chains rooted in loop variables fall back to the generic message.
+    fn describe_chain(self: &Arc<Self>, snippet: &str, ctx: &Arc<Ctx>) -> Option<String> {
+        let links = chain_links(snippet)?;
+        for i in 1..links.len() {
+            let parent = links[..i].concat();
+            let here = links[..=i].concat();
+            let probe = format!("{{{{ (({here}) is defined, ({parent}) | type_debug) }}}}");
+            push_frame();
+            let out = self
+                .strict
+                .render_str(&probe, Value::from_dyn_object(ctx.clone()));
+            pop_frame();
+            let out = out.ok()?;
+            if let Some(rest) = out.strip_prefix("[False, '") {
+                let ty = rest.trim_end_matches("']");
+                let link = &links[i];
+                let attr = match link.strip_prefix('.') {
+                    Some(a) => format!("'{a}'"),
+                    None => link
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string(),
+                };
+                return Some(format!("object of type '{ty}' has no attribute {attr}"));
+            }
+        }
+        None
     }
 
     /// Next value of the seeded generator (splitmix64).
@@ -340,10 +444,6 @@ pub(crate) fn splitmix(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-thread_local! {
-    static DEPTH_PROBE: RefCell<usize> = const { RefCell::new(0) };
 }
 
 fn frames_depth() -> usize {
@@ -368,7 +468,11 @@ fn finish_native(out: String, frame: Frame) -> Result<J, TemplateError> {
 /// The text of the expression that failed, extended over trailing `.attr` / `[key]` accesses.
 fn failing_snippet(src: &str, err: &minijinja::Error) -> Option<(usize, usize)> {
     let range = err.range()?;
-    if range.end > src.len() || range.start > range.end {
+    if range.end > src.len()
+        || range.start > range.end
+        || !src.is_char_boundary(range.start)
+        || !src.is_char_boundary(range.end)
+    {
         return None;
     }
     let b = src.as_bytes();
@@ -395,8 +499,37 @@ fn failing_snippet(src: &str, err: &minijinja::Error) -> Option<(usize, usize)> 
     Some((range.start, end))
 }
 
-/// Whether a strict failure at `a.b.c` is rescued right away by `default`/`d` or a definedness
-/// test, in which case Ansible's chaining undefined would have gone through.
+/// Split `a.b['c'][0]` into `["a", ".b", "['c']", "[0]"]`; `None` if it is not a plain chain.
+fn chain_links(snippet: &str) -> Option<Vec<String>> {
+    let s = snippet.trim();
+    let b = s.as_bytes();
+    let mut links = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        if b[i] == b'.' {
+            i += 1;
+        } else if b[i] == b'[' {
+            let close = s[i..].find(']')? + i;
+            links.push(s[start..=close].to_string());
+            i = close + 1;
+            continue;
+        }
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        if i == start || (i == start + 1 && b[start] == b'.') {
+            return None;
+        }
+        links.push(s[start..i].to_string());
+    }
+    (links.len() >= 2).then_some(links)
+}
+
+/// Whether a strict failure at `a.b.c` is followed by a filter or a definedness test, to which
+/// Ansible's chaining undefined would have been handed (`| default(...)`, `is defined`). The
+/// chainable re-run lets the filter decide: `default` rescues, and filters that need a value fail
+/// with the undefined message as in Ansible. Other tests (`is none`) fail on undefined there.
 fn chain_rescued(src: &str, err: &minijinja::Error) -> bool {
     let Some((_, end)) = failing_snippet(src, err) else {
         return false;
@@ -405,22 +538,19 @@ fn chain_rescued(src: &str, err: &minijinja::Error) -> bool {
     while let Some(r) = rest.strip_prefix(')') {
         rest = r.trim_start();
     }
-    if let Some(r) = rest.strip_prefix('|') {
-        let r = r.trim_start();
-        let word: String = r
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        return word == "default" || word == "d" || word == "mandatory";
+    if rest.starts_with('|') && !rest.starts_with("||") {
+        return true;
     }
     if let Some(r) = rest.strip_prefix("is") {
         let words: Vec<&str> = r.split_whitespace().take(2).collect();
-        let first = words.first().copied().unwrap_or("");
-        let first = first.trim_end_matches(|c: char| !c.is_alphanumeric());
-        let second = words.get(1).copied().unwrap_or("");
-        let second = second.trim_end_matches(|c: char| !c.is_alphanumeric());
-        return matches!(first, "defined" | "undefined")
-            || (first == "not" && matches!(second, "defined" | "undefined"));
+        let word = |i: usize| {
+            words
+                .get(i)
+                .map(|w| w.trim_end_matches(|c: char| !c.is_alphanumeric()))
+                .unwrap_or("")
+        };
+        return matches!(word(0), "defined" | "undefined")
+            || (word(0) == "not" && matches!(word(1), "defined" | "undefined"));
     }
     false
 }
@@ -431,49 +561,125 @@ fn map_error(e: minijinja::Error, frame: &Frame, src: &str) -> TemplateError {
         .map(|(s, end)| src[s..end].to_string())
         .unwrap_or_default();
     let detail = e.detail().unwrap_or_default().to_string();
-    let (kind, message) = match e.kind() {
-        ErrorKind::UndefinedError => (
-            TemplateErrorKind::Undefined,
-            undefined_message(&frame.misses, &snippet),
-        ),
-        ErrorKind::UnknownFilter => (
-            TemplateErrorKind::Syntax,
-            format!(
-                "Syntax error in template: No filter named '{}'.",
-                unknown_name(&detail, &snippet)
+    let (kind, message) = if let Some(text) = detail.strip_prefix(filters::EXACT) {
+        // our own filters/tests/lookups already produced Ansible's wording
+        let kind = if e.kind() == ErrorKind::UndefinedError {
+            TemplateErrorKind::Undefined
+        } else {
+            TemplateErrorKind::Runtime
+        };
+        (kind, text.to_string())
+    } else {
+        match e.kind() {
+            ErrorKind::UndefinedError => (
+                TemplateErrorKind::Undefined,
+                undefined_message(&frame.misses, &snippet),
             ),
-        ),
-        ErrorKind::UnknownTest => (
-            TemplateErrorKind::Syntax,
-            format!(
-                "Syntax error in template: No test named '{}'.",
-                unknown_name(&detail, &snippet)
+            ErrorKind::UnknownFilter => (
+                TemplateErrorKind::Syntax,
+                format!(
+                    "Syntax error in template: No filter named '{}'.",
+                    unknown_name(&detail, &snippet)
+                ),
             ),
-        ),
-        ErrorKind::SyntaxError => (
-            TemplateErrorKind::Syntax,
-            format!("Syntax error in template: {detail}"),
-        ),
-        _ => {
-            if (detail.contains("undefined") || detail.is_empty()) && !frame.misses.is_empty() {
+            ErrorKind::UnknownTest => (
+                TemplateErrorKind::Syntax,
+                format!(
+                    "Syntax error in template: No test named '{}'.",
+                    unknown_name(&detail, &snippet)
+                ),
+            ),
+            ErrorKind::SyntaxError => (
+                TemplateErrorKind::Syntax,
+                format!("Syntax error in template: {}", jinja_syntax_text(&detail)),
+            ),
+            ErrorKind::UnknownMethod => {
+                // `x.nomethod()`: Jinja reports the missing attribute of the object
+                let (ty, name) = detail
+                    .split_once(" has no method named ")
+                    .unwrap_or(("object", detail.as_str()));
                 (
                     TemplateErrorKind::Undefined,
-                    undefined_message(&frame.misses, &snippet),
+                    format!(
+                        "object of type '{}' has no attribute '{name}'",
+                        kind_to_python(ty)
+                    ),
                 )
-            } else if detail.is_empty() {
-                (TemplateErrorKind::Runtime, e.kind().to_string())
-            } else {
-                (TemplateErrorKind::Runtime, detail)
+            }
+            _ => {
+                if (detail.contains("undefined") || detail.is_empty()) && !frame.misses.is_empty() {
+                    (
+                        TemplateErrorKind::Undefined,
+                        undefined_message(&frame.misses, &snippet),
+                    )
+                } else if detail.is_empty() {
+                    (
+                        TemplateErrorKind::Runtime,
+                        format!("Error rendering template: {}", e.kind()),
+                    )
+                } else {
+                    (
+                        TemplateErrorKind::Runtime,
+                        format!("Error rendering template: {}", python_op_text(&detail)),
+                    )
+                }
             }
         }
     };
     let mut err = TemplateError::new(kind, message);
     if let (Some(line), Some(range)) = (e.line(), e.range()) {
-        let start = range.start.min(src.len());
+        let mut start = range.start.min(src.len());
+        while !src.is_char_boundary(start) {
+            start -= 1;
+        }
         let line_start = src[..start].rfind('\n').map(|p| p + 1).unwrap_or(0);
         err = err.with_position(line, src[line_start..start].chars().count() + 1);
     }
     err.with_source(e)
+}
+
+/// minijinja's value kinds under their Python names.
+fn kind_to_python(kind: &str) -> &str {
+    match kind {
+        "map" => "dict",
+        "string" => "str",
+        "sequence" | "iterable" => "list",
+        "number" => "int",
+        "none" => "NoneType",
+        "bool" => "bool",
+        other => other,
+    }
+}
+
+/// minijinja's operator failures in Python's words.
+fn python_op_text(detail: &str) -> String {
+    if let Some(rest) = detail.strip_prefix("tried to use ") {
+        // "tried to use + operator on unsupported types number and string"
+        if let Some((op, types)) = rest.split_once(" operator on unsupported types ") {
+            if let Some((a, b)) = types.split_once(" and ") {
+                return format!(
+                    "unsupported operand type(s) for {op}: '{}' and '{}'",
+                    kind_to_python(a),
+                    kind_to_python(b)
+                );
+            }
+        }
+    }
+    if detail.starts_with("unable to calculate")
+        && (detail.ends_with("/ 0") || detail.ends_with("% 0") || detail.ends_with("// 0"))
+    {
+        return "division by zero".into();
+    }
+    detail.to_string()
+}
+
+/// A few of minijinja's syntax messages in Jinja2's words.
+fn jinja_syntax_text(detail: &str) -> String {
+    match detail {
+        "unexpected end of variable block" => "unexpected 'end of print statement'".into(),
+        "unexpected end of block" => "unexpected 'end of statement block'".into(),
+        other => other.to_string(),
+    }
 }
 
 /// The filter/test name from minijinja's detail (`filter foo is unknown`) or the snippet.

@@ -220,3 +220,27 @@ impl Object for MutDict {
         }
     }
 }
+
+/// A Python tuple written as a literal; behaves as a list except for `type_debug`.
+#[derive(Debug, Default)]
+pub struct Tuple(pub Vec<Value>);
+
+impl Object for Tuple {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let idx = key.as_i64()?;
+        let len = self.0.len() as i64;
+        let real = if idx < 0 { idx + len } else { idx };
+        if real < 0 || real >= len {
+            return None;
+        }
+        self.0.get(real as usize).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.len())
+    }
+}

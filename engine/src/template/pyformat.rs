@@ -454,11 +454,11 @@ mod tests {
         assert_eq!(
             str_format(
                 "{:>6.2f}|{:,}",
-                &[Value::from(3.14159), Value::from(1234567)],
+                &[Value::from(2.71528), Value::from(1234567)],
                 &[]
             )
             .unwrap(),
-            "  3.14|1,234,567"
+            "  2.72|1,234,567"
         );
         let args = Value::from(vec![Value::from("id"), Value::from(42)]);
         assert_eq!(percent_format("%s=%04d", &args).unwrap(), "id=0042");

@@ -167,7 +167,13 @@ pub fn py_type_name(v: &Value) -> &'static str {
         }
         ValueKind::String => "str",
         ValueKind::Bytes => "bytes",
-        ValueKind::Seq => "list",
+        ValueKind::Seq => {
+            if v.downcast_object_ref::<super::mutable::Tuple>().is_some() {
+                "tuple"
+            } else {
+                "list"
+            }
+        }
         ValueKind::Map => "dict",
         ValueKind::Iterable => "generator",
         _ => "object",

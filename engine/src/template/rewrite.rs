@@ -36,18 +36,25 @@ struct Token {
 }
 
 /// Rewrite `src` if it needs it; `None` when it is fine as it is (the common case).
-pub fn rewrite(src: &str) -> Option<String> {
+///
+/// `escape_backslashes` is Ansible's lexer rule for templates that come from YAML (task args and
+/// variables, not template files or conditionals): backslashes in string constants inside
+/// `{{ }}` are literal, so `'\1'` stays a backreference instead of becoming `\x01`.
+pub fn rewrite(src: &str, escape_backslashes: bool) -> Option<String> {
+    let escape = escape_backslashes && src.contains('\\');
     let mutating = MUTATORS.iter().any(|m| src.contains(m));
     let percent = src.contains('%')
         && (src.contains("' %")
             || src.contains("\" %")
             || src.contains("'%")
             || src.contains("\"%"));
-    if !mutating && !percent {
+    // tuples only differ from lists for `type_debug`, so literals become tuples only then
+    let tuples = src.contains("type_debug");
+    if !mutating && !percent && !escape && !tuples {
         return None;
     }
     let bytes = src.as_bytes();
-    let mut edits: Vec<(usize, usize, &'static str)> = Vec::new();
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut i = 0;
     while i + 1 < bytes.len() {
         if bytes[i] == b'{' && (bytes[i + 1] == b'{' || bytes[i + 1] == b'%') {
@@ -71,6 +78,17 @@ pub fn rewrite(src: &str) -> Option<String> {
                 }
             }
             edits_for(src, &tokens, mutating, &mut edits);
+            if tuples {
+                tuple_edits(src, &tokens, &mut edits);
+            }
+            if escape && closer == b'}' {
+                for t in tokens.iter().filter(|t| t.kind == Tok::Str) {
+                    let text = &src[t.start..t.end];
+                    if text.contains('\\') {
+                        edits.push((t.start, t.end - t.start, text.replace('\\', "\\\\")));
+                    }
+                }
+            }
             i = end + 2;
         } else if bytes[i] == b'{' && bytes[i + 1] == b'#' {
             match src[i + 2..].find("#}") {
@@ -92,7 +110,7 @@ pub fn rewrite(src: &str) -> Option<String> {
             continue;
         }
         out.push_str(&src[pos..at]);
-        out.push_str(text);
+        out.push_str(&text);
         pos = at + del;
     }
     out.push_str(&src[pos..]);
@@ -219,12 +237,7 @@ fn operand_end(src: &str, tokens: &[Token], k: usize) -> Option<usize> {
     Some(end)
 }
 
-fn edits_for(
-    src: &str,
-    tokens: &[Token],
-    mutating: bool,
-    edits: &mut Vec<(usize, usize, &'static str)>,
-) {
+fn edits_for(src: &str, tokens: &[Token], mutating: bool, edits: &mut Vec<(usize, usize, String)>) {
     for (k, t) in tokens.iter().enumerate() {
         match t.kind {
             Tok::Punct(b'[') | Tok::Punct(b'{') if mutating => {
@@ -241,31 +254,61 @@ fn edits_for(
                     } else {
                         "__mutdict("
                     };
-                    edits.push((t.start, 0, open));
-                    edits.push((tokens[close].end, 0, ")"));
+                    edits.push((t.start, 0, open.to_string()));
+                    edits.push((tokens[close].end, 0, ")".to_string()));
                 }
             }
-            Tok::Str => {
-                if tokens.get(k + 1).map(|t| t.kind) == Some(Tok::Punct(b'%')) {
-                    // a `%` right after a string literal is Python's %-formatting
-                    if let Some(end) = operand_end(src, tokens, k + 2) {
-                        let prev_is_operand = k
-                            .checked_sub(1)
-                            .map(|p| {
-                                is_operand_end(src, &tokens[p])
-                                    || tokens[p].kind == Tok::Punct(b'.')
-                            })
-                            .unwrap_or(false);
-                        if prev_is_operand {
-                            continue;
-                        }
-                        edits.push((t.start, 0, "__pyfmt("));
-                        edits.push((tokens[k + 1].start, 1, ","));
-                        edits.push((tokens[end].end, 0, ")"));
+            Tok::Str if tokens.get(k + 1).map(|t| t.kind) == Some(Tok::Punct(b'%')) => {
+                // a `%` right after a string literal is Python's %-formatting
+                if let Some(end) = operand_end(src, tokens, k + 2) {
+                    let prev_is_operand = k
+                        .checked_sub(1)
+                        .map(|p| {
+                            is_operand_end(src, &tokens[p]) || tokens[p].kind == Tok::Punct(b'.')
+                        })
+                        .unwrap_or(false);
+                    if prev_is_operand {
+                        continue;
                     }
+                    edits.push((t.start, 0, "__pyfmt(".to_string()));
+                    edits.push((tokens[k + 1].start, 1, ",".to_string()));
+                    edits.push((tokens[end].end, 0, ")".to_string()));
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// `(a, b)` / `()` literals (not calls) become `__tuple([a, b])`.
+fn tuple_edits(src: &str, tokens: &[Token], edits: &mut Vec<(usize, usize, String)>) {
+    for (k, t) in tokens.iter().enumerate() {
+        if t.kind != Tok::Punct(b'(') {
+            continue;
+        }
+        let call = k
+            .checked_sub(1)
+            .map(|p| is_operand_end(src, &tokens[p]))
+            .unwrap_or(false);
+        if call {
+            continue;
+        }
+        let Some(close) = matching(tokens, k) else {
+            continue;
+        };
+        let mut depth = 0;
+        let mut comma = close == k + 1;
+        for tok in &tokens[k + 1..close] {
+            match tok.kind {
+                Tok::Punct(b'(') | Tok::Punct(b'[') | Tok::Punct(b'{') => depth += 1,
+                Tok::Punct(b')') | Tok::Punct(b']') | Tok::Punct(b'}') => depth -= 1,
+                Tok::Punct(b',') if depth == 0 => comma = true,
+                _ => {}
+            }
+        }
+        if comma {
+            edits.push((t.start, 1, "__tuple([".to_string()));
+            edits.push((tokens[close].start, 1, "])".to_string()));
         }
     }
 }
@@ -278,7 +321,7 @@ mod tests {
     fn list_literals_become_mutable_when_mutated() {
         let s = "{% set acc = [] %}{% set _ = acc.append(x[0]) %}{{ acc }}";
         assert_eq!(
-            rewrite(s).as_deref(),
+            rewrite(s, true).as_deref(),
             Some("{% set acc = __mutlist([]) %}{% set _ = acc.append(x[0]) %}{{ acc }}")
         );
     }
@@ -286,13 +329,18 @@ mod tests {
     #[test]
     fn percent_formatting_becomes_a_call() {
         assert_eq!(
-            rewrite("{{ '%s=%04d' % ('id', 42) }}").as_deref(),
+            rewrite("{{ '%s=%04d' % ('id', 42) }}", true).as_deref(),
             Some("{{ __pyfmt('%s=%04d' , ('id', 42)) }}")
         );
         assert_eq!(
-            rewrite("{{ '%d' % x.y }}").as_deref(),
+            rewrite("{{ '%d' % x.y }}", true).as_deref(),
             Some("{{ __pyfmt('%d' , x.y) }}")
         );
-        assert_eq!(rewrite("{{ 7 % 3 }}"), None);
+        assert_eq!(rewrite("{{ 7 % 3 }}", true), None);
+        assert_eq!(
+            rewrite(r"{{ '\1' }}{% set x = '\n' %}", true).as_deref(),
+            Some(r"{{ '\\1' }}{% set x = '\n' %}")
+        );
+        assert_eq!(rewrite(r"{{ '\1' }}", false), None);
     }
 }

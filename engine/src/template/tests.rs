@@ -18,19 +18,29 @@ fn add(
     f: impl Fn(&Args, Value) -> Result<bool, Error> + Send + Sync + 'static,
 ) {
     let f: Arc<TestFn> = Arc::new(f);
-    for name in names {
+    for &name in names {
         let g = f.clone();
         env.add_test(
-            *name,
+            name,
             move |state: &State, value: Value, rest: Rest<Value>| {
+                if value.is_undefined() && !matches!(name, "defined" | "undefined") {
+                    // only the definedness tests accept an undefined value; others "use" it
+                    return Err(Error::from(minijinja::ErrorKind::UndefinedError));
+                }
                 g(&Args::new(state, rest.0), value)
+                    .map_err(|e| super::filters::wrap_plugin_error("test", name, e))
             },
         );
         let g = f.clone();
         env.add_test(
             format!("ansible.builtin.{name}"),
             move |state: &State, value: Value, rest: Rest<Value>| {
+                if value.is_undefined() && !matches!(name, "defined" | "undefined") {
+                    // only the definedness tests accept an undefined value; others "use" it
+                    return Err(Error::from(minijinja::ErrorKind::UndefinedError));
+                }
                 g(&Args::new(state, rest.0), value)
+                    .map_err(|e| super::filters::wrap_plugin_error("test", name, e))
             },
         );
     }
@@ -137,11 +147,9 @@ fn cmp_loose(a: &str, b: &str) -> Result<Ordering, Error> {
         let o = match (p, q) {
             (Part::Num(m), Part::Num(n)) => m.cmp(n),
             (Part::Str(m), Part::Str(n)) => m.cmp(n),
-            _ => {
-                return Err(err(format!(
-                "Version comparison failed: '<' not supported between instances of 'str' and 'int'"
-            )))
-            }
+            _ => return Err(err(
+                "Version comparison failed: '<' not supported between instances of 'str' and 'int'",
+            )),
         };
         if o != Ordering::Equal {
             return Ok(o);
@@ -150,7 +158,10 @@ fn cmp_loose(a: &str, b: &str) -> Result<Ordering, Error> {
     Ok(x.len().cmp(&y.len()))
 }
 
-fn strict_parts(s: &str) -> Option<(Vec<u64>, Option<(char, u64)>)> {
+/// (major, minor, patch) and an optional (a|b, n) prerelease.
+type StrictVersion = (Vec<u64>, Option<(char, u64)>);
+
+fn strict_parts(s: &str) -> Option<StrictVersion> {
     let re = regex::Regex::new(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:([ab])(\d+))?$").ok()?;
     let c = re.captures(s)?;
     let n = |i: usize| c.get(i).and_then(|m| m.as_str().parse().ok());
@@ -374,6 +385,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         })
     });
     add(env, &["divisibleby"], |a, v| {
+        need(&v)?;
         let (x, y) = (
             num(&v).ok_or_else(|| err("divisibleby needs a number"))?,
             num(&arg0(a)).unwrap_or(1.0),

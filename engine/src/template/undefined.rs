@@ -79,6 +79,19 @@ pub(crate) fn undefined_var_message(name: &str) -> String {
     format!("'{name}' is undefined")
 }
 
+/// The message of the latest miss whose key appears in `snippet`, if any.
+pub(crate) fn matching_miss(misses: &[Miss], snippet: &str) -> Option<String> {
+    let words: Vec<&str> = snippet
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    misses
+        .iter()
+        .rev()
+        .find(|m| words.contains(&m.key.as_str()))
+        .map(|m| m.message.clone())
+}
+
 /// Pick the message for an undefined error raised at expression text `snippet`.
 pub(crate) fn undefined_message(misses: &[Miss], snippet: &str) -> String {
     let words: Vec<&str> = snippet

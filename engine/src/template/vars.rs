@@ -35,6 +35,12 @@ pub trait VarSource: Send + Sync {
     fn origin(&self, _name: &str) -> Option<String> {
         None
     }
+    /// Whether strings inside `name` are templates. Ansible 2.19 templates only trusted sources
+    /// (playbooks, inventory, vars files); registered results, facts and `set_fact` values
+    /// (already templated when set) are data, even when they contain `{{`.
+    fn is_trusted(&self, _name: &str) -> bool {
+        true
+    }
 }
 
 /// A simple in-memory [`VarSource`] (handy for tests and for the executor's ad-hoc contexts).
@@ -115,6 +121,9 @@ pub(crate) struct Ctx {
     pub vars: Arc<dyn VarSource>,
     pub inner: Arc<Inner>,
     cache: Mutex<HashMap<String, Value>>,
+    /// Variables whose templating failed, with the failure: re-reading one repeats the error
+    /// without templating it again (failures inside deep chains would otherwise multiply).
+    failed: Mutex<HashMap<String, TemplateError>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -129,7 +138,16 @@ impl Ctx {
             vars,
             inner,
             cache: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn report(name: &str, e: TemplateError) {
+        if *e.kind() == TemplateErrorKind::Undefined {
+            record_miss(name, e.message().to_string());
+        } else {
+            record_fatal(e);
+        }
     }
 
     fn owner_id(&self) -> usize {
@@ -140,6 +158,10 @@ impl Ctx {
     pub fn resolve(self: &Arc<Self>, name: &str) -> Option<Value> {
         if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(name).cloned()) {
             return Some(v);
+        }
+        if let Some(e) = self.failed.lock().ok().and_then(|c| c.get(name).cloned()) {
+            Self::report(name, e);
+            return None;
         }
         let raw = match self.vars.get(name) {
             Some(raw) => raw,
@@ -165,6 +187,13 @@ impl Ctx {
             record_fatal(recursion_error());
             return None;
         }
+        if !self.vars.is_trusted(name) {
+            let v = to_mj_static(&raw);
+            if let Ok(mut c) = self.cache.lock() {
+                c.insert(name.to_string(), v.clone());
+            }
+            return Some(v);
+        }
         IN_PROGRESS.with(|p| p.borrow_mut().push(key));
         let result = lazy(&raw, self);
         IN_PROGRESS.with(|p| {
@@ -177,12 +206,11 @@ impl Ctx {
                 }
                 Some(v)
             }
-            Err(e) if *e.kind() == TemplateErrorKind::Undefined => {
-                record_miss(name, e.message().to_string());
-                None
-            }
             Err(e) => {
-                record_fatal(e);
+                if let Ok(mut f) = self.failed.lock() {
+                    f.insert(name.to_string(), e.clone());
+                }
+                Self::report(name, e);
                 None
             }
         }
@@ -229,10 +257,7 @@ impl Object for HostVars {
                 Some(v)
             }
             None => {
-                record_miss(
-                    host,
-                    format!("'ansible.vars.hostvars.HostVars object' has no attribute '{host}'"),
-                );
+                record_miss(host, format!("hostvars['{host}']"));
                 None
             }
         }

@@ -70,7 +70,9 @@ fn is_printable(c: char) -> bool {
 }
 
 fn choose_style(s: &str, flow: bool, simple_key: bool) -> Style {
-    if s.chars().any(|c| !is_printable(c) || c == '\u{feff}') {
+    if s.chars()
+        .any(|c| !is_printable(c) || c == '\u{feff}' || c == '\t')
+    {
         return Style::Double;
     }
     let multiline = s.contains('\n');
@@ -170,6 +172,12 @@ impl Emitter {
         match choose_style(s, flow, simple_key) {
             Style::Plain => self.folded_words(s, indent, ""),
             Style::Single => {
+                // continuation lines sit at the node's indentation; flow collections nest a level
+                let cont = if flow {
+                    indent + self.opts.indent
+                } else {
+                    indent
+                };
                 self.write("'");
                 let escaped = s.replace('\'', "''");
                 let lines: Vec<&str> = escaped.split('\n').collect();
@@ -177,9 +185,9 @@ impl Emitter {
                     if i > 0 {
                         // a line break inside single quotes is written as an empty line
                         self.write("\n");
-                        self.newline_indent(indent + self.opts.indent);
+                        self.newline_indent(cont);
                     }
-                    self.folded_words(line, indent + self.opts.indent, "");
+                    self.folded_words(line, cont, "");
                 }
                 self.write("'");
             }
@@ -330,7 +338,7 @@ impl Emitter {
     }
 }
 
-/// Dump `v` as PyYAML's `yaml.dump` would (document end marker for a lone plain scalar).
+/// Dump `v` as Ansible's `yaml.dump` call does (no document end marker, as Ansible prints).
 pub fn dump(v: &J, opts: YamlOpts) -> String {
     let mut e = Emitter {
         out: String::new(),
@@ -339,13 +347,6 @@ pub fn dump(v: &J, opts: YamlOpts) -> String {
     };
     e.block_node(v, 0);
     e.out.push('\n');
-    if let J::String(s) = v {
-        if choose_style(s, false, false) == Style::Plain {
-            e.out.push_str("...\n");
-        }
-    } else if is_scalar(v) {
-        e.out.push_str("...\n");
-    }
     e.out
 }
 
@@ -386,6 +387,10 @@ mod tests {
             ),
             "[x y, 'a: b', '', 'yes', '1', 1.5]\n"
         );
-        assert_eq!(dump(&json!("plain"), YamlOpts::default()), "plain\n...\n");
+        assert_eq!(dump(&json!("plain"), YamlOpts::default()), "plain\n");
+        assert_eq!(
+            dump(&json!({"k": "multi\nline"}), YamlOpts::default()),
+            "{k: 'multi\n\n    line'}\n"
+        );
     }
 }

@@ -80,7 +80,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             return Err(plugin_err(
                 "dict2items",
                 format!(
-                    "dict2items requires a dictionary, got {} instead.",
+                    "dict2items requires a dictionary, got <class '{}'> instead.",
                     py_type_name(&v)
                 ),
             ));
@@ -115,8 +115,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
                 return Err(plugin_err(
                     "items2dict",
                     format!(
-                        "items2dict requires each dictionary to have keys '{kn}' and '{vn}', got {} instead.",
-                        py_repr(&it)
+                        "items2dict requires each dictionary in the list to contain the keys '{kn}' and '{vn}', got {} instead.",
+                        py_repr(&v)
                     ),
                 ));
             }

@@ -229,8 +229,8 @@ fn select_impl(a: &Args, v: Value, want: bool, by_attr: bool) -> Result<Value, E
 
 fn missing_attr(item: &Value, attr: &str) -> Error {
     let first = attr.split('.').next().unwrap_or(attr);
-    Error::new(
-        ErrorKind::InvalidOperation,
+    super::exact(
+        ErrorKind::UndefinedError,
         format!(
             "object of type '{}' has no attribute '{first}'",
             py_type_name(item)
@@ -754,7 +754,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             .map_err(|_| plugin_err("log", "log() can only be used on numbers"))?;
         Ok(Value::from(
             match a.get(0, "base").and_then(|b| f64::try_from(b.clone()).ok()) {
-                Some(b) if b == 10.0 => x.log10(),
+                Some(10.0) => x.log10(),
                 Some(b) => x.ln() / b.ln(),
                 None => x.ln(),
             },
@@ -786,7 +786,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Ok(v.get_attr(&a.str(0, "name").unwrap_or_default())
             .unwrap_or(Value::UNDEFINED))
     });
-    add(env, &["dict"], |_, v| Ok(to_dict(&[v])?));
+    add(env, &["dict"], |_, v| to_dict(&[v]));
 }
 
 fn add_numbers(a: &Value, b: &Value) -> Result<Value, Error> {

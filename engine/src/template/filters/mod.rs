@@ -15,7 +15,7 @@ use super::pyrepr::py_str;
 
 pub(crate) use core::to_bool;
 pub(crate) use lists::{py_cmp, to_dict};
-pub(crate) use strings::{compile as regex_compile, shell_quote};
+pub(crate) use strings::{compile as regex_compile, shell_quote, strftime};
 
 /// A filter's (or test's) arguments after the input value: positional and keyword.
 pub(crate) struct Args<'a, 's> {
@@ -81,11 +81,40 @@ pub(crate) fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
+/// Marks an error detail that already holds Ansible's exact text (no further wrapping).
+pub(crate) const EXACT: char = '\u{1}';
+
+/// An error whose detail is Ansible's final text.
+pub(crate) fn exact(kind: ErrorKind, msg: impl std::fmt::Display) -> Error {
+    Error::new(kind, format!("{EXACT}{msg}"))
+}
+
 /// An error raised by an Ansible filter plugin: `The filter plugin 'ansible.builtin.X' failed: ...`.
 pub(crate) fn plugin_err(name: &str, msg: impl std::fmt::Display) -> Error {
-    err(format!(
-        "The filter plugin 'ansible.builtin.{name}' failed: {msg}"
-    ))
+    exact(
+        ErrorKind::InvalidOperation,
+        format!("The filter plugin 'ansible.builtin.{name}' failed: {msg}"),
+    )
+}
+
+/// Wrap a filter's or test's failure as Ansible reports plugin exceptions; undefined values and
+/// already-final texts pass through.
+pub(crate) fn wrap_plugin_error(what: &str, name: &str, e: Error) -> Error {
+    let passthrough = matches!(
+        e.kind(),
+        ErrorKind::UndefinedError | ErrorKind::UnknownFilter | ErrorKind::UnknownTest
+    ) || e.detail().is_some_and(|d| d.starts_with(EXACT));
+    if passthrough {
+        return e;
+    }
+    let detail = e
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.kind().to_string());
+    exact(
+        e.kind(),
+        format!("The {what} plugin 'ansible.builtin.{name}' failed: {detail}"),
+    )
 }
 
 /// Fail on undefined input (filters other than `default` & co. cannot use it).
@@ -120,13 +149,13 @@ pub(crate) fn add(
     f: impl Fn(&Args, Value) -> Result<Value, Error> + Send + Sync + 'static,
 ) {
     let f: std::sync::Arc<FilterFn> = std::sync::Arc::new(f);
-    for name in names {
+    for &name in names {
         let f1 = f.clone();
         env.add_filter(
-            *name,
+            name,
             move |state: &State, value: Value, rest: Rest<Value>| {
                 let args = Args::new(state, rest.0);
-                f1(&args, value)
+                f1(&args, value).map_err(|e| wrap_plugin_error("filter", name, e))
             },
         );
         // Fully qualified names (`ansible.builtin.to_json`) as written in some playbooks.
@@ -135,7 +164,7 @@ pub(crate) fn add(
             format!("ansible.builtin.{name}"),
             move |state: &State, value: Value, rest: Rest<Value>| {
                 let args = Args::new(state, rest.0);
-                f2(&args, value)
+                f2(&args, value).map_err(|e| wrap_plugin_error("filter", name, e))
             },
         );
     }

@@ -151,7 +151,30 @@ fn json_opts(a: &Args, nice: bool) -> JsonOpts {
     }
 }
 
-/// YAML text (yaml-rust2 for now; the crate's YAML 1.1 loader replaces it once merged) to JSON.
+/// serde_json's parse errors in the words of Python's `json` module where they coincide.
+fn python_json_error(text: &str, e: &serde_json::Error) -> String {
+    let (line, col) = (e.line(), e.column());
+    let offset: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.chars().count())
+        .sum::<usize>()
+        + col.saturating_sub(1);
+    let msg = e.to_string();
+    let what = if msg.starts_with("expected value") || msg.starts_with("EOF while parsing a value")
+    {
+        "Expecting value"
+    } else if msg.starts_with("trailing characters") {
+        "Extra data"
+    } else if msg.starts_with("key must be a string") {
+        "Expecting property name enclosed in double quotes"
+    } else {
+        return msg;
+    };
+    format!("{what}: line {line} column {col} (char {offset})")
+}
+
+/// yaml-rust2 documents to JSON, for `from_yaml_all` (the crate's loader reads one document).
 pub(crate) fn yaml_to_json(y: &yaml_rust2::Yaml) -> J {
     use yaml_rust2::Yaml;
     match y {
@@ -195,7 +218,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["from_json"], |_, v| {
         defined(&v)?;
         let s = py_str(&v);
-        let j: J = serde_json::from_str(&s).map_err(|e| plugin_err("from_json", e))?;
+        let j: J = serde_json::from_str(&s)
+            .map_err(|e| plugin_err("from_json", python_json_error(&s, &e)))?;
         Ok(to_mj_static(&j))
     });
     add(env, &["to_yaml"], |a, v| {
@@ -223,8 +247,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     add(env, &["from_yaml"], |_, v| {
         defined(&v)?;
-        let docs = load_yaml("from_yaml", &py_str(&v))?;
-        Ok(to_mj_static(&docs.into_iter().next().unwrap_or(J::Null)))
+        // the crate's loader resolves scalars as PyYAML does (YAML 1.1: `yes` is true, `0755` octal)
+        let node = crate::yaml::load(&py_str(&v), std::path::Path::new("<string>"))
+            .map_err(|e| plugin_err("from_yaml", &e.message))?;
+        Ok(to_mj_static(&node.to_value()))
     });
     add(env, &["from_yaml_all"], |_, v| {
         defined(&v)?;
