@@ -58,8 +58,16 @@ impl VarStore {
                 .get(host)
                 .map(|f| fact_vars(f).keys().cloned().collect())
                 .unwrap_or_default(),
-            Layer::IncludeVars => self.include_vars.get(host).map(|m| m.keys().cloned().collect()).unwrap_or_default(),
-            Layer::HostFacts => self.host_facts.get(host).map(|m| m.keys().cloned().collect()).unwrap_or_default(),
+            Layer::IncludeVars => self
+                .include_vars
+                .get(host)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default(),
+            Layer::HostFacts => self
+                .host_facts
+                .get(host)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -182,7 +190,10 @@ impl HostVarSource {
 impl VarSource for HostVarSource {
     fn get(&self, name: &str) -> Option<Value> {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        self.layers.iter().rev().find_map(|l| s.lookup(l, &self.host, name))
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|l| s.lookup(l, &self.host, name))
     }
 
     fn names(&self) -> Vec<String> {
@@ -214,5 +225,20 @@ impl VarSource for HostVarSource {
 
     fn origin(&self, name: &str) -> Option<String> {
         self.origins.get(name).cloned()
+    }
+
+    /// Facts and set_fact/registered results are data, never templated again (2.19's
+    /// trust model); everything else written by the user is.
+    fn is_trusted(&self, name: &str) -> bool {
+        let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        match self
+            .layers
+            .iter()
+            .rev()
+            .find(|l| s.lookup(l, &self.host, name).is_some())
+        {
+            Some(Layer::Facts) | Some(Layer::HostFacts) => false,
+            _ => true,
+        }
     }
 }

@@ -11,14 +11,20 @@ pub struct BlockInFile;
 
 impl Module for BlockInFile {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let Some(path) = arg_str(args, "path").or_else(|| arg_str(args, "dest")).or_else(|| arg_str(args, "name")) else {
+        let Some(path) = arg_str(args, "path")
+            .or_else(|| arg_str(args, "dest"))
+            .or_else(|| arg_str(args, "name"))
+        else {
             return super::fail("missing required arguments: path");
         };
         let state = arg_str(args, "state").unwrap_or_else(|| "present".into());
-        let marker = arg_str(args, "marker").unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
+        let marker =
+            arg_str(args, "marker").unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
         let begin = arg_str(args, "marker_begin").unwrap_or_else(|| "BEGIN".into());
         let end = arg_str(args, "marker_end").unwrap_or_else(|| "END".into());
-        let block = arg_str(args, "block").or_else(|| arg_str(args, "content")).unwrap_or_default();
+        let block = arg_str(args, "block")
+            .or_else(|| arg_str(args, "content"))
+            .unwrap_or_default();
         let insertafter = arg_str(args, "insertafter");
         let insertbefore = arg_str(args, "insertbefore");
         let create = super::arg_bool(args, "create", false).unwrap_or(false);
@@ -40,7 +46,11 @@ impl Module for BlockInFile {
             r.insert("rc".into(), json!(257));
             return r;
         }
-        let original = if exists { fs.read_to_string(&path).unwrap_or_default() } else { String::new() };
+        let original = if exists {
+            fs.read_to_string(&path).unwrap_or_default()
+        } else {
+            String::new()
+        };
         let mut lines: Vec<String> = original.split_inclusive('\n').map(str::to_string).collect();
         let marker0 = marker.replace("{mark}", &begin);
         let marker1 = marker.replace("{mark}", &end);
@@ -79,7 +89,11 @@ impl Module for BlockInFile {
                     Some((p, after)) => {
                         let re = match fancy_regex::Regex::new(&p) {
                             Ok(r) => r,
-                            Err(e) => return super::fail(&format!("invalid regular expression '{p}': {e}")),
+                            Err(e) => {
+                                return super::fail(&format!(
+                                    "invalid regular expression '{p}': {e}"
+                                ))
+                            }
                         };
                         let found = lines.iter().rposition(|l| re.is_match(l).unwrap_or(false));
                         match found {
