@@ -803,9 +803,6 @@ impl Runner {
                 continue;
             }
             if o.failed && !o.ignored {
-                if o.changed {
-                    self.stat(&h).changed += 1;
-                }
                 // What rescue sections can look at.
                 let mut failed_vars = Map::new();
                 failed_vars.insert(

@@ -945,6 +945,7 @@ fn merge_single(
     result.entry("failed").or_insert(json!(false));
     if failed {
         out.failed = true;
+        out.changed = changed;
         let msg = result.get("msg").map(text_of).unwrap_or_default();
         match &ir.chain {
             Some(chain) => {
@@ -1229,7 +1230,12 @@ fn run_loop(
     }
     let mut top = Map::new();
     top.insert("changed".into(), json!(any_changed));
-    if all_skipped {
+    if n == 0 {
+        top.insert("skipped".into(), json!(true));
+        top.insert("skipped_reason".into(), json!("No items in the list"));
+        out.skipped = true;
+        out.lines.push(format!("skipping: [{host}]"));
+    } else if all_skipped {
         top.insert("skipped".into(), json!(true));
         top.insert("msg".into(), json!("All items skipped"));
         out.skipped = true;
@@ -1245,6 +1251,7 @@ fn run_loop(
         }
     } else {
         top.insert("msg".into(), json!("All items completed"));
+        top.insert("skipped".into(), json!(false));
         out.changed = any_changed;
     }
     top.insert("results".into(), Value::Array(results));
