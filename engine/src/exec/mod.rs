@@ -80,8 +80,8 @@ pub struct Runner {
     /// Hosts that failed (and so take no part in later plays).
     failed: IndexSet<String>,
     unreachable: IndexSet<String>,
-    /// Handlers notified per host, by handler name or listen topic.
-    notified: IndexMap<String, IndexSet<String>>,
+    /// Handlers notified per host, as indexes into the play's handler list.
+    notified: IndexMap<String, IndexSet<usize>>,
     /// `--start-at-task`: still looking for that task.
     start_at: Option<String>,
     /// Files included during the current task, by (path, vars): hosts share them.
@@ -857,11 +857,16 @@ impl Runner {
                     }
                 }
             }
-            if o.changed && !o.skipped {
-                let topics = o.notify.clone();
+            if o.changed && !o.skipped && !o.notify.is_empty() {
+                // A notification reaches every handler named so or listening to the topic.
+                let handlers = play_handlers(&ctx.play);
                 let entry = self.notified.entry(h.clone()).or_default();
-                for n in topics {
-                    entry.insert(n);
+                for topic in &o.notify {
+                    for (i, handler) in handlers.iter().enumerate() {
+                        if handler_answers(handler, topic) {
+                            entry.insert(i);
+                        }
+                    }
                 }
             }
         }
@@ -1083,31 +1088,19 @@ impl Runner {
     /// Runs notified handlers, in the order they are defined, for the hosts that notified
     /// them and are still in the play.
     fn flush_handlers(&mut self, ctx: &mut PlayCtx) -> Result<(), i32> {
-        let handlers: Vec<Arc<Task>> = ctx
-            .play
-            .handlers
-            .iter()
-            .flat_map(|b| flatten_tasks(&b.block))
-            .collect();
-        for h in &handlers {
-            let name = h.name.clone().unwrap_or_default();
-            let role_name = h.role.as_ref().map(|r| format!("{} : {}", r.name, name));
+        let handlers = play_handlers(&ctx.play);
+        for (i, h) in handlers.iter().enumerate() {
             let mut hosts = Vec::new();
             for host in ctx.batch.clone() {
                 if !ctx.alive.contains(&host) {
                     continue;
                 }
-                let Some(set) = self.notified.get_mut(&host) else {
-                    continue;
-                };
-                let mut hit = false;
-                for topic in std::iter::once(&name)
-                    .chain(h.listen.iter())
-                    .chain(role_name.iter())
+                if self
+                    .notified
+                    .get_mut(&host)
+                    .map(|set| set.shift_remove(&i))
+                    .unwrap_or(false)
                 {
-                    hit |= set.shift_remove(topic);
-                }
-                if hit {
                     hosts.push(host.clone());
                 }
             }
@@ -1144,6 +1137,26 @@ impl Runner {
         }
         Ok(())
     }
+}
+
+/// The play's handlers in the order they run (role handlers first).
+fn play_handlers(play: &Play) -> Vec<Arc<Task>> {
+    play.handlers
+        .iter()
+        .flat_map(|b| flatten_tasks(&b.block))
+        .collect()
+}
+
+/// Whether a notification of `topic` reaches this handler: by its name, its role-qualified
+/// name, or a `listen` topic.
+fn handler_answers(handler: &Task, topic: &str) -> bool {
+    let name = handler.name.as_deref().unwrap_or_default();
+    name == topic
+        || handler.listen.iter().any(|l| l == topic)
+        || handler
+            .role
+            .as_ref()
+            .is_some_and(|r| format!("{} : {name}", r.name) == topic)
 }
 
 /// Every task of a block in document order: its tasks, rescue, then always.
