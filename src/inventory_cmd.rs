@@ -3,7 +3,7 @@
 
 use crate::cli::{HostsArgs, InventoryArgs, InventoryOpts};
 use fleetsim_engine::inventory::output::{graph, host_json, list_json, python_json};
-use fleetsim_engine::inventory::{DiagKind, Diagnostic, Inventory};
+use fleetsim_engine::inventory::{DiagKind, Diagnostic, Inventory, Resolution};
 use std::io::Write;
 
 /// Exit status Ansible uses for option errors (`AnsibleOptionsError`).
@@ -204,10 +204,12 @@ pub fn run_hosts(args: &HostsArgs) -> i32 {
     }
     let res = match inv.resolve(&args.pattern) {
         Ok(r) => r,
-        Err(e) => {
+        // `ansible` swallows pattern errors unless a limit is set (adhoc.py's get_host_list).
+        Err(e) if args.opts.limit.is_some() => {
             error(&e.0);
             return EXIT_ERROR;
         }
+        Err(_) => Resolution::default(),
     };
     if let Some(msg) = report(&res.warnings) {
         error(&msg);
