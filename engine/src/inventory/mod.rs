@@ -6,13 +6,15 @@
 //! Everything keeps Ansible's ordering: maps are `IndexMap`s, never hash-ordered.
 
 pub mod address;
-mod ini;
+pub mod ini;
 pub mod model;
 pub mod output;
 pub mod pattern;
 pub mod pyliteral;
+#[cfg(test)]
+mod props;
 mod vars_dirs;
-mod yaml_source;
+pub mod yaml_source;
 
 use crate::diag::{source_context, Origin};
 use indexmap::IndexMap;
