@@ -54,13 +54,21 @@ pub fn parse_address(address: &str, allow_ranges: bool) -> Result<(String, Optio
     let mut port = None;
     // Python tries both expressions in turn without stopping at the first match.
     for pat in [&*BRACKETED_HOSTPORT, &*HOSTPORT] {
+        if !address.contains(':') {
+            break;
+        }
         if let Some(c) = pat.captures(&address) {
             let (a, p) = (c[1].to_string(), c[2].to_string());
             port = Some(p.parse::<i64>().unwrap_or(i64::MAX));
             address = a;
         }
     }
-    let is_host = IPV4.is_match(&address) || IPV6.is_match(&address) || is_hostname(&address);
+    // Any of the three shapes makes it a host; try the cheap, common one first and skip the
+    // big IPv6 expression for text without a colon.
+    let is_host = is_hostname(&address)
+        || (address.starts_with(|c: char| c.is_ascii_digit() || c == '[')
+            && IPV4.is_match(&address))
+        || (address.contains(':') && IPV6.is_match(&address));
     if !is_host {
         return Err(format!("Not a valid network hostname: {address}"));
     }

@@ -10,9 +10,9 @@ pub mod ini;
 pub mod model;
 pub mod output;
 pub mod pattern;
-pub mod pyliteral;
 #[cfg(test)]
 mod props;
+pub mod pyliteral;
 mod vars_dirs;
 pub mod yaml_source;
 
@@ -506,7 +506,7 @@ impl Inventory {
             warnings.push(Diagnostic::new(DiagKind::Other, w));
         }
         let hosts = self.enumerate_matches(&expr, warnings)?;
-        pattern::apply_subscript(&hosts, sub).map_err(|_| {
+        pattern::apply_subscript(&hosts, sub).ok_or_else(|| {
             PatternError(format!(
                 "No hosts matched the subscripted pattern '{pattern}'"
             ))

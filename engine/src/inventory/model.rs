@@ -69,6 +69,8 @@ pub struct InventoryData {
     pub current_source: Option<String>,
     /// Warnings produced by mutations (Ansible's `display.warning` calls), drained by the loader.
     pub warnings: Vec<String>,
+    /// `current_source` and its folder, cached.
+    source_dir: Option<(String, String)>,
 }
 
 impl Default for InventoryData {
@@ -87,6 +89,7 @@ impl InventoryData {
             implicit_localhost: None,
             current_source: None,
             warnings: Vec::new(),
+            source_dir: None,
         };
         d.groups.insert("all".into(), Group::new("all"));
         d.groups.insert("ungrouped".into(), Group::new("ungrouped"));
@@ -144,10 +147,18 @@ impl InventoryData {
             }
             match &self.current_source {
                 Some(src) => {
+                    // One `stat` per source, not per host.
+                    let dir = match &self.source_dir {
+                        Some((s, d)) if s == src => d.clone(),
+                        _ => {
+                            let d = basedir(src);
+                            self.source_dir = Some((src.clone(), d.clone()));
+                            d
+                        }
+                    };
                     h.vars
                         .insert("inventory_file".into(), Value::String(src.clone()));
-                    h.vars
-                        .insert("inventory_dir".into(), Value::String(basedir(src)));
+                    h.vars.insert("inventory_dir".into(), Value::String(dir));
                 }
                 None => {
                     h.vars.insert("inventory_file".into(), Value::Null);

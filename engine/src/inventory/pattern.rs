@@ -103,12 +103,13 @@ pub fn split_subscript(pattern: &str) -> (String, Option<Subscript>, Option<Stri
 
 /// `_apply_subscript`, with Python's indexing and slicing rules (`end` is inclusive, `-1`
 /// means the last host, and an `end` of 0 selects the single host at `start`).
-pub fn apply_subscript<T: Clone>(hosts: &[T], sub: Option<Subscript>) -> Result<Vec<T>, ()> {
+/// `None` is Python's `IndexError` (a single index past either end).
+pub fn apply_subscript<T: Clone>(hosts: &[T], sub: Option<Subscript>) -> Option<Vec<T>> {
     let Some((start, end)) = sub else {
-        return Ok(hosts.to_vec());
+        return Some(hosts.to_vec());
     };
     if hosts.is_empty() {
-        return Ok(Vec::new());
+        return Some(Vec::new());
     }
     let n = hosts.len() as i64;
     match end {
@@ -117,17 +118,17 @@ pub fn apply_subscript<T: Clone>(hosts: &[T], sub: Option<Subscript>) -> Result<
             let norm = |i: i64| if i < 0 { (i + n).max(0) } else { i.min(n) };
             let (s, stop) = (norm(start), norm(e.saturating_add(1)));
             if s >= stop {
-                Ok(Vec::new())
+                Some(Vec::new())
             } else {
-                Ok(hosts[s as usize..stop as usize].to_vec())
+                Some(hosts[s as usize..stop as usize].to_vec())
             }
         }
         _ => {
             let i = if start < 0 { start + n } else { start };
             if i < 0 || i >= n {
-                Err(())
+                None
             } else {
-                Ok(vec![hosts[i as usize].clone()])
+                Some(vec![hosts[i as usize].clone()])
             }
         }
     }
@@ -315,12 +316,12 @@ mod tests {
             let (e, s, _) = split_subscript(p);
             (e, apply_subscript(&h, s))
         };
-        assert_eq!(ap("g[0]"), ("g".into(), Ok(vec!["a"])));
-        assert_eq!(ap("g[-1]"), ("g".into(), Ok(vec!["c"])));
-        assert_eq!(ap("g[0:1]"), ("g".into(), Ok(vec!["a", "b"])));
-        assert_eq!(ap("g[1:]"), ("g".into(), Ok(vec!["b", "c"])));
-        assert_eq!(ap("g[2:0]"), ("g".into(), Ok(vec!["c"])));
-        assert_eq!(ap("g[5]"), ("g".into(), Err(())));
+        assert_eq!(ap("g[0]"), ("g".into(), Some(vec!["a"])));
+        assert_eq!(ap("g[-1]"), ("g".into(), Some(vec!["c"])));
+        assert_eq!(ap("g[0:1]"), ("g".into(), Some(vec!["a", "b"])));
+        assert_eq!(ap("g[1:]"), ("g".into(), Some(vec!["b", "c"])));
+        assert_eq!(ap("g[2:0]"), ("g".into(), Some(vec!["c"])));
+        assert_eq!(ap("g[5]"), ("g".into(), None));
         assert_eq!(ap("g[-2:]").0, "g[-2:]");
     }
 

@@ -152,11 +152,7 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
         if c == '\0' || c == '\n' || c == '\r' {
             return None;
         }
-        if c == '.'
-            && i + 2 < cs.len() + 0
-            && cs.get(i + 1) == Some(&'.')
-            && cs.get(i + 2) == Some(&'.')
-        {
+        if c == '.' && cs.get(i + 1) == Some(&'.') && cs.get(i + 2) == Some(&'.') {
             out.push(Tok::Ellipsis);
             i += 3;
             continue;

@@ -133,9 +133,7 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
         let kname = k.key_string();
         let is_section =
             matches!(kname.as_str(), "vars" | "children" | "hosts") && k.as_str().is_some();
-        let sec = if is_section {
-            section(v)
-        } else if v.entries().is_some() {
+        let sec = if is_section || v.entries().is_some() {
             section(v)
         } else {
             Section::NotMapping(v)
@@ -182,13 +180,15 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
                     let vars: Map<String, Value> = match hv {
                         Some(v) if !is_falsy(v) => match v.to_value() {
                             Value::Object(m) => m,
-                            other => return Err(err(
-                                v,
-                                format!(
+                            other => {
+                                return Err(err(
+                                    v,
+                                    format!(
                                     "Invalid data from file, expected dictionary and got:\n\n{}",
                                     python_str(&other)
                                 ),
-                            )),
+                                ))
+                            }
                         },
                         _ => Map::new(),
                     };
