@@ -121,6 +121,7 @@ pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
         }
         if let Some(m) = SECTION.captures(line) {
             let name = m[1].to_string();
+            p.inv.check_group_name(&name);
             let st = m.get(2).map(|s| s.as_str()).unwrap_or("hosts");
             state = match st {
                 "hosts" => State::Hosts,

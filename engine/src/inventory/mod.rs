@@ -65,7 +65,8 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[WARNING]: {}", self.message)?;
+        // Ansible's display drops trailing whitespace.
+        write!(f, "[WARNING]: {}", self.message.trim_end())?;
         if let Some(c) = &self.context {
             write!(f, "\n{c}\n")?;
         }
@@ -332,6 +333,9 @@ impl Inventory {
         if ext == ".yml" || ext == ".yaml" {
             // auto: only YAML files naming an inventory plugin, which fleetsim does not run.
             let doc = crate::yaml::load(&text, path);
+            if let Ok(d) = &doc {
+                yaml_source::duplicate_key_warnings(d, &mut self.data.warnings);
+            }
             let msg = match &doc {
                 Err(e) => (e.headline(), Some(e.context.clone())),
                 Ok(d) => match d.get("plugin").and_then(|p| p.as_str()) {
@@ -350,7 +354,13 @@ impl Inventory {
             yaml_doc = Some(doc);
         }
         if ext.is_empty() || ext == ".yml" || ext == ".yaml" || ext == ".json" {
-            let doc = yaml_doc.unwrap_or_else(|| crate::yaml::load(&text, path));
+            let doc = yaml_doc.unwrap_or_else(|| {
+                let d = crate::yaml::load(&text, path);
+                if let Ok(d) = &d {
+                    yaml_source::duplicate_key_warnings(d, &mut self.data.warnings);
+                }
+                d
+            });
             match doc {
                 Err(e) => failures.push(Diagnostic {
                     kind: DiagKind::SourceFailed,

@@ -113,6 +113,14 @@ impl InventoryData {
         Ok(name.to_string())
     }
 
+    /// `to_safe_group_name` as the INI parser calls it on every section header: warns (once)
+    /// about characters Ansible would like to replace, and keeps the name.
+    pub fn check_group_name(&mut self, name: &str) {
+        if invalid_group_name(name) {
+            self.warn("Invalid characters were found in group names but not replaced, use -vvvv to see details");
+        }
+    }
+
     fn warn(&mut self, msg: &str) {
         self.warnings.push(msg.to_string());
     }
@@ -224,8 +232,7 @@ impl InventoryData {
     ) -> Result<(), ModelError> {
         if let Some(g) = self.groups.get_mut(entity) {
             if key == "ansible_group_priority" {
-                g.priority = python_int(&value)
-                    .ok_or_else(|| format!("invalid literal for int() with base 10: {}", value))?;
+                g.priority = python_int(&value)?;
             } else {
                 g.vars.insert(key.to_string(), value);
             }
@@ -487,14 +494,75 @@ fn invalid_group_name(name: &str) -> bool {
     }
 }
 
-/// Python's `int(value)` for the types an inventory can hold.
-fn python_int(v: &Value) -> Option<i64> {
+/// Python's `int(value)` for the types an inventory can hold, with Python's error text.
+fn python_int(v: &Value) -> Result<i64, String> {
     match v {
-        Value::Bool(b) => Some(*b as i64),
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.trunc() as i64)),
-        Value::String(s) => s.trim().replace('_', "").parse().ok(),
-        _ => None,
+        Value::Bool(b) => Ok(*b as i64),
+        Value::Number(n) => Ok(n
+            .as_i64()
+            .unwrap_or_else(|| n.as_f64().map(|f| f.trunc() as i64).unwrap_or(0))),
+        Value::String(s) => {
+            let t = s.trim();
+            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+            let ok = !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit() || c == '_')
+                && !digits.starts_with('_')
+                && !digits.ends_with('_')
+                && !digits.contains("__");
+            let parsed = if ok {
+                t.replace('_', "").parse::<i64>().ok()
+            } else {
+                None
+            };
+            parsed.ok_or_else(|| {
+                format!(
+                    "invalid literal for int() with base 10: {}",
+                    python_str_repr(s)
+                )
+            })
+        }
+        Value::Null => Err(
+            "int() argument must be a string, a bytes-like object or a real number, not 'NoneType'"
+                .into(),
+        ),
+        Value::Array(_) => Err(
+            "int() argument must be a string, a bytes-like object or a real number, not 'list'"
+                .into(),
+        ),
+        Value::Object(_) => Err(
+            "int() argument must be a string, a bytes-like object or a real number, not 'dict'"
+                .into(),
+        ),
     }
+}
+
+/// Python's `repr()` of a string.
+pub fn python_str_repr(s: &str) -> String {
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::new();
+    out.push(q);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(q);
+    out
 }
 
 #[cfg(test)]

@@ -58,15 +58,43 @@ fn is_map_or_null(n: &Node) -> bool {
     n.entries().is_some() || n.is_null()
 }
 
+/// The Python class name Ansible 2.19 reports for a loaded YAML value: everything that can
+/// carry an origin tag is a `_AnsibleTagged*` subclass; bools and None cannot be.
 fn node_type(n: &Node) -> &'static str {
     match &n.kind {
-        NodeKind::Scalar(Scalar::Str(_)) => "str",
-        NodeKind::Scalar(Scalar::Int(_)) => "int",
-        NodeKind::Scalar(Scalar::Float(_)) => "float",
+        NodeKind::Scalar(Scalar::Str(_)) => {
+            "ansible.module_utils._internal._datatag._AnsibleTaggedStr"
+        }
+        NodeKind::Scalar(Scalar::Int(_)) => {
+            "ansible.module_utils._internal._datatag._AnsibleTaggedInt"
+        }
+        NodeKind::Scalar(Scalar::Float(_)) => {
+            "ansible.module_utils._internal._datatag._AnsibleTaggedFloat"
+        }
         NodeKind::Scalar(Scalar::Bool(_)) => "bool",
         NodeKind::Scalar(Scalar::Null) => "NoneType",
-        NodeKind::Seq(_) => "list",
-        NodeKind::Map(_) => "dict",
+        NodeKind::Seq(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedList",
+        NodeKind::Map(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedDict",
+    }
+}
+
+/// The loader's `Found duplicate mapping key 'K'.` warnings, in document order.
+pub fn duplicate_key_warnings(n: &Node, out: &mut Vec<String>) {
+    match &n.kind {
+        NodeKind::Map(entries) => {
+            let mut seen: Vec<String> = Vec::new();
+            for (k, v) in entries {
+                let key = k.key_string();
+                if seen.contains(&key) {
+                    out.push(format!("Found duplicate mapping key '{key}'."));
+                } else {
+                    seen.push(key);
+                }
+                duplicate_key_warnings(v, out);
+            }
+        }
+        NodeKind::Seq(items) => items.iter().for_each(|i| duplicate_key_warnings(i, out)),
+        NodeKind::Scalar(_) => {}
     }
 }
 
