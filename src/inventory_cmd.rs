@@ -170,6 +170,7 @@ pub fn run_inventory(args: &InventoryArgs) -> i32 {
     } else {
         python_json(&list_json(&inv))
     };
+    std::mem::forget(inv);
     match &args.output {
         Some(path) if args.list => {
             if std::fs::write(path, text.as_bytes()).is_err() {
@@ -222,6 +223,8 @@ pub fn run_hosts(args: &HostsArgs) -> i32 {
         }
         eprintln!("[WARNING]: No hosts matched, nothing to do");
     }
+    // The process ends right after printing: skip tearing down a large inventory.
+    std::mem::forget(inv);
     let mut text = format!("  hosts ({}):", res.hosts.len());
     for h in &res.hosts {
         text.push_str("\n    ");

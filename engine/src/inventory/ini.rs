@@ -36,10 +36,8 @@ struct Pending {
 pub fn python_splitlines(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
-    let b: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
-    while i < b.len() {
-        let (pos, c) = b[i];
+    let mut it = text.char_indices().peekable();
+    while let Some((pos, c)) = it.next() {
         let is_break = matches!(
             c,
             '\n' | '\r'
@@ -54,14 +52,12 @@ pub fn python_splitlines(text: &str) -> Vec<&str> {
         );
         if is_break {
             out.push(&text[start..pos]);
-            let mut next = pos + c.len_utf8();
-            if c == '\r' && i + 1 < b.len() && b[i + 1].1 == '\n' {
-                next += 1;
-                i += 1;
+            start = pos + c.len_utf8();
+            if c == '\r' && it.peek().is_some_and(|(_, n)| *n == '\n') {
+                it.next();
+                start += 1;
             }
-            start = next;
         }
-        i += 1;
     }
     if start < text.len() {
         out.push(&text[start..]);

@@ -614,7 +614,8 @@ impl Inventory {
                 out.insert(k.clone(), v.clone());
             }
         };
-        let (host_groups, own): (Vec<&model::Group>, Map<String, Value>) =
+        let implicit_vars;
+        let (host_groups, own): (Vec<&model::Group>, &Map<String, Value>) =
             match self.data.hosts.get(name) {
                 Some(h) => {
                     let mut gs: Vec<&model::Group> = h
@@ -626,7 +627,7 @@ impl Inventory {
                     gs.sort_by(|a, b| {
                         (a.depth, a.priority, &a.name).cmp(&(b.depth, b.priority, &b.name))
                     });
-                    (gs, h.vars.clone())
+                    (gs, &h.vars)
                 }
                 None if LOCALHOST_NAMES.contains(&name) => {
                     let mut m = Map::new();
@@ -635,7 +636,8 @@ impl Inventory {
                         Value::String("/usr/bin/python3".into()),
                     );
                     m.insert("ansible_connection".into(), Value::String("local".into()));
-                    (Vec::new(), m)
+                    implicit_vars = m;
+                    (Vec::new(), &implicit_vars)
                 }
                 None => return out,
             };
@@ -657,7 +659,7 @@ impl Inventory {
                 }
             }
         }
-        merge(&mut out, &own);
+        merge(&mut out, own);
         for pv in &self.plugin_vars {
             if let Some(m) = pv.hosts.get(name) {
                 merge(&mut out, m);

@@ -144,7 +144,7 @@ impl InventoryData {
         if !self.hosts.contains_key(name) {
             let mut h = Host {
                 name: name.to_string(),
-                vars: Map::new(),
+                vars: Map::with_capacity(4),
                 groups: Vec::new(),
                 implicit: false,
             };

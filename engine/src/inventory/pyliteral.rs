@@ -100,6 +100,27 @@ pub enum Literal {
 /// `ast.literal_eval(text)`; `Err` only for errors Ansible does not catch (unhashable keys).
 pub fn literal_eval(text: &str) -> Result<Literal, String> {
     let src = text.trim_start_matches([' ', '\t']);
+    // Fast paths for the common shapes (plain decimal numbers, bare words), which are most
+    // values in large inventories.
+    let bytes = src.as_bytes();
+    if !bytes.is_empty()
+        && bytes.len() < 19
+        && bytes.iter().all(u8::is_ascii_digit)
+        && (bytes[0] != b'0' || bytes.len() == 1)
+    {
+        if let Ok(n) = src.parse::<i64>() {
+            return Ok(Literal::Value(Value::from(n)));
+        }
+    }
+    if bytes.first().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && !matches!(src, "True" | "False" | "None")
+        && !(bytes.len() <= 2 && matches!(bytes[0] | 0x20, b'r' | b'u' | b'b' | b'f'))
+    {
+        return Ok(Literal::NotLiteral);
+    }
     let toks = match tokenize(src) {
         Some(t) => t,
         None => return Ok(Literal::NotLiteral),
