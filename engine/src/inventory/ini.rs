@@ -12,6 +12,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
+// The `expect`s below cannot fire: the expressions are constants, compiled by the unit tests.
 static SECTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$").expect("constant regex")
 });

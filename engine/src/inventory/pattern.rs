@@ -5,6 +5,7 @@ use super::address::parse_address;
 use regex::Regex;
 use std::sync::LazyLock;
 
+// The `expect`s below cannot fire: the expressions are constants, compiled by the unit tests.
 static SUBSCRIPT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?s)(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").expect("constant regex")
 });

@@ -58,6 +58,18 @@ proptest! {
     }
 
     #[test]
+    fn any_pattern_resolves_without_panic(pattern in "[a-c0-9:&!,~*?\\[\\]\\-\\.()|^$+{}]{0,24}") {
+        let mut d = InventoryData::new();
+        let _ = ini::parse(&mut d, "a1\n[b]\nb1\nb2\n[c:children]\nb\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inv.ini");
+        std::fs::write(&path, "a1\n[b]\nb1\nb2\n[c:children]\nb\n").unwrap();
+        let (inv, _) = Inventory::load(&[&path]).unwrap();
+        let _ = inv.resolve(&pattern);
+        let _ = super::address::expand_hostpattern(&pattern);
+    }
+
+    #[test]
     fn patterns_agree_with_set_model(
         membership in proptest::collection::vec(proptest::collection::vec(0usize..12, 0..8), 1..5),
         ops in proptest::collection::vec((0usize..3, 0usize..5, proptest::option::of((0i64..4, proptest::option::of(0i64..5)))), 1..4),
