@@ -197,10 +197,39 @@ fn python_re_to_rust(re: &str) -> String {
             i += 1;
             continue;
         }
+        if cs[i] == '{' && cs.get(i + 1) == Some(&',') && is_quantifier(&cs[i..]) {
+            // `{,n}` is Python's spelling of `{0,n}`.
+            out.push_str("{0");
+            i += 1;
+            continue;
+        }
+        if cs[i] == '{' && !is_quantifier(&cs[i..]) {
+            // Python reads a `{` that does not start `{m}`, `{m,}`, `{,n}` or `{m,n}` literally.
+            out.push_str(r"\{");
+            i += 1;
+            continue;
+        }
         out.push(cs[i]);
         i += 1;
     }
     out
+}
+
+/// Whether `s` starts with a Python repetition quantifier (`{m}`, `{m,}`, `{,n}`, `{m,n}`).
+fn is_quantifier(s: &[char]) -> bool {
+    let Some(close) = s.iter().position(|c| *c == '}') else {
+        return false;
+    };
+    let inner: String = s[1..close].iter().collect();
+    let (a, b) = match inner.split_once(',') {
+        Some((a, b)) => (a, Some(b)),
+        None => (inner.as_str(), None),
+    };
+    let digits = |x: &str| x.chars().all(|c| c.is_ascii_digit());
+    match b {
+        None => !a.is_empty() && digits(a),
+        Some(b) => digits(a) && digits(b),
+    }
 }
 
 /// `fnmatch.translate` into a Rust regex (anchored both ends, `.` matching newlines).
@@ -337,6 +366,9 @@ mod tests {
         assert!(m("~web\\d", "web1.x"), "re.match anchors at the start only");
         assert!(!m("~eb", "web"));
         assert!(m("~(?=w)web", "web"));
+        assert!(m("~a{", "a{"));
+        assert!(m("~a{2}", "aa"));
+        assert!(m("~xa{,2}y", "xy"));
         assert!(!m("all", "ally"));
     }
 }
