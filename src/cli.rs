@@ -17,6 +17,8 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Print the hosts a pattern selects, as `ansible PATTERN --list-hosts` does.
     Hosts(HostsArgs),
+    /// Run playbooks against the simulated fleet, as `ansible-playbook` runs them.
+    Playbook(PlaybookArgs),
 }
 
 /// Inventory options every Ansible command takes (`-i`, `-l`).
@@ -58,4 +60,72 @@ pub struct HostsArgs {
     pub pattern: String,
     #[command(flatten)]
     pub opts: InventoryOpts,
+}
+
+/// `fleetsim playbook`: ansible-playbook's options plus fleetsim's own.
+#[derive(Debug, Args)]
+pub struct PlaybookArgs {
+    #[command(flatten)]
+    pub opts: InventoryOpts,
+    /// Extra variables: `key=value ...`, JSON or YAML text, or `@FILE`. Repeatable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+    /// Only run plays and tasks tagged with these values.
+    #[arg(short = 't', long = "tags", value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Only run plays and tasks whose tags do not match these values.
+    #[arg(long = "skip-tags", value_name = "SKIP_TAGS")]
+    pub skip_tags: Vec<String>,
+    /// Don't make any changes; predict some of the changes that may occur.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show the differences in files and templates that change.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Number of parallel processes (results print in inventory order whatever it is).
+    #[arg(short = 'f', long = "forks", default_value_t = 5)]
+    pub forks: usize,
+    /// More output (-v, -vv, -vvv...).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Outputs a list of matching hosts; does not execute anything else.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// List all tasks that would be executed.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// List all available tags.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+    /// Perform a syntax check on the playbook, but do not execute it.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// Start the playbook at the task matching this name.
+    #[arg(long = "start-at-task", value_name = "TASK")]
+    pub start_at_task: Option<String>,
+    /// Accepted for compatibility; the simulation has no privilege escalation to do.
+    #[arg(short = 'b', long = "become")]
+    pub r#become: bool,
+    /// Accepted for compatibility (connection type).
+    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
+    pub connection: Option<String>,
+    /// Accepted for compatibility (remote user).
+    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
+    pub user: Option<String>,
+    /// Keep every simulated host's files under DIR/hosts/HOST (default: a temporary folder
+    /// removed at exit).
+    #[arg(long, value_name = "DIR")]
+    pub sandbox: Option<std::path::PathBuf>,
+    /// Seed of every random draw (default: random, and printed so the run can be replayed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Virtual clock start, RFC 3339 (default: now, printed so the run can be replayed).
+    #[arg(long = "start-time", value_name = "RFC3339")]
+    pub start_time: Option<String>,
+    /// Environment variable of the simulated controller (`lookup('env')`). Repeatable.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Playbooks to run, in order.
+    #[arg(value_name = "PLAYBOOK", required = true)]
+    pub playbooks: Vec<std::path::PathBuf>,
 }

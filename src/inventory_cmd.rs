@@ -60,7 +60,7 @@ fn report(diags: &[Diagnostic]) -> Option<String> {
 }
 
 /// Loads the inventory sources (`-i`, else `ANSIBLE_INVENTORY`, else /etc/ansible/hosts).
-fn load(opts: &InventoryOpts) -> Result<Inventory, i32> {
+pub(crate) fn load(opts: &InventoryOpts) -> Result<Inventory, i32> {
     let sources: Vec<String> = if !opts.inventory.is_empty() {
         opts.inventory.clone()
     } else if let Ok(v) = std::env::var("ANSIBLE_INVENTORY") {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod inventory_cmd;
+mod playbook_cmd;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -11,6 +12,7 @@ fn main() {
     let code = match &cli.command {
         Command::Inventory(a) => inventory_cmd::run_inventory(a),
         Command::Hosts(a) => inventory_cmd::run_hosts(a),
+        Command::Playbook(a) => playbook_cmd::run(a),
     };
     std::process::exit(code);
 }

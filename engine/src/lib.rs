@@ -5,7 +5,10 @@
 //! configures it), then the playbook loader, the executor, the modules and the output.
 
 pub mod diag;
+pub mod exec;
 pub mod inventory;
+pub mod modules;
+pub mod output;
 pub mod playbook;
 pub mod template;
 pub mod yaml;

@@ -320,7 +320,7 @@ impl Sandbox {
         if path.is_empty() {
             return Err(FsError::new(Errno::NoEnt, path));
         }
-        let trailing_slash = path.ends_with('/') && path.trim_matches('/') != "";
+        let trailing_slash = path.ends_with('/') && !path.trim_matches('/').is_empty();
         let mut queue: VecDeque<String> = split(path).collect();
         let mut stack: Vec<String> = Vec::new();
         let mut links = 0usize;

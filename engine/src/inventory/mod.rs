@@ -231,6 +231,29 @@ impl Inventory {
         Ok((inv, diags))
     }
 
+    /// Adds `group_vars/` and `host_vars/` of a playbook's folder, which Ansible reads after
+    /// the inventory's own (`*_plugins_play` in its variable precedence). A folder already
+    /// read (the inventory's) is not read twice.
+    pub fn add_playbook_vars_dir(&mut self, dir: &Path) -> Result<(), InventoryError> {
+        let dir = dir.to_path_buf();
+        if self.plugin_vars.iter().any(|pv| pv.dir.base == dir) {
+            return Ok(());
+        }
+        self.plugin_vars.push(PluginVars {
+            dir: VarsDir::new(dir),
+            ..Default::default()
+        });
+        let groups: Vec<String> = self.data.groups.keys().cloned().collect();
+        let hosts: Vec<String> = self.data.hosts.keys().cloned().collect();
+        for g in &groups {
+            self.load_plugin_vars(Entity::Group, g)?;
+        }
+        for h in &hosts {
+            self.load_plugin_vars(Entity::Host, h)?;
+        }
+        Ok(())
+    }
+
     fn drain_model_warnings(&mut self, diags: &mut Vec<Diagnostic>) {
         for w in self.data.warnings.drain(..) {
             // Ansible's Display shows each distinct warning once.

@@ -315,15 +315,16 @@ impl Loader {
         }
         tasks.extend(self.blocks(path, node.get("tasks"), &inherit)?);
         let post_tasks = self.blocks(path, node.get("post_tasks"), &inherit)?;
-        let mut handlers = self.blocks(
+        // Role handlers come first, then the play's own (their order when flushing).
+        let mut handlers = std::mem::take(&mut self.role_handlers);
+        handlers.extend(self.blocks(
             path,
             node.get("handlers"),
             &Inherit {
                 handlers: true,
                 ..inherit.clone()
             },
-        )?;
-        handlers.append(&mut self.role_handlers);
+        )?);
         Ok(Play {
             origin,
             name: node.get("name").map(|n| scalar_text(&n.to_value())),
@@ -475,6 +476,19 @@ impl Loader {
         }
         let _ = path;
         Ok(blocks)
+    }
+
+    /// Loads a role for `include_role` at run time; its handlers join no play (Ansible adds
+    /// them to the play's handlers when the role is included, which fleetsim does not yet).
+    pub fn load_role_dynamic(
+        &mut self,
+        dir: &Path,
+        name: &str,
+        tasks_from: &str,
+        params: Map<String, Value>,
+    ) -> Result<Vec<Arc<Block>>, LoadError> {
+        let at = Origin::new(dir, 0, 0);
+        self.load_role(dir, dir, name, tasks_from, params, Inherit::default(), at, false)
     }
 
     fn vars_file_in(&mut self, dir: &Path) -> Result<Map<String, Value>, LoadError> {
@@ -924,7 +938,7 @@ fn string_list(node: Option<&Node>) -> Vec<String> {
 }
 
 /// A scalar as the text Python's `str()` would give.
-pub(crate) fn scalar_text(v: &Value) -> String {
+pub fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "None".into(),
@@ -948,7 +962,7 @@ fn find_yaml(dir: &Path, stem: &str) -> Option<PathBuf> {
 
 /// Where `import_tasks`/`include_tasks` look for a file: the role's tasks folder, the
 /// including file's folder, then the playbook's.
-pub(crate) fn resolve_task_file(
+pub fn resolve_task_file(
     base: &Path,
     playbook_dir: &Path,
     role: Option<&RoleRef>,

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::diag::Origin;
 
 pub use error::LoadError;
-pub use load::{load_playbook, load_task_file, Loader};
+pub use load::{load_playbook, load_task_file, resolve_task_file, scalar_text, Loader};
 
 /// A loaded playbook: its plays in order, `import_playbook` already expanded.
 #[derive(Debug, Clone)]

@@ -1,0 +1,149 @@
+//! The simulated controller as lookups see it: files found beside the playbook and in
+//! roles, absolute paths inside the controller's (localhost's) sandbox, a fixed documented
+//! environment plus `--env` values, and `pipe` through the in-process shell. Nothing here
+//! reads the real machine's environment or runs a real process.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use fleetsim_sim::fs::Sandbox;
+use fleetsim_sim::shell::{self, ShellContext};
+
+use crate::template::{LookupHost, Templar};
+
+use super::RunOptions;
+
+/// The controller environment every run starts with (documented in the README), before
+/// `--env` additions.
+pub const BASE_ENV: &[(&str, &str)] = &[
+    ("HOME", "/root"),
+    ("LANG", "C.UTF-8"),
+    ("LOGNAME", "root"),
+    ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+    ("PWD", "/root"),
+    ("SHELL", "/bin/sh"),
+    ("USER", "root"),
+];
+
+/// The controller's side of lookups.
+pub struct Controller {
+    sandbox_dir: PathBuf,
+    env: Vec<(String, String)>,
+    seed: u64,
+    /// Folders searched for relative names, for the task being templated (role first).
+    pub search_dirs: Mutex<Vec<PathBuf>>,
+    /// The virtual time, updated by the runner.
+    pub now: Mutex<f64>,
+}
+
+impl Controller {
+    pub fn new(opts: &RunOptions) -> Controller {
+        let mut env: Vec<(String, String)> = BASE_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        for (k, v) in &opts.env {
+            env.retain(|(ek, _)| ek != k);
+            env.push((k.clone(), v.clone()));
+        }
+        Controller {
+            sandbox_dir: opts.sandbox.clone(),
+            env,
+            seed: opts.seed,
+            search_dirs: Mutex::new(Vec::new()),
+            now: Mutex::new(opts.start_time),
+        }
+    }
+
+    fn sandbox(&self) -> Option<Sandbox> {
+        Sandbox::new(&self.sandbox_dir, "localhost").ok()
+    }
+
+    /// A real path for a controller path: relative names in the search folders (they are
+    /// the user's project files), absolute ones inside the controller's sandbox.
+    fn real(&self, path: &str) -> Option<PathBuf> {
+        if Path::new(path).is_absolute() {
+            let sb = self.sandbox()?;
+            return sb.real_path(path).ok();
+        }
+        let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
+        dirs.iter().map(|d| d.join(path)).find(|p| p.exists())
+    }
+}
+
+impl LookupHost for Controller {
+    fn find_file(&self, name: &str, subdir: &str) -> Option<String> {
+        if Path::new(name).is_absolute() {
+            let sb = self.sandbox()?;
+            return sb.exists(name).then(|| name.to_string());
+        }
+        let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
+        for d in dirs.iter() {
+            for cand in [d.join(subdir).join(name), d.join(name)] {
+                if cand.exists() {
+                    return Some(cand.display().to_string());
+                }
+            }
+        }
+        None
+    }
+
+    fn read_file(&self, path: &str) -> Option<String> {
+        // Paths returned by find_file are real project paths or controller paths.
+        let p = Path::new(path);
+        if p.is_absolute() && p.starts_with(&self.sandbox_dir) {
+            return std::fs::read_to_string(p).ok();
+        }
+        if p.is_absolute() {
+            let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
+            if dirs.iter().any(|d| p.starts_with(d)) && p.exists() {
+                return std::fs::read_to_string(p).ok();
+            }
+            drop(dirs);
+            return self.sandbox()?.read_to_string(path).ok();
+        }
+        std::fs::read_to_string(self.real(path)?).ok()
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn pipe(&self, cmd: &str) -> Result<String, String> {
+        let sb = self.sandbox().ok_or("the controller sandbox is not available")?;
+        let mut ctx = ShellContext::new(sb, self.seed ^ fleetsim_sim::rng::fnv1a(cmd.as_bytes()));
+        ctx.now = *self.now.lock().unwrap_or_else(|e| e.into_inner());
+        ctx.hostname = "localhost".into();
+        let out = shell::run(cmd, &mut ctx);
+        if out.rc != 0 {
+            return Err(format!(
+                "lookup_plugin.pipe({cmd}) returned {}",
+                out.rc
+            ));
+        }
+        Ok(out.stdout_str().trim_end_matches('\n').to_string())
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        self.real(path).is_some()
+    }
+
+    fn is_file(&self, path: &str) -> bool {
+        self.real(path).map(|p| p.is_file()).unwrap_or(false)
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        self.real(path).map(|p| p.is_dir()).unwrap_or(false)
+    }
+
+    fn is_link(&self, path: &str) -> bool {
+        self.real(path).map(|p| p.is_symlink()).unwrap_or(false)
+    }
+
+    fn now_epoch(&self) -> Option<f64> {
+        Some(*self.now.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// A templar for a run: the run seed and the simulated controller behind lookups.
+pub fn templar_for(opts: &RunOptions) -> (Templar, Arc<Controller>) {
+    let controller = Arc::new(Controller::new(opts));
+    (Templar::new(opts.seed, controller.clone()), controller)
+}

@@ -1,0 +1,1056 @@
+//! Running playbooks as ansible-playbook does: plays in order, hosts in serial batches,
+//! facts, the linear strategy (every host takes the same task before any takes the next,
+//! with rescue/always handled per host), handlers at the end of each section, and the exit
+//! status Ansible gives.
+
+mod controller;
+mod iterator;
+mod task;
+pub mod vars;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use indexmap::{IndexMap, IndexSet};
+use serde_json::{json, Map, Value};
+
+use fleetsim_sim::world::World;
+
+use crate::inventory::Inventory;
+use crate::output::{self, Display, HostStats};
+use crate::playbook::{self, Block, Item, Loader, Play, Task};
+use crate::template::{Templar, VarSource};
+
+use iterator::HostCursor;
+pub use controller::{templar_for, Controller};
+pub use task::HostOutcome;
+use vars::{HostVarSource, SharedStore, TaskLayers, VarStore, Vars};
+
+/// ansible-playbook's exit statuses.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const HOST_FAILED: i32 = 2;
+    pub const HOST_UNREACHABLE: i32 = 3;
+    pub const PARSE_ERROR: i32 = 4;
+    pub const BAD_OPTIONS: i32 = 5;
+}
+
+/// Options of a run, as ansible-playbook takes them plus fleetsim's own.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub inventory: Vec<String>,
+    pub limit: Option<String>,
+    pub extra_vars: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub check: bool,
+    pub diff: bool,
+    pub forks: usize,
+    pub verbosity: u8,
+    pub start_at_task: Option<String>,
+    pub sandbox: PathBuf,
+    pub seed: u64,
+    pub start_time: f64,
+    /// The simulated controller's environment (`lookup('env')`).
+    pub env: Vec<(String, String)>,
+}
+
+/// Why a play stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlayEnd {
+    Completed,
+    /// Every host of a batch failed, or any_errors_fatal/max_fail_percentage fired: the
+    /// playbook stops here.
+    BreakPlaybook,
+}
+
+/// One run of one or more playbooks against the simulated world.
+pub struct Runner {
+    pub opts: RunOptions,
+    pub inventory: Inventory,
+    pub world: World,
+    pub templar: Templar,
+    controller: Arc<Controller>,
+    store: SharedStore,
+    pub display: Display,
+    pub stats: IndexMap<String, HostStats>,
+    loader: Loader,
+    /// Hosts that failed (and so take no part in later plays).
+    failed: IndexSet<String>,
+    unreachable: IndexSet<String>,
+    /// Handlers notified per host, by handler name or listen topic.
+    notified: IndexMap<String, IndexSet<String>>,
+    /// `--start-at-task`: still looking for that task.
+    start_at: Option<String>,
+    /// Files included during the current task, by (path, vars): hosts share them.
+    pub(crate) include_cache: IndexMap<String, Vec<Arc<Block>>>,
+}
+
+impl Runner {
+    pub fn new(
+        opts: RunOptions,
+        inventory: Inventory,
+        display: Display,
+        (templar, controller): (Templar, Arc<Controller>),
+    ) -> Runner {
+        let world = World::new(&opts.sandbox, opts.seed, opts.start_time);
+        let store = Arc::new(Mutex::new(VarStore::default()));
+        let start_at = opts.start_at_task.clone();
+        let mut r = Runner {
+            opts,
+            inventory,
+            world,
+            templar,
+            controller,
+            store,
+            display,
+            stats: IndexMap::new(),
+            loader: Loader::new(Path::new(".")),
+            failed: IndexSet::new(),
+            unreachable: IndexSet::new(),
+            notified: IndexMap::new(),
+            start_at,
+            include_cache: IndexMap::new(),
+        };
+        r.refresh_inventory_vars();
+        r
+    }
+
+    /// Copies the inventory's variables and group memberships into the variable store.
+    fn refresh_inventory_vars(&mut self) {
+        let groups = self.inventory.groups_map();
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut common = Map::new();
+        common.insert("groups".into(), json!(groups));
+        common.insert("omit".into(), json!(crate::template::OMIT_PLACEHOLDER));
+        common.insert("ansible_check_mode".into(), json!(self.opts.check));
+        common.insert("ansible_diff_mode".into(), json!(self.opts.diff));
+        common.insert("ansible_forks".into(), json!(self.opts.forks.max(1)));
+        common.insert("ansible_verbosity".into(), json!(self.opts.verbosity));
+        common.insert(
+            "ansible_version".into(),
+            json!({"full": "2.19.4", "major": 2, "minor": 19, "revision": 4, "string": "2.19.4"}),
+        );
+        common.insert("ansible_run_tags".into(), json!(if self.opts.tags.is_empty() { vec!["all".to_string()] } else { self.opts.tags.clone() }));
+        common.insert("ansible_skip_tags".into(), json!(self.opts.skip_tags));
+        if let Some(first) = self.opts.inventory.first() {
+            let p = std::path::absolute(first).unwrap_or_else(|_| PathBuf::from(first));
+            common.insert("inventory_file".into(), json!(p.display().to_string()));
+            common.insert(
+                "inventory_dir".into(),
+                json!(p.parent().map(|d| d.display().to_string()).unwrap_or_default()),
+            );
+        }
+        store.common_magic = Arc::new(common);
+        store.extra = Arc::new(self.opts.extra_vars.clone());
+        for h in self.inventory.hosts() {
+            let v = self.inventory.host_vars(&h);
+            store.inventory.insert(h.clone(), Arc::new(v));
+            let mut magic = Map::new();
+            magic.insert("inventory_hostname".into(), json!(h));
+            magic.insert(
+                "inventory_hostname_short".into(),
+                json!(h.split('.').next().unwrap_or(&h)),
+            );
+            magic.insert("group_names".into(), json!(self.inventory.group_names(&h)));
+            store.host_magic.insert(h.clone(), Arc::new(magic));
+        }
+    }
+
+    /// Makes sure a host that is not in the inventory (implicit localhost, a delegate_to
+    /// target) has variables and magic variables like any other.
+    pub(crate) fn ensure_host_vars(&mut self, host: &str) {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if store.host_magic.contains_key(host) {
+            return;
+        }
+        let mut magic = Map::new();
+        magic.insert("inventory_hostname".into(), json!(host));
+        magic.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
+        magic.insert("group_names".into(), json!(Vec::<String>::new()));
+        store.host_magic.insert(host.to_string(), Arc::new(magic));
+        if !store.inventory.contains_key(host) {
+            let mut v = Map::new();
+            if host == "localhost" || host == "127.0.0.1" {
+                v.insert("ansible_connection".into(), json!("local"));
+                v.insert("ansible_python_interpreter".into(), json!("/usr/bin/python3"));
+            }
+            store.inventory.insert(host.to_string(), Arc::new(v));
+        }
+    }
+
+    /// Runs every play of the playbooks; returns ansible-playbook's exit status.
+    pub fn run_playbooks(&mut self, paths: &[PathBuf]) -> i32 {
+        let mut playbooks = Vec::new();
+        for p in paths {
+            match playbook::load_playbook(p, &Map::new()) {
+                Ok((pb, loader)) => {
+                    self.loader = loader;
+                    playbooks.push(pb);
+                }
+                Err(e) => {
+                    self.display.error(&e.to_string());
+                    return e.exit_code();
+                }
+            }
+        }
+        for pb in &playbooks {
+            if let Some(dir) = pb.path.parent() {
+                if let Err(e) = self.inventory.add_playbook_vars_dir(dir) {
+                    self.display.error(&e.to_string());
+                    return exit::ERROR;
+                }
+                self.refresh_inventory_vars();
+            }
+            {
+                let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+                let mut common = (*store.common_magic).clone();
+                common.insert(
+                    "playbook_dir".into(),
+                    json!(pb.path.parent().map(|d| d.display().to_string()).unwrap_or_default()),
+                );
+                store.common_magic = Arc::new(common);
+            }
+            for play in &pb.plays {
+                match self.run_play(play) {
+                    Ok(PlayEnd::Completed) => {}
+                    Ok(PlayEnd::BreakPlaybook) => break,
+                    Err(code) => {
+                        output::recap(&mut self.display, &self.stats);
+                        return code;
+                    }
+                }
+            }
+        }
+        output::recap(&mut self.display, &self.stats);
+        self.display.flush();
+        if !self.unreachable.is_empty() {
+            exit::HOST_UNREACHABLE
+        } else if !self.failed.is_empty() {
+            exit::HOST_FAILED
+        } else {
+            exit::OK
+        }
+    }
+
+    fn stat(&mut self, host: &str) -> &mut HostStats {
+        self.stats.entry(host.to_string()).or_default()
+    }
+
+    /// Templates a play-level value with the extra vars only (what Ansible can see before
+    /// hosts are known).
+    fn template_play_value(&self, v: &Value) -> Result<Value, String> {
+        let src: Arc<dyn VarSource> = Arc::new(crate::template::MapVars::new(Value::Object(
+            self.opts.extra_vars.clone(),
+        )));
+        self.templar.render(v, &src).map_err(|e| e.message().to_string())
+    }
+
+    fn run_play(&mut self, play: &Arc<Play>) -> Result<PlayEnd, i32> {
+        let hosts_value = self.template_play_value(&play.hosts).map_err(|e| {
+            self.display.error(&e);
+            exit::ERROR
+        })?;
+        let pattern = match &hosts_value {
+            Value::Array(items) => items.iter().map(playbook::scalar_text).collect::<Vec<_>>().join(","),
+            other => playbook::scalar_text(other),
+        };
+        let name = match &play.name {
+            Some(n) => match self.template_play_value(&json!(n)) {
+                Ok(v) => playbook::scalar_text(&v),
+                Err(_) => n.clone(),
+            },
+            None => pattern.clone(),
+        };
+        let resolution = match self.inventory.resolve(&pattern) {
+            Ok(r) => r,
+            Err(e) => {
+                self.display.error(&e.0);
+                return Err(exit::ERROR);
+            }
+        };
+        for w in &resolution.warnings {
+            self.display.warning(&w.message);
+        }
+        let hosts: Vec<String> = resolution
+            .hosts
+            .into_iter()
+            .filter(|h| !self.failed.contains(h) && !self.unreachable.contains(h))
+            .collect();
+        if hosts.is_empty() {
+            self.display.banner(&format!("PLAY [{name}]"));
+            self.display.line("skipping: no hosts matched");
+            return Ok(PlayEnd::Completed);
+        }
+        for h in &hosts {
+            self.ensure_host_vars(h);
+        }
+        let hosts = self.order_hosts(play, hosts);
+        let batches = match self.serial_batches(play, &hosts) {
+            Ok(b) => b,
+            Err(e) => {
+                self.display.error(&e);
+                return Err(exit::ERROR);
+            }
+        };
+        let all_hosts = hosts.clone();
+        for batch in batches {
+            // Ansible announces the play again for every serial batch.
+            self.display.banner(&format!("PLAY [{name}]"));
+            let failed_before = self.failed.len() + self.unreachable.len();
+            let end = self.run_batch(play, &batch, &all_hosts)?;
+            if end == PlayEnd::BreakPlaybook {
+                return Ok(PlayEnd::BreakPlaybook);
+            }
+            let failed_now = self.failed.len() + self.unreachable.len() - failed_before;
+            if failed_now >= batch.len() {
+                return Ok(PlayEnd::BreakPlaybook);
+            }
+        }
+        Ok(PlayEnd::Completed)
+    }
+
+    /// The play's `order:` keyword.
+    fn order_hosts(&self, play: &Play, mut hosts: Vec<String>) -> Vec<String> {
+        match play.keywords.get("order").and_then(Value::as_str) {
+            Some("reverse_inventory") => hosts.reverse(),
+            Some("sorted") => hosts.sort(),
+            Some("reverse_sorted") => {
+                hosts.sort();
+                hosts.reverse();
+            }
+            Some("shuffle") => {
+                let mut rng = fleetsim_sim::rng::Stream::derive(self.opts.seed, "#order");
+                for i in (1..hosts.len()).rev() {
+                    let j = rng.below(i as u64 + 1) as usize;
+                    hosts.swap(i, j);
+                }
+            }
+            _ => {}
+        }
+        hosts
+    }
+
+    /// `serial:` as an int, a percentage, or a list of them (the last repeats).
+    fn serial_batches(&self, play: &Play, hosts: &[String]) -> Result<Vec<Vec<String>>, String> {
+        let Some(serial) = play.keywords.get("serial") else {
+            return Ok(vec![hosts.to_vec()]);
+        };
+        let serial = self.template_play_value(serial)?;
+        let steps: Vec<Value> = match serial {
+            Value::Array(a) => a,
+            Value::Null => return Ok(vec![hosts.to_vec()]),
+            other => vec![other],
+        };
+        let total = hosts.len();
+        let size_of = |v: &Value| -> Result<usize, String> {
+            let n = match v {
+                Value::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
+                Value::String(s) if s.trim().ends_with('%') => {
+                    let pct: f64 = s.trim().trim_end_matches('%').trim().parse().map_err(|_| format!("invalid serial value {s}"))?;
+                    ((pct / 100.0) * total as f64) as usize
+                }
+                Value::String(s) => s.trim().parse::<usize>().map_err(|_| format!("invalid serial value {s}"))?,
+                other => return Err(format!("invalid serial value {other}")),
+            };
+            Ok(if n == 0 { total } else { n }.max(1))
+        };
+        let mut batches = Vec::new();
+        let mut i = 0;
+        let mut step = 0;
+        while i < total {
+            let n = size_of(&steps[step.min(steps.len() - 1)])?;
+            let end = (i + n).min(total);
+            batches.push(hosts[i..end].to_vec());
+            i = end;
+            step += 1;
+        }
+        Ok(batches)
+    }
+
+    /// Play vars (and vars_files, which may name a file per host) for one host.
+    fn play_layers(&mut self, play: &Play, host: &str) -> Result<Vec<Arc<Vars>>, String> {
+        let mut layers = vec![Arc::new(play.vars.clone())];
+        for vf in &play.vars_files {
+            let base = TaskLayers {
+                play: layers.clone(),
+                ..TaskLayers::default()
+            };
+            let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &base));
+            let candidates: Vec<Value> = match vf {
+                Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            let mut loaded = false;
+            let mut last_err = String::new();
+            for c in candidates {
+                let name = match self.templar.render(&c, &src) {
+                    Ok(v) => playbook::scalar_text(&v),
+                    Err(e) => {
+                        last_err = e.message().to_string();
+                        continue;
+                    }
+                };
+                let path = if Path::new(&name).is_absolute() { PathBuf::from(&name) } else { play.dir.join(&name) };
+                match crate::yaml::load_file(&path) {
+                    Ok(node) => {
+                        if let Value::Object(m) = node.to_value() {
+                            layers.push(Arc::new(m));
+                        }
+                        loaded = true;
+                        break;
+                    }
+                    Err(e) => last_err = e.headline(),
+                }
+            }
+            if !loaded {
+                return Err(last_err);
+            }
+        }
+        Ok(layers)
+    }
+
+    fn run_batch(&mut self, play: &Arc<Play>, batch: &[String], all_hosts: &[String]) -> Result<PlayEnd, i32> {
+        let mut ctx = PlayCtx {
+            play: play.clone(),
+            batch: batch.to_vec(),
+            all_hosts: all_hosts.to_vec(),
+            play_layers: IndexMap::new(),
+            alive: batch.iter().cloned().collect(),
+            any_errors_fatal: play
+                .keywords
+                .get("any_errors_fatal")
+                .and_then(crate::modules::to_bool)
+                .unwrap_or(false),
+            max_fail: play.keywords.get("max_fail_percentage").and_then(Value::as_f64),
+            batch_failed: BTreeSet::new(),
+            end_play: false,
+            ended: BTreeSet::new(),
+            included: Vec::new(),
+        };
+        for h in batch {
+            match self.play_layers(play, h) {
+                Ok(l) => {
+                    ctx.play_layers.insert(h.clone(), l);
+                }
+                Err(e) => {
+                    self.display.error(&e);
+                    return Err(exit::ERROR);
+                }
+            }
+        }
+        self.update_play_magic(&ctx);
+        let gather = match play.keywords.get("gather_facts") {
+            Some(v) => crate::modules::to_bool(v).unwrap_or(true),
+            None => true,
+        };
+        if gather {
+            self.gather_facts(&mut ctx);
+        }
+        let sections: [&Vec<Arc<Block>>; 3] = [&play.pre_tasks, &play.tasks, &play.post_tasks];
+        for blocks in sections {
+            if ctx.end_play {
+                break;
+            }
+            let end = self.run_section(&mut ctx, blocks.clone())?;
+            if end == PlayEnd::BreakPlaybook {
+                return Ok(PlayEnd::BreakPlaybook);
+            }
+            self.flush_handlers(&mut ctx)?;
+        }
+        Ok(PlayEnd::Completed)
+    }
+
+    /// ansible_play_hosts and friends for the current batch.
+    fn update_play_magic(&mut self, ctx: &PlayCtx) {
+        let alive: Vec<&String> = ctx.batch.iter().filter(|h| ctx.alive.contains(*h)).collect();
+        let all_alive: Vec<&String> = ctx
+            .all_hosts
+            .iter()
+            .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h) && !ctx.ended.contains(*h))
+            .collect();
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut common = (*store.common_magic).clone();
+        common.insert("ansible_play_hosts".into(), json!(all_alive));
+        common.insert("play_hosts".into(), json!(alive));
+        common.insert("ansible_play_batch".into(), json!(alive));
+        common.insert("ansible_play_hosts_all".into(), json!(ctx.all_hosts));
+        common.insert("ansible_play_name".into(), json!(ctx.play.name.clone().unwrap_or_default()));
+        store.common_magic = Arc::new(common);
+    }
+
+    fn gather_facts(&mut self, ctx: &mut PlayCtx) {
+        self.display.banner("TASK [Gathering Facts]");
+        let hosts: Vec<String> = ctx.batch.iter().filter(|h| ctx.alive.contains(*h)).cloned().collect();
+        for h in hosts {
+            let now = self.world.clock.now();
+            let facts = match self.world.host(&h) {
+                Ok(host) => host.facts(now),
+                Err(e) => {
+                    self.display.line(&format!("fatal: [{h}]: FAILED! => {{\"msg\": \"{e}\"}}"));
+                    continue;
+                }
+            };
+            self.store_facts(&h, facts);
+            self.display.line(&format!("ok: [{h}]"));
+            self.stat(&h).ok += 1;
+        }
+        self.world.clock.advance(task::TASK_COST_SECONDS);
+    }
+
+    /// Stores gathered facts, with inventory overrides (`ansible_memtotal_mb=...` in the
+    /// inventory wins over the simulated value, as a user would expect).
+    pub(crate) fn store_facts(&mut self, host: &str, mut facts: Vars) {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(inv) = store.inventory.get(host) {
+            for (k, v) in inv.iter() {
+                if let Some(name) = k.strip_prefix("ansible_") {
+                    if facts.contains_key(name) && !matches!(name, "host" | "port" | "user" | "connection" | "python_interpreter") {
+                        facts.insert(name.to_string(), v.clone());
+                    }
+                }
+            }
+        }
+        let merged = match store.facts.get(host) {
+            Some(old) => {
+                let mut m = (**old).clone();
+                m.extend(facts);
+                m
+            }
+            None => facts,
+        };
+        store.facts.insert(host.to_string(), Arc::new(merged));
+    }
+
+    /// The linear strategy over one section's blocks for the batch's hosts, as ansible-core
+    /// 2.19 runs it: the section's tasks (rescue and always included) form one ordered list,
+    /// and each step runs the next task in that list that some host is waiting for, on
+    /// every host waiting for it. Included tasks join the list right after their include.
+    fn run_section(&mut self, ctx: &mut PlayCtx, blocks: Vec<Arc<Block>>) -> Result<PlayEnd, i32> {
+        let mut all_tasks: Vec<Arc<Task>> = blocks.iter().flat_map(|b| flatten_block(b)).collect();
+        let blocks = Arc::new(blocks);
+        let mut cursors: IndexMap<String, HostCursor> = ctx
+            .batch
+            .iter()
+            .filter(|h| ctx.alive.contains(*h))
+            .map(|h| (h.clone(), HostCursor::new(blocks.clone())))
+            .collect();
+        let mut cur = 0usize;
+        loop {
+            if ctx.end_play {
+                return Ok(PlayEnd::Completed);
+            }
+            let mut pending: Vec<(String, iterator::NextTask)> = Vec::new();
+            for (h, c) in cursors.iter_mut() {
+                if !ctx.alive.contains(h) {
+                    continue;
+                }
+                if let Some(next) = c.peek() {
+                    pending.push((h.clone(), next));
+                }
+            }
+            if pending.is_empty() {
+                return Ok(PlayEnd::Completed);
+            }
+            let waiting = |t: &Arc<Task>| pending.iter().any(|(_, n)| Arc::ptr_eq(&n.task, t));
+            let n = all_tasks.len();
+            let found = (cur..n).chain(0..cur.min(n)).find(|&i| waiting(&all_tasks[i]));
+            let task = match found {
+                Some(i) => {
+                    cur = i + 1;
+                    all_tasks[i].clone()
+                }
+                // A task the list does not know (cannot happen for well-formed plays):
+                // run the first host's task rather than stall.
+                None => pending[0].1.task.clone(),
+            };
+            let members: Vec<(String, iterator::NextTask)> = pending
+                .into_iter()
+                .filter(|(_, n)| Arc::ptr_eq(&n.task, &task))
+                .collect();
+            for (h, _) in &members {
+                if let Some(c) = cursors.get_mut(h) {
+                    c.advance();
+                }
+            }
+            ctx.included.clear();
+            let end = self.run_task_for_hosts(ctx, &task, &members, &mut cursors)?;
+            if !ctx.included.is_empty() {
+                let new: Vec<Arc<Task>> = ctx.included.iter().flat_map(|b| flatten_block(b)).collect();
+                let at = cur.min(all_tasks.len());
+                all_tasks.splice(at..at, new);
+            }
+            if end == PlayEnd::BreakPlaybook {
+                return Ok(PlayEnd::BreakPlaybook);
+            }
+        }
+    }
+
+    /// Whether tags select this task.
+    fn tags_allow(&self, task: &Task) -> bool {
+        let tags: BTreeSet<&str> = task.tags.iter().map(String::as_str).collect();
+        if tags.contains("always") && !self.opts.skip_tags.iter().any(|t| t == "always") {
+            return !self.opts.skip_tags.iter().any(|t| tags.contains(t.as_str()) && t != "always") || true;
+        }
+        if !self.opts.skip_tags.is_empty() {
+            if self.opts.skip_tags.iter().any(|t| tags.contains(t.as_str()) || (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty())) {
+                return false;
+            }
+        }
+        if self.opts.tags.is_empty() || self.opts.tags.iter().any(|t| t == "all") {
+            if tags.contains("never") && !self.opts.tags.iter().any(|t| tags.contains(t.as_str()) && t != "all") {
+                return false;
+            }
+            return true;
+        }
+        self.opts.tags.iter().any(|t| {
+            tags.contains(t.as_str()) || (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty())
+        })
+    }
+
+    /// Runs one task on the hosts whose turn it is, prints the results, updates stats and
+    /// cursors, and applies any_errors_fatal / max_fail_percentage.
+    fn run_task_for_hosts(
+        &mut self,
+        ctx: &mut PlayCtx,
+        task: &Arc<Task>,
+        members: &[(String, iterator::NextTask)],
+        cursors: &mut IndexMap<String, HostCursor>,
+    ) -> Result<PlayEnd, i32> {
+        if !self.tags_allow(task) {
+            return Ok(PlayEnd::Completed);
+        }
+        if let Some(target) = &self.start_at {
+            if task.display_name() != *target && task.name.as_deref() != Some(target.as_str()) {
+                return Ok(PlayEnd::Completed);
+            }
+            self.start_at = None;
+        }
+        if task.action == "meta" {
+            return self.run_meta(ctx, task, members, cursors);
+        }
+        self.update_play_magic(ctx);
+        let banner_kind = if task.is_handler { "RUNNING HANDLER" } else { "TASK" };
+        self.display.banner(&format!("{banner_kind} [{}]", task.display_name()));
+        let run_once = task
+            .keyword("run_once")
+            .map(|v| self.keyword_bool(v, &members[0].0, task, &members[0].1))
+            .unwrap_or(false);
+        let mut outcomes: Vec<HostOutcome> = Vec::new();
+        self.include_cache.clear();
+        let hosts: Vec<&(String, iterator::NextTask)> = if run_once { members.iter().take(1).collect() } else { members.iter().collect() };
+        *self.controller.search_dirs.lock().unwrap_or_else(|e| e.into_inner()) = task::search_dirs(task, ctx);
+        for (h, next) in hosts {
+            *self.controller.now.lock().unwrap_or_else(|e| e.into_inner()) = self.world.clock.now();
+            let layers = self.task_layers(ctx, h, task, next);
+            let outcome = task::run_on_host(self, ctx, task, h, layers);
+            self.print_outcome(task, &outcome);
+            outcomes.push(outcome);
+        }
+        // `included: FILE for h1, h2 => (item=x)`: one line per included file, after the
+        // per-host lines, naming every host that included it.
+        let mut included: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
+        for o in &outcomes {
+            for inc in &o.includes {
+                match included.iter_mut().find(|(n, l, _)| *n == inc.name && *l == inc.item_label) {
+                    Some(entry) => entry.2.push(o.host.clone()),
+                    None => included.push((inc.name.clone(), inc.item_label.clone(), vec![o.host.clone()])),
+                }
+            }
+        }
+        for (name, label, hosts) in &included {
+            let mut line = format!("included: {name} for {}", hosts.join(", "));
+            if let Some(l) = label {
+                line.push_str(&format!(" => (item={l})"));
+            }
+            self.display.line(&line);
+        }
+        self.world.clock.advance(task::TASK_COST_SECONDS);
+        // run_once: every host of the batch shares the result (and the registered var).
+        if run_once {
+            if let Some(first) = outcomes.first().cloned() {
+                for (h, _) in members.iter().skip(1) {
+                    let mut o = first.clone();
+                    o.host = h.clone();
+                    if let (Some(reg), Some(res)) = (&task.register, &first.registered) {
+                        self.register(h, reg, res.clone());
+                    }
+                    if let Some(facts) = &first.set_facts {
+                        self.apply_set_fact(h, facts.clone(), first.cacheable);
+                    }
+                    o.printed = false;
+                    outcomes.push(o);
+                }
+            }
+        }
+        let mut failed_now = Vec::new();
+        for o in &outcomes {
+            let h = o.host.clone();
+            if !o.printed {
+                // A run_once result shared with the rest of the batch counts only where it ran.
+                continue;
+            }
+            if o.unreachable {
+                self.stat(&h).unreachable += 1;
+                self.unreachable.insert(h.clone());
+                ctx.alive.shift_remove(&h);
+                if let Some(c) = cursors.get_mut(&h) {
+                    c.stop(false);
+                }
+                failed_now.push(h);
+                continue;
+            }
+            if o.failed && !o.ignored {
+                if o.changed {
+                    self.stat(&h).changed += 1;
+                }
+                // What rescue sections can look at.
+                let mut failed_vars = Map::new();
+                failed_vars.insert(
+                    "ansible_failed_task".into(),
+                    json!({"name": task.name.clone().unwrap_or_default(), "action": task.action, "args": task.args}),
+                );
+                failed_vars.insert("ansible_failed_result".into(), o.registered.clone().unwrap_or(Value::Null));
+                self.apply_set_fact(&h, failed_vars, false);
+                let rescued = cursors.get_mut(&h).map(|c| c.fail()).unwrap_or(false);
+                if rescued {
+                    self.stat(&h).rescued += 1;
+                } else {
+                    let still_failed = cursors.get_mut(&h).map(|c| c.failed || c.clone().done() || true).unwrap_or(true);
+                    let _ = still_failed;
+                    // The host is failed unless an always section will still run for it;
+                    // either way Ansible counts the failure now.
+                    self.stat(&h).failed += 1;
+                    self.failed.insert(h.clone());
+                    ctx.batch_failed.insert(h.clone());
+                    if cursors.get(&h).map(|c| c.failed).unwrap_or(true) {
+                        ctx.alive.shift_remove(&h);
+                    }
+                }
+                failed_now.push(h.clone());
+                continue;
+            }
+            if !o.includes.is_empty() {
+                // Each included file counts as one ok for the hosts that included it.
+                self.stat(&h).ok += o.includes.len() as u32;
+            } else if o.skipped {
+                self.stat(&h).skipped += 1;
+            } else {
+                let s = self.stat(&h);
+                s.ok += 1;
+                if o.changed {
+                    s.changed += 1;
+                }
+                if o.ignored {
+                    s.ignored += 1;
+                }
+            }
+            if !o.includes.is_empty() {
+                if let Some(c) = cursors.get_mut(&h) {
+                    c.include(&o.includes);
+                }
+                for inc in &o.includes {
+                    for b in &inc.blocks {
+                        if !ctx.included.iter().any(|x| Arc::ptr_eq(x, b)) {
+                            ctx.included.push(b.clone());
+                        }
+                    }
+                }
+            }
+            if o.changed && !o.skipped {
+                let topics = o.notify.clone();
+                let entry = self.notified.entry(h.clone()).or_default();
+                for n in topics {
+                    entry.insert(n);
+                }
+            }
+        }
+        // Hosts whose cursor failed after running always sections are out of the play.
+        for (h, c) in cursors.iter_mut() {
+            if c.failed && ctx.alive.contains(h) {
+                ctx.alive.shift_remove(h);
+            }
+        }
+        if !failed_now.is_empty() && (ctx.any_errors_fatal || task.keyword("any_errors_fatal").and_then(crate::modules::to_bool).unwrap_or(false)) {
+            for h in ctx.batch.clone() {
+                if ctx.alive.contains(&h) {
+                    self.failed.insert(h.clone());
+                    ctx.alive.shift_remove(&h);
+                    if let Some(c) = cursors.get_mut(&h) {
+                        c.stop(true);
+                    }
+                }
+            }
+            return Ok(PlayEnd::BreakPlaybook);
+        }
+        if let Some(pct) = ctx.max_fail {
+            let failed = ctx.batch_failed.len() as f64;
+            if !failed_now.is_empty() && failed / ctx.batch.len() as f64 > pct / 100.0 {
+                for h in ctx.batch.clone() {
+                    if ctx.alive.contains(&h) {
+                        self.failed.insert(h.clone());
+                        ctx.alive.shift_remove(&h);
+                    }
+                }
+                self.display.banner("NO MORE HOSTS LEFT");
+                self.display.banner("NO MORE HOSTS LEFT");
+                return Ok(PlayEnd::BreakPlaybook);
+            }
+        }
+        Ok(PlayEnd::Completed)
+    }
+
+    fn keyword_bool(&self, v: &Value, host: &str, task: &Task, next: &iterator::NextTask) -> bool {
+        let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &self.base_layers(task, next)));
+        match self.templar.render(v, &src) {
+            Ok(v) => crate::modules::to_bool(&v).unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
+    fn base_layers(&self, task: &Task, next: &iterator::NextTask) -> TaskLayers {
+        let mut t = TaskLayers::default();
+        if let Some(r) = &task.role {
+            t.role_defaults.push(Arc::new(r.defaults.clone()));
+            t.role_vars.push(Arc::new(r.vars.clone()));
+            if !r.params.is_empty() {
+                t.role_params.push(Arc::new(r.params.clone()));
+            }
+        }
+        for iv in &next.include_vars {
+            t.task.push(iv.clone());
+        }
+        if !task.vars.is_empty() {
+            t.task.push(Arc::new(task.vars.clone()));
+        }
+        t
+    }
+
+    fn task_layers(&self, ctx: &PlayCtx, host: &str, task: &Task, next: &iterator::NextTask) -> TaskLayers {
+        let mut t = self.base_layers(task, next);
+        t.role_defaults.insert(0, Arc::new(ctx.play.role_defaults.clone()));
+        t.play = ctx.play_layers.get(host).cloned().unwrap_or_default();
+        t.role_vars.insert(0, Arc::new(ctx.play.role_vars.clone()));
+        let mut magic = Map::new();
+        if let Some(r) = &task.role {
+            magic.insert("role_name".into(), json!(r.name));
+            magic.insert("role_path".into(), json!(r.path.display().to_string()));
+        }
+        if !magic.is_empty() {
+            t.magic = Some(Arc::new(magic));
+        }
+        t
+    }
+
+    fn print_outcome(&mut self, task: &Task, o: &HostOutcome) {
+        for line in &o.lines {
+            self.display.line(line);
+        }
+        let _ = task;
+    }
+
+    /// Stores a registered result for a host.
+    pub(crate) fn register(&mut self, host: &str, name: &str, value: Value) {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.host_facts.entry(host.to_string()).or_default().insert(name.to_string(), value);
+    }
+
+    pub(crate) fn apply_set_fact(&mut self, host: &str, facts: Vars, _cacheable: bool) {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = store.host_facts.entry(host.to_string()).or_default();
+        for (k, v) in facts {
+            entry.insert(k, v);
+        }
+    }
+
+    pub(crate) fn apply_include_vars(&mut self, host: &str, vars: Vars) {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = store.include_vars.entry(host.to_string()).or_default();
+        for (k, v) in vars {
+            entry.insert(k, v);
+        }
+    }
+
+    pub(crate) fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    pub(crate) fn loader_mut(&mut self) -> &mut Loader {
+        &mut self.loader
+    }
+
+    /// `meta:` tasks act on the play, not on hosts.
+    fn run_meta(
+        &mut self,
+        ctx: &mut PlayCtx,
+        task: &Arc<Task>,
+        members: &[(String, iterator::NextTask)],
+        cursors: &mut IndexMap<String, HostCursor>,
+    ) -> Result<PlayEnd, i32> {
+        let action = task
+            .args
+            .get("_raw_params")
+            .map(playbook::scalar_text)
+            .unwrap_or_default();
+        // A `when` on meta is evaluated per host; 2.19 announces the task once per host for
+        // the per-host actions, and hosts whose condition is false are skipped.
+        let mut applies = Vec::new();
+        let per_host = !matches!(action.as_str(), "end_play" | "end_batch");
+        for (i, (h, next)) in members.iter().enumerate() {
+            if per_host || i == 0 {
+                self.display.banner(&format!("TASK [{}]", task.display_name()));
+            }
+            let layers = self.task_layers(ctx, h, task, next);
+            let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, h, &layers));
+            let mut ok = true;
+            for c in &task.when {
+                let text = match &c.expr {
+                    Value::String(s) => s.clone(),
+                    other => playbook::scalar_text(other),
+                };
+                if !matches!(self.templar.eval_conditional(&text, &src), Ok(true)) {
+                    ok = false;
+                }
+            }
+            if ok {
+                applies.push(h.clone());
+            } else {
+                // Ansible prints the skip but does not count it in the recap.
+                self.display.line(&format!("skipping: [{h}]"));
+            }
+        }
+        match action.as_str() {
+            "flush_handlers" => self.flush_handlers(ctx)?,
+            "end_play" if !applies.is_empty() => {
+                ctx.end_play = true;
+                for c in cursors.values_mut() {
+                    c.stop(false);
+                }
+            }
+            "end_host" => {
+                for h in applies {
+                    ctx.alive.shift_remove(&h);
+                    ctx.ended.insert(h.clone());
+                    if let Some(c) = cursors.get_mut(&h) {
+                        c.stop(false);
+                    }
+                }
+            }
+            "end_batch" if !applies.is_empty() => {
+                for c in cursors.values_mut() {
+                    c.stop(false);
+                }
+            }
+            "clear_facts" => {
+                let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+                for h in &applies {
+                    store.facts.shift_remove(h);
+                }
+            }
+            "clear_host_errors" => {
+                for h in &applies {
+                    self.failed.shift_remove(h);
+                }
+            }
+            _ => {}
+        }
+        Ok(PlayEnd::Completed)
+    }
+
+    /// Runs notified handlers, in the order they are defined, for the hosts that notified
+    /// them and are still in the play.
+    fn flush_handlers(&mut self, ctx: &mut PlayCtx) -> Result<(), i32> {
+        let handlers: Vec<Arc<Task>> = ctx
+            .play
+            .handlers
+            .iter()
+            .flat_map(|b| flatten_tasks(&b.block))
+            .collect();
+        for h in &handlers {
+            let name = h.name.clone().unwrap_or_default();
+            let role_name = h.role.as_ref().map(|r| format!("{} : {}", r.name, name));
+            let mut hosts = Vec::new();
+            for host in ctx.batch.clone() {
+                if !ctx.alive.contains(&host) {
+                    continue;
+                }
+                let Some(set) = self.notified.get_mut(&host) else { continue };
+                let mut hit = false;
+                for topic in std::iter::once(&name).chain(h.listen.iter()).chain(role_name.iter()) {
+                    hit |= set.shift_remove(topic);
+                }
+                if hit {
+                    hosts.push(host.clone());
+                }
+            }
+            if hosts.is_empty() {
+                continue;
+            }
+            let blocks = Arc::new(vec![Arc::new(Block {
+                origin: h.origin.clone(),
+                name: None,
+                block: vec![Item::Task(h.clone())],
+                rescue: Vec::new(),
+                always: Vec::new(),
+                implicit: true,
+            })]);
+            let mut cursors: IndexMap<String, HostCursor> =
+                hosts.iter().map(|x| (x.clone(), HostCursor::new(blocks.clone()))).collect();
+            let members: Vec<(String, iterator::NextTask)> = hosts
+                .iter()
+                .filter_map(|x| cursors.get_mut(x).and_then(|c| c.peek()).map(|n| (x.clone(), n)))
+                .collect();
+            for x in &hosts {
+                if let Some(c) = cursors.get_mut(x) {
+                    c.advance();
+                }
+            }
+            self.run_task_for_hosts(ctx, h, &members, &mut cursors)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every task of a block in document order: its tasks, rescue, then always.
+fn flatten_block(b: &Block) -> Vec<Arc<Task>> {
+    let mut out = flatten_tasks(&b.block);
+    out.extend(flatten_tasks(&b.rescue));
+    out.extend(flatten_tasks(&b.always));
+    out
+}
+
+/// Every task of a list of items, blocks flattened (for handlers).
+fn flatten_tasks(items: &[Item]) -> Vec<Arc<Task>> {
+    let mut out = Vec::new();
+    for i in items {
+        match i {
+            Item::Task(t) => out.push(t.clone()),
+            Item::Block(b) => {
+                out.extend(flatten_tasks(&b.block));
+                out.extend(flatten_tasks(&b.rescue));
+                out.extend(flatten_tasks(&b.always));
+            }
+        }
+    }
+    out
+}
+
+/// The state of one batch of one play.
+pub struct PlayCtx {
+    pub play: Arc<Play>,
+    pub batch: Vec<String>,
+    pub all_hosts: Vec<String>,
+    pub play_layers: IndexMap<String, Vec<Arc<Vars>>>,
+    /// Hosts still running in this batch.
+    pub alive: IndexSet<String>,
+    any_errors_fatal: bool,
+    max_fail: Option<f64>,
+    batch_failed: BTreeSet<String>,
+    end_play: bool,
+    /// Hosts that `meta: end_host` took out of the play.
+    ended: BTreeSet<String>,
+    /// Blocks that includes added during the current task (to extend the task list).
+    included: Vec<Arc<Block>>,
+}

@@ -1,0 +1,996 @@
+//! One task on one host: loop items, `when`, templated arguments, delegation, the module,
+//! `until`/`retries`, `changed_when`/`failed_when`, `register`, and the lines the default
+//! callback prints for it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use crate::diag::{source_context, Origin};
+use crate::modules::{self, ModuleCtx};
+use crate::output::{dump_result, pyjson};
+use crate::playbook::{self, Block, Cond, LoopSpec, Task};
+use crate::template::{is_omit, VarSource};
+
+use super::vars::{HostVarSource, TaskLayers, Vars};
+use super::{PlayCtx, Runner};
+
+/// Virtual seconds one task takes on a host besides what it waits for, so that timelines
+/// look like real ones (Ansible spends ~0.2 s per module run over local connections).
+pub const TASK_COST_SECONDS: f64 = 0.2;
+
+/// What running a task did on one host.
+#[derive(Debug, Clone, Default)]
+pub struct HostOutcome {
+    pub host: String,
+    pub changed: bool,
+    pub failed: bool,
+    pub skipped: bool,
+    pub unreachable: bool,
+    pub ignored: bool,
+    /// What the callback printed for this host, in order.
+    pub lines: Vec<String>,
+    /// The value stored by `register`.
+    pub registered: Option<Value>,
+    pub set_facts: Option<Vars>,
+    pub cacheable: bool,
+    pub notify: Vec<String>,
+    /// What includes add to the host's tasks: each included file with its vars.
+    pub includes: Vec<Included>,
+    pub printed: bool,
+}
+
+/// One included file (or role) for one host.
+#[derive(Debug, Clone)]
+pub struct Included {
+    pub blocks: Vec<Arc<Block>>,
+    pub vars: Arc<Vars>,
+    /// What `included: ... for` names: the file path or the role name.
+    pub name: String,
+    /// `(item=...)` when the include loops.
+    pub item_label: Option<String>,
+}
+
+/// A failure of the task machinery (templating, conditionals), with the chain of places
+/// Ansible shows: the task, then what was being resolved.
+struct ChainError {
+    message: String,
+    chain: Vec<(String, Origin)>,
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => playbook::scalar_text(other),
+    }
+}
+
+/// The `[ERROR]: ...` block Ansible prints before a failed result.
+fn error_block(headline: &str, task_origin: &Origin, chain: &[(String, Origin)]) -> Vec<String> {
+    let mut out = vec![format!("[ERROR]: {headline}")];
+    if chain.is_empty() {
+        out.push(source_context(task_origin, None));
+    } else {
+        out.push(String::new());
+        out.push("Task failed.".into());
+        out.push(source_context(task_origin, None));
+        for (msg, origin) in chain {
+            out.push(String::new());
+            out.push("<<< caused by >>>".into());
+            out.push(String::new());
+            out.push(msg.clone());
+            out.push(source_context(origin, None));
+        }
+    }
+    out.push(String::new());
+    out.join("\n").lines().map(str::to_string).collect()
+}
+
+/// A Python-style label for an item (`(item=...)`).
+fn item_label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => crate::template::pyrepr::json_repr(other),
+    }
+}
+
+/// The host label `h -> d(addr)` of a delegated result.
+fn host_label(runner: &Runner, host: &str, delegate: Option<&str>) -> String {
+    match delegate {
+        Some(d) if d != host => {
+            let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
+            let ahost = store
+                .inventory
+                .get(d)
+                .and_then(|v| v.get("ansible_host"))
+                .map(text_of)
+                .unwrap_or_else(|| d.to_string());
+            if ahost != d {
+                format!("{host} -> {d}({ahost})")
+            } else {
+                format!("{host} -> {d}")
+            }
+        }
+        _ => host.to_string(),
+    }
+}
+
+fn vars_with(base: &HostVarSource, extra: Map<String, Value>) -> Arc<dyn VarSource> {
+    Arc::new(base.with_layer(Arc::new(extra)))
+}
+
+/// Evaluates `when` conditions; `Ok(Some(expr))` names the first false one.
+fn check_when(runner: &Runner, conds: &[Cond], vars: &Arc<dyn VarSource>) -> Result<Option<String>, ChainError> {
+    for c in conds {
+        let text = text_of(&c.expr);
+        match runner.templar.eval_conditional(&text, vars) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Some(text)),
+            Err(e) => {
+                return Err(ChainError {
+                    message: e.message().to_string(),
+                    chain: vec![(e.message().to_string(), c.origin.clone())],
+                })
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Evaluates the loop into items.
+fn loop_items(runner: &Runner, task: &Task, vars: &Arc<dyn VarSource>) -> Result<Option<Vec<Value>>, ChainError> {
+    let Some(spec) = &task.loop_spec else {
+        return Ok(None);
+    };
+    let origin = task.loop_origin.clone().unwrap_or_else(|| task.origin.clone());
+    let err = |msg: String| ChainError {
+        message: msg.clone(),
+        chain: vec![(msg, origin.clone())],
+    };
+    match spec {
+        LoopSpec::Loop(v) => {
+            let rendered = runner.templar.render(v, vars).map_err(|e| err(e.message().to_string()))?;
+            match rendered {
+                Value::Array(a) => Ok(Some(a)),
+                other => Err(err(format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/elements of a list, try using the flatten filter.",
+                    item_label(&other)
+                ))),
+            }
+        }
+        LoopSpec::With(name, terms) => {
+            let rendered = runner.templar.render(terms, vars).map_err(|e| err(e.message().to_string()))?;
+            with_lookup(name, rendered).map(Some).map_err(err)
+        }
+    }
+}
+
+/// The `with_*` lookups that turn terms into items.
+fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {
+    let as_list = |v: Value| match v {
+        Value::Array(a) => a,
+        other => vec![other],
+    };
+    Ok(match name {
+        "items" => {
+            let mut out = Vec::new();
+            for t in as_list(terms) {
+                match t {
+                    Value::Array(inner) => out.extend(inner),
+                    other => out.push(other),
+                }
+            }
+            out
+        }
+        "list" => as_list(terms),
+        "flattened" => {
+            fn flat(v: Value, out: &mut Vec<Value>) {
+                match v {
+                    Value::Array(a) => a.into_iter().for_each(|x| flat(x, out)),
+                    other => out.push(other),
+                }
+            }
+            let mut out = Vec::new();
+            flat(terms, &mut out);
+            out
+        }
+        "indexed_items" => as_list(terms)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| json!([i, v]))
+            .collect(),
+        "dict" => match terms {
+            Value::Object(m) => m.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect(),
+            other => return Err(format!("with_dict expects a dict, got {}", item_label(&other))),
+        },
+        "nested" | "cartesian" => {
+            let lists: Vec<Vec<Value>> = as_list(terms).into_iter().map(as_list).collect();
+            let mut acc: Vec<Vec<Value>> = vec![Vec::new()];
+            for l in lists {
+                let mut next = Vec::new();
+                for a in &acc {
+                    for x in &l {
+                        let mut n = a.clone();
+                        n.push(x.clone());
+                        next.push(n);
+                    }
+                }
+                acc = next;
+            }
+            acc.into_iter().map(Value::Array).collect()
+        }
+        "together" => {
+            let lists: Vec<Vec<Value>> = as_list(terms).into_iter().map(as_list).collect();
+            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+            (0..n)
+                .map(|i| Value::Array(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::Null)).collect()))
+                .collect()
+        }
+        "subelements" => {
+            let parts = as_list(terms);
+            let (Some(list), Some(key)) = (parts.first(), parts.get(1)) else {
+                return Err("subelements lookup expects a list of two or three items".into());
+            };
+            let skip_missing = parts
+                .get(2)
+                .and_then(|f| f.get("skip_missing"))
+                .and_then(modules::to_bool)
+                .unwrap_or(false);
+            let key = text_of(key);
+            let mut out = Vec::new();
+            for elem in as_list(list.clone()) {
+                let mut cur = Some(&elem);
+                for part in key.split('.') {
+                    cur = cur.and_then(|c| c.get(part));
+                }
+                match cur {
+                    Some(Value::Array(subs)) => {
+                        let mut parent = elem.clone();
+                        if let Value::Object(m) = &mut parent {
+                            if !key.contains('.') {
+                                m.remove(&key);
+                            }
+                        }
+                        for sub in subs {
+                            out.push(json!([parent, sub]));
+                        }
+                    }
+                    None if skip_missing => {}
+                    None => {
+                        return Err(format!(
+                            "could not find '{key}' key in iterated item '{}'",
+                            item_label(&elem)
+                        ))
+                    }
+                    Some(_) => return Err(format!("the key {key} should point to a list, got '{}'", item_label(&elem))),
+                }
+            }
+            out
+        }
+        "sequence" => {
+            let spec = text_of(&terms);
+            sequence(&spec)?
+        }
+        other => return Err(format!("lookup plugin '{other}' not found")),
+    })
+}
+
+/// `with_sequence: start=1 end=5 format=x%d` (or `1-5`).
+fn sequence(spec: &str) -> Result<Vec<Value>, String> {
+    let kv = crate::playbook::kv::parse_kv(spec, false);
+    let num = |k: &str, d: i64| -> Result<i64, String> {
+        match kv.get(k) {
+            Some(v) => text_of(v).parse().map_err(|_| format!("can't parse {k}={}", text_of(v))),
+            None => Ok(d),
+        }
+    };
+    let (start, end) = if let Some(raw) = kv.get("_raw_params") {
+        let r = text_of(raw);
+        match r.split_once('-') {
+            Some((a, b)) => (a.trim().parse().unwrap_or(1), b.trim().parse().unwrap_or(0)),
+            None => (1, r.trim().parse().unwrap_or(0)),
+        }
+    } else {
+        (num("start", 1)?, match kv.get("count") {
+            Some(_) => num("start", 1)? + num("count", 0)? - 1,
+            None => num("end", 0)?,
+        })
+    };
+    let stride = num("stride", 1)?;
+    let fmt = kv.get("format").map(text_of).unwrap_or_else(|| "%d".into());
+    let mut out = Vec::new();
+    let mut i = start;
+    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+        out.push(json!(fmt.replace("%d", &i.to_string()).replace("%02d", &format!("{i:02}")).replace("%x", &format!("{i:x}"))));
+        i += stride;
+        if stride == 0 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `task` for `host` and returns what happened.
+pub fn run_on_host(runner: &mut Runner, ctx: &PlayCtx, task: &Arc<Task>, host: &str, layers: TaskLayers) -> HostOutcome {
+    let base = HostVarSource::for_task(runner.store(), host, &layers);
+    let vars: Arc<dyn VarSource> = Arc::new(base.clone());
+    let mut out = HostOutcome {
+        host: host.to_string(),
+        printed: true,
+        ..HostOutcome::default()
+    };
+    let ignore_errors = task
+        .keyword("ignore_errors")
+        .map(|v| runner.templar.render(v, &vars).ok().and_then(|v| modules::to_bool(&v)).unwrap_or(false))
+        .unwrap_or(false);
+    let items = match loop_items(runner, task, &vars) {
+        Ok(i) => i,
+        Err(e) => {
+            // A loop that cannot be evaluated: if `when` is false anyway the task is skipped.
+            if let Ok(Some(_)) = check_when(runner, &task.when, &vars) {
+                return skipped_outcome(runner, task, host, out, None);
+            }
+            fail_with_chain(runner, task, host, &mut out, e, ignore_errors);
+            return out;
+        }
+    };
+    match items {
+        None => {
+            let single = run_once_item(runner, ctx, task, host, &base, None, ignore_errors);
+            merge_single(runner, task, host, &mut out, single, ignore_errors);
+        }
+        Some(items) => {
+            run_loop(runner, ctx, task, host, &base, items, ignore_errors, &mut out);
+        }
+    }
+    out
+}
+
+fn skipped_outcome(runner: &mut Runner, task: &Task, host: &str, mut out: HostOutcome, cond: Option<String>) -> HostOutcome {
+    out.skipped = true;
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    if let Some(c) = cond {
+        r.insert("false_condition".into(), json!(c));
+    }
+    r.insert("skip_reason".into(), json!("Conditional result was False"));
+    r.insert("skipped".into(), json!(true));
+    out.lines.push(format!("skipping: [{host}]"));
+    if let Some(reg) = &task.register {
+        runner.register(host, reg, Value::Object(r.clone()));
+    }
+    out.registered = Some(Value::Object(r));
+    out
+}
+
+fn fail_with_chain(runner: &mut Runner, task: &Task, host: &str, out: &mut HostOutcome, e: ChainError, ignore_errors: bool) {
+    let msg = format!("Task failed: {}", e.message);
+    out.lines.extend(error_block(&msg, &task.origin, &e.chain));
+    let mut r = Map::new();
+    r.insert("msg".into(), json!(msg));
+    out.lines.push(format!("fatal: [{host}]: FAILED! => {}", pyjson::dumps(&Value::Object(r.clone()), None, true)));
+    out.failed = true;
+    if ignore_errors {
+        out.ignored = true;
+        out.lines.push("...ignoring".into());
+    }
+    r.insert("failed".into(), json!(true));
+    r.insert("changed".into(), json!(false));
+    if let Some(reg) = &task.register {
+        runner.register(host, reg, Value::Object(r.clone()));
+    }
+    out.registered = Some(Value::Object(r));
+}
+
+/// The result of one execution (one item, or the task without a loop).
+struct ItemResult {
+    result: Map<String, Value>,
+    delegate: Option<String>,
+    /// Error chain for template/conditional failures (result carries the message).
+    chain: Option<ChainError>,
+    skipped_cond: Option<String>,
+    pre_lines: Vec<String>,
+    include: Option<(Vec<Arc<Block>>, Arc<Vars>, String)>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_once_item(
+    runner: &mut Runner,
+    ctx: &PlayCtx,
+    task: &Arc<Task>,
+    host: &str,
+    base: &HostVarSource,
+    item_vars: Option<Map<String, Value>>,
+    _ignore_errors: bool,
+) -> ItemResult {
+    let vars: Arc<dyn VarSource> = match &item_vars {
+        Some(m) => vars_with(base, m.clone()),
+        None => Arc::new(base.clone()),
+    };
+    let mut ir = ItemResult {
+        result: Map::new(),
+        delegate: None,
+        chain: None,
+        skipped_cond: None,
+        pre_lines: Vec::new(),
+        include: None,
+    };
+    match check_when(runner, &task.when, &vars) {
+        Ok(Some(cond)) => {
+            ir.skipped_cond = Some(cond);
+            return ir;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            ir.result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
+            ir.result.insert("failed".into(), json!(true));
+            ir.chain = Some(e);
+            return ir;
+        }
+    }
+    // Delegation.
+    if let Some(d) = task.keyword("delegate_to") {
+        match runner.templar.render(d, &vars) {
+            Ok(v) if !v.is_null() => {
+                let name = text_of(&v);
+                runner.ensure_host_vars(&name);
+                ir.delegate = Some(name);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                ir.result.insert("msg".into(), json!(format!("Task failed: {}", e.message())));
+                ir.result.insert("failed".into(), json!(true));
+                ir.chain = Some(ChainError {
+                    message: e.message().to_string(),
+                    chain: vec![(e.message().to_string(), task.origin.clone())],
+                });
+                return ir;
+            }
+        }
+    }
+    // Arguments.
+    let mut args = Map::new();
+    for (k, v) in &task.args {
+        match runner.templar.render(v, &vars) {
+            Ok(rv) => {
+                if !is_omit(&rv) {
+                    args.insert(k.clone(), rv);
+                }
+            }
+            Err(e) => {
+                let inner = format!("Error while resolving value for '{k}': {}", e.message());
+                let outer = format!("Finalization of task args for '{}' failed", task.action_fqcn);
+                let msg = format!("{outer}: {inner}");
+                ir.result.insert("msg".into(), json!(format!("Task failed: {msg}")));
+                ir.result.insert("failed".into(), json!(true));
+                let arg_origin = task.arg_origins.get(k).cloned().unwrap_or_else(|| task.origin_action.clone());
+                ir.chain = Some(ChainError {
+                    message: msg,
+                    chain: vec![(format!("{outer}."), task.origin_action.clone()), (inner, arg_origin)],
+                });
+                return ir;
+            }
+        }
+    }
+    let check_mode = runner.opts.check
+        || task.keyword("check_mode").map(|v| runner.templar.render(v, &vars).ok().and_then(|v| modules::to_bool(&v)).unwrap_or(false)).unwrap_or(false);
+    // Actions the executor itself carries out.
+    match task.action.as_str() {
+        "include_tasks" | "include_role" => {
+            return include_action(runner, ctx, task, host, &vars, &args, item_vars, ir);
+        }
+        "include_vars" => {
+            ir.result = include_vars(runner, task, &args);
+            return ir;
+        }
+        "setup" | "gather_facts" => {
+            let now = runner.world.clock.now();
+            let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
+            match runner.world.host(&target) {
+                Ok(h) => {
+                    let facts = h.facts(now);
+                    ir.result.insert("ansible_facts".into(), Value::Object(facts));
+                    ir.result.insert("changed".into(), json!(false));
+                }
+                Err(e) => {
+                    ir.result = modules::fail(&e.to_string());
+                }
+            }
+            return ir;
+        }
+        _ => {}
+    }
+    let Some(module) = modules::lookup(&task.action) else {
+        ir.result = modules::fail(&format!(
+            "fleetsim does not simulate the module '{}' yet; the task cannot run here",
+            task.action_fqcn
+        ));
+        return ir;
+    };
+    let until = task.until.clone();
+    let retries = task
+        .keyword("retries")
+        .and_then(|v| runner.templar.render(v, &vars).ok())
+        .and_then(|v| v.as_i64().or_else(|| text_of(&v).parse().ok()))
+        .unwrap_or(3)
+        .max(0);
+    let delay = task
+        .keyword("delay")
+        .and_then(|v| runner.templar.render(v, &vars).ok())
+        .and_then(|v| v.as_f64().or_else(|| text_of(&v).parse().ok()))
+        .unwrap_or(5.0);
+    let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut mctx = ModuleCtx {
+            world: &mut runner.world,
+            target: target.clone(),
+            host: host.to_string(),
+            vars: vars.clone(),
+            templar: &runner.templar,
+            task,
+            check_mode,
+            diff: runner.opts.diff,
+            search_dirs: search_dirs(task, ctx),
+            display: Vec::new(),
+        };
+        let mut result = module.run(&mut mctx, &args);
+        ir.pre_lines.extend(mctx.display);
+        result.entry("changed").or_insert(json!(false));
+        // changed_when / failed_when see the result under its register name.
+        let mut reg_vars = Map::new();
+        if let Some(reg) = &task.register {
+            reg_vars.insert(reg.clone(), Value::Object(crate::output::strip_internal(&result)));
+        }
+        let post_vars = {
+            let mut m = item_vars.clone().unwrap_or_default();
+            m.extend(reg_vars.clone());
+            vars_with(base, m)
+        };
+        if let Some(conds) = &task.changed_when {
+            match all_true(runner, conds, &post_vars) {
+                Ok(c) => {
+                    result.insert("changed".into(), json!(c));
+                }
+                Err(e) => {
+                    result.insert("failed".into(), json!(true));
+                    result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
+                    ir.chain = Some(e);
+                }
+            }
+        }
+        if let Some(conds) = &task.failed_when {
+            match all_true_any(runner, conds, &post_vars) {
+                Ok(f) => {
+                    result.insert("failed_when_result".into(), json!(f));
+                    if f {
+                        result.insert("failed".into(), json!(true));
+                    } else {
+                        result.insert("failed".into(), json!(false));
+                    }
+                }
+                Err(e) => {
+                    result.insert("failed".into(), json!(true));
+                    result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
+                    ir.chain = Some(e);
+                }
+            }
+        }
+        if let Some(conds) = &until {
+            let post_vars = {
+                let mut m = item_vars.clone().unwrap_or_default();
+                if let Some(reg) = &task.register {
+                    m.insert(reg.clone(), Value::Object(crate::output::strip_internal(&result)));
+                }
+                vars_with(base, m)
+            };
+            let done = all_true(runner, conds, &post_vars).unwrap_or(false);
+            result.insert("attempts".into(), json!(attempt));
+            if !done && attempt <= retries {
+                let left = retries - attempt + 1;
+                ir.pre_lines.push(format!(
+                    "FAILED - RETRYING: [{}]: {} ({} retries left).",
+                    host_label(runner, host, ir.delegate.as_deref()),
+                    task.display_name(),
+                    left
+                ));
+                runner.world.clock.advance(delay);
+                continue;
+            }
+            if !done {
+                result.insert("failed".into(), json!(true));
+            }
+        }
+        ir.result = result;
+        break;
+    }
+    ir
+}
+
+/// `changed_when`: every condition must hold.
+fn all_true(runner: &Runner, conds: &[Cond], vars: &Arc<dyn VarSource>) -> Result<bool, ChainError> {
+    for c in conds {
+        let text = text_of(&c.expr);
+        match runner.templar.eval_conditional(&text, vars) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(e) => {
+                return Err(ChainError {
+                    message: e.message().to_string(),
+                    chain: vec![(e.message().to_string(), c.origin.clone())],
+                })
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// `failed_when` with a list: all conditions must hold (Ansible ANDs them too).
+fn all_true_any(runner: &Runner, conds: &[Cond], vars: &Arc<dyn VarSource>) -> Result<bool, ChainError> {
+    all_true(runner, conds, vars)
+}
+
+pub(super) fn search_dirs(task: &Task, ctx: &PlayCtx) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(r) = &task.role {
+        dirs.push(r.path.clone());
+    }
+    dirs.push(task.file_dir.clone());
+    dirs.push(ctx.play.dir.clone());
+    dirs
+}
+
+fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> Map<String, Value> {
+    let file = args
+        .get("_raw_params")
+        .or_else(|| args.get("file"))
+        .map(text_of)
+        .unwrap_or_default();
+    let mut candidates = Vec::new();
+    if let Some(r) = &task.role {
+        candidates.push(r.path.join("vars").join(&file));
+    }
+    candidates.push(task.file_dir.join("vars").join(&file));
+    candidates.push(task.file_dir.join(&file));
+    let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
+        return modules::action_fail(&format!("Could not find or access '{file}' on the Ansible Controller."));
+    };
+    match crate::yaml::load_file(&path) {
+        Ok(node) => {
+            let value = node.to_value();
+            let facts = match (args.get("name").map(text_of), value) {
+                (Some(name), v) => {
+                    let mut m = Map::new();
+                    m.insert(name, v);
+                    m
+                }
+                (None, Value::Object(m)) => m,
+                (None, Value::Null) => Map::new(),
+                (None, _) => return modules::action_fail(&format!("{} must be stored as a dictionary/hash", path.display())),
+            };
+            let mut r = modules::ok(false);
+            r.insert("ansible_facts".into(), Value::Object(facts));
+            r.insert("ansible_included_var_files".into(), json!([path.display().to_string()]));
+            r.insert("_ansible_include_vars".into(), json!(true));
+            let _ = runner;
+            r
+        }
+        Err(e) => modules::action_fail(&e.headline()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn include_action(
+    runner: &mut Runner,
+    ctx: &PlayCtx,
+    task: &Arc<Task>,
+    _host: &str,
+    _vars: &Arc<dyn VarSource>,
+    args: &Map<String, Value>,
+    item_vars: Option<Map<String, Value>>,
+    mut ir: ItemResult,
+) -> ItemResult {
+    let mut inc_vars: Vars = task.vars.clone();
+    if let Some(iv) = &item_vars {
+        inc_vars.extend(iv.clone());
+    }
+    if task.action == "include_tasks" {
+        let file = args.get("_raw_params").or_else(|| args.get("file")).map(text_of).unwrap_or_default();
+        let path = playbook::resolve_task_file(&task.file_dir, &ctx.play.dir, task.role.as_deref(), &file);
+        // Hosts including the same file with the same vars share one copy of its tasks, so
+        // they run them together (Ansible's IncludedFile deduplication).
+        let key = format!("{}\0{}", path.display(), pyjson::dumps(&Value::Object(inc_vars.clone()), None, true));
+        if let Some(blocks) = runner.include_cache.get(&key) {
+            ir.include = Some((blocks.clone(), Arc::new(inc_vars), path.display().to_string()));
+            ir.result = modules::ok(false);
+            return ir;
+        }
+        match playbook::load_task_file(runner.loader_mut(), &path, task.role.clone(), task.is_handler) {
+            Ok(blocks) => {
+                runner.include_cache.insert(key, blocks.clone());
+                ir.include = Some((blocks, Arc::new(inc_vars), path.display().to_string()));
+                ir.result = modules::ok(false);
+            }
+            Err(e) => {
+                ir.result = modules::fail(&e.to_string());
+            }
+        }
+        return ir;
+    }
+    let name = args.get("name").map(text_of).unwrap_or_default();
+    let tasks_from = args.get("tasks_from").map(text_of).unwrap_or_else(|| "main".into());
+    let key = format!("role:{name}:{tasks_from}\0{}", pyjson::dumps(&Value::Object(inc_vars.clone()), None, true));
+    if let Some(blocks) = runner.include_cache.get(&key) {
+        ir.include = Some((blocks.clone(), Arc::new(Map::new()), name));
+        ir.result = modules::ok(false);
+        return ir;
+    }
+    match runner.loader_mut().load_role_dynamic(&ctx.play.dir, &name, &tasks_from, inc_vars.clone()) {
+        Ok(blocks) => {
+            runner.include_cache.insert(key, blocks.clone());
+            ir.include = Some((blocks, Arc::new(Map::new()), name));
+            ir.result = modules::ok(false);
+        }
+        Err(e) => ir.result = modules::fail(&e.to_string()),
+    }
+    ir
+}
+
+/// Turns a single (non-loop) execution into the host outcome and printed lines.
+fn merge_single(runner: &mut Runner, task: &Arc<Task>, host: &str, out: &mut HostOutcome, ir: ItemResult, ignore_errors: bool) {
+    out.lines.extend(ir.pre_lines.iter().cloned());
+    if let Some(cond) = ir.skipped_cond {
+        let o = skipped_outcome(runner, task, host, std::mem::take(out), Some(cond));
+        *out = o;
+        return;
+    }
+    let label = host_label(runner, host, ir.delegate.as_deref());
+    let mut result = ir.result;
+    if let Some((blocks, vars, name)) = ir.include {
+        out.includes.push(Included { blocks, vars, name, item_label: None });
+        return;
+    }
+    let failed = result.get("failed").and_then(Value::as_bool).unwrap_or(false);
+    let changed = result.get("changed").and_then(Value::as_bool).unwrap_or(false);
+    let skipped = result.get("skipped").and_then(Value::as_bool).unwrap_or(false);
+    result.entry("failed").or_insert(json!(false));
+    if failed {
+        out.failed = true;
+        let msg = result.get("msg").map(text_of).unwrap_or_default();
+        match &ir.chain {
+            Some(chain) => {
+                out.lines.extend(error_block(&format!("Task failed: {}", chain.message), &task.origin, &chain.chain));
+            }
+            None => {
+                let kind = if result.get("_ansible_action_failed").is_some() { "Action failed" } else { "Module failed" };
+                out.lines.extend(error_block(&format!("Task failed: {kind}: {msg}"), &task.origin, &[]));
+            }
+        }
+        let mut shown = result.clone();
+        shown.remove("failed");
+        if ir.chain.is_some() {
+            shown.remove("changed");
+        }
+        out.lines.push(format!("fatal: [{label}]: FAILED! => {}", dump_result(&shown, runner.display.verbosity)));
+        if ignore_errors {
+            out.ignored = true;
+            out.lines.push("...ignoring".into());
+        }
+    } else if skipped {
+        out.skipped = true;
+        out.lines.push(format!("skipping: [{label}]"));
+    } else {
+        out.changed = changed;
+        let status = if changed { "changed" } else { "ok" };
+        let mut line = format!("{status}: [{label}]");
+        if verbose(&result, runner.display.verbosity) {
+            line.push_str(&format!(" => {}", dump_result(&clean_debug(task, &result), runner.display.verbosity)));
+        }
+        out.lines.push(line);
+        if let Some(Value::Object(facts)) = result.get("ansible_facts") {
+            let facts = facts.clone();
+            let to_delegate = task.keyword("delegate_facts").and_then(modules::to_bool).unwrap_or(false);
+            let fact_host = match (&ir.delegate, to_delegate) {
+                (Some(d), true) => d.clone(),
+                _ => host.to_string(),
+            };
+            if result.get("_ansible_set_fact").is_some() {
+                if fact_host == host {
+                    out.set_facts = Some(facts.clone());
+                }
+                runner.apply_set_fact(&fact_host, facts, false);
+            } else if result.get("_ansible_include_vars").is_some() {
+                runner.apply_include_vars(host, facts);
+            } else {
+                runner.store_facts(&fact_host, facts);
+            }
+        }
+    }
+    if changed && !failed {
+        out.notify = task.notify.clone();
+    }
+    let registered = Value::Object(crate::output::strip_internal(&result));
+    if let Some(reg) = &task.register {
+        runner.register(host, reg, registered.clone());
+    }
+    out.registered = Some(registered);
+}
+
+fn verbose(result: &Map<String, Value>, verbosity: u8) -> bool {
+    verbosity > 0 || result.get("_ansible_verbose_always").and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// What `debug` shows: `msg` alone (or the variable), as the callback's `_clean_results`.
+fn clean_debug(task: &Task, result: &Map<String, Value>) -> Map<String, Value> {
+    if task.action != "debug" {
+        return result.clone();
+    }
+    let mut r = result.clone();
+    if r.contains_key("msg") {
+        r.retain(|k, _| k == "msg" || k.starts_with('_') || k == "exception" || k == "warnings");
+    } else {
+        for k in ["changed", "failed", "skipped", "invocation", "skip_reason"] {
+            r.remove(k);
+        }
+    }
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_loop(
+    runner: &mut Runner,
+    ctx: &PlayCtx,
+    task: &Arc<Task>,
+    host: &str,
+    base: &HostVarSource,
+    items: Vec<Value>,
+    ignore_errors: bool,
+    out: &mut HostOutcome,
+) {
+    let loop_var = task.loop_control.get("loop_var").map(text_of).unwrap_or_else(|| "item".into());
+    let index_var = task.loop_control.get("index_var").map(text_of);
+    let extended = task.loop_control.get("extended").and_then(modules::to_bool).unwrap_or(false);
+    let label_expr = task.loop_control.get("label").cloned();
+    let pause = task.loop_control.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
+    let n = items.len();
+    let mut results = Vec::new();
+    let mut any_changed = false;
+    let mut any_failed = false;
+    let mut all_skipped = n > 0;
+    for (i, item) in items.iter().enumerate() {
+        let mut iv = Map::new();
+        iv.insert(loop_var.clone(), item.clone());
+        iv.insert("ansible_loop_var".into(), json!(loop_var));
+        if let Some(ix) = &index_var {
+            iv.insert(ix.clone(), json!(i));
+            iv.insert("ansible_index_var".into(), json!(ix));
+        }
+        if extended {
+            iv.insert(
+                "ansible_loop".into(),
+                json!({
+                    "allitems": items,
+                    "index": i + 1,
+                    "index0": i,
+                    "revindex": n - i,
+                    "revindex0": n - i - 1,
+                    "first": i == 0,
+                    "last": i + 1 == n,
+                    "length": n,
+                    "previtem": if i > 0 { items[i - 1].clone() } else { Value::Null },
+                    "nextitem": items.get(i + 1).cloned().unwrap_or(Value::Null),
+                }),
+            );
+            if i == 0 {
+                if let Some(Value::Object(m)) = iv.get_mut("ansible_loop") {
+                    m.remove("previtem");
+                }
+            }
+            if i + 1 == n {
+                if let Some(Value::Object(m)) = iv.get_mut("ansible_loop") {
+                    m.remove("nextitem");
+                }
+            }
+        }
+        let item_src = vars_with(base, iv.clone());
+        let label = match &label_expr {
+            Some(l) => runner.templar.render(l, &item_src).map(|v| item_label(&v)).unwrap_or_else(|_| item_label(item)),
+            None => item_label(item),
+        };
+        let ir = run_once_item(runner, ctx, task, host, base, Some(iv.clone()), ignore_errors);
+        out.lines.extend(ir.pre_lines.iter().cloned());
+        let mut r = ir.result.clone();
+        r.insert(loop_var.clone(), item.clone());
+        r.insert("ansible_loop_var".into(), json!(loop_var));
+        if let Some(ix) = &index_var {
+            r.insert(ix.clone(), json!(i));
+            r.insert("ansible_index_var".into(), json!(ix));
+        }
+        if let Some(cond) = &ir.skipped_cond {
+            r.insert("changed".into(), json!(false));
+            r.insert("false_condition".into(), json!(cond));
+            r.insert("skip_reason".into(), json!("Conditional result was False"));
+            r.insert("skipped".into(), json!(true));
+            out.lines.push(format!("skipping: [{host}] => (item={label}) "));
+            results.push(Value::Object(crate::output::strip_internal(&r)));
+            continue;
+        }
+        all_skipped = false;
+        if let Some((blocks, vars, name)) = ir.include {
+            // Each item of an include loop includes the file again, with that item.
+            out.includes.push(Included { blocks, vars, name, item_label: Some(label.clone()) });
+            continue;
+        }
+        let label_host = host_label(runner, host, ir.delegate.as_deref());
+        let failed = r.get("failed").and_then(Value::as_bool).unwrap_or(false);
+        let changed = r.get("changed").and_then(Value::as_bool).unwrap_or(false);
+        r.entry("failed").or_insert(json!(false));
+        if failed {
+            any_failed = true;
+            any_changed |= changed;
+            let msg = r.get("msg").map(text_of).unwrap_or_default();
+            match &ir.chain {
+                Some(chain) => out.lines.extend(error_block(&format!("Task failed: {}", chain.message), &task.origin, &chain.chain)),
+                None => {
+                    let kind = if r.get("_ansible_action_failed").is_some() { "Action failed" } else { "Module failed" };
+                    out.lines.extend(error_block(&format!("Task failed: {kind}: {msg}"), &task.origin, &[]));
+                }
+            }
+            let mut shown = r.clone();
+            shown.remove("failed");
+            out.lines.push(format!("failed: [{label_host}] (item={label}) => {}", dump_result(&shown, runner.display.verbosity)));
+        } else {
+            any_changed |= changed;
+            let status = if changed { "changed" } else { "ok" };
+            let mut line = format!("{status}: [{label_host}] => (item={label})");
+            if verbose(&r, runner.display.verbosity) {
+                line.push_str(&format!(" => {}", dump_result(&clean_debug(task, &r), runner.display.verbosity)));
+            }
+            out.lines.push(line);
+            if let Some(Value::Object(facts)) = r.get("ansible_facts") {
+                if r.get("_ansible_set_fact").is_some() {
+                    runner.apply_set_fact(host, facts.clone(), false);
+                }
+            }
+            if changed {
+                for n in &task.notify {
+                    if !out.notify.contains(n) {
+                        out.notify.push(n.clone());
+                    }
+                }
+            }
+        }
+        results.push(Value::Object(crate::output::strip_internal(&r)));
+        if pause > 0.0 {
+            runner.world.clock.advance(pause);
+        }
+    }
+    let mut top = Map::new();
+    top.insert("changed".into(), json!(any_changed));
+    if all_skipped {
+        top.insert("skipped".into(), json!(true));
+        top.insert("msg".into(), json!("All items skipped"));
+        out.skipped = true;
+        out.lines.push(format!("skipping: [{host}]"));
+    } else if any_failed {
+        top.insert("failed".into(), json!(true));
+        top.insert("msg".into(), json!("One or more items failed"));
+        out.failed = true;
+        out.changed = any_changed;
+        if ignore_errors {
+            out.ignored = true;
+            out.lines.push("...ignoring".into());
+        }
+    } else {
+        top.insert("msg".into(), json!("All items completed"));
+        out.changed = any_changed;
+    }
+    top.insert("results".into(), Value::Array(results));
+    let registered = Value::Object(top);
+    if let Some(reg) = &task.register {
+        runner.register(host, reg, registered.clone());
+    }
+    out.registered = Some(registered);
+}

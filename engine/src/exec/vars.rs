@@ -1,0 +1,195 @@
+//! Variables as a host sees them at one task: Ansible's precedence levels as an ordered stack
+//! of layers, the magic variables, and `hostvars` for the other hosts.
+//!
+//! Values stay raw here; the templar templates them lazily when a template reads them.
+
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::template::VarSource;
+
+pub type Vars = Map<String, Value>;
+
+/// What every host's variables are built from, shared and updated as the run goes on.
+#[derive(Debug, Default)]
+pub struct VarStore {
+    /// Inventory variables per host (groups merged, host last), untemplated.
+    pub inventory: IndexMap<String, Arc<Vars>>,
+    /// Gathered facts per host (keys without the `ansible_` prefix).
+    pub facts: IndexMap<String, Arc<Vars>>,
+    /// set_fact results and registered variables per host; they live for the whole run.
+    pub host_facts: IndexMap<String, Vars>,
+    /// include_vars per host.
+    pub include_vars: IndexMap<String, Vars>,
+    /// `-e` variables: above everything.
+    pub extra: Arc<Vars>,
+    /// Magic variables that are the same for every host (groups, playbook_dir, ...).
+    pub common_magic: Arc<Vars>,
+    /// Per-host magic (inventory_hostname, group_names, ...).
+    pub host_magic: IndexMap<String, Arc<Vars>>,
+}
+
+pub type SharedStore = Arc<Mutex<VarStore>>;
+
+impl VarStore {
+    fn host_layers(&self, host: &str) -> Vec<Arc<Vars>> {
+        let mut layers = Vec::new();
+        if let Some(v) = self.inventory.get(host) {
+            layers.push(v.clone());
+        }
+        if let Some(f) = self.facts.get(host) {
+            layers.push(Arc::new(fact_vars(f)));
+        }
+        if let Some(v) = self.include_vars.get(host) {
+            layers.push(Arc::new(v.clone()));
+        }
+        if let Some(v) = self.host_facts.get(host) {
+            layers.push(Arc::new(v.clone()));
+        }
+        layers
+    }
+}
+
+/// Facts as variables: `ansible_facts` holds them all, and each is also `ansible_NAME`.
+pub fn fact_vars(facts: &Vars) -> Vars {
+    let mut out = Map::new();
+    for (k, v) in facts {
+        out.insert(format!("ansible_{k}"), v.clone());
+    }
+    out.insert("ansible_facts".into(), Value::Object(facts.clone()));
+    out
+}
+
+/// The variables of one host at one task: low-precedence layers first.
+#[derive(Clone)]
+pub struct HostVarSource {
+    pub host: String,
+    /// From lowest to highest precedence; the last layer holding a name wins.
+    pub layers: Vec<Arc<Vars>>,
+    pub store: SharedStore,
+    /// Where variables were defined, for error messages (name -> `path:line:col`).
+    pub origins: Arc<IndexMap<String, String>>,
+}
+
+/// What a task adds around the host's own variables.
+#[derive(Default, Clone)]
+pub struct TaskLayers {
+    pub role_defaults: Vec<Arc<Vars>>,
+    pub play: Vec<Arc<Vars>>,
+    pub role_vars: Vec<Arc<Vars>>,
+    pub task: Vec<Arc<Vars>>,
+    pub role_params: Vec<Arc<Vars>>,
+    /// Loop variables and other per-item values (highest, below extra vars).
+    pub item: Option<Arc<Vars>>,
+    pub magic: Option<Arc<Vars>>,
+}
+
+impl HostVarSource {
+    /// The full stack for `host` at a task (Ansible's 22 levels, collapsed to the ones that
+    /// fleetsim has): role defaults < inventory < facts < play vars < role vars < block/task
+    /// vars < include_vars < set_fact/register < role params < loop item < extra vars < magic.
+    pub fn for_task(store: &SharedStore, host: &str, t: &TaskLayers) -> HostVarSource {
+        let s = store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut layers: Vec<Arc<Vars>> = Vec::new();
+        layers.extend(t.role_defaults.iter().cloned());
+        if let Some(v) = s.inventory.get(host) {
+            layers.push(v.clone());
+        }
+        if let Some(f) = s.facts.get(host) {
+            layers.push(Arc::new(fact_vars(f)));
+        }
+        layers.extend(t.play.iter().cloned());
+        layers.extend(t.role_vars.iter().cloned());
+        layers.extend(t.task.iter().cloned());
+        if let Some(v) = s.include_vars.get(host) {
+            layers.push(Arc::new(v.clone()));
+        }
+        if let Some(v) = s.host_facts.get(host) {
+            layers.push(Arc::new(v.clone()));
+        }
+        layers.extend(t.role_params.iter().cloned());
+        if let Some(i) = &t.item {
+            layers.push(i.clone());
+        }
+        layers.push(s.extra.clone());
+        layers.push(s.common_magic.clone());
+        if let Some(m) = s.host_magic.get(host) {
+            layers.push(m.clone());
+        }
+        if let Some(m) = &t.magic {
+            layers.push(m.clone());
+        }
+        drop(s);
+        HostVarSource {
+            host: host.to_string(),
+            layers,
+            store: store.clone(),
+            origins: Arc::new(IndexMap::new()),
+        }
+    }
+
+    /// What `hostvars[host]` shows: the host's own variables, without play or task vars.
+    pub fn for_hostvars(store: &SharedStore, host: &str) -> HostVarSource {
+        let s = store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut layers = s.host_layers(host);
+        layers.push(s.extra.clone());
+        layers.push(s.common_magic.clone());
+        if let Some(m) = s.host_magic.get(host) {
+            layers.push(m.clone());
+        }
+        drop(s);
+        HostVarSource {
+            host: host.to_string(),
+            layers,
+            store: store.clone(),
+            origins: Arc::new(IndexMap::new()),
+        }
+    }
+
+    /// Adds a layer on top (loop variables, a registered result within a loop, ...).
+    pub fn with_layer(&self, layer: Arc<Vars>) -> HostVarSource {
+        let mut v = self.clone();
+        // Extra vars and magic stay above: insert below the top three layers.
+        let at = v.layers.len().saturating_sub(3);
+        v.layers.insert(at, layer);
+        v
+    }
+}
+
+impl VarSource for HostVarSource {
+    fn get(&self, name: &str) -> Option<Value> {
+        self.layers.iter().rev().find_map(|l| l.get(name).cloned())
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut seen = indexmap::IndexSet::new();
+        for l in &self.layers {
+            for k in l.keys() {
+                seen.insert(k.clone());
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    fn host_vars(&self, host: &str) -> Option<Arc<dyn VarSource>> {
+        let known = {
+            let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            s.inventory.contains_key(host) || s.host_magic.contains_key(host)
+        };
+        if !known {
+            return None;
+        }
+        Some(Arc::new(HostVarSource::for_hostvars(&self.store, host)))
+    }
+
+    fn host_names(&self) -> Vec<String> {
+        let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        s.inventory.keys().cloned().collect()
+    }
+
+    fn origin(&self, name: &str) -> Option<String> {
+        self.origins.get(name).cloned()
+    }
+}

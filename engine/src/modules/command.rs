@@ -1,0 +1,171 @@
+//! `command` and `shell`: run in the in-process shell over the target host's sandbox (never
+//! a real process), with Ansible's result fields (`rc`, `stdout(_lines)`, `stderr(_lines)`,
+//! `start`/`end`/`delta` on the virtual clock) and `creates`/`removes`/`chdir`/`stdin`.
+
+use serde_json::{json, Value};
+
+use fleetsim_sim::clock::Civil;
+use fleetsim_sim::shell::{self, ShellContext};
+
+use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
+
+pub struct Command {
+    pub shell: bool,
+}
+
+/// Virtual time a command takes besides what it sleeps: a few milliseconds, as on a host.
+const COMMAND_COST_SECONDS: f64 = 0.004;
+
+fn fmt_time(t: f64) -> String {
+    Civil::from_epoch(t).format("%Y-%m-%d %H:%M:%S.%f", t)
+}
+
+fn fmt_delta(d: f64) -> String {
+    let d = d.max(0.0);
+    let secs = d.trunc() as u64;
+    let micros = ((d - d.trunc()) * 1e6).round() as u64;
+    format!("{}:{:02}:{:02}.{:06}", secs / 3600, secs / 60 % 60, secs % 60, micros)
+}
+
+/// Quotes one word for sh.
+fn sh_quote(w: &str) -> String {
+    if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c)) {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\"'\"'"))
+    }
+}
+
+fn lines(s: &str) -> Value {
+    json!(s.lines().collect::<Vec<_>>())
+}
+
+impl Module for Command {
+    fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        let (script, cmd_value) = if self.shell {
+            let Some(cmd) = arg_str(args, "_raw_params").or_else(|| arg_str(args, "cmd")) else {
+                return super::fail("no command given");
+            };
+            (cmd.clone(), json!(cmd))
+        } else if let Some(Value::Array(argv)) = args.get("argv") {
+            let words: Vec<String> = argv.iter().map(crate::playbook::scalar_text).collect();
+            (words.iter().map(|w| sh_quote(w)).collect::<Vec<_>>().join(" "), json!(words))
+        } else {
+            let Some(cmd) = arg_str(args, "_raw_params").or_else(|| arg_str(args, "cmd")) else {
+                return super::fail("no command given");
+            };
+            let words = match crate::inventory::pyliteral::shlex_split(&cmd) {
+                Ok(w) => w,
+                Err(e) => return super::fail(&e),
+            };
+            (words.iter().map(|w| sh_quote(w)).collect::<Vec<_>>().join(" "), json!(words))
+        };
+        let check = ctx.check_mode;
+        let chdir = arg_str(args, "chdir");
+        let creates = arg_str(args, "creates");
+        let removes = arg_str(args, "removes");
+        let stdin = arg_str(args, "stdin");
+        let add_newline = super::arg_bool(args, "stdin_add_newline", true).unwrap_or(true);
+        let strip = super::arg_bool(args, "strip_empty_ends", true).unwrap_or(true);
+        let now = ctx.world.clock.now();
+        let seed = ctx.world.seed;
+        let host = match ctx.target_host() {
+            Ok(h) => h,
+            Err(r) => return r,
+        };
+        let resolve = |p: &str| -> String {
+            match (&chdir, p.starts_with('/')) {
+                (Some(dir), false) => format!("{}/{p}", dir.trim_end_matches('/')),
+                _ => p.to_string(),
+            }
+        };
+        let skipped = |msg: String| {
+            let mut r = super::ok(false);
+            r.insert("cmd".into(), cmd_value.clone());
+            r.insert("rc".into(), json!(0));
+            r.insert("stdout".into(), json!(msg));
+            r.insert("stdout_lines".into(), json!([msg]));
+            r.insert("stderr".into(), json!(""));
+            r.insert("stderr_lines".into(), json!([]));
+            r.insert("msg".into(), json!(msg));
+            r
+        };
+        if let Some(c) = &creates {
+            if host.fs.exists(&resolve(c)) {
+                return skipped(format!("skipped, since {c} exists"));
+            }
+        }
+        if let Some(rm) = &removes {
+            if !host.fs.exists(&resolve(rm)) {
+                return skipped(format!("skipped, since {rm} does not exist"));
+            }
+        }
+        if check {
+            let mut r = super::ok(false);
+            r.insert("cmd".into(), cmd_value);
+            r.insert("msg".into(), json!("Command would have run if not in check mode"));
+            r.insert("rc".into(), json!(0));
+            r.insert("stdout".into(), json!(""));
+            r.insert("stderr".into(), json!(""));
+            r.insert("skipped".into(), json!(true));
+            return r;
+        }
+        let mut sc = ShellContext::new(host.fs.clone(), seed ^ fleetsim_sim::rng::fnv1a(host.name.as_bytes()) ^ host.rng.next_u64());
+        sc.now = now;
+        sc.hostname = host.name.clone();
+        sc.shell_name = if self.shell { "/bin/sh".into() } else { "sh".into() };
+        if let Some(dir) = &chdir {
+            if let Err(e) = sc.chdir(dir) {
+                let mut r = super::fail(&format!("Unable to change directory before execution: {e}"));
+                r.insert("rc".into(), json!(None::<i32>));
+                return r;
+            }
+        }
+        if let Some(s) = stdin {
+            sc.stdin = s.into_bytes();
+            if add_newline {
+                sc.stdin.push(b'\n');
+            }
+        }
+        let out = shell::run(&script, &mut sc);
+        let end = sc.now + COMMAND_COST_SECONDS;
+        host.fs = sc.sandbox;
+        ctx.world.clock.advance_to(end);
+        let mut stdout = out.stdout_str();
+        let mut stderr = out.stderr_str();
+        if strip {
+            stdout = stdout.trim_end_matches(['\n', '\r']).to_string();
+            stderr = stderr.trim_end_matches(['\n', '\r']).to_string();
+        }
+        let mut r = super::ok(true);
+        r.insert("cmd".into(), cmd_value);
+        r.insert("rc".into(), json!(out.rc));
+        r.insert("start".into(), json!(fmt_time(now)));
+        r.insert("end".into(), json!(fmt_time(end)));
+        r.insert("delta".into(), json!(fmt_delta(end - now)));
+        r.insert("stdout_lines".into(), lines(&stdout));
+        r.insert("stderr_lines".into(), lines(&stderr));
+        r.insert("stdout".into(), json!(stdout));
+        r.insert("stderr".into(), json!(stderr));
+        if out.rc != 0 {
+            r.insert("failed".into(), json!(true));
+            r.insert("msg".into(), json!("non-zero return code"));
+        } else {
+            r.insert("msg".into(), json!(""));
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_and_quotes() {
+        assert_eq!(fmt_delta(2.004), "0:00:02.004000");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("|"), "'|'");
+        assert_eq!(sh_quote("plain/path.txt"), "plain/path.txt");
+    }
+}

@@ -1,0 +1,271 @@
+//! Modules: one file each, one trait, one registry. A module acts on one simulated host (the
+//! task's host, or the host it is delegated to) and returns Ansible's result dict.
+//!
+//! Failures set `failed: true` and `msg`; `_ansible_action_failed` marks a failure raised by
+//! the action itself (`fail`, `assert`) rather than by the module on the host, which changes
+//! the `[ERROR]: Task failed: Action failed: ...` / `Module failed: ...` wording.
+
+mod assert;
+mod command;
+mod copy;
+mod debug;
+mod fail;
+mod file;
+mod lineinfile;
+mod pause;
+mod set_fact;
+mod stat;
+mod template;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use fleetsim_sim::world::World;
+
+use crate::playbook::Task;
+use crate::template::{Templar, VarSource};
+
+pub type Args = Map<String, Value>;
+pub type ModuleResult = Map<String, Value>;
+
+/// What a module can see and touch while it runs.
+pub struct ModuleCtx<'a> {
+    pub world: &'a mut World,
+    /// The host whose filesystem and shell the module acts on (the delegated host, if any).
+    pub target: String,
+    /// The inventory host the task runs for.
+    pub host: String,
+    pub vars: Arc<dyn VarSource>,
+    pub templar: &'a Templar,
+    pub task: &'a Task,
+    pub check_mode: bool,
+    pub diff: bool,
+    /// Controller folders searched for relative `src:` paths, in order.
+    pub search_dirs: Vec<PathBuf>,
+    /// Lines the module asks the callback to print before the result (pause's prompt).
+    pub display: Vec<String>,
+}
+
+impl ModuleCtx<'_> {
+    /// The simulated host the module acts on.
+    pub fn target_host(&mut self) -> Result<&mut fleetsim_sim::host::Host, ModuleResult> {
+        let name = self.target.clone();
+        self.world
+            .host(&name)
+            .map_err(|e| fail(&format!("cannot open the sandbox of {name}: {e}")))
+    }
+
+    /// Finds a controller-side file (`copy src=`, `template src=`) as Ansible's DWIM search
+    /// does: absolute paths inside the controller's sandbox, relative ones in `files/` or
+    /// `templates/` of the role and beside the playbook.
+    pub fn find_controller_file(&self, src: &str, subdir: &str) -> Option<PathBuf> {
+        let p = std::path::Path::new(src);
+        if p.is_absolute() {
+            let controller = self.world.sandbox_dir.join("hosts").join("localhost");
+            let real = controller.join(src.trim_start_matches('/'));
+            return real.exists().then_some(real);
+        }
+        for dir in &self.search_dirs {
+            for cand in [dir.join(subdir).join(src), dir.join(src)] {
+                if cand.exists() {
+                    return Some(cand);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A module: validates its arguments and acts on the target host.
+pub trait Module: Sync {
+    fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult;
+}
+
+/// The modules fleetsim simulates, by short name.
+pub fn lookup(name: &str) -> Option<&'static dyn Module> {
+    Some(match name {
+        "assert" => &assert::Assert,
+        "command" => &command::Command { shell: false },
+        "shell" => &command::Command { shell: true },
+        "copy" => &copy::Copy,
+        "debug" => &debug::Debug,
+        "fail" => &fail::Fail,
+        "file" => &file::File,
+        "lineinfile" => &lineinfile::LineInFile,
+        "pause" => &pause::Pause,
+        "set_fact" => &set_fact::SetFact,
+        "stat" => &stat::Stat,
+        "template" => &template::Template,
+        _ => return None,
+    })
+}
+
+/// A failed result with Ansible's shape.
+pub fn fail(msg: &str) -> ModuleResult {
+    let mut m = Map::new();
+    m.insert("changed".into(), json!(false));
+    m.insert("failed".into(), json!(true));
+    m.insert("msg".into(), json!(msg));
+    m
+}
+
+/// A failure raised by the action plugin itself (`Action failed:` in the error line).
+pub fn action_fail(msg: &str) -> ModuleResult {
+    let mut m = fail(msg);
+    m.insert("_ansible_action_failed".into(), json!(true));
+    m
+}
+
+pub fn ok(changed: bool) -> ModuleResult {
+    let mut m = Map::new();
+    m.insert("changed".into(), json!(changed));
+    m
+}
+
+/// A string argument (numbers and bools as Python would print them).
+pub fn arg_str(args: &Args, name: &str) -> Option<String> {
+    match args.get(name)? {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(if *b { "True" } else { "False" }.into()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// A boolean argument as Ansible's `boolean()` converts it.
+pub fn arg_bool(args: &Args, name: &str, default: bool) -> Result<bool, ModuleResult> {
+    match args.get(name) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => to_bool(v).ok_or_else(|| {
+            fail(&format!(
+                "argument '{name}' is of type {} and we were unable to convert to bool: The value '{}' is not a valid boolean.  Valid booleans include: 0, 'on', 'f', 'false', 1, 'no', 'n', '1', '0', 't', 'y', 'off', 'yes', 'true'",
+                py_type(v),
+                crate::playbook::scalar_text(v)
+            ))
+        }),
+    }
+}
+
+/// Ansible's `boolean()`.
+pub fn to_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if x == 1.0 => Some(true),
+            Some(x) if x == 0.0 => Some(false),
+            _ => None,
+        },
+        Value::String(s) => match s.to_lowercase().trim() {
+            "yes" | "on" | "1" | "true" | "t" | "y" | "1.0" => Some(true),
+            "no" | "off" | "0" | "false" | "f" | "n" | "0.0" | "" => Some(false),
+            _ => None,
+        },
+        Value::Null => Some(false),
+        _ => None,
+    }
+}
+
+pub fn py_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// Parses a `mode:` argument: octal strings (`'0644'`, `'644'`), ints as YAML gave them
+/// (`0644` is already 420), or symbolic modes (`u+rwx,g-w`) applied to `current`.
+pub fn parse_mode(v: &Value, current: u32) -> Result<u32, String> {
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .map(|m| m as u32 & 0o7777)
+            .ok_or_else(|| format!("mode must be in octal or symbolic form: {n}")),
+        Value::String(s) => {
+            let s = s.trim();
+            if !s.is_empty() && s.chars().all(|c| ('0'..='7').contains(&c)) {
+                u32::from_str_radix(s, 8).map_err(|e| e.to_string())
+            } else {
+                symbolic_mode(s, current).ok_or_else(|| {
+                    format!("mode must be in octal or symbolic form")
+                })
+            }
+        }
+        _ => Err("mode must be in octal or symbolic form".into()),
+    }
+}
+
+fn symbolic_mode(s: &str, current: u32) -> Option<u32> {
+    let mut mode = current & 0o7777;
+    for clause in s.split(',') {
+        let op_at = clause.find(['+', '-', '='])?;
+        let (who, rest) = clause.split_at(op_at);
+        let op = rest.chars().next()?;
+        let perms = &rest[1..];
+        let who_mask = if who.is_empty() || who.contains('a') {
+            0o777
+        } else {
+            let mut m = 0;
+            if who.contains('u') {
+                m |= 0o700;
+            }
+            if who.contains('g') {
+                m |= 0o070;
+            }
+            if who.contains('o') {
+                m |= 0o007;
+            }
+            m
+        };
+        let mut bits = 0;
+        for p in perms.chars() {
+            bits |= match p {
+                'r' => 0o444,
+                'w' => 0o222,
+                'x' => 0o111,
+                _ => return None,
+            };
+        }
+        let bits = bits & who_mask;
+        mode = match op {
+            '+' => mode | bits,
+            '-' => mode & !bits,
+            _ => (mode & !who_mask) | bits,
+        };
+    }
+    Some(mode)
+}
+
+/// SHA-1 of content, as Ansible's `checksum` fields.
+pub fn sha1_hex(data: &[u8]) -> String {
+    use sha1::Digest;
+    let digest = sha1::Sha1::digest(data);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes() {
+        assert_eq!(parse_mode(&json!("0644"), 0), Ok(0o644));
+        assert_eq!(parse_mode(&json!(420), 0), Ok(0o644));
+        assert_eq!(parse_mode(&json!("u+x,g-w"), 0o664), Ok(0o744));
+        assert_eq!(parse_mode(&json!("a=r"), 0o777), Ok(0o444));
+        assert!(parse_mode(&json!("bogus"), 0).is_err());
+    }
+
+    #[test]
+    fn booleans() {
+        assert_eq!(to_bool(&json!("yes")), Some(true));
+        assert_eq!(to_bool(&json!("No")), Some(false));
+        assert_eq!(to_bool(&json!(2)), None);
+    }
+}

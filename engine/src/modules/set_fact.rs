@@ -1,0 +1,40 @@
+//! `set_fact`: new host variables that live for the rest of the run (the executor stores
+//! `ansible_facts` of this result with set_fact precedence).
+
+use serde_json::{json, Value};
+
+use super::{Args, Module, ModuleCtx, ModuleResult};
+
+pub struct SetFact;
+
+impl Module for SetFact {
+    fn run(&self, _ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        let mut facts = serde_json::Map::new();
+        for (k, v) in args {
+            if k == "cacheable" {
+                continue;
+            }
+            if !is_identifier(k) {
+                return super::action_fail(&format!(
+                    "The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
+                ));
+            }
+            facts.insert(k.clone(), v.clone());
+        }
+        if facts.is_empty() {
+            return super::action_fail(
+                "No key/value pairs provided, at least one is required for this action to succeed",
+            );
+        }
+        let mut r = super::ok(false);
+        r.insert("ansible_facts".into(), Value::Object(facts));
+        r.insert("_ansible_set_fact".into(), json!(true));
+        r
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}

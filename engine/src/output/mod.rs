@@ -1,0 +1,193 @@
+//! Ansible's default stdout callback, line for line: banners, per-host result lines,
+//! per-item lines, `[ERROR]` blocks with their origin, `...ignoring`, and the PLAY RECAP.
+//!
+//! Results within a task are printed in inventory order (Ansible prints them as hosts
+//! finish), so two runs always print the same bytes.
+
+pub mod pyjson;
+
+use std::io::Write;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+/// The recap counters of one host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostStats {
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub rescued: u32,
+    pub ignored: u32,
+}
+
+/// The terminal width Ansible assumes when stdout is not a terminal.
+const COLUMNS: usize = 80;
+
+/// Where output goes, with Ansible's formatting helpers.
+pub struct Display {
+    out: Box<dyn Write>,
+    pub verbosity: u8,
+    /// The text printed so far is kept when capturing (tests, `fleetsim lab`).
+    captured: Option<Vec<u8>>,
+}
+
+impl Display {
+    pub fn new(out: Box<dyn Write>, verbosity: u8) -> Display {
+        Display {
+            out,
+            verbosity,
+            captured: None,
+        }
+    }
+
+    /// A display that keeps everything in memory.
+    pub fn capture(verbosity: u8) -> Display {
+        Display {
+            out: Box::new(std::io::sink()),
+            verbosity,
+            captured: Some(Vec::new()),
+        }
+    }
+
+    pub fn captured(&self) -> String {
+        self.captured
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Prints one line. A closed pipe is not an error worth dying for: output simply stops.
+    pub fn line(&mut self, text: &str) {
+        match &mut self.captured {
+            Some(buf) => {
+                buf.extend_from_slice(text.as_bytes());
+                buf.push(b'\n');
+            }
+            None => {
+                let _ = writeln!(self.out, "{text}");
+            }
+        }
+    }
+
+    /// `PLAY [name] ****...` preceded by an empty line, padded with stars to 80 columns.
+    pub fn banner(&mut self, msg: &str) {
+        let msg = msg.trim();
+        let stars = COLUMNS.saturating_sub(msg.chars().count() + 1).max(3);
+        self.line("");
+        self.line(&format!("{msg} {}", "*".repeat(stars)));
+    }
+
+    pub fn warning(&mut self, msg: &str) {
+        self.line(&format!("[WARNING]: {msg}"));
+    }
+
+    /// `[ERROR]: ...` followed by an empty line, as Ansible prints errors.
+    pub fn error(&mut self, msg: &str) {
+        self.line(&format!("[ERROR]: {msg}"));
+        self.line("");
+    }
+
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+/// `json.dumps(result, sort_keys=True)` without internal `_ansible_*` keys; indented when
+/// the result asks for it (`_ansible_verbose_always`, as `debug` does) or at `-vvv`.
+pub fn dump_result(result: &Map<String, Value>, verbosity: u8) -> String {
+    let indent = result
+        .get("_ansible_verbose_always")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        || verbosity > 2;
+    let clean = strip_internal(result);
+    pyjson::dumps(&Value::Object(clean), if indent { Some(4) } else { None }, true)
+}
+
+/// Removes `_ansible_*` keys (recursively, as `strip_internal_keys` does) and `invocation`.
+pub fn strip_internal(result: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in result {
+        if k.starts_with("_ansible") || k == "invocation" {
+            continue;
+        }
+        let v = match v {
+            Value::Object(m) => Value::Object(strip_internal(m)),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| match i {
+                        Value::Object(m) => Value::Object(strip_internal(m)),
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        out.insert(k.clone(), v);
+    }
+    out
+}
+
+/// The PLAY RECAP block, hosts sorted by name.
+pub fn recap(display: &mut Display, stats: &IndexMap<String, HostStats>) {
+    display.banner("PLAY RECAP");
+    let mut names: Vec<&String> = stats.keys().collect();
+    names.sort();
+    for name in names {
+        let s = stats[name];
+        display.line(&format!(
+            "{:<26} : {} {} {} {} {} {} {}",
+            name,
+            field("ok", s.ok),
+            field("changed", s.changed),
+            field("unreachable", s.unreachable),
+            field("failed", s.failed),
+            field("skipped", s.skipped),
+            field("rescued", s.rescued),
+            field("ignored", s.ignored),
+        ));
+    }
+    display.line("");
+}
+
+fn field(name: &str, n: u32) -> String {
+    format!("{name}={:<4}", n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_is_80_columns() {
+        let mut d = Display::capture(0);
+        d.banner("PLAY [file and copy]");
+        let text = d.captured();
+        let line = text.lines().nth(1).unwrap();
+        assert_eq!(line.len(), 80);
+        assert!(line.starts_with("PLAY [file and copy] ***"));
+    }
+
+    #[test]
+    fn recap_line_matches_ansible() {
+        let mut d = Display::capture(0);
+        let mut stats = IndexMap::new();
+        stats.insert(
+            "app1".to_string(),
+            HostStats {
+                ok: 13,
+                changed: 8,
+                ignored: 1,
+                ..HostStats::default()
+            },
+        );
+        recap(&mut d, &stats);
+        assert!(d.captured().contains(
+            "app1                       : ok=13   changed=8    unreachable=0    failed=0    skipped=0    rescued=0    ignored=1   \n"
+        ));
+    }
+}

@@ -1,0 +1,268 @@
+//! Core filters: defaults, type conversions, ternary, dict shaping, combine, type_debug.
+
+use indexmap::IndexMap;
+use minijinja::value::{Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind};
+
+use super::{add, defined, err, items, plugin_err, truthy_arg};
+use crate::template::convert::to_json;
+use crate::template::mutable::MutDict;
+use crate::template::pyrepr::{py_repr, py_str, py_type_name};
+
+pub(crate) fn register(env: &mut Environment<'static>) {
+    add(env, &["default", "d"], |a, v| {
+        let dflt = a
+            .get(0, "default_value")
+            .cloned()
+            .unwrap_or(Value::from(""));
+        let boolean = a.bool(1, "boolean", false);
+        if v.is_undefined() || (boolean && !v.is_true()) {
+            Ok(dflt)
+        } else {
+            Ok(v)
+        }
+    });
+    add(env, &["mandatory"], |a, v| {
+        if v.is_undefined() {
+            match a.str(0, "msg") {
+                Some(msg) => Err(plugin_err("mandatory", msg)),
+                None => Err(Error::from(ErrorKind::UndefinedError)),
+            }
+        } else {
+            Ok(v)
+        }
+    });
+    add(env, &["bool"], |_, v| {
+        defined(&v)?;
+        Ok(Value::from(to_bool(&v)))
+    });
+    add(env, &["int"], |a, v| {
+        defined(&v)?;
+        let dflt = a.get(0, "default").cloned().unwrap_or(Value::from(0));
+        let base = a.int(1, "base").unwrap_or(10);
+        Ok(to_int(&v, base).map(Value::from).unwrap_or(dflt))
+    });
+    add(env, &["float"], |a, v| {
+        defined(&v)?;
+        let dflt = a.get(0, "default").cloned().unwrap_or(Value::from(0.0));
+        Ok(match v.kind() {
+            ValueKind::Number | ValueKind::Bool => {
+                Value::from(f64::try_from(v.clone()).unwrap_or(0.0))
+            }
+            ValueKind::String => match v.as_str().unwrap_or("").trim().parse::<f64>() {
+                Ok(f) => Value::from(f),
+                Err(_) => dflt,
+            },
+            _ => dflt,
+        })
+    });
+    add(env, &["string"], |_, v| {
+        defined(&v)?;
+        Ok(Value::from(py_str(&v)))
+    });
+    add(env, &["type_debug"], |_, v| {
+        Ok(Value::from(py_type_name(&v)))
+    });
+    add(env, &["ternary"], |a, v| {
+        defined(&v)?;
+        let t = a.get(0, "true_val").cloned().unwrap_or_default();
+        let f = a.get(1, "false_val").cloned().unwrap_or_default();
+        if v.is_none() {
+            if let Some(n) = a.get(2, "none_val") {
+                return Ok(n.clone());
+            }
+        }
+        Ok(if v.is_true() { t } else { f })
+    });
+    add(env, &["dict2items"], |a, v| {
+        defined(&v)?;
+        if v.kind() != ValueKind::Map {
+            return Err(plugin_err(
+                "dict2items",
+                format!(
+                    "dict2items requires a dictionary, got {} instead.",
+                    py_type_name(&v)
+                ),
+            ));
+        }
+        let kn = a.str(0, "key_name").unwrap_or_else(|| "key".into());
+        let vn = a.str(1, "value_name").unwrap_or_else(|| "value".into());
+        let mut out = Vec::new();
+        for k in v.try_iter()? {
+            let val = v.get_item(&k)?;
+            out.push(Value::from_iter([(kn.clone(), k), (vn.clone(), val)]));
+        }
+        Ok(Value::from(out))
+    });
+    add(env, &["items2dict"], |a, v| {
+        defined(&v)?;
+        let kn = a.str(0, "key_name").unwrap_or_else(|| "key".into());
+        let vn = a.str(1, "value_name").unwrap_or_else(|| "value".into());
+        let mut out = IndexMap::new();
+        for it in items(&v)? {
+            if it.kind() != ValueKind::Map {
+                return Err(plugin_err(
+                    "items2dict",
+                    format!(
+                        "items2dict requires a list of dictionaries, got {} instead.",
+                        py_type_name(&it)
+                    ),
+                ));
+            }
+            let k = it.get_attr(&kn)?;
+            let val = it.get_attr(&vn)?;
+            if k.is_undefined() || val.is_undefined() {
+                return Err(plugin_err(
+                    "items2dict",
+                    format!(
+                        "items2dict requires each dictionary to have keys '{kn}' and '{vn}', got {} instead.",
+                        py_repr(&it)
+                    ),
+                ));
+            }
+            out.insert(k, val);
+        }
+        Ok(Value::from_object(MutDict::new(out)))
+    });
+    add(env, &["combine"], |a, v| {
+        defined(&v)?;
+        let recursive = a.kw("recursive").map(truthy_arg).unwrap_or(false);
+        let list_merge = a
+            .kw("list_merge")
+            .map(py_str)
+            .unwrap_or_else(|| "replace".into());
+        if ![
+            "replace",
+            "keep",
+            "append",
+            "prepend",
+            "append_rp",
+            "prepend_rp",
+        ]
+        .contains(&list_merge.as_str())
+        {
+            return Err(plugin_err(
+                "combine",
+                "'list_merge' accepts only one of: replace, keep, append, prepend, append_rp or prepend_rp",
+            ));
+        }
+        let mut dicts = vec![v];
+        for p in &a.pos {
+            if p.kind() == ValueKind::Seq {
+                dicts.extend(p.try_iter()?);
+            } else {
+                dicts.push(p.clone());
+            }
+        }
+        let mut acc = serde_json::Map::new();
+        for d in dicts {
+            defined(&d)?;
+            let j = to_json(&d).map_err(|e| err(e.message().to_string()))?;
+            match j {
+                serde_json::Value::Object(m) => merge(&mut acc, m, recursive, &list_merge),
+                _ => {
+                    return Err(plugin_err(
+                        "combine",
+                        format!(
+                            "failed to combine variables, expected dicts but got a '{}'",
+                            py_type_name(&d)
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(crate::template::convert::to_mj_static(
+            &serde_json::Value::Object(acc),
+        ))
+    });
+}
+
+fn merge_lists(
+    old: Vec<serde_json::Value>,
+    new: Vec<serde_json::Value>,
+    mode: &str,
+) -> Vec<serde_json::Value> {
+    match mode {
+        "keep" => old,
+        "append" => old.into_iter().chain(new).collect(),
+        "prepend" => new.into_iter().chain(old).collect(),
+        "append_rp" => {
+            let mut out: Vec<_> = old.into_iter().filter(|x| !new.contains(x)).collect();
+            out.extend(new);
+            out
+        }
+        "prepend_rp" => {
+            let mut out = new.clone();
+            out.extend(old.into_iter().filter(|x| !new.contains(x)));
+            out
+        }
+        _ => new,
+    }
+}
+
+/// Ansible's `merge_hash`.
+fn merge(
+    acc: &mut serde_json::Map<String, serde_json::Value>,
+    new: serde_json::Map<String, serde_json::Value>,
+    recursive: bool,
+    mode: &str,
+) {
+    use serde_json::Value as J;
+    for (k, nv) in new {
+        let merged = match (acc.remove(&k), nv) {
+            (Some(J::Object(mut o)), J::Object(n)) if recursive => {
+                merge(&mut o, n, recursive, mode);
+                J::Object(o)
+            }
+            (Some(J::Array(o)), J::Array(n)) => J::Array(merge_lists(o, n, mode)),
+            (_, nv) => nv,
+        };
+        // Python's dict keeps the position of an existing key on update.
+        acc.insert(k, merged);
+    }
+}
+
+/// Ansible's `bool` filter.
+pub(crate) fn to_bool(v: &Value) -> bool {
+    match v.kind() {
+        ValueKind::Bool => v.is_true(),
+        ValueKind::None | ValueKind::Undefined => false,
+        ValueKind::Number => f64::try_from(v.clone()).map(|f| f == 1.0).unwrap_or(false),
+        ValueKind::String => matches!(
+            v.as_str().unwrap_or("").trim().to_lowercase().as_str(),
+            "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"
+        ),
+        _ => false,
+    }
+}
+
+/// Jinja's `int` filter: numbers truncate, strings parse (with base), else None.
+pub(crate) fn to_int(v: &Value, base: i64) -> Option<i64> {
+    match v.kind() {
+        ValueKind::Bool => Some(v.is_true() as i64),
+        ValueKind::Number => {
+            if v.is_integer() {
+                i64::try_from(v.clone()).ok()
+            } else {
+                f64::try_from(v.clone()).ok().map(|f| f.trunc() as i64)
+            }
+        }
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or("").trim().replace('_', "");
+            if base == 10 {
+                s.parse::<i64>()
+                    .ok()
+                    .or_else(|| s.parse::<f64>().ok().map(|f| f.trunc() as i64))
+            } else {
+                let lower = s.to_lowercase();
+                let t = lower
+                    .strip_prefix("0x")
+                    .or_else(|| lower.strip_prefix("0o"))
+                    .or_else(|| lower.strip_prefix("0b"))
+                    .unwrap_or(&lower);
+                i64::from_str_radix(t, base as u32).ok()
+            }
+        }
+        _ => None,
+    }
+}

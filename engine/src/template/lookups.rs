@@ -1,0 +1,567 @@
+//! Lookups (`lookup('file', ...)`, `query`/`q`) served by the simulated controller through the
+//! [`LookupHost`] trait, with Ansible's result munging (`wantlist`, comma joining, `errors=`).
+
+use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State};
+
+use super::filters::{err, items, shell_quote};
+use super::methods::split_args;
+use super::pyrepr::py_str;
+
+/// The controller as lookups and path tests see it; implemented by the executor.
+/// Every method has a conservative default so implementers add only what they simulate.
+pub trait LookupHost: Send + Sync {
+    /// Resolve a relative file name for a lookup, trying the search paths (role `files/` or
+    /// `templates/` per `subdir`, the playbook dir, ...). Absolute paths should be returned as is
+    /// when they exist.
+    fn find_file(&self, _name: &str, _subdir: &str) -> Option<String> {
+        None
+    }
+    /// Read a controller file.
+    fn read_file(&self, _path: &str) -> Option<String> {
+        None
+    }
+    /// Write a controller file (the `password` lookup stores generated passwords).
+    fn write_file(&self, _path: &str, _content: &str) -> bool {
+        false
+    }
+    /// A controller environment variable.
+    fn env(&self, _name: &str) -> Option<String> {
+        None
+    }
+    /// Run a command on the controller (`pipe`, `lines`): stdout, or an error message.
+    fn pipe(&self, _cmd: &str) -> Result<String, String> {
+        Err("pipe lookups are not available".into())
+    }
+    /// Path tests (`is file`, `is directory`, `is exists`, `is link`) on the controller.
+    fn exists(&self, _path: &str) -> bool {
+        false
+    }
+    fn is_file(&self, _path: &str) -> bool {
+        false
+    }
+    fn is_dir(&self, _path: &str) -> bool {
+        false
+    }
+    fn is_link(&self, _path: &str) -> bool {
+        false
+    }
+    /// The (virtual) current time as epoch seconds, for `strftime` without a time.
+    fn now_epoch(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// A [`LookupHost`] with nothing behind it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoLookups;
+
+impl LookupHost for NoLookups {}
+
+fn lookup_err(name: &str, msg: impl std::fmt::Display) -> Error {
+    err(format!("The lookup plugin '{name}' failed: {msg}"))
+}
+
+fn host() -> Result<std::sync::Arc<dyn LookupHost>, Error> {
+    super::current()
+        .map(|c| c.0.lookup.clone())
+        .ok_or_else(|| err("lookups need a running template"))
+}
+
+fn flat_terms(terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        if t.kind() == ValueKind::Seq {
+            out.extend(t.try_iter()?);
+        } else {
+            out.push(t.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn kw<'a>(kwargs: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
+    kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+fn sequence(term: &str, kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
+    let mut start = 1i64;
+    let mut end: Option<i64> = None;
+    let mut count: Option<i64> = None;
+    let mut stride = 1i64;
+    let mut format = "%d".to_string();
+    let parse_num = |s: &str| -> Result<i64, Error> {
+        let s = s.trim();
+        let r = if let Some(h) = s.strip_prefix("0x") {
+            i64::from_str_radix(h, 16)
+        } else if let Some(o) = s.strip_prefix("0o") {
+            i64::from_str_radix(o, 8)
+        } else {
+            s.parse()
+        };
+        r.map_err(|_| lookup_err("sequence", format!("can't parse arg {s}")))
+    };
+    let term = term.trim();
+    if !term.is_empty() && !term.contains('=') {
+        // shortcut form: [start-]end[/stride][:format]
+        let (rest, fmt) = match term.split_once(':') {
+            Some((r, f)) => (r, Some(f)),
+            None => (term, None),
+        };
+        let (rest, st) = match rest.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (rest, None),
+        };
+        match rest.split_once('-') {
+            Some((a, b)) if !a.is_empty() => {
+                start = parse_num(a)?;
+                end = Some(parse_num(b)?);
+            }
+            _ => end = Some(parse_num(rest)?),
+        }
+        if let Some(s) = st {
+            stride = parse_num(s)?;
+        }
+        if let Some(f) = fmt {
+            format = f.to_string();
+        }
+    } else {
+        for part in term.split_whitespace() {
+            let Some((k, v)) = part.split_once('=') else {
+                continue;
+            };
+            match k {
+                "start" => start = parse_num(v)?,
+                "end" => end = Some(parse_num(v)?),
+                "count" => count = Some(parse_num(v)?),
+                "stride" => stride = parse_num(v)?,
+                "format" => format = v.to_string(),
+                _ => {
+                    return Err(lookup_err(
+                        "sequence",
+                        format!("unrecognized arguments to with_sequence: {k}"),
+                    ))
+                }
+            }
+        }
+    }
+    for (k, v) in kwargs {
+        match k.as_str() {
+            "start" => start = parse_num(&py_str(v))?,
+            "end" => end = Some(parse_num(&py_str(v))?),
+            "count" => count = Some(parse_num(&py_str(v))?),
+            "stride" => stride = parse_num(&py_str(v))?,
+            "format" => format = py_str(v),
+            _ => {}
+        }
+    }
+    if let Some(c) = count {
+        end = Some(start + (c - 1) * stride);
+    }
+    let end =
+        end.ok_or_else(|| lookup_err("sequence", "must specify count or end in with_sequence"))?;
+    if stride == 0 {
+        return Ok(vec![]);
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+        let s = super::pyformat::percent_format(&format, &Value::from(i))
+            .map_err(|e| lookup_err("sequence", e.detail().unwrap_or("bad format").to_string()))?;
+        out.push(Value::from(s));
+        i += stride;
+        if out.len() > 100_000 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn password(term: &str, kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
+    let mut parts = term.split_whitespace();
+    let path = parts.next().unwrap_or("/dev/null").to_string();
+    let mut length = 20usize;
+    let mut chars = String::new();
+    for p in parts {
+        if let Some((k, v)) = p.split_once('=') {
+            match k {
+                "length" => length = v.parse().unwrap_or(20),
+                "chars" => chars = v.to_string(),
+                _ => {}
+            }
+        }
+    }
+    if let Some(l) = kw(kwargs, "length").and_then(|v| v.as_i64()) {
+        length = l.max(1) as usize;
+    }
+    if let Some(c) = kw(kwargs, "chars") {
+        chars = if c.kind() == ValueKind::Seq {
+            c.try_iter()?
+                .map(|x| py_str(&x))
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            py_str(c)
+        };
+    }
+    let h = host()?;
+    if path != "/dev/null" {
+        if let Some(existing) = h.read_file(&path) {
+            let first = existing.lines().next().unwrap_or("");
+            return Ok(vec![Value::from(
+                first.split(" salt=").next().unwrap_or(first),
+            )]);
+        }
+    }
+    let mut alphabet = String::new();
+    let set = if chars.is_empty() {
+        "ascii_letters,digits,.,:-_".to_string()
+    } else {
+        chars
+    };
+    for c in set.split(',') {
+        match c {
+            "ascii_letters" => {
+                alphabet.push_str("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            }
+            "ascii_lowercase" => alphabet.push_str("abcdefghijklmnopqrstuvwxyz"),
+            "ascii_uppercase" => alphabet.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+            "digits" => alphabet.push_str("0123456789"),
+            "hexdigits" => alphabet.push_str("0123456789abcdefABCDEF"),
+            "punctuation" => alphabet.push_str("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+            other => alphabet.push_str(other),
+        }
+    }
+    if alphabet.is_empty() {
+        alphabet.push(',');
+    }
+    let alpha: Vec<char> = alphabet.chars().collect();
+    let inner = super::current().map(|c| c.0);
+    let pw: String = (0..length)
+        .map(|_| {
+            let r = inner.as_ref().map(|i| i.next_random()).unwrap_or(7);
+            alpha[(r % alpha.len() as u64) as usize]
+        })
+        .collect();
+    if path != "/dev/null" {
+        h.write_file(&path, &format!("{pw}\n"));
+    }
+    Ok(vec![Value::from(pw)])
+}
+
+fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
+    let short = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    match short {
+        "file" | "template" => {
+            let h = host()?;
+            let subdir = if short == "file" {
+                "files"
+            } else {
+                "templates"
+            };
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let term = py_str(&t);
+                let path = h.find_file(&term, subdir).ok_or_else(|| {
+                    lookup_err(short, format!("Unable to access the file {}: File not found. Use -vvvvv to see paths searched.", super::pyrepr::str_repr(&term)))
+                })?;
+                let text = h.read_file(&path).ok_or_else(|| {
+                    lookup_err(
+                        short,
+                        format!(
+                            "Unable to access the file {}.",
+                            super::pyrepr::str_repr(&term)
+                        ),
+                    )
+                })?;
+                if short == "file" {
+                    let rstrip = kw(kwargs, "rstrip").map(|v| v.is_true()).unwrap_or(true);
+                    let lstrip = kw(kwargs, "lstrip").map(|v| v.is_true()).unwrap_or(false);
+                    let mut s = text.as_str();
+                    if rstrip {
+                        s = s.trim_end();
+                    }
+                    if lstrip {
+                        s = s.trim_start();
+                    }
+                    out.push(Value::from(s));
+                } else {
+                    let (inner, ctx) = super::current().ok_or_else(|| err("no render"))?;
+                    let rendered = inner
+                        .render_text_in(&text, &ctx)
+                        .map_err(|e| lookup_err(short, e.message()))?;
+                    out.push(Value::from(rendered));
+                }
+            }
+            Ok(out)
+        }
+        "vars" => {
+            let (_, ctx) = super::current().ok_or_else(|| err("no render"))?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let name = py_str(&t);
+                match ctx.resolve(&name) {
+                    Some(v) => out.push(v),
+                    None => match kw(kwargs, "default") {
+                        Some(d) => out.push(d.clone()),
+                        None => {
+                            return Err(err(format!(
+                                "No variable named {} was found.",
+                                super::pyrepr::str_repr(&name)
+                            )))
+                        }
+                    },
+                }
+            }
+            Ok(out)
+        }
+        "env" => {
+            let h = host()?;
+            let dflt = kw(kwargs, "default").cloned().unwrap_or(Value::from(""));
+            Ok(flat_terms(terms)?
+                .iter()
+                .map(|t| h.env(&py_str(t)).map(Value::from).unwrap_or(dflt.clone()))
+                .collect())
+        }
+        "items" | "list" => {
+            if short == "list" {
+                return Ok(terms.to_vec());
+            }
+            flat_terms(terms)
+        }
+        "pipe" | "lines" => {
+            let h = host()?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let cmd = py_str(&t);
+                let stdout = h.pipe(&cmd).map_err(|e| lookup_err(short, e))?;
+                if short == "pipe" {
+                    out.push(Value::from(stdout.trim_end_matches('\n')));
+                } else {
+                    out.extend(stdout.lines().map(Value::from));
+                }
+            }
+            Ok(out)
+        }
+        "first_found" => {
+            let h = host()?;
+            let mut files = Vec::new();
+            let mut paths: Vec<String> = Vec::new();
+            let mut skip = kw(kwargs, "skip").map(|v| v.is_true()).unwrap_or(false);
+            let add_files = |v: &Value, files: &mut Vec<String>| -> Result<(), Error> {
+                if v.kind() == ValueKind::Seq {
+                    for f in v.try_iter()? {
+                        files.push(py_str(&f));
+                    }
+                } else {
+                    files.extend(py_str(v).split([',', ';']).map(|s| s.trim().to_string()));
+                }
+                Ok(())
+            };
+            if let Some(f) = kw(kwargs, "files") {
+                add_files(f, &mut files)?;
+            }
+            if let Some(p) = kw(kwargs, "paths") {
+                let mut ps = Vec::new();
+                add_files(p, &mut ps)?;
+                paths.extend(ps);
+            }
+            for t in flat_terms(terms)? {
+                if t.kind() == ValueKind::Map {
+                    if let Ok(f) = t.get_attr("files") {
+                        if !f.is_undefined() {
+                            add_files(&f, &mut files)?;
+                        }
+                    }
+                    if let Ok(p) = t.get_attr("paths") {
+                        if !p.is_undefined() {
+                            let mut ps = Vec::new();
+                            add_files(&p, &mut ps)?;
+                            paths.extend(ps);
+                        }
+                    }
+                    if let Ok(s) = t.get_attr("skip") {
+                        skip = skip || s.is_true();
+                    }
+                } else {
+                    files.push(py_str(&t));
+                }
+            }
+            for f in &files {
+                let candidates: Vec<String> = if paths.is_empty() || f.starts_with('/') {
+                    vec![f.clone()]
+                } else {
+                    paths
+                        .iter()
+                        .map(|p| format!("{}/{f}", p.trim_end_matches('/')))
+                        .collect()
+                };
+                for c in candidates {
+                    if let Some(found) = h.find_file(&c, "files") {
+                        return Ok(vec![Value::from(found)]);
+                    }
+                }
+            }
+            if skip {
+                return Ok(vec![]);
+            }
+            Err(lookup_err(
+                "first_found",
+                "No file was found when using first_found.",
+            ))
+        }
+        "sequence" => {
+            let mut out = Vec::new();
+            if terms.is_empty() {
+                out.extend(sequence("", kwargs)?);
+            }
+            for t in flat_terms(terms)? {
+                out.extend(sequence(&py_str(&t), kwargs)?);
+            }
+            Ok(out)
+        }
+        "dict" => {
+            let mut out = Vec::new();
+            for t in terms {
+                if t.kind() != ValueKind::Map {
+                    return Err(lookup_err("dict", "with_dict expects a dict"));
+                }
+                for k in t.try_iter()? {
+                    let v = t.get_item(&k)?;
+                    out.push(Value::from_iter([("key", k), ("value", v)]));
+                }
+            }
+            Ok(out)
+        }
+        "indexed_items" => Ok(flat_terms(terms)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| Value::from(vec![Value::from(i), v]))
+            .collect()),
+        "nested" | "cartesian" => {
+            let mut acc: Vec<Vec<Value>> = vec![vec![]];
+            for t in terms {
+                let xs = items(t)?;
+                let mut next = Vec::new();
+                for p in &acc {
+                    for x in &xs {
+                        let mut q = p.clone();
+                        q.push(x.clone());
+                        next.push(q);
+                    }
+                }
+                acc = next;
+            }
+            Ok(acc.into_iter().map(Value::from).collect())
+        }
+        "together" => {
+            let lists: Vec<Vec<Value>> = terms.iter().map(items).collect::<Result<_, _>>()?;
+            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+            Ok((0..n)
+                .map(|i| {
+                    Value::from(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(Value::from(())))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect())
+        }
+        "password" => {
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                out.extend(password(&py_str(&t), kwargs)?);
+            }
+            Ok(out)
+        }
+        "random_choice" => {
+            let xs = flat_terms(terms)?;
+            if xs.is_empty() {
+                return Ok(vec![]);
+            }
+            let r = super::current().map(|c| c.0.next_random()).unwrap_or(0);
+            Ok(vec![xs[(r % xs.len() as u64) as usize].clone()])
+        }
+        "quote" => Ok(flat_terms(terms)?
+            .iter()
+            .map(|t| Value::from(shell_quote(&py_str(t))))
+            .collect()),
+        _ => Err(err(format!("lookup plugin ({short}) not found"))),
+    }
+}
+
+fn invoke(name: &str, args: &[Value], force_list: bool) -> Result<Value, Error> {
+    let (terms, mut kwargs) = split_args(args);
+    let wantlist = force_list
+        || kwargs
+            .iter()
+            .find(|(k, _)| k == "wantlist")
+            .is_some_and(|(_, v)| v.is_true());
+    let errors = kwargs
+        .iter()
+        .find(|(k, _)| k == "errors")
+        .map(|(_, v)| py_str(v))
+        .unwrap_or_else(|| "strict".into());
+    kwargs.retain(|(k, _)| k != "wantlist" && k != "errors");
+    for t in &terms {
+        if t.is_undefined() {
+            return Err(Error::from(ErrorKind::UndefinedError));
+        }
+    }
+    let res = match run(name, &terms, &kwargs) {
+        Ok(r) => r,
+        Err(e) if errors == "ignore" || errors == "warn" => {
+            let _ = e;
+            return Ok(if wantlist {
+                Value::from(Vec::<Value>::new())
+            } else {
+                Value::from(())
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    if wantlist {
+        return Ok(Value::from(res));
+    }
+    Ok(match res.len() {
+        0 => Value::from(Vec::<Value>::new()),
+        1 => res.into_iter().next().unwrap_or_default(),
+        _ if res.iter().all(|v| v.kind() == ValueKind::String) => {
+            Value::from(res.iter().map(py_str).collect::<Vec<_>>().join(","))
+        }
+        _ => Value::from(res),
+    })
+}
+
+pub(crate) fn register(env: &mut Environment<'static>) {
+    env.add_function(
+        "lookup",
+        |_state: &State, name: String, rest: Rest<Value>| invoke(&name, &rest.0, false),
+    );
+    for q in ["query", "q"] {
+        env.add_function(q, |_state: &State, name: String, rest: Rest<Value>| {
+            invoke(&name, &rest.0, true)
+        });
+    }
+    env.add_function("__mutlist", |v: Value| -> Result<Value, Error> {
+        Ok(Value::from_object(super::mutable::MutList::new(
+            v.try_iter()?.collect(),
+        )))
+    });
+    env.add_function("__mutdict", |v: Value| -> Result<Value, Error> {
+        let mut m = indexmap::IndexMap::new();
+        for k in v.try_iter()? {
+            let x = v.get_item(&k)?;
+            m.insert(k, x);
+        }
+        Ok(Value::from_object(super::mutable::MutDict::new(m)))
+    });
+    env.add_function(
+        "__pyfmt",
+        |fmt: String, args: Value| -> Result<Value, Error> {
+            Ok(Value::from(super::pyformat::percent_format(&fmt, &args)?))
+        },
+    );
+    env.add_function("dict", |args: Rest<Value>| super::filters::to_dict(&args.0));
+}

@@ -1,0 +1,379 @@
+//! Lazy variables: the minijinja objects through which templates see a host's variables.
+//! Values stay raw (untemplated) until read, and are then templated in their owner's context,
+//! so `hostvars['h'].x` templates `x` with `h`'s variables, as Ansible's lazy containers do.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+use serde_json::Value as J;
+
+use super::convert::to_mj_static;
+use super::error::{TemplateError, TemplateErrorKind};
+use super::undefined::{record_fatal, record_miss, undefined_var_message, OMIT_PLACEHOLDER};
+use super::Inner;
+
+/// Where templates read variables from; implemented by the executor for one host at one point
+/// of the run (play vars, host vars, facts, registered results, loop item, ...).
+///
+/// Values are raw: strings may still hold `{{ }}`; the templar templates them when they are read.
+pub trait VarSource: Send + Sync {
+    /// The raw value of variable `name`, if defined.
+    fn get(&self, name: &str) -> Option<J>;
+    /// All variable names visible to this host (used when a template iterates the variables).
+    fn names(&self) -> Vec<String>;
+    /// The variables of another host, for `hostvars[host]` (templated in that host's context).
+    fn host_vars(&self, _host: &str) -> Option<Arc<dyn VarSource>> {
+        None
+    }
+    /// All host names in the inventory, for iterating `hostvars`.
+    fn host_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Where variable `name` was defined (`path:line:col`), for conditional error messages.
+    fn origin(&self, _name: &str) -> Option<String> {
+        None
+    }
+}
+
+/// A simple in-memory [`VarSource`] (handy for tests and for the executor's ad-hoc contexts).
+#[derive(Default, Clone)]
+pub struct MapVars {
+    /// The variables, in definition order.
+    pub vars: serde_json::Map<String, J>,
+    /// Other hosts' variables, for `hostvars`.
+    pub hosts: indexmap::IndexMap<String, Arc<dyn VarSource>>,
+}
+
+impl MapVars {
+    /// Variables from a JSON object (anything else gives no variables).
+    pub fn new(vars: J) -> Self {
+        MapVars {
+            vars: match vars {
+                J::Object(m) => m,
+                _ => Default::default(),
+            },
+            hosts: Default::default(),
+        }
+    }
+}
+
+impl VarSource for MapVars {
+    fn get(&self, name: &str) -> Option<J> {
+        self.vars.get(name).cloned()
+    }
+    fn names(&self) -> Vec<String> {
+        self.vars.keys().cloned().collect()
+    }
+    fn host_vars(&self, host: &str) -> Option<Arc<dyn VarSource>> {
+        self.hosts.get(host).cloned()
+    }
+    fn host_names(&self) -> Vec<String> {
+        self.hosts.keys().cloned().collect()
+    }
+}
+
+/// Names minijinja resolves from the environment's globals after the context misses them; a miss
+/// on these is not worth recording.
+const GLOBAL_NAMES: &[&str] = &[
+    "range",
+    "dict",
+    "namespace",
+    "lookup",
+    "query",
+    "q",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "now",
+    "undef",
+    "debug",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+];
+
+thread_local! {
+    /// (owner, name) pairs being templated right now: seeing one again is a recursive loop.
+    static IN_PROGRESS: RefCell<Vec<(usize, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The recursion error, with Ansible's text.
+pub(crate) fn recursion_error() -> TemplateError {
+    TemplateError::new(
+        TemplateErrorKind::Recursion,
+        "Recursive loop detected in template: maximum recursion depth exceeded",
+    )
+}
+
+/// One host's variables as the root context of a render (and as `hostvars[host]`).
+pub(crate) struct Ctx {
+    pub vars: Arc<dyn VarSource>,
+    pub inner: Arc<Inner>,
+    cache: Mutex<HashMap<String, Value>>,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("hostvars")
+    }
+}
+
+impl Ctx {
+    pub fn new(vars: Arc<dyn VarSource>, inner: Arc<Inner>) -> Arc<Ctx> {
+        Arc::new(Ctx {
+            vars,
+            inner,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn owner_id(&self) -> usize {
+        Arc::as_ptr(&self.vars) as *const u8 as usize
+    }
+
+    /// Look up and template variable `name`; errors are recorded in the render's frame.
+    pub fn resolve(self: &Arc<Self>, name: &str) -> Option<Value> {
+        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(name).cloned()) {
+            return Some(v);
+        }
+        let raw = match self.vars.get(name) {
+            Some(raw) => raw,
+            None => {
+                return match name {
+                    "hostvars" => Some(Value::from_object(HostVars {
+                        ctx: self.clone(),
+                        cache: Mutex::new(HashMap::new()),
+                    })),
+                    "omit" => Some(Value::from(OMIT_PLACEHOLDER)),
+                    _ => {
+                        if !GLOBAL_NAMES.contains(&name) {
+                            record_miss(name, undefined_var_message(name));
+                        }
+                        None
+                    }
+                };
+            }
+        };
+        let key = (self.owner_id(), name.to_string());
+        let looping = IN_PROGRESS.with(|p| p.borrow().contains(&key));
+        if looping {
+            record_fatal(recursion_error());
+            return None;
+        }
+        IN_PROGRESS.with(|p| p.borrow_mut().push(key));
+        let result = lazy(&raw, self);
+        IN_PROGRESS.with(|p| {
+            p.borrow_mut().pop();
+        });
+        match result {
+            Ok(v) => {
+                if let Ok(mut c) = self.cache.lock() {
+                    c.insert(name.to_string(), v.clone());
+                }
+                Some(v)
+            }
+            Err(e) if *e.kind() == TemplateErrorKind::Undefined => {
+                record_miss(name, e.message().to_string());
+                None
+            }
+            Err(e) => {
+                record_fatal(e);
+                None
+            }
+        }
+    }
+}
+
+impl Object for Ctx {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.resolve(key.as_str()?)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.vars.names().into_iter().map(Value::from).collect())
+    }
+}
+
+/// `hostvars`: every host's variables, each templated in its own context.
+#[derive(Debug)]
+pub(crate) struct HostVars {
+    ctx: Arc<Ctx>,
+    cache: Mutex<HashMap<String, Value>>,
+}
+
+impl Object for HostVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let host = key.as_str()?;
+        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(host).cloned()) {
+            return Some(v);
+        }
+        match self.ctx.vars.host_vars(host) {
+            Some(vars) => {
+                let v = Value::from_dyn_object(Ctx::new(vars, self.ctx.inner.clone()));
+                if let Ok(mut c) = self.cache.lock() {
+                    c.insert(host.to_string(), v.clone());
+                }
+                Some(v)
+            }
+            None => {
+                record_miss(
+                    host,
+                    format!("'ansible.vars.hostvars.HostVars object' has no attribute '{host}'"),
+                );
+                None
+            }
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(
+            self.ctx
+                .vars
+                .host_names()
+                .into_iter()
+                .map(Value::from)
+                .collect(),
+        )
+    }
+}
+
+/// Whether a string holds template markup (`{{`, `{%` or `{#`).
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// A raw variable value as a minijinja value owned by `owner`: strings are templated now,
+/// containers wrap lazily so their elements are templated when read.
+pub(crate) fn lazy(raw: &J, owner: &Arc<Ctx>) -> Result<Value, TemplateError> {
+    match raw {
+        J::String(s) if is_template(s) => {
+            let rendered = owner.inner.render_in(s, owner)?;
+            Ok(to_mj_static(&rendered))
+        }
+        J::Array(items) => Ok(Value::from_object(JList {
+            items: Arc::new(items.clone()),
+            owner: Some(owner.clone()),
+        })),
+        J::Object(map) => Ok(Value::from_object(JDict {
+            map: Arc::new(map.clone()),
+            owner: Some(owner.clone()),
+        })),
+        other => Ok(to_mj_static(other)),
+    }
+}
+
+fn element(raw: &J, owner: &Option<Arc<Ctx>>) -> Value {
+    match owner {
+        None => to_mj_static(raw),
+        Some(owner) => match lazy(raw, owner) {
+            Ok(v) => v,
+            Err(e) if *e.kind() == TemplateErrorKind::Undefined => {
+                record_miss("", e.message().to_string());
+                Value::UNDEFINED
+            }
+            Err(e) => {
+                record_fatal(e);
+                Value::UNDEFINED
+            }
+        },
+    }
+}
+
+/// A dict from variables or from computed data (`owner: None` means already templated).
+#[derive(Debug)]
+pub(crate) struct JDict {
+    pub map: Arc<serde_json::Map<String, J>>,
+    pub owner: Option<Arc<Ctx>>,
+}
+
+impl Object for JDict {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let k = match key.as_str() {
+            Some(s) => s.to_string(),
+            None => key.to_string(),
+        };
+        match self.map.get(&k) {
+            Some(raw) => Some(element(raw, &self.owner)),
+            None => {
+                let shown = if key.as_str().is_some() {
+                    format!("'{k}'")
+                } else {
+                    k.clone()
+                };
+                record_miss(
+                    &k,
+                    format!("object of type 'dict' has no attribute {shown}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.map.keys().map(|k| Value::from(k.as_str())).collect())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.map.len())
+    }
+}
+
+/// A list from variables or from computed data (`owner: None` means already templated).
+#[derive(Debug)]
+pub(crate) struct JList {
+    pub items: Arc<Vec<J>>,
+    pub owner: Option<Arc<Ctx>>,
+}
+
+impl Object for JList {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let idx = key
+            .as_i64()
+            .or_else(|| key.as_str().and_then(|s| s.parse().ok()));
+        let Some(idx) = idx else {
+            if let Some(s) = key.as_str() {
+                record_miss(s, format!("object of type 'list' has no attribute '{s}'"));
+            }
+            return None;
+        };
+        let len = self.items.len() as i64;
+        let real = if idx < 0 { idx + len } else { idx };
+        if real < 0 || real >= len {
+            record_miss(
+                &idx.to_string(),
+                format!("object of type 'list' has no attribute {idx}"),
+            );
+            return None;
+        }
+        Some(element(&self.items[real as usize], &self.owner))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.items.len())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.items.len())
+    }
+}

@@ -1,0 +1,86 @@
+//! The simulated world: the virtual clock, the run seed, the hosts (created on first use, in
+//! a stable order) and the ordered event log.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::fs::FsResult;
+use crate::host::Host;
+use crate::rng::Stream;
+
+/// Something that happened, at a virtual time, for the event log (`--events`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Event {
+    /// Virtual seconds since the run started.
+    pub at: f64,
+    pub kind: String,
+    pub host: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Everything the simulation knows.
+#[derive(Debug)]
+pub struct World {
+    /// The virtual clock; pauses, sleeps and retries advance it, wall time never waits.
+    pub clock: Clock,
+    /// The run seed: every random draw derives from it; reuse it to reproduce a run.
+    pub seed: u64,
+    /// Where the hosts' filesystems live (SANDBOX/hosts/NAME).
+    pub sandbox_dir: PathBuf,
+    /// Hosts by name, in the order they were first needed (inventory order first).
+    hosts: IndexMap<String, Host>,
+    /// What happened, in order.
+    pub events: Vec<Event>,
+    /// Draws not tied to one host (the `random` filter on the controller).
+    pub rng: Stream,
+}
+
+impl World {
+    pub fn new(sandbox_dir: &Path, seed: u64, start_time: f64) -> World {
+        World {
+            clock: Clock::new(start_time),
+            seed,
+            sandbox_dir: sandbox_dir.to_path_buf(),
+            hosts: IndexMap::new(),
+            events: Vec::new(),
+            rng: Stream::derive(seed, "#controller"),
+        }
+    }
+
+    /// The host named `name`, created with the next simulated address if new.
+    pub fn host(&mut self, name: &str) -> FsResult<&mut Host> {
+        if !self.hosts.contains_key(name) {
+            let index = self.hosts.len();
+            let h = Host::new(&self.sandbox_dir, name, index, self.seed)?;
+            self.hosts.insert(name.to_string(), h);
+        }
+        let now = self.clock.now();
+        let h = self
+            .hosts
+            .get_mut(name)
+            .expect("inserted just above when missing");
+        h.fs.set_now(now);
+        Ok(h)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Host> {
+        self.hosts.get(name)
+    }
+
+    pub fn host_names(&self) -> impl Iterator<Item = &str> {
+        self.hosts.keys().map(String::as_str)
+    }
+
+    /// Records an event at the current virtual time.
+    pub fn log(&mut self, kind: &str, host: Option<&str>, detail: serde_json::Value) {
+        self.events.push(Event {
+            at: self.clock.elapsed(),
+            kind: kind.to_string(),
+            host: host.map(str::to_string),
+            detail,
+        });
+    }
+}

@@ -1,0 +1,157 @@
+//! `fleetsim playbook`: ansible-playbook against the simulated fleet. Parses the options,
+//! sets up the sandbox, seed and virtual start time (printed on stderr so any run can be
+//! replayed), and hands over to the engine's runner.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use fleetsim_engine::exec::{exit, RunOptions, Runner};
+use fleetsim_engine::output::Display;
+
+use crate::cli::PlaybookArgs;
+
+/// Parses one `-e` argument as ansible-playbook does: `@file` (YAML/JSON), a JSON or YAML
+/// mapping, or `key=value` pairs (values stay strings).
+pub fn parse_extra_vars(arg: &str) -> Result<Map<String, Value>, String> {
+    let arg = arg.trim();
+    if let Some(file) = arg.strip_prefix('@') {
+        let node = fleetsim_engine::yaml::load_file(std::path::Path::new(file))
+            .map_err(|e| e.headline())?;
+        return match node.to_value() {
+            Value::Object(m) => Ok(m),
+            Value::Null => Ok(Map::new()),
+            _ => Err(format!("Invalid extra vars data supplied. '{arg}' could not be made into a dictionary")),
+        };
+    }
+    if arg.starts_with('{') || arg.starts_with('[') {
+        let node = fleetsim_engine::yaml::load(arg, std::path::Path::new("<extra vars>"))
+            .map_err(|e| e.headline())?;
+        return match node.to_value() {
+            Value::Object(m) => Ok(m),
+            _ => Err(format!("Invalid extra vars data supplied. '{arg}' could not be made into a dictionary")),
+        };
+    }
+    let kv = fleetsim_engine::playbook::kv::parse_kv(arg, false);
+    if kv.contains_key("_raw_params") {
+        return Err(format!("Invalid extra vars data supplied. '{arg}' could not be made into a dictionary"));
+    }
+    Ok(kv)
+}
+
+/// A seed when none is given: from the OS clock's nanoseconds (outside the simulation, and
+/// printed so the run can be replayed).
+fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    fleetsim_sim::rng::fnv1a(&nanos.to_le_bytes()) % 1_000_000_000
+}
+
+pub fn run(a: &PlaybookArgs) -> i32 {
+    let mut extra = Map::new();
+    for e in &a.extra_vars {
+        match parse_extra_vars(e) {
+            Ok(m) => extra.extend(m),
+            Err(msg) => {
+                eprintln!("[ERROR]: {msg}");
+                return exit::BAD_OPTIONS;
+            }
+        }
+    }
+    let start_time = match &a.start_time {
+        Some(s) => match fleetsim_sim::clock::parse_rfc3339(s) {
+            Some(t) => t,
+            None => {
+                eprintln!("[ERROR]: --start-time must be an RFC 3339 time such as 2026-01-01T00:00:00Z, not '{s}'");
+                return exit::BAD_OPTIONS;
+            }
+        },
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as f64)
+            .unwrap_or(0.0),
+    };
+    let seed = a.seed.unwrap_or_else(fresh_seed);
+    let mut env = Vec::new();
+    for e in &a.env {
+        match e.split_once('=') {
+            Some((k, v)) => env.push((k.to_string(), v.to_string())),
+            None => {
+                eprintln!("[ERROR]: --env takes NAME=VALUE, not '{e}'");
+                return exit::BAD_OPTIONS;
+            }
+        }
+    }
+    for p in &a.playbooks {
+        if !p.exists() {
+            eprintln!("[ERROR]: the playbook: {} could not be found", p.display());
+            return exit::ERROR;
+        }
+    }
+    // The sandbox: kept where the user asked, else a temporary folder removed at exit.
+    let temp;
+    let sandbox: PathBuf = match &a.sandbox {
+        Some(d) => {
+            if let Err(e) = std::fs::create_dir_all(d) {
+                eprintln!("[ERROR]: cannot create the sandbox folder {}: {e}", d.display());
+                return exit::ERROR;
+            }
+            d.clone()
+        }
+        None => match tempfile::Builder::new().prefix("fleetsim-").tempdir() {
+            Ok(t) => {
+                temp = t;
+                temp.path().to_path_buf()
+            }
+            Err(e) => {
+                eprintln!("[ERROR]: cannot create a sandbox folder: {e}");
+                return exit::ERROR;
+            }
+        },
+    };
+    eprintln!(
+        "fleetsim: seed {seed}, start time {} (replay with --seed {seed} --start-time {})",
+        fleetsim_sim::clock::to_rfc3339(start_time),
+        fleetsim_sim::clock::to_rfc3339(start_time)
+    );
+    let inventory = match crate::inventory_cmd::load(&a.opts) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    let mut inventory = inventory;
+    if let Err(e) = inventory.set_limit(a.opts.limit.as_deref()) {
+        eprintln!("[ERROR]: {}", e.0);
+        return exit::ERROR;
+    }
+    let opts = RunOptions {
+        inventory: a.opts.inventory.clone(),
+        limit: a.opts.limit.clone(),
+        extra_vars: extra,
+        tags: split_list(&a.tags),
+        skip_tags: split_list(&a.skip_tags),
+        check: a.check,
+        diff: a.diff,
+        forks: a.forks,
+        verbosity: a.verbose,
+        start_at_task: a.start_at_task.clone(),
+        sandbox: sandbox.clone(),
+        seed,
+        start_time,
+        env,
+    };
+    let display = Display::new(Box::new(std::io::stdout()), a.verbose);
+    let templating = fleetsim_engine::exec::templar_for(&opts);
+    let mut runner = Runner::new(opts, inventory, display, templating);
+    runner.run_playbooks(&a.playbooks)
+}
+
+fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
