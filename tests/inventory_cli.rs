@@ -31,7 +31,11 @@ fn write(dir: &Path, name: &str, text: &str) {
 #[test]
 fn graph_snapshot() {
     let t = tempfile::tempdir().unwrap();
-    write(t.path(), "inv.ini", "lone\n[web]\nweb[1:2]\n[db]\ndb1\n[prod:children]\nweb\ndb\n[empty]\n");
+    write(
+        t.path(),
+        "inv.ini",
+        "lone\n[web]\nweb[1:2]\n[db]\ndb1\n[prod:children]\nweb\ndb\n[empty]\n",
+    );
     let (rc, out, _) = run(t.path(), &["inventory", "-i", "inv.ini", "--graph"]);
     assert_eq!(rc, 0);
     insta::assert_snapshot!("graph_all", out);
@@ -45,7 +49,10 @@ fn parse_error_warning_snapshot() {
     let t = tempfile::tempdir().unwrap();
     write(t.path(), "bad.ini", "[web]\nweb1 x=1\nweb[1:3 y=2\n");
     write(t.path(), "ok.ini", "[db]\ndb1\n");
-    let (rc, out, err) = run(t.path(), &["inventory", "-i", "bad.ini", "-i", "ok.ini", "--graph"]);
+    let (rc, out, err) = run(
+        t.path(),
+        &["inventory", "-i", "bad.ini", "-i", "ok.ini", "--graph"],
+    );
     assert_eq!(rc, 0, "a bad source is a warning, as in Ansible");
     assert!(out.contains("web1"), "lines before the error stay: {out}");
     let err = err.replace(&t.path().display().to_string(), "TMP");
@@ -65,7 +72,10 @@ fn folder_sources_and_host_lists() {
     assert_eq!(out, "  hosts (2):\n    a1\n    b1\n");
     let (_, out, _) = run(t.path(), &["inventory", "-i", "inv", "--host", "a1"]);
     assert_eq!(out, "{\n    \"from_dir\": 1\n}\n");
-    let (_, out, _) = run(t.path(), &["hosts", "all", "-i", "x1,x2:2222,", "-i", "inv"]);
+    let (_, out, _) = run(
+        t.path(),
+        &["hosts", "all", "-i", "x1,x2:2222,", "-i", "inv"],
+    );
     assert_eq!(out, "  hosts (4):\n    x1\n    x2\n    a1\n    b1\n");
 }
 
@@ -76,7 +86,10 @@ fn exit_codes_follow_ansible() {
     let code = |args: &[&str]| run(t.path(), args).0;
     assert_eq!(code(&["inventory", "-i", "inv.ini", "--list"]), 0);
     assert_eq!(code(&["inventory", "-i", "inv.ini"]), 5);
-    assert_eq!(code(&["inventory", "-i", "inv.ini", "--list", "--graph"]), 5);
+    assert_eq!(
+        code(&["inventory", "-i", "inv.ini", "--list", "--graph"]),
+        5
+    );
     assert_eq!(code(&["inventory", "-i", "inv.ini", "--host", "nope"]), 5);
     assert_eq!(code(&["inventory", "-i", "inv.ini", "--graph", "nope"]), 5);
     assert_eq!(code(&["inventory", "-i", "missing.ini", "--list"]), 0);
@@ -93,10 +106,16 @@ fn limit_file_and_localhost() {
     let t = tempfile::tempdir().unwrap();
     write(t.path(), "inv.ini", "[g]\nh1\nh2\nh3\n");
     write(t.path(), "limit.txt", "h3\nh1\n");
-    let (_, out, _) = run(t.path(), &["hosts", "g", "-i", "inv.ini", "-l", "@limit.txt"]);
+    let (_, out, _) = run(
+        t.path(),
+        &["hosts", "g", "-i", "inv.ini", "-l", "@limit.txt"],
+    );
     assert_eq!(out, "  hosts (2):\n    h1\n    h3\n");
     let (_, out, _) = run(t.path(), &["hosts", "localhost", "-i", "inv.ini"]);
     assert_eq!(out, "  hosts (1):\n    localhost\n");
     let (_, out, _) = run(t.path(), &["hosts", "all", "-i", "inv.ini"]);
-    assert!(!out.contains("localhost"), "the implicit localhost is not in all");
+    assert!(
+        !out.contains("localhost"),
+        "the implicit localhost is not in all"
+    );
 }

@@ -63,14 +63,23 @@ fn inventory_conformance_cases() {
     let all = cases();
     assert!(!all.is_empty(), "no conformance cases found");
     for case in &all {
-        let name = case.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = case
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let inv = inventory_file(case);
 
         let (rc, out, err) = fleetsim(case, &["inventory", "-i", inv, "--list"]);
-        let want: Value = serde_json::from_str(&std::fs::read_to_string(case.join("expected/list.json")).unwrap()).unwrap();
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(case.join("expected/list.json")).unwrap(),
+        )
+        .unwrap();
         match serde_json::from_str::<Value>(&out) {
             Ok(got) if got == want => {}
-            Ok(got) => problems.push(format!("{name}: --list differs\n  want {want}\n  got  {got}")),
+            Ok(got) => problems.push(format!(
+                "{name}: --list differs\n  want {want}\n  got  {got}"
+            )),
             Err(_) => problems.push(format!("{name}: --list not JSON (exit {rc}): {out}{err}")),
         }
         checks += 1;
@@ -78,25 +87,40 @@ fn inventory_conformance_cases() {
         let (_, out, err) = fleetsim(case, &["inventory", "-i", inv, "--graph"]);
         let want = std::fs::read_to_string(case.join("expected/graph.txt")).unwrap();
         if out.trim() != want.trim() {
-            problems.push(format!("{name}: --graph differs\n--- want\n{want}\n--- got\n{out}{err}"));
+            problems.push(format!(
+                "{name}: --graph differs\n--- want\n{want}\n--- got\n{out}{err}"
+            ));
         }
         checks += 1;
 
-        let pats: Value =
-            serde_json::from_str(&std::fs::read_to_string(case.join("expected/patterns.json")).unwrap()).unwrap();
+        let pats: Value = serde_json::from_str(
+            &std::fs::read_to_string(case.join("expected/patterns.json")).unwrap(),
+        )
+        .unwrap();
         for (pat, want) in pats.as_object().unwrap() {
             let (_, out, err) = fleetsim(case, &["hosts", pat, "-i", inv]);
             let mut got = hosts_from_listing(&out);
             if want["ordered"] == Value::Bool(false) {
                 got.sort();
             }
-            let want_hosts: Vec<String> =
-                want["hosts"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_string()).collect();
+            let want_hosts: Vec<String> = want["hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_str().unwrap().to_string())
+                .collect();
             if got != want_hosts {
-                problems.push(format!("{name}: pattern {pat:?}: want {want_hosts:?} got {got:?} {err}"));
+                problems.push(format!(
+                    "{name}: pattern {pat:?}: want {want_hosts:?} got {got:?} {err}"
+                ));
             }
             checks += 1;
         }
     }
-    assert!(problems.is_empty(), "{} of {checks} checks failed:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {checks} checks failed:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
