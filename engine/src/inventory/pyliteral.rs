@@ -9,6 +9,12 @@ use serde_json::{Map, Number, Value};
 
 /// Splits a host line the way `shlex.split(line, comments=True)` (POSIX mode) does.
 pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
+    shlex_split_opts(line, true)
+}
+
+/// `shlex.split(line, comments=comments)` in POSIX mode. With `comments` false, `#` is an
+/// ordinary character (what the `command` module's `shlex.split(args)` does).
+pub fn shlex_split_opts(line: &str, comments: bool) -> Result<Vec<String>, String> {
     #[derive(PartialEq, Clone, Copy)]
     enum St {
         Space,
@@ -32,7 +38,7 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
             St::Space => match c {
                 None => break,
                 Some(' ' | '\t' | '\r' | '\n') => {}
-                Some('#') => break,
+                Some('#') if comments => break,
                 Some('\\') => st = St::Escape(Esc::Word),
                 Some(q @ ('\'' | '"')) => {
                     st = St::Quote(q);
@@ -49,7 +55,7 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
                     quoted = false;
                     st = St::Space;
                 }
-                Some('#') => {
+                Some('#') if comments => {
                     // A comment ends the line even in the middle of a word.
                     st = St::Space;
                     break;
@@ -785,5 +791,9 @@ mod tests {
             vec!["h", "x=a\"b\\n"]
         );
         assert!(shlex_split("h x='a").is_err());
+        assert_eq!(
+            shlex_split_opts("echo a#b # c", false).unwrap(),
+            vec!["echo", "a#b", "#", "c"]
+        );
     }
 }
