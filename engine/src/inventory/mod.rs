@@ -846,3 +846,75 @@ pub fn unfrackpath(p: &str) -> String {
     }
     format!("/{}", parts.join("/"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn load(text: &str) -> Inventory {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inv.ini");
+        std::fs::write(&p, text).unwrap();
+        Inventory::load(&[&p]).unwrap().0
+    }
+
+    #[test]
+    fn magic_vars_views() {
+        let inv = load("solo\n[web]\nw1\nw2\n[prod:children]\nweb\n[all:vars]\nx=1\n");
+        let g = inv.groups_map();
+        assert_eq!(
+            g.keys().collect::<Vec<_>>(),
+            vec!["all", "ungrouped", "web", "prod"]
+        );
+        assert_eq!(g["all"], vec!["solo", "w1", "w2"]);
+        assert_eq!(g["prod"], vec!["w1", "w2"]);
+        assert_eq!(inv.group_names("w1"), vec!["prod", "web"]);
+        assert_eq!(inv.group_names("solo"), vec!["ungrouped"]);
+        assert_eq!(inv.hosts(), vec!["solo", "w1", "w2"]);
+        assert_eq!(inv.host_vars("w1")["x"], json!(1));
+        assert!(inv.host_vars("w1").contains_key("inventory_file"));
+        assert_eq!(
+            inv.host_vars("localhost")["ansible_connection"],
+            json!("local")
+        );
+        assert!(inv.host_vars("nope").is_empty());
+    }
+
+    #[test]
+    fn runtime_additions() {
+        let mut inv = load("[web]\nw1\n");
+        let mut vars = Map::new();
+        vars.insert("v".into(), json!(2));
+        assert!(inv.add_host("new1", &["dyn"], &vars).unwrap());
+        assert!(!inv.add_host("new1", &["dyn"], &vars).unwrap());
+        assert_eq!(inv.resolve("dyn").unwrap().hosts, vec!["new1"]);
+        assert_eq!(inv.groups_map()["ungrouped"], Vec::<String>::new());
+        assert_eq!(inv.host_vars("new1")["v"], json!(2));
+        assert!(inv.add_host_to_group("w1", "by_os", &["os"]).unwrap());
+        assert_eq!(inv.group_names("w1"), vec!["by_os", "os", "web"]);
+        assert_eq!(inv.resolve("os").unwrap().hosts, vec!["w1"]);
+        // add_host puts the host in `all` itself, whose own hosts come first (as in Ansible).
+        assert_eq!(inv.hosts(), vec!["new1", "w1"]);
+    }
+
+    #[test]
+    fn limits() {
+        let mut inv = load("[g]\na\nb\nc\n");
+        inv.set_limit(Some("b:c")).unwrap();
+        assert_eq!(inv.resolve("all").unwrap().hosts, vec!["b", "c"]);
+        assert_eq!(
+            inv.resolve_ignoring_limit("all").unwrap().hosts,
+            vec!["a", "b", "c"]
+        );
+        assert_eq!(inv.resolve("localhost").unwrap().hosts, vec!["localhost"]);
+        inv.set_limit(None).unwrap();
+        assert_eq!(inv.resolve("g[1:]").unwrap().hosts, vec!["b", "c"]);
+        assert!(inv.resolve("g[7]").is_err());
+        let w = inv.resolve("zz").unwrap().warnings;
+        assert_eq!(
+            w[0].to_string(),
+            "[WARNING]: Could not match supplied host pattern, ignoring: zz"
+        );
+    }
+}
