@@ -10,6 +10,8 @@ use std::io::Write;
 const EXIT_OPTIONS: i32 = 5;
 /// Exit status for other Ansible errors.
 const EXIT_ERROR: i32 = 1;
+/// Exit status for `AnsibleParserError` (a broken group_vars/host_vars file).
+const EXIT_PARSER: i32 = 4;
 
 /// Ansible's boolean parsing of environment settings.
 fn env_bool(name: &str, default: bool) -> bool {
@@ -59,8 +61,15 @@ fn report(diags: &[Diagnostic]) -> Option<String> {
     fail
 }
 
-/// Loads the inventory sources (`-i`, else `ANSIBLE_INVENTORY`, else /etc/ansible/hosts).
+/// Loads the inventory sources (`-i`, else `ANSIBLE_INVENTORY`, else /etc/ansible/hosts) for a
+/// command that reads variables (a broken group_vars/host_vars file is fatal, exit 4).
 pub(crate) fn load(opts: &InventoryOpts) -> Result<Inventory, i32> {
+    load_with(opts, true)
+}
+
+/// The inventory, or the exit code; `needs_vars` makes a broken vars file fatal (as it is for
+/// Ansible whenever variables are read).
+fn load_with(opts: &InventoryOpts, needs_vars: bool) -> Result<Inventory, i32> {
     let sources: Vec<String> = if !opts.inventory.is_empty() {
         opts.inventory.clone()
     } else if let Ok(v) = std::env::var("ANSIBLE_INVENTORY") {
@@ -71,8 +80,14 @@ pub(crate) fn load(opts: &InventoryOpts) -> Result<Inventory, i32> {
     } else {
         vec!["/etc/ansible/hosts".into()]
     };
-    match Inventory::load(&sources) {
-        Ok((inv, diags)) => {
+    let (inv, diags, vars_error) = Inventory::load_full(&sources);
+    match (needs_vars, vars_error) {
+        (true, Some(e)) => {
+            let _ = report(&diags);
+            error(&e.to_string());
+            Err(EXIT_PARSER)
+        }
+        (_, _) => {
             // Ansible stays quiet about its default inventory when the file is missing.
             let quiet_default =
                 opts.inventory.is_empty() && !std::path::Path::new("/etc/ansible/hosts").exists();
@@ -105,10 +120,6 @@ pub(crate) fn load(opts: &InventoryOpts) -> Result<Inventory, i32> {
             }
             Ok(inv)
         }
-        Err(e) => {
-            error(&e.to_string());
-            Err(EXIT_ERROR)
-        }
     }
 }
 
@@ -134,7 +145,7 @@ pub fn run_inventory(args: &InventoryArgs) -> i32 {
         error("Conflicting options used, only one of --host, --graph or --list can be used at the same time.");
         return EXIT_OPTIONS;
     }
-    let mut inv = match load(&args.opts) {
+    let mut inv = match load_with(&args.opts, args.list || args.host.is_some()) {
         Ok(i) => i,
         Err(code) => return code,
     };
@@ -185,7 +196,7 @@ pub fn run_inventory(args: &InventoryArgs) -> i32 {
 
 /// `fleetsim hosts PATTERN`.
 pub fn run_hosts(args: &HostsArgs) -> i32 {
-    let mut inv = match load(&args.opts) {
+    let mut inv = match load_with(&args.opts, false) {
         Ok(i) => i,
         Err(code) => return code,
     };

@@ -119,7 +119,12 @@ impl fmt::Display for InventoryError {
         match self {
             InventoryError::VarsFile {
                 message, detail, ..
-            } => write!(f, "{message}\n\n{detail}"),
+            } if detail.is_empty() => f.write_str(message),
+            InventoryError::VarsFile {
+                message, detail, ..
+            } => {
+                write!(f, "{message}\n\n{detail}")
+            }
         }
     }
 }
@@ -167,6 +172,27 @@ impl Inventory {
     pub fn load<S: AsRef<OsStr>>(
         sources: &[S],
     ) -> Result<(Inventory, Vec<Diagnostic>), InventoryError> {
+        let (inv, diags, err) = Self::load_full(sources);
+        match err {
+            Some(e) => Err(e),
+            None => Ok((inv, diags)),
+        }
+    }
+
+    /// Like [`Inventory::load`], but a broken `group_vars`/`host_vars` file is not an error
+    /// (its variables are simply missing): `ansible PATTERN --list-hosts` never reads
+    /// variables, so Ansible succeeds there.
+    pub fn load_for_patterns<S: AsRef<OsStr>>(sources: &[S]) -> (Inventory, Vec<Diagnostic>) {
+        let (inv, diags, _) = Self::load_full(sources);
+        (inv, diags)
+    }
+
+    /// Everything [`Inventory::load`] does, returning the inventory and its warnings even when a
+    /// `group_vars`/`host_vars` file is broken (that error comes third), so a front end can
+    /// print the warnings first and fail only when it needs variables, as Ansible does.
+    pub fn load_full<S: AsRef<OsStr>>(
+        sources: &[S],
+    ) -> (Inventory, Vec<Diagnostic>, Option<InventoryError>) {
         let mut inv = Inventory {
             data: InventoryData::new(),
             plugin_vars: Vec::new(),
@@ -217,18 +243,25 @@ impl Inventory {
         }
         let groups: Vec<String> = inv.data.groups.keys().cloned().collect();
         let hosts: Vec<String> = inv.data.hosts.keys().cloned().collect();
+        let mut first_err = None;
+        // Keep going after a broken file so lenient callers still get every other file.
+        let record = |first: &mut Option<InventoryError>, r: Result<(), InventoryError>| {
+            if let Err(e) = r {
+                first.get_or_insert(e);
+            }
+        };
         for g in &groups {
-            inv.load_plugin_vars(Entity::Group, g)?;
+            record(&mut first_err, inv.load_plugin_vars(Entity::Group, g));
         }
         for h in &hosts {
-            inv.load_plugin_vars(Entity::Host, h)?;
+            record(&mut first_err, inv.load_plugin_vars(Entity::Host, h));
         }
         for l in LOCALHOST_NAMES {
             if !inv.data.hosts.contains_key(l) {
-                inv.load_plugin_vars(Entity::Host, l)?;
+                record(&mut first_err, inv.load_plugin_vars(Entity::Host, l));
             }
         }
-        Ok((inv, diags))
+        (inv, diags, first_err)
     }
 
     /// Adds `group_vars/` and `host_vars/` of a playbook's folder, which Ansible reads after
