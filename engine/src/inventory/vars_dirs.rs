@@ -181,19 +181,6 @@ fn tagged_type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Python's type name for a JSON-shaped value, as Ansible's messages print it.
-pub fn python_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
