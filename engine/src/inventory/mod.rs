@@ -4,6 +4,22 @@
 //! folders of files, `a,b,` host lists, plugin by plugin), [`Inventory::resolve`] evaluates host
 //! patterns, and [`Inventory::host_vars`] merges variables in Ansible's precedence order.
 //! Everything keeps Ansible's ordering: maps are `IndexMap`s, never hash-ordered.
+//!
+//! ```no_run
+//! use fleetsim_engine::inventory::Inventory;
+//! let (mut inv, warnings) = Inventory::load(&["inventory.ini"]).expect("vars files parse");
+//! for w in &warnings {
+//!     eprintln!("{w}"); // `[WARNING]: ...`, with file:line:col and a caret when known
+//! }
+//! inv.set_limit(Some("web*")).expect("limit file readable");
+//! let targets = inv.resolve("webservers:&prod:!web3").expect("pattern evaluates");
+//! for host in &targets.hosts {
+//!     let vars = inv.host_vars(host); // merged, untemplated, Ansible's precedence
+//!     let groups = inv.group_names(host); // the `group_names` magic variable
+//!     let _ = (vars, groups);
+//! }
+//! let _groups = inv.groups_map(); // the `groups` magic variable
+//! ```
 
 pub mod address;
 pub mod ini;
