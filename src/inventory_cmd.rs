@@ -3,13 +3,17 @@
 
 use crate::cli::{HostsArgs, InventoryArgs, InventoryOpts};
 use fleetsim_engine::inventory::output::{graph, host_json, list_json, python_json};
-use fleetsim_engine::inventory::{DiagKind, Diagnostic, Inventory, Resolution};
+use fleetsim_engine::inventory::{
+    DiagKind, Diagnostic, Inventory, Resolution, UNEXPECTED_INDEX_ERROR,
+};
 use std::io::Write;
 
 /// Exit status Ansible uses for option errors (`AnsibleOptionsError`).
 const EXIT_OPTIONS: i32 = 5;
 /// Exit status for other Ansible errors.
 const EXIT_ERROR: i32 = 1;
+/// Exit status for an unexpected (non-Ansible) exception.
+const EXIT_UNEXPECTED: i32 = 250;
 /// Exit status for `AnsibleParserError` (a broken group_vars/host_vars file).
 const EXIT_PARSER: i32 = 4;
 
@@ -216,6 +220,10 @@ pub fn run_hosts(args: &HostsArgs) -> i32 {
     }
     let res = match inv.resolve(&args.pattern) {
         Ok(r) => r,
+        Err(e) if e.0 == UNEXPECTED_INDEX_ERROR => {
+            error(&e.0);
+            return EXIT_UNEXPECTED;
+        }
         // `ansible` swallows pattern errors unless a limit is set (adhoc.py's get_host_list).
         Err(e) if args.opts.limit.is_some() => {
             error(&e.0);

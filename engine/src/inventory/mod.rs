@@ -43,6 +43,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use vars_dirs::{Entity, VarsCache, VarsDir};
 
+/// The message `ansible` prints (exit 250) for a lone `&`/`!` in a pattern.
+pub const UNEXPECTED_INDEX_ERROR: &str =
+    "Unexpected Exception, this is probably a bug: string index out of range";
+
 /// A host's inventory name.
 pub type HostName = String;
 
@@ -583,6 +587,10 @@ impl Inventory {
         warnings: &mut Vec<Diagnostic>,
     ) -> Result<Vec<String>, PatternError> {
         let pattern = pattern.strip_prefix(['&', '!']).unwrap_or(pattern);
+        if pattern.is_empty() {
+            // A lone `&` or `!` (as in `a:& b`): Python's `pattern[0]` raises IndexError there.
+            return Err(PatternError(UNEXPECTED_INDEX_ERROR.into()));
+        }
         let (expr, sub, warn) = pattern::split_subscript(pattern);
         if let Some(w) = warn {
             warnings.push(Diagnostic::new(DiagKind::Other, w));
