@@ -38,10 +38,12 @@ fn report(diags: &[Diagnostic]) -> Option<String> {
     let mismatch =
         std::env::var("ANSIBLE_HOST_PATTERN_MISMATCH").unwrap_or_else(|_| "warning".into());
     let unparsed_warning = env_bool("ANSIBLE_INVENTORY_UNPARSED_WARNING", true);
+    let deprecations = env_bool("ANSIBLE_DEPRECATION_WARNINGS", true);
     let mut fail = None;
     for d in diags {
         match d.kind {
             DiagKind::PatternMismatch if mismatch == "ignore" => continue,
+            DiagKind::Deprecation | DiagKind::DeprecationNotice if !deprecations => continue,
             DiagKind::PatternMismatch if mismatch == "error" => {
                 fail.get_or_insert_with(|| d.message.clone());
                 continue;

@@ -111,6 +111,7 @@ pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
     for raw in &lines {
         p.lineno += 1;
         let lineno = p.lineno;
+        p.inv.origin_pos = Some((lineno, 0));
         let line = raw.trim();
         let fail = |msg: String, focus: Option<&str>| SourceError::at_line(msg, lineno, raw, focus);
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {

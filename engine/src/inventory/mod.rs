@@ -62,6 +62,10 @@ pub enum DiagKind {
     PatternMismatch,
     /// Anything else Ansible warns about.
     Other,
+    /// `[DEPRECATION WARNING]: ...` (hidden by `ANSIBLE_DEPRECATION_WARNINGS=0`).
+    Deprecation,
+    /// The one-time `Deprecation warnings can be disabled ...` notice before the first one.
+    DeprecationNotice,
 }
 
 /// A warning as Ansible prints it (`[WARNING]: message`), plus where it points when known.
@@ -86,7 +90,11 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Ansible's display drops trailing whitespace.
-        write!(f, "[WARNING]: {}", self.message.trim_end())?;
+        let prefix = match self.kind {
+            DiagKind::Deprecation => "[DEPRECATION WARNING]",
+            _ => "[WARNING]",
+        };
+        write!(f, "{prefix}: {}", self.message.trim_end())?;
         if let Some(c) = &self.context {
             write!(f, "\n{c}\n")?;
         }
@@ -308,6 +316,45 @@ impl Inventory {
     }
 
     fn drain_model_warnings(&mut self, diags: &mut Vec<Diagnostic>) {
+        for (key, at) in std::mem::take(&mut self.data.deprecations) {
+            let mut context = match &at {
+                Some((path, line, col)) => {
+                    let origin = Origin::new(path, *line, *col);
+                    let mut c = source_context(&origin, None);
+                    if *col == 0 {
+                        // No column: Ansible underlines the whole line.
+                        if let Some(text) = crate::diag::target_line(&origin, None) {
+                            let width = line.to_string().len();
+                            c.push_str(&format!(
+                                "\n{} {}",
+                                " ".repeat(width),
+                                "^".repeat(text.chars().count())
+                            ));
+                        }
+                    }
+                    c
+                }
+                None => String::new(),
+            };
+            if !context.is_empty() {
+                context.push_str("\n\n");
+            }
+            context.push_str("Variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores.");
+            let d = Diagnostic {
+                kind: DiagKind::Deprecation,
+                message: format!("Accepting inventory variable with invalid name '{key}'. This feature will be removed from ansible-core version 2.23."),
+                context: Some(context),
+            };
+            if !diags.iter().any(|x| x.kind == DiagKind::DeprecationNotice) {
+                diags.push(Diagnostic::new(
+                    DiagKind::DeprecationNotice,
+                    "Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.",
+                ));
+            }
+            if !diags.contains(&d) {
+                diags.push(d);
+            }
+        }
         for w in self.data.warnings.drain(..) {
             // Ansible's Display shows each distinct warning once.
             if !diags.iter().any(|d| d.message == w) {

@@ -53,6 +53,9 @@ pub struct Host {
     pub implicit: bool,
 }
 
+/// A source path with a 1-based line and column (0: unknown).
+pub type SourcePos = (String, usize, usize);
+
 /// An error raised by an inventory mutation (Ansible raises `AnsibleError` in the same places).
 pub type ModelError = String;
 
@@ -71,6 +74,10 @@ pub struct InventoryData {
     pub warnings: Vec<String>,
     /// `current_source` and its folder, cached.
     source_dir: Option<(String, String)>,
+    /// Line and column (0 when unknown) of what the parser is reading, for deprecations.
+    pub origin_pos: Option<(usize, usize)>,
+    /// Variables with names Ansible accepts only with a deprecation warning, and where.
+    pub deprecations: Vec<(String, Option<SourcePos>)>,
 }
 
 impl Default for InventoryData {
@@ -90,6 +97,8 @@ impl InventoryData {
             current_source: None,
             warnings: Vec::new(),
             source_dir: None,
+            origin_pos: None,
+            deprecations: Vec::new(),
         };
         d.groups.insert("all".into(), Group::new("all"));
         d.groups.insert("ungrouped".into(), Group::new("ungrouped"));
@@ -230,6 +239,16 @@ impl InventoryData {
         key: &str,
         value: Value,
     ) -> Result<(), ModelError> {
+        if (self.groups.contains_key(entity) || self.hosts.contains_key(entity))
+            && !is_identifier(key)
+        {
+            // validate_variable_name: accepted, with a deprecation warning (until 2.23).
+            let at = match (&self.current_source, self.origin_pos) {
+                (Some(src), Some((l, c))) => Some((src.clone(), l, c)),
+                _ => None,
+            };
+            self.deprecations.push((key.to_string(), at));
+        }
         if let Some(g) = self.groups.get_mut(entity) {
             if key == "ansible_group_priority" {
                 g.priority = python_int(&value)?;
@@ -482,6 +501,15 @@ pub fn basedir(src: &str) -> String {
 fn dedup(v: Vec<String>) -> Vec<String> {
     let mut seen = HashSet::new();
     v.into_iter().filter(|x| seen.insert(x.clone())).collect()
+}
+
+/// Python's `str.isidentifier()`: what Ansible's `validate_variable_name` requires.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' => chars.all(|c| c.is_alphanumeric() || c == '_'),
+        _ => false,
+    }
 }
 
 /// `C.INVALID_VARIABLE_NAMES`: `^[\d\W]|[^\w]`.

@@ -5,7 +5,7 @@ use super::address::expand_hostpattern;
 use super::model::InventoryData;
 use super::SourceError;
 use crate::yaml::{Node, NodeKind, Scalar};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Parses a loaded YAML document into `inv`.
 pub fn parse(inv: &mut InventoryData, doc: &Node) -> Result<(), SourceError> {
@@ -181,6 +181,7 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
         match (is_section, kname.as_str()) {
             (true, "vars") => {
                 for (vk, vv) in items {
+                    inv.origin_pos = Some((vk.span.line, vk.span.col));
                     let value = vv.map(Node::to_value).unwrap_or(Value::Null);
                     inv.set_variable(&group, &vk.key_string(), value)
                         .map_err(|e| err(vk, e))?;
@@ -205,9 +206,13 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
                         ));
                     };
                     let (hosts, port) = expand_hostpattern(pattern).map_err(|e| err(hk, e))?;
-                    let vars: Map<String, Value> = match hv {
+                    let vars: Vec<(&Node, Value)> = match hv {
                         Some(v) if !is_falsy(v) => match v.to_value() {
-                            Value::Object(m) => m,
+                            Value::Object(_) => v
+                                .dict_entries()
+                                .into_iter()
+                                .map(|(k, x)| (k, x.to_value()))
+                                .collect(),
                             other => {
                                 return Err(err(
                                     v,
@@ -218,13 +223,14 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
                                 ))
                             }
                         },
-                        _ => Map::new(),
+                        _ => Vec::new(),
                     };
                     for h in &hosts {
                         inv.add_host(h, Some(&group), port)
                             .map_err(|e| err(hk, e))?;
                         for (vk, vv) in &vars {
-                            inv.set_variable(h, vk, vv.clone())
+                            inv.origin_pos = Some((vk.span.line, vk.span.col));
+                            inv.set_variable(h, &vk.key_string(), vv.clone())
                                 .map_err(|e| err(hk, e))?;
                         }
                     }
