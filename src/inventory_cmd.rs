@@ -3,13 +3,19 @@
 
 use crate::cli::{HostsArgs, InventoryArgs, InventoryOpts};
 use fleetsim_engine::inventory::output::{graph, host_json, list_json, python_json};
-use fleetsim_engine::inventory::{DiagKind, Diagnostic, Inventory};
+use fleetsim_engine::inventory::{
+    DiagKind, Diagnostic, Inventory, Resolution, UNEXPECTED_INDEX_ERROR,
+};
 use std::io::Write;
 
 /// Exit status Ansible uses for option errors (`AnsibleOptionsError`).
 const EXIT_OPTIONS: i32 = 5;
 /// Exit status for other Ansible errors.
 const EXIT_ERROR: i32 = 1;
+/// Exit status for an unexpected (non-Ansible) exception.
+const EXIT_UNEXPECTED: i32 = 250;
+/// Exit status for `AnsibleParserError` (a broken group_vars/host_vars file).
+const EXIT_PARSER: i32 = 4;
 
 /// Ansible's boolean parsing of environment settings.
 fn env_bool(name: &str, default: bool) -> bool {
@@ -32,10 +38,12 @@ fn report(diags: &[Diagnostic]) -> Option<String> {
     let mismatch =
         std::env::var("ANSIBLE_HOST_PATTERN_MISMATCH").unwrap_or_else(|_| "warning".into());
     let unparsed_warning = env_bool("ANSIBLE_INVENTORY_UNPARSED_WARNING", true);
+    let deprecations = env_bool("ANSIBLE_DEPRECATION_WARNINGS", true);
     let mut fail = None;
     for d in diags {
         match d.kind {
             DiagKind::PatternMismatch if mismatch == "ignore" => continue,
+            DiagKind::Deprecation | DiagKind::DeprecationNotice if !deprecations => continue,
             DiagKind::PatternMismatch if mismatch == "error" => {
                 fail.get_or_insert_with(|| d.message.clone());
                 continue;
@@ -59,8 +67,15 @@ fn report(diags: &[Diagnostic]) -> Option<String> {
     fail
 }
 
-/// Loads the inventory sources (`-i`, else `ANSIBLE_INVENTORY`, else /etc/ansible/hosts).
+/// Loads the inventory sources (`-i`, else `ANSIBLE_INVENTORY`, else /etc/ansible/hosts) for a
+/// command that reads variables (a broken group_vars/host_vars file is fatal, exit 4).
 pub(crate) fn load(opts: &InventoryOpts) -> Result<Inventory, i32> {
+    load_with(opts, true)
+}
+
+/// The inventory, or the exit code; `needs_vars` makes a broken vars file fatal (as it is for
+/// Ansible whenever variables are read).
+fn load_with(opts: &InventoryOpts, needs_vars: bool) -> Result<Inventory, i32> {
     let sources: Vec<String> = if !opts.inventory.is_empty() {
         opts.inventory.clone()
     } else if let Ok(v) = std::env::var("ANSIBLE_INVENTORY") {
@@ -71,8 +86,14 @@ pub(crate) fn load(opts: &InventoryOpts) -> Result<Inventory, i32> {
     } else {
         vec!["/etc/ansible/hosts".into()]
     };
-    match Inventory::load(&sources) {
-        Ok((inv, diags)) => {
+    let (inv, diags, vars_error) = Inventory::load_full(&sources);
+    match (needs_vars, vars_error) {
+        (true, Some(e)) => {
+            let _ = report(&diags);
+            error(&e.to_string());
+            Err(EXIT_PARSER)
+        }
+        (_, _) => {
             // Ansible stays quiet about its default inventory when the file is missing.
             let quiet_default =
                 opts.inventory.is_empty() && !std::path::Path::new("/etc/ansible/hosts").exists();
@@ -105,10 +126,6 @@ pub(crate) fn load(opts: &InventoryOpts) -> Result<Inventory, i32> {
             }
             Ok(inv)
         }
-        Err(e) => {
-            error(&e.to_string());
-            Err(EXIT_ERROR)
-        }
     }
 }
 
@@ -134,7 +151,7 @@ pub fn run_inventory(args: &InventoryArgs) -> i32 {
         error("Conflicting options used, only one of --host, --graph or --list can be used at the same time.");
         return EXIT_OPTIONS;
     }
-    let mut inv = match load(&args.opts) {
+    let mut inv = match load_with(&args.opts, args.list || args.host.is_some()) {
         Ok(i) => i,
         Err(code) => return code,
     };
@@ -170,6 +187,7 @@ pub fn run_inventory(args: &InventoryArgs) -> i32 {
     } else {
         python_json(&list_json(&inv))
     };
+    std::mem::forget(inv);
     match &args.output {
         Some(path) if args.list => {
             if std::fs::write(path, text.as_bytes()).is_err() {
@@ -184,7 +202,7 @@ pub fn run_inventory(args: &InventoryArgs) -> i32 {
 
 /// `fleetsim hosts PATTERN`.
 pub fn run_hosts(args: &HostsArgs) -> i32 {
-    let mut inv = match load(&args.opts) {
+    let mut inv = match load_with(&args.opts, false) {
         Ok(i) => i,
         Err(code) => return code,
     };
@@ -204,10 +222,16 @@ pub fn run_hosts(args: &HostsArgs) -> i32 {
     }
     let res = match inv.resolve(&args.pattern) {
         Ok(r) => r,
-        Err(e) => {
+        Err(e) if e.0 == UNEXPECTED_INDEX_ERROR => {
+            error(&e.0);
+            return EXIT_UNEXPECTED;
+        }
+        // `ansible` swallows pattern errors unless a limit is set (adhoc.py's get_host_list).
+        Err(e) if args.opts.limit.is_some() => {
             error(&e.0);
             return EXIT_ERROR;
         }
+        Err(_) => Resolution::default(),
     };
     if let Some(msg) = report(&res.warnings) {
         error(&msg);
@@ -220,6 +244,8 @@ pub fn run_hosts(args: &HostsArgs) -> i32 {
         }
         eprintln!("[WARNING]: No hosts matched, nothing to do");
     }
+    // The process ends right after printing: skip tearing down a large inventory.
+    std::mem::forget(inv);
     let mut text = format!("  hosts ({}):", res.hosts.len());
     for h in &res.hosts {
         text.push_str("\n    ");

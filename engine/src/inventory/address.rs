@@ -54,13 +54,21 @@ pub fn parse_address(address: &str, allow_ranges: bool) -> Result<(String, Optio
     let mut port = None;
     // Python tries both expressions in turn without stopping at the first match.
     for pat in [&*BRACKETED_HOSTPORT, &*HOSTPORT] {
+        if !address.contains(':') {
+            break;
+        }
         if let Some(c) = pat.captures(&address) {
             let (a, p) = (c[1].to_string(), c[2].to_string());
             port = Some(p.parse::<i64>().unwrap_or(i64::MAX));
             address = a;
         }
     }
-    let is_host = IPV4.is_match(&address) || IPV6.is_match(&address) || is_hostname(&address);
+    // Any of the three shapes makes it a host; try the cheap, common one first and skip the
+    // big IPv6 expression for text without a colon.
+    let is_host = is_hostname(&address)
+        || (address.starts_with(|c: char| c.is_ascii_digit() || c == '[')
+            && IPV4.is_match(&address))
+        || (address.contains(':') && IPV6.is_match(&address));
     if !is_host {
         return Err(format!("Not a valid network hostname: {address}"));
     }
@@ -182,15 +190,16 @@ fn expand_into(line: &str, out: &mut Vec<String>) -> Result<(), String> {
         if st == 0 {
             return Err("range() arg 3 must not be zero".into());
         }
-        let stop = e.saturating_add(1);
+        // i128: bounds are Python ints; no i64 arithmetic on them may overflow.
+        let (b, st, stop) = (b as i128, st as i128, e as i128 + 1);
         let count = if st > 0 && stop > b {
-            ((stop - b - 1) / st + 1) as u64
+            (stop - b - 1) / st + 1
         } else if st < 0 && stop < b {
-            ((b - stop - 1) / (-st) + 1) as u64
+            (b - stop - 1) / (-st) + 1
         } else {
             0
         };
-        if count as usize > MAX_EXPANSION {
+        if count > MAX_EXPANSION as i128 {
             return Err(format!("host range [{nrange}] expands to too many hosts"));
         }
         let mut x = b;
@@ -275,5 +284,12 @@ mod tests {
         );
         assert!(expand_hostname_range("h[01:100]").is_err());
         assert!(expand_hostname_range("h[c:a]").is_err());
+        assert!(expand_hostname_range("h[-9223372036854775808:9223372036854775807]").is_err());
+        assert_eq!(
+            expand_hostname_range("h[9223372036854775807:9223372036854775807]")
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

@@ -12,6 +12,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
+// The `expect`s below cannot fire: the expressions are constants, compiled by the unit tests.
 static SECTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$").expect("constant regex")
 });
@@ -36,10 +37,8 @@ struct Pending {
 pub fn python_splitlines(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
-    let b: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
-    while i < b.len() {
-        let (pos, c) = b[i];
+    let mut it = text.char_indices().peekable();
+    while let Some((pos, c)) = it.next() {
         let is_break = matches!(
             c,
             '\n' | '\r'
@@ -54,14 +53,12 @@ pub fn python_splitlines(text: &str) -> Vec<&str> {
         );
         if is_break {
             out.push(&text[start..pos]);
-            let mut next = pos + c.len_utf8();
-            if c == '\r' && i + 1 < b.len() && b[i + 1].1 == '\n' {
-                next += 1;
-                i += 1;
+            start = pos + c.len_utf8();
+            if c == '\r' && it.peek().is_some_and(|(_, n)| *n == '\n') {
+                it.next();
+                start += 1;
             }
-            start = next;
         }
-        i += 1;
     }
     if start < text.len() {
         out.push(&text[start..]);
@@ -114,6 +111,7 @@ pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
     for raw in &lines {
         p.lineno += 1;
         let lineno = p.lineno;
+        p.inv.origin_pos = Some((lineno, 0));
         let line = raw.trim();
         let fail = |msg: String, focus: Option<&str>| SourceError::at_line(msg, lineno, raw, focus);
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
@@ -121,6 +119,7 @@ pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
         }
         if let Some(m) = SECTION.captures(line) {
             let name = m[1].to_string();
+            p.inv.check_group_name(&name);
             let st = m.get(2).map(|s| s.as_str()).unwrap_or("hosts");
             state = match st {
                 "hosts" => State::Hosts,

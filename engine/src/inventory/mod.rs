@@ -4,15 +4,33 @@
 //! folders of files, `a,b,` host lists, plugin by plugin), [`Inventory::resolve`] evaluates host
 //! patterns, and [`Inventory::host_vars`] merges variables in Ansible's precedence order.
 //! Everything keeps Ansible's ordering: maps are `IndexMap`s, never hash-ordered.
+//!
+//! ```no_run
+//! use fleetsim_engine::inventory::Inventory;
+//! let (mut inv, warnings) = Inventory::load(&["inventory.ini"]).expect("vars files parse");
+//! for w in &warnings {
+//!     eprintln!("{w}"); // `[WARNING]: ...`, with file:line:col and a caret when known
+//! }
+//! inv.set_limit(Some("web*")).expect("limit file readable");
+//! let targets = inv.resolve("webservers:&prod:!web3").expect("pattern evaluates");
+//! for host in &targets.hosts {
+//!     let vars = inv.host_vars(host); // merged, untemplated, Ansible's precedence
+//!     let groups = inv.group_names(host); // the `group_names` magic variable
+//!     let _ = (vars, groups);
+//! }
+//! let _groups = inv.groups_map(); // the `groups` magic variable
+//! ```
 
 pub mod address;
-mod ini;
+pub mod ini;
 pub mod model;
 pub mod output;
 pub mod pattern;
+#[cfg(test)]
+mod props;
 pub mod pyliteral;
 mod vars_dirs;
-mod yaml_source;
+pub mod yaml_source;
 
 use crate::diag::{source_context, Origin};
 use indexmap::IndexMap;
@@ -24,6 +42,10 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use vars_dirs::{Entity, VarsCache, VarsDir};
+
+/// The message `ansible` prints (exit 250) for a lone `&`/`!` in a pattern.
+pub const UNEXPECTED_INDEX_ERROR: &str =
+    "Unexpected Exception, this is probably a bug: string index out of range";
 
 /// A host's inventory name.
 pub type HostName = String;
@@ -40,6 +62,10 @@ pub enum DiagKind {
     PatternMismatch,
     /// Anything else Ansible warns about.
     Other,
+    /// `[DEPRECATION WARNING]: ...` (hidden by `ANSIBLE_DEPRECATION_WARNINGS=0`).
+    Deprecation,
+    /// The one-time `Deprecation warnings can be disabled ...` notice before the first one.
+    DeprecationNotice,
 }
 
 /// A warning as Ansible prints it (`[WARNING]: message`), plus where it points when known.
@@ -63,7 +89,12 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[WARNING]: {}", self.message)?;
+        // Ansible's display drops trailing whitespace.
+        let prefix = match self.kind {
+            DiagKind::Deprecation => "[DEPRECATION WARNING]",
+            _ => "[WARNING]",
+        };
+        write!(f, "{prefix}: {}", self.message.trim_end())?;
         if let Some(c) = &self.context {
             write!(f, "\n{c}\n")?;
         }
@@ -116,7 +147,12 @@ impl fmt::Display for InventoryError {
         match self {
             InventoryError::VarsFile {
                 message, detail, ..
-            } => write!(f, "{message}\n\n{detail}"),
+            } if detail.is_empty() => f.write_str(message),
+            InventoryError::VarsFile {
+                message, detail, ..
+            } => {
+                write!(f, "{message}\n\n{detail}")
+            }
         }
     }
 }
@@ -164,6 +200,27 @@ impl Inventory {
     pub fn load<S: AsRef<OsStr>>(
         sources: &[S],
     ) -> Result<(Inventory, Vec<Diagnostic>), InventoryError> {
+        let (inv, diags, err) = Self::load_full(sources);
+        match err {
+            Some(e) => Err(e),
+            None => Ok((inv, diags)),
+        }
+    }
+
+    /// Like [`Inventory::load`], but a broken `group_vars`/`host_vars` file is not an error
+    /// (its variables are simply missing): `ansible PATTERN --list-hosts` never reads
+    /// variables, so Ansible succeeds there.
+    pub fn load_for_patterns<S: AsRef<OsStr>>(sources: &[S]) -> (Inventory, Vec<Diagnostic>) {
+        let (inv, diags, _) = Self::load_full(sources);
+        (inv, diags)
+    }
+
+    /// Everything [`Inventory::load`] does, returning the inventory and its warnings even when a
+    /// `group_vars`/`host_vars` file is broken (that error comes third), so a front end can
+    /// print the warnings first and fail only when it needs variables, as Ansible does.
+    pub fn load_full<S: AsRef<OsStr>>(
+        sources: &[S],
+    ) -> (Inventory, Vec<Diagnostic>, Option<InventoryError>) {
         let mut inv = Inventory {
             data: InventoryData::new(),
             plugin_vars: Vec::new(),
@@ -214,18 +271,25 @@ impl Inventory {
         }
         let groups: Vec<String> = inv.data.groups.keys().cloned().collect();
         let hosts: Vec<String> = inv.data.hosts.keys().cloned().collect();
+        let mut first_err = None;
+        // Keep going after a broken file so lenient callers still get every other file.
+        let record = |first: &mut Option<InventoryError>, r: Result<(), InventoryError>| {
+            if let Err(e) = r {
+                first.get_or_insert(e);
+            }
+        };
         for g in &groups {
-            inv.load_plugin_vars(Entity::Group, g)?;
+            record(&mut first_err, inv.load_plugin_vars(Entity::Group, g));
         }
         for h in &hosts {
-            inv.load_plugin_vars(Entity::Host, h)?;
+            record(&mut first_err, inv.load_plugin_vars(Entity::Host, h));
         }
         for l in LOCALHOST_NAMES {
             if !inv.data.hosts.contains_key(l) {
-                inv.load_plugin_vars(Entity::Host, l)?;
+                record(&mut first_err, inv.load_plugin_vars(Entity::Host, l));
             }
         }
-        Ok((inv, diags))
+        (inv, diags, first_err)
     }
 
     /// Adds `group_vars/` and `host_vars/` of a playbook's folder, which Ansible reads after
@@ -252,6 +316,45 @@ impl Inventory {
     }
 
     fn drain_model_warnings(&mut self, diags: &mut Vec<Diagnostic>) {
+        for (key, at) in std::mem::take(&mut self.data.deprecations) {
+            let mut context = match &at {
+                Some((path, line, col)) => {
+                    let origin = Origin::new(path, *line, *col);
+                    let mut c = source_context(&origin, None);
+                    if *col == 0 {
+                        // No column: Ansible underlines the whole line.
+                        if let Some(text) = crate::diag::target_line(&origin, None) {
+                            let width = line.to_string().len();
+                            c.push_str(&format!(
+                                "\n{} {}",
+                                " ".repeat(width),
+                                "^".repeat(text.chars().count())
+                            ));
+                        }
+                    }
+                    c
+                }
+                None => String::new(),
+            };
+            if !context.is_empty() {
+                context.push_str("\n\n");
+            }
+            context.push_str("Variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores.");
+            let d = Diagnostic {
+                kind: DiagKind::Deprecation,
+                message: format!("Accepting inventory variable with invalid name '{key}'. This feature will be removed from ansible-core version 2.23."),
+                context: Some(context),
+            };
+            if !diags.iter().any(|x| x.kind == DiagKind::DeprecationNotice) {
+                diags.push(Diagnostic::new(
+                    DiagKind::DeprecationNotice,
+                    "Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.",
+                ));
+            }
+            if !diags.contains(&d) {
+                diags.push(d);
+            }
+        }
         for w in self.data.warnings.drain(..) {
             // Ansible's Display shows each distinct warning once.
             if !diags.iter().any(|d| d.message == w) {
@@ -353,6 +456,9 @@ impl Inventory {
         if ext == ".yml" || ext == ".yaml" {
             // auto: only YAML files naming an inventory plugin, which fleetsim does not run.
             let doc = crate::yaml::load(&text, path);
+            if let Ok(d) = &doc {
+                yaml_source::duplicate_key_warnings(d, &mut self.data.warnings);
+            }
             let msg = match &doc {
                 Err(e) => (e.headline(), Some(e.context.clone())),
                 Ok(d) => match d.get("plugin").and_then(|p| p.as_str()) {
@@ -371,7 +477,13 @@ impl Inventory {
             yaml_doc = Some(doc);
         }
         if ext.is_empty() || ext == ".yml" || ext == ".yaml" || ext == ".json" {
-            let doc = yaml_doc.unwrap_or_else(|| crate::yaml::load(&text, path));
+            let doc = yaml_doc.unwrap_or_else(|| {
+                let d = crate::yaml::load(&text, path);
+                if let Ok(d) = &d {
+                    yaml_source::duplicate_key_warnings(d, &mut self.data.warnings);
+                }
+                d
+            });
             match doc {
                 Err(e) => failures.push(Diagnostic {
                     kind: DiagKind::SourceFailed,
@@ -522,12 +634,16 @@ impl Inventory {
         warnings: &mut Vec<Diagnostic>,
     ) -> Result<Vec<String>, PatternError> {
         let pattern = pattern.strip_prefix(['&', '!']).unwrap_or(pattern);
+        if pattern.is_empty() {
+            // A lone `&` or `!` (as in `a:& b`): Python's `pattern[0]` raises IndexError there.
+            return Err(PatternError(UNEXPECTED_INDEX_ERROR.into()));
+        }
         let (expr, sub, warn) = pattern::split_subscript(pattern);
         if let Some(w) = warn {
             warnings.push(Diagnostic::new(DiagKind::Other, w));
         }
         let hosts = self.enumerate_matches(&expr, warnings)?;
-        pattern::apply_subscript(&hosts, sub).map_err(|_| {
+        pattern::apply_subscript(&hosts, sub).ok_or_else(|| {
             PatternError(format!(
                 "No hosts matched the subscripted pattern '{pattern}'"
             ))
@@ -625,7 +741,8 @@ impl Inventory {
                 out.insert(k.clone(), v.clone());
             }
         };
-        let (host_groups, own): (Vec<&model::Group>, Map<String, Value>) =
+        let implicit_vars;
+        let (host_groups, own): (Vec<&model::Group>, &Map<String, Value>) =
             match self.data.hosts.get(name) {
                 Some(h) => {
                     let mut gs: Vec<&model::Group> = h
@@ -637,7 +754,7 @@ impl Inventory {
                     gs.sort_by(|a, b| {
                         (a.depth, a.priority, &a.name).cmp(&(b.depth, b.priority, &b.name))
                     });
-                    (gs, h.vars.clone())
+                    (gs, &h.vars)
                 }
                 None if LOCALHOST_NAMES.contains(&name) => {
                     let mut m = Map::new();
@@ -646,7 +763,8 @@ impl Inventory {
                         Value::String("/usr/bin/python3".into()),
                     );
                     m.insert("ansible_connection".into(), Value::String("local".into()));
-                    (Vec::new(), m)
+                    implicit_vars = m;
+                    (Vec::new(), &implicit_vars)
                 }
                 None => return out,
             };
@@ -668,7 +786,7 @@ impl Inventory {
                 }
             }
         }
-        merge(&mut out, &own);
+        merge(&mut out, own);
         for pv in &self.plugin_vars {
             if let Some(m) = pv.hosts.get(name) {
                 merge(&mut out, m);
@@ -831,4 +949,76 @@ pub fn unfrackpath(p: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn load(text: &str) -> Inventory {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inv.ini");
+        std::fs::write(&p, text).unwrap();
+        Inventory::load(&[&p]).unwrap().0
+    }
+
+    #[test]
+    fn magic_vars_views() {
+        let inv = load("solo\n[web]\nw1\nw2\n[prod:children]\nweb\n[all:vars]\nx=1\n");
+        let g = inv.groups_map();
+        assert_eq!(
+            g.keys().collect::<Vec<_>>(),
+            vec!["all", "ungrouped", "web", "prod"]
+        );
+        assert_eq!(g["all"], vec!["solo", "w1", "w2"]);
+        assert_eq!(g["prod"], vec!["w1", "w2"]);
+        assert_eq!(inv.group_names("w1"), vec!["prod", "web"]);
+        assert_eq!(inv.group_names("solo"), vec!["ungrouped"]);
+        assert_eq!(inv.hosts(), vec!["solo", "w1", "w2"]);
+        assert_eq!(inv.host_vars("w1")["x"], json!(1));
+        assert!(inv.host_vars("w1").contains_key("inventory_file"));
+        assert_eq!(
+            inv.host_vars("localhost")["ansible_connection"],
+            json!("local")
+        );
+        assert!(inv.host_vars("nope").is_empty());
+    }
+
+    #[test]
+    fn runtime_additions() {
+        let mut inv = load("[web]\nw1\n");
+        let mut vars = Map::new();
+        vars.insert("v".into(), json!(2));
+        assert!(inv.add_host("new1", &["dyn"], &vars).unwrap());
+        assert!(!inv.add_host("new1", &["dyn"], &vars).unwrap());
+        assert_eq!(inv.resolve("dyn").unwrap().hosts, vec!["new1"]);
+        assert_eq!(inv.groups_map()["ungrouped"], Vec::<String>::new());
+        assert_eq!(inv.host_vars("new1")["v"], json!(2));
+        assert!(inv.add_host_to_group("w1", "by_os", &["os"]).unwrap());
+        assert_eq!(inv.group_names("w1"), vec!["by_os", "os", "web"]);
+        assert_eq!(inv.resolve("os").unwrap().hosts, vec!["w1"]);
+        // add_host puts the host in `all` itself, whose own hosts come first (as in Ansible).
+        assert_eq!(inv.hosts(), vec!["new1", "w1"]);
+    }
+
+    #[test]
+    fn limits() {
+        let mut inv = load("[g]\na\nb\nc\n");
+        inv.set_limit(Some("b:c")).unwrap();
+        assert_eq!(inv.resolve("all").unwrap().hosts, vec!["b", "c"]);
+        assert_eq!(
+            inv.resolve_ignoring_limit("all").unwrap().hosts,
+            vec!["a", "b", "c"]
+        );
+        assert_eq!(inv.resolve("localhost").unwrap().hosts, vec!["localhost"]);
+        inv.set_limit(None).unwrap();
+        assert_eq!(inv.resolve("g[1:]").unwrap().hosts, vec!["b", "c"]);
+        assert!(inv.resolve("g[7]").is_err());
+        let w = inv.resolve("zz").unwrap().warnings;
+        assert_eq!(
+            w[0].to_string(),
+            "[WARNING]: Could not match supplied host pattern, ignoring: zz"
+        );
+    }
 }

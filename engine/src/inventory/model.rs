@@ -53,6 +53,9 @@ pub struct Host {
     pub implicit: bool,
 }
 
+/// A source path with a 1-based line and column (0: unknown).
+pub type SourcePos = (String, usize, usize);
+
 /// An error raised by an inventory mutation (Ansible raises `AnsibleError` in the same places).
 pub type ModelError = String;
 
@@ -69,6 +72,12 @@ pub struct InventoryData {
     pub current_source: Option<String>,
     /// Warnings produced by mutations (Ansible's `display.warning` calls), drained by the loader.
     pub warnings: Vec<String>,
+    /// `current_source` and its folder, cached.
+    source_dir: Option<(String, String)>,
+    /// Line and column (0 when unknown) of what the parser is reading, for deprecations.
+    pub origin_pos: Option<(usize, usize)>,
+    /// Variables with names Ansible accepts only with a deprecation warning, and where.
+    pub deprecations: Vec<(String, Option<SourcePos>)>,
 }
 
 impl Default for InventoryData {
@@ -87,6 +96,9 @@ impl InventoryData {
             implicit_localhost: None,
             current_source: None,
             warnings: Vec::new(),
+            source_dir: None,
+            origin_pos: None,
+            deprecations: Vec::new(),
         };
         d.groups.insert("all".into(), Group::new("all"));
         d.groups.insert("ungrouped".into(), Group::new("ungrouped"));
@@ -108,6 +120,14 @@ impl InventoryData {
             self.groups.insert(name.to_string(), Group::new(name));
         }
         Ok(name.to_string())
+    }
+
+    /// `to_safe_group_name` as the INI parser calls it on every section header: warns (once)
+    /// about characters Ansible would like to replace, and keeps the name.
+    pub fn check_group_name(&mut self, name: &str) {
+        if invalid_group_name(name) {
+            self.warn("Invalid characters were found in group names but not replaced, use -vvvv to see details");
+        }
     }
 
     fn warn(&mut self, msg: &str) {
@@ -133,7 +153,7 @@ impl InventoryData {
         if !self.hosts.contains_key(name) {
             let mut h = Host {
                 name: name.to_string(),
-                vars: Map::new(),
+                vars: Map::with_capacity(4),
                 groups: Vec::new(),
                 implicit: false,
             };
@@ -144,10 +164,18 @@ impl InventoryData {
             }
             match &self.current_source {
                 Some(src) => {
+                    // One `stat` per source, not per host.
+                    let dir = match &self.source_dir {
+                        Some((s, d)) if s == src => d.clone(),
+                        _ => {
+                            let d = basedir(src);
+                            self.source_dir = Some((src.clone(), d.clone()));
+                            d
+                        }
+                    };
                     h.vars
                         .insert("inventory_file".into(), Value::String(src.clone()));
-                    h.vars
-                        .insert("inventory_dir".into(), Value::String(basedir(src)));
+                    h.vars.insert("inventory_dir".into(), Value::String(dir));
                 }
                 None => {
                     h.vars.insert("inventory_file".into(), Value::Null);
@@ -211,10 +239,19 @@ impl InventoryData {
         key: &str,
         value: Value,
     ) -> Result<(), ModelError> {
+        if (self.groups.contains_key(entity) || self.hosts.contains_key(entity))
+            && !is_identifier(key)
+        {
+            // validate_variable_name: accepted, with a deprecation warning (until 2.23).
+            let at = match (&self.current_source, self.origin_pos) {
+                (Some(src), Some((l, c))) => Some((src.clone(), l, c)),
+                _ => None,
+            };
+            self.deprecations.push((key.to_string(), at));
+        }
         if let Some(g) = self.groups.get_mut(entity) {
             if key == "ansible_group_priority" {
-                g.priority = python_int(&value)
-                    .ok_or_else(|| format!("invalid literal for int() with base 10: {}", value))?;
+                g.priority = python_int(&value)?;
             } else {
                 g.vars.insert(key.to_string(), value);
             }
@@ -466,6 +503,15 @@ fn dedup(v: Vec<String>) -> Vec<String> {
     v.into_iter().filter(|x| seen.insert(x.clone())).collect()
 }
 
+/// Python's `str.isidentifier()`: what Ansible's `validate_variable_name` requires.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' => chars.all(|c| c.is_alphanumeric() || c == '_'),
+        _ => false,
+    }
+}
+
 /// `C.INVALID_VARIABLE_NAMES`: `^[\d\W]|[^\w]`.
 fn invalid_group_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -476,14 +522,75 @@ fn invalid_group_name(name: &str) -> bool {
     }
 }
 
-/// Python's `int(value)` for the types an inventory can hold.
-fn python_int(v: &Value) -> Option<i64> {
+/// Python's `int(value)` for the types an inventory can hold, with Python's error text.
+fn python_int(v: &Value) -> Result<i64, String> {
     match v {
-        Value::Bool(b) => Some(*b as i64),
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.trunc() as i64)),
-        Value::String(s) => s.trim().replace('_', "").parse().ok(),
-        _ => None,
+        Value::Bool(b) => Ok(*b as i64),
+        Value::Number(n) => Ok(n
+            .as_i64()
+            .unwrap_or_else(|| n.as_f64().map(|f| f.trunc() as i64).unwrap_or(0))),
+        Value::String(s) => {
+            let t = s.trim();
+            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+            let ok = !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit() || c == '_')
+                && !digits.starts_with('_')
+                && !digits.ends_with('_')
+                && !digits.contains("__");
+            let parsed = if ok {
+                t.replace('_', "").parse::<i64>().ok()
+            } else {
+                None
+            };
+            parsed.ok_or_else(|| {
+                format!(
+                    "invalid literal for int() with base 10: {}",
+                    python_str_repr(s)
+                )
+            })
+        }
+        Value::Null => Err(
+            "int() argument must be a string, a bytes-like object or a real number, not 'NoneType'"
+                .into(),
+        ),
+        Value::Array(_) => Err(
+            "int() argument must be a string, a bytes-like object or a real number, not 'list'"
+                .into(),
+        ),
+        Value::Object(_) => Err(
+            "int() argument must be a string, a bytes-like object or a real number, not 'dict'"
+                .into(),
+        ),
     }
+}
+
+/// Python's `repr()` of a string.
+pub fn python_str_repr(s: &str) -> String {
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::new();
+    out.push(q);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(q);
+    out
 }
 
 #[cfg(test)]

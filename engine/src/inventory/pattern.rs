@@ -5,6 +5,7 @@ use super::address::parse_address;
 use regex::Regex;
 use std::sync::LazyLock;
 
+// The `expect`s below cannot fire: the expressions are constants, compiled by the unit tests.
 static SUBSCRIPT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?s)(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").expect("constant regex")
 });
@@ -103,12 +104,13 @@ pub fn split_subscript(pattern: &str) -> (String, Option<Subscript>, Option<Stri
 
 /// `_apply_subscript`, with Python's indexing and slicing rules (`end` is inclusive, `-1`
 /// means the last host, and an `end` of 0 selects the single host at `start`).
-pub fn apply_subscript<T: Clone>(hosts: &[T], sub: Option<Subscript>) -> Result<Vec<T>, ()> {
+/// `None` is Python's `IndexError` (a single index past either end).
+pub fn apply_subscript<T: Clone>(hosts: &[T], sub: Option<Subscript>) -> Option<Vec<T>> {
     let Some((start, end)) = sub else {
-        return Ok(hosts.to_vec());
+        return Some(hosts.to_vec());
     };
     if hosts.is_empty() {
-        return Ok(Vec::new());
+        return Some(Vec::new());
     }
     let n = hosts.len() as i64;
     match end {
@@ -117,17 +119,17 @@ pub fn apply_subscript<T: Clone>(hosts: &[T], sub: Option<Subscript>) -> Result<
             let norm = |i: i64| if i < 0 { (i + n).max(0) } else { i.min(n) };
             let (s, stop) = (norm(start), norm(e.saturating_add(1)));
             if s >= stop {
-                Ok(Vec::new())
+                Some(Vec::new())
             } else {
-                Ok(hosts[s as usize..stop as usize].to_vec())
+                Some(hosts[s as usize..stop as usize].to_vec())
             }
         }
         _ => {
             let i = if start < 0 { start + n } else { start };
             if i < 0 || i >= n {
-                Err(())
+                None
             } else {
-                Ok(vec![hosts[i as usize].clone()])
+                Some(vec![hosts[i as usize].clone()])
             }
         }
     }
@@ -195,10 +197,39 @@ fn python_re_to_rust(re: &str) -> String {
             i += 1;
             continue;
         }
+        if cs[i] == '{' && cs.get(i + 1) == Some(&',') && is_quantifier(&cs[i..]) {
+            // `{,n}` is Python's spelling of `{0,n}`.
+            out.push_str("{0");
+            i += 1;
+            continue;
+        }
+        if cs[i] == '{' && !is_quantifier(&cs[i..]) {
+            // Python reads a `{` that does not start `{m}`, `{m,}`, `{,n}` or `{m,n}` literally.
+            out.push_str(r"\{");
+            i += 1;
+            continue;
+        }
         out.push(cs[i]);
         i += 1;
     }
     out
+}
+
+/// Whether `s` starts with a Python repetition quantifier (`{m}`, `{m,}`, `{,n}`, `{m,n}`).
+fn is_quantifier(s: &[char]) -> bool {
+    let Some(close) = s.iter().position(|c| *c == '}') else {
+        return false;
+    };
+    let inner: String = s[1..close].iter().collect();
+    let (a, b) = match inner.split_once(',') {
+        Some((a, b)) => (a, Some(b)),
+        None => (inner.as_str(), None),
+    };
+    let digits = |x: &str| x.chars().all(|c| c.is_ascii_digit());
+    match b {
+        None => !a.is_empty() && digits(a),
+        Some(b) => digits(a) && digits(b),
+    }
 }
 
 /// `fnmatch.translate` into a Rust regex (anchored both ends, `.` matching newlines).
@@ -315,12 +346,12 @@ mod tests {
             let (e, s, _) = split_subscript(p);
             (e, apply_subscript(&h, s))
         };
-        assert_eq!(ap("g[0]"), ("g".into(), Ok(vec!["a"])));
-        assert_eq!(ap("g[-1]"), ("g".into(), Ok(vec!["c"])));
-        assert_eq!(ap("g[0:1]"), ("g".into(), Ok(vec!["a", "b"])));
-        assert_eq!(ap("g[1:]"), ("g".into(), Ok(vec!["b", "c"])));
-        assert_eq!(ap("g[2:0]"), ("g".into(), Ok(vec!["c"])));
-        assert_eq!(ap("g[5]"), ("g".into(), Err(())));
+        assert_eq!(ap("g[0]"), ("g".into(), Some(vec!["a"])));
+        assert_eq!(ap("g[-1]"), ("g".into(), Some(vec!["c"])));
+        assert_eq!(ap("g[0:1]"), ("g".into(), Some(vec!["a", "b"])));
+        assert_eq!(ap("g[1:]"), ("g".into(), Some(vec!["b", "c"])));
+        assert_eq!(ap("g[2:0]"), ("g".into(), Some(vec!["c"])));
+        assert_eq!(ap("g[5]"), ("g".into(), None));
         assert_eq!(ap("g[-2:]").0, "g[-2:]");
     }
 
@@ -335,6 +366,9 @@ mod tests {
         assert!(m("~web\\d", "web1.x"), "re.match anchors at the start only");
         assert!(!m("~eb", "web"));
         assert!(m("~(?=w)web", "web"));
+        assert!(m("~a{", "a{"));
+        assert!(m("~a{2}", "aa"));
+        assert!(m("~xa{,2}y", "xy"));
         assert!(!m("all", "ally"));
     }
 }

@@ -9,6 +9,12 @@ use serde_json::{Map, Number, Value};
 
 /// Splits a host line the way `shlex.split(line, comments=True)` (POSIX mode) does.
 pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
+    shlex_split_opts(line, true)
+}
+
+/// `shlex.split(line, comments=comments)` in POSIX mode. With `comments` false, `#` is an
+/// ordinary character (what the `command` module's `shlex.split(args)` does).
+pub fn shlex_split_opts(line: &str, comments: bool) -> Result<Vec<String>, String> {
     #[derive(PartialEq, Clone, Copy)]
     enum St {
         Space,
@@ -32,7 +38,7 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
             St::Space => match c {
                 None => break,
                 Some(' ' | '\t' | '\r' | '\n') => {}
-                Some('#') => break,
+                Some('#') if comments => break,
                 Some('\\') => st = St::Escape(Esc::Word),
                 Some(q @ ('\'' | '"')) => {
                     st = St::Quote(q);
@@ -49,7 +55,7 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
                     quoted = false;
                     st = St::Space;
                 }
-                Some('#') => {
+                Some('#') if comments => {
                     // A comment ends the line even in the middle of a word.
                     st = St::Space;
                     break;
@@ -100,6 +106,27 @@ pub enum Literal {
 /// `ast.literal_eval(text)`; `Err` only for errors Ansible does not catch (unhashable keys).
 pub fn literal_eval(text: &str) -> Result<Literal, String> {
     let src = text.trim_start_matches([' ', '\t']);
+    // Fast paths for the common shapes (plain decimal numbers, bare words), which are most
+    // values in large inventories.
+    let bytes = src.as_bytes();
+    if !bytes.is_empty()
+        && bytes.len() < 19
+        && bytes.iter().all(u8::is_ascii_digit)
+        && (bytes[0] != b'0' || bytes.len() == 1)
+    {
+        if let Ok(n) = src.parse::<i64>() {
+            return Ok(Literal::Value(Value::from(n)));
+        }
+    }
+    if bytes.first().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && !matches!(src, "True" | "False" | "None")
+        && !(bytes.len() <= 2 && matches!(bytes[0] | 0x20, b'r' | b'u' | b'b' | b'f'))
+    {
+        return Ok(Literal::NotLiteral);
+    }
     let toks = match tokenize(src) {
         Some(t) => t,
         None => return Ok(Literal::NotLiteral),
@@ -152,11 +179,7 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
         if c == '\0' || c == '\n' || c == '\r' {
             return None;
         }
-        if c == '.'
-            && i + 2 < cs.len() + 0
-            && cs.get(i + 1) == Some(&'.')
-            && cs.get(i + 2) == Some(&'.')
-        {
+        if c == '.' && cs.get(i + 1) == Some(&'.') && cs.get(i + 2) == Some(&'.') {
             out.push(Tok::Ellipsis);
             i += 3;
             continue;
@@ -768,5 +791,9 @@ mod tests {
             vec!["h", "x=a\"b\\n"]
         );
         assert!(shlex_split("h x='a").is_err());
+        assert_eq!(
+            shlex_split_opts("echo a#b # c", false).unwrap(),
+            vec!["echo", "a#b", "#", "c"]
+        );
     }
 }

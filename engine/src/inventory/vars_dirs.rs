@@ -141,8 +141,8 @@ impl VarsCache {
 fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>, InventoryError> {
     let text = std::fs::read_to_string(path).map_err(|e| InventoryError::VarsFile {
         path: path.to_path_buf(),
-        message: format!("Could not process '{}'.", path.display()),
-        detail: e.to_string(),
+        message: format!("Could not process '{}': {e}", path.display()),
+        detail: String::new(),
     })?;
     let node = crate::yaml::load(&text, path).map_err(|e| InventoryError::VarsFile {
         path: path.to_path_buf(),
@@ -155,27 +155,29 @@ fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>, InventoryEr
         Value::Null | Value::Bool(false) => Ok(None),
         Value::Array(a) if a.is_empty() => Ok(None),
         Value::String(s) if s.is_empty() => Ok(None),
+        Value::Number(n) if n.as_f64() == Some(0.0) => Ok(None),
         other => Err(InventoryError::VarsFile {
             path: path.to_path_buf(),
-            message: format!("Could not process '{}'.", path.display()),
-            detail: format!(
-                "failed to combine variables, expected dicts but got a 'dict' and a '{}'.",
-                python_type_name(&other)
+            message: format!(
+                "Could not process '{}': failed to combine variables, expected dicts but got a 'dict' and a '{}'.",
+                path.display(),
+                tagged_type_name(&other)
             ),
+            detail: String::new(),
         }),
     }
 }
 
-/// Python's type name for a JSON-shaped value, as Ansible's messages print it.
-pub fn python_type_name(v: &Value) -> &'static str {
+/// The class name Ansible 2.19 prints for a loaded value (origin-tagged where Python allows).
+fn tagged_type_name(v: &Value) -> &'static str {
     match v {
-        Value::Null => "NoneType",
         Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
+        Value::Null => "NoneType",
+        Value::Number(n) if n.is_f64() => "_AnsibleTaggedFloat",
+        Value::Number(_) => "_AnsibleTaggedInt",
+        Value::String(_) => "_AnsibleTaggedStr",
+        Value::Array(_) => "_AnsibleTaggedList",
+        Value::Object(_) => "_AnsibleTaggedDict",
     }
 }
 

@@ -5,7 +5,7 @@ use super::address::expand_hostpattern;
 use super::model::InventoryData;
 use super::SourceError;
 use crate::yaml::{Node, NodeKind, Scalar};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Parses a loaded YAML document into `inv`.
 pub fn parse(inv: &mut InventoryData, doc: &Node) -> Result<(), SourceError> {
@@ -58,15 +58,43 @@ fn is_map_or_null(n: &Node) -> bool {
     n.entries().is_some() || n.is_null()
 }
 
+/// The Python class name Ansible 2.19 reports for a loaded YAML value: everything that can
+/// carry an origin tag is a `_AnsibleTagged*` subclass; bools and None cannot be.
 fn node_type(n: &Node) -> &'static str {
     match &n.kind {
-        NodeKind::Scalar(Scalar::Str(_)) => "str",
-        NodeKind::Scalar(Scalar::Int(_)) => "int",
-        NodeKind::Scalar(Scalar::Float(_)) => "float",
+        NodeKind::Scalar(Scalar::Str(_)) => {
+            "ansible.module_utils._internal._datatag._AnsibleTaggedStr"
+        }
+        NodeKind::Scalar(Scalar::Int(_)) => {
+            "ansible.module_utils._internal._datatag._AnsibleTaggedInt"
+        }
+        NodeKind::Scalar(Scalar::Float(_)) => {
+            "ansible.module_utils._internal._datatag._AnsibleTaggedFloat"
+        }
         NodeKind::Scalar(Scalar::Bool(_)) => "bool",
         NodeKind::Scalar(Scalar::Null) => "NoneType",
-        NodeKind::Seq(_) => "list",
-        NodeKind::Map(_) => "dict",
+        NodeKind::Seq(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedList",
+        NodeKind::Map(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedDict",
+    }
+}
+
+/// The loader's `Found duplicate mapping key 'K'.` warnings, in document order.
+pub fn duplicate_key_warnings(n: &Node, out: &mut Vec<String>) {
+    match &n.kind {
+        NodeKind::Map(entries) => {
+            let mut seen: Vec<String> = Vec::new();
+            for (k, v) in entries {
+                let key = k.key_string();
+                if seen.contains(&key) {
+                    out.push(format!("Found duplicate mapping key '{key}'."));
+                } else {
+                    seen.push(key);
+                }
+                duplicate_key_warnings(v, out);
+            }
+        }
+        NodeKind::Seq(items) => items.iter().for_each(|i| duplicate_key_warnings(i, out)),
+        NodeKind::Scalar(_) => {}
     }
 }
 
@@ -133,9 +161,7 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
         let kname = k.key_string();
         let is_section =
             matches!(kname.as_str(), "vars" | "children" | "hosts") && k.as_str().is_some();
-        let sec = if is_section {
-            section(v)
-        } else if v.entries().is_some() {
+        let sec = if is_section || v.entries().is_some() {
             section(v)
         } else {
             Section::NotMapping(v)
@@ -155,6 +181,7 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
         match (is_section, kname.as_str()) {
             (true, "vars") => {
                 for (vk, vv) in items {
+                    inv.origin_pos = Some((vk.span.line, vk.span.col));
                     let value = vv.map(Node::to_value).unwrap_or(Value::Null);
                     inv.set_variable(&group, &vk.key_string(), value)
                         .map_err(|e| err(vk, e))?;
@@ -179,9 +206,13 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
                         ));
                     };
                     let (hosts, port) = expand_hostpattern(pattern).map_err(|e| err(hk, e))?;
-                    let vars: Map<String, Value> = match hv {
+                    let vars: Vec<(&Node, Value)> = match hv {
                         Some(v) if !is_falsy(v) => match v.to_value() {
-                            Value::Object(m) => m,
+                            Value::Object(_) => v
+                                .dict_entries()
+                                .into_iter()
+                                .map(|(k, x)| (k, x.to_value()))
+                                .collect(),
                             other => {
                                 return Err(err(
                                     v,
@@ -192,13 +223,14 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
                                 ))
                             }
                         },
-                        _ => Map::new(),
+                        _ => Vec::new(),
                     };
                     for h in &hosts {
                         inv.add_host(h, Some(&group), port)
                             .map_err(|e| err(hk, e))?;
                         for (vk, vv) in &vars {
-                            inv.set_variable(h, vk, vv.clone())
+                            inv.origin_pos = Some((vk.span.line, vk.span.col));
+                            inv.set_variable(h, &vk.key_string(), vv.clone())
                                 .map_err(|e| err(hk, e))?;
                         }
                     }
