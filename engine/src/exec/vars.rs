@@ -231,14 +231,12 @@ impl VarSource for HostVarSource {
     /// trust model); everything else written by the user is.
     fn is_trusted(&self, name: &str) -> bool {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        match self
-            .layers
-            .iter()
-            .rev()
-            .find(|l| s.lookup(l, &self.host, name).is_some())
-        {
-            Some(Layer::Facts) | Some(Layer::HostFacts) => false,
-            _ => true,
-        }
+        !matches!(
+            self.layers
+                .iter()
+                .rev()
+                .find(|l| s.lookup(l, &self.host, name).is_some()),
+            Some(Layer::Facts) | Some(Layer::HostFacts)
+        )
     }
 }

@@ -70,7 +70,7 @@ impl Module for Command {
             let Some(cmd) = arg_str(args, "_raw_params").or_else(|| arg_str(args, "cmd")) else {
                 return super::fail("no command given");
             };
-            let words = match crate::inventory::pyliteral::shlex_split(&cmd) {
+            let words = match crate::inventory::pyliteral::shlex_split_opts(&cmd, false) {
                 Ok(w) => w,
                 Err(e) => return super::fail(&e),
             };
