@@ -994,25 +994,6 @@ fn errors_keep_minijinja_source_and_position() {
     assert!(err.minijinja().is_some());
 }
 
-/// Scan helper (run by hand): every template in the shared cases must at least parse.
-#[test]
-#[ignore]
-fn scan_shared_templates() {
-    let Ok(text) = std::fs::read_to_string("/tmp/tscan/templates.json") else {
-        return;
-    };
-    let all: Vec<String> = serde_json::from_str(&text).unwrap();
-    let t = templar();
-    let v = vars(json!({}));
-    for s in all {
-        if let Err(e) = t.render_str(&s, &v) {
-            if *e.kind() != TemplateErrorKind::Undefined {
-                println!("--- {s:?}\n    {:?}: {}", e.kind(), e.message());
-            }
-        }
-    }
-}
-
 /// The seed lab's post_tasks summary (`lb_groups.append` inside a loop, hostvars, intersect,
 /// map('extract')), compared with what ansible-core 2.19 rendered for the same inventory.
 #[test]
