@@ -713,8 +713,8 @@ impl Runner {
         } else {
             "TASK"
         };
-        self.display
-            .banner(&format!("{banner_kind} [{}]", task.display_name()));
+        let shown = self.templated_name(ctx, task, &members[0].0, &members[0].1);
+        self.display.banner(&format!("{banner_kind} [{shown}]"));
         let run_once = task
             .keyword("run_once")
             .map(|v| self.keyword_bool(v, &members[0].0, task, &members[0].1))
@@ -909,6 +909,21 @@ impl Runner {
             }
         }
         Ok(PlayEnd::Completed)
+    }
+
+    /// The task's name templated with the first host's variables (an included task named
+    /// "Summary for {{ env }}" shows each include's value), or as written when it cannot be.
+    fn templated_name(&self, ctx: &PlayCtx, task: &Task, host: &str, next: &iterator::NextTask) -> String {
+        let raw = task.display_name();
+        if !crate::template::is_template(&raw) {
+            return raw;
+        }
+        let layers = self.task_layers(ctx, host, task, next);
+        let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &layers));
+        match self.templar.render_str(&raw, &src) {
+            Ok(v) => playbook::scalar_text(&v),
+            Err(_) => raw,
+        }
     }
 
     fn keyword_bool(&self, v: &Value, host: &str, task: &Task, next: &iterator::NextTask) -> bool {
