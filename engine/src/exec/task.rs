@@ -772,51 +772,115 @@ pub(super) fn search_dirs(task: &Task, ctx: &PlayCtx) -> Vec<PathBuf> {
 }
 
 fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> Map<String, Value> {
-    let file = args
-        .get("_raw_params")
-        .or_else(|| args.get("file"))
-        .map(text_of)
-        .unwrap_or_default();
-    let mut candidates = Vec::new();
-    if let Some(r) = &task.role {
-        candidates.push(r.path.join("vars").join(&file));
-    }
-    candidates.push(task.file_dir.join("vars").join(&file));
-    candidates.push(task.file_dir.join(&file));
-    let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
-        return modules::action_fail(&format!(
-            "Could not find or access '{file}' on the Ansible Controller."
-        ));
+    let _ = runner;
+    let base_dirs = || {
+        let mut d = Vec::new();
+        if let Some(r) = &task.role {
+            d.push(r.path.join("vars"));
+        }
+        d.push(task.file_dir.join("vars"));
+        d.push(task.file_dir.clone());
+        d
     };
-    match crate::yaml::load_file(&path) {
-        Ok(node) => {
-            let value = node.to_value();
-            let facts = match (args.get("name").map(text_of), value) {
-                (Some(name), v) => {
-                    let mut m = Map::new();
-                    m.insert(name, v);
-                    m
-                }
-                (None, Value::Object(m)) => m,
-                (None, Value::Null) => Map::new(),
-                (None, _) => {
+    // The files to read, in order: one `file`, or every vars file of a `dir` (sorted, as
+    // Ansible walks it).
+    let files: Vec<PathBuf> = if let Some(dir) = args.get("dir").map(text_of) {
+        let Some(root) = base_dirs().into_iter().map(|b| b.join(&dir)).find(|p| p.is_dir()) else {
+            return modules::action_fail(&format!("{dir} directory does not exist"));
+        };
+        let exts: Vec<String> = match args.get("extensions") {
+            Some(Value::Array(a)) => a.iter().map(text_of).collect(),
+            _ => vec!["yaml".into(), "yml".into(), "json".into()],
+        };
+        let matching = args.get("files_matching").map(text_of).and_then(|p| regex::Regex::new(&p).ok());
+        let ignore: Vec<String> = match args.get("ignore_files") {
+            Some(Value::Array(a)) => a.iter().map(text_of).collect(),
+            Some(v) => vec![text_of(v)],
+            None => Vec::new(),
+        };
+        let depth = args.get("depth").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let mut found = Vec::new();
+        collect_vars_files(&root, 1, depth, &exts, matching.as_ref(), &ignore, &mut found);
+        found
+    } else {
+        let file = args.get("_raw_params").or_else(|| args.get("file")).map(text_of).unwrap_or_default();
+        match base_dirs().into_iter().map(|b| b.join(&file)).find(|p| p.is_file()) {
+            Some(p) => vec![p],
+            None => {
+                return modules::action_fail(&format!(
+                    "Could not find or access '{file}' on the Ansible Controller."
+                ))
+            }
+        }
+    };
+    let mut merged = Map::new();
+    for path in &files {
+        match crate::yaml::load_file(path) {
+            Ok(node) => match node.to_value() {
+                Value::Object(m) => merged.extend(m),
+                Value::Null => {}
+                _ => {
                     return modules::action_fail(&format!(
                         "{} must be stored as a dictionary/hash",
                         path.display()
                     ))
                 }
-            };
-            let mut r = modules::ok(false);
-            r.insert("ansible_facts".into(), Value::Object(facts));
-            r.insert(
-                "ansible_included_var_files".into(),
-                json!([path.display().to_string()]),
-            );
-            r.insert("_ansible_include_vars".into(), json!(true));
-            let _ = runner;
-            r
+            },
+            Err(e) => return modules::action_fail(&e.headline()),
         }
-        Err(e) => modules::action_fail(&e.headline()),
+    }
+    let facts = match args.get("name").map(text_of) {
+        Some(name) => {
+            let mut m = Map::new();
+            m.insert(name, Value::Object(merged));
+            m
+        }
+        None => merged,
+    };
+    let mut r = modules::ok(false);
+    r.insert("ansible_facts".into(), Value::Object(facts));
+    r.insert(
+        "ansible_included_var_files".into(),
+        json!(files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()),
+    );
+    r.insert("_ansible_include_vars".into(), json!(true));
+    r
+}
+
+/// Vars files under `dir` as include_vars' `dir:` walks them: names sorted, subfolders after
+/// the files of their parent, down to `depth` levels (0 = no limit).
+fn collect_vars_files(
+    dir: &std::path::Path,
+    level: usize,
+    depth: usize,
+    exts: &[String],
+    matching: Option<&regex::Regex>,
+    ignore: &[String],
+    out: &mut Vec<PathBuf>,
+) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    let mut subdirs = Vec::new();
+    for p in entries {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if p.is_dir() {
+            subdirs.push(p);
+            continue;
+        }
+        let ext = p.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+        if !exts.contains(&ext) || ignore.contains(&name) {
+            continue;
+        }
+        if matching.is_some_and(|re| !re.is_match(&name)) {
+            continue;
+        }
+        out.push(p);
+    }
+    if depth == 0 || level < depth {
+        for d in subdirs {
+            collect_vars_files(&d, level + 1, depth, exts, matching, ignore, out);
+        }
     }
 }
 
