@@ -570,18 +570,16 @@ fn run_once_item(
             }
         }
     }
-    let check_mode = runner.opts.check
-        || task
-            .keyword("check_mode")
-            .map(|v| {
-                runner
-                    .templar
-                    .render(v, &vars)
-                    .ok()
-                    .and_then(|v| modules::to_bool(&v))
-                    .unwrap_or(false)
-            })
-            .unwrap_or(false);
+    // The task's `check_mode` keyword wins over --check, both ways.
+    let check_mode = match task.keyword("check_mode") {
+        Some(v) => runner
+            .templar
+            .render(v, &vars)
+            .ok()
+            .and_then(|v| modules::to_bool(&v))
+            .unwrap_or(runner.opts.check),
+        None => runner.opts.check,
+    };
     // Actions the executor itself carries out.
     match task.action.as_str() {
         "include_tasks" | "include_role" => {
