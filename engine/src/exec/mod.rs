@@ -86,6 +86,8 @@ pub struct Runner {
     start_at: Option<String>,
     /// Files included during the current task, by (path, vars): hosts share them.
     pub(crate) include_cache: IndexMap<String, Vec<Arc<Block>>>,
+    /// The vars of the latest `include_role` of each role: its handlers run with them.
+    pub(crate) role_include_vars: IndexMap<String, Arc<Vars>>,
 }
 
 impl Runner {
@@ -113,6 +115,7 @@ impl Runner {
             notified: IndexMap::new(),
             start_at,
             include_cache: IndexMap::new(),
+            role_include_vars: IndexMap::new(),
         };
         r.refresh_inventory_vars();
         r
@@ -945,6 +948,12 @@ impl Runner {
             t.role_vars.push(Arc::new(r.vars.clone()));
             if !r.params.is_empty() {
                 t.role_params.push(Arc::new(r.params.clone()));
+            }
+            // A role's handlers are shared by its uses; they see the latest include's vars.
+            if task.is_handler {
+                if let Some(v) = self.role_include_vars.get(&r.name) {
+                    t.role_params.push(v.clone());
+                }
             }
         }
         for iv in &next.include_vars {

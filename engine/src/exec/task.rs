@@ -939,6 +939,9 @@ fn include_action(
         return ir;
     }
     let name = args.get("name").map(text_of).unwrap_or_default();
+    runner
+        .role_include_vars
+        .insert(name.clone(), Arc::new(inc_vars.clone()));
     let tasks_from = args
         .get("tasks_from")
         .map(text_of)

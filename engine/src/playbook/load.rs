@@ -157,6 +157,9 @@ pub struct Loader {
     sources: BTreeMap<PathBuf, Arc<str>>,
     /// Roles met while loading a play, with their handlers (added to the play's handlers).
     role_handlers: Vec<Arc<Block>>,
+    /// Roles already part of the play being loaded: their dependencies and handlers are
+    /// added once (Ansible deduplicates them per play).
+    roles_in_play: std::collections::BTreeSet<String>,
     role_defaults: Map<String, Value>,
     role_vars: Map<String, Value>,
 }
@@ -167,6 +170,7 @@ impl Loader {
             playbook_dir: playbook_dir.to_path_buf(),
             sources: BTreeMap::new(),
             role_handlers: Vec::new(),
+            roles_in_play: std::collections::BTreeSet::new(),
             role_defaults: Map::new(),
             role_vars: Map::new(),
         }
@@ -304,6 +308,7 @@ impl Loader {
             }
         }
         self.role_handlers.clear();
+        self.roles_in_play.clear();
         self.role_defaults = Map::new();
         self.role_vars = Map::new();
         let pre_tasks = self.blocks(path, node.get("pre_tasks"), &inherit)?;
@@ -444,8 +449,10 @@ impl Loader {
             params,
         });
         let mut blocks = Vec::new();
-        // Dependencies in meta/main.yml run first.
-        if let Some(meta) = find_yaml(&role_dir.join("meta"), "main") {
+        let first_in_play = self.roles_in_play.insert(name.to_string());
+        // Dependencies in meta/main.yml run first, once per play.
+        let meta = find_yaml(&role_dir.join("meta"), "main").filter(|_| first_in_play);
+        if let Some(meta) = meta {
             let node = self.read_yaml(&meta)?;
             if let Some(deps) = node.get("dependencies") {
                 for d in deps.items().unwrap_or(&[]) {
@@ -463,7 +470,7 @@ impl Loader {
                 &std::io::Error::from(std::io::ErrorKind::NotFound),
             ));
         }
-        if with_handlers {
+        if with_handlers && first_in_play {
             if let Some(h) = find_yaml(&role_dir.join("handlers"), "main") {
                 let node = self.read_yaml(&h)?;
                 let hinh = Inherit {
