@@ -122,7 +122,7 @@ impl FsError {
             path: path.to_string(),
         }
     }
-    fn io(e: &io::Error, path: &str) -> Self {
+    pub(crate) fn io(e: &io::Error, path: &str) -> Self {
         FsError::new(Errno::from_io(e), path)
     }
 }

@@ -21,6 +21,18 @@ pub struct Event {
     pub detail: serde_json::Value,
 }
 
+/// Points SANDBOX/hosts/NAME at the owner's folder (a relative link inside the sandbox).
+fn link_host_dir(sandbox_dir: &Path, name: &str, owner: &str) -> FsResult<()> {
+    let hosts = sandbox_dir.join("hosts");
+    let io = |e: std::io::Error| crate::fs::FsError::io(&e, "/");
+    std::fs::create_dir_all(hosts.join(owner)).map_err(io)?;
+    let link = hosts.join(name);
+    if link.symlink_metadata().is_err() {
+        std::os::unix::fs::symlink(owner, &link).map_err(io)?;
+    }
+    Ok(())
+}
+
 /// Everything the simulation knows.
 #[derive(Debug)]
 pub struct World {
@@ -36,6 +48,10 @@ pub struct World {
     pub events: Vec<Event>,
     /// Draws not tied to one host (the `random` filter on the controller).
     pub rng: Stream,
+    /// Hosts whose filesystem is another host's (name -> owner): Ansible runs a host with
+    /// `ansible_connection: local` on the controller itself, so it sees the controller's
+    /// files. SANDBOX/hosts/NAME is then a link to the owner's folder.
+    fs_owner: IndexMap<String, String>,
 }
 
 impl World {
@@ -47,12 +63,23 @@ impl World {
             hosts: IndexMap::new(),
             events: Vec::new(),
             rng: Stream::derive(seed, "#controller"),
+            fs_owner: IndexMap::new(),
+        }
+    }
+
+    /// Makes `host` use `owner`'s filesystem (call before the host is first used).
+    pub fn share_filesystem(&mut self, host: &str, owner: &str) {
+        if host != owner && !self.hosts.contains_key(host) {
+            self.fs_owner.insert(host.to_string(), owner.to_string());
         }
     }
 
     /// The host named `name`, created with the next simulated address if new.
     pub fn host(&mut self, name: &str) -> FsResult<&mut Host> {
         if !self.hosts.contains_key(name) {
+            if let Some(owner) = self.fs_owner.get(name) {
+                link_host_dir(&self.sandbox_dir, name, owner)?;
+            }
             let index = self.hosts.len();
             let h = Host::new(&self.sandbox_dir, name, index, self.seed)?;
             self.hosts.insert(name.to_string(), h);

@@ -160,6 +160,11 @@ impl Runner {
         store.extra = Arc::new(self.opts.extra_vars.clone());
         for h in self.inventory.hosts() {
             let v = self.inventory.host_vars(&h);
+            // `ansible_connection: local` runs the host's tasks on the controller: it sees
+            // the controller's files, as it does under real Ansible.
+            if v.get("ansible_connection").and_then(Value::as_str) == Some("local") {
+                self.world.share_filesystem(&h, "localhost");
+            }
             store.inventory.insert(h.clone(), Arc::new(v));
             let mut magic = Map::new();
             magic.insert("inventory_hostname".into(), json!(h));
@@ -916,7 +921,13 @@ impl Runner {
 
     /// The task's name templated with the first host's variables (an included task named
     /// "Summary for {{ env }}" shows each include's value), or as written when it cannot be.
-    fn templated_name(&self, ctx: &PlayCtx, task: &Task, host: &str, next: &iterator::NextTask) -> String {
+    fn templated_name(
+        &self,
+        ctx: &PlayCtx,
+        task: &Task,
+        host: &str,
+        next: &iterator::NextTask,
+    ) -> String {
         let raw = task.display_name();
         if !crate::template::is_template(&raw) {
             return raw;

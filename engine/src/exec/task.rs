@@ -783,14 +783,21 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
     // The files to read, in order: one `file`, or every vars file of a `dir` (sorted, as
     // Ansible walks it).
     let files: Vec<PathBuf> = if let Some(dir) = args.get("dir").map(text_of) {
-        let Some(root) = base_dirs().into_iter().map(|b| b.join(&dir)).find(|p| p.is_dir()) else {
+        let Some(root) = base_dirs()
+            .into_iter()
+            .map(|b| b.join(&dir))
+            .find(|p| p.is_dir())
+        else {
             return modules::action_fail(&format!("{dir} directory does not exist"));
         };
         let exts: Vec<String> = match args.get("extensions") {
             Some(Value::Array(a)) => a.iter().map(text_of).collect(),
             _ => vec!["yaml".into(), "yml".into(), "json".into()],
         };
-        let matching = args.get("files_matching").map(text_of).and_then(|p| regex::Regex::new(&p).ok());
+        let matching = args
+            .get("files_matching")
+            .map(text_of)
+            .and_then(|p| regex::Regex::new(&p).ok());
         let ignore: Vec<String> = match args.get("ignore_files") {
             Some(Value::Array(a)) => a.iter().map(text_of).collect(),
             Some(v) => vec![text_of(v)],
@@ -798,11 +805,27 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
         };
         let depth = args.get("depth").and_then(Value::as_u64).unwrap_or(0) as usize;
         let mut found = Vec::new();
-        collect_vars_files(&root, 1, depth, &exts, matching.as_ref(), &ignore, &mut found);
+        collect_vars_files(
+            &root,
+            1,
+            depth,
+            &exts,
+            matching.as_ref(),
+            &ignore,
+            &mut found,
+        );
         found
     } else {
-        let file = args.get("_raw_params").or_else(|| args.get("file")).map(text_of).unwrap_or_default();
-        match base_dirs().into_iter().map(|b| b.join(&file)).find(|p| p.is_file()) {
+        let file = args
+            .get("_raw_params")
+            .or_else(|| args.get("file"))
+            .map(text_of)
+            .unwrap_or_default();
+        match base_dirs()
+            .into_iter()
+            .map(|b| b.join(&file))
+            .find(|p| p.is_file())
+        {
             Some(p) => vec![p],
             None => {
                 return modules::action_fail(&format!(
@@ -839,7 +862,10 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
     r.insert("ansible_facts".into(), Value::Object(facts));
     r.insert(
         "ansible_included_var_files".into(),
-        json!(files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()),
+        json!(files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()),
     );
     r.insert("_ansible_include_vars".into(), json!(true));
     r
@@ -856,17 +882,25 @@ fn collect_vars_files(
     ignore: &[String],
     out: &mut Vec<PathBuf>,
 ) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     let mut subdirs = Vec::new();
     for p in entries {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if p.is_dir() {
             subdirs.push(p);
             continue;
         }
-        let ext = p.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+        let ext = p
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if !exts.contains(&ext) || ignore.contains(&name) {
             continue;
         }
