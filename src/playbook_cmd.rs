@@ -153,6 +153,9 @@ pub fn run(a: &PlaybookArgs) -> i32 {
     let display = Display::new(Box::new(std::io::stdout()), a.verbose);
     let templating = fleetsim_engine::exec::templar_for(&opts);
     let mut runner = Runner::new(opts, inventory, display, templating);
+    if a.syntax_check || a.list_hosts || a.list_tasks {
+        return runner.describe_playbooks(&a.playbooks, a.list_hosts, a.list_tasks);
+    }
     runner.run_playbooks(&a.playbooks)
 }
 

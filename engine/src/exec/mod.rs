@@ -263,6 +263,65 @@ impl Runner {
         }
     }
 
+    /// `--syntax-check`, `--list-hosts`, `--list-tasks`: load the playbooks and describe
+    /// them as ansible-playbook does, without running anything.
+    pub fn describe_playbooks(&mut self, paths: &[PathBuf], list_hosts: bool, list_tasks: bool) -> i32 {
+        for p in paths {
+            let pb = match playbook::load_playbook(p, &Map::new()) {
+                Ok((pb, _)) => pb,
+                Err(e) => {
+                    self.display.error(&e.to_string());
+                    return e.exit_code();
+                }
+            };
+            self.display.line("");
+            self.display.line(&format!("playbook: {}", p.display()));
+            if !list_hosts && !list_tasks {
+                continue;
+            }
+            for (i, play) in pb.plays.iter().enumerate() {
+                let pattern = match &play.hosts {
+                    Value::Array(items) => items.iter().map(playbook::scalar_text).collect::<Vec<_>>(),
+                    other => vec![playbook::scalar_text(other)],
+                };
+                let joined = pattern.join(",");
+                let name = play.name.clone().unwrap_or_else(|| joined.clone());
+                let play_tags = py_list(&play_tags(play));
+                self.display.line("");
+                self.display.line(&format!("  play #{} ({joined}): {name}\tTAGS: {play_tags}", i + 1));
+                if list_hosts {
+                    let hosts = self.inventory.resolve(&joined).map(|r| r.hosts).unwrap_or_default();
+                    self.display.line(&format!("    pattern: {}", py_list(&pattern)));
+                    self.display.line(&format!("    hosts ({}):", hosts.len()));
+                    for h in hosts {
+                        self.display.line(&format!("      {h}"));
+                    }
+                }
+                if list_tasks {
+                    self.display.line("    tasks:");
+                    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+                        for b in section.iter() {
+                            for t in flatten_tasks(&b.block) {
+                                if self.tags_allow(&t) {
+                                    self.display.line(&format!(
+                                        "      {}\tTAGS: {}",
+                                        t.display_name(),
+                                        py_list(&t.tags)
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if list_hosts || list_tasks {
+            self.display.line("");
+        }
+        self.display.flush();
+        exit::OK
+    }
+
     fn stat(&mut self, host: &str) -> &mut HostStats {
         self.stats.entry(host.to_string()).or_default()
     }
@@ -1171,6 +1230,24 @@ impl Runner {
             self.run_task_for_hosts(ctx, h, &members, &mut cursors)?;
         }
         Ok(())
+    }
+}
+
+/// A list of strings as Python prints it (`['a', 'b']`).
+fn py_list(items: &[String]) -> String {
+    let inner: Vec<String> = items
+        .iter()
+        .map(|i| crate::template::pyrepr::json_repr(&Value::String(i.clone())))
+        .collect();
+    format!("[{}]", inner.join(", "))
+}
+
+/// The tags written on a play.
+fn play_tags(play: &Play) -> Vec<String> {
+    match play.keywords.get("tags") {
+        Some(Value::Array(a)) => a.iter().map(playbook::scalar_text).collect(),
+        Some(Value::String(s)) => s.split(',').map(|t| t.trim().to_string()).collect(),
+        _ => Vec::new(),
     }
 }
 
