@@ -1061,7 +1061,7 @@ fn merge_single(
                     "Module failed"
                 };
                 out.lines.extend(error_block(
-                    &format!("Task failed: {kind}: {msg}"),
+                    &format!("Task failed: {kind}: {}", error_detail(&result, &msg)),
                     &task.origin,
                     &[],
                 ));
@@ -1286,7 +1286,7 @@ fn run_loop(
                         "Module failed"
                     };
                     out.lines.extend(error_block(
-                        &format!("Task failed: {kind}: {msg}"),
+                        &format!("Task failed: {kind}: {}", error_detail(&r, &msg)),
                         &task.origin,
                         &[],
                     ));
@@ -1359,4 +1359,14 @@ fn run_loop(
         runner.register(host, reg, registered.clone());
     }
     out.registered = Some(registered);
+}
+
+/// The text of the `[ERROR]: Task failed: Module failed: ...` line: the module's exception
+/// detail when it gave one (Ansible shows the exception there), else its `msg`.
+fn error_detail(result: &Map<String, Value>, msg: &str) -> String {
+    result
+        .get("_ansible_error_detail")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| msg.to_string())
 }

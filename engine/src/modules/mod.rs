@@ -15,9 +15,12 @@ mod file;
 mod lineinfile;
 mod pause;
 mod set_fact;
+mod slurp;
 mod stat;
 mod template;
+mod tempfile;
 mod uri;
+mod wait_for;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -99,6 +102,9 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "lineinfile" => &lineinfile::LineInFile,
         "pause" => &pause::Pause,
         "set_fact" => &set_fact::SetFact,
+        "slurp" => &slurp::Slurp,
+        "tempfile" => &tempfile::TempFile,
+        "wait_for" => &wait_for::WaitFor,
         "stat" => &stat::Stat,
         "template" => &template::Template,
         "uri" => &uri::Uri,

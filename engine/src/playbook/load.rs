@@ -863,6 +863,7 @@ impl Loader {
             name: node.get("name").map(|n| scalar_text(&n.to_value())),
             action: short.to_string(),
             action_fqcn: format!("ansible.builtin.{short}"),
+            action_written: action_name.clone(),
             args,
             arg_origins,
             origin_action: action_origin,

@@ -108,6 +108,8 @@ pub struct Task {
     pub action: String,
     /// The name as Ansible prints it in messages (`ansible.builtin.copy`).
     pub action_fqcn: String,
+    /// The module name as the task wrote it (an unnamed task's banner shows it).
+    pub action_written: String,
     pub args: Map<String, Value>,
     /// Where each argument was written, for "Error while resolving value for 'msg'".
     pub arg_origins: BTreeMap<String, Origin>,
@@ -142,7 +144,7 @@ impl Task {
     pub fn display_name(&self) -> String {
         let base = match &self.name {
             Some(n) if !n.is_empty() => n.clone(),
-            _ => self.action_fqcn.clone(),
+            _ => self.action_written.clone(),
         };
         match &self.role {
             Some(r) => format!("{} : {}", r.name, base),

@@ -24,7 +24,7 @@
 
 mod convert;
 mod error;
-mod filters;
+pub(crate) mod filters;
 mod lookups;
 mod methods;
 mod mutable;

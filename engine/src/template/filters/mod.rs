@@ -2,7 +2,7 @@
 //! `urlsplit.py` and Jinja's builtins, with Ansible's semantics and error texts.
 
 mod core;
-mod hash;
+pub(crate) mod hash;
 mod lists;
 mod serialize;
 mod strings;
