@@ -33,11 +33,43 @@ impl Clock {
         }
     }
 
+    /// Runs `work` once per host as if the hosts ran in parallel: each starts at the current
+    /// time, and the clock ends at the latest host's end (a task's hosts run concurrently on
+    /// a real fleet, so two hosts sleeping 2 s take 2 s, not 4 s).
+    pub fn parallel_start(&self) -> ParallelSpan {
+        ParallelSpan {
+            start: self.now,
+            latest: self.now,
+        }
+    }
+
     /// Moves time forward to `t` if it is later than now.
     pub fn advance_to(&mut self, t: f64) {
         if t > self.now {
             self.now = t;
         }
+    }
+}
+
+/// The span of one task over several hosts; see [`Clock::parallel_start`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParallelSpan {
+    start: f64,
+    latest: f64,
+}
+
+impl ParallelSpan {
+    /// Puts the clock back at the task's start before the next host runs, remembering how far
+    /// the previous host got.
+    pub fn next_host(&mut self, clock: &mut Clock) {
+        self.latest = self.latest.max(clock.now);
+        clock.now = self.start;
+    }
+
+    /// Ends the span: the clock stands at the latest end of any host.
+    pub fn finish(mut self, clock: &mut Clock) {
+        self.latest = self.latest.max(clock.now);
+        clock.now = self.latest;
     }
 }
 

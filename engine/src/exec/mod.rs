@@ -122,7 +122,7 @@ impl Runner {
     }
 
     /// Copies the inventory's variables and group memberships into the variable store.
-    fn refresh_inventory_vars(&mut self) {
+    pub(crate) fn refresh_inventory_vars(&mut self) {
         let groups = self.inventory.groups_map();
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let mut common = Map::new();
@@ -265,7 +265,12 @@ impl Runner {
 
     /// `--syntax-check`, `--list-hosts`, `--list-tasks`: load the playbooks and describe
     /// them as ansible-playbook does, without running anything.
-    pub fn describe_playbooks(&mut self, paths: &[PathBuf], list_hosts: bool, list_tasks: bool) -> i32 {
+    pub fn describe_playbooks(
+        &mut self,
+        paths: &[PathBuf],
+        list_hosts: bool,
+        list_tasks: bool,
+    ) -> i32 {
         for p in paths {
             let pb = match playbook::load_playbook(p, &Map::new()) {
                 Ok((pb, _)) => pb,
@@ -281,17 +286,27 @@ impl Runner {
             }
             for (i, play) in pb.plays.iter().enumerate() {
                 let pattern = match &play.hosts {
-                    Value::Array(items) => items.iter().map(playbook::scalar_text).collect::<Vec<_>>(),
+                    Value::Array(items) => {
+                        items.iter().map(playbook::scalar_text).collect::<Vec<_>>()
+                    }
                     other => vec![playbook::scalar_text(other)],
                 };
                 let joined = pattern.join(",");
                 let name = play.name.clone().unwrap_or_else(|| joined.clone());
                 let play_tags = py_list(&play_tags(play));
                 self.display.line("");
-                self.display.line(&format!("  play #{} ({joined}): {name}\tTAGS: {play_tags}", i + 1));
+                self.display.line(&format!(
+                    "  play #{} ({joined}): {name}\tTAGS: {play_tags}",
+                    i + 1
+                ));
                 if list_hosts {
-                    let hosts = self.inventory.resolve(&joined).map(|r| r.hosts).unwrap_or_default();
-                    self.display.line(&format!("    pattern: {}", py_list(&pattern)));
+                    let hosts = self
+                        .inventory
+                        .resolve(&joined)
+                        .map(|r| r.hosts)
+                        .unwrap_or_default();
+                    self.display
+                        .line(&format!("    pattern: {}", py_list(&pattern)));
                     self.display.line(&format!("    hosts ({}):", hosts.len()));
                     for h in hosts {
                         self.display.line(&format!("      {h}"));
@@ -782,10 +797,13 @@ impl Runner {
         };
         let shown = self.templated_name(ctx, task, &members[0].0, &members[0].1);
         self.display.banner(&format!("{banner_kind} [{shown}]"));
-        let run_once = task
-            .keyword("run_once")
-            .map(|v| self.keyword_bool(v, &members[0].0, task, &members[0].1))
-            .unwrap_or(false);
+        // add_host and pause act on the run, not on a host: Ansible runs them once for the
+        // batch (BYPASS_HOST_LOOP).
+        let run_once = matches!(task.action.as_str(), "add_host" | "pause")
+            || task
+                .keyword("run_once")
+                .map(|v| self.keyword_bool(v, &members[0].0, task, &members[0].1))
+                .unwrap_or(false);
         let mut outcomes: Vec<HostOutcome> = Vec::new();
         self.include_cache.clear();
         let hosts: Vec<&(String, iterator::NextTask)> = if run_once {
@@ -798,7 +816,9 @@ impl Runner {
             .search_dirs
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = task::search_dirs(task, ctx);
+        let mut span = self.world.clock.parallel_start();
         for (h, next) in hosts {
+            span.next_host(&mut self.world.clock);
             *self
                 .controller
                 .now
@@ -809,6 +829,7 @@ impl Runner {
             self.print_outcome(task, &outcome);
             outcomes.push(outcome);
         }
+        span.finish(&mut self.world.clock);
         // `included: FILE for h1, h2 => (item=x)`: one line per included file, after the
         // per-host lines, naming every host that included it.
         let mut included: Vec<(String, Option<String>, Vec<String>)> = Vec::new();

@@ -589,6 +589,14 @@ fn run_once_item(
             ir.result = include_vars(runner, task, &args);
             return ir;
         }
+        "group_by" => {
+            ir.result = group_by(runner, host, &args);
+            return ir;
+        }
+        "add_host" => {
+            ir.result = add_host(runner, &args);
+            return ir;
+        }
         "setup" | "gather_facts" => {
             let now = runner.world.clock.now();
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
@@ -623,12 +631,17 @@ fn run_once_item(
             }]
         })
     });
-    let retries = task
-        .keyword("retries")
-        .and_then(|v| runner.templar.render(v, &vars).ok())
-        .and_then(|v| v.as_i64().or_else(|| text_of(&v).parse().ok()))
-        .unwrap_or(3)
-        .max(0);
+    // Ansible's attempt count: one run plus `retries` (3 when only `until` is given).
+    let retries = match task.keyword("retries") {
+        Some(v) => runner
+            .templar
+            .render(v, &vars)
+            .ok()
+            .and_then(|v| v.as_i64().or_else(|| text_of(&v).parse().ok()))
+            .unwrap_or(3)
+            .max(0),
+        None => 3,
+    };
     let delay = task
         .keyword("delay")
         .and_then(|v| runner.templar.render(v, &vars).ok())
@@ -719,6 +732,8 @@ fn run_once_item(
                 continue;
             }
             if !done {
+                // Out of attempts: Ansible reports one fewer attempt than it made.
+                result.insert("attempts".into(), json!(retries));
                 result.insert("failed".into(), json!(true));
             }
         }
@@ -1369,4 +1384,85 @@ fn error_detail(result: &Map<String, Value>, msg: &str) -> String {
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| msg.to_string())
+}
+
+/// `group_by`: put the host in a group named by `key` (created under `parents`).
+fn group_by(runner: &mut Runner, host: &str, args: &Map<String, Value>) -> Map<String, Value> {
+    let Some(key) = args.get("key").map(text_of) else {
+        return modules::action_fail("the 'key' param is required when using group_by");
+    };
+    let key = key.replace(' ', "-");
+    let parents: Vec<String> = match args.get("parents") {
+        Some(Value::Array(a)) => a.iter().map(text_of).collect(),
+        Some(v) => vec![text_of(v)],
+        None => vec!["all".into()],
+    };
+    let parent_refs: Vec<&str> = parents.iter().map(String::as_str).collect();
+    match runner.inventory.add_host_to_group(host, &key, &parent_refs) {
+        Ok(_) => {
+            runner.refresh_inventory_vars();
+            let mut r = modules::ok(true);
+            r.insert("add_group".into(), json!(key));
+            r.insert("parent_groups".into(), json!(parents));
+            r
+        }
+        Err(e) => modules::action_fail(&e),
+    }
+}
+
+/// `add_host`: a new host (or new groups and vars for a known one) in the in-memory inventory.
+fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value> {
+    let Some(raw) = args
+        .get("name")
+        .or_else(|| args.get("host"))
+        .or_else(|| args.get("hostname"))
+        .map(text_of)
+    else {
+        return modules::action_fail("name or hostname arg needs to be provided");
+    };
+    let (name, port) = match raw.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
+            (h.to_string(), p.parse::<i64>().ok())
+        }
+        _ => (raw.clone(), None),
+    };
+    let groups: Vec<String> = match args
+        .get("groups")
+        .or_else(|| args.get("group"))
+        .or_else(|| args.get("groupname"))
+    {
+        Some(Value::Array(a)) => a.iter().map(text_of).collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect(),
+        Some(v) => vec![text_of(v)],
+        None => Vec::new(),
+    };
+    let mut host_vars = Map::new();
+    for (k, v) in args {
+        if !matches!(
+            k.as_str(),
+            "name" | "host" | "hostname" | "groups" | "group" | "groupname"
+        ) {
+            host_vars.insert(k.clone(), v.clone());
+        }
+    }
+    if let Some(p) = port {
+        host_vars.insert("ansible_port".into(), json!(p));
+    }
+    let group_refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+    match runner.inventory.add_host(&name, &group_refs, &host_vars) {
+        Ok(_) => {
+            runner.refresh_inventory_vars();
+            let mut r = modules::ok(true);
+            r.insert(
+                "add_host".into(),
+                json!({"groups": groups, "host_name": name, "host_vars": host_vars}),
+            );
+            r
+        }
+        Err(e) => modules::action_fail(&e),
+    }
 }

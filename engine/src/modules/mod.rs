@@ -17,8 +17,8 @@ mod pause;
 mod set_fact;
 mod slurp;
 mod stat;
-mod template;
 mod tempfile;
+mod template;
 mod uri;
 mod wait_for;
 

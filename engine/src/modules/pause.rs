@@ -1,5 +1,6 @@
-//! `pause`: waits on the virtual clock (`seconds`/`minutes`); a prompt without a time would
-//! wait for a keypress, which a simulation answers at once.
+//! `pause`: waits on the virtual clock (`seconds`/`minutes`, at least one second); a pause
+//! without a time would wait for a keypress, which a non-interactive run answers at once
+//! with Ansible's warning. Output and result fields follow ansible-core's action plugin.
 
 use serde_json::{json, Value};
 
@@ -22,56 +23,71 @@ fn number(v: Option<&Value>) -> Result<Option<f64>, String> {
     }
 }
 
-impl Module for Pause {
-    fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let seconds = match (number(args.get("seconds")), number(args.get("minutes"))) {
-            (Ok(s), Ok(m)) => s.or(m.map(|m| m * 60.0)),
-            (Err(e), _) | (_, Err(e)) => return super::action_fail(&e),
-        };
-        let start = ctx.world.clock.now();
-        let mut r = super::ok(false);
-        match seconds {
-            Some(secs) => {
-                let shown = if args.get("minutes").is_some() && args.get("seconds").is_none() {
-                    format!("Pausing for {} seconds", (secs).round() as i64)
-                } else {
-                    format!("Pausing for {} seconds", secs.trunc() as i64)
-                };
-                ctx.display.push(shown);
-                ctx.display
-                    .push("(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)".into());
-                ctx.world.clock.advance(secs);
-                r.insert("echo".into(), json!(true));
-                r.insert("user_input".into(), json!(""));
-            }
-            None => {
-                let prompt = args
-                    .get("prompt")
-                    .map(crate::playbook::scalar_text)
-                    .unwrap_or_else(|| "Press enter to continue, Ctrl+C to interrupt".into());
-                ctx.display
-                    .push(format!("[{}]\n{prompt}:", ctx.task.display_name()));
-                r.insert("echo".into(), json!(true));
-                r.insert("user_input".into(), json!(""));
-            }
-        }
-        let stop = ctx.world.clock.now();
-        r.insert("start".into(), json!(fmt_time(start)));
-        r.insert("stop".into(), json!(fmt_time(stop)));
-        r.insert("delta".into(), json!((stop - start).round() as i64));
-        r.insert(
-            "stdout".into(),
-            json!(format!("Paused for {} seconds", trim_float(stop - start))),
-        );
-        r
-    }
-}
-
-fn trim_float(f: f64) -> String {
-    crate::output::pyjson::float_repr((f * 100.0).round() / 100.0)
-}
-
 fn fmt_time(t: f64) -> String {
     let c = fleetsim_sim::clock::Civil::from_epoch(t);
     c.format("%Y-%m-%d %H:%M:%S.%f", t)
+}
+
+impl Module for Pause {
+    fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        let (minutes, seconds) = match (number(args.get("minutes")), number(args.get("seconds"))) {
+            (Ok(m), Ok(s)) => (m, s),
+            (Err(e), _) | (_, Err(e)) => return super::action_fail(&e),
+        };
+        let echo = super::arg_bool(args, "echo", true).unwrap_or(true);
+        let echo_note = if echo { "" } else { " (output is hidden)" };
+        let prompt = args.get("prompt").filter(|p| !p.is_null());
+        let (wait, unit) = match (minutes, seconds) {
+            (Some(m), _) => (Some(m * 60.0), "minutes"),
+            (None, Some(s)) => (Some(s), "seconds"),
+            (None, None) => (None, "seconds"),
+        };
+        let start = ctx.world.clock.now();
+        match wait {
+            Some(secs) => {
+                let secs = secs.max(1.0);
+                ctx.display.push(format!(
+                    "Pausing for {} seconds{echo_note}",
+                    secs.trunc() as i64
+                ));
+                if prompt.is_some() {
+                    ctx.display.push(
+                        "(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)\r".into(),
+                    );
+                }
+                ctx.world.clock.advance(secs);
+            }
+            None => {
+                // stdin is not a terminal in a simulation: Ansible does not wait then.
+                ctx.display.push(
+                    "[WARNING]: Not waiting for response to prompt as stdin is not interactive"
+                        .into(),
+                );
+            }
+        }
+        let stop = ctx.world.clock.now();
+        let duration = stop - start;
+        let shown = if unit == "minutes" {
+            duration / 60.0
+        } else {
+            duration
+        };
+        let shown = (shown * 100.0).round() / 100.0;
+        let mut r = super::ok(false);
+        r.insert("rc".into(), json!(0));
+        r.insert("stderr".into(), json!(""));
+        r.insert("start".into(), json!(fmt_time(start)));
+        r.insert("stop".into(), json!(fmt_time(stop)));
+        r.insert("delta".into(), json!(duration as i64));
+        r.insert("echo".into(), json!(echo && wait.is_none()));
+        r.insert(
+            "stdout".into(),
+            json!(format!(
+                "Paused for {} {unit}",
+                crate::output::pyjson::float_repr(shown)
+            )),
+        );
+        r.insert("user_input".into(), json!(""));
+        r
+    }
 }

@@ -39,7 +39,10 @@ impl Module for Slurp {
                 );
                 r
             }
-            Err(e) => super::fail(&format!("file is not readable: {src}: {}", e.errno.message())),
+            Err(e) => super::fail(&format!(
+                "file is not readable: {src}: {}",
+                e.errno.message()
+            )),
         }
     }
 }

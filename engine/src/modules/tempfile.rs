@@ -46,7 +46,9 @@ impl Module for TempFile {
                     .write(&path, b"", WriteMode::CreateNew)
                     .and_then(|_| host.fs.chmod(&path, 0o600))
             } else {
-                host.fs.mkdir(&path, false).and_then(|_| host.fs.chmod(&path, 0o700))
+                host.fs
+                    .mkdir(&path, false)
+                    .and_then(|_| host.fs.chmod(&path, 0o700))
             };
             if let Err(e) = made {
                 return super::fail(&format!("{}: '{path}'", e.errno.message()));

@@ -23,7 +23,10 @@ impl Module for WaitFor {
         let delay = number(args, "delay", 0.0);
         let state = arg_str(args, "state").unwrap_or_else(|| "started".into());
         let path = arg_str(args, "path");
-        let port = args.get("port").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+        let port = args.get("port").and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        });
         let host_arg = arg_str(args, "host").unwrap_or_else(|| "127.0.0.1".into());
         let search = arg_str(args, "search_regex");
         let msg = arg_str(args, "msg");
@@ -61,7 +64,9 @@ impl Module for WaitFor {
         } else {
             ctx.world.clock.advance(timeout);
             let what = match (&path, port) {
-                (Some(p), _) if state == "absent" => format!("Timeout when waiting for {p} to be absent."),
+                (Some(p), _) if state == "absent" => {
+                    format!("Timeout when waiting for {p} to be absent.")
+                }
                 (Some(p), _) if search.is_some() => format!(
                     "Timeout when waiting for search string {} in {p}",
                     search.clone().unwrap_or_default()
