@@ -112,7 +112,15 @@ pub fn run(a: &PlaybookArgs) -> i32 {
         None => match tempfile::Builder::new().prefix("fleetsim-").tempdir() {
             Ok(t) => {
                 temp = t;
-                temp.path().to_path_buf()
+                let path = temp.path().to_path_buf();
+                // A Ctrl-C would skip TempDir's drop: remove the sandbox ourselves, then
+                // exit as a shell reports an interrupt.
+                let doomed = path.clone();
+                let _ = ctrlc::set_handler(move || {
+                    let _ = std::fs::remove_dir_all(&doomed);
+                    std::process::exit(130);
+                });
+                path
             }
             Err(e) => {
                 eprintln!("[ERROR]: cannot create a sandbox folder: {e}");
