@@ -325,108 +325,10 @@ fn human_to_bytes(s: &str, default_unit: Option<&str>, isbits: bool) -> Result<i
     Ok((n * limit as f64).round() as i64)
 }
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719468;
-    let era = if z >= 0 { z } else { z - 146096 } / 146097;
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// (year, month, day) to days since 1970-01-01.
-pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-const DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// C `strftime` for a UTC epoch time (the simulated controller runs in UTC).
+/// C `strftime` for a UTC epoch time (the simulated controller runs in UTC), shared with the
+/// simulation's clock.
 pub(crate) fn strftime(fmt: &str, epoch: f64) -> String {
-    let secs = epoch.floor() as i64;
-    let days = secs.div_euclid(86400);
-    let sod = secs.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
-    let wd = ((days + 3).rem_euclid(7)) as usize; // 1970-01-01 was a Thursday
-    let yday = days - days_from_civil(y, 1, 1) + 1;
-    let mut out = String::new();
-    let mut chars = fmt.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('Y') => out.push_str(&y.to_string()),
-            Some('y') => out.push_str(&format!("{:02}", y % 100)),
-            Some('m') => out.push_str(&format!("{m:02}")),
-            Some('d') => out.push_str(&format!("{d:02}")),
-            Some('e') => out.push_str(&format!("{d:>2}")),
-            Some('H') => out.push_str(&format!("{hh:02}")),
-            Some('I') => out.push_str(&format!("{:02}", if hh % 12 == 0 { 12 } else { hh % 12 })),
-            Some('p') => out.push_str(if hh < 12 { "AM" } else { "PM" }),
-            Some('M') => out.push_str(&format!("{mm:02}")),
-            Some('S') => out.push_str(&format!("{ss:02}")),
-            Some('f') => out.push_str(&format!(
-                "{:06}",
-                ((epoch - epoch.floor()) * 1e6).round() as i64
-            )),
-            Some('j') => out.push_str(&format!("{yday:03}")),
-            Some('a') => out.push_str(&DAYS[wd][..3]),
-            Some('A') => out.push_str(DAYS[wd]),
-            Some('u') => out.push_str(&(wd + 1).to_string()),
-            Some('w') => out.push_str(&((wd + 1) % 7).to_string()),
-            Some('b') | Some('h') => out.push_str(&MONTHS[m as usize - 1][..3]),
-            Some('B') => out.push_str(MONTHS[m as usize - 1]),
-            Some('Z') => out.push_str("UTC"),
-            Some('z') => out.push_str("+0000"),
-            Some('s') => out.push_str(&secs.to_string()),
-            Some('F') => out.push_str(&format!("{y}-{m:02}-{d:02}")),
-            Some('T') => out.push_str(&format!("{hh:02}:{mm:02}:{ss:02}")),
-            Some('D') => out.push_str(&format!("{m:02}/{d:02}/{:02}", y % 100)),
-            Some('%') => out.push('%'),
-            Some(o) => {
-                out.push('%');
-                out.push(o);
-            }
-            None => out.push('%'),
-        }
-    }
-    out
+    fleetsim_sim::clock::Civil::from_epoch(epoch).format(fmt, epoch)
 }
 
 fn urlsplit(url: &str) -> serde_json::Map<String, serde_json::Value> {
@@ -851,7 +753,12 @@ pub(crate) fn parse_datetime(s: &str, fmt: &str) -> Option<f64> {
     if i != sb.len() {
         return None;
     }
-    Some((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) as f64)
+    Some(
+        (fleetsim_sim::clock::days_from_civil(y, mo as i64, d as i64) * 86400
+            + h * 3600
+            + mi * 60
+            + se) as f64,
+    )
 }
 
 #[cfg(test)]

@@ -3,63 +3,15 @@
 use super::super::exec::{Ex, Shell};
 use super::super::io::Fds;
 
-const DAYS: [&str; 7] = [
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-];
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01 (Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn day_of_year(y: i64, m: u32, d: u32) -> u32 {
-    const CUM: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-    CUM[(m - 1) as usize] + d + u32::from(m > 2 && is_leap(y))
-}
-
 /// Formats epoch seconds `t` (UTC) with a strftime subset.
 pub(crate) fn format_time(t: f64, fmt: &str) -> String {
     let secs = t.floor() as i64;
     let nanos = ((t - t.floor()) * 1e9).round() as i64;
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil(days);
-    let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
-    let wd = days.rem_euclid(7) as usize; // 0 = Thursday
-    let dow_sun0 = (wd + 4) % 7; // 0 = Sunday
+    // The calendar is the simulation clock's; only GNU date's format dialect lives here.
+    let c = crate::clock::Civil::from_epoch(t);
+    let (y, m, d) = (c.year, c.month, c.day);
+    let (hh, mm, ss) = (i64::from(c.hour), i64::from(c.minute), i64::from(c.second));
+    let dow_sun0 = c.weekday as usize; // 0 = Sunday
     let mut out = String::new();
     let cs: Vec<char> = fmt.chars().collect();
     let mut i = 0;
@@ -103,11 +55,11 @@ pub(crate) fn format_time(t: f64, fmt: &str) -> String {
             'N' => format!("{nanos:09}"),
             'p' => if hh < 12 { "AM" } else { "PM" }.to_string(),
             'P' => if hh < 12 { "am" } else { "pm" }.to_string(),
-            'j' => num(day_of_year(y, m, d) as i64, 3),
-            'a' => DAYS[wd][..3].to_string(),
-            'A' => DAYS[wd].to_string(),
-            'b' | 'h' => MONTHS[(m - 1) as usize][..3].to_string(),
-            'B' => MONTHS[(m - 1) as usize].to_string(),
+            'j' => num(i64::from(c.yday), 3),
+            'a' => c.weekday_name()[..3].to_string(),
+            'A' => c.weekday_name().to_string(),
+            'b' | 'h' => c.month_name()[..3].to_string(),
+            'B' => c.month_name().to_string(),
             'u' => (if dow_sun0 == 0 { 7 } else { dow_sun0 }).to_string(),
             'w' => dow_sun0.to_string(),
             's' => secs.to_string(),
@@ -123,8 +75,8 @@ pub(crate) fn format_time(t: f64, fmt: &str) -> String {
             'D' => format!("{m:02}/{d:02}/{:02}", y % 100),
             'c' => format!(
                 "{} {} {:>2} {hh:02}:{mm:02}:{ss:02} {y}",
-                &DAYS[wd][..3],
-                &MONTHS[(m - 1) as usize][..3],
+                &c.weekday_name()[..3],
+                &c.month_name()[..3],
                 d
             ),
             'n' => "\n".to_string(),
