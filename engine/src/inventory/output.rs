@@ -167,129 +167,17 @@ pub fn host_json(inv: &Inventory, host: &str) -> Option<Value> {
 }
 
 /// `json.dumps(value, sort_keys=True, indent=4)` as Python writes it (ASCII-only output,
-/// `", "`/`": "` separators, Python's float spelling).
+/// `","`/`": "` separators with the indent, Python's float spelling).
 pub fn python_json(v: &Value) -> String {
-    let mut s = String::new();
-    write_json(v, 0, &mut s);
-    s
+    crate::output::pyjson::dumps_with(
+        v,
+        &crate::output::pyjson::JsonOpts::python(Some(4), true, true),
+    )
 }
 
-fn write_json(v: &Value, level: usize, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-                out.push_str(&python_float(f));
-            } else {
-                out.push_str(&n.to_string());
-            }
-        }
-        Value::String(s) => write_str(s, out),
-        Value::Array(a) => {
-            if a.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(level + 1, out);
-                write_json(x, level + 1, out);
-            }
-            newline(level, out);
-            out.push(']');
-        }
-        Value::Object(m) => {
-            if m.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            let mut keys: Vec<&String> = m.keys().collect();
-            // Python sorts str keys by code point, which is UTF-8 byte order.
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(level + 1, out);
-                write_str(k, out);
-                out.push_str(": ");
-                write_json(&m[k.as_str()], level + 1, out);
-            }
-            newline(level, out);
-            out.push('}');
-        }
-    }
-}
-
-fn newline(level: usize, out: &mut String) {
-    out.push('\n');
-    for _ in 0..level {
-        out.push_str("    ");
-    }
-}
-
-fn write_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{:04x}", unit));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Python's `repr(float)`: shortest round-trip digits, scientific outside 1e-4..1e16.
+/// Python's `repr(float)`.
 pub fn python_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() {
-            "-0.0".into()
-        } else {
-            "0.0".into()
-        };
-    }
-    // Rust's `{:e}` gives the shortest round-trip digits as d.ddde±x.
-    let sci = format!("{f:e}");
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..16).contains(&exp) {
-        let s = format!("{f}");
-        if s.contains('.') {
-            s
-        } else {
-            format!("{s}.0")
-        }
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mant}e{sign}{:02}", exp.abs())
-    }
+    crate::template::pyrepr::float_repr(f)
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ impl Module for Pause {
             "stdout".into(),
             json!(format!(
                 "Paused for {} {unit}",
-                crate::output::pyjson::float_repr(shown)
+                crate::template::pyrepr::float_repr(shown)
             )),
         );
         r.insert("user_input".into(), json!(""));

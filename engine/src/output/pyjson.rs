@@ -1,22 +1,54 @@
-//! JSON as Python's `json.dumps` writes it (Ansible's callback output): `", "` and `": "`
-//! separators, optional indent, optional sorted keys, non-ASCII kept, floats as Python
-//! prints them.
+//! JSON as Python's `json.dumps` writes it, the one writer every Ansible-shaped output uses
+//! (callback results, `to_json`/`to_nice_json`, `ansible-inventory --list`): its separators,
+//! optional indent and key sorting, `ensure_ascii`, and floats as Python spells them.
 
 use serde_json::Value;
 
-/// `json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False)`.
+use crate::template::pyrepr::float_repr;
+
+/// The arguments of Python's `json.dumps` that change the text.
+#[derive(Debug, Clone)]
+pub struct JsonOpts {
+    pub indent: Option<usize>,
+    pub sort_keys: bool,
+    /// Escape every non-ASCII character as `\uXXXX` (Python's default).
+    pub ensure_ascii: bool,
+    pub item_sep: String,
+    pub key_sep: String,
+}
+
+impl JsonOpts {
+    /// Python's defaults for `indent`: `", "` between items without indent, `","` with it.
+    pub fn python(indent: Option<usize>, sort_keys: bool, ensure_ascii: bool) -> JsonOpts {
+        JsonOpts {
+            indent,
+            sort_keys,
+            ensure_ascii,
+            item_sep: if indent.is_some() { "," } else { ", " }.into(),
+            key_sep: ": ".into(),
+        }
+    }
+}
+
+/// `json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False)`, as Ansible's
+/// callback writes results.
 pub fn dumps(value: &Value, indent: Option<usize>, sort_keys: bool) -> String {
+    dumps_with(value, &JsonOpts::python(indent, sort_keys, false))
+}
+
+/// `json.dumps` with every option spelled out.
+pub fn dumps_with(value: &Value, o: &JsonOpts) -> String {
     let mut out = String::new();
-    write_value(&mut out, value, indent, sort_keys, 0);
+    write_value(&mut out, value, o, 0);
     out
 }
 
-fn write_value(out: &mut String, v: &Value, indent: Option<usize>, sort: bool, level: usize) {
+fn write_value(out: &mut String, v: &Value, o: &JsonOpts, level: usize) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&number(n)),
-        Value::String(s) => write_str(out, s),
+        Value::String(s) => write_str(out, s, o.ensure_ascii),
         Value::Array(items) => {
             if items.is_empty() {
                 out.push_str("[]");
@@ -25,15 +57,12 @@ fn write_value(out: &mut String, v: &Value, indent: Option<usize>, sort: bool, l
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
-                    if indent.is_none() {
-                        out.push(' ');
-                    }
+                    out.push_str(&o.item_sep);
                 }
-                newline(out, indent, level + 1);
-                write_value(out, item, indent, sort, level + 1);
+                newline(out, o.indent, level + 1);
+                write_value(out, item, o, level + 1);
             }
-            newline(out, indent, level);
+            newline(out, o.indent, level);
             out.push(']');
         }
         Value::Object(map) => {
@@ -42,23 +71,21 @@ fn write_value(out: &mut String, v: &Value, indent: Option<usize>, sort: bool, l
                 return;
             }
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            if sort {
+            if o.sort_keys {
+                // Python sorts str keys by code point, which is UTF-8 byte order.
                 entries.sort_by(|a, b| a.0.cmp(b.0));
             }
             out.push('{');
             for (i, (k, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
-                    if indent.is_none() {
-                        out.push(' ');
-                    }
+                    out.push_str(&o.item_sep);
                 }
-                newline(out, indent, level + 1);
-                write_str(out, k);
-                out.push_str(": ");
-                write_value(out, item, indent, sort, level + 1);
+                newline(out, o.indent, level + 1);
+                write_str(out, k, o.ensure_ascii);
+                out.push_str(&o.key_sep);
+                write_value(out, item, o, level + 1);
             }
-            newline(out, indent, level);
+            newline(out, o.indent, level);
             out.push('}');
         }
     }
@@ -71,42 +98,22 @@ fn newline(out: &mut String, indent: Option<usize>, level: usize) {
     }
 }
 
-/// A number as Python prints it: ints plainly, floats with `repr` (`1.0`, `1e+16`).
+/// A number as `json.dumps` prints it: ints plainly, floats with Python's `repr`, and the
+/// non-finite ones as `NaN`/`Infinity`.
 pub fn number(n: &serde_json::Number) -> String {
-    if let Some(i) = n.as_i64() {
-        return i.to_string();
+    if n.is_f64() {
+        let f = n.as_f64().unwrap_or(0.0);
+        return match float_repr(f).as_str() {
+            "inf" => "Infinity".into(),
+            "-inf" => "-Infinity".into(),
+            "nan" => "NaN".into(),
+            r => r.to_string(),
+        };
     }
-    if let Some(u) = n.as_u64() {
-        return u.to_string();
-    }
-    float_repr(n.as_f64().unwrap_or(0.0))
+    n.to_string()
 }
 
-/// Python's `repr(float)`: shortest round-trip digits, `.0` for integral values, exponent
-/// form outside 1e-4..1e16.
-pub fn float_repr(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
-        let s = format!("{f:e}");
-        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        return format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-    }
-    let s = format!("{f}");
-    if s.contains('.') {
-        s
-    } else {
-        format!("{s}.0")
-    }
-}
-
-fn write_str(out: &mut String, s: &str) {
+fn write_str(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -117,8 +124,11 @@ fn write_str(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+            c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7e) => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
             }
             c => out.push(c),
         }
@@ -150,10 +160,21 @@ mod tests {
     }
 
     #[test]
+    fn ensure_ascii_escapes_as_python() {
+        let v = json!(["é", "😀"]);
+        assert_eq!(
+            dumps_with(&v, &JsonOpts::python(None, true, true)),
+            r#"["\u00e9", "\ud83d\ude00"]"#
+        );
+        assert_eq!(dumps(&v, None, true), "[\"é\", \"😀\"]");
+    }
+
+    #[test]
     fn floats() {
-        assert_eq!(float_repr(1.0), "1.0");
-        assert_eq!(float_repr(0.1), "0.1");
-        assert_eq!(float_repr(1e16), "1e+16");
-        assert_eq!(float_repr(1.5e-5), "1.5e-05");
+        let f = |x: f64| number(&serde_json::Number::from_f64(x).unwrap());
+        assert_eq!(f(1.0), "1.0");
+        assert_eq!(f(0.1), "0.1");
+        assert_eq!(f(1e16), "1e+16");
+        assert_eq!(f(1.5e-5), "1.5e-05");
     }
 }

@@ -156,7 +156,7 @@ fn scalar_value(s: &Scalar) -> Value {
             .map(Value::Number)
             // JSON has no NaN or infinity; Ansible's JSON output would fail on them as well,
             // so keep their YAML spelling rather than losing the value.
-            .unwrap_or_else(|| Value::String(python_float_repr(*f))),
+            .unwrap_or_else(|| Value::String(crate::template::pyrepr::float_repr(*f))),
         Scalar::Str(t) => Value::String(t.clone()),
     }
 }
@@ -167,20 +167,8 @@ fn scalar_key(s: &Scalar) -> String {
         Scalar::Bool(true) => "True".into(),
         Scalar::Bool(false) => "False".into(),
         Scalar::Int(i) => i.to_string(),
-        Scalar::Float(f) => python_float_repr(*f),
+        Scalar::Float(f) => crate::template::pyrepr::float_repr(*f),
         Scalar::Str(t) => t.clone(),
-    }
-}
-
-fn python_float_repr(f: f64) -> String {
-    if f.is_nan() {
-        "nan".into()
-    } else if f.is_infinite() {
-        if f > 0.0 { "inf" } else { "-inf" }.into()
-    } else if f.fract() == 0.0 && f.abs() < 1e16 {
-        format!("{f:.1}")
-    } else {
-        format!("{f}")
     }
 }
 

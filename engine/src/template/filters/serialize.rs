@@ -7,120 +7,10 @@ use serde_json::Value as J;
 
 use super::{add, defined, err, plugin_err, Args};
 use crate::template::convert::{to_json, to_mj_static};
-use crate::template::pyrepr::{float_repr, py_str};
+use crate::template::pyrepr::py_str;
 use crate::template::yaml_emit::{dump, YamlOpts};
 
-/// Python's `json.dumps` string escaping (`ensure_ascii=True`).
-fn json_str(s: &str, ensure_ascii: bool, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if ensure_ascii && (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for u in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{:04x}", u));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Options of Python's `json.dumps`.
-pub(crate) struct JsonOpts {
-    pub indent: Option<usize>,
-    pub sort_keys: bool,
-    pub ensure_ascii: bool,
-    pub item_sep: String,
-    pub key_sep: String,
-}
-
-/// Python's `json.dumps(v, ...)`.
-pub(crate) fn dumps(v: &J, o: &JsonOpts) -> String {
-    let mut out = String::new();
-    write_json(v, o, 0, &mut out);
-    out
-}
-
-fn write_json(v: &J, o: &JsonOpts, level: usize, out: &mut String) {
-    match v {
-        J::Null => out.push_str("null"),
-        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        J::Number(n) => {
-            if n.is_f64() {
-                let f = n.as_f64().unwrap_or(0.0);
-                out.push_str(&match float_repr(f).as_str() {
-                    "inf" => "Infinity".into(),
-                    "-inf" => "-Infinity".into(),
-                    "nan" => "NaN".into(),
-                    r => r.to_string(),
-                })
-            } else {
-                out.push_str(&n.to_string())
-            }
-        }
-        J::String(s) => json_str(s, o.ensure_ascii, out),
-        J::Array(a) => {
-            if a.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&o.item_sep);
-                }
-                if let Some(ind) = o.indent {
-                    out.push('\n');
-                    out.push_str(&" ".repeat(ind * (level + 1)));
-                }
-                write_json(x, o, level + 1, out);
-            }
-            if let Some(ind) = o.indent {
-                out.push('\n');
-                out.push_str(&" ".repeat(ind * level));
-            }
-            out.push(']');
-        }
-        J::Object(m) => {
-            if m.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            let mut entries: Vec<_> = m.iter().collect();
-            if o.sort_keys {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-            }
-            out.push('{');
-            for (i, (k, x)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&o.item_sep);
-                }
-                if let Some(ind) = o.indent {
-                    out.push('\n');
-                    out.push_str(&" ".repeat(ind * (level + 1)));
-                }
-                json_str(k, o.ensure_ascii, out);
-                out.push_str(&o.key_sep);
-                write_json(x, o, level + 1, out);
-            }
-            if let Some(ind) = o.indent {
-                out.push('\n');
-                out.push_str(&" ".repeat(ind * level));
-            }
-            out.push('}');
-        }
-    }
-}
+use crate::output::pyjson::{dumps_with, JsonOpts};
 
 fn data(v: &Value) -> Result<J, Error> {
     defined(v)?;
@@ -210,10 +100,10 @@ fn load_yaml(name: &str, s: &str) -> Result<Vec<J>, Error> {
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["to_json"], |a, v| {
-        Ok(Value::from(dumps(&data(&v)?, &json_opts(a, false))))
+        Ok(Value::from(dumps_with(&data(&v)?, &json_opts(a, false))))
     });
     add(env, &["to_nice_json"], |a, v| {
-        Ok(Value::from(dumps(&data(&v)?, &json_opts(a, true))))
+        Ok(Value::from(dumps_with(&data(&v)?, &json_opts(a, true))))
     });
     add(env, &["from_json"], |_, v| {
         defined(&v)?;
