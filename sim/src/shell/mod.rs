@@ -137,8 +137,8 @@ pub struct ShellContext {
     pub rng: ChaCha8Rng,
     /// Bytes the script reads on fd 0.
     pub stdin: Vec<u8>,
-    /// Hook for commands the shell does not know.
-    pub external: Option<Box<dyn ExternalCommands>>,
+    /// Hook for commands the shell does not know (`Send`, so hosts can run on worker threads).
+    pub external: Option<Box<dyn ExternalCommands + Send>>,
     /// Maximum execution steps (commands, loop rounds, expansions) per [`run`].
     pub budget: u64,
     /// Maximum bytes written (all streams and pipes together) per [`run`].
