@@ -62,6 +62,8 @@ pub(crate) struct Shell<'c> {
     /// Set when a write to a file sink failed (disk full, read-only): the running command
     /// reports it as a write error, as real tools do.
     write_failed: Option<crate::fs::Errno>,
+    /// `trap ... EXIT` action of the top-level shell.
+    pub exit_trap: Option<String>,
     /// Saved outer values of `local` variables, one frame per function call.
     local_frames: Vec<Vec<(String, Option<Var>)>>,
 }
@@ -79,7 +81,22 @@ pub(crate) fn run_script(script: &str, ctx: &mut ShellContext, args: &[String]) 
         f[2] = Fd::Out(Sink::Buf(1));
         f
     };
-    let (rc, exhausted) = match sh.exec_source(script, &fds, 1) {
+    let mut r = sh.exec_source(script, &fds, 1);
+    if let Some(action) = sh.exit_trap.take() {
+        if !matches!(r, Err(Flow::Abort(_))) {
+            // The trap sees the script's status in $? and keeps it unless it exits itself.
+            sh.last_rc = match &r {
+                Ok(rc) | Err(Flow::Exit(rc)) | Err(Flow::Return(rc)) => *rc,
+                _ => sh.last_rc,
+            };
+            let status = sh.last_rc;
+            r = match sh.exec_source(&action, &fds, sh.line) {
+                Ok(_) => Ok(status),
+                other => other,
+            };
+        }
+    }
+    let (rc, exhausted) = match r {
         Ok(rc) => (rc, false),
         Err(Flow::Exit(n)) | Err(Flow::Return(n)) => (n, false),
         Err(Flow::Break(_)) | Err(Flow::Continue(_)) => (sh.last_rc, false),
@@ -149,6 +166,7 @@ impl<'c> Shell<'c> {
             loop_depth: 0,
             local_frames: Vec::new(),
             write_failed: None,
+            exit_trap: None,
         }
     }
 
@@ -274,7 +292,6 @@ impl<'c> Shell<'c> {
             "RANDOM" if !self.vars.contains_key("RANDOM") => {
                 Some(self.ctx.rng.random_range(0..32768u32).to_string())
             }
-            "LINENO" => Some(self.line.to_string()),
             n if n.chars().all(|c| c.is_ascii_digit()) => {
                 let i: usize = n.parse().ok()?;
                 self.positional.get(i.checked_sub(1)?).cloned()
@@ -297,6 +314,11 @@ impl<'c> Shell<'c> {
                 );
             }
         }
+    }
+
+    /// Whether a function is running (`local` is only valid there).
+    pub fn in_function(&self) -> bool {
+        !self.local_frames.is_empty()
     }
 
     /// Makes `name` local to the running function (restored when it returns).

@@ -973,11 +973,11 @@ impl Parser {
                 name.push(c);
                 self.bump();
             }
-            _ => return self.err("Syntax error: Bad substitution"),
+            _ => return self.err("Bad substitution"),
         }
         if length {
             if self.bump() != Some('}') {
-                return self.err("Syntax error: Bad substitution");
+                return self.err("Bad substitution");
             }
             return Ok(param(name, ParamOp::Length));
         }
@@ -1010,7 +1010,7 @@ impl Parser {
                 let w = self.brace_operand()?;
                 return Ok(param(name, ParamOp::TrimPrefix(longest, w)));
             }
-            _ => return self.err("Syntax error: Bad substitution"),
+            _ => return self.err("Bad substitution"),
         };
         let w = self.brace_operand()?;
         Ok(param(name, mk(colon, w)))

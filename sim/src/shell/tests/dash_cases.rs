@@ -1491,3 +1491,72 @@ root
     r#""#,
     0
 );
+dash_case!(
+    dash_rejects_bashisms,
+    r#"set -o pipefail; echo never"#,
+    r#""#,
+    r#"sh: 1: set: Illegal option -o pipefail
+"#,
+    2
+);
+dash_case!(
+    dash_no_double_brackets,
+    r#"[[ a == a ]]; echo $?; echo {a,b}; echo $((x++))"#,
+    r#"127
+{a,b}
+"#,
+    r#"sh: 1: [[: not found
+sh: 1: arithmetic expression: expecting primary: "x++"
+"#,
+    2
+);
+dash_case!(
+    bad_substitution,
+    r#"x=abc; echo ${x/a/b}; echo after"#,
+    r#""#,
+    r#"sh: 1: Bad substitution
+"#,
+    2
+);
+dash_case!(
+    local_outside_function,
+    r#"local x=1; echo never"#,
+    r#""#,
+    r#"sh: 1: local: not in a function
+"#,
+    2
+);
+dash_case!(
+    trap_exit,
+    r#"trap 'echo "bye $?"' EXIT; echo hi; exit 3"#,
+    r#"hi
+bye 3
+"#,
+    r#""#,
+    3
+);
+dash_case!(
+    trap_exit_normal,
+    r#"trap "echo cleanup" 0; echo work"#,
+    r#"work
+cleanup
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    lineno_empty_in_dash,
+    r#"echo "[$LINENO]""#,
+    r#"[]
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    function_keyword,
+    r#"function f { echo hi; }; f"#,
+    r#""#,
+    r#"sh: 1: Syntax error: "}" unexpected
+"#,
+    2
+);
