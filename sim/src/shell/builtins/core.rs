@@ -118,9 +118,10 @@ pub(crate) fn source(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
 }
 
 pub(crate) fn exec(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
-    // `exec` without a command would make its redirections permanent; the executor passes
-    // fd tables by value, so that form only succeeds (a documented limitation).
+    // Without a command, the redirections (already applied to `fds`) become the shell's.
     if argv.len() < 2 {
+        sh.exec_fds = Some(fds.clone());
+        sh.exec_gen += 1;
         return Ok(0);
     }
     let rc = sh.dispatch(&argv[1..], fds)?;

@@ -1560,3 +1560,31 @@ dash_case!(
 "#,
     2
 );
+dash_case!(
+    exec_redirect_persists,
+    r#"echo before; exec 3>&1; exec > log 2>&1; echo after; ls nope; exec >&3 2>&3; cat log; echo done >&2"#,
+    r#"before
+after
+ls: cannot access 'nope': No such file or directory
+done
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    exec_stdin,
+    r#"printf 'l1\nl2\n' > in; exec < in; read a; read b; echo "$b $a""#,
+    r#"l2 l1
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    exec_in_subshell_only,
+    r#"(exec > sub.txt; echo inner); echo outer; cat sub.txt"#,
+    r#"outer
+inner
+"#,
+    r#""#,
+    0
+);
