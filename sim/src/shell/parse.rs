@@ -275,11 +275,6 @@ impl Parser {
 
     fn unexpected<T>(&self, expecting: Option<&str>) -> PResult<T> {
         let what = self.describe_next();
-        let what = if what == "end of file" || what == "newline" {
-            what
-        } else {
-            what.to_string()
-        };
         match expecting {
             Some(e) => self.err(format!(
                 "Syntax error: {what} unexpected (expecting \"{e}\")"
@@ -851,7 +846,7 @@ impl Parser {
                 (_, '$') => {
                     flush(&mut lit, &mut parts);
                     self.bump();
-                    let p = self.dollar(mode)?;
+                    let p = self.dollar()?;
                     parts.push(p);
                 }
                 (_, '`') => {
@@ -891,7 +886,7 @@ impl Parser {
         Ok(parts)
     }
 
-    fn dollar(&mut self, mode: Mode) -> PResult<WordPart> {
+    fn dollar(&mut self) -> PResult<WordPart> {
         match self.peek() {
             Some('{') => {
                 self.bump();
@@ -933,10 +928,8 @@ impl Parser {
                 self.bump();
                 Ok(param(c.to_string(), ParamOp::Plain))
             }
-            _ => {
-                let _ = mode;
-                Ok(WordPart::Lit("$".into()))
-            }
+            // A `$` not followed by a name or `{`/`(` is literal, as in dash.
+            _ => Ok(WordPart::Lit("$".into())),
         }
     }
 
@@ -1060,7 +1053,7 @@ impl Parser {
                     match c {
                         '$' => {
                             self.bump();
-                            parts.push(self.dollar(Mode::Double)?);
+                            parts.push(self.dollar()?);
                         }
                         '`' => {
                             self.bump();

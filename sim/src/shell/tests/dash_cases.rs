@@ -1588,3 +1588,96 @@ inner
     r#""#,
     0
 );
+dash_case!(
+    heredoc_inside_compound,
+    r#"if true; then
+  cat <<EOF2
+in if $((1+1))
+EOF2
+fi
+for i in 1 2; do
+  cat <<-EOF2
+	loop $i
+	EOF2
+done
+f() {
+  cat <<'X'
+in func $i
+X
+}
+f"#,
+    r#"in if 2
+loop 1
+loop 2
+in func $i
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    multiline_script_like_ansible,
+    r#"set -e
+APP_DIR="$PWD/app"
+mkdir -p "$APP_DIR/releases" "$APP_DIR/shared"
+for r in 1 2 3; do
+  mkdir -p "$APP_DIR/releases/r$r"
+  echo "release $r" > "$APP_DIR/releases/r$r/VERSION"
+done
+ln -sfn "$APP_DIR/releases/r3" "$APP_DIR/current"
+cat "$APP_DIR/current/VERSION"
+ls "$APP_DIR/releases" | wc -l
+if [ -L "$APP_DIR/current" ]; then echo "current -> $(basename "$(readlink "$APP_DIR/current")")"; fi
+count=$(find "$APP_DIR/releases" -name VERSION | wc -l)
+echo "count=$count"
+rm -rf "$APP_DIR"
+test -d "$APP_DIR" || echo "cleaned""#,
+    r#"release 3
+3
+current -> r3
+count=3
+cleaned
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    config_edit_idempotent,
+    r#"printf 'port=80\nhost=a\n' > app.conf
+grep -q '^port=8080$' app.conf || sed -i 's/^port=.*/port=8080/' app.conf
+grep -q '^debug=' app.conf || echo 'debug=false' >> app.conf
+grep -q '^debug=' app.conf || echo 'debug=false' >> app.conf
+cat app.conf"#,
+    r#"port=8080
+host=a
+debug=false
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    syntax_error_midway,
+    r#"echo one
+echo two; fi
+echo three"#,
+    r#"one
+"#,
+    r#"sh: 2: Syntax error: "fi" unexpected
+"#,
+    2
+);
+dash_case!(
+    unterminated_quote,
+    r#"echo 'abc"#,
+    r#""#,
+    r#"sh: 1: Syntax error: Unterminated quoted string
+"#,
+    2
+);
+dash_case!(
+    case_missing_esac,
+    r#"case x in x) echo y;;"#,
+    r#""#,
+    r#"sh: 1: Syntax error: end of file unexpected (expecting ")")
+"#,
+    2
+);
