@@ -8,12 +8,12 @@
 //! and an output cap, so `while true; do :; done` ends with an error instead of hanging.
 
 mod arith;
-pub mod ast;
+mod ast;
 mod builtins;
 mod exec;
 mod expand;
 mod io;
-pub mod parse;
+mod parse;
 pub mod pattern;
 
 #[cfg(test)]

@@ -93,21 +93,6 @@ impl Parser {
         }
     }
 
-    /// Parses a whole script (used for backtick substitutions and `eval`).
-    pub fn parse_all(src: &str, first_line: usize) -> PResult<List> {
-        let mut p = Parser::new(src, first_line);
-        let mut all = Vec::new();
-        while let Some(l) = p.next_complete_command()? {
-            all.extend(l);
-        }
-        Ok(all)
-    }
-
-    /// The current line (for messages after a parse error).
-    pub fn line(&self) -> usize {
-        self.line
-    }
-
     // ----- character level -----
 
     fn peek(&self) -> Option<char> {
