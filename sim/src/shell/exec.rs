@@ -62,6 +62,12 @@ pub(crate) struct Shell<'c> {
     /// Set when a write to a file sink failed (disk full, read-only): the running command
     /// reports it as a write error, as real tools do.
     write_failed: Option<crate::fs::Errno>,
+    /// The fd table set by `exec` without a command (`exec >log 2>&1`), with a generation
+    /// counter: running lists adopt it for their remaining commands when it changes.
+    pub exec_fds: Option<Fds>,
+    pub exec_gen: u64,
+    /// `trap ... EXIT` action of the top-level shell.
+    pub exit_trap: Option<String>,
     /// Saved outer values of `local` variables, one frame per function call.
     local_frames: Vec<Vec<(String, Option<Var>)>>,
 }
@@ -79,7 +85,22 @@ pub(crate) fn run_script(script: &str, ctx: &mut ShellContext, args: &[String]) 
         f[2] = Fd::Out(Sink::Buf(1));
         f
     };
-    let (rc, exhausted) = match sh.exec_source(script, &fds, 1) {
+    let mut r = sh.exec_source(script, &fds, 1);
+    if let Some(action) = sh.exit_trap.take() {
+        if !matches!(r, Err(Flow::Abort(_))) {
+            // The trap sees the script's status in $? and keeps it unless it exits itself.
+            sh.last_rc = match &r {
+                Ok(rc) | Err(Flow::Exit(rc)) | Err(Flow::Return(rc)) => *rc,
+                _ => sh.last_rc,
+            };
+            let status = sh.last_rc;
+            r = match sh.exec_source(&action, &fds, sh.line) {
+                Ok(_) => Ok(status),
+                other => other,
+            };
+        }
+    }
+    let (rc, exhausted) = match r {
         Ok(rc) => (rc, false),
         Err(Flow::Exit(n)) | Err(Flow::Return(n)) => (n, false),
         Err(Flow::Break(_)) | Err(Flow::Continue(_)) => (sh.last_rc, false),
@@ -149,6 +170,9 @@ impl<'c> Shell<'c> {
             loop_depth: 0,
             local_frames: Vec::new(),
             write_failed: None,
+            exit_trap: None,
+            exec_fds: None,
+            exec_gen: 0,
         }
     }
 
@@ -274,7 +298,6 @@ impl<'c> Shell<'c> {
             "RANDOM" if !self.vars.contains_key("RANDOM") => {
                 Some(self.ctx.rng.random_range(0..32768u32).to_string())
             }
-            "LINENO" => Some(self.line.to_string()),
             n if n.chars().all(|c| c.is_ascii_digit()) => {
                 let i: usize = n.parse().ok()?;
                 self.positional.get(i.checked_sub(1)?).cloned()
@@ -297,6 +320,11 @@ impl<'c> Shell<'c> {
                 );
             }
         }
+    }
+
+    /// Whether a function is running (`local` is only valid there).
+    pub fn in_function(&self) -> bool {
+        !self.local_frames.is_empty()
     }
 
     /// Makes `name` local to the running function (restored when it returns).
@@ -330,9 +358,14 @@ impl<'c> Shell<'c> {
     pub fn exec_source(&mut self, src: &str, fds: &Fds, first_line: usize) -> Ex {
         let mut p = Parser::new(src, first_line);
         let mut rc = 0;
+        let mut cur = fds.clone();
+        let mut gen = self.exec_gen;
         loop {
             match p.next_complete_command() {
-                Ok(Some(list)) => rc = self.exec_list(&list, fds)?,
+                Ok(Some(list)) => {
+                    rc = self.exec_list(&list, &cur)?;
+                    self.adopt_exec_fds(&mut cur, &mut gen);
+                }
                 Ok(None) => return Ok(rc),
                 Err(e) => {
                     self.line = e.line;
@@ -351,7 +384,9 @@ impl<'c> Shell<'c> {
         let cwd = self.cwd.clone();
         let positional = self.positional.clone();
         let opts = (self.errexit, self.nounset, self.loop_depth, self.last_rc);
+        let exec_state = (self.exec_fds.clone(), self.exec_gen);
         let r = f(self);
+        (self.exec_fds, self.exec_gen) = exec_state;
         self.vars = vars;
         self.funcs = funcs;
         self.cwd = cwd;
@@ -375,10 +410,23 @@ impl<'c> Shell<'c> {
 
     pub fn exec_list(&mut self, list: &List, fds: &Fds) -> Ex {
         let mut rc = 0;
+        let mut cur = fds.clone();
+        let mut gen = self.exec_gen;
         for ao in list {
-            rc = self.exec_and_or(ao, fds)?;
+            rc = self.exec_and_or(ao, &cur)?;
+            self.adopt_exec_fds(&mut cur, &mut gen);
         }
         Ok(rc)
+    }
+
+    /// After `exec >file` the rest of the shell writes there: a list picks up the new table.
+    fn adopt_exec_fds(&self, cur: &mut Fds, gen: &mut u64) {
+        if self.exec_gen != *gen {
+            *gen = self.exec_gen;
+            if let Some(f) = &self.exec_fds {
+                *cur = f.clone();
+            }
+        }
     }
 
     fn exec_and_or(&mut self, ao: &AndOr, fds: &Fds) -> Ex {

@@ -8,12 +8,12 @@
 //! and an output cap, so `while true; do :; done` ends with an error instead of hanging.
 
 mod arith;
-pub mod ast;
+mod ast;
 mod builtins;
 mod exec;
 mod expand;
 mod io;
-pub mod parse;
+mod parse;
 pub mod pattern;
 
 #[cfg(test)]
@@ -137,8 +137,8 @@ pub struct ShellContext {
     pub rng: ChaCha8Rng,
     /// Bytes the script reads on fd 0.
     pub stdin: Vec<u8>,
-    /// Hook for commands the shell does not know.
-    pub external: Option<Box<dyn ExternalCommands>>,
+    /// Hook for commands the shell does not know (`Send`, so hosts can run on worker threads).
+    pub external: Option<Box<dyn ExternalCommands + Send>>,
     /// Maximum execution steps (commands, loop rounds, expansions) per [`run`].
     pub budget: u64,
     /// Maximum bytes written (all streams and pipes together) per [`run`].

@@ -93,21 +93,6 @@ impl Parser {
         }
     }
 
-    /// Parses a whole script (used for backtick substitutions and `eval`).
-    pub fn parse_all(src: &str, first_line: usize) -> PResult<List> {
-        let mut p = Parser::new(src, first_line);
-        let mut all = Vec::new();
-        while let Some(l) = p.next_complete_command()? {
-            all.extend(l);
-        }
-        Ok(all)
-    }
-
-    /// The current line (for messages after a parse error).
-    pub fn line(&self) -> usize {
-        self.line
-    }
-
     // ----- character level -----
 
     fn peek(&self) -> Option<char> {
@@ -275,11 +260,6 @@ impl Parser {
 
     fn unexpected<T>(&self, expecting: Option<&str>) -> PResult<T> {
         let what = self.describe_next();
-        let what = if what == "end of file" || what == "newline" {
-            what
-        } else {
-            what.to_string()
-        };
         match expecting {
             Some(e) => self.err(format!(
                 "Syntax error: {what} unexpected (expecting \"{e}\")"
@@ -851,7 +831,7 @@ impl Parser {
                 (_, '$') => {
                     flush(&mut lit, &mut parts);
                     self.bump();
-                    let p = self.dollar(mode)?;
+                    let p = self.dollar()?;
                     parts.push(p);
                 }
                 (_, '`') => {
@@ -891,7 +871,7 @@ impl Parser {
         Ok(parts)
     }
 
-    fn dollar(&mut self, mode: Mode) -> PResult<WordPart> {
+    fn dollar(&mut self) -> PResult<WordPart> {
         match self.peek() {
             Some('{') => {
                 self.bump();
@@ -933,10 +913,8 @@ impl Parser {
                 self.bump();
                 Ok(param(c.to_string(), ParamOp::Plain))
             }
-            _ => {
-                let _ = mode;
-                Ok(WordPart::Lit("$".into()))
-            }
+            // A `$` not followed by a name or `{`/`(` is literal, as in dash.
+            _ => Ok(WordPart::Lit("$".into())),
         }
     }
 
@@ -973,11 +951,11 @@ impl Parser {
                 name.push(c);
                 self.bump();
             }
-            _ => return self.err("Syntax error: Bad substitution"),
+            _ => return self.err("Bad substitution"),
         }
         if length {
             if self.bump() != Some('}') {
-                return self.err("Syntax error: Bad substitution");
+                return self.err("Bad substitution");
             }
             return Ok(param(name, ParamOp::Length));
         }
@@ -1010,7 +988,7 @@ impl Parser {
                 let w = self.brace_operand()?;
                 return Ok(param(name, ParamOp::TrimPrefix(longest, w)));
             }
-            _ => return self.err("Syntax error: Bad substitution"),
+            _ => return self.err("Bad substitution"),
         };
         let w = self.brace_operand()?;
         Ok(param(name, mk(colon, w)))
@@ -1060,7 +1038,7 @@ impl Parser {
                     match c {
                         '$' => {
                             self.bump();
-                            parts.push(self.dollar(Mode::Double)?);
+                            parts.push(self.dollar()?);
                         }
                         '`' => {
                             self.bump();

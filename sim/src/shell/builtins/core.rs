@@ -5,6 +5,24 @@ use super::super::io::{normalize, Fds};
 use super::super::parse::is_name;
 use super::{kind, Kind};
 
+/// `trap ACTION EXIT|0` runs ACTION when the script ends; other signals never arrive in the
+/// simulation, so their traps are accepted and ignored.
+pub(crate) fn trap(sh: &mut Shell<'_>, argv: &[String], _: &Fds) -> Ex {
+    if argv.len() >= 3 {
+        let action = &argv[1];
+        for sig in &argv[2..] {
+            if sig == "EXIT" || sig == "0" {
+                sh.exit_trap = if action == "-" || action.is_empty() {
+                    None
+                } else {
+                    Some(action.clone())
+                };
+            }
+        }
+    }
+    Ok(0)
+}
+
 pub(crate) fn colon(_: &mut Shell<'_>, _: &[String], _: &Fds) -> Ex {
     Ok(0)
 }
@@ -100,9 +118,10 @@ pub(crate) fn source(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
 }
 
 pub(crate) fn exec(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
-    // `exec` without a command would make its redirections permanent; the executor passes
-    // fd tables by value, so that form only succeeds (a documented limitation).
+    // Without a command, the redirections (already applied to `fds`) become the shell's.
     if argv.len() < 2 {
+        sh.exec_fds = Some(fds.clone());
+        sh.exec_gen += 1;
         return Ok(0);
     }
     let rc = sh.dispatch(&argv[1..], fds)?;
@@ -149,6 +168,10 @@ pub(crate) fn export(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
 }
 
 pub(crate) fn local(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
+    if !sh.in_function() {
+        sh.shell_err(fds, "local: not in a function");
+        return Err(Flow::Exit(2));
+    }
     for a in &argv[1..] {
         let (name, value) = match a.split_once('=') {
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
@@ -225,7 +248,8 @@ pub(crate) fn set(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
             match argv.get(i).map(String::as_str) {
                 Some("errexit") => sh.errexit = on,
                 Some("nounset") => sh.nounset = on,
-                Some("xtrace" | "noclobber" | "noglob" | "verbose" | "pipefail") | None => {}
+                // dash 0.5.12 (Debian 12) has no pipefail.
+                Some("xtrace" | "noclobber" | "noglob" | "verbose") | None => {}
                 Some(o) => {
                     sh.shell_err(fds, &format!("set: Illegal option -o {o}"));
                     return Err(Flow::Exit(2));

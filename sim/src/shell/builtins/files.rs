@@ -1016,10 +1016,8 @@ pub(crate) fn stat(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
                     'B' => out.push_str("512"),
                     'o' => out.push_str("4096"),
                     '%' => out.push('%'),
-                    c => {
-                        out.push('?');
-                        let _ = c;
-                    }
+                    // Unsupported directives print `?`, as GNU stat does for unknown ones.
+                    _ => out.push('?'),
                 }
             } else {
                 out.push(cs[j]);

@@ -38,7 +38,7 @@ const TABLE: &[(&str, Kind, Handler)] = &[
     ("return", Kind::Special, core::return_),
     ("set", Kind::Special, core::set),
     ("shift", Kind::Special, core::shift),
-    ("trap", Kind::Special, core::colon),
+    ("trap", Kind::Special, core::trap),
     ("unset", Kind::Special, core::unset),
     ("[", Kind::Regular, test::test),
     ("cd", Kind::Regular, core::cd),

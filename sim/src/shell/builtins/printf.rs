@@ -102,8 +102,11 @@ fn num(sh: &mut Shell<'_>, fds: &Fds, a: &str, rc: &mut i32) -> i64 {
     }
 }
 
+/// Widths past this are clamped: `printf '%999999999s'` must not allocate a gigabyte.
+const MAX_WIDTH: usize = 1 << 16;
+
 fn pad(s: &str, flags: &str, width: Option<usize>) -> String {
-    let w = width.unwrap_or(0);
+    let w = width.unwrap_or(0).min(MAX_WIDTH);
     let len = s.chars().count();
     if len >= w {
         return s.to_string();
@@ -246,7 +249,7 @@ pub(crate) fn printf(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
                         'u' => format!("{}", v as u64),
                         _ => format!("{}", v.unsigned_abs()),
                     };
-                    if let Some(p) = prec {
+                    if let Some(p) = prec.map(|p| p.min(MAX_WIDTH)) {
                         while body.len() < p {
                             body.insert(0, '0');
                         }
@@ -282,7 +285,7 @@ pub(crate) fn printf(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
                 'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
                     let a = arg.unwrap_or_default();
                     let v: f64 = a.trim().parse().unwrap_or(0.0);
-                    let p = prec.unwrap_or(6);
+                    let p = prec.unwrap_or(6).min(64);
                     let body = match conv {
                         'e' | 'E' => {
                             let s = format!("{:.*e}", p, v);

@@ -1491,3 +1491,193 @@ root
     r#""#,
     0
 );
+dash_case!(
+    dash_rejects_bashisms,
+    r#"set -o pipefail; echo never"#,
+    r#""#,
+    r#"sh: 1: set: Illegal option -o pipefail
+"#,
+    2
+);
+dash_case!(
+    dash_no_double_brackets,
+    r#"[[ a == a ]]; echo $?; echo {a,b}; echo $((x++))"#,
+    r#"127
+{a,b}
+"#,
+    r#"sh: 1: [[: not found
+sh: 1: arithmetic expression: expecting primary: "x++"
+"#,
+    2
+);
+dash_case!(
+    bad_substitution,
+    r#"x=abc; echo ${x/a/b}; echo after"#,
+    r#""#,
+    r#"sh: 1: Bad substitution
+"#,
+    2
+);
+dash_case!(
+    local_outside_function,
+    r#"local x=1; echo never"#,
+    r#""#,
+    r#"sh: 1: local: not in a function
+"#,
+    2
+);
+dash_case!(
+    trap_exit,
+    r#"trap 'echo "bye $?"' EXIT; echo hi; exit 3"#,
+    r#"hi
+bye 3
+"#,
+    r#""#,
+    3
+);
+dash_case!(
+    trap_exit_normal,
+    r#"trap "echo cleanup" 0; echo work"#,
+    r#"work
+cleanup
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    lineno_empty_in_dash,
+    r#"echo "[$LINENO]""#,
+    r#"[]
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    function_keyword,
+    r#"function f { echo hi; }; f"#,
+    r#""#,
+    r#"sh: 1: Syntax error: "}" unexpected
+"#,
+    2
+);
+dash_case!(
+    exec_redirect_persists,
+    r#"echo before; exec 3>&1; exec > log 2>&1; echo after; ls nope; exec >&3 2>&3; cat log; echo done >&2"#,
+    r#"before
+after
+ls: cannot access 'nope': No such file or directory
+done
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    exec_stdin,
+    r#"printf 'l1\nl2\n' > in; exec < in; read a; read b; echo "$b $a""#,
+    r#"l2 l1
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    exec_in_subshell_only,
+    r#"(exec > sub.txt; echo inner); echo outer; cat sub.txt"#,
+    r#"outer
+inner
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    heredoc_inside_compound,
+    r#"if true; then
+  cat <<EOF2
+in if $((1+1))
+EOF2
+fi
+for i in 1 2; do
+  cat <<-EOF2
+	loop $i
+	EOF2
+done
+f() {
+  cat <<'X'
+in func $i
+X
+}
+f"#,
+    r#"in if 2
+loop 1
+loop 2
+in func $i
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    multiline_script_like_ansible,
+    r#"set -e
+APP_DIR="$PWD/app"
+mkdir -p "$APP_DIR/releases" "$APP_DIR/shared"
+for r in 1 2 3; do
+  mkdir -p "$APP_DIR/releases/r$r"
+  echo "release $r" > "$APP_DIR/releases/r$r/VERSION"
+done
+ln -sfn "$APP_DIR/releases/r3" "$APP_DIR/current"
+cat "$APP_DIR/current/VERSION"
+ls "$APP_DIR/releases" | wc -l
+if [ -L "$APP_DIR/current" ]; then echo "current -> $(basename "$(readlink "$APP_DIR/current")")"; fi
+count=$(find "$APP_DIR/releases" -name VERSION | wc -l)
+echo "count=$count"
+rm -rf "$APP_DIR"
+test -d "$APP_DIR" || echo "cleaned""#,
+    r#"release 3
+3
+current -> r3
+count=3
+cleaned
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    config_edit_idempotent,
+    r#"printf 'port=80\nhost=a\n' > app.conf
+grep -q '^port=8080$' app.conf || sed -i 's/^port=.*/port=8080/' app.conf
+grep -q '^debug=' app.conf || echo 'debug=false' >> app.conf
+grep -q '^debug=' app.conf || echo 'debug=false' >> app.conf
+cat app.conf"#,
+    r#"port=8080
+host=a
+debug=false
+"#,
+    r#""#,
+    0
+);
+dash_case!(
+    syntax_error_midway,
+    r#"echo one
+echo two; fi
+echo three"#,
+    r#"one
+"#,
+    r#"sh: 2: Syntax error: "fi" unexpected
+"#,
+    2
+);
+dash_case!(
+    unterminated_quote,
+    r#"echo 'abc"#,
+    r#""#,
+    r#"sh: 1: Syntax error: Unterminated quoted string
+"#,
+    2
+);
+dash_case!(
+    case_missing_esac,
+    r#"case x in x) echo y;;"#,
+    r#""#,
+    r#"sh: 1: Syntax error: end of file unexpected (expecting ")")
+"#,
+    2
+);

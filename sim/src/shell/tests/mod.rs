@@ -348,3 +348,22 @@ fn faults_surface_as_real_messages() {
         "sh: 1: echo: echo: I/O error\nsh: 1: printf: printf: I/O error\nseq: write error: No space left on device\n"
     );
 }
+
+#[test]
+fn default_budget_ends_an_endless_loop_quickly() {
+    let mut h = host("h");
+    let start = std::time::Instant::now();
+    let out = run_in(&mut h, "i=0; while true; do i=$((i+1)); done");
+    assert!(out.budget_exhausted);
+    // Generous bound for a debug build on a shared 2-core machine.
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+}
+
+#[test]
+fn context_is_send_and_huge_widths_are_clamped() {
+    fn assert_send<T: Send>() {}
+    assert_send::<ShellContext>();
+    let mut h = host("h");
+    let out = run_in(&mut h, "printf '%999999999s|%.999999999d' x 1 | wc -c");
+    assert_eq!(out.stdout_str(), "131073\n");
+}
