@@ -562,3 +562,35 @@ fn controller_reads_of_absolute_var_files() {
         "probes that read the real canary (update KNOWN_ESCAPES only when one is fixed)"
     );
 }
+
+#[test]
+fn shell_and_facts_see_the_simulated_environment() {
+    let lab = Lab::new("shellenv");
+    let run = lab.run(
+        "h1\n",
+        r#"
+- hosts: h1
+  gather_facts: true
+  tasks:
+    - shell: echo "HOME=$HOME SECRET=$FLEETSIM_SECRET USER=$USER" > /tmp/shell-env
+    - shell: cat /proc/self/environ /etc/hostname CANARY/secret
+      ignore_errors: true
+    - copy:
+        dest: /tmp/facts
+        content: "{{ ansible_env.HOME }} {{ ansible_env.FLEETSIM_SECRET | default('unset') }} {{ ansible_hostname }} {{ ansible_user_id }}\n"
+"#,
+        &[],
+        &[("FLEETSIM_SECRET", "leak"), ("HOME", "/real/home/leak")],
+    );
+    run.expect_code(0);
+    lab.assert_untouched();
+    assert_eq!(
+        lab.read("h1", "/tmp/shell-env"),
+        "HOME=/root SECRET= USER=root\n"
+    );
+    // The host is named after its inventory name, not the real machine.
+    assert_eq!(lab.read("h1", "/tmp/facts"), "/root unset h1 root\n");
+    assert!(run
+        .stdout
+        .contains("cat: /proc/self/environ: No such file or directory"));
+}
