@@ -594,3 +594,36 @@ fn shell_and_facts_see_the_simulated_environment() {
         .stdout
         .contains("cat: /proc/self/environ: No such file or directory"));
 }
+
+#[test]
+fn temporary_sandbox_removal_does_not_follow_links() {
+    let lab = Lab::new("tmpsandbox");
+    // Without --sandbox the sandbox is a temp dir (under TMPDIR) removed at exit; its links
+    // to / and to the canary must be removed as links, not followed.
+    let tmpdir = lab.play.join("tmpdir");
+    fs::create_dir_all(&tmpdir).unwrap();
+    fs::write(lab.play.join("inv"), "h1\n").unwrap();
+    fs::write(
+        lab.play.join("p.yml"),
+        lab.fill(
+            r#"
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - file: {src: CANARY, dest: /tmp/canarylink, state: link}
+    - file: {src: /, dest: /tmp/rootlink, state: link}
+    - shell: ln -s CANARY/sub /tmp/sublink && ln -s ../../.. /tmp/up
+"#,
+        ),
+    )
+    .unwrap();
+    let run = fleetsim(
+        &lab.play,
+        &["playbook", "-i", "inv", "p.yml", "--seed", "7"],
+        &[("TMPDIR", tmpdir.to_str().unwrap())],
+    );
+    run.expect_code(0);
+    lab.assert_untouched();
+    let left: Vec<_> = fs::read_dir(&tmpdir).unwrap().collect();
+    assert!(left.is_empty(), "temporary sandbox left behind: {left:?}");
+}
