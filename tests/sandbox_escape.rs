@@ -263,6 +263,53 @@ fn symlinks_resolve_inside_the_host() {
 }
 
 #[test]
+fn host_side_checks_and_edits_through_a_root_symlink_see_only_the_host() {
+    let lab = Lab::new("hostside");
+    let run = lab.run(
+        "h1\n",
+        r#"
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - file: {src: /, dest: /tmp/r, state: link}
+    # The canary's path through the link is the canary's path inside h1: absent.
+    - command: echo ran
+      args: {creates: /tmp/rCANARY/secret}
+      register: creates
+    - command: echo ran
+      args: {removes: /tmp/rCANARY/secret}
+      register: removes
+    - stat: {path: /tmp/rCANARY/secret}
+      register: st
+    - copy:
+        dest: /tmp/checks
+        content: "{{ creates.stdout }} {{ removes.stdout is search('skipped, since .* does not exist') }} {{ st.stat.exists }}\n"
+    - blockinfile: {path: /tmp/rCANARY/secret, block: pwned}
+      ignore_errors: true
+    - file: {path: /tmp/rCANARY/secret, state: absent}
+    - file: {path: /tmp/rCANARY/secret, mode: "0777"}
+      ignore_errors: true
+    - file: {path: /tmp/rCANARY, state: touch}
+      ignore_errors: true
+    - shell: cp -r /tmp/rCANARY /tmp/cp; mv /tmp/rCANARY/secret /tmp/mv; chmod 000 /tmp/rCANARY/secret; ls /tmp/rCANARY
+      ignore_errors: true
+"#,
+        &[],
+        &[],
+    );
+    run.expect_code(0);
+    lab.assert_untouched();
+    assert_eq!(lab.read("h1", "/tmp/checks"), "ran True False\n");
+    assert_eq!(
+        run.stdout.matches("...ignoring").count(),
+        4,
+        "{}",
+        run.stdout
+    );
+    assert!(!lab.exists("h1", "/tmp/cp") && !lab.exists("h1", "/tmp/mv"));
+}
+
+#[test]
 fn hard_links_only_join_files_of_the_same_host() {
     let lab = Lab::new("hard");
     let run = lab.run(
