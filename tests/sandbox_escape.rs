@@ -572,14 +572,7 @@ fn controller_reads_of_real_absolute_paths_fail() {
 /// README says absolute controller paths resolve inside `localhost`'s sandbox). The test
 /// below fails when one of these stops leaking (remove it from the list then) and when any
 /// other probe leaks.
-const KNOWN_ESCAPES: &[&str] = &[
-    "vars_files-absolute",
-    "include_vars-absolute",
-    "copy-src-dotdot",
-    "template-src-dotdot",
-    "copy-src-via-controller-symlink",
-    "template-src-via-controller-symlink",
-];
+const KNOWN_ESCAPES: &[&str] = &[];
 
 /// Every probe first makes the simulated controller's root exist and gives it a link to
 /// the real `/`'s path: `/tmp/rootlink -> /`.

@@ -151,6 +151,20 @@ impl LookupHost for Controller {
     }
 }
 
+/// Where a controller-side path is on the real machine: an absolute path resolves inside the
+/// simulated controller's (`localhost`) sandbox, as a chroot would (`..` and links stay in);
+/// a relative one is taken from `base` (the user's project folder, as Ansible reads it).
+pub fn controller_path(sandbox_dir: &Path, base: &Path, name: &str) -> Option<PathBuf> {
+    if Path::new(name).is_absolute() {
+        Sandbox::new(sandbox_dir, "localhost")
+            .ok()?
+            .real_path(name)
+            .ok()
+    } else {
+        Some(base.join(name))
+    }
+}
+
 /// A templar for a run: the run seed and the simulated controller behind lookups.
 pub fn templar_for(opts: &RunOptions) -> (Templar, Arc<Controller>) {
     let controller = Arc::new(Controller::new(opts));

@@ -22,7 +22,7 @@ use crate::output::{self, Display, HostStats};
 use crate::playbook::{self, Block, Item, Loader, Play, Task};
 use crate::template::{Templar, VarSource};
 
-pub use controller::{templar_for, Controller};
+pub use controller::{controller_path, templar_for, Controller};
 use iterator::HostCursor;
 pub use task::HostOutcome;
 use vars::{HostVarSource, SharedStore, TaskLayers, VarStore, Vars};
@@ -500,34 +500,25 @@ impl Runner {
                 Value::Array(a) => a.clone(),
                 other => vec![other.clone()],
             };
-            let mut loaded = false;
-            let mut last_err = String::new();
+            // The first candidate that exists is read; ansible-core 2.19 silently skips a
+            // vars file it cannot find, but a file that does not parse stops the play.
             for c in candidates {
                 let name = match self.templar.render(&c, &src) {
                     Ok(v) => playbook::scalar_text(&v),
-                    Err(e) => {
-                        last_err = e.message().to_string();
-                        continue;
-                    }
+                    Err(_) => continue,
                 };
-                let path = if Path::new(&name).is_absolute() {
-                    PathBuf::from(&name)
-                } else {
-                    play.dir.join(&name)
+                let Some(path) = controller::controller_path(&self.opts.sandbox, &play.dir, &name)
+                else {
+                    continue;
                 };
-                match crate::yaml::load_file(&path) {
-                    Ok(node) => {
-                        if let Value::Object(m) = node.to_value() {
-                            layers.push(Arc::new(m));
-                        }
-                        loaded = true;
-                        break;
-                    }
-                    Err(e) => last_err = e.headline(),
+                if !path.is_file() {
+                    continue;
                 }
-            }
-            if !loaded {
-                return Err(last_err);
+                let node = crate::yaml::load_file(&path).map_err(|e| e.to_string())?;
+                if let Value::Object(m) = node.to_value() {
+                    layers.push(Arc::new(m));
+                }
+                break;
             }
         }
         Ok(layers)

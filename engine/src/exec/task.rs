@@ -785,24 +785,27 @@ pub(super) fn search_dirs(task: &Task, ctx: &PlayCtx) -> Vec<PathBuf> {
 }
 
 fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> Map<String, Value> {
-    let _ = runner;
-    let base_dirs = || {
+    let sandbox = runner.opts.sandbox.clone();
+    // Relative names are searched in the role's and task file's folders; absolute ones live
+    // in the simulated controller, never on the real machine.
+    let candidates = |name: &str| -> Vec<PathBuf> {
+        if std::path::Path::new(name).is_absolute() {
+            return super::controller::controller_path(&sandbox, std::path::Path::new("/"), name)
+                .into_iter()
+                .collect();
+        }
         let mut d = Vec::new();
         if let Some(r) = &task.role {
-            d.push(r.path.join("vars"));
+            d.push(r.path.join("vars").join(name));
         }
-        d.push(task.file_dir.join("vars"));
-        d.push(task.file_dir.clone());
+        d.push(task.file_dir.join("vars").join(name));
+        d.push(task.file_dir.join(name));
         d
     };
     // The files to read, in order: one `file`, or every vars file of a `dir` (sorted, as
     // Ansible walks it).
     let files: Vec<PathBuf> = if let Some(dir) = args.get("dir").map(text_of) {
-        let Some(root) = base_dirs()
-            .into_iter()
-            .map(|b| b.join(&dir))
-            .find(|p| p.is_dir())
-        else {
+        let Some(root) = candidates(&dir).into_iter().find(|p| p.is_dir()) else {
             return modules::action_fail(&format!("{dir} directory does not exist"));
         };
         let exts: Vec<String> = match args.get("extensions") {
@@ -836,11 +839,7 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
             .or_else(|| args.get("file"))
             .map(text_of)
             .unwrap_or_default();
-        match base_dirs()
-            .into_iter()
-            .map(|b| b.join(&file))
-            .find(|p| p.is_file())
-        {
+        match candidates(&file).into_iter().find(|p| p.is_file()) {
             Some(p) => vec![p],
             None => {
                 return modules::action_fail(&format!(

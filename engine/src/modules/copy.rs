@@ -114,6 +114,9 @@ impl Module for Copy {
         let Some(src) = arg_str(args, "src") else {
             return super::action_fail("src (or content) is required");
         };
+        if super::arg_bool(args, "remote_src", false).unwrap_or(false) {
+            return remote_copy(ctx, &src, &dest, mode.as_ref(), check);
+        }
         let Some(real) = ctx.find_controller_file(&src, "files") else {
             return super::action_fail(&format!(
                 "Could not find or access '{src}'\nSearched in:\n{}\non the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
@@ -184,6 +187,53 @@ impl Module for Copy {
     }
 }
 
+/// `remote_src: true`: the source is on the target host itself.
+fn remote_copy(
+    ctx: &mut ModuleCtx<'_>,
+    src: &str,
+    dest: &str,
+    mode: Option<&Value>,
+    check: bool,
+) -> ModuleResult {
+    let host = match ctx.target_host() {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    if host.fs.is_dir(src) {
+        let name = src
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let target = if src.ends_with('/') {
+            dest.trim_end_matches('/').to_string()
+        } else {
+            format!("{}/{name}", dest.trim_end_matches('/'))
+        };
+        let existed = host.fs.exists(&target);
+        if !check {
+            if let Err(e) = host.fs.copy_tree(src, &target) {
+                return super::fail(&e.to_string());
+            }
+        }
+        let mut r = super::ok(!existed);
+        r.insert("dest".into(), json!(dest));
+        r.insert("src".into(), json!(src));
+        return r;
+    }
+    let data = match host.fs.read(src) {
+        Ok(d) => d,
+        Err(_) => return super::fail(&format!("Source {src} not found")),
+    };
+    let target = if dest.ends_with('/') || host.fs.is_dir(dest) {
+        let name = src.rsplit('/').next().unwrap_or_default();
+        format!("{}/{name}", dest.trim_end_matches('/'))
+    } else {
+        dest.to_string()
+    };
+    write_file(&mut host.fs, &target, &data, mode, Some(src), check)
+}
+
 fn copy_tree(
     fs: &mut Sandbox,
     real: &Path,
@@ -216,6 +266,20 @@ fn copy_tree(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let target = format!("{dest}/{name}");
+        // A link is copied as a link (its target is a path on the host, resolved there),
+        // never followed on the real machine.
+        if p.symlink_metadata()
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false)
+        {
+            let link = std::fs::read_link(&p).map_err(|e| e.to_string())?;
+            if !check && !fs.exists(&target) {
+                fs.symlink(&link.to_string_lossy(), &target)
+                    .map_err(|e| e.to_string())?;
+                *changed = true;
+            }
+            continue;
+        }
         if p.is_dir() {
             copy_tree(fs, &p, &target, mode, check, changed)?;
         } else {

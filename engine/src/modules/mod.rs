@@ -66,10 +66,13 @@ impl ModuleCtx<'_> {
     /// does: absolute paths inside the controller's sandbox, relative ones in `files/` or
     /// `templates/` of the role and beside the playbook.
     pub fn find_controller_file(&self, src: &str, subdir: &str) -> Option<PathBuf> {
-        let p = std::path::Path::new(src);
-        if p.is_absolute() {
-            let controller = self.world.sandbox_dir.join("hosts").join("localhost");
-            let real = controller.join(src.trim_start_matches('/'));
+        if std::path::Path::new(src).is_absolute() {
+            // Inside the simulated controller, as a chroot resolves it: `..` and links stay in.
+            let real = crate::exec::controller_path(
+                &self.world.sandbox_dir,
+                std::path::Path::new("/"),
+                src,
+            )?;
             return real.exists().then_some(real);
         }
         for dir in &self.search_dirs {

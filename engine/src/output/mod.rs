@@ -84,10 +84,19 @@ impl Display {
         self.line(&format!("[WARNING]: {msg}"));
     }
 
-    /// `[ERROR]: ...` followed by an empty line, as Ansible prints errors.
+    /// `[ERROR]: ...` followed by an empty line, on stderr as Ansible prints errors that stop
+    /// the run (a playbook that does not load, a bad pattern). Failed tasks print their
+    /// `[ERROR]` blocks on stdout, with their results, through [`Display::line`].
     pub fn error(&mut self, msg: &str) {
-        self.line(&format!("[ERROR]: {msg}"));
-        self.line("");
+        match &mut self.captured {
+            Some(buf) => {
+                buf.extend_from_slice(format!("[ERROR]: {msg}\n\n").as_bytes());
+            }
+            None => {
+                let _ = self.out.flush();
+                eprintln!("[ERROR]: {msg}\n");
+            }
+        }
     }
 
     pub fn flush(&mut self) {
