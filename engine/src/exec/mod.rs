@@ -215,7 +215,13 @@ impl Runner {
                     playbooks.push(pb);
                 }
                 Err(e) => {
-                    self.display.error(&e.to_string());
+                    let text = e.to_string();
+                    self.display.error(&text);
+                    if let Some(h) =
+                        output::hints::for_load_error(text.lines().next().unwrap_or(""))
+                    {
+                        self.display.hint(&h);
+                    }
                     return e.exit_code();
                 }
             }
@@ -821,6 +827,7 @@ impl Runner {
             outcomes.push(outcome);
         }
         span.finish(&mut self.world.clock);
+        self.hint_failures(ctx, task, &outcomes);
         // `included: FILE for h1, h2 => (item=x)`: one line per included file, after the
         // per-host lines, naming every host that included it.
         let mut included: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
@@ -1008,6 +1015,83 @@ impl Runner {
         match self.templar.render_str(&raw, &src) {
             Ok(v) => playbook::scalar_text(&v),
             Err(_) => raw,
+        }
+    }
+
+    /// After a task's results: fleetsim's hint for failures it can explain (once per hint).
+    fn hint_failures(&mut self, ctx: &PlayCtx, task: &Task, outcomes: &[HostOutcome]) {
+        let groups: Vec<String> = self.inventory.groups_map().keys().cloned().collect();
+        let folder_tasks: Vec<(String, String)> =
+            [&ctx.play.pre_tasks, &ctx.play.tasks, &ctx.play.post_tasks]
+                .into_iter()
+                .flat_map(|s| s.iter().flat_map(|b| flatten_block(b)))
+                .filter(|t| {
+                    t.action == "file"
+                        && t.args.get("state").and_then(Value::as_str) == Some("directory")
+                })
+                .filter_map(|t| {
+                    let path = t
+                        .args
+                        .get("path")
+                        .or_else(|| t.args.get("dest"))
+                        .or_else(|| t.args.get("name"))?;
+                    Some((t.display_name(), playbook::scalar_text(path)))
+                })
+                .collect();
+        let gather_facts = ctx
+            .play
+            .keywords
+            .get("gather_facts")
+            .map(|v| crate::modules::to_bool(v).unwrap_or(true))
+            .unwrap_or(true);
+        let cx = output::hints::HintCtx {
+            groups: &groups,
+            gather_facts,
+            folder_tasks: &folder_tasks,
+            task: &task.display_name(),
+        };
+        let mut given = Vec::new();
+        let mut missing_dirs: Vec<String> = Vec::new();
+        for o in outcomes.iter().filter(|o| o.failed && o.printed) {
+            let mut msgs = Vec::new();
+            if let Some(Value::Object(r)) = &o.registered {
+                if let Some(Value::Array(items)) = r.get("results") {
+                    msgs.extend(
+                        items
+                            .iter()
+                            .filter_map(|i| i.get("msg"))
+                            .filter_map(Value::as_str)
+                            .map(str::to_string),
+                    );
+                }
+                if let Some(m) = r.get("msg").and_then(Value::as_str) {
+                    msgs.push(m.to_string());
+                }
+            }
+            for m in msgs {
+                let m = m.strip_prefix("Task failed: ").unwrap_or(&m).to_string();
+                if let Some(dir) = output::hints::missing_folder(&m) {
+                    if !missing_dirs.iter().any(|d| d == dir) {
+                        missing_dirs.push(dir.to_string());
+                    }
+                    continue;
+                }
+                let inner = m.rsplit(": ").next().unwrap_or(&m).to_string();
+                for candidate in [m.clone(), inner] {
+                    if let Some(h) = output::hints::for_failure(&candidate, &cx) {
+                        if !given.contains(&h) {
+                            given.push(h);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(h) = output::hints::for_missing_folders(&missing_dirs, &cx) {
+            given.insert(0, h);
+        }
+        for h in given {
+            self.display.hint(&h);
         }
     }
 

@@ -4,6 +4,7 @@
 //! Results within a task are printed in inventory order (Ansible prints them as hosts
 //! finish), so two runs always print the same bytes.
 
+pub mod hints;
 pub mod pyjson;
 
 use std::io::Write;
@@ -95,6 +96,18 @@ impl Display {
             None => {
                 let _ = self.out.flush();
                 eprintln!("[ERROR]: {msg}\n");
+            }
+        }
+    }
+
+    /// fleetsim's own explanation after an Ansible message, on stderr so that stdout stays
+    /// exactly what Ansible prints.
+    pub fn hint(&mut self, msg: &str) {
+        match &mut self.captured {
+            Some(buf) => buf.extend_from_slice(format!("fleetsim: hint: {msg}\n").as_bytes()),
+            None => {
+                let _ = self.out.flush();
+                eprintln!("fleetsim: hint: {msg}");
             }
         }
     }
