@@ -570,6 +570,16 @@ fn run_once_item(
             }
         }
     }
+    // The task's `diff` keyword wins over --diff, both ways.
+    let diff_mode = match task.keyword("diff") {
+        Some(v) => runner
+            .templar
+            .render(v, &vars)
+            .ok()
+            .and_then(|v| modules::to_bool(&v))
+            .unwrap_or(runner.opts.diff),
+        None => runner.opts.diff,
+    };
     // The task's `check_mode` keyword wins over --check, both ways.
     let check_mode = match task.keyword("check_mode") {
         Some(v) => runner
@@ -659,11 +669,15 @@ fn run_once_item(
             templar: &runner.templar,
             task,
             check_mode,
-            diff: runner.opts.diff,
+            diff: diff_mode,
             search_dirs: search_dirs(task, ctx),
             display: Vec::new(),
         };
         let mut result = module.run(&mut mctx, &args);
+        // Modules describe what they changed; the result keeps it only in diff mode.
+        if !diff_mode {
+            result.remove("diff");
+        }
         ir.pre_lines.extend(mctx.display);
         result.entry("changed").or_insert(json!(false));
         // changed_when / failed_when see the result under its register name.
@@ -1099,6 +1113,11 @@ fn merge_single(
         out.lines.push(format!("skipping: [{label}]"));
     } else {
         out.changed = changed;
+        if changed {
+            if let Some(d) = result.get("diff") {
+                out.lines.extend(crate::output::diff::render(d));
+            }
+        }
         let status = if changed { "changed" } else { "ok" };
         let mut line = format!("{status}: [{label}]");
         if verbose(&result, runner.display.verbosity) {
@@ -1314,6 +1333,11 @@ fn run_loop(
             ));
         } else {
             any_changed |= changed;
+            if changed {
+                if let Some(d) = r.get("diff") {
+                    out.lines.extend(crate::output::diff::render(d));
+                }
+            }
             let status = if changed { "changed" } else { "ok" };
             let mut line = format!("{status}: [{label_host}] => (item={label})");
             if verbose(&r, runner.display.verbosity) {

@@ -29,6 +29,13 @@ pub(super) fn write_file(
         return r;
     }
     let existing = fs.read(dest).ok();
+    // What `--diff` shows (the executor drops it when diff mode is off).
+    let diff = text_diff(
+        existing.as_deref().map(|_| dest),
+        dest,
+        existing.as_deref().unwrap_or_default(),
+        data,
+    );
     let mut changed = false;
     if existing.as_deref() != Some(data) {
         changed = true;
@@ -56,8 +63,31 @@ pub(super) fn write_file(
     r.remove("path");
     if changed {
         r.insert("md5sum".into(), json!(format!("{:x}", md5_like(data))));
+        if let Some(d) = diff {
+            r.insert("diff".into(), d);
+        }
     }
     r
+}
+
+/// A `diff` entry for a file's content (None for content that is not text).
+pub(super) fn text_diff(
+    before_header: Option<&str>,
+    after_header: &str,
+    before: &[u8],
+    after: &[u8],
+) -> Option<Value> {
+    let (Ok(b), Ok(a)) = (std::str::from_utf8(before), std::str::from_utf8(after)) else {
+        return None;
+    };
+    let mut d = serde_json::Map::new();
+    if let Some(h) = before_header {
+        d.insert("before_header".into(), json!(h));
+    }
+    d.insert("after_header".into(), json!(after_header));
+    d.insert("before".into(), json!(b));
+    d.insert("after".into(), json!(a));
+    Some(Value::Object(d))
 }
 
 /// Not a real MD5 (a stable digest standing in for `md5sum`, which Ansible only reports);

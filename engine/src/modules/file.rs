@@ -40,6 +40,67 @@ pub(super) fn attrs(fs: &Sandbox, path: &str, r: &mut ModuleResult) {
     }
 }
 
+/// The state word Ansible's file module reports for what a path is.
+fn state_name(kind: Option<FileKind>) -> &'static str {
+    match kind {
+        None => "absent",
+        Some(FileKind::Dir) => "directory",
+        Some(FileKind::Symlink) => "link",
+        Some(_) => "file",
+    }
+}
+
+/// `path_content` of a folder: every folder and file below it, sorted.
+fn folder_content(fs: &Sandbox, path: &str) -> Option<serde_json::Value> {
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    let mut stack = vec![path.trim_end_matches('/').to_string()];
+    while let Some(dir) = stack.pop() {
+        for name in fs.list_dir(&dir).unwrap_or_default() {
+            let p = format!("{dir}/{name}");
+            if fs
+                .lstat(&p)
+                .map(|s| s.kind == FileKind::Dir)
+                .unwrap_or(false)
+            {
+                dirs.push(p.clone());
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    dirs.sort();
+    files.sort();
+    Some(json!({"directories": dirs, "files": files}))
+}
+
+/// The `diff` of a state change, as the file module reports it for `--diff`: the path, and
+/// the state and mode where they changed.
+fn state_diff(
+    path: &str,
+    states: Option<(&str, &str)>,
+    before_content: &Option<serde_json::Value>,
+    modes: Option<(u32, u32)>,
+) -> serde_json::Value {
+    let mut b = serde_json::Map::new();
+    let mut a = serde_json::Map::new();
+    b.insert("path".into(), json!(path));
+    a.insert("path".into(), json!(path));
+    if let Some(c) = before_content {
+        b.insert("path_content".into(), c.clone());
+    }
+    if let Some((bs, as_)) = states {
+        b.insert("state".into(), json!(bs));
+        a.insert("state".into(), json!(as_));
+    }
+    if let Some((bm, am)) = modes {
+        b.insert("mode".into(), json!(format!("{bm:04o}")));
+        a.insert("mode".into(), json!(format!("{am:04o}")));
+    }
+    json!({"before": b, "after": a})
+}
+
 /// Applies `mode` if given and different; returns whether it changed.
 pub(super) fn apply_mode(
     fs: &mut Sandbox,
@@ -78,6 +139,14 @@ impl Module for File {
         };
         let fs = &mut host.fs;
         let exists = fs.lstat(&path).ok();
+        let before_state = state_name(exists.as_ref().map(|s| s.kind));
+        // What a folder about to be removed holds, for --diff (Ansible's `path_content`).
+        let before_content = if before_state == "directory" {
+            folder_content(fs, &path)
+        } else {
+            None
+        };
+        let before_mode = exists.as_ref().map(|s| s.mode & 0o7777);
         let state = match arg_str(args, "state") {
             Some(s) => s,
             None => match &exists {
@@ -98,6 +167,10 @@ impl Module for File {
                     r.insert("path".into(), json!(path));
                     r.insert("state".into(), json!("absent"));
                     r.insert("changed".into(), json!(true));
+                    r.insert(
+                        "diff".into(),
+                        state_diff(&path, Some((before_state, "absent")), &before_content, None),
+                    );
                     return r;
                 }
                 r.insert("path".into(), json!(path));
@@ -176,6 +249,25 @@ impl Module for File {
             Ok(changed) => {
                 attrs(fs, &path, &mut r);
                 r.insert("changed".into(), json!(changed));
+                if changed {
+                    let after_kind = fs.lstat(&path).ok().map(|s| s.kind);
+                    let after_state = state_name(after_kind);
+                    let after_mode = fs.stat(&path).ok().map(|s| s.mode & 0o7777);
+                    // The mode before `mode:` was applied: the old one, or what a new folder
+                    // or file gets from the umask.
+                    let mode_before = before_mode.or(match after_kind {
+                        Some(FileKind::Dir) => Some(0o755),
+                        Some(FileKind::File) => Some(0o644),
+                        _ => None,
+                    });
+                    let modes = match (mode_before, after_mode) {
+                        (Some(b), Some(a)) if b != a && mode.is_some() => Some((b, a)),
+                        _ => None,
+                    };
+                    let states =
+                        (before_state != after_state).then_some((before_state, after_state));
+                    r.insert("diff".into(), state_diff(&path, states, &None, modes));
+                }
                 r
             }
             Err(e) => super::fail(&e),

@@ -168,6 +168,17 @@ impl Module for LineInFile {
             }
         }
         let mut r = super::ok(changed);
+        if changed {
+            let header = format!("{path} (content)");
+            if let Some(d) = super::copy::text_diff(
+                Some(&header),
+                &header,
+                original.as_bytes(),
+                lines.concat().as_bytes(),
+            ) {
+                r.insert("diff".into(), d);
+            }
+        }
         r.insert("msg".into(), json!(msg));
         r.insert("backup".into(), json!(""));
         r

@@ -4,6 +4,7 @@
 //! Results within a task are printed in inventory order (Ansible prints them as hosts
 //! finish), so two runs always print the same bytes.
 
+pub mod diff;
 pub mod hints;
 pub mod pyjson;
 
