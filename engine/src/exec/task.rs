@@ -1073,28 +1073,8 @@ fn merge_single(
     if failed {
         out.failed = true;
         out.changed = changed;
-        let msg = result.get("msg").map(text_of).unwrap_or_default();
-        match &ir.chain {
-            Some(chain) => {
-                out.lines.extend(error_block(
-                    &format!("Task failed: {}", chain.message),
-                    &task.origin,
-                    &chain.chain,
-                ));
-            }
-            None => {
-                let kind = if result.get("_ansible_action_failed").is_some() {
-                    "Action failed"
-                } else {
-                    "Module failed"
-                };
-                out.lines.extend(error_block(
-                    &format!("Task failed: {kind}: {}", error_detail(&result, &msg)),
-                    &task.origin,
-                    &[],
-                ));
-            }
-        }
+        out.lines
+            .extend(failure_block(task, &result, ir.chain.as_ref()));
         let mut shown = result.clone();
         shown.remove("failed");
         if ir.chain.is_some() {
@@ -1305,26 +1285,7 @@ fn run_loop(
         if failed {
             any_failed = true;
             any_changed |= changed;
-            let msg = r.get("msg").map(text_of).unwrap_or_default();
-            match &ir.chain {
-                Some(chain) => out.lines.extend(error_block(
-                    &format!("Task failed: {}", chain.message),
-                    &task.origin,
-                    &chain.chain,
-                )),
-                None => {
-                    let kind = if r.get("_ansible_action_failed").is_some() {
-                        "Action failed"
-                    } else {
-                        "Module failed"
-                    };
-                    out.lines.extend(error_block(
-                        &format!("Task failed: {kind}: {}", error_detail(&r, &msg)),
-                        &task.origin,
-                        &[],
-                    ));
-                }
-            }
+            out.lines.extend(failure_block(task, &r, ir.chain.as_ref()));
             let mut shown = r.clone();
             shown.remove("failed");
             out.lines.push(format!(
@@ -1397,6 +1358,33 @@ fn run_loop(
         runner.register(host, reg, registered.clone());
     }
     out.registered = Some(registered);
+}
+
+/// The `[ERROR]` block before a failed result: the chain of causes for template and
+/// conditional errors, else `Action failed:` (raised by the action itself) or
+/// `Module failed:` with the module's message.
+fn failure_block(
+    task: &Task,
+    result: &Map<String, Value>,
+    chain: Option<&ChainError>,
+) -> Vec<String> {
+    match chain {
+        Some(c) => error_block(
+            &format!("Task failed: {}", c.message),
+            &task.origin,
+            &c.chain,
+        ),
+        None => {
+            let kind = if result.get("_ansible_action_failed").is_some() {
+                "Action failed"
+            } else {
+                "Module failed"
+            };
+            let msg = result.get("msg").map(text_of).unwrap_or_default();
+            let detail = error_detail(result, &msg);
+            error_block(&format!("Task failed: {kind}: {detail}"), &task.origin, &[])
+        }
+    }
 }
 
 /// The text of the `[ERROR]: Task failed: Module failed: ...` line: the module's exception
