@@ -823,7 +823,7 @@ impl Runner {
                 .unwrap_or_else(|e| e.into_inner()) = self.world.clock.now();
             let layers = self.task_layers(ctx, h, task, next);
             let outcome = task::run_on_host(self, ctx, task, h, layers);
-            self.print_outcome(task, &outcome);
+            self.print_outcome(&outcome);
             outcomes.push(outcome);
         }
         span.finish(&mut self.world.clock);
@@ -1154,11 +1154,10 @@ impl Runner {
         t
     }
 
-    fn print_outcome(&mut self, task: &Task, o: &HostOutcome) {
+    fn print_outcome(&mut self, o: &HostOutcome) {
         for line in &o.lines {
             self.display.line(line);
         }
-        let _ = task;
     }
 
     /// Stores a registered result for a host.

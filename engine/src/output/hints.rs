@@ -70,13 +70,15 @@ pub fn for_failure(msg: &str, cx: &HintCtx<'_>) -> Option<String> {
         return for_missing_folders(&[dir.to_string()], cx);
     }
     if let Some(var) = undefined_name(msg) {
-        if let Some(fact) = var.strip_prefix("ansible_").filter(|f| FACTS.contains(f)) {
+        let is_fact = var
+            .strip_prefix("ansible_")
+            .is_some_and(|f| FACTS.contains(&f));
+        if is_fact {
             if !cx.gather_facts {
                 return Some(format!(
                     "'{var}' is a fact, and this play has gather_facts: no, so no fact about the host is known; set gather_facts: yes (or run the setup module first)."
                 ));
             }
-            let _ = fact;
         }
     }
     if let Some(key) = missing_group(msg) {

@@ -392,7 +392,6 @@ impl Loader {
             }
         }
         self.load_role(
-            path,
             dir,
             &name,
             "main",
@@ -417,7 +416,6 @@ impl Loader {
     #[allow(clippy::too_many_arguments)]
     fn load_role(
         &mut self,
-        path: &Path,
         dir: &Path,
         name: &str,
         tasks_from: &str,
@@ -481,7 +479,6 @@ impl Loader {
                 self.role_handlers.extend(hb);
             }
         }
-        let _ = path;
         Ok(blocks)
     }
 
@@ -495,16 +492,7 @@ impl Loader {
         params: Map<String, Value>,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
         let at = Origin::new(dir, 0, 0);
-        self.load_role(
-            dir,
-            dir,
-            name,
-            tasks_from,
-            params,
-            Inherit::default(),
-            at,
-            false,
-        )
+        self.load_role(dir, name, tasks_from, params, Inherit::default(), at, false)
     }
 
     fn vars_file_in(&mut self, dir: &Path) -> Result<Map<String, Value>, LoadError> {
@@ -659,7 +647,6 @@ impl Loader {
                 apply_inherited(path, node, &mut inh)?;
                 let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
                 let blocks = self.load_role(
-                    path,
                     &dir,
                     &name,
                     &tasks_from,
@@ -751,22 +738,6 @@ impl Loader {
                 origin,
             ));
         };
-        let free_form = matches!(
-            short,
-            "command"
-                | "shell"
-                | "raw"
-                | "script"
-                | "include_tasks"
-                | "import_tasks"
-                | "include_vars"
-                | "meta"
-                | "include_role"
-                | "import_role"
-                | "set_fact"
-                | "add_host"
-                | "group_by"
-        );
         let mut args = match action_args {
             Value::String(s) => {
                 if matches!(
@@ -789,7 +760,6 @@ impl Loader {
                 m
             }
         };
-        let _ = free_form;
         let mut arg_origins = BTreeMap::new();
         if let Some(a) = actions.first().map(|(_, v)| *v) {
             for (k, v) in a.dict_entries() {
@@ -1032,7 +1002,6 @@ pub fn load_playbook(
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut loader = Loader::new(&dir);
     let plays = loader.load_plays(&path, extra_vars)?;
-    let _ = extra_vars;
     Ok((Playbook { path, plays }, loader))
 }
 

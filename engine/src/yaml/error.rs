@@ -181,7 +181,6 @@ fn split_preamble(line: &str, brackets_in_key: bool) -> (usize, Option<&str>) {
     };
     let rest = &line[i..];
     let mut best: Option<usize> = None;
-    let mut k = 0;
     for (off, c) in rest.char_indices() {
         if c == ':' && off > 0 {
             let after = &rest[off + 1..];
@@ -193,9 +192,7 @@ fn split_preamble(line: &str, brackets_in_key: bool) -> (usize, Option<&str>) {
         if !is_key_char(c) {
             break;
         }
-        k = off + c.len_utf8();
     }
-    let _ = k;
     match best {
         Some(b) => (i + b, Some(&line[i + b..])),
         None => (i, Some(rest)),
