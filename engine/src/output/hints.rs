@@ -73,12 +73,10 @@ pub fn for_failure(msg: &str, cx: &HintCtx<'_>) -> Option<String> {
         let is_fact = var
             .strip_prefix("ansible_")
             .is_some_and(|f| FACTS.contains(&f));
-        if is_fact {
-            if !cx.gather_facts {
-                return Some(format!(
-                    "'{var}' is a fact, and this play has gather_facts: no, so no fact about the host is known; set gather_facts: yes (or run the setup module first)."
-                ));
-            }
+        if is_fact && !cx.gather_facts {
+            return Some(format!(
+                "'{var}' is a fact, and this play has gather_facts: no, so no fact about the host is known; set gather_facts: yes (or run the setup module first)."
+            ));
         }
     }
     if let Some(key) = missing_group(msg) {
