@@ -62,7 +62,10 @@ pub(super) fn write_file(
     super::file::attrs(fs, dest, &mut r);
     r.remove("path");
     if changed {
-        r.insert("md5sum".into(), json!(format!("{:x}", md5_like(data))));
+        r.insert(
+            "md5sum".into(),
+            json!(crate::template::filters::hash::md5_bytes_hex(data)),
+        );
         if let Some(d) = diff {
             r.insert("diff".into(), d);
         }
@@ -88,14 +91,6 @@ pub(super) fn text_diff(
     d.insert("before".into(), json!(b));
     d.insert("after".into(), json!(a));
     Some(Value::Object(d))
-}
-
-/// Not a real MD5 (a stable digest standing in for `md5sum`, which Ansible only reports);
-/// the conformance data never compares it.
-fn md5_like(data: &[u8]) -> u128 {
-    let a = fleetsim_sim::rng::fnv1a(data) as u128;
-    let b = fleetsim_sim::rng::fnv1a(&[data, b"md5"].concat()) as u128;
-    (a << 64) | b
 }
 
 fn parent(path: &str) -> String {
