@@ -251,8 +251,9 @@ impl Runner {
                 match self.run_play(play) {
                     Ok(PlayEnd::Completed) => {}
                     Ok(PlayEnd::BreakPlaybook) => break,
+                    // An error that stops the run: Ansible prints no recap after it.
                     Err(code) => {
-                        output::recap(&mut self.display, &self.stats);
+                        self.display.flush();
                         return code;
                     }
                 }
@@ -823,10 +824,32 @@ impl Runner {
                 .unwrap_or_else(|e| e.into_inner()) = self.world.clock.now();
             let layers = self.task_layers(ctx, h, task, next);
             let outcome = task::run_on_host(self, ctx, task, h, layers);
-            self.print_outcome(&outcome);
             outcomes.push(outcome);
         }
         span.finish(&mut self.world.clock);
+        // A change notifying a handler nobody answers to stops the run before its results
+        // are shown, as ansible-core does.
+        // (Tasks of roles are left out: an include_role brings handlers fleetsim does not add
+        // to the play's list.)
+        let handlers = play_handlers(&ctx.play);
+        for o in outcomes
+            .iter()
+            .filter(|o| o.changed && !o.skipped && task.role.is_none())
+        {
+            if let Some(topic) = o
+                .notify
+                .iter()
+                .find(|t| !handlers.iter().any(|h| handler_answers(h, t)))
+            {
+                self.display.error(&format!(
+                    "The requested handler '{topic}' was not found in either the main handlers list nor in the listening handlers list"
+                ));
+                return Err(exit::ERROR);
+            }
+        }
+        for o in &outcomes {
+            self.print_outcome(o);
+        }
         self.hint_failures(ctx, task, &outcomes);
         // `included: FILE for h1, h2 => (item=x)`: one line per included file, after the
         // per-host lines, naming every host that included it.

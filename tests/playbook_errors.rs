@@ -1,0 +1,46 @@
+//! Errors that stop a run, as ansible-core 2.19 reports them: the message on stderr, the exit
+//! status, and no PLAY RECAP.
+
+use std::process::{Command, Output};
+
+fn run(inventory: &str, playbook: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inv"), inventory).unwrap();
+    std::fs::write(dir.path().join("site.yml"), playbook).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["playbook", "-i", "inv", "site.yml", "--seed", "1"])
+        .arg("--sandbox")
+        .arg(dir.path().join("sandbox"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn notifying_a_handler_that_does_not_exist_stops_the_run() {
+    let out = run(
+        "app1\n",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - command: echo x\n      notify: nope\n    - debug: msg=after\n",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("[ERROR]: The requested handler 'nope' was not found in either the main handlers list nor in the listening handlers list"), "{stderr}");
+    assert!(stdout.contains("TASK [command]"), "{stdout}");
+    assert!(!stdout.contains("changed: [app1]"), "{stdout}");
+    assert!(!stdout.contains("PLAY RECAP"), "{stdout}");
+}
+
+#[test]
+fn an_unchanged_task_notifies_nothing_so_a_missing_handler_does_not_matter() {
+    let out = run(
+        "app1\n",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - command: echo x\n      changed_when: false\n      notify: nope\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
