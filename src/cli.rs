@@ -125,6 +125,9 @@ pub struct PlaybookArgs {
     /// Environment variable of the simulated controller (`lookup('env')`). Repeatable.
     #[arg(long = "env", value_name = "NAME=VALUE")]
     pub env: Vec<String>,
+    /// Write the run's event log to FILE, one JSON object a line (virtual times).
+    #[arg(long = "events", value_name = "FILE")]
+    pub events: Option<std::path::PathBuf>,
     /// Playbooks to run, in order.
     #[arg(value_name = "PLAYBOOK", required = true)]
     pub playbooks: Vec<std::path::PathBuf>,

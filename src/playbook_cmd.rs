@@ -157,6 +157,7 @@ pub fn run(a: &PlaybookArgs) -> i32 {
         seed,
         start_time,
         env,
+        events: a.events.clone(),
     };
     let display = Display::new(Box::new(std::io::stdout()), a.verbose);
     let templating = fleetsim_engine::exec::templar_for(&opts);

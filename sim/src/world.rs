@@ -103,8 +103,10 @@ impl World {
 
     /// Records an event at the current virtual time.
     pub fn log(&mut self, kind: &str, host: Option<&str>, detail: serde_json::Value) {
+        // Milliseconds are what a timeline needs; rounding also hides the float noise of
+        // subtracting two epoch times.
         self.events.push(Event {
-            at: self.clock.elapsed(),
+            at: (self.clock.elapsed() * 1000.0).round() / 1000.0,
             kind: kind.to_string(),
             host: host.map(str::to_string),
             detail,

@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub start_time: f64,
     /// The simulated controller's environment (`lookup('env')`).
     pub env: Vec<(String, String)>,
+    /// Where to write the run's event log, one JSON object a line (`--events`).
+    pub events: Option<PathBuf>,
 }
 
 /// Why a play stopped early.
@@ -261,6 +263,10 @@ impl Runner {
         }
         output::recap(&mut self.display, &self.stats);
         self.display.flush();
+        if let Err(e) = self.write_events() {
+            self.display.error(&e);
+            return exit::ERROR;
+        }
         if !self.unreachable.is_empty() {
             exit::HOST_UNREACHABLE
         } else if !self.failed.is_empty() {
@@ -268,6 +274,22 @@ impl Runner {
         } else {
             exit::OK
         }
+    }
+
+    /// Writes the event log (`--events FILE`): one JSON object a line, in the order things
+    /// happened, with virtual times, so two runs with the same seed give the same file.
+    fn write_events(&self) -> Result<(), String> {
+        let Some(path) = &self.opts.events else {
+            return Ok(());
+        };
+        let mut text = String::new();
+        for e in &self.world.events {
+            let line = serde_json::to_string(e).map_err(|err| err.to_string())?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        std::fs::write(path, text)
+            .map_err(|err| format!("cannot write the event log {}: {err}", path.display()))
     }
 
     /// `--syntax-check`, `--list-hosts`, `--list-tasks`: load the playbooks and describe
@@ -849,6 +871,23 @@ impl Runner {
         }
         for o in &outcomes {
             self.print_outcome(o);
+            let status = if o.unreachable {
+                "unreachable"
+            } else if o.failed && !o.ignored {
+                "failed"
+            } else if o.skipped {
+                "skipped"
+            } else if o.changed {
+                "changed"
+            } else {
+                "ok"
+            };
+            let name = task.display_name();
+            self.world.log(
+                "task",
+                Some(&o.host),
+                json!({"task": name, "status": status, "ignored": o.ignored}),
+            );
         }
         self.hint_failures(ctx, task, &outcomes);
         // `included: FILE for h1, h2 => (item=x)`: one line per included file, after the
