@@ -18,7 +18,7 @@ pub enum Command {
     /// Print the hosts a pattern selects, as `ansible PATTERN --list-hosts` does.
     Hosts(HostsArgs),
     /// Run playbooks against the simulated fleet, as `ansible-playbook` runs them.
-    Playbook(PlaybookArgs),
+    Playbook(Box<PlaybookArgs>),
 }
 
 /// Inventory options every Ansible command takes (`-i`, `-l`).
