@@ -926,9 +926,9 @@ impl Runner {
                         self.register(h, reg, res.clone());
                     }
                     if let Some(facts) = &first.set_facts {
-                        self.apply_set_fact(h, facts.clone(), first.cacheable);
+                        self.apply_set_fact(h, facts.clone());
                     }
-                    o.printed = false;
+                    o.ran_here = false;
                     outcomes.push(o);
                 }
             }
@@ -936,7 +936,7 @@ impl Runner {
         let mut failed_now = Vec::new();
         for o in &outcomes {
             let h = o.host.clone();
-            if !o.printed {
+            if !o.ran_here {
                 // A run_once result shared with the rest of the batch counts only where it ran.
                 continue;
             }
@@ -961,7 +961,7 @@ impl Runner {
                     "ansible_failed_result".into(),
                     o.registered.clone().unwrap_or(Value::Null),
                 );
-                self.apply_set_fact(&h, failed_vars, false);
+                self.apply_set_fact(&h, failed_vars);
                 let rescued = cursors.get_mut(&h).map(|c| c.fail()).unwrap_or(false);
                 if rescued {
                     self.stat(&h).rescued += 1;
@@ -1114,7 +1114,7 @@ impl Runner {
         };
         let mut given = Vec::new();
         let mut missing_dirs: Vec<String> = Vec::new();
-        for o in outcomes.iter().filter(|o| o.failed && o.printed) {
+        for o in outcomes.iter().filter(|o| o.failed && o.ran_here) {
             let mut msgs = Vec::new();
             if let Some(Value::Object(r)) = &o.registered {
                 if let Some(Value::Array(items)) = r.get("results") {
@@ -1232,7 +1232,7 @@ impl Runner {
             .insert(name.to_string(), value);
     }
 
-    pub(crate) fn apply_set_fact(&mut self, host: &str, facts: Vars, _cacheable: bool) {
+    pub(crate) fn apply_set_fact(&mut self, host: &str, facts: Vars) {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let entry = store.host_facts.entry(host.to_string()).or_default();
         for (k, v) in facts {

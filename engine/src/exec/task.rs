@@ -34,11 +34,12 @@ pub struct HostOutcome {
     /// The value stored by `register`.
     pub registered: Option<Value>,
     pub set_facts: Option<Vars>,
-    pub cacheable: bool,
     pub notify: Vec<String>,
     /// What includes add to the host's tasks: each included file with its vars.
     pub includes: Vec<Included>,
-    pub printed: bool,
+    /// The host ran the task itself (false for a run_once result shared with the rest of
+    /// the batch, which counts nowhere in the recap).
+    pub ran_here: bool,
 }
 
 /// One included file (or role) for one host.
@@ -369,7 +370,7 @@ pub fn run_on_host(
     let vars: Arc<dyn VarSource> = Arc::new(base.clone());
     let mut out = HostOutcome {
         host: host.to_string(),
-        printed: true,
+        ran_here: true,
         ..HostOutcome::default()
     };
     let ignore_errors = task
@@ -1121,7 +1122,7 @@ fn merge_single(
                 if fact_host == host {
                     out.set_facts = Some(facts.clone());
                 }
-                runner.apply_set_fact(&fact_host, facts, false);
+                runner.apply_set_fact(&fact_host, facts);
             } else if result.get("_ansible_include_vars").is_some() {
                 runner.apply_include_vars(host, facts);
             } else {
@@ -1310,7 +1311,7 @@ fn run_loop(
             out.lines.push(line);
             if let Some(Value::Object(facts)) = r.get("ansible_facts") {
                 if r.get("_ansible_set_fact").is_some() {
-                    runner.apply_set_fact(host, facts.clone(), false);
+                    runner.apply_set_fact(host, facts.clone());
                 }
             }
             if changed {
