@@ -99,8 +99,9 @@ pub struct HostVarSource {
     /// From lowest to highest precedence; the last layer holding a name wins.
     pub layers: Vec<Layer>,
     pub store: SharedStore,
-    /// Where variables were defined, for error messages (name -> `path:line:col`).
-    pub origins: Arc<IndexMap<String, String>>,
+    /// Where layers added for one item go: right above the extra vars (Ansible's loop
+    /// variables win even over `-e`), below the magic variables.
+    item_at: usize,
 }
 
 /// What a task adds around the host's own variables.
@@ -111,15 +112,14 @@ pub struct TaskLayers {
     pub role_vars: Vec<Arc<Vars>>,
     pub task: Vec<Arc<Vars>>,
     pub role_params: Vec<Arc<Vars>>,
-    /// Loop variables and other per-item values (highest, below extra vars).
-    pub item: Option<Arc<Vars>>,
     pub magic: Option<Arc<Vars>>,
 }
 
 impl HostVarSource {
     /// The full stack for `host` at a task (Ansible's 22 levels, collapsed to the ones that
     /// fleetsim has): role defaults < inventory < facts < play vars < role vars < block/task
-    /// vars < include_vars < set_fact/register < role params < loop item < extra vars < magic.
+    /// vars < include_vars < set_fact/register < role params < extra vars < loop item (added by
+    /// [`HostVarSource::with_layer`]) < magic.
     pub fn for_task(store: &SharedStore, host: &str, t: &TaskLayers) -> HostVarSource {
         let s = store.lock().unwrap_or_else(|e| e.into_inner());
         let fixed = |v: &Arc<Vars>| Layer::Fixed(v.clone());
@@ -135,10 +135,8 @@ impl HostVarSource {
         layers.push(Layer::IncludeVars);
         layers.push(Layer::HostFacts);
         layers.extend(t.role_params.iter().map(fixed));
-        if let Some(i) = &t.item {
-            layers.push(fixed(i));
-        }
         layers.push(fixed(&s.extra));
+        let item_at = layers.len();
         layers.push(fixed(&s.common_magic));
         if let Some(m) = s.host_magic.get(host) {
             layers.push(fixed(m));
@@ -151,38 +149,20 @@ impl HostVarSource {
             host: host.to_string(),
             layers,
             store: store.clone(),
-            origins: Arc::new(IndexMap::new()),
+            item_at,
         }
     }
 
     /// What `hostvars[host]` shows: the host's own variables, without play or task vars.
     pub fn for_hostvars(store: &SharedStore, host: &str) -> HostVarSource {
-        let s = store.lock().unwrap_or_else(|e| e.into_inner());
-        let mut layers = Vec::new();
-        if let Some(v) = s.inventory.get(host) {
-            layers.push(Layer::Fixed(v.clone()));
-        }
-        layers.extend([Layer::Facts, Layer::IncludeVars, Layer::HostFacts]);
-        layers.push(Layer::Fixed(s.extra.clone()));
-        layers.push(Layer::Fixed(s.common_magic.clone()));
-        if let Some(m) = s.host_magic.get(host) {
-            layers.push(Layer::Fixed(m.clone()));
-        }
-        drop(s);
-        HostVarSource {
-            host: host.to_string(),
-            layers,
-            store: store.clone(),
-            origins: Arc::new(IndexMap::new()),
-        }
+        HostVarSource::for_task(store, host, &TaskLayers::default())
     }
 
     /// Adds a layer on top (loop variables, a registered result within a loop, ...).
     pub fn with_layer(&self, layer: Arc<Vars>) -> HostVarSource {
         let mut v = self.clone();
-        // Extra vars and magic stay above: insert below the top three layers.
-        let at = v.layers.len().saturating_sub(3);
-        v.layers.insert(at, Layer::Fixed(layer));
+        v.layers.insert(v.item_at, Layer::Fixed(layer));
+        v.item_at += 1;
         v
     }
 }
@@ -221,10 +201,6 @@ impl VarSource for HostVarSource {
     fn host_names(&self) -> Vec<String> {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
         s.inventory.keys().cloned().collect()
-    }
-
-    fn origin(&self, name: &str) -> Option<String> {
-        self.origins.get(name).cloned()
     }
 
     /// Facts and set_fact/registered results are data, never templated again (2.19's

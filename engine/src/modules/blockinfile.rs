@@ -11,10 +11,7 @@ pub struct BlockInFile;
 
 impl Module for BlockInFile {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let Some(path) = arg_str(args, "path")
-            .or_else(|| arg_str(args, "dest"))
-            .or_else(|| arg_str(args, "name"))
-        else {
+        let Some(path) = super::arg_path(args) else {
             return super::fail("missing required arguments: path");
         };
         let state = arg_str(args, "state").unwrap_or_else(|| "present".into());
@@ -137,16 +134,8 @@ impl Module for BlockInFile {
             }
         }
         let mut r = super::ok(changed);
-        if changed {
-            let header = format!("{path} (content)");
-            if let Some(d) = super::copy::text_diff(
-                Some(&header),
-                &header,
-                original.as_bytes(),
-                result.as_bytes(),
-            ) {
-                r.insert("diff".into(), d);
-            }
+        if let Some(d) = super::content_diff(&path, &original, &result).filter(|_| changed) {
+            r.insert("diff".into(), d);
         }
         r.insert("msg".into(), json!(msg));
         r

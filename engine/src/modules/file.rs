@@ -125,10 +125,7 @@ pub(super) fn apply_mode(
 
 impl Module for File {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let Some(path) = arg_str(args, "path")
-            .or_else(|| arg_str(args, "dest"))
-            .or_else(|| arg_str(args, "name"))
-        else {
+        let Some(path) = super::arg_path(args) else {
             return super::fail("missing required arguments: path");
         };
         let check = ctx.check_mode;

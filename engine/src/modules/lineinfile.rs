@@ -19,10 +19,7 @@ fn matches(re: &fancy_regex::Regex, line: &str) -> bool {
 
 impl Module for LineInFile {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let Some(path) = arg_str(args, "path")
-            .or_else(|| arg_str(args, "dest"))
-            .or_else(|| arg_str(args, "name"))
-        else {
+        let Some(path) = super::arg_path(args) else {
             return super::fail("missing required arguments: path");
         };
         let state = arg_str(args, "state").unwrap_or_else(|| "present".into());
@@ -134,6 +131,7 @@ impl Module for LineInFile {
                 (true, "line added".to_string())
             }
         };
+        let new_text = lines.concat();
         if changed && !check {
             if !exists {
                 let dir = match path.rfind('/') {
@@ -147,7 +145,7 @@ impl Module for LineInFile {
                     }
                 }
             }
-            if let Err(e) = fs.write(&path, lines.concat().as_bytes(), WriteMode::Truncate) {
+            if let Err(e) = fs.write(&path, new_text.as_bytes(), WriteMode::Truncate) {
                 return super::fail(&e.to_string());
             }
         }
@@ -168,16 +166,8 @@ impl Module for LineInFile {
             }
         }
         let mut r = super::ok(changed);
-        if changed {
-            let header = format!("{path} (content)");
-            if let Some(d) = super::copy::text_diff(
-                Some(&header),
-                &header,
-                original.as_bytes(),
-                lines.concat().as_bytes(),
-            ) {
-                r.insert("diff".into(), d);
-            }
+        if let Some(d) = super::content_diff(&path, &original, &new_text).filter(|_| changed) {
+            r.insert("diff".into(), d);
         }
         r.insert("msg".into(), json!(msg));
         r.insert("backup".into(), json!(""));

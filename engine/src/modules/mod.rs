@@ -147,6 +147,19 @@ pub fn arg_str(args: &Args, name: &str) -> Option<String> {
     }
 }
 
+/// The file a module acts on: `path`, or its aliases `dest` and `name`.
+pub fn arg_path(args: &Args) -> Option<String> {
+    arg_str(args, "path")
+        .or_else(|| arg_str(args, "dest"))
+        .or_else(|| arg_str(args, "name"))
+}
+
+/// The `diff` of a file edited in place (lineinfile, blockinfile): `PATH (content)` headers.
+pub fn content_diff(path: &str, before: &str, after: &str) -> Option<Value> {
+    let header = format!("{path} (content)");
+    copy::text_diff(Some(&header), &header, before.as_bytes(), after.as_bytes())
+}
+
 /// A boolean argument as Ansible's `boolean()` converts it.
 pub fn arg_bool(args: &Args, name: &str, default: bool) -> Result<bool, ModuleResult> {
     match args.get(name) {
