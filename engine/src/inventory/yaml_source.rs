@@ -218,7 +218,7 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
                                     v,
                                     format!(
                                     "Invalid data from file, expected dictionary and got:\n\n{}",
-                                    python_str(&other)
+                                    crate::playbook::scalar_text(&other)
                                 ),
                                 ))
                             }
@@ -244,17 +244,6 @@ fn parse_group(inv: &mut InventoryData, key: &Node, data: &Node) -> Result<Strin
         }
     }
     Ok(group)
-}
-
-/// Python's `str()` of plain data, close enough for error messages.
-fn python_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]
