@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod facts;
+pub mod fleet;
 pub mod fs;
 pub mod host;
 pub mod rng;
