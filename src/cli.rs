@@ -128,6 +128,16 @@ pub struct PlaybookArgs {
     /// Write the run's event log to FILE, one JSON object a line (virtual times).
     #[arg(long = "events", value_name = "FILE")]
     pub events: Option<std::path::PathBuf>,
+    /// The fleet model: services on the hosts, their files and timings, client traffic.
+    /// With it, invariants are checked and a FLEET REPORT follows the recap.
+    #[arg(long, value_name = "FLEET.yml")]
+    pub fleet: Option<std::path::PathBuf>,
+    /// Faults to inject (needs --fleet).
+    #[arg(long, value_name = "PLAN.yml", requires = "fleet")]
+    pub faults: Option<std::path::PathBuf>,
+    /// Write the fleet report as JSON to FILE (needs --fleet).
+    #[arg(long, value_name = "FILE.json", requires = "fleet")]
+    pub report: Option<std::path::PathBuf>,
     /// Playbooks to run, in order.
     #[arg(value_name = "PLAYBOOK", required = true)]
     pub playbooks: Vec<std::path::PathBuf>,

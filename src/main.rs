@@ -1,6 +1,7 @@
 //! The `fleetsim` command line: thin over the engine and sim crates.
 
 mod cli;
+mod fleet_files;
 mod inventory_cmd;
 mod playbook_cmd;
 

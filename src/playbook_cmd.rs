@@ -165,7 +165,19 @@ pub fn run(a: &PlaybookArgs) -> i32 {
     if a.syntax_check || a.list_hosts || a.list_tasks {
         return runner.describe_playbooks(&a.playbooks, a.list_hosts, a.list_tasks);
     }
-    runner.run_playbooks(&a.playbooks)
+    if let Some(fleet) = &a.fleet {
+        let loaded = crate::fleet_files::load(fleet, a.faults.as_deref())
+            .and_then(|(model, plan)| runner.attach_fleet(model, &plan));
+        if let Err(e) = loaded {
+            eprintln!("[ERROR]: {e}");
+            return exit::ERROR;
+        }
+    }
+    let code = runner.run_playbooks(&a.playbooks);
+    match runner.fleet_report.take() {
+        Some(report) => crate::fleet_files::finish(&mut runner.display, &report, a, code),
+        None => code,
+    }
 }
 
 fn split_list(values: &[String]) -> Vec<String> {

@@ -2,11 +2,13 @@
 //! a stable order) and the ordered event log.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::fleet::Fleet;
 use crate::fs::FsResult;
 use crate::host::Host;
 use crate::rng::Stream;
@@ -52,6 +54,9 @@ pub struct World {
     /// `ansible_connection: local` on the controller itself, so it sees the controller's
     /// files. SANDBOX/hosts/NAME is then a link to the owner's folder.
     fs_owner: IndexMap<String, String>,
+    /// The simulated fleet's services, when the run has one (`--fleet`). Shared, because
+    /// the in-process shell's `curl` and `systemctl` reach it from inside a command.
+    pub fleet: Option<Arc<Mutex<Fleet>>>,
 }
 
 impl World {
@@ -64,6 +69,7 @@ impl World {
             events: Vec::new(),
             rng: Stream::derive(seed, "#controller"),
             fs_owner: IndexMap::new(),
+            fleet: None,
         }
     }
 
@@ -111,5 +117,22 @@ impl World {
             host: host.map(str::to_string),
             detail,
         });
+    }
+}
+
+impl World {
+    /// Runs `f` on the fleet, if the run has one.
+    pub fn with_fleet<T>(&self, f: impl FnOnce(&mut Fleet) -> T) -> Option<T> {
+        let fleet = self.fleet.as_ref()?;
+        let mut guard = fleet.lock().unwrap_or_else(|e| e.into_inner());
+        Some(f(&mut guard))
+    }
+
+    /// Moves the fleet's events into the event log (called after each step of the run, so
+    /// the log keeps the order things happened in).
+    pub fn absorb_fleet_events(&mut self) {
+        if let Some(events) = self.with_fleet(Fleet::drain_events) {
+            self.events.extend(events);
+        }
     }
 }

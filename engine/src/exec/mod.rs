@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 use indexmap::{IndexMap, IndexSet};
 use serde_json::{json, Map, Value};
 
+use fleetsim_sim::fleet::faults::FaultPlan;
+use fleetsim_sim::fleet::model::FleetModel;
+use fleetsim_sim::fleet::report::Report;
+use fleetsim_sim::fleet::{Fleet, Topology};
 use fleetsim_sim::world::World;
 
 use crate::inventory::Inventory;
@@ -68,6 +72,23 @@ enum PlayEnd {
     BreakPlaybook,
 }
 
+/// The inventory as the fleet sees it: patterns ignore `--limit` (the fleet is every host,
+/// whichever the playbook runs on).
+struct InventoryTopology<'a>(&'a Inventory);
+
+impl Topology for InventoryTopology<'_> {
+    fn resolve(&self, pattern: &str) -> Vec<String> {
+        self.0
+            .resolve_ignoring_limit(pattern)
+            .map(|r| r.hosts)
+            .unwrap_or_default()
+    }
+
+    fn var(&self, host: &str, name: &str) -> Option<Value> {
+        self.0.host_vars(host).get(name).cloned()
+    }
+}
+
 /// One run of one or more playbooks against the simulated world.
 pub struct Runner {
     pub opts: RunOptions,
@@ -90,6 +111,11 @@ pub struct Runner {
     pub(crate) include_cache: IndexMap<String, Vec<Arc<Block>>>,
     /// The vars of the latest `include_role` of each role: its handlers run with them.
     pub(crate) role_include_vars: IndexMap<String, Arc<Vars>>,
+    /// The running task's name as its banner shows it (fault triggers and the fleet
+    /// report name tasks so).
+    pub(crate) current_task_name: String,
+    /// The fleet's report, once the run with a fleet is over.
+    pub fleet_report: Option<Report>,
 }
 
 impl Runner {
@@ -118,9 +144,31 @@ impl Runner {
             start_at,
             include_cache: IndexMap::new(),
             role_include_vars: IndexMap::new(),
+            current_task_name: String::new(),
+            fleet_report: None,
         };
         r.refresh_inventory_vars();
         r
+    }
+
+    /// Builds the simulated fleet over the inventory's hosts (`--fleet`, `--faults`). Every
+    /// inventory host is created first, in inventory order, so the hosts' addresses do not
+    /// depend on the fleet model.
+    pub fn attach_fleet(&mut self, model: FleetModel, plan: &FaultPlan) -> Result<(), String> {
+        for h in self.inventory.hosts() {
+            self.world
+                .host(&h)
+                .map_err(|e| format!("cannot open the sandbox of {h}: {e}"))?;
+        }
+        let fleet = Fleet::new(
+            model,
+            plan,
+            &InventoryTopology(&self.inventory),
+            &mut self.world,
+        )?;
+        self.world.fleet = Some(Arc::new(Mutex::new(fleet)));
+        self.world.absorb_fleet_events();
+        Ok(())
     }
 
     /// Copies the inventory's variables and group memberships into the variable store.
@@ -263,6 +311,9 @@ impl Runner {
         }
         output::recap(&mut self.display, &self.stats);
         self.display.flush();
+        let now = self.world.clock.now();
+        self.fleet_report = self.world.with_fleet(|f| f.finish(now));
+        self.world.absorb_fleet_events();
         if let Err(e) = self.write_events() {
             self.display.error(&e);
             return exit::ERROR;
@@ -817,6 +868,7 @@ impl Runner {
         };
         let shown = self.templated_name(ctx, task, &members[0].0, &members[0].1);
         self.display.banner(&format!("{banner_kind} [{shown}]"));
+        self.current_task_name = shown;
         // add_host and pause act on the run, not on a host: Ansible runs them once for the
         // batch (BYPASS_HOST_LOOP).
         let run_once = matches!(task.action.as_str(), "add_host" | "pause")

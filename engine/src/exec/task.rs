@@ -611,9 +611,13 @@ fn run_once_item(
         "setup" | "gather_facts" => {
             let now = runner.world.clock.now();
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
+            let skew = runner
+                .world
+                .with_fleet(|f| f.host_faults(&target).clock_offset)
+                .unwrap_or(0.0);
             match runner.world.host(&target) {
                 Ok(h) => {
-                    let facts = h.facts(now);
+                    let facts = h.facts(now + skew);
                     ir.result
                         .insert("ansible_facts".into(), Value::Object(facts));
                     ir.result.insert("changed".into(), json!(false));
@@ -659,6 +663,10 @@ fn run_once_item(
         .and_then(|v| v.as_f64().or_else(|| text_of(&v).parse().ok()))
         .unwrap_or(5.0);
     let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
+    if let Some(r) = fleet_gate(runner, &target) {
+        ir.result = r;
+        return ir;
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -675,11 +683,16 @@ fn run_once_item(
             display: Vec::new(),
         };
         let mut result = module.run(&mut mctx, &args);
+        let shown_lines = std::mem::take(&mut mctx.display);
+        // The services notice what the module wrote (a config restarts an app, a pool file
+        // reloads an LB) before the next attempt or task.
+        let now = runner.world.clock.now();
+        runner.world.with_fleet(|f| f.observe(now));
         // Modules describe what they changed; the result keeps it only in diff mode.
         if !diff_mode {
             result.remove("diff");
         }
-        ir.pre_lines.extend(mctx.display);
+        ir.pre_lines.extend(shown_lines);
         result.entry("changed").or_insert(json!(false));
         // changed_when / failed_when see the result under its register name.
         let mut reg_vars = Map::new();
@@ -755,8 +768,51 @@ fn run_once_item(
         ir.result = result;
         break;
     }
+    let now = runner.world.clock.now();
+    let name = runner.current_task_name.clone();
+    runner
+        .world
+        .with_fleet(|f| f.task_ended(&target, &name, now));
+    runner.world.absorb_fleet_events();
     ir
 }
+
+/// Lets the fleet's faults act as a task starts on `target`: a `task_fail` fault fails it,
+/// an unreachable host gives Ansible's UNREACHABLE result (after ssh's 10 s connect timeout),
+/// a full or read-only disk is switched on for the task. None: run the task.
+fn fleet_gate(runner: &mut Runner, target: &str) -> Option<Map<String, Value>> {
+    let now = runner.world.clock.now();
+    let name = runner.current_task_name.clone();
+    let gate = runner
+        .world
+        .with_fleet(|f| f.task_started(target, &name, now))?;
+    runner.world.absorb_fleet_events();
+    let faults = match gate {
+        Err(msg) => return Some(modules::fail(&msg)),
+        Ok(f) => f,
+    };
+    let host = runner.world.host(target).ok()?;
+    host.fs.set_disk_full(faults.disk_full);
+    host.fs.set_read_only(faults.read_only);
+    let address = host.address.clone();
+    if faults.unreachable {
+        runner.world.clock.advance(SSH_CONNECT_TIMEOUT);
+        let mut r = Map::new();
+        r.insert("changed".into(), json!(false));
+        r.insert(
+            "msg".into(),
+            json!(format!(
+                "Failed to connect to the host via ssh: ssh: connect to host {address} port 22: Connection timed out"
+            )),
+        );
+        r.insert("unreachable".into(), json!(true));
+        return Some(r);
+    }
+    None
+}
+
+/// Ansible's default connection timeout, which an unreachable host costs each task.
+const SSH_CONNECT_TIMEOUT: f64 = 10.0;
 
 /// `changed_when`: every condition must hold.
 fn all_true(
@@ -1070,6 +1126,14 @@ fn merge_single(
         .get("skipped")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    if result.get("unreachable").and_then(Value::as_bool) == Some(true) {
+        out.unreachable = true;
+        out.lines.push(format!(
+            "fatal: [{label}]: UNREACHABLE! => {}",
+            dump_result(&result, runner.display.verbosity)
+        ));
+        return;
+    }
     result.entry("failed").or_insert(json!(false));
     if failed {
         out.failed = true;
@@ -1282,6 +1346,15 @@ fn run_loop(
         let label_host = host_label(runner, host, ir.delegate.as_deref());
         let failed = r.get("failed").and_then(Value::as_bool).unwrap_or(false);
         let changed = r.get("changed").and_then(Value::as_bool).unwrap_or(false);
+        if r.get("unreachable").and_then(Value::as_bool) == Some(true) {
+            out.unreachable = true;
+            out.lines.push(format!(
+                "fatal: [{label_host}]: UNREACHABLE! => {}",
+                dump_result(&r, runner.display.verbosity)
+            ));
+            results.push(Value::Object(crate::output::strip_internal(&r)));
+            continue;
+        }
         r.entry("failed").or_insert(json!(false));
         if failed {
             any_failed = true;

@@ -1,7 +1,8 @@
 //! `wait_for`: wait, on the virtual clock, for a file to appear or go, or for a port to
-//! start or stop listening on the simulated network. Nothing else acts on a host while a
-//! task waits, so a condition that is false now stays false: the wait takes its whole
-//! `timeout` (virtual seconds) and fails as Ansible's does.
+//! start or stop listening on the simulated network. A port is polled once a virtual second
+//! (the fleet's services come up and go down as time passes); nothing else acts on a host's
+//! files while a task waits, so a file condition false now stays false: the wait takes its
+//! whole `timeout` (virtual seconds) and fails as Ansible's does.
 
 use serde_json::{json, Value};
 
@@ -30,6 +31,7 @@ impl Module for WaitFor {
         let host_arg = arg_str(args, "host").unwrap_or_else(|| "127.0.0.1".into());
         let search = arg_str(args, "search_regex");
         let msg = arg_str(args, "msg");
+        let started = ctx.world.clock.now();
         ctx.world.clock.advance(delay);
         let satisfied = if let Some(p) = &path {
             let host = match ctx.target_host() {
@@ -52,17 +54,36 @@ impl Module for WaitFor {
                         }
                 }
             }
-        } else if port.is_some() {
-            // No simulated service listens yet: stopped/drained hold, started never comes.
-            matches!(state.as_str(), "stopped" | "drained" | "absent")
+        } else if let Some(port) = port {
+            let want_open = !matches!(state.as_str(), "stopped" | "drained" | "absent");
+            let from = ctx.target.clone();
+            let port = u16::try_from(port).unwrap_or(0);
+            // Polls once a virtual second, as Ansible's wait_for does, until the port is in
+            // the wanted state or the timeout is spent; without a fleet nothing listens.
+            let deadline = ctx.world.clock.now() + timeout;
+            loop {
+                let now = ctx.world.clock.now();
+                let open = ctx
+                    .world
+                    .with_fleet(|f| f.connect(&from, &host_arg, port, 1.0, now).is_ok())
+                    .unwrap_or(false);
+                if open == want_open {
+                    break true;
+                }
+                if ctx.world.fleet.is_none() || now + 1.0 > deadline {
+                    break false;
+                }
+                ctx.world.clock.advance(1.0);
+            }
         } else {
             true
         };
+        let waited = ctx.world.clock.now() - started;
         let mut r = super::ok(false);
         if satisfied {
-            r.insert("elapsed".into(), json!(delay as i64));
+            r.insert("elapsed".into(), json!(waited as i64));
         } else {
-            ctx.world.clock.advance(timeout);
+            ctx.world.clock.advance_to(started + delay + timeout);
             let what = match (&path, port) {
                 (Some(p), _) if state == "absent" => {
                     format!("Timeout when waiting for {p} to be absent.")

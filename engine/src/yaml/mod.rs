@@ -9,12 +9,14 @@
 mod compose;
 mod error;
 mod resolve;
+mod typed;
 
 use std::path::Path;
 
 pub use error::YamlError;
 pub use resolve::resolve_plain;
 use serde_json::Value;
+pub use typed::load_typed;
 
 /// A 1-based line and column, as Ansible prints them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

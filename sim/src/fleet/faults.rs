@@ -117,11 +117,7 @@ pub struct FaultRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<Trigger>,
     /// Virtual seconds the fault lasts once triggered; default: to the end of the run.
-    #[serde(
-        rename = "for",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
     /// slow_restart: how long a restart takes.
     #[serde(default, skip_serializing_if = "Option::is_none")]

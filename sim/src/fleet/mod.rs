@@ -1,7 +1,1460 @@
 //! The simulated fleet: services (apps, load balancers, databases) that react to what
 //! playbooks do to hosts, client traffic through the load balancers, faults on purpose, and
 //! the rollout invariants checked over the whole run.
+//!
+//! The fleet keeps its own time, which only moves forward: every entry point takes the
+//! virtual time of the caller and first lets everything due by then happen (restarts
+//! finishing, faults starting and ending, client requests), in time order. Services notice
+//! files as inotify would: the engine calls [`Fleet::observe`] after each task on a host.
 
+pub mod checker;
+pub mod conf;
 pub mod faults;
+pub mod http;
+pub mod injector;
 pub mod model;
 pub mod report;
+pub mod services;
+
+use indexmap::IndexMap;
+use serde_json::{json, Value};
+
+use crate::clock::Civil;
+use crate::fs::{Sandbox, WriteMode};
+use crate::world::{Event, World};
+use checker::{round_ms, Breach, Checker};
+use faults::{FaultKind, FaultPlan, TaskEdge};
+use http::{exchange, HttpRequest, HttpResponse, NetError, Wire};
+use injector::Injector;
+use model::{host_path, FleetModel};
+use report::{LbTraffic, Report, Traffic};
+use services::{App, AppState, Db, DbRole, Lb, Pool};
+
+/// What the fleet needs to know of the inventory.
+pub trait Topology {
+    /// The hosts a pattern matches, in inventory order.
+    fn resolve(&self, pattern: &str) -> Vec<String>;
+    /// A host's variable as the inventory gives it.
+    fn var(&self, host: &str, name: &str) -> Option<Value>;
+}
+
+/// Faults acting on a host when a task starts there.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostFaults {
+    pub unreachable: bool,
+    pub disk_full: bool,
+    pub read_only: bool,
+    /// Seconds the host's clock is off.
+    pub clock_offset: f64,
+}
+
+/// Which service listens on an address and port.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Service {
+    App(usize),
+    Lb(usize),
+    Db(usize),
+}
+
+/// A host of the fleet: where it is and how to read its files.
+#[derive(Debug, Clone)]
+struct FleetHost {
+    address: String,
+    fs: Sandbox,
+}
+
+/// Where a request ends up once routed.
+enum Routed {
+    To {
+        host: String,
+        service: Service,
+        delay: f64,
+    },
+    Failed(NetError),
+}
+
+/// The running fleet.
+pub struct Fleet {
+    model: FleetModel,
+    seed: u64,
+    start: f64,
+    now: f64,
+    hosts: IndexMap<String, FleetHost>,
+    apps: Vec<App>,
+    lbs: Vec<Lb>,
+    dbs: Vec<Db>,
+    listeners: IndexMap<(String, u16), Service>,
+    injector: Injector,
+    /// The task running now (its name as the banner shows it).
+    task: Option<String>,
+    checker: Checker,
+    traffic: Traffic,
+    /// Next client request per load balancer (epoch seconds).
+    next_request: Vec<f64>,
+    events: Vec<Event>,
+    wire: Wire,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("apps", &self.apps.len())
+            .field("load_balancers", &self.lbs.len())
+            .field("databases", &self.dbs.len())
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+fn int_var(v: Option<Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn str_var(v: Option<Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s,
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+impl Fleet {
+    /// Builds the fleet over `world`'s hosts and lays its initial state into their sandboxes:
+    /// every LB's `active/` holds a stanza per backend. Apps run their initial version
+    /// without a config file and replicas follow their environment's primary in memory, so
+    /// a playbook that forgets to create a folder still fails as on a real fleet.
+    pub fn new(
+        model: FleetModel,
+        plan: &FaultPlan,
+        topology: &dyn Topology,
+        world: &mut World,
+    ) -> Result<Fleet, String> {
+        let start = world.clock.now();
+        let mut hosts: IndexMap<String, FleetHost> = IndexMap::new();
+        let mut host_entry = |world: &mut World, name: &str| -> Result<FleetHost, String> {
+            if let Some(h) = hosts.get(name) {
+                return Ok(h.clone());
+            }
+            let h = world
+                .host(name)
+                .map_err(|e| format!("cannot open the sandbox of {name}: {e}"))?;
+            let entry = FleetHost {
+                address: h.address.clone(),
+                fs: h.fs.clone(),
+            };
+            hosts.insert(name.to_string(), entry.clone());
+            Ok(entry)
+        };
+        let port_of = |host: &str, var: &str, what: &str| -> Result<u16, String> {
+            int_var(topology.var(host, var))
+                .and_then(|p| u16::try_from(p).ok().filter(|p| *p > 0))
+                .ok_or_else(|| {
+                    format!("{what} on {host}: the host has no port in variable `{var}`")
+                })
+        };
+        let labels = model.labels.clone();
+        let mut listeners: IndexMap<(String, u16), Service> = IndexMap::new();
+        let mut listen = |address: &str, port: u16, s: Service, host: &str| match listeners
+            .insert((address.to_string(), port), s)
+        {
+            Some(_) => Err(format!(
+                "two services of the fleet listen on {host} ({address}) port {port}"
+            )),
+            None => Ok(()),
+        };
+
+        let mut apps = Vec::new();
+        for spec in &model.apps {
+            let matched = topology.resolve(&spec.hosts);
+            if matched.is_empty() {
+                return Err(format!("apps: `hosts: {}` matches no host", spec.hosts));
+            }
+            for host in matched {
+                let port = port_of(&host, &spec.port_var, "app")?;
+                let fh = host_entry(world, &host)?;
+                listen(&fh.address, port, Service::App(apps.len()), &host)?;
+                apps.push(App {
+                    environment: str_var(topology.var(&host, &labels.environment)),
+                    tier: str_var(topology.var(&host, &labels.tier)),
+                    config_path: host_path(&spec.config, &host),
+                    unit: spec.unit.clone(),
+                    version: spec.initial_version.clone(),
+                    next_version: spec.initial_version.clone(),
+                    state: AppState::Running,
+                    config_seen: None,
+                    restarts: 0,
+                    restarted_at: None,
+                    checked_since_restart: false,
+                    host,
+                    port,
+                });
+            }
+        }
+
+        let mut lbs = Vec::new();
+        for spec in &model.load_balancers {
+            let matched = topology.resolve(&spec.hosts);
+            if matched.is_empty() {
+                return Err(format!(
+                    "load_balancers: `hosts: {}` matches no host",
+                    spec.hosts
+                ));
+            }
+            let backends = topology.resolve(&spec.backends);
+            for host in matched {
+                let port = port_of(&host, &spec.port_var, "load balancer")?;
+                let fh = host_entry(world, &host)?;
+                listen(&fh.address, port, Service::Lb(lbs.len()), &host)?;
+                let pool_dir = host_path(&spec.pool_dir, &host);
+                let mut fs = fh.fs.clone();
+                fs.set_now(start);
+                let active_dir = format!("{pool_dir}/active");
+                fs.mkdir(&active_dir, true)
+                    .map_err(|e| format!("cannot lay out {active_dir} on {host}: {e}"))?;
+                for b in &backends {
+                    let Some(app) = apps.iter().find(|a| &a.host == b) else {
+                        return Err(format!(
+                            "load balancer {host}: backend {b} runs no app of the fleet"
+                        ));
+                    };
+                    let address = host_entry(world, b)?.address;
+                    let stanza = initial_stanza(app, &address);
+                    let path = format!("{active_dir}/{b}.conf");
+                    fs.write(&path, stanza.as_bytes(), WriteMode::Truncate)
+                        .map_err(|e| format!("cannot write {path} on {host}: {e}"))?;
+                }
+                lbs.push(Lb {
+                    environment: spec.environment.clone(),
+                    tier: spec.tier.clone(),
+                    pool_dir,
+                    unit: spec.unit.clone(),
+                    max_unavailable: spec.max_unavailable,
+                    initial_size: backends.len(),
+                    pool: Pool::default(),
+                    files_seen: (Vec::new(), Vec::new()),
+                    rr_current: IndexMap::new(),
+                    running: true,
+                    failing_checks: Default::default(),
+                    next_health_check: spec.health_check.as_ref().map(|h| start + h.interval),
+                    host,
+                    port,
+                });
+            }
+        }
+
+        let mut dbs = Vec::new();
+        for spec in &model.databases {
+            let matched = topology.resolve(&spec.hosts);
+            if matched.is_empty() {
+                return Err(format!(
+                    "databases: `hosts: {}` matches no host",
+                    spec.hosts
+                ));
+            }
+            for host in matched {
+                let port = port_of(&host, &spec.port_var, "database")?;
+                let fh = host_entry(world, &host)?;
+                listen(&fh.address, port, Service::Db(dbs.len()), &host)?;
+                let role = match str_var(topology.var(&host, &spec.role_var)).as_str() {
+                    "primary" => DbRole::Primary,
+                    "replica" => DbRole::Replica,
+                    other => {
+                        return Err(format!(
+                            "database on {host}: `{}` is `{other}`, not primary or replica",
+                            spec.role_var
+                        ))
+                    }
+                };
+                dbs.push(Db {
+                    environment: str_var(topology.var(&host, &labels.environment)),
+                    role,
+                    unit: spec.unit.clone(),
+                    replication_config: host_path(&spec.replication_config, &host),
+                    backups_dir: spec.backups.as_ref().map(|b| host_path(b, &host)),
+                    up: true,
+                    source: None,
+                    source_text: String::new(),
+                    config_seen: None,
+                    applied_until: start,
+                    backups_seen: Default::default(),
+                    writes_per_second: spec.writes_per_second,
+                    base_lag: spec.replica_lag,
+                    max_lag: spec.max_lag,
+                    host,
+                    port,
+                });
+            }
+        }
+        // Replicas start out following their environment's primary.
+        for i in 0..dbs.len() {
+            if dbs[i].role == DbRole::Replica {
+                if let Some(p) = dbs
+                    .iter()
+                    .find(|p| p.role == DbRole::Primary && p.environment == dbs[i].environment)
+                {
+                    let text = format!("{}:{}", hosts[&p.host].address, p.port);
+                    let src = p.host.clone();
+                    dbs[i].source = Some(src);
+                    dbs[i].source_text = text;
+                }
+            }
+        }
+
+        let resolve = |p: &str| topology.resolve(p);
+        let injector = Injector::new(plan, start, world.seed, &resolve)?;
+        let rate = model.traffic.requests_per_second;
+        let n = lbs.len().max(1) as f64;
+        // Spread the LBs' first requests over one interval so they do not all fire at once.
+        let next_request = (0..lbs.len())
+            .map(|i| {
+                if rate > 0.0 {
+                    start + (i as f64 + 1.0) / (n + 1.0) / rate
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect();
+        let mut traffic = Traffic::default();
+        for lb in &lbs {
+            traffic.by_lb.insert(lb.host.clone(), LbTraffic::default());
+        }
+        let mut fleet = Fleet {
+            model,
+            seed: world.seed,
+            start,
+            now: start,
+            hosts,
+            apps,
+            lbs,
+            dbs,
+            listeners,
+            injector,
+            task: None,
+            checker: Checker::default(),
+            traffic,
+            next_request,
+            events: Vec::new(),
+            wire: Wire::new(),
+        };
+        // Load the pools just laid out (not a re-add: they were there before the run).
+        for i in 0..fleet.lbs.len() {
+            let files = fleet.read_pool_files(i);
+            match Pool::from_files(&files.0, &files.1) {
+                Ok(pool) => fleet.lbs[i].pool = pool,
+                Err(e) => return Err(format!("initial pool of {}: {e}", fleet.lbs[i].host)),
+            }
+            fleet.lbs[i].files_seen = files;
+        }
+        fleet.log("fleet_ready", None, json!({
+            "apps": fleet.apps.len(), "load_balancers": fleet.lbs.len(), "databases": fleet.dbs.len()
+        }));
+        fleet.evaluate();
+        Ok(fleet)
+    }
+
+    /// The seed the fleet was built with.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn elapsed(&self) -> f64 {
+        round_ms(self.now - self.start)
+    }
+
+    fn log(&mut self, kind: &str, host: Option<&str>, detail: Value) {
+        self.events.push(Event {
+            at: self.elapsed(),
+            kind: kind.to_string(),
+            host: host.map(str::to_string),
+            detail,
+        });
+    }
+
+    /// Events since the last call, for the run's event log.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    // ----- entry points for the engine -----
+
+    /// A task starts on `host` (the inventory host, or the host it is delegated to): faults
+    /// triggered by it open, and the faults acting on the host are returned. `Err` carries a
+    /// `task_fail` message.
+    pub fn task_started(&mut self, host: &str, task: &str, now: f64) -> Result<HostFaults, String> {
+        self.advance_to(now);
+        self.task = Some(task.to_string());
+        self.injector.on_task(host, task, TaskEdge::Start, self.now);
+        self.apply_one_shots();
+        let faults = self.host_faults(host);
+        if !faults.unreachable {
+            if let Some(msg) = self.injector.task_failure(host, self.now) {
+                self.log("fault_task_fail", Some(host), json!({"task": task}));
+                return Err(msg);
+            }
+        }
+        Ok(faults)
+    }
+
+    /// A task ended on `host`.
+    pub fn task_ended(&mut self, host: &str, task: &str, now: f64) {
+        self.advance_to(now);
+        self.injector.on_task(host, task, TaskEdge::End, self.now);
+        self.apply_one_shots();
+        self.evaluate();
+    }
+
+    /// The faults acting on `host` now.
+    pub fn host_faults(&self, host: &str) -> HostFaults {
+        let now = self.now;
+        HostFaults {
+            unreachable: self
+                .injector
+                .active(FaultKind::Unreachable, host, now)
+                .is_some(),
+            disk_full: self
+                .injector
+                .active(FaultKind::DiskFull, host, now)
+                .is_some(),
+            read_only: self
+                .injector
+                .active(FaultKind::ReadOnly, host, now)
+                .is_some(),
+            clock_offset: self
+                .injector
+                .active(FaultKind::ClockSkew, host, now)
+                .and_then(|r| r.offset)
+                .unwrap_or(0.0),
+        }
+    }
+
+    /// Lets everything due by `now` happen, then looks at the files the services watch.
+    pub fn observe(&mut self, now: f64) {
+        self.advance_to(now);
+        for i in 0..self.apps.len() {
+            self.observe_app(i);
+        }
+        for i in 0..self.lbs.len() {
+            self.observe_lb(i);
+        }
+        for i in 0..self.dbs.len() {
+            self.observe_db(i);
+        }
+        self.evaluate();
+    }
+
+    /// An HTTP request from `from` to `addr:port`, made by the playbook (`uri`, `curl`).
+    /// Returns the answer or the network error, and the virtual seconds it took.
+    pub fn http(
+        &mut self,
+        from: &str,
+        addr: &str,
+        port: u16,
+        req: HttpRequest,
+        timeout: f64,
+        now: f64,
+    ) -> (Result<HttpResponse, NetError>, f64) {
+        self.advance_to(now);
+        let (host, service, delay) = match self.route(from, addr, port, timeout) {
+            Routed::To {
+                host,
+                service,
+                delay,
+            } => (host, service, delay),
+            Routed::Failed(e) => {
+                let took = match e {
+                    NetError::Timeout { after } => after,
+                    _ => 0.0,
+                };
+                return (Err(e), took);
+            }
+        };
+        let resp = match service {
+            Service::Lb(i) => self.through_lb(i, req, timeout).map(|(r, _)| r),
+            _ => Ok(self.serve(service, &host, req)),
+        };
+        if let (Ok(r), Service::App(i)) = (&resp, service) {
+            if (200..300).contains(&r.status) {
+                self.apps[i].checked_since_restart = true;
+            }
+        }
+        (resp, delay)
+    }
+
+    /// A TCP connection attempt (`wait_for: port=`): Ok when something listens and answers.
+    pub fn connect(
+        &mut self,
+        from: &str,
+        addr: &str,
+        port: u16,
+        timeout: f64,
+        now: f64,
+    ) -> Result<(), NetError> {
+        self.advance_to(now);
+        match self.route(from, addr, port, timeout) {
+            Routed::To { .. } => Ok(()),
+            Routed::Failed(e) => Err(e),
+        }
+    }
+
+    /// `systemctl ACTION UNIT` on `host`. Returns the unit's state afterwards, or None when
+    /// no service of the fleet on the host has that unit name.
+    pub fn systemctl(
+        &mut self,
+        host: &str,
+        action: &str,
+        unit: &str,
+        now: f64,
+    ) -> Option<&'static str> {
+        self.advance_to(now);
+        let unit = unit.strip_suffix(".service").unwrap_or(unit);
+        if let Some(i) = self
+            .apps
+            .iter()
+            .position(|a| a.host == host && a.unit == unit)
+        {
+            match action {
+                "start"
+                    if !self.apps[i].is_up()
+                        && !matches!(self.apps[i].state, AppState::Starting { .. }) =>
+                {
+                    self.restart_app(i, "systemctl start")
+                }
+                "restart" | "reload" => self.restart_app(i, &format!("systemctl {action}")),
+                "stop" => {
+                    self.apps[i].state = AppState::Stopped;
+                    self.log("app_stopped", Some(host), json!({"by": "systemctl stop"}));
+                }
+                _ => {}
+            }
+            self.evaluate();
+            return Some(match &self.apps[i].state {
+                AppState::Running => "active",
+                AppState::Starting { .. } => "activating",
+                AppState::Stopped => "inactive",
+                AppState::Crashed { .. } => "failed",
+            });
+        }
+        if let Some(i) = self
+            .lbs
+            .iter()
+            .position(|l| l.host == host && l.unit == unit)
+        {
+            match action {
+                "start" | "restart" => self.lbs[i].running = true,
+                "stop" => self.lbs[i].running = false,
+                _ => {}
+            }
+            if matches!(action, "start" | "restart" | "reload") {
+                // A reload re-reads the pool even when no file changed.
+                self.lbs[i].files_seen = (Vec::new(), Vec::new());
+                self.observe_lb(i);
+            }
+            self.evaluate();
+            return Some(if self.lbs[i].running {
+                "active"
+            } else {
+                "inactive"
+            });
+        }
+        if let Some(i) = self
+            .dbs
+            .iter()
+            .position(|d| d.host == host && d.unit == unit)
+        {
+            match action {
+                "start" | "restart" | "reload" => self.dbs[i].up = true,
+                "stop" => self.dbs[i].up = false,
+                _ => {}
+            }
+            self.evaluate();
+            return Some(if self.dbs[i].up { "active" } else { "inactive" });
+        }
+        None
+    }
+
+    /// Ends the run at `now`: the report.
+    pub fn finish(&mut self, now: f64) -> Report {
+        self.observe(now);
+        self.task = None;
+        self.log(
+            "fleet_report",
+            None,
+            json!({"requests": self.traffic.requests, "failed": self.traffic.failed}),
+        );
+        Report {
+            seed: self.seed,
+            start_time: Civil::from_epoch(self.start).format("%Y-%m-%dT%H:%M:%SZ", self.start),
+            virtual_seconds: self.elapsed(),
+            traffic: self.traffic.clone(),
+            invariants: self.checker.results(),
+        }
+    }
+
+    // ----- time -----
+
+    /// Lets everything due by `t` happen in time order.
+    fn advance_to(&mut self, t: f64) {
+        if t <= self.now {
+            return;
+        }
+        loop {
+            let restart_due = self
+                .apps
+                .iter()
+                .filter_map(|a| match a.state {
+                    AppState::Starting { until } => Some(until),
+                    _ => None,
+                })
+                .fold(f64::INFINITY, f64::min);
+            let request_due = self
+                .next_request
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            let check_due = self
+                .lbs
+                .iter()
+                .filter_map(|l| l.next_health_check)
+                .fold(f64::INFINITY, f64::min);
+            let edge_due = self
+                .injector
+                .edges_between(self.now, t)
+                .first()
+                .copied()
+                .unwrap_or(f64::INFINITY);
+            let next = restart_due.min(request_due).min(check_due).min(edge_due);
+            if next > t {
+                break;
+            }
+            self.now = self.now.max(next);
+            self.apply_one_shots();
+            for i in 0..self.apps.len() {
+                if let AppState::Starting { until } = self.apps[i].state {
+                    if until <= self.now {
+                        let app = &mut self.apps[i];
+                        app.state = AppState::Running;
+                        app.version = app.next_version.clone();
+                        let (host, version) = (app.host.clone(), app.version.clone());
+                        self.log("app_up", Some(&host), json!({"version": version}));
+                    }
+                }
+            }
+            for i in 0..self.lbs.len() {
+                if self.lbs[i].next_health_check.is_some_and(|c| c <= self.now) {
+                    self.lb_health_checks(i);
+                }
+            }
+            self.evaluate();
+            for i in 0..self.lbs.len() {
+                while self.next_request[i] <= self.now {
+                    self.client_request(i);
+                    self.next_request[i] += 1.0 / self.model.traffic.requests_per_second;
+                }
+            }
+        }
+        self.now = t;
+        self.apply_one_shots();
+        self.evaluate();
+    }
+
+    /// Crashes and recoveries whose time has come.
+    fn apply_one_shots(&mut self) {
+        for (kind, host, end) in self.injector.due_one_shots(self.now) {
+            match (kind, end) {
+                (FaultKind::Crash, false) => {
+                    for a in self.apps.iter_mut().filter(|a| a.host == host) {
+                        a.state = AppState::Crashed {
+                            why: "crash fault".into(),
+                        };
+                    }
+                    for l in self.lbs.iter_mut().filter(|l| l.host == host) {
+                        l.running = false;
+                    }
+                    for d in self.dbs.iter_mut().filter(|d| d.host == host) {
+                        d.up = false;
+                    }
+                    self.log("fault_crash", Some(&host), json!({}));
+                }
+                (FaultKind::Crash, true) => {
+                    // systemd's Restart=on-failure brings it back after the fault's `for`.
+                    for i in 0..self.apps.len() {
+                        if self.apps[i].host == host
+                            && matches!(self.apps[i].state, AppState::Crashed { .. })
+                        {
+                            self.restart_app(i, "recovered from crash");
+                        }
+                    }
+                    for l in self.lbs.iter_mut().filter(|l| l.host == host) {
+                        l.running = true;
+                    }
+                    for d in self.dbs.iter_mut().filter(|d| d.host == host) {
+                        d.up = true;
+                    }
+                }
+                (FaultKind::PrimaryCrash, up) => {
+                    for d in self
+                        .dbs
+                        .iter_mut()
+                        .filter(|d| d.host == host && d.role == DbRole::Primary)
+                    {
+                        d.up = up;
+                    }
+                    let kind = if up {
+                        "db_primary_up"
+                    } else {
+                        "fault_primary_crash"
+                    };
+                    self.log(kind, Some(&host), json!({}));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // ----- files -----
+
+    fn observe_app(&mut self, i: usize) {
+        let host = self.apps[i].host.clone();
+        let content = self.hosts[&host].fs.read(&self.apps[i].config_path).ok();
+        if content == self.apps[i].config_seen {
+            return;
+        }
+        self.apps[i].config_seen = content.clone();
+        let Some(bytes) = content else { return };
+        match conf::app_version(&String::from_utf8_lossy(&bytes)) {
+            Ok(v) => {
+                if let Some(v) = v {
+                    self.apps[i].next_version = v;
+                }
+                self.restart_app(i, "config written");
+            }
+            Err(e) => {
+                let why = format!("cannot read {}: {e}", self.apps[i].config_path);
+                self.log("app_crashed", Some(&host), json!({"why": why}));
+                self.apps[i].state = AppState::Crashed { why };
+            }
+        }
+    }
+
+    fn restart_app(&mut self, i: usize, why: &str) {
+        let host = self.apps[i].host.clone();
+        self.apps[i].restarts += 1;
+        let n = self.apps[i].restarts;
+        self.injector.on_restart(&host, n, self.now);
+        let seconds = self
+            .injector
+            .active(FaultKind::SlowRestart, &host, self.now)
+            .and_then(|r| r.seconds)
+            .unwrap_or_else(|| self.app_restart_seconds(&host));
+        let app = &mut self.apps[i];
+        app.state = AppState::Starting {
+            until: self.now + seconds,
+        };
+        app.restarted_at = Some(self.now);
+        app.checked_since_restart = false;
+        let version = app.next_version.clone();
+        self.log(
+            "app_restart",
+            Some(&host),
+            json!({"why": why, "version": version, "seconds": seconds, "restart": n}),
+        );
+    }
+
+    fn app_restart_seconds(&self, host: &str) -> f64 {
+        let topo_match = |spec: &model::AppSpec| {
+            host_path(&spec.config, host)
+                == self
+                    .apps
+                    .iter()
+                    .find(|a| a.host == host)
+                    .map(|a| a.config_path.clone())
+                    .unwrap_or_default()
+        };
+        self.model
+            .apps
+            .iter()
+            .find(|s| topo_match(s))
+            .map(|s| s.restart_seconds)
+            .unwrap_or(0.1)
+    }
+
+    /// The stanza files of an LB's `active/` and `draining/`, sorted by name.
+    fn read_pool_files(&self, i: usize) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>) {
+        let lb = &self.lbs[i];
+        let fs = &self.hosts[&lb.host].fs;
+        let read_dir = |sub: &str| {
+            let dir = format!("{}/{sub}", lb.pool_dir);
+            let mut names = fs.list_dir(&dir).unwrap_or_default();
+            names.sort();
+            names
+                .into_iter()
+                .filter(|n| n.ends_with(".conf"))
+                .filter_map(|n| {
+                    let bytes = fs.read(&format!("{dir}/{n}")).ok()?;
+                    Some((format!("{sub}/{n}"), bytes))
+                })
+                .collect::<Vec<_>>()
+        };
+        (read_dir("active"), read_dir("draining"))
+    }
+
+    fn observe_lb(&mut self, i: usize) {
+        let files = self.read_pool_files(i);
+        if files == self.lbs[i].files_seen {
+            return;
+        }
+        self.lbs[i].files_seen = files.clone();
+        let host = self.lbs[i].host.clone();
+        if self
+            .injector
+            .active(FaultKind::LbRejectConfig, &host, self.now)
+            .is_some()
+        {
+            self.log(
+                "lb_config_rejected",
+                Some(&host),
+                json!({"why": "lb_reject_config fault: the last good pool stays in place"}),
+            );
+            return;
+        }
+        match Pool::from_files(&files.0, &files.1) {
+            Ok(pool) => self.apply_pool(i, pool),
+            Err(e) => self.log(
+                "lb_config_rejected",
+                Some(&host),
+                json!({"why": format!("{}/{e}", self.lbs[i].pool_dir)}),
+            ),
+        }
+    }
+
+    /// Puts a newly loaded pool in force and checks what entered rotation.
+    fn apply_pool(&mut self, i: usize, pool: Pool) {
+        let before = self.lbs[i].rotation_names();
+        self.lbs[i].pool = pool;
+        let after = self.lbs[i].rotation_names();
+        let lb_host = self.lbs[i].host.clone();
+        self.log(
+            "lb_reload",
+            Some(&lb_host),
+            json!({"in_rotation": after, "draining": self.lbs[i].pool.draining.iter().collect::<Vec<_>>()}),
+        );
+        let task = self.task.clone();
+        for name in after.iter().filter(|n| !before.contains(n)) {
+            let b = self.lbs[i].pool.active[name].clone();
+            let target = self.app_at(&lb_host, &b.address, b.port);
+            let problem = match target {
+                None => Some(format!(
+                    "nothing of the fleet listens at {}:{}",
+                    b.address, b.port
+                )),
+                Some(a) => {
+                    let app = &self.apps[a];
+                    match self.app_unready(a, &lb_host) {
+                        Some(why) => Some(format!("while {why}")),
+                        None if app.restarted_at.is_some() && !app.checked_since_restart => {
+                            Some(format!(
+                                "before any health check passed since its restart at {:.1} s",
+                                app.restarted_at.unwrap_or(self.start) - self.start
+                            ))
+                        }
+                        None => None,
+                    }
+                }
+            };
+            if let Some(problem) = problem {
+                self.checker.breach(Breach {
+                    invariant: "healthy_before_readd",
+                    key: format!("{lb_host}|{name}|{}", self.now),
+                    at: self.elapsed(),
+                    hosts: vec![name.clone()],
+                    lb: Some(lb_host.clone()),
+                    task: task.as_deref(),
+                    template: format!("{name} entered the rotation of {lb_host} {problem}"),
+                });
+            }
+            if let Some(a) = target {
+                let (env, tier) = (&self.apps[a].environment, &self.apps[a].tier);
+                let lb = &self.lbs[i];
+                if *env != lb.environment || *tier != lb.tier {
+                    let template = format!(
+                        "{lb_host} ({} {}) routes to {name} ({env} {tier})",
+                        lb.environment, lb.tier
+                    );
+                    self.checker.breach(Breach {
+                        invariant: "environment_isolation",
+                        key: format!("{lb_host}|{name}"),
+                        at: self.elapsed(),
+                        hosts: vec![name.clone()],
+                        lb: Some(lb_host.clone()),
+                        task: task.as_deref(),
+                        template,
+                    });
+                }
+            }
+        }
+        for name in before.iter().filter(|n| !after.contains(n)) {
+            self.checker
+                .close("environment_isolation", &format!("{lb_host}|{name}"));
+        }
+    }
+
+    fn observe_db(&mut self, i: usize) {
+        let host = self.dbs[i].host.clone();
+        if let Some(dir) = self.dbs[i].backups_dir.clone() {
+            let fs = self.hosts[&host].fs.clone();
+            let mut names = fs.list_dir(&dir).unwrap_or_default();
+            names.sort();
+            for n in names {
+                if !self.dbs[i].backups_seen.contains(&n) {
+                    let bytes = fs.stat(&format!("{dir}/{n}")).map(|s| s.size).unwrap_or(0);
+                    self.dbs[i].backups_seen.insert(n.clone());
+                    self.log(
+                        "db_backup",
+                        Some(&host),
+                        json!({"file": format!("{dir}/{n}"), "bytes": bytes}),
+                    );
+                }
+            }
+        }
+        if self.dbs[i].role != DbRole::Replica {
+            return;
+        }
+        let content = self.hosts[&host]
+            .fs
+            .read(&self.dbs[i].replication_config)
+            .ok();
+        if content == self.dbs[i].config_seen {
+            return;
+        }
+        self.dbs[i].config_seen = content.clone();
+        let Some(bytes) = content else { return };
+        match conf::replication_source(&String::from_utf8_lossy(&bytes)) {
+            Ok(Some((addr, port))) => {
+                let source = match self.listener(&host, &addr, port) {
+                    Some(Service::Db(j)) => Some(self.dbs[j].host.clone()),
+                    _ => None,
+                };
+                self.dbs[i].source = source.clone();
+                self.dbs[i].source_text = format!("{addr}:{port}");
+                self.log(
+                    "replication_configured",
+                    Some(&host),
+                    json!({"source": source, "address": format!("{addr}:{port}")}),
+                );
+            }
+            Ok(None) => {
+                self.log(
+                    "replication_config_rejected",
+                    Some(&host),
+                    json!({"why": "no primary_host/primary_port or connection_string"}),
+                );
+            }
+            Err(e) => self.log(
+                "replication_config_rejected",
+                Some(&host),
+                json!({"why": format!("{}: {e}", self.dbs[i].replication_config)}),
+            ),
+        }
+    }
+
+    // ----- network -----
+
+    /// The host with this address as seen from `from` (127.0.0.1 is `from` itself).
+    fn host_at(&self, from: &str, addr: &str) -> Option<String> {
+        if matches!(addr, "127.0.0.1" | "localhost" | "::1") {
+            return Some(from.to_string());
+        }
+        if self.hosts.contains_key(addr) {
+            return Some(addr.to_string());
+        }
+        self.hosts
+            .iter()
+            .find(|(_, h)| h.address == addr)
+            .map(|(n, _)| n.clone())
+    }
+
+    fn listener(&self, from: &str, addr: &str, port: u16) -> Option<Service> {
+        let host = self.host_at(from, addr)?;
+        let address = &self.hosts.get(&host)?.address;
+        self.listeners.get(&(address.clone(), port)).copied()
+    }
+
+    fn app_at(&self, from: &str, addr: &str, port: u16) -> Option<usize> {
+        match self.listener(from, addr, port)? {
+            Service::App(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Finds where a request from `from` to `addr:port` goes, as the network sees it.
+    fn route(&self, from: &str, addr: &str, port: u16, timeout: f64) -> Routed {
+        let Some(host) = self.host_at(from, addr) else {
+            // Only the fleet exists on the simulated network: other loopback addresses
+            // refuse, anything else has no route.
+            return Routed::Failed(if addr.starts_with("127.") {
+                NetError::Refused
+            } else {
+                NetError::NoRoute
+            });
+        };
+        let now = self.now;
+        if self
+            .injector
+            .active(FaultKind::Unreachable, &host, now)
+            .is_some()
+            || self.injector.partitioned(from, &host, now)
+        {
+            return Routed::Failed(NetError::Timeout { after: timeout });
+        }
+        let delay = self
+            .injector
+            .active(FaultKind::Latency, &host, now)
+            .and_then(|r| r.delay)
+            .unwrap_or(0.0);
+        if delay >= timeout {
+            return Routed::Failed(NetError::Timeout { after: timeout });
+        }
+        let Some(service) = self.listener(from, addr, port) else {
+            return Routed::Failed(NetError::Refused);
+        };
+        let open = match service {
+            Service::App(i) => !matches!(
+                self.apps[i].state,
+                AppState::Stopped | AppState::Crashed { .. }
+            ),
+            Service::Lb(i) => self.lbs[i].running,
+            Service::Db(i) => self.dbs[i].up,
+        };
+        if !open {
+            return Routed::Failed(NetError::Refused);
+        }
+        Routed::To {
+            host,
+            service,
+            delay,
+        }
+    }
+
+    /// The answer of an app or database to a request that reached it, over HTTP.
+    fn serve(&mut self, service: Service, host: &str, req: HttpRequest) -> HttpResponse {
+        let now = self.now;
+        let unhealthy = self
+            .injector
+            .active(FaultKind::Unhealthy, host, now)
+            .map(|r| r.status.unwrap_or(500));
+        let result = match service {
+            Service::App(i) => {
+                let app = &self.apps[i];
+                self.wire
+                    .block_on(exchange(req, |r| async move { app.respond(&r, unhealthy) }))
+            }
+            Service::Db(i) => {
+                let db = &self.dbs[i];
+                let start = self.start;
+                self.wire
+                    .block_on(exchange(req, |r| async move { db.respond(&r, now, start) }))
+            }
+            Service::Lb(_) => unreachable!("load balancers answer through through_lb"),
+        };
+        result.unwrap_or_else(|e| HttpResponse::text(500, &format!("{e:?}")))
+    }
+
+    /// Why app `i` cannot serve requests from `from` now, or None when it can.
+    fn app_unready(&self, i: usize, from: &str) -> Option<String> {
+        let app = &self.apps[i];
+        if let Some(why) = app.unready_reason() {
+            return Some(why);
+        }
+        let now = self.now;
+        if let Some(r) = self.injector.active(FaultKind::Unhealthy, &app.host, now) {
+            return Some(format!("unhealthy (answering {})", r.status.unwrap_or(500)));
+        }
+        if self
+            .injector
+            .active(FaultKind::Unreachable, &app.host, now)
+            .is_some()
+        {
+            return Some("unreachable".into());
+        }
+        if self.injector.partitioned(from, &app.host, now) {
+            return Some(format!("cut off from {from} by a partition"));
+        }
+        let delay = self
+            .injector
+            .active(FaultKind::Latency, &app.host, now)
+            .and_then(|r| r.delay)
+            .unwrap_or(0.0);
+        if delay >= self.model.traffic.timeout {
+            return Some(format!("answering after {delay} s"));
+        }
+        None
+    }
+
+    /// A request through load balancer `i`: the LB picks a backend and forwards the request
+    /// over HTTP. Returns the answer and the backend picked.
+    fn through_lb(
+        &mut self,
+        i: usize,
+        req: HttpRequest,
+        timeout: f64,
+    ) -> Result<(HttpResponse, Option<String>), NetError> {
+        let lb_host = self.lbs[i].host.clone();
+        let picked = self.lbs[i].pick();
+        let forward = picked.as_ref().map(|b| {
+            let routed = self.route(&lb_host, &b.address, b.port, timeout);
+            match routed {
+                Routed::To {
+                    host,
+                    service: Service::App(a),
+                    ..
+                } => Ok((a, host)),
+                Routed::To { .. } => Err(NetError::Refused),
+                Routed::Failed(e) => Err(e),
+            }
+        });
+        let now = self.now;
+        let unhealthy = forward
+            .as_ref()
+            .and_then(|f| f.as_ref().ok())
+            .and_then(|(_, h)| {
+                self.injector
+                    .active(FaultKind::Unhealthy, h, now)
+                    .map(|r| r.status.unwrap_or(500))
+            });
+        let apps = &self.apps;
+        let backend_name = picked.as_ref().map(|b| b.name.clone());
+        let result =
+            self.wire.block_on(exchange(req, |r| {
+                let forward = &forward;
+                let backend_name = backend_name.clone();
+                async move {
+                    match forward {
+                        None => HttpResponse::text(503, "no backend in rotation\n"),
+                        Some(Err(NetError::Timeout { .. })) => {
+                            HttpResponse::text(504, "backend timed out\n")
+                        }
+                        Some(Err(_)) => HttpResponse::text(502, "backend refused the connection\n"),
+                        Some(Ok((a, _))) => {
+                            let app = &apps[*a];
+                            let mut resp =
+                                match exchange(r, |r2| async move { app.respond(&r2, unhealthy) })
+                                    .await
+                                {
+                                    Ok(resp) => resp,
+                                    Err(_) => HttpResponse::text(502, "bad answer from backend\n"),
+                                };
+                            if let Some(n) = backend_name {
+                                resp.headers.push(("x-fleetsim-backend".into(), n));
+                            }
+                            resp
+                        }
+                    }
+                }
+            }));
+        match result {
+            Ok(resp) => Ok((resp, picked.map(|b| b.name))),
+            Err(_) => Err(NetError::Refused),
+        }
+    }
+
+    /// One client request through load balancer `i`, counted and checked.
+    fn client_request(&mut self, i: usize) {
+        let lb_host = self.lbs[i].host.clone();
+        let timeout = self.model.traffic.timeout;
+        let req = HttpRequest::get(
+            &format!("{}:{}", self.hosts[&lb_host].address, self.lbs[i].port),
+            &self.model.traffic.path,
+        );
+        // The clients are outside the fleet: they reach the LB unless it is down or cut off.
+        let unreachable = self
+            .injector
+            .active(FaultKind::Unreachable, &lb_host, self.now)
+            .is_some();
+        let picked_unready;
+        let outcome: Result<u16, String> = if unreachable {
+            picked_unready = None;
+            Err("load balancer unreachable".into())
+        } else if !self.lbs[i].running {
+            picked_unready = None;
+            Err("load balancer down".into())
+        } else {
+            match self.through_lb(i, req, timeout) {
+                Ok((resp, picked)) => {
+                    picked_unready = picked.map(|name| {
+                        let b = &self.lbs[i].pool.active[&name];
+                        let why = match self.app_at(&lb_host, &b.address, b.port) {
+                            Some(a) => self.app_unready(a, &lb_host),
+                            None => Some("not a service of the fleet".into()),
+                        };
+                        (name, why)
+                    });
+                    if (200..300).contains(&resp.status) {
+                        Ok(resp.status)
+                    } else {
+                        Err(format!("answered {}", resp.status))
+                    }
+                }
+                Err(e) => {
+                    picked_unready = None;
+                    Err(format!("{e:?}"))
+                }
+            }
+        };
+        self.traffic.requests += 1;
+        let per_lb = self.traffic.by_lb.entry(lb_host.clone()).or_default();
+        per_lb.requests += 1;
+        let backend = picked_unready
+            .as_ref()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| "-".into());
+        if let Err(what) = &outcome {
+            per_lb.failed += 1;
+            self.traffic.failed += 1;
+            let hosts = if backend == "-" {
+                Vec::new()
+            } else {
+                vec![backend.clone()]
+            };
+            let via = if backend == "-" {
+                String::new()
+            } else {
+                format!(" via {backend}")
+            };
+            self.checker.breach(Breach {
+                invariant: "no_failed_requests",
+                key: format!("{lb_host}|{backend}|{what}"),
+                at: self.elapsed(),
+                hosts,
+                lb: Some(lb_host.clone()),
+                task: self.task.as_deref(),
+                template: format!(
+                    "{{n}} request{{s}} through {lb_host}{via} failed ({what}) from {{from}} s to {{to}} s"
+                ),
+            });
+        } else {
+            self.checker
+                .close("no_failed_requests", &format!("{lb_host}|{backend}|"));
+        }
+        match picked_unready {
+            Some((name, Some(why))) => self.checker.breach(Breach {
+                invariant: "no_traffic_to_unready",
+                key: format!("{lb_host}|{name}|{why}"),
+                at: self.elapsed(),
+                hosts: vec![name.clone()],
+                lb: Some(lb_host.clone()),
+                task: self.task.as_deref(),
+                template: format!(
+                    "{{n}} request{{s}} sent by {lb_host} to {name} while {why}, from {{from}} s to {{to}} s"
+                ),
+            }),
+            Some((name, None)) => self
+                .checker
+                .close("no_traffic_to_unready", &format!("{lb_host}|{name}|")),
+            None => {}
+        }
+    }
+
+    /// The LB's own health checks (when the fleet model turns them on).
+    fn lb_health_checks(&mut self, i: usize) {
+        let lb_host = self.lbs[i].host.clone();
+        let backends: Vec<_> = self.lbs[i].pool.active.values().cloned().collect();
+        for b in backends {
+            let ok = match self.app_at(&lb_host, &b.address, b.port) {
+                Some(a) => self.app_unready(a, &lb_host).is_none(),
+                None => false,
+            };
+            let lb = &mut self.lbs[i];
+            let changed = if ok {
+                lb.failing_checks.shift_remove(&b.name)
+            } else {
+                lb.failing_checks.insert(b.name.clone())
+            };
+            if changed {
+                self.log(
+                    "lb_health_check",
+                    Some(&lb_host),
+                    json!({"backend": b.name, "healthy": ok}),
+                );
+            }
+        }
+        let interval = self
+            .model
+            .load_balancers
+            .iter()
+            .find(|s| self.lbs[i].pool_dir == host_path(&s.pool_dir, &lb_host))
+            .and_then(|s| s.health_check.as_ref())
+            .map(|h| h.interval)
+            .unwrap_or(f64::INFINITY);
+        if let Some(next) = self.lbs[i].next_health_check.as_mut() {
+            *next += interval.max(0.01);
+        }
+    }
+
+    // ----- invariants over state -----
+
+    /// Checks the invariants about state (capacity, replication) as of now.
+    fn evaluate(&mut self) {
+        let task = self.task.clone();
+        for i in 0..self.lbs.len() {
+            let lb_host = self.lbs[i].host.clone();
+            let floor = self.lbs[i]
+                .initial_size
+                .saturating_sub(self.lbs[i].max_unavailable);
+            let healthy: Vec<String> = self.lbs[i]
+                .rotation_names()
+                .into_iter()
+                .filter(|name| {
+                    let b = &self.lbs[i].pool.active[name];
+                    self.app_at(&lb_host, &b.address, b.port)
+                        .is_some_and(|a| self.app_unready(a, &lb_host).is_none())
+                })
+                .collect();
+            let prefix = format!("{lb_host}|");
+            if healthy.len() >= floor {
+                self.checker.close("capacity_floor", &prefix);
+                continue;
+            }
+            let key = format!("{lb_host}|{}", healthy.join(","));
+            if self.checker.is_open("capacity_floor", &key) {
+                self.checker.breach(Breach {
+                    invariant: "capacity_floor",
+                    key,
+                    at: self.elapsed(),
+                    hosts: Vec::new(),
+                    lb: None,
+                    task: None,
+                    template: String::new(),
+                });
+                continue;
+            }
+            self.checker.close("capacity_floor", &prefix);
+            let lb = &self.lbs[i];
+            let names = if healthy.is_empty() {
+                "none".to_string()
+            } else {
+                healthy.join(", ")
+            };
+            let out: Vec<String> = self
+                .pool_names(i)
+                .into_iter()
+                .filter(|n| !healthy.contains(n))
+                .collect();
+            self.checker.breach(Breach {
+                invariant: "capacity_floor",
+                key,
+                at: self.elapsed(),
+                hosts: out,
+                lb: Some(lb_host.clone()),
+                task: task.as_deref(),
+                template: format!(
+                    "{lb_host} had {} healthy backend{} in rotation ({names}), below {} - {} = {floor}, from {{from}} s to {{to}} s",
+                    healthy.len(),
+                    if healthy.len() == 1 { "" } else { "s" },
+                    lb.initial_size,
+                    lb.max_unavailable,
+                ),
+            });
+        }
+        for i in 0..self.dbs.len() {
+            if self.dbs[i].role != DbRole::Replica {
+                continue;
+            }
+            let problem = self.replication_problem(i);
+            let host = self.dbs[i].host.clone();
+            let prefix = format!("{host}|");
+            match problem {
+                None => self.checker.close("replication_healthy", &prefix),
+                Some(p) => {
+                    let key = format!("{host}|{p}");
+                    if !self.checker.is_open("replication_healthy", &key) {
+                        self.checker.close("replication_healthy", &prefix);
+                    }
+                    let template = format!("{host} {p}, from {{from}} s to {{to}} s");
+                    self.checker.breach(Breach {
+                        invariant: "replication_healthy",
+                        key,
+                        at: self.elapsed(),
+                        hosts: vec![host],
+                        lb: None,
+                        task: task.as_deref(),
+                        template,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Every backend named in an LB's pool.
+    fn pool_names(&self, i: usize) -> Vec<String> {
+        self.lbs[i].pool.active.keys().cloned().collect()
+    }
+
+    /// What is wrong with replica `i`'s replication now, if anything; also moves its applied
+    /// position forward while it is connected.
+    fn replication_problem(&mut self, i: usize) -> Option<String> {
+        let now = self.now;
+        let d = &self.dbs[i];
+        let Some(src) = d.source.clone() else {
+            return Some(format!(
+                "replicates from {}, where no database listens",
+                d.source_text
+            ));
+        };
+        let Some(p) = self.dbs.iter().position(|x| x.host == src) else {
+            return Some(format!("replicates from {src}, which is no database"));
+        };
+        let primary = &self.dbs[p];
+        if primary.role != DbRole::Primary {
+            return Some(format!("replicates from {src}, which is a replica"));
+        }
+        if primary.environment != d.environment {
+            return Some(format!(
+                "replicates from {src} of {}, not of {}",
+                primary.environment, d.environment
+            ));
+        }
+        let connected = d.up
+            && primary.up
+            && self
+                .injector
+                .active(FaultKind::Unreachable, &src, now)
+                .is_none()
+            && self
+                .injector
+                .active(FaultKind::Unreachable, &d.host, now)
+                .is_none()
+            && !self.injector.partitioned(&d.host, &src, now);
+        let extra = self
+            .injector
+            .active(FaultKind::ReplicaLag, &d.host, now)
+            .and_then(|r| r.lag)
+            .unwrap_or(0.0);
+        let (base, max) = (d.base_lag, d.max_lag);
+        let primary_up = primary.up;
+        let d = &mut self.dbs[i];
+        if connected {
+            d.applied_until = d.applied_until.max(now - base - extra);
+        }
+        let lag = now - d.applied_until;
+        if !primary_up {
+            return Some(format!("replicates from {src}, which is down"));
+        }
+        if !connected {
+            return Some(format!("cannot reach its primary {src}"));
+        }
+        (lag > max).then(|| format!("trails {src} by more than {max} s"))
+    }
+}
+
+/// The stanza a backend has in its LBs' `active/` before the first play.
+fn initial_stanza(app: &App, address: &str) -> String {
+    format!(
+        "# Initial pool member, laid out by fleetsim before the first play\n\
+         server {} {{\n  address = \"{address}\"\n  port = {}\n  status = \"active\"\n  weight = 100\n  health_check = \"/health\"\n  environment = \"{}\"\n  tier = \"{}\"\n}}\n",
+        app.host, app.port, app.environment, app.tier
+    )
+}

@@ -1,0 +1,287 @@
+//! The services' state machines: an app with a health endpoint and restarts, a load
+//! balancer with its pool read from files, a database primary or replica. They know nothing
+//! of time or faults beyond what the fleet hands them; the fleet drives them.
+
+use indexmap::{IndexMap, IndexSet};
+use serde_json::json;
+
+use super::conf::{self, Stanza};
+use super::http::{HttpRequest, HttpResponse};
+
+/// The life of an app process.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppState {
+    Running,
+    /// Restarting: refuses `/` and answers 503 on `/health` until `until` (epoch seconds).
+    Starting {
+        until: f64,
+    },
+    /// Stopped by `systemctl stop`: the port is closed.
+    Stopped,
+    /// Died (a crash fault, or a config it cannot read): the port is closed.
+    Crashed {
+        why: String,
+    },
+}
+
+/// An HTTP app on one host.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub host: String,
+    pub port: u16,
+    pub environment: String,
+    pub tier: String,
+    /// Config file (host path) whose writes restart the app.
+    pub config_path: String,
+    pub unit: String,
+    pub version: String,
+    /// The version the running restart will come up with.
+    pub next_version: String,
+    pub state: AppState,
+    /// Last config bytes seen (None: no file).
+    pub config_seen: Option<Vec<u8>>,
+    /// Restarts begun in this run.
+    pub restarts: u32,
+    /// Virtual time (epoch) the latest restart began, if any.
+    pub restarted_at: Option<f64>,
+    /// A request by the playbook (not client traffic) got a 2xx from this app since its latest
+    /// restart began: `healthy_before_readd` asks for it.
+    pub checked_since_restart: bool,
+}
+
+impl App {
+    /// Up and serving (whatever its health endpoint would say under faults).
+    pub fn is_up(&self) -> bool {
+        self.state == AppState::Running
+    }
+
+    /// Why it is not ready, in a few words, or None when it is.
+    pub fn unready_reason(&self) -> Option<String> {
+        match &self.state {
+            AppState::Running => None,
+            AppState::Starting { .. } => Some("restarting".into()),
+            AppState::Stopped => Some("stopped".into()),
+            AppState::Crashed { why } => Some(format!("crashed ({why})")),
+        }
+    }
+
+    /// The app's answer to a request that reached its port (closed ports are refused before).
+    /// `unhealthy` is the status an `unhealthy` fault imposes.
+    pub fn respond(&self, req: &HttpRequest, unhealthy: Option<u16>) -> HttpResponse {
+        let path = req.path.split('?').next().unwrap_or("/");
+        if let AppState::Starting { .. } = self.state {
+            return HttpResponse::json(
+                503,
+                &json!({"status": "starting", "version": self.version, "host": self.host}),
+            );
+        }
+        if let Some(status) = unhealthy {
+            return HttpResponse::json(
+                status,
+                &json!({"status": "unhealthy", "version": self.version, "host": self.host}),
+            );
+        }
+        match path {
+            "/health" => HttpResponse::json(
+                200,
+                &json!({"status": "ok", "version": self.version, "host": self.host}),
+            ),
+            "/" => HttpResponse::text(200, &format!("{} version {}\n", self.host, self.version)),
+            _ => HttpResponse::text(404, "not found\n"),
+        }
+    }
+}
+
+/// One backend of a load balancer's pool, as its stanza says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backend {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub weight: u32,
+}
+
+/// A pool as loaded from `active/` and `draining/`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pool {
+    /// Stanzas of `active/`, by server name (file order).
+    pub active: IndexMap<String, Backend>,
+    /// Server names in `draining/`: no new requests, whatever `active/` says.
+    pub draining: IndexSet<String>,
+}
+
+impl Pool {
+    /// Backends taking new requests: in `active/`, not draining, weight above 0.
+    pub fn in_rotation(&self) -> Vec<&Backend> {
+        self.active
+            .values()
+            .filter(|b| b.weight > 0 && !self.draining.contains(&b.name))
+            .collect()
+    }
+
+    /// Reads a pool from the stanza files of `active/` and `draining/` (file name, content).
+    pub fn from_files(
+        active: &[(String, Vec<u8>)],
+        draining: &[(String, Vec<u8>)],
+    ) -> Result<Pool, String> {
+        let mut pool = Pool::default();
+        for (file, bytes) in active {
+            for s in parse_file(file, bytes)? {
+                let (Some(address), Some(port)) = (s.address(), s.port()) else {
+                    return Err(format!(
+                        "{file}:{}: server {} has no address or port",
+                        s.line, s.name
+                    ));
+                };
+                // A stanza saying `status = "draining"` in active/ takes no new requests
+                // either.
+                let weight = if s.status() == Some("draining") {
+                    0
+                } else {
+                    s.weight()
+                };
+                pool.active.insert(
+                    s.name.clone(),
+                    Backend {
+                        name: s.name.clone(),
+                        address: address.to_string(),
+                        port,
+                        weight,
+                    },
+                );
+            }
+        }
+        for (file, bytes) in draining {
+            for s in parse_file(file, bytes)? {
+                pool.draining.insert(s.name);
+            }
+        }
+        Ok(pool)
+    }
+}
+
+fn parse_file(file: &str, bytes: &[u8]) -> Result<Vec<Stanza>, String> {
+    let text = String::from_utf8_lossy(bytes);
+    conf::parse_stanzas(&text).map_err(|e| format!("{file}: {e}"))
+}
+
+/// A load balancer on one host.
+#[derive(Debug, Clone)]
+pub struct Lb {
+    pub host: String,
+    pub port: u16,
+    pub environment: String,
+    pub tier: String,
+    pub pool_dir: String,
+    pub unit: String,
+    pub max_unavailable: usize,
+    /// Pool size before the first play: N of `capacity_floor`.
+    pub initial_size: usize,
+    /// The pool in force (the last one that loaded).
+    pub pool: Pool,
+    /// The files last seen (active, draining), to notice changes.
+    pub files_seen: (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>),
+    /// Smooth weighted round-robin state, by backend name.
+    pub rr_current: IndexMap<String, i64>,
+    pub running: bool,
+    /// Backends the LB's own health checks took out of rotation.
+    pub failing_checks: IndexSet<String>,
+    pub next_health_check: Option<f64>,
+}
+
+impl Lb {
+    /// The next backend for a request (smooth weighted round-robin, as nginx does), or None
+    /// when nothing is in rotation.
+    pub fn pick(&mut self) -> Option<Backend> {
+        let candidates: Vec<Backend> = self
+            .pool
+            .in_rotation()
+            .into_iter()
+            .filter(|b| !self.failing_checks.contains(&b.name))
+            .cloned()
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let total: i64 = candidates.iter().map(|b| i64::from(b.weight)).sum();
+        let mut best: Option<(usize, i64)> = None;
+        for (i, b) in candidates.iter().enumerate() {
+            let cur = self.rr_current.entry(b.name.clone()).or_insert(0);
+            *cur += i64::from(b.weight);
+            if best.is_none_or(|(_, w)| *cur > w) {
+                best = Some((i, *cur));
+            }
+        }
+        let (i, _) = best?;
+        let chosen = candidates[i].clone();
+        if let Some(cur) = self.rr_current.get_mut(&chosen.name) {
+            *cur -= total;
+        }
+        Some(chosen)
+    }
+
+    /// Names of the backends in rotation (what clients can reach).
+    pub fn rotation_names(&self) -> Vec<String> {
+        self.pool
+            .in_rotation()
+            .into_iter()
+            .filter(|b| !self.failing_checks.contains(&b.name))
+            .map(|b| b.name.clone())
+            .collect()
+    }
+}
+
+/// Primary or replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbRole {
+    Primary,
+    Replica,
+}
+
+/// A database on one host.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub host: String,
+    pub port: u16,
+    pub environment: String,
+    pub role: DbRole,
+    pub unit: String,
+    pub replication_config: String,
+    pub backups_dir: Option<String>,
+    pub up: bool,
+    /// Replicas: the primary they follow (host name), None when it names no database.
+    pub source: Option<String>,
+    /// Replicas: the address:port its config names (for messages).
+    pub source_text: String,
+    pub config_seen: Option<Vec<u8>>,
+    /// Replicas: epoch time up to which the primary's writes are applied.
+    pub applied_until: f64,
+    /// Backups seen (file names).
+    pub backups_seen: IndexSet<String>,
+    pub writes_per_second: f64,
+    pub base_lag: f64,
+    pub max_lag: f64,
+}
+
+impl Db {
+    pub fn respond(&self, req: &HttpRequest, now: f64, start: f64) -> HttpResponse {
+        let position = ((now - start) * self.writes_per_second).floor().max(0.0);
+        let applied = ((self.applied_until - start) * self.writes_per_second)
+            .floor()
+            .max(0.0);
+        let path = req.path.split('?').next().unwrap_or("/");
+        match (path, self.role) {
+            ("/health", DbRole::Primary) => HttpResponse::json(
+                200,
+                &json!({"status": "ok", "role": "primary", "host": self.host, "position": position}),
+            ),
+            ("/health", DbRole::Replica) => HttpResponse::json(
+                200,
+                &json!({"status": "ok", "role": "replica", "host": self.host,
+                        "source": self.source, "applied": applied,
+                        "lag_seconds": ((now - self.applied_until) * 1000.0).round() / 1000.0}),
+            ),
+            _ => HttpResponse::text(404, "not found\n"),
+        }
+    }
+}
