@@ -19,6 +19,8 @@ pub enum Command {
     Hosts(HostsArgs),
     /// Run playbooks against the simulated fleet, as `ansible-playbook` runs them.
     Playbook(Box<PlaybookArgs>),
+    /// Run a lab's steps (SCENARIO/lab.yml) on one simulated fleet, as a student would.
+    Lab(crate::lab::LabArgs),
 }
 
 /// Inventory options every Ansible command takes (`-i`, `-l`).

@@ -3,6 +3,7 @@
 mod cli;
 mod fleet_files;
 mod inventory_cmd;
+mod lab;
 mod playbook_cmd;
 
 use clap::Parser;
@@ -14,6 +15,7 @@ fn main() {
         Command::Inventory(a) => inventory_cmd::run_inventory(a),
         Command::Hosts(a) => inventory_cmd::run_hosts(a),
         Command::Playbook(a) => playbook_cmd::run(a),
+        Command::Lab(a) => lab::run(a),
     };
     std::process::exit(code);
 }

@@ -3,11 +3,13 @@
 //! replayed), and hands over to the engine's runner.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
 use fleetsim_engine::exec::{exit, RunOptions, Runner};
 use fleetsim_engine::output::Display;
+use fleetsim_sim::fleet::Fleet;
 
 use crate::cli::PlaybookArgs;
 
@@ -55,7 +57,20 @@ fn fresh_seed() -> u64 {
     fleetsim_sim::rng::fnv1a(&nanos.to_le_bytes()) % 1_000_000_000
 }
 
+/// What the steps of a lab share: one fleet, and a clock that goes on from step to step.
+#[derive(Default)]
+pub struct Session {
+    pub fleet: Option<Arc<Mutex<Fleet>>>,
+    /// Where the next step's virtual clock starts (the previous step's end).
+    pub next_start: Option<f64>,
+}
+
 pub fn run(a: &PlaybookArgs) -> i32 {
+    run_in(a, &mut Session::default())
+}
+
+/// Runs one `fleetsim playbook` command, within a lab's session (or a fresh one).
+pub fn run_in(a: &PlaybookArgs, session: &mut Session) -> i32 {
     let mut extra = Map::new();
     for e in &a.extra_vars {
         match parse_extra_vars(e) {
@@ -66,15 +81,17 @@ pub fn run(a: &PlaybookArgs) -> i32 {
             }
         }
     }
-    let start_time = match &a.start_time {
-        Some(s) => match fleetsim_sim::clock::parse_rfc3339(s) {
+    let start_time = match (session.next_start, &a.start_time) {
+        // A lab's next step goes on where the previous one ended.
+        (Some(t), _) => t,
+        (None, Some(s)) => match fleetsim_sim::clock::parse_rfc3339(s) {
             Some(t) => t,
             None => {
                 eprintln!("[ERROR]: --start-time must be an RFC 3339 time such as 2026-01-01T00:00:00Z, not '{s}'");
                 return exit::BAD_OPTIONS;
             }
         },
-        None => std::time::SystemTime::now()
+        (None, None) => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as f64)
             .unwrap_or(0.0),
@@ -166,14 +183,24 @@ pub fn run(a: &PlaybookArgs) -> i32 {
         return runner.describe_playbooks(&a.playbooks, a.list_hosts, a.list_tasks);
     }
     if let Some(fleet) = &a.fleet {
-        let loaded = crate::fleet_files::load(fleet, a.faults.as_deref())
-            .and_then(|(model, plan)| runner.attach_fleet(model, &plan));
+        let loaded =
+            crate::fleet_files::load(fleet, a.faults.as_deref()).and_then(|(model, plan)| {
+                match &session.fleet {
+                    Some(shared) => runner.join_fleet(shared.clone(), &plan),
+                    None => {
+                        runner.attach_fleet(model, &plan)?;
+                        session.fleet = runner.world.fleet.clone();
+                        Ok(())
+                    }
+                }
+            });
         if let Err(e) = loaded {
             eprintln!("[ERROR]: {e}");
             return exit::ERROR;
         }
     }
     let code = runner.run_playbooks(&a.playbooks);
+    session.next_start = Some(runner.world.clock.now());
     match runner.fleet_report.take() {
         Some(report) => crate::fleet_files::finish(&mut runner.display, &report, a, code),
         None => code,

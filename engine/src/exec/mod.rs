@@ -171,6 +171,23 @@ impl Runner {
         Ok(())
     }
 
+    /// Runs on a fleet that an earlier run built (the steps of a lab share one fleet), with
+    /// this run's faults.
+    pub fn join_fleet(&mut self, fleet: Arc<Mutex<Fleet>>, plan: &FaultPlan) -> Result<(), String> {
+        for h in self.inventory.hosts() {
+            self.world
+                .host(&h)
+                .map_err(|e| format!("cannot open the sandbox of {h}: {e}"))?;
+        }
+        fleet.lock().unwrap_or_else(|e| e.into_inner()).begin_run(
+            plan,
+            &InventoryTopology(&self.inventory),
+            &self.world,
+        )?;
+        self.world.fleet = Some(fleet);
+        Ok(())
+    }
+
     /// Copies the inventory's variables and group memberships into the variable store.
     pub(crate) fn refresh_inventory_vars(&mut self) {
         let groups = self.inventory.groups_map();

@@ -87,11 +87,15 @@ impl FaultKind {
 pub enum Trigger {
     /// At a virtual time (seconds since the run started).
     Time { time: f64 },
-    /// When a task whose name is `task` starts or ends on a target host.
+    /// When a task whose name is `task` starts or ends on a target host (that host's
+    /// window opens), or, with `host: PATTERN`, on a host that pattern matches (every target's
+    /// window opens: "the controller's disk fills up when web-prod-01 deploys").
     Task {
         task: String,
         #[serde(default)]
         when: TaskEdge,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
     },
     /// At the target host's Nth app restart in this run (1 = its first).
     Restart { restart: u32 },

@@ -31,6 +31,8 @@ pub struct Armed {
     /// Windows per target host (a partition keeps its windows under every host of both
     /// sides).
     pub windows: IndexMap<String, Vec<Window>>,
+    /// A task trigger's `host:` hosts: a task there opens every target's window.
+    pub trigger_hosts: Option<Vec<String>>,
 }
 
 /// Every rule of the plan, armed.
@@ -84,11 +86,25 @@ impl Injector {
                 (hosts, None)
             };
             check_fields(n, rule)?;
+            let trigger_hosts = match &rule.at {
+                Some(Trigger::Task { host: Some(p), .. }) => {
+                    let hosts = resolve(p);
+                    if hosts.is_empty() {
+                        return Err(format!(
+                            "fault {n} ({}): `at: {{host: {p}}}` matches no host",
+                            rule.kind.name()
+                        ));
+                    }
+                    Some(hosts)
+                }
+                _ => None,
+            };
             let mut a = Armed {
                 rule: rule.clone(),
                 targets,
                 sides,
                 windows: IndexMap::new(),
+                trigger_hosts,
             };
             match &rule.at {
                 None => a.open_all(start, start),
@@ -108,10 +124,24 @@ impl Injector {
     /// A task started or ended on `host`: opens the windows of rules triggered by it.
     pub fn on_task(&mut self, host: &str, task: &str, edge: TaskEdge, now: f64) {
         for a in &mut self.armed {
-            if let Some(Trigger::Task { task: t, when }) = &a.rule.at {
-                if t == task && *when == edge && a.targets.iter().any(|h| h == host) {
-                    a.open(host, now);
+            let Some(Trigger::Task { task: t, when, .. }) = &a.rule.at else {
+                continue;
+            };
+            if t != task || *when != edge {
+                continue;
+            }
+            match &a.trigger_hosts {
+                // Each target's window opens once: the task may run on several such hosts.
+                Some(on) if on.iter().any(|h| h == host) => {
+                    for target in a.targets.clone() {
+                        if !a.windows.contains_key(&target) {
+                            a.open(&target, now);
+                        }
+                    }
                 }
+                Some(_) => {}
+                None if a.targets.iter().any(|h| h == host) => a.open(host, now),
+                None => {}
             }
         }
     }
@@ -232,6 +262,28 @@ impl Injector {
                         if edge <= now && self.applied.insert((i, h.clone(), edge.to_bits(), end)) {
                             out.push((a.rule.kind, h.clone(), end));
                         }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Ends of one-shot windows not acted on yet, whatever their time: a run that ends
+    /// takes its faults with it (the next command of a lab starts without them).
+    pub fn pending_ends(&mut self) -> Vec<(FaultKind, String, bool)> {
+        let mut out = Vec::new();
+        for (i, a) in self.armed.iter().enumerate() {
+            if !matches!(a.rule.kind, FaultKind::Crash | FaultKind::PrimaryCrash) {
+                continue;
+            }
+            for (h, ws) in &a.windows {
+                for w in ws {
+                    let started = self
+                        .applied
+                        .contains(&(i, h.clone(), w.from.to_bits(), false));
+                    if started && self.applied.insert((i, h.clone(), w.until.to_bits(), true)) {
+                        out.push((a.rule.kind, h.clone(), true));
                     }
                 }
             }
@@ -360,6 +412,7 @@ mod tests {
         a.at = Some(Trigger::Task {
             task: "Deploy".into(),
             when: TaskEdge::Start,
+            host: None,
         });
         let mut b = FaultRule::new(FaultKind::SlowRestart, "web-2");
         b.at = Some(Trigger::Restart { restart: 2 });
@@ -374,6 +427,22 @@ mod tests {
         assert!(inj.active(FaultKind::SlowRestart, "web-2", 6.0).is_none());
         inj.on_restart("web-2", 2, 7.0);
         assert!(inj.active(FaultKind::SlowRestart, "web-2", 7.0).is_some());
+    }
+
+    #[test]
+    fn a_task_on_another_host_can_trigger_a_fault() {
+        let mut r = FaultRule::new(FaultKind::DiskFull, "lb");
+        r.at = Some(Trigger::Task {
+            task: "Deploy".into(),
+            when: TaskEdge::End,
+            host: Some("web-2".into()),
+        });
+        let mut inj = Injector::new(&FaultPlan { faults: vec![r] }, 0.0, 1, &resolve).unwrap();
+        inj.on_task("web-1", "Deploy", TaskEdge::End, 1.0);
+        assert!(inj.active(FaultKind::DiskFull, "lb-1", 1.0).is_none());
+        inj.on_task("web-2", "Deploy", TaskEdge::End, 2.0);
+        assert!(inj.active(FaultKind::DiskFull, "lb-1", 2.0).is_some());
+        assert!(inj.active(FaultKind::DiskFull, "web-2", 2.0).is_none());
     }
 
     #[test]

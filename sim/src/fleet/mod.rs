@@ -356,6 +356,39 @@ impl Fleet {
         Ok(fleet)
     }
 
+    /// Begins another run on the same fleet (the next command of a lab): services keep their
+    /// state, files and versions; the faults, traffic counts and invariant records start
+    /// afresh at the world's current time.
+    pub fn begin_run(
+        &mut self,
+        plan: &FaultPlan,
+        topology: &dyn Topology,
+        world: &World,
+    ) -> Result<(), String> {
+        let start = world.clock.now();
+        self.advance_to(start);
+        // The previous run's crashes end with it.
+        let ends = self.injector.pending_ends();
+        self.apply_fault_edges(ends);
+        for app in &mut self.apps {
+            app.restarts = 0;
+        }
+        let resolve = |p: &str| topology.resolve(p);
+        self.injector = Injector::new(plan, start, world.seed, &resolve)?;
+        self.seed = world.seed;
+        self.start = start;
+        self.task = None;
+        self.checker = Checker::default();
+        for c in self.traffic.by_lb.values_mut() {
+            *c = LbTraffic::default();
+        }
+        self.traffic.requests = 0;
+        self.traffic.failed = 0;
+        self.events.clear();
+        self.evaluate();
+        Ok(())
+    }
+
     /// The seed the fleet was built with.
     pub fn seed(&self) -> u64 {
         self.seed
@@ -663,7 +696,13 @@ impl Fleet {
 
     /// Crashes and recoveries whose time has come.
     fn apply_one_shots(&mut self) {
-        for (kind, host, end) in self.injector.due_one_shots(self.now) {
+        let due = self.injector.due_one_shots(self.now);
+        self.apply_fault_edges(due);
+    }
+
+    /// Acts on the starts and ends of one-shot faults: (kind, host, true for an end).
+    fn apply_fault_edges(&mut self, edges: Vec<(FaultKind, String, bool)>) {
+        for (kind, host, end) in edges {
             match (kind, end) {
                 (FaultKind::Crash, false) => {
                     for a in self.apps.iter_mut().filter(|a| a.host == host) {
@@ -1437,7 +1476,9 @@ impl Fleet {
         let primary_up = primary.up;
         let d = &mut self.dbs[i];
         if connected {
-            d.applied_until = d.applied_until.max(now - base - extra);
+            // A connected replica is as far behind as its replay delay says (a lag fault
+            // stands for history before the run too, so it can exceed the run's length).
+            d.applied_until = now - base - extra;
         }
         let lag = now - d.applied_until;
         if !primary_up {
