@@ -57,6 +57,11 @@ pub struct World {
     /// The simulated fleet's services, when the run has one (`--fleet`). Shared, because
     /// the in-process shell's `curl` and `systemctl` reach it from inside a command.
     pub fleet: Option<Arc<Mutex<Fleet>>>,
+    /// Address indexes given out ahead of first use (the inventory's hosts, in inventory
+    /// order), so a host's address does not depend on which host a run touches first.
+    planned: IndexMap<String, usize>,
+    /// Hosts created that were not planned (delegation targets outside the inventory).
+    unplanned: usize,
 }
 
 impl World {
@@ -70,6 +75,8 @@ impl World {
             rng: Stream::derive(seed, "#controller"),
             fs_owner: IndexMap::new(),
             fleet: None,
+            planned: IndexMap::new(),
+            unplanned: 0,
         }
     }
 
@@ -80,13 +87,28 @@ impl World {
         }
     }
 
-    /// The host named `name`, created with the next simulated address if new.
+    /// Gives these hosts their addresses, in this order, whenever they are first used.
+    pub fn plan_addresses<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        for n in names {
+            let next = self.planned.len();
+            self.planned.entry(n.to_string()).or_insert(next);
+        }
+    }
+
+    /// The host named `name`, created with its planned address (else the next free one) if
+    /// new.
     pub fn host(&mut self, name: &str) -> FsResult<&mut Host> {
         if !self.hosts.contains_key(name) {
             if let Some(owner) = self.fs_owner.get(name) {
                 link_host_dir(&self.sandbox_dir, name, owner)?;
             }
-            let index = self.hosts.len();
+            let index = match self.planned.get(name) {
+                Some(i) => *i,
+                None => {
+                    self.unplanned += 1;
+                    self.planned.len() + self.unplanned - 1
+                }
+            };
             let h = Host::new(&self.sandbox_dir, name, index, self.seed)?;
             self.hosts.insert(name.to_string(), h);
         }

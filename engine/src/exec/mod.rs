@@ -147,19 +147,14 @@ impl Runner {
             current_task_name: String::new(),
             fleet_report: None,
         };
+        let hosts = r.inventory.hosts();
+        r.world.plan_addresses(hosts.iter().map(String::as_str));
         r.refresh_inventory_vars();
         r
     }
 
-    /// Builds the simulated fleet over the inventory's hosts (`--fleet`, `--faults`). Every
-    /// inventory host is created first, in inventory order, so the hosts' addresses do not
-    /// depend on the fleet model.
+    /// Builds the simulated fleet over the inventory's hosts (`--fleet`, `--faults`).
     pub fn attach_fleet(&mut self, model: FleetModel, plan: &FaultPlan) -> Result<(), String> {
-        for h in self.inventory.hosts() {
-            self.world
-                .host(&h)
-                .map_err(|e| format!("cannot open the sandbox of {h}: {e}"))?;
-        }
         let fleet = Fleet::new(
             model,
             plan,
@@ -717,10 +712,26 @@ impl Runner {
             .filter(|h| ctx.alive.contains(*h))
             .cloned()
             .collect();
+        self.current_task_name = "Gathering Facts".into();
         for h in hosts {
-            let now = self.world.clock.now();
-            let facts = match self.world.host(&h) {
-                Ok(host) => host.facts(now),
+            if let Some(r) = task::fleet_gate(self, &h) {
+                let json = output::dump_result(&r, self.display.verbosity);
+                if r.get("unreachable") == Some(&json!(true)) {
+                    self.display
+                        .line(&format!("fatal: [{h}]: UNREACHABLE! => {json}"));
+                    self.stat(&h).unreachable += 1;
+                    self.unreachable.insert(h.clone());
+                } else {
+                    self.display
+                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+                    self.stat(&h).failed += 1;
+                    self.failed.insert(h.clone());
+                }
+                ctx.alive.shift_remove(&h);
+                continue;
+            }
+            let facts = match self.host_facts(&h) {
+                Ok(f) => f,
                 Err(e) => {
                     self.display
                         .line(&format!("fatal: [{h}]: FAILED! => {{\"msg\": \"{e}\"}}"));
@@ -732,6 +743,19 @@ impl Runner {
             self.stat(&h).ok += 1;
         }
         self.world.clock.advance(task::TASK_COST_SECONDS);
+    }
+
+    /// The facts `setup` reports for `host` now (a clock_skew fault moves its clock).
+    pub(crate) fn host_facts(&mut self, host: &str) -> Result<Vars, String> {
+        let now = self.world.clock.now();
+        let skew = self
+            .world
+            .with_fleet(|f| f.host_faults(host).clock_offset)
+            .unwrap_or(0.0);
+        self.world
+            .host(host)
+            .map(|h| h.facts(now + skew))
+            .map_err(|e| e.to_string())
     }
 
     /// Stores gathered facts, with inventory overrides (`ansible_memtotal_mb=...` in the

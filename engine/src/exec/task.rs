@@ -609,21 +609,15 @@ fn run_once_item(
             return ir;
         }
         "setup" | "gather_facts" => {
-            let now = runner.world.clock.now();
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
-            let skew = runner
-                .world
-                .with_fleet(|f| f.host_faults(&target).clock_offset)
-                .unwrap_or(0.0);
-            match runner.world.host(&target) {
-                Ok(h) => {
-                    let facts = h.facts(now + skew);
+            match runner.host_facts(&target) {
+                Ok(facts) => {
                     ir.result
                         .insert("ansible_facts".into(), Value::Object(facts));
                     ir.result.insert("changed".into(), json!(false));
                 }
                 Err(e) => {
-                    ir.result = modules::fail(&e.to_string());
+                    ir.result = modules::fail(&e);
                 }
             }
             return ir;
@@ -780,7 +774,7 @@ fn run_once_item(
 /// Lets the fleet's faults act as a task starts on `target`: a `task_fail` fault fails it,
 /// an unreachable host gives Ansible's UNREACHABLE result (after ssh's 10 s connect timeout),
 /// a full or read-only disk is switched on for the task. None: run the task.
-fn fleet_gate(runner: &mut Runner, target: &str) -> Option<Map<String, Value>> {
+pub(crate) fn fleet_gate(runner: &mut Runner, target: &str) -> Option<Map<String, Value>> {
     let now = runner.world.clock.now();
     let name = runner.current_task_name.clone();
     let gate = runner

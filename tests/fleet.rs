@@ -1,0 +1,512 @@
+//! The simulated fleet, driven through the binary on the lab scenario: what each lab
+//! playbook does to the invariants with and without faults, the report's shape and its
+//! determinism, hand-written fault plans of every kind, and bad fleet files.
+
+mod support;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use support::{fleetsim, Run, START};
+
+const LIMIT: &str = "web_servers_prod[0:1],api_servers_prod[0]";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lab(rel: &str) -> String {
+    repo()
+        .join("scenarios/lab-8.2")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+/// One run of a lab playbook against the lab's fleet, with its JSON report.
+struct FleetRun {
+    run: Run,
+    report: Value,
+    _dir: tempfile::TempDir,
+}
+
+impl FleetRun {
+    /// Whether the named invariant held.
+    fn holds(&self, name: &str) -> bool {
+        self.invariant(name)["holds"]
+            .as_bool()
+            .unwrap_or_else(|| panic!("no invariant {name} in {}", self.report))
+    }
+
+    fn invariant(&self, name: &str) -> &Value {
+        self.report["invariants"]
+            .as_array()
+            .expect("invariants")
+            .iter()
+            .find(|i| i["name"] == name)
+            .unwrap_or_else(|| panic!("no invariant {name}"))
+    }
+
+    fn broken(&self) -> Vec<String> {
+        self.report["invariants"]
+            .as_array()
+            .expect("invariants")
+            .iter()
+            .filter(|i| i["holds"] == false)
+            .map(|i| i["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// Runs `playbook` (relative to the lab) with the lab's fleet and an optional fault plan,
+/// given as a lab path or as YAML text.
+fn run_fleet(
+    playbook: &str,
+    limit: Option<&str>,
+    faults: Option<Plan<'_>>,
+    seed: &str,
+) -> FleetRun {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let sandbox = dir.path().join("sandbox");
+    let inventory = lab("inventory.ini");
+    let playbook = lab(playbook);
+    let fleet = lab("fleet.yml");
+    let mut args: Vec<String> = vec![
+        "playbook".into(),
+        "-i".into(),
+        inventory,
+        playbook,
+        "--fleet".into(),
+        fleet,
+        "--seed".into(),
+        seed.into(),
+        "--start-time".into(),
+        START.into(),
+        "--report".into(),
+        report.display().to_string(),
+        "--sandbox".into(),
+        sandbox.display().to_string(),
+    ];
+    if let Some(l) = limit {
+        args.extend(["--limit".into(), l.into()]);
+    }
+    match faults {
+        Some(Plan::Lab(f)) => args.extend(["--faults".into(), lab(f)]),
+        Some(Plan::Text(text)) => {
+            let p = dir.path().join("plan.yml");
+            std::fs::write(&p, text).unwrap();
+            args.extend(["--faults".into(), p.display().to_string()]);
+        }
+        None => {}
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = fleetsim(&repo(), &argv, &[]);
+    let report = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    FleetRun {
+        run,
+        report,
+        _dir: dir,
+    }
+}
+
+enum Plan<'a> {
+    Lab(&'a str),
+    Text(&'a str),
+}
+
+const CORRECTED: &str = "playbooks/corrected/lb-orchestration.yml";
+const HARDENED: &str = "playbooks/hardened/lb-orchestration.yml";
+
+#[test]
+fn corrected_rollout_breaks_environment_isolation() {
+    let r = run_fleet(CORRECTED, Some(LIMIT), None, "7");
+    r.run.expect_code(10);
+    assert_eq!(r.broken(), ["environment_isolation"]);
+    let v = &r.invariant("environment_isolation")["violations"];
+    let texts: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["detail"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts.contains(
+            &"lb-stage-01 (staging frontend) routes to web-prod-01 (production frontend)"
+        ),
+        "{texts:?}"
+    );
+    assert!(r.run.stdout.contains("FLEET REPORT ****"));
+    assert!(r.run.stdout.contains("environment_isolation ..... BROKEN"));
+}
+
+#[test]
+fn corrected_rollout_with_a_slow_restart_sends_clients_to_a_starting_server() {
+    let r = run_fleet(
+        CORRECTED,
+        Some(LIMIT),
+        Some(Plan::Lab("faults/slow-restart.yml")),
+        "7",
+    );
+    r.run.expect_code(10);
+    for name in [
+        "healthy_before_readd",
+        "no_failed_requests",
+        "no_traffic_to_unready",
+        "environment_isolation",
+    ] {
+        assert!(!r.holds(name), "{name} should break: {}", r.report);
+    }
+    let first = &r.invariant("healthy_before_readd")["violations"][0];
+    assert_eq!(first["hosts"][0], "web-prod-02");
+    assert_eq!(first["task"], "Remove draining configuration");
+    assert!(r.report["traffic"]["failed"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn hardened_rollout_holds_every_invariant_with_and_without_faults() {
+    for plan in [
+        None,
+        Some("faults/slow-restart.yml"),
+        Some("faults/unhealthy-after-deploy.yml"),
+    ] {
+        let r = run_fleet(HARDENED, Some(LIMIT), plan.map(Plan::Lab), "7");
+        r.run.expect_code(0);
+        assert!(r.broken().is_empty(), "{plan:?}: {}", r.report);
+        assert_eq!(r.report["traffic"]["failed"], 0, "{plan:?}");
+    }
+}
+
+#[test]
+fn hardened_rollout_stops_on_a_release_that_never_gets_healthy() {
+    let r = run_fleet(
+        HARDENED,
+        Some(LIMIT),
+        Some(Plan::Lab("faults/never-healthy.yml")),
+        "7",
+    );
+    // The host fails (exit 2) but the rollout stops with it drained: clients never notice.
+    r.run.expect_code(2);
+    assert!(r.broken().is_empty(), "{}", r.report);
+    assert!(r
+        .run
+        .stdout
+        .contains("FAILED - RETRYING: [api-prod-01]: Wait until the new version answers healthy"));
+}
+
+#[test]
+fn as_written_rollout_fails_as_without_a_fleet() {
+    let with = run_fleet(
+        "playbooks/as-written/lb-orchestration.yml",
+        Some(LIMIT),
+        None,
+        "7",
+    );
+    with.run.expect_code(2);
+    let dir = tempfile::tempdir().unwrap();
+    let plain = fleetsim(
+        &repo(),
+        &[
+            "playbook",
+            "-i",
+            &lab("inventory.ini"),
+            &lab("playbooks/as-written/lb-orchestration.yml"),
+            "--limit",
+            LIMIT,
+            "--seed",
+            "7",
+            "--start-time",
+            START,
+            "--sandbox",
+            &dir.path().display().to_string(),
+        ],
+        &[],
+    );
+    plain.expect_code(2);
+    let before_report = with.run.stdout.split("\n\nFLEET REPORT").next().unwrap();
+    assert_eq!(
+        before_report.trim_end_matches('\n'),
+        plain.stdout.trim_end_matches('\n')
+    );
+    assert!(with
+        .run
+        .stdout
+        .contains("Destination directory /tmp/lb-lb-prod-01/draining does not exist"));
+}
+
+#[test]
+fn same_seed_same_report_byte_for_byte() {
+    let a = run_fleet(
+        CORRECTED,
+        Some(LIMIT),
+        Some(Plan::Lab("faults/slow-restart.yml")),
+        "11",
+    );
+    let b = run_fleet(
+        CORRECTED,
+        Some(LIMIT),
+        Some(Plan::Lab("faults/slow-restart.yml")),
+        "11",
+    );
+    assert_eq!(a.run.stdout, b.run.stdout);
+    assert_eq!(
+        serde_json::to_string(&a.report).unwrap(),
+        serde_json::to_string(&b.report).unwrap()
+    );
+    assert_eq!(a.report["seed"], 11);
+    assert_eq!(a.report["start_time"], START);
+}
+
+/// Hand-written plans of kinds the lab's plans do not use.
+#[test]
+fn hand_written_fault_plans() {
+    // A backend cut off from the LBs that send it traffic: requests time out at the LB.
+    let r = run_fleet(
+        HARDENED,
+        Some(LIMIT),
+        Some(Plan::Text(
+            "faults:\n  - kind: partition\n    between: [load_balancers_prod, web-prod-03]\n    at: {time: 1}\n    for: 5\n",
+        )),
+        "3",
+    );
+    let failed = &r.invariant("no_failed_requests")["violations"][0];
+    assert!(
+        failed["detail"].as_str().unwrap().contains("answered 504"),
+        "{failed}"
+    );
+    assert_eq!(failed["hosts"][0], "web-prod-03");
+
+    // Latency above the clients' timeout is as bad as no answer.
+    let r = run_fleet(
+        HARDENED,
+        Some(LIMIT),
+        Some(Plan::Text(
+            "faults:\n  - kind: latency\n    hosts: web-prod-03\n    delay: 5\n    at: {time: 2}\n    for: 3\n",
+        )),
+        "3",
+    );
+    let v = &r.invariant("no_failed_requests")["violations"][0];
+    assert!(
+        v["detail"].as_str().unwrap().contains("answered 504"),
+        "{v}"
+    );
+
+    // A crash takes the app down until its `for` ends (then systemd restarts it).
+    let r = run_fleet(
+        HARDENED,
+        Some(LIMIT),
+        Some(Plan::Text(
+            "faults:\n  - kind: crash\n    hosts: web-prod-03\n    at: {time: 3}\n    for: 4\n",
+        )),
+        "3",
+    );
+    let v = &r.invariant("no_failed_requests")["violations"][0];
+    assert!(
+        v["detail"].as_str().unwrap().contains("answered 502"),
+        "{v}"
+    );
+
+    // An LB that rejects its new config keeps serving the old pool: the drain never takes
+    // effect and clients reach a restarting server, whatever the playbook believes.
+    let r = run_fleet(
+        CORRECTED,
+        Some("web_servers_prod[0]"),
+        Some(Plan::Text(
+            "faults:\n  - kind: lb_reject_config\n    hosts: lb-prod-01\n  - kind: slow_restart\n    hosts: web-prod-01\n    seconds: 5\n",
+        )),
+        "3",
+    );
+    assert!(!r.holds("no_traffic_to_unready"), "{}", r.report);
+
+    // task_fail fails the task with the plan's message; unreachable gives UNREACHABLE and
+    // exit 3; clock_skew moves the host's date facts.
+    let r = run_fleet(
+        CORRECTED,
+        Some("web_servers_prod[0]"),
+        Some(Plan::Text(
+            "faults:\n  - kind: task_fail\n    hosts: web-prod-01\n    message: disk controller reset\n    at: {task: Create application directory}\n",
+        )),
+        "3",
+    );
+    r.run.expect_code(2);
+    assert!(r.run.stdout.contains(
+        "fatal: [web-prod-01]: FAILED! => {\"changed\": false, \"msg\": \"disk controller reset\"}"
+    ), "{}", r.run.stdout);
+    let r = run_fleet(
+        CORRECTED,
+        Some("web_servers_prod[0]"),
+        Some(Plan::Text(
+            "faults:\n  - kind: unreachable\n    hosts: web-prod-01\n",
+        )),
+        "3",
+    );
+    r.run.expect_code(3);
+    assert!(r.run.stdout.contains("fatal: [web-prod-01]: UNREACHABLE! => {\"changed\": false, \"msg\": \"Failed to connect to the host via ssh: ssh: connect to host 127."), "{}", r.run.stdout);
+    assert!(r.run.stdout.contains("unreachable=1"));
+    let r = run_fleet(
+        CORRECTED,
+        Some("web_servers_prod[0]"),
+        Some(Plan::Text(
+            "faults:\n  - kind: clock_skew\n    hosts: web-prod-01\n    offset: 86400\n",
+        )),
+        "3",
+    );
+    assert!(r.run.stdout.contains("ok: [web-prod-01]"));
+    let log = std::fs::read_dir(
+        r._dir
+            .path()
+            .join("sandbox/hosts/localhost/tmp/lb-orchestration/deployments"),
+    )
+    .unwrap()
+    .filter_map(|e| e.ok())
+    .find(|e| e.file_name().to_string_lossy().ends_with(".log"))
+    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+    .unwrap();
+    assert!(log.starts_with("2026-11-27T06:00:"), "{log}");
+
+    // A read-only disk on an LB: the drain write fails as a real one does.
+    let r = run_fleet(
+        CORRECTED,
+        Some("web_servers_prod[0]"),
+        Some(Plan::Text(
+            "faults:\n  - kind: read_only\n    hosts: lb-prod-02\n",
+        )),
+        "3",
+    );
+    r.run.expect_code(2);
+    assert!(
+        r.run.stdout.contains("Read-only file system"),
+        "{}",
+        r.run.stdout
+    );
+}
+
+#[test]
+fn database_faults_break_replication() {
+    let lag = run_fleet(
+        "playbooks/corrected/db-coordination.yml",
+        None,
+        Some(Plan::Lab("faults/replica-lag.yml")),
+        "5",
+    );
+    lag.run.expect_code(10);
+    assert_eq!(lag.broken(), ["replication_healthy"]);
+    let crash = run_fleet(
+        "playbooks/corrected/db-coordination.yml",
+        None,
+        Some(Plan::Lab("faults/primary-crash.yml")),
+        "5",
+    );
+    crash.run.expect_code(10);
+    let v = &crash.invariant("replication_healthy")["violations"][0];
+    assert_eq!(
+        v["detail"].as_str().unwrap().split(',').next().unwrap(),
+        "db-replica-01 replicates from db-primary-01"
+    );
+    let clean = run_fleet("playbooks/corrected/db-coordination.yml", None, None, "5");
+    clean.run.expect_code(0);
+}
+
+#[test]
+fn bad_fleet_and_fault_files_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("plan.yml");
+    std::fs::write(
+        &bad,
+        "faults:\n  - kind: slow_restart\n    hosts: web-prod-01\n    seconds: soon\n",
+    )
+    .unwrap();
+    let r = fleetsim(
+        &repo(),
+        &[
+            "playbook",
+            "-i",
+            &lab("inventory.ini"),
+            &lab(CORRECTED),
+            "--fleet",
+            &lab("fleet.yml"),
+            "--faults",
+            &bad.display().to_string(),
+        ],
+        &[],
+    );
+    r.expect_code(1);
+    assert!(
+        r.stderr.contains(
+            "plan.yml:4:14: invalid type: string \"soon\", expected f64 at `faults[0].seconds`"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("4     seconds: soon"), "{}", r.stderr);
+
+    std::fs::write(
+        &bad,
+        "faults:\n  - kind: slow_restart\n    hosts: web-prod-01\n",
+    )
+    .unwrap();
+    let r = fleetsim(
+        &repo(),
+        &[
+            "playbook",
+            "-i",
+            &lab("inventory.ini"),
+            &lab(CORRECTED),
+            "--fleet",
+            &lab("fleet.yml"),
+            "--faults",
+            &bad.display().to_string(),
+        ],
+        &[],
+    );
+    r.expect_code(1);
+    assert!(
+        r.stderr.contains("fault 1 (slow_restart) needs `seconds:`"),
+        "{}",
+        r.stderr
+    );
+
+    let fleet = dir.path().join("fleet.yml");
+    std::fs::write(
+        &fleet,
+        "apps:\n  - hosts: web_servers\n    port_var: no_such_port\n    config: /x\n",
+    )
+    .unwrap();
+    let r = fleetsim(
+        &repo(),
+        &[
+            "playbook",
+            "-i",
+            &lab("inventory.ini"),
+            &lab(CORRECTED),
+            "--fleet",
+            &fleet.display().to_string(),
+        ],
+        &[],
+    );
+    r.expect_code(1);
+    assert!(
+        r.stderr
+            .contains("app on web-prod-01: the host has no port in variable `no_such_port`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_lab_runs_every_step_as_it_expects() {
+    let r = fleetsim(&repo(), &["lab", &lab("")], &[]);
+    r.expect_code(0);
+    assert!(r.stdout.contains("LAB SUMMARY"));
+    assert_eq!(
+        r.stdout.matches("as the lab expects").count(),
+        9,
+        "{}",
+        r.stdout
+    );
+    // Each step prints the command a student would type.
+    assert!(r.stdout.contains("$ fleetsim playbook -i "));
+}
