@@ -3,5 +3,6 @@
 //! the rollout invariants checked over the whole run.
 
 pub mod faults;
+pub mod http;
 pub mod model;
 pub mod report;
