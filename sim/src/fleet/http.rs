@@ -490,7 +490,7 @@ impl Wire {
 
     /// Polls `f` until it finishes. Everything the fleet awaits is in memory and wakes its
     /// waiter during the same poll, so a `Pending` with no wake-up means nothing ever will:
-    /// that (or a future that keeps waking itself for [`MAX_POLLS`] rounds) is [`Stalled`].
+    /// that (or a future that keeps waking itself for ten million rounds) is [`Stalled`].
     pub fn try_block_on<F: Future>(&self, f: F) -> Result<F::Output, Stalled> {
         // A fresh flag per call, so a nested call cannot swallow the outer one's wake-up.
         let flag = Arc::new(Flag(AtomicBool::new(false)));

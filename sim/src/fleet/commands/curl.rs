@@ -475,6 +475,7 @@ fn percent_encode(s: &str) -> String {
 fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    // `chunks` never yields an empty chunk, so `chunk[0]` exists.
     for chunk in data.chunks(3) {
         let b = [
             chunk[0],
