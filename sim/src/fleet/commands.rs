@@ -13,36 +13,34 @@ use super::http::{HttpRequest, HttpResponse, NetError};
 use crate::shell::{ExternalCommands, HostView, ShellOutput};
 use std::fmt;
 
-/// What the fleet offers the commands. Every call starts at virtual time `at` (the calling
-/// shell's clock: a script that sleeps between two calls must see time pass) and may take
-/// virtual time, which [`FleetAccess::elapsed`] then reports.
+/// What the fleet offers the commands. Every call happens at virtual time `now` (the
+/// calling shell's clock: a script that sleeps between two calls must see time pass) and
+/// returns, with its result, the virtual seconds it took (network latency, a timeout, a
+/// restart), which the commands add to the shell's clock.
 pub trait FleetAccess: Send {
-    /// An HTTP request from host `from` to `addr:port`. `addr` is `127.0.0.1`/`localhost`
-    /// (the host itself), a fleet address, or a name the fleet may resolve. `timeout` is the
-    /// longest the caller waits, in virtual seconds.
+    /// An HTTP request from host `from` to `addr:port`. `addr` is as written in the URL:
+    /// `127.0.0.1`/`localhost` (the host itself), a fleet address, or a name. `timeout` is
+    /// the longest the caller waits, in virtual seconds.
     fn http(
         &mut self,
-        at: f64,
         from: &str,
         addr: &str,
         port: u16,
         req: HttpRequest,
         timeout: f64,
-    ) -> Result<HttpResponse, NetError>;
+        now: f64,
+    ) -> (Result<HttpResponse, NetError>, f64);
 
     /// `systemctl ACTION UNIT` on `host` (`unit` without `.service`); returns the unit's state
     /// once the action is done ([`UnitAction::Status`] changes nothing). Reloading a unit
     /// that is not active should leave it as it is.
     fn systemctl(
         &mut self,
-        at: f64,
         host: &str,
         action: UnitAction,
         unit: &str,
-    ) -> Result<UnitState, UnitError>;
-
-    /// Virtual seconds the last call took (a restart, a timeout, network latency).
-    fn elapsed(&self) -> f64;
+        now: f64,
+    ) -> (Result<UnitState, UnitError>, f64);
 
     /// When the unit entered its current state (epoch seconds), for `systemctl status`'s
     /// `since` part; `None` leaves it out.
@@ -157,9 +155,8 @@ fn command_name(arg0: &str) -> Option<&str> {
     (dir_ok && matches!(base, "curl" | "systemctl")).then_some(base)
 }
 
-/// Moves the calling shell's clock by the time the last fleet call took.
-fn charge<A: FleetAccess>(access: &A, host: &mut HostView<'_>) -> f64 {
-    let took = access.elapsed();
+/// Moves the calling shell's clock by the time a fleet call took; returns the time counted.
+fn charge(took: f64, host: &mut HostView<'_>) -> f64 {
     if took.is_finite() && took > 0.0 {
         *host.now += took;
         took
@@ -243,6 +240,36 @@ pub(crate) mod fake {
     impl FleetAccess for Fake {
         fn http(
             &mut self,
+            from: &str,
+            addr: &str,
+            port: u16,
+            req: HttpRequest,
+            timeout: f64,
+            now: f64,
+        ) -> (Result<HttpResponse, NetError>, f64) {
+            let r = self.answer_http(now, from, addr, port, req, timeout);
+            (r, self.elapsed)
+        }
+
+        fn systemctl(
+            &mut self,
+            host: &str,
+            action: UnitAction,
+            unit: &str,
+            now: f64,
+        ) -> (Result<UnitState, UnitError>, f64) {
+            let r = self.act(now, host, action, unit);
+            (r, self.elapsed)
+        }
+
+        fn unit_since(&self, _host: &str, _unit: &str) -> Option<f64> {
+            self.since
+        }
+    }
+
+    impl Fake {
+        fn answer_http(
+            &mut self,
             at: f64,
             from: &str,
             addr: &str,
@@ -285,7 +312,7 @@ pub(crate) mod fake {
             }
         }
 
-        fn systemctl(
+        fn act(
             &mut self,
             at: f64,
             host: &str,
@@ -308,14 +335,6 @@ pub(crate) mod fake {
                 UnitAction::Reload | UnitAction::Status => {}
             }
             Ok(*state)
-        }
-
-        fn elapsed(&self) -> f64 {
-            self.elapsed
-        }
-
-        fn unit_since(&self, _host: &str, _unit: &str) -> Option<f64> {
-            self.since
         }
     }
 }

@@ -173,8 +173,6 @@ pub enum NetError {
     Timeout { after: f64 },
     /// The address belongs to no host of the fleet (EHOSTUNREACH).
     NoRoute,
-    /// The name is neither an address nor a name the fleet knows (DNS failure).
-    Unresolved,
 }
 
 impl fmt::Display for NetError {
@@ -183,7 +181,6 @@ impl fmt::Display for NetError {
             NetError::Refused => write!(f, "Connection refused"),
             NetError::Timeout { after } => write!(f, "Connection timed out after {after} s"),
             NetError::NoRoute => write!(f, "No route to host"),
-            NetError::Unresolved => write!(f, "Name or service not known"),
         }
     }
 }
@@ -409,10 +406,15 @@ fn record(failure: &RefCell<Option<WireError>>, e: WireError) -> ServeFailed {
 fn to_hyper_request(req: HttpRequest) -> Result<Request<Full<Bytes>>, WireError> {
     let method = Method::from_bytes(req.method.as_bytes())
         .map_err(|e| WireError::Request(hyper::http::Error::from(e)))?;
-    let path = if req.path.is_empty() { "/" } else { &req.path };
+    // A request target is origin-form (`/path?query`): `health` would read as a host name.
+    let path = if req.path.starts_with('/') {
+        req.path.clone()
+    } else {
+        format!("/{}", req.path)
+    };
     let mut builder = Request::builder()
         .method(method)
-        .uri(path)
+        .uri(path.as_str())
         .header(HOST, req.host.as_str());
     for (k, v) in &req.headers {
         // The Host header is the `host` field; a second one would make a malformed request.
@@ -708,6 +710,11 @@ mod tests {
             .exchange(HttpRequest::new("BAD METHOD", "h", "/"), echo)
             .unwrap_err();
         assert!(matches!(e, WireError::Request(_)), "{e}");
+        // A path without its leading slash still reaches the handler as a path.
+        let resp = wire
+            .exchange(HttpRequest::get("h", "health"), echo)
+            .unwrap();
+        assert_eq!(resp.header("x-path"), Some("/health"));
         let e = wire
             .exchange(HttpRequest::get("h", "/a b"), echo)
             .unwrap_err();

@@ -699,8 +699,9 @@ fn transfer<A: FleetAccess>(
             out.err(&format!("*   Trying {addr}:{}...\n", url.port));
         }
         let at = *host.now;
-        let result = access.http(at, host.hostname, &url.host, url.port, req.clone(), limit);
-        let took = charge(access, host);
+        let (result, took) =
+            access.http(host.hostname, &url.host, url.port, req.clone(), limit, at);
+        let took = charge(took, host);
         let ms = (took * 1000.0).round() as u64;
         let (failure, why_retry) = match &result {
             Ok(resp) => {
@@ -730,13 +731,6 @@ fn transfer<A: FleetAccess>(
                     ),
                 )),
                 args.retry_connrefused.then_some("connection refused"),
-            ),
-            Err(NetError::Unresolved) => (
-                Some(Failure::new(
-                    6,
-                    format!("Could not resolve host: {}", url.host),
-                )),
-                None,
             ),
             Err(NetError::Timeout { after }) => {
                 let ms = (after * 1000.0).round() as u64;
@@ -1154,7 +1148,6 @@ mod tests {
                 Answer::Fail(NetError::Timeout { after: 0.0 }),
             )
             .answer("127.1.0.5", 80, Answer::Fail(NetError::NoRoute))
-            .answer("nowhere", 80, Answer::Fail(NetError::Unresolved))
     }
 
     fn check(out: &ShellOutput, rc: i32, stdout: &str, stderr: &str) {
@@ -1208,12 +1201,6 @@ mod tests {
             7,
             "",
             "curl: (7) Failed to connect to 127.1.0.5 port 80 after 0 ms: Couldn't connect to server\n",
-        );
-        check(
-            &b.run(&["http://nowhere/"]),
-            6,
-            "",
-            "curl: (6) Could not resolve host: nowhere\n",
         );
     }
 

@@ -181,8 +181,8 @@ fn act<A: FleetAccess>(
     action: UnitAction,
     key: &str,
 ) -> Result<UnitState, UnitError> {
-    let r = access.systemctl(*host.now, host.hostname, action, key);
-    charge(access, host);
+    let (r, took) = access.systemctl(host.hostname, action, key, *host.now);
+    charge(took, host);
     r
 }
 
