@@ -8,6 +8,7 @@
 //! files as inotify would: the engine calls [`Fleet::observe`] after each task on a host.
 
 pub mod checker;
+pub mod commands;
 pub mod conf;
 pub mod faults;
 pub mod http;
