@@ -34,7 +34,10 @@ fn busy_lab() -> tempfile::TempDir {
     let fleet = tmp.path().join("fleet.yml");
     let text = fs::read_to_string(&fleet).expect("fleet.yml");
     let busy = text.replace("requests_per_second: 10", RATE);
-    assert_ne!(text, busy, "the lab's fleet.yml sets requests_per_second: 10");
+    assert_ne!(
+        text, busy,
+        "the lab's fleet.yml sets requests_per_second: 10"
+    );
     fs::write(&fleet, busy).expect("write fleet.yml");
     tmp
 }
@@ -70,7 +73,12 @@ fn rollout(dir: &Path) -> u64 {
             "report.json",
         ],
     );
-    assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.join("report.json")).expect("report"))
             .expect("report json");
@@ -79,7 +87,12 @@ fn rollout(dir: &Path) -> u64 {
 
 fn lab(dir: &Path) -> u64 {
     let out = fleetsim(dir, &["lab", "."]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .filter_map(|l| l.strip_prefix("traffic: "))

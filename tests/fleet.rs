@@ -510,3 +510,45 @@ fn the_lab_runs_every_step_as_it_expects() {
     // Each step prints the command a student would type.
     assert!(r.stdout.contains("$ fleetsim playbook -i "));
 }
+
+#[test]
+fn curl_and_systemctl_in_the_shell_reach_the_services() {
+    let pb = repo()
+        .join("tests/data/fleet/shell-reaches-services.yml")
+        .display()
+        .to_string();
+    let r = fleetsim(
+        &repo(),
+        &[
+            "playbook",
+            "-i",
+            &lab("inventory.ini"),
+            &pb,
+            "--fleet",
+            &lab("fleet.yml"),
+            "--seed",
+            "1",
+            "--start-time",
+            START,
+            "-v",
+        ],
+        &[],
+    );
+    r.expect_code(0);
+    assert!(r.stdout.contains(r#""msg": "ok""#), "{}", r.stdout);
+    // The restart is seen in progress, then the poll loop waits it out on the virtual clock.
+    assert!(
+        r.stdout.contains(r#""stdout": "activating\nactive""#),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains(r#""stderr": "Failed to restart nginx.service: Unit nginx.service not found.""#));
+    assert!(
+        r.stdout
+            .contains(r#""stdout": "web-prod-01 version 1\n 200""#),
+        "{}",
+        r.stdout
+    );
+}

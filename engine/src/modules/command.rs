@@ -5,6 +5,8 @@
 use serde_json::{json, Value};
 
 use fleetsim_sim::clock::Civil;
+use fleetsim_sim::fleet::commands::FleetCommands;
+use fleetsim_sim::fleet::SharedFleet;
 use fleetsim_sim::shell::{self, ShellContext};
 
 use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
@@ -92,6 +94,7 @@ impl Module for Command {
         let strip = super::arg_bool(args, "strip_empty_ends", true).unwrap_or(true);
         let now = ctx.world.clock.now();
         let seed = ctx.world.seed;
+        let fleet = ctx.world.fleet.clone();
         let host = match ctx.target_host() {
             Ok(h) => h,
             Err(r) => return r,
@@ -142,6 +145,10 @@ impl Module for Command {
         );
         sc.now = now;
         sc.hostname = host.name.clone();
+        // `curl` and `systemctl` reach the fleet's services, when the run has a fleet.
+        if let Some(f) = fleet {
+            sc.external = Some(Box::new(FleetCommands::new(SharedFleet(f))));
+        }
         sc.shell_name = if self.shell {
             "/bin/sh".into()
         } else {

@@ -338,10 +338,8 @@ fn check_fields(n: usize, rule: &FaultRule) -> Result<(), String> {
         FaultKind::SlowRestart => need(rule.seconds, "seconds")?,
         FaultKind::Latency => need(rule.delay, "delay")?,
         FaultKind::ReplicaLag => need(rule.lag, "lag")?,
-        FaultKind::ClockSkew => {
-            if rule.offset.is_none() {
-                return Err(format!("fault {n} ({kind}) needs `offset:`"));
-            }
+        FaultKind::ClockSkew if rule.offset.is_none() => {
+            return Err(format!("fault {n} ({kind}) needs `offset:`"));
         }
         _ => {}
     }

@@ -29,7 +29,7 @@ use http::{exchange, HttpRequest, HttpResponse, NetError, Wire};
 use injector::Injector;
 use model::{host_path, FleetModel};
 use report::{LbTraffic, Report, Traffic};
-use services::{App, AppState, Db, DbRole, Lb, Pool};
+use services::{App, AppState, Db, DbRole, Lb, Pool, StanzaFiles};
 
 /// What the fleet needs to know of the inventory.
 pub trait Topology {
@@ -823,7 +823,7 @@ impl Fleet {
     }
 
     /// The stanza files of an LB's `active/` and `draining/`, sorted by name.
-    fn read_pool_files(&self, i: usize) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>) {
+    fn read_pool_files(&self, i: usize) -> (StanzaFiles, StanzaFiles) {
         let lb = &self.lbs[i];
         let fs = &self.hosts[&lb.host].fs;
         let read_dir = |sub: &str| {
@@ -1489,6 +1489,55 @@ impl Fleet {
             return Some(format!("cannot reach its primary {src}"));
         }
         (lag > max).then(|| format!("trails {src} by more than {max} s"))
+    }
+}
+
+/// The fleet as the in-process shell's `curl` and `systemctl` reach it.
+pub struct SharedFleet(pub std::sync::Arc<std::sync::Mutex<Fleet>>);
+
+impl SharedFleet {
+    fn with<T>(&self, f: impl FnOnce(&mut Fleet) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl commands::FleetAccess for SharedFleet {
+    fn http(
+        &mut self,
+        from: &str,
+        addr: &str,
+        port: u16,
+        req: HttpRequest,
+        timeout: f64,
+        now: f64,
+    ) -> (Result<HttpResponse, NetError>, f64) {
+        self.with(|f| f.http(from, addr, port, req, timeout, now))
+    }
+
+    fn systemctl(
+        &mut self,
+        host: &str,
+        action: commands::UnitAction,
+        unit: &str,
+        now: f64,
+    ) -> (Result<commands::UnitState, commands::UnitError>, f64) {
+        use commands::{UnitAction, UnitError, UnitState};
+        let verb = match action {
+            UnitAction::Start => "start",
+            UnitAction::Stop => "stop",
+            UnitAction::Restart => "restart",
+            UnitAction::Reload => "reload",
+            UnitAction::Status => "status",
+        };
+        let state = self.with(|f| f.systemctl(host, verb, unit, now));
+        let state = match state {
+            None => Err(UnitError::NotFound),
+            Some("active") => Ok(UnitState::Active),
+            Some("activating") => Ok(UnitState::Activating),
+            Some("failed") => Ok(UnitState::Failed),
+            Some(_) => Ok(UnitState::Inactive),
+        };
+        (state, 0.0)
     }
 }
 

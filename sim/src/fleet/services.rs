@@ -120,10 +120,7 @@ impl Pool {
     }
 
     /// Reads a pool from the stanza files of `active/` and `draining/` (file name, content).
-    pub fn from_files(
-        active: &[(String, Vec<u8>)],
-        draining: &[(String, Vec<u8>)],
-    ) -> Result<Pool, String> {
+    pub fn from_files(active: &StanzaFiles, draining: &StanzaFiles) -> Result<Pool, String> {
         let mut pool = Pool::default();
         for (file, bytes) in active {
             for s in parse_file(file, bytes)? {
@@ -165,6 +162,9 @@ fn parse_file(file: &str, bytes: &[u8]) -> Result<Vec<Stanza>, String> {
     conf::parse_stanzas(&text).map_err(|e| format!("{file}: {e}"))
 }
 
+/// Stanza files by name (`active/web-1.conf`) with their bytes, sorted by name.
+pub type StanzaFiles = Vec<(String, Vec<u8>)>;
+
 /// A load balancer on one host.
 #[derive(Debug, Clone)]
 pub struct Lb {
@@ -180,7 +180,7 @@ pub struct Lb {
     /// The pool in force (the last one that loaded).
     pub pool: Pool,
     /// The files last seen (active, draining), to notice changes.
-    pub files_seen: (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>),
+    pub files_seen: (StanzaFiles, StanzaFiles),
     /// Smooth weighted round-robin state, by backend name.
     pub rr_current: IndexMap<String, i64>,
     pub running: bool,
