@@ -225,7 +225,14 @@ pub struct Sandbox {
     umask: u32,
     actor_user: String,
     actor_group: String,
+    /// Where changed paths are noted for whoever watches files (the fleet's services).
+    journal: Option<Journal>,
 }
+
+/// Host paths changed by writes, in order, shared by the sandboxes of one world: a file
+/// written, or a folder whose entries changed. A watcher drains it and rereads only what
+/// it names, instead of rescanning its files after every task.
+pub type Journal = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
 impl Sandbox {
     /// Opens (creating on demand) the root of `hostname` under `sandbox_dir/hosts/`.
@@ -252,6 +259,7 @@ impl Sandbox {
             umask: 0o022,
             actor_user: "root".into(),
             actor_group: "root".into(),
+            journal: None,
         })
     }
 
@@ -468,6 +476,14 @@ impl Sandbox {
     fn touch_meta(&mut self, host: &str) {
         let now = self.now;
         self.meta.entry(host.to_string()).or_default().mtime = Some(now);
+        if let Some(j) = &self.journal {
+            j.lock().unwrap_or_else(|e| e.into_inner()).push(host.to_string());
+        }
+    }
+
+    /// Notes every later change in `journal`.
+    pub fn set_journal(&mut self, journal: Option<Journal>) {
+        self.journal = journal;
     }
 
     fn touch_parent(&mut self, r: &Resolved) {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::fleet::Fleet;
-use crate::fs::FsResult;
+use crate::fs::{FsResult, Journal};
 use crate::host::Host;
 use crate::rng::Stream;
 
@@ -62,6 +62,8 @@ pub struct World {
     planned: IndexMap<String, usize>,
     /// Hosts created that were not planned (delegation targets outside the inventory).
     unplanned: usize,
+    /// Changed paths of every host, once something watches files ([`World::watch_files`]).
+    journal: Option<Journal>,
 }
 
 impl World {
@@ -77,6 +79,7 @@ impl World {
             fleet: None,
             planned: IndexMap::new(),
             unplanned: 0,
+            journal: None,
         }
     }
 
@@ -85,6 +88,25 @@ impl World {
         if host != owner && !self.hosts.contains_key(host) {
             self.fs_owner.insert(host.to_string(), owner.to_string());
         }
+    }
+
+    /// From now on, every host notes its changed paths in one journal (the returned one):
+    /// the fleet's services watch files through it. Paths are host paths; hosts that share a
+    /// filesystem share them too, so a watcher may reread a file that did not change for it,
+    /// never miss one that did.
+    pub fn watch_files(&mut self) -> Journal {
+        let journal = self.journal.clone().unwrap_or_default();
+        self.note_changes_in(journal.clone());
+        journal
+    }
+
+    /// Notes every host's changed paths in `journal` (a fleet that outlives this world's
+    /// run watches through it).
+    pub fn note_changes_in(&mut self, journal: Journal) {
+        for h in self.hosts.values_mut() {
+            h.fs.set_journal(Some(journal.clone()));
+        }
+        self.journal = Some(journal);
     }
 
     /// Gives these hosts their addresses, in this order, whenever they are first used.
@@ -109,7 +131,8 @@ impl World {
                     self.planned.len() + self.unplanned - 1
                 }
             };
-            let h = Host::new(&self.sandbox_dir, name, index, self.seed)?;
+            let mut h = Host::new(&self.sandbox_dir, name, index, self.seed)?;
+            h.fs.set_journal(self.journal.clone());
             self.hosts.insert(name.to_string(), h);
         }
         let now = self.clock.now();

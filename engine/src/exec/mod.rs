@@ -177,7 +177,7 @@ impl Runner {
         fleet.lock().unwrap_or_else(|e| e.into_inner()).begin_run(
             plan,
             &InventoryTopology(&self.inventory),
-            &self.world,
+            &mut self.world,
         )?;
         self.world.fleet = Some(fleet);
         Ok(())

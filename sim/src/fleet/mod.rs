@@ -21,7 +21,7 @@ use indexmap::IndexMap;
 use serde_json::{json, Value};
 
 use crate::clock::Civil;
-use crate::fs::{Sandbox, WriteMode};
+use crate::fs::{Journal, Sandbox, WriteMode};
 use crate::world::{Event, World};
 use checker::{round_ms, Breach, Checker};
 use faults::{FaultKind, FaultPlan, TaskEdge};
@@ -94,6 +94,8 @@ pub struct Fleet {
     next_request: Vec<f64>,
     events: Vec<Event>,
     wire: Wire,
+    /// Paths the hosts changed since the services last looked.
+    journal: Journal,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -340,6 +342,7 @@ impl Fleet {
             next_request,
             events: Vec::new(),
             wire: Wire::new(),
+            journal: world.watch_files(),
         };
         // Load the pools just laid out (not a re-add: they were there before the run).
         for i in 0..fleet.lbs.len() {
@@ -364,8 +367,9 @@ impl Fleet {
         &mut self,
         plan: &FaultPlan,
         topology: &dyn Topology,
-        world: &World,
+        world: &mut World,
     ) -> Result<(), String> {
+        world.note_changes_in(self.journal.clone());
         let start = world.clock.now();
         self.advance_to(start);
         // The previous run's crashes end with it.
@@ -468,14 +472,37 @@ impl Fleet {
     /// Lets everything due by `now` happen, then looks at the files the services watch.
     pub fn observe(&mut self, now: f64) {
         self.advance_to(now);
-        for i in 0..self.apps.len() {
-            self.observe_app(i);
-        }
-        for i in 0..self.lbs.len() {
-            self.observe_lb(i);
-        }
-        for i in 0..self.dbs.len() {
-            self.observe_db(i);
+        let changed: Vec<String> =
+            std::mem::take(&mut *self.journal.lock().unwrap_or_else(|e| e.into_inner()));
+        if !changed.is_empty() {
+            // A service rereads its files when a changed path is one of them, inside one of
+            // its folders, or a folder above them (`rm -rf /tmp`).
+            let touches = |watched: &str| {
+                changed.iter().any(|c| {
+                    c == watched
+                        || watched.strip_prefix(c.as_str()).is_some_and(|r| r.starts_with('/'))
+                        || c.strip_prefix(watched).is_some_and(|r| r.starts_with('/'))
+                        || c == "/"
+                })
+            };
+            for i in 0..self.apps.len() {
+                if touches(&self.apps[i].config_path) {
+                    self.observe_app(i);
+                }
+            }
+            for i in 0..self.lbs.len() {
+                if touches(&self.lbs[i].pool_dir) {
+                    self.observe_lb(i);
+                }
+            }
+            for i in 0..self.dbs.len() {
+                let d = &self.dbs[i];
+                if touches(&d.replication_config)
+                    || d.backups_dir.as_deref().is_some_and(touches)
+                {
+                    self.observe_db(i);
+                }
+            }
         }
         self.evaluate();
     }
