@@ -477,7 +477,9 @@ impl Sandbox {
         let now = self.now;
         self.meta.entry(host.to_string()).or_default().mtime = Some(now);
         if let Some(j) = &self.journal {
-            j.lock().unwrap_or_else(|e| e.into_inner()).push(host.to_string());
+            j.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(host.to_string());
         }
     }
 

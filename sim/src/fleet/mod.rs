@@ -480,7 +480,9 @@ impl Fleet {
             let touches = |watched: &str| {
                 changed.iter().any(|c| {
                     c == watched
-                        || watched.strip_prefix(c.as_str()).is_some_and(|r| r.starts_with('/'))
+                        || watched
+                            .strip_prefix(c.as_str())
+                            .is_some_and(|r| r.starts_with('/'))
                         || c.strip_prefix(watched).is_some_and(|r| r.starts_with('/'))
                         || c == "/"
                 })
@@ -497,9 +499,7 @@ impl Fleet {
             }
             for i in 0..self.dbs.len() {
                 let d = &self.dbs[i];
-                if touches(&d.replication_config)
-                    || d.backups_dir.as_deref().is_some_and(touches)
-                {
+                if touches(&d.replication_config) || d.backups_dir.as_deref().is_some_and(touches) {
                     self.observe_db(i);
                 }
             }

@@ -285,3 +285,104 @@ impl Db {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stanza(name: &str, port: u16, weight: u32, status: &str) -> (String, Vec<u8>) {
+        (
+            format!("active/{name}.conf"),
+            format!(
+                "server {name} {{\n  address = \"127.1.0.9\"\n  port = {port}\n  weight = {weight}\n  status = \"{status}\"\n}}\n"
+            )
+            .into_bytes(),
+        )
+    }
+
+    fn lb(pool: Pool) -> Lb {
+        Lb {
+            host: "lb".into(),
+            port: 80,
+            environment: "production".into(),
+            tier: "frontend".into(),
+            pool_dir: "/tmp/lb".into(),
+            unit: "lb".into(),
+            max_unavailable: 1,
+            initial_size: pool.active.len(),
+            pool,
+            files_seen: Default::default(),
+            rr_current: IndexMap::new(),
+            running: true,
+            failing_checks: IndexSet::new(),
+            next_health_check: None,
+        }
+    }
+
+    #[test]
+    fn draining_wins_over_active_and_weight_zero_takes_nothing() {
+        let active = vec![
+            stanza("a", 1, 100, "active"),
+            stanza("b", 2, 100, "active"),
+            stanza("c", 3, 0, "active"),
+            stanza("d", 4, 100, "draining"),
+        ];
+        let draining = vec![("draining/b.conf".into(), b"server b {\n}\n".to_vec())];
+        let pool = Pool::from_files(&active, &draining).unwrap();
+        let names: Vec<&str> = pool.in_rotation().iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["a"]);
+    }
+
+    #[test]
+    fn a_stanza_without_a_port_is_rejected_with_its_file() {
+        let active = vec![(
+            "active/x.conf".to_string(),
+            b"server x {\n  address = \"127.1.0.2\"\n}\n".to_vec(),
+        )];
+        let err = Pool::from_files(&active, &Vec::new()).unwrap_err();
+        assert_eq!(err, "active/x.conf:1: server x has no address or port");
+    }
+
+    #[test]
+    fn smooth_weighted_round_robin_follows_the_weights() {
+        let active = vec![stanza("a", 1, 5, "active"), stanza("b", 2, 1, "active")];
+        let mut lb = lb(Pool::from_files(&active, &Vec::new()).unwrap());
+        let picks: String = (0..12)
+            .map(|_| lb.pick().unwrap().name)
+            .collect::<Vec<_>>()
+            .concat();
+        // nginx's smooth WRR spreads the light backend out: aaabaa aaabaa.
+        assert_eq!(picks, "aaabaaaaabaa");
+        let mut empty = self::lb(Pool::default());
+        assert!(empty.pick().is_none());
+    }
+
+    #[test]
+    fn an_app_answers_by_state() {
+        let mut app = App {
+            host: "web-1".into(),
+            port: 8080,
+            environment: "production".into(),
+            tier: "frontend".into(),
+            config_path: "/tmp/app/config.toml".into(),
+            unit: "app".into(),
+            version: "1".into(),
+            next_version: "2".into(),
+            state: AppState::Running,
+            config_seen: None,
+            restarts: 0,
+            restarted_at: None,
+            checked_since_restart: false,
+        };
+        let health = HttpRequest::get("127.1.0.2:8080", "/health");
+        assert_eq!(app.respond(&health, None).status, 200);
+        assert_eq!(app.respond(&health, Some(503)).status, 503);
+        assert_eq!(
+            app.respond(&HttpRequest::get("x", "/nope"), None).status,
+            404
+        );
+        app.state = AppState::Starting { until: 5.0 };
+        assert_eq!(app.respond(&health, None).status, 503);
+        assert_eq!(app.unready_reason().as_deref(), Some("restarting"));
+    }
+}
