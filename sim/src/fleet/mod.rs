@@ -1,12 +1,16 @@
 //! The simulated fleet: services (apps, load balancers, databases) that react to what
 //! playbooks do to hosts, client traffic through the load balancers, faults on purpose, and
-//! the rollout invariants checked over the whole run.
+//! the rollout invariants checked over the whole run; and `fleetsim check`'s side of it: the
+//! fault space, the proptest strategies drawing cases from it, and campaigns that shrink a
+//! failing case to a minimal one.
 //!
 //! The fleet keeps its own time, which only moves forward: every entry point takes the
 //! virtual time of the caller and first lets everything due by then happen (restarts
 //! finishing, faults starting and ending, client requests), in time order. Services notice
 //! files as inotify would: the engine calls [`Fleet::observe`] after each task on a host.
 
+pub mod campaign;
+pub mod case;
 pub mod checker;
 pub mod commands;
 pub mod conf;
@@ -16,6 +20,8 @@ pub mod injector;
 pub mod model;
 pub mod report;
 pub mod services;
+pub mod space;
+pub mod strategy;
 
 use indexmap::IndexMap;
 use serde_json::{json, Value};

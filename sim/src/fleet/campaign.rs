@@ -1,0 +1,798 @@
+//! A `fleetsim check` campaign: draw cases from a strategy, run each through a
+//! [`CaseRunner`] (the playbook against the fleet with the case's faults), stop at the first
+//! case that breaks an invariant and shrink it with proptest's `ValueTree` to a minimal one.
+//!
+//! Determinism rules, so that a campaign is a function of its seed:
+//! - case `i` of campaign seed `s` is drawn from a `TestRng` seeded by `(s, i)` alone
+//!   ([`case_tree`]), never from a shared random stream, so the order in which threads
+//!   take cases cannot change any case;
+//! - `--jobs` threads take cases in index order, and the campaign reports the failure with the
+//!   lowest index (every lower case has completed by then), with the statistics of the cases
+//!   up to it, so the verdict and the numbers do not depend on thread timing;
+//! - `--shard I/N` keeps the cases whose index is `I-1` modulo `N`, so the shards of a
+//!   campaign are disjoint and together are the whole campaign;
+//! - shrinking runs on one thread, and the runner must be a pure function of the case.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use indexmap::IndexMap;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use super::case::Case;
+use super::report::Report;
+use crate::rng::Stream;
+
+/// Runs one case: the playbook against the fleet with the case's parameters and faults.
+/// Implementations must be deterministic (the same case gives the same outcome), which the
+/// simulation is for a fixed seed and start time.
+pub trait CaseRunner: Sync {
+    /// `Err` when the run could not happen at all (the campaign stops with the message).
+    fn run(&self, case: &Case) -> Result<CaseOutcome, String>;
+}
+
+/// What one run gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseOutcome {
+    /// `fleetsim playbook`'s exit status for this run.
+    pub exit_code: i32,
+    pub report: Report,
+    /// What the run printed on stderr when it stopped with an error (shown when the campaign
+    /// aborts on a fatal exit code).
+    pub error: Option<String>,
+}
+
+/// Exit statuses that say the playbook cannot run at all (4: it does not load; 250: an
+/// unexpected error). Any case would give them, so the campaign stops instead of shrinking.
+/// Other failures (a host failed or was unreachable) are fine as long as the invariants hold.
+pub const FATAL_EXIT_CODES: [i32; 2] = [4, 250];
+
+/// Names one case: the index-th case of the campaign seeded `seed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CaseId {
+    pub seed: u64,
+    pub index: u64,
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "case {} of seed {}", self.index, self.seed)
+    }
+}
+
+/// `--shard I/N`: the cases whose index is `I-1` modulo `N` (`index` is 0-based here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole campaign.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `I/N` with `1 <= I <= N`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard takes I/N with 1 <= I <= N (such as 2/4), not '{text}'");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let i: u64 = i.trim().parse().map_err(|_| bad())?;
+        let n: u64 = n.trim().parse().map_err(|_| bad())?;
+        if i == 0 || n == 0 || i > n {
+            return Err(bad());
+        }
+        Ok(Shard {
+            index: i - 1,
+            count: n,
+        })
+    }
+
+    pub fn contains(&self, case_index: u64) -> bool {
+        case_index % self.count == self.index
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
+    }
+}
+
+/// How a campaign runs.
+#[derive(Debug, Clone)]
+pub struct CampaignConfig {
+    pub seed: u64,
+    /// Cases `0..cases` of the seed (those of the shard).
+    pub cases: u64,
+    /// Threads running cases.
+    pub jobs: usize,
+    pub shard: Shard,
+    /// Saved failing cases, run before the campaign's own (by the first shard only, so that
+    /// the shards together still run each exactly once).
+    pub regressions: Vec<CaseId>,
+    /// Runs the shrinker may spend before settling for the smallest failure so far.
+    pub max_shrink_runs: u32,
+}
+
+impl CampaignConfig {
+    pub fn new(seed: u64, cases: u64) -> CampaignConfig {
+        CampaignConfig {
+            seed,
+            cases,
+            jobs: 1,
+            shard: Shard::WHOLE,
+            regressions: Vec::new(),
+            max_shrink_runs: DEFAULT_MAX_SHRINK_RUNS,
+        }
+    }
+
+    /// The cases this campaign runs, in order: regressions, then its own.
+    pub fn case_ids(&self) -> Vec<CaseId> {
+        let mut ids: Vec<CaseId> = Vec::new();
+        if self.shard.index == 0 {
+            for r in &self.regressions {
+                if !ids.contains(r) {
+                    ids.push(*r);
+                }
+            }
+        }
+        let saved = ids.clone();
+        ids.extend(
+            (0..self.cases)
+                .filter(|i| self.shard.contains(*i))
+                .map(|index| CaseId {
+                    seed: self.seed,
+                    index,
+                })
+                .filter(|id| !saved.contains(id)),
+        );
+        ids
+    }
+}
+
+/// proptest's default is 2^32 shrink iterations; each of ours runs a playbook, so settle
+/// sooner (a few hundred runs take about a second with the simulated fleet).
+pub const DEFAULT_MAX_SHRINK_RUNS: u32 = 1000;
+
+/// Hears about progress (the binary draws its progress bar from this).
+pub trait Observer: Sync {
+    /// A case finished (called from the thread that ran it).
+    fn case_done(&self, _id: CaseId, _held: bool) {}
+    /// The shrinker ran its `runs`-th case; the smallest failure so far has `faults` faults.
+    fn shrinking(&self, _runs: u32, _faults: usize) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// The random generator of one case: seeded from `(seed, index)` through the simulation's
+/// named streams, so it depends on nothing else.
+pub fn rng_for(id: CaseId) -> TestRng {
+    let mut stream = Stream::derive(id.seed, &format!("fleetsim check case {}", id.index));
+    let mut bytes = [0u8; 32];
+    for chunk in bytes.chunks_mut(8) {
+        chunk.copy_from_slice(&stream.next_u64().to_le_bytes());
+    }
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// The value tree of one case (its current value is the case as drawn; simplifying it
+/// shrinks).
+pub fn case_tree<S: Strategy<Value = Case>>(strategy: &S, id: CaseId) -> Result<S::Tree, String> {
+    let config = Config {
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(config, rng_for(id));
+    strategy
+        .new_tree(&mut runner)
+        .map_err(|reason| format!("{id}: the strategy rejected every draw: {reason}"))
+}
+
+/// The case `id` names, as drawn.
+pub fn case_at<S: Strategy<Value = Case>>(strategy: &S, id: CaseId) -> Result<Case, String> {
+    case_tree(strategy, id).map(|t| t.current())
+}
+
+/// What a campaign found.
+#[derive(Debug, Clone)]
+pub struct CampaignResult {
+    /// Cases counted: every case when all held, else the cases up to the first failure.
+    pub ran: u64,
+    /// Of those, how many were saved regressions.
+    pub regressions_ran: u64,
+    /// Per invariant (in report order), how many of the counted cases held it.
+    pub held: IndexMap<String, u64>,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// Every case held every invariant.
+    Held,
+    Counterexample(Box<Counterexample>),
+    /// A case could not run; the campaign stopped there.
+    Aborted(Box<Aborted>),
+}
+
+/// The first failing case and the minimal case shrinking reached from it.
+#[derive(Debug, Clone)]
+pub struct Counterexample {
+    pub id: CaseId,
+    /// The case as drawn.
+    pub found: Case,
+    /// The invariants it broke. A shrunk case counts as failing when it breaks one of these.
+    pub broken: Vec<String>,
+    pub minimal: Case,
+    /// The minimal case's run.
+    pub outcome: CaseOutcome,
+    /// Cases the shrinker ran, and how many of them still failed (each a step down).
+    pub shrink_runs: u32,
+    pub shrink_steps: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Aborted {
+    pub id: CaseId,
+    /// The case that could not run (a shrunk one when it happened while shrinking).
+    pub case: Option<Case>,
+    pub exit_code: Option<i32>,
+    pub message: String,
+}
+
+/// The result of one case of the campaign proper.
+enum Slot {
+    Ran(Vec<(String, bool)>),
+    Aborted(Box<Aborted>),
+}
+
+impl Slot {
+    fn stops(&self) -> bool {
+        match self {
+            Slot::Ran(inv) => inv.iter().any(|(_, h)| !h),
+            Slot::Aborted(_) => true,
+        }
+    }
+}
+
+/// Runs a campaign: the cases in `cfg.case_ids()` order on `cfg.jobs` threads, then shrinks
+/// the first failure.
+pub fn run_campaign<S>(
+    strategy: &S,
+    runner: &dyn CaseRunner,
+    cfg: &CampaignConfig,
+    observer: &dyn Observer,
+) -> CampaignResult
+where
+    S: Strategy<Value = Case> + Sync,
+{
+    let ids = cfg.case_ids();
+    let slots: Mutex<Vec<Option<Slot>>> = Mutex::new((0..ids.len()).map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    // The lowest slot known to stop the campaign; workers take no slot above it.
+    let stop_at = AtomicUsize::new(usize::MAX);
+    let jobs = cfg.jobs.clamp(1, ids.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                if k >= ids.len() || k > stop_at.load(Ordering::SeqCst) {
+                    break;
+                }
+                let slot = run_slot(strategy, runner, ids[k]);
+                let stops = slot.stops();
+                if stops {
+                    stop_at.fetch_min(k, Ordering::SeqCst);
+                }
+                observer.case_done(ids[k], !stops);
+                // A poisoned lock only means another worker panicked, and the scope re-raises
+                // that panic anyway: keep the data.
+                slots.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(slot);
+            });
+        }
+    });
+    let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
+    let regression_count = if cfg.shard.index == 0 {
+        // case_ids() put the (deduplicated) regressions first.
+        let mut seen = Vec::new();
+        for r in &cfg.regressions {
+            if !seen.contains(r) {
+                seen.push(*r);
+            }
+        }
+        seen.len()
+    } else {
+        0
+    };
+    let mut held: IndexMap<String, u64> = IndexMap::new();
+    let mut ran = 0u64;
+    let mut regressions_ran = 0u64;
+    let mut first_stop = None;
+    for (k, slot) in slots.iter().enumerate() {
+        // Every slot below the first stop was taken before it and so completed.
+        let Some(slot) = slot else { break };
+        ran += 1;
+        if k < regression_count {
+            regressions_ran += 1;
+        }
+        if let Slot::Ran(inv) = slot {
+            for (name, h) in inv {
+                *held.entry(name.clone()).or_insert(0) += u64::from(*h);
+            }
+        }
+        if slot.stops() {
+            first_stop = Some(k);
+            break;
+        }
+    }
+    let verdict = match first_stop {
+        None => Verdict::Held,
+        Some(k) => match slots.into_iter().nth(k).flatten() {
+            Some(Slot::Aborted(a)) => Verdict::Aborted(a),
+            Some(Slot::Ran(inv)) => {
+                let broken: Vec<String> = inv
+                    .into_iter()
+                    .filter(|(_, h)| !h)
+                    .map(|(n, _)| n)
+                    .collect();
+                shrink_case(
+                    strategy,
+                    runner,
+                    ids[k],
+                    broken,
+                    cfg.max_shrink_runs,
+                    observer,
+                )
+            }
+            None => Verdict::Held,
+        },
+    };
+    CampaignResult {
+        ran,
+        regressions_ran,
+        held,
+        verdict,
+    }
+}
+
+fn run_slot<S: Strategy<Value = Case>>(strategy: &S, runner: &dyn CaseRunner, id: CaseId) -> Slot {
+    let case = match case_at(strategy, id) {
+        Ok(c) => c,
+        Err(message) => {
+            return Slot::Aborted(Box::new(Aborted {
+                id,
+                case: None,
+                exit_code: None,
+                message,
+            }))
+        }
+    };
+    match run_checked(runner, id, &case) {
+        Ok(o) => Slot::Ran(
+            o.report
+                .invariants
+                .iter()
+                .map(|i| (i.name.clone(), i.holds))
+                .collect(),
+        ),
+        Err(a) => Slot::Aborted(a),
+    }
+}
+
+/// Runs a case; a runner error or a fatal exit status becomes an abort.
+fn run_checked(
+    runner: &dyn CaseRunner,
+    id: CaseId,
+    case: &Case,
+) -> Result<CaseOutcome, Box<Aborted>> {
+    match runner.run(case) {
+        Err(message) => Err(Box::new(Aborted {
+            id,
+            case: Some(case.clone()),
+            exit_code: None,
+            message,
+        })),
+        Ok(o) if FATAL_EXIT_CODES.contains(&o.exit_code) => Err(Box::new(Aborted {
+            id,
+            case: Some(case.clone()),
+            exit_code: Some(o.exit_code),
+            message: o.error.clone().unwrap_or_else(|| {
+                format!("the playbook stopped with exit status {}", o.exit_code)
+            }),
+        })),
+        Ok(o) => Ok(o),
+    }
+}
+
+/// proptest's shrinking loop (as `TestRunner::shrink` runs it): simplify while the case
+/// still fails, complicate when a step went too far, until neither moves or the budget is
+/// spent. "Still fails" means it breaks one of the invariants the found case broke, so the
+/// minimal case shows the same problem rather than drifting to another.
+fn shrink_case<S: Strategy<Value = Case>>(
+    strategy: &S,
+    runner: &dyn CaseRunner,
+    id: CaseId,
+    broken: Vec<String>,
+    budget: u32,
+    observer: &dyn Observer,
+) -> Verdict {
+    let mut tree = match case_tree(strategy, id) {
+        Ok(t) => t,
+        Err(message) => {
+            return Verdict::Aborted(Box::new(Aborted {
+                id,
+                case: None,
+                exit_code: None,
+                message,
+            }))
+        }
+    };
+    let found = tree.current();
+    // Rerun the found case for its outcome (the campaign kept only the verdicts).
+    let outcome = match run_checked(runner, id, &found) {
+        Ok(o) => o,
+        Err(a) => return Verdict::Aborted(a),
+    };
+    let mut best = (found.clone(), outcome);
+    let mut runs = 0u32;
+    let mut steps = 0u32;
+    if tree.simplify() {
+        while runs < budget {
+            let candidate = tree.current();
+            runs += 1;
+            let o = match run_checked(runner, id, &candidate) {
+                Ok(o) => o,
+                Err(a) => return Verdict::Aborted(a),
+            };
+            let still_fails = o
+                .report
+                .invariants
+                .iter()
+                .any(|i| !i.holds && broken.contains(&i.name));
+            if still_fails {
+                steps += 1;
+                best = (candidate, o);
+                observer.shrinking(runs, best.0.plan.faults.len());
+                if !tree.simplify() {
+                    break;
+                }
+            } else {
+                observer.shrinking(runs, best.0.plan.faults.len());
+                if !tree.complicate() {
+                    break;
+                }
+            }
+        }
+    }
+    Verdict::Counterexample(Box::new(Counterexample {
+        id,
+        found,
+        broken,
+        minimal: best.0,
+        outcome: best.1,
+        shrink_runs: runs,
+        shrink_steps: steps,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::faults::{FaultKind, FaultRule};
+    use crate::fleet::report::{InvariantResult, Traffic, INVARIANTS};
+    use crate::fleet::space::FaultSpace;
+    use crate::fleet::strategy;
+    use std::collections::BTreeMap;
+
+    fn hosts() -> Vec<String> {
+        ["web-prod-01", "web-prod-02", "api-prod-01"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    fn report(broken: &[&str]) -> Report {
+        Report {
+            seed: 0,
+            start_time: "2026-01-01T00:00:00Z".into(),
+            virtual_seconds: 1.0,
+            traffic: Traffic::default(),
+            invariants: INVARIANTS
+                .iter()
+                .map(|n| InvariantResult {
+                    name: n.to_string(),
+                    holds: !broken.contains(n),
+                    violations: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn outcome(broken: &[&str]) -> CaseOutcome {
+        CaseOutcome {
+            exit_code: if broken.is_empty() { 0 } else { 10 },
+            report: report(broken),
+            error: None,
+        }
+    }
+
+    /// Breaks capacity_floor when a slow_restart of more than 5 s hits web-prod-01 while
+    /// web-prod-01 is rolled out.
+    struct SlowWeb01;
+
+    fn slow_web01(r: &FaultRule) -> bool {
+        r.kind == FaultKind::SlowRestart
+            && r.hosts.as_deref() == Some("web-prod-01")
+            && r.seconds.unwrap_or(0.0) > 5.0
+    }
+
+    impl CaseRunner for SlowWeb01 {
+        fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
+            let hit = case.hosts.iter().any(|h| h == "web-prod-01")
+                && case.plan.faults.iter().any(slow_web01);
+            Ok(outcome(if hit { &["capacity_floor"] } else { &[] }))
+        }
+    }
+
+    /// Holds everything and remembers which cases it saw.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Case>>);
+
+    impl CaseRunner for Recorder {
+        fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
+            self.0.lock().unwrap().push(case.clone());
+            Ok(outcome(&[]))
+        }
+    }
+
+    #[derive(Default)]
+    struct SeenIds(Mutex<Vec<CaseId>>);
+
+    impl Observer for SeenIds {
+        fn case_done(&self, id: CaseId, _held: bool) {
+            self.0.lock().unwrap().push(id);
+        }
+    }
+
+    fn strategy() -> proptest::strategy::SBoxedStrategy<Case> {
+        strategy::case(&FaultSpace::builtin(), &hosts())
+    }
+
+    fn counterexample(r: &CampaignResult) -> &Counterexample {
+        match &r.verdict {
+            Verdict::Counterexample(c) => c,
+            other => panic!("expected a counterexample, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shrinks_a_slow_restart_on_web01_to_one_fault() {
+        let cfg = CampaignConfig {
+            jobs: 2,
+            ..CampaignConfig::new(42, 200)
+        };
+        let r = run_campaign(&strategy(), &SlowWeb01, &cfg, &Quiet);
+        let c = counterexample(&r);
+        assert_eq!(c.broken, vec!["capacity_floor".to_string()]);
+        assert_eq!(c.minimal.plan.faults.len(), 1, "{:#?}", c.minimal);
+        let f = &c.minimal.plan.faults[0];
+        assert_eq!(f.kind, FaultKind::SlowRestart);
+        assert_eq!(f.hosts.as_deref(), Some("web-prod-01"));
+        assert_eq!(f.seconds, Some(5.001), "the smallest duration above 5 s");
+        assert_eq!(f.at, None, "from the start is the simplest trigger");
+        assert_eq!(c.minimal.hosts, vec!["web-prod-01".to_string()]);
+        assert!(c.minimal.fleet.is_unchanged());
+        assert_eq!(c.minimal.seed, c.found.seed);
+        assert!(c.shrink_steps > 0 && c.shrink_runs >= c.shrink_steps);
+        assert!(!c.outcome.report.holds());
+        // The cases up to and including the failure are counted.
+        assert_eq!(r.ran, c.id.index + 1);
+        assert_eq!(r.held["capacity_floor"], r.ran - 1);
+        assert_eq!(r.held["no_failed_requests"], r.ran);
+    }
+
+    #[test]
+    fn same_seed_same_cases_and_same_counterexample_whatever_the_jobs() {
+        let s = strategy();
+        let first = run_campaign(&s, &SlowWeb01, &CampaignConfig::new(7, 300), &Quiet);
+        for jobs in [1, 2, 4] {
+            let cfg = CampaignConfig {
+                jobs,
+                ..CampaignConfig::new(7, 300)
+            };
+            let again = run_campaign(&s, &SlowWeb01, &cfg, &Quiet);
+            let (a, b) = (counterexample(&first), counterexample(&again));
+            assert_eq!(a.id, b.id);
+            assert_eq!(a.found, b.found);
+            assert_eq!(a.minimal, b.minimal);
+            assert_eq!(
+                (a.shrink_runs, a.shrink_steps),
+                (b.shrink_runs, b.shrink_steps)
+            );
+            assert_eq!(first.ran, again.ran);
+            assert_eq!(first.held, again.held);
+        }
+        // Case i is the same case in any campaign of the same seed, and another seed differs.
+        let cases = |seed| -> Vec<Case> {
+            (0..20)
+                .map(|index| case_at(&s, CaseId { seed, index }).unwrap())
+                .collect()
+        };
+        assert_eq!(cases(7), cases(7));
+        assert_ne!(cases(7), cases(8));
+    }
+
+    #[test]
+    fn the_shards_together_are_the_whole_campaign() {
+        let s = strategy();
+        let whole_seen = SeenIds::default();
+        let whole_runner = Recorder::default();
+        let whole = run_campaign(&s, &whole_runner, &CampaignConfig::new(9, 60), &whole_seen);
+        assert!(matches!(whole.verdict, Verdict::Held));
+        assert_eq!(whole.ran, 60);
+        let mut union_ids = Vec::new();
+        let mut union_cases = Vec::new();
+        let mut held_sum: IndexMap<String, u64> = IndexMap::new();
+        for i in 1..=3 {
+            let cfg = CampaignConfig {
+                shard: Shard::parse(&format!("{i}/3")).unwrap(),
+                jobs: 2,
+                ..CampaignConfig::new(9, 60)
+            };
+            let seen = SeenIds::default();
+            let runner = Recorder::default();
+            let r = run_campaign(&s, &runner, &cfg, &seen);
+            assert!(matches!(r.verdict, Verdict::Held));
+            assert_eq!(r.ran, 20);
+            union_ids.extend(seen.0.into_inner().unwrap());
+            union_cases.extend(runner.0.into_inner().unwrap());
+            for (k, v) in r.held {
+                *held_sum.entry(k).or_insert(0) += v;
+            }
+        }
+        let mut whole_ids = whole_seen.0.into_inner().unwrap();
+        whole_ids.sort();
+        union_ids.sort();
+        assert_eq!(union_ids, whole_ids, "disjoint, and together the whole");
+        let key = |c: &Case| serde_json::to_string(c).unwrap();
+        let mut whole_cases: Vec<String> = whole_runner
+            .0
+            .into_inner()
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        let mut union_cases: Vec<String> = union_cases.iter().map(key).collect();
+        whole_cases.sort();
+        union_cases.sort();
+        assert_eq!(union_cases, whole_cases);
+        assert_eq!(held_sum, whole.held);
+    }
+
+    #[test]
+    fn the_lowest_failing_shard_finds_the_whole_campaigns_counterexample() {
+        let s = strategy();
+        let whole = run_campaign(&s, &SlowWeb01, &CampaignConfig::new(11, 300), &Quiet);
+        let w = counterexample(&whole);
+        let mut found = BTreeMap::new();
+        for i in 1..=4 {
+            let cfg = CampaignConfig {
+                shard: Shard::parse(&format!("{i}/4")).unwrap(),
+                ..CampaignConfig::new(11, 300)
+            };
+            if let Verdict::Counterexample(c) = run_campaign(&s, &SlowWeb01, &cfg, &Quiet).verdict {
+                found.insert(c.id.index, c.minimal.clone());
+            }
+        }
+        let (index, minimal) = found.into_iter().next().unwrap();
+        assert_eq!(index, w.id.index);
+        assert_eq!(minimal, w.minimal);
+    }
+
+    #[test]
+    fn saved_regressions_run_first() {
+        let s = strategy();
+        // Find a failing case somewhere in seed 5, then run a campaign of another seed that
+        // would find nothing in 0 cases but has the saved case.
+        let found = counterexample(&run_campaign(
+            &s,
+            &SlowWeb01,
+            &CampaignConfig::new(5, 300),
+            &Quiet,
+        ))
+        .id;
+        let cfg = CampaignConfig {
+            regressions: vec![found, found],
+            ..CampaignConfig::new(1234, 0)
+        };
+        let r = run_campaign(&s, &SlowWeb01, &cfg, &Quiet);
+        assert_eq!(counterexample(&r).id, found);
+        assert_eq!((r.ran, r.regressions_ran), (1, 1));
+        // Only the first shard reruns them.
+        let cfg = CampaignConfig {
+            shard: Shard::parse("2/2").unwrap(),
+            ..cfg
+        };
+        assert!(matches!(
+            run_campaign(&s, &SlowWeb01, &cfg, &Quiet).verdict,
+            Verdict::Held
+        ));
+    }
+
+    /// Fails to run case seeds that are multiples of 7 with a fatal status.
+    struct Broken;
+
+    impl CaseRunner for Broken {
+        fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
+            if case.seed % 7 == 0 {
+                return Ok(CaseOutcome {
+                    exit_code: 4,
+                    report: report(&[]),
+                    error: Some("ERROR! 'copy' is not a valid attribute for a Play".into()),
+                });
+            }
+            if case.seed % 5 == 0 {
+                return Err("cannot create a sandbox".into());
+            }
+            Ok(outcome(&[]))
+        }
+    }
+
+    #[test]
+    fn a_playbook_that_cannot_run_aborts_at_the_lowest_such_case() {
+        let s = strategy();
+        let mut verdicts = Vec::new();
+        for jobs in [1, 3] {
+            let cfg = CampaignConfig {
+                jobs,
+                ..CampaignConfig::new(3, 200)
+            };
+            let r = run_campaign(&s, &Broken, &cfg, &Quiet);
+            let Verdict::Aborted(a) = r.verdict else {
+                panic!("expected an abort")
+            };
+            let case = a.case.clone().unwrap();
+            let expected_index = (0..200)
+                .find(|&index| {
+                    let c = case_at(&s, CaseId { seed: 3, index }).unwrap();
+                    c.seed % 7 == 0 || c.seed % 5 == 0
+                })
+                .unwrap();
+            assert_eq!(a.id.index, expected_index);
+            if case.seed % 7 == 0 {
+                assert_eq!(a.exit_code, Some(4));
+                assert!(a.message.contains("not a valid attribute"));
+            } else {
+                assert_eq!(a.exit_code, None);
+                assert_eq!(a.message, "cannot create a sandbox");
+            }
+            assert_eq!(r.ran, expected_index + 1);
+            verdicts.push(a.id);
+        }
+        assert_eq!(verdicts[0], verdicts[1]);
+    }
+
+    #[test]
+    fn shard_parsing() {
+        assert_eq!(Shard::parse("2/4").unwrap(), Shard { index: 1, count: 4 });
+        assert_eq!(Shard::parse("2/4").unwrap().to_string(), "2/4");
+        for bad in ["0/4", "5/4", "1", "a/b", "1/0", ""] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        let s = Shard::parse("3/3").unwrap();
+        assert!(s.contains(2) && s.contains(5) && !s.contains(3));
+    }
+
+    #[test]
+    fn the_shrink_budget_is_respected() {
+        let cfg = CampaignConfig {
+            max_shrink_runs: 3,
+            ..CampaignConfig::new(42, 200)
+        };
+        let r = run_campaign(&strategy(), &SlowWeb01, &cfg, &Quiet);
+        assert!(counterexample(&r).shrink_runs <= 3);
+    }
+}
