@@ -21,6 +21,8 @@ pub enum Command {
     Playbook(Box<PlaybookArgs>),
     /// Run a lab's steps (SCENARIO/lab.yml) on one simulated fleet, as a student would.
     Lab(crate::lab::LabArgs),
+    /// Check a rollout against many generated fault plans; shrink a failure to a minimal one.
+    Check(Box<CheckArgs>),
 }
 
 /// Inventory options every Ansible command takes (`-i`, `-l`).
@@ -143,4 +145,60 @@ pub struct PlaybookArgs {
     /// Playbooks to run, in order.
     #[arg(value_name = "PLAYBOOK", required = true)]
     pub playbooks: Vec<std::path::PathBuf>,
+}
+
+/// `fleetsim check`: a property-based campaign of one playbook over a scenario.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Scenario folder: inventory.ini, fleet.yml and (optional) space.yml.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: std::path::PathBuf,
+    /// The playbook to check.
+    #[arg(long, value_name = "PLAYBOOK", required = true)]
+    pub playbook: std::path::PathBuf,
+    /// `-i` overrides SCENARIO/inventory.ini; `-l` limits the hosts a case may roll out to.
+    #[command(flatten)]
+    pub opts: InventoryOpts,
+    /// Extra variables, as for `fleetsim playbook`. Repeatable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+    /// Only run plays and tasks tagged with these values.
+    #[arg(short = 't', long = "tags", value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Only run plays and tasks whose tags do not match these values.
+    #[arg(long = "skip-tags", value_name = "SKIP_TAGS")]
+    pub skip_tags: Vec<String>,
+    /// The fleet model (default: SCENARIO/fleet.yml).
+    #[arg(long, value_name = "FLEET")]
+    pub fleet: Option<std::path::PathBuf>,
+    /// How many cases to draw.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub cases: u64,
+    /// Campaign seed (default: random, and printed so the campaign can be replayed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Fault space (default: SCENARIO/space.yml if there is one, else the built-in space).
+    #[arg(long, value_name = "SPACE")]
+    pub space: Option<std::path::PathBuf>,
+    /// Threads running cases (default: the number of cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Run only shard I of N (cases whose index is I-1 modulo N); the shards of a campaign
+    /// together run exactly the whole campaign.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Where counterexamples and the saved failing cases (regressions.txt) go.
+    #[arg(long, value_name = "DIR", default_value = "fleetsim-check")]
+    pub out: std::path::PathBuf,
+    /// Virtual clock start of every case, RFC 3339 (fixed by default so that a campaign is a
+    /// function of its seed).
+    #[arg(
+        long = "start-time",
+        value_name = "RFC3339",
+        default_value = "2026-01-01T00:00:00Z"
+    )]
+    pub start_time: String,
+    /// Cases the shrinker may run before settling for the smallest failure so far.
+    #[arg(long = "max-shrink-runs", value_name = "N", default_value_t = 1000)]
+    pub max_shrink_runs: u32,
 }

@@ -1,5 +1,6 @@
 //! The `fleetsim` command line: thin over the engine and sim crates.
 
+mod check;
 mod cli;
 mod fleet_files;
 mod inventory_cmd;
@@ -10,12 +11,25 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // `fleetsim check` documents exit 5 for bad options; the Ansible-like commands
+            // keep clap's 2, which is what ansible-playbook's argparse exits with.
+            let is_check = std::env::args().nth(1).as_deref() == Some("check");
+            if is_check && e.use_stderr() {
+                let _ = e.print();
+                std::process::exit(fleetsim_engine::exec::exit::BAD_OPTIONS);
+            }
+            e.exit()
+        }
+    };
     let code = match &cli.command {
         Command::Inventory(a) => inventory_cmd::run_inventory(a),
         Command::Hosts(a) => inventory_cmd::run_hosts(a),
         Command::Playbook(a) => playbook_cmd::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::Check(a) => check::run(a),
     };
     std::process::exit(code);
 }

@@ -49,7 +49,7 @@ pub fn parse_extra_vars(arg: &str) -> Result<Map<String, Value>, String> {
 
 /// A seed when none is given: from the OS clock's nanoseconds (outside the simulation, and
 /// printed so the run can be replayed).
-fn fresh_seed() -> u64 {
+pub(crate) fn fresh_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

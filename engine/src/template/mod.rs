@@ -51,6 +51,8 @@ pub use error::{TemplateError, TemplateErrorKind};
 pub use lookups::{LookupHost, NoLookups};
 pub use undefined::{is_omit, OMIT_PLACEHOLDER};
 pub use vars::{is_template, MapVars, VarSource};
+/// PyYAML-style dumping, also used to write files for users (`fleetsim check`'s fault plans).
+pub use yaml_emit::{dump as dump_yaml, YamlOpts};
 
 use undefined::{pop_frame, push_frame, undefined_message, with_frame, Frame};
 use vars::Ctx;

@@ -48,6 +48,7 @@ pub struct FaultSpace {
     #[serde(default = "TriggerSpace::builtin")]
     pub triggers: TriggerSpace,
     /// The kinds drawn, in file order: shrinking moves a fault towards the first kind.
+    #[serde(deserialize_with = "kinds_by_name")]
     pub kinds: IndexMap<FaultKind, KindSpace>,
     /// Fleet parameters that vary.
     #[serde(default)]
@@ -657,6 +658,40 @@ fn check_range(
     Ok(())
 }
 
+/// The kind names as plan files spell them.
+const KIND_NAMES: [&str; 13] = [
+    "slow_restart",
+    "unhealthy",
+    "unreachable",
+    "crash",
+    "disk_full",
+    "read_only",
+    "lb_reject_config",
+    "partition",
+    "latency",
+    "replica_lag",
+    "primary_crash",
+    "clock_skew",
+    "task_fail",
+];
+
+/// `kinds:` read with string keys, then named kinds: error paths then reach inside each
+/// kind (a path tracker cannot record a key read as an enum).
+fn kinds_by_name<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<IndexMap<FaultKind, KindSpace>, D::Error> {
+    let named: IndexMap<String, KindSpace> = IndexMap::deserialize(d)?;
+    let mut out = IndexMap::new();
+    for (name, ks) in named {
+        let kind = FaultKind::ALL
+            .iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| de::Error::unknown_variant(&name, &KIND_NAMES))?;
+        out.insert(*kind, ks);
+    }
+    Ok(out)
+}
+
 fn default_max_faults() -> usize {
     3
 }
@@ -799,6 +834,12 @@ mod tests {
         let s: FaultSpace = serde_json::from_value(v).map_err(|e| e.to_string())?;
         s.validate().map_err(|e| e.to_string())?;
         Ok(s)
+    }
+
+    #[test]
+    fn kind_names_are_the_plan_names() {
+        let names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names, KIND_NAMES);
     }
 
     #[test]

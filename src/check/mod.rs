@@ -1,0 +1,775 @@
+//! `fleetsim check SCENARIO --playbook PLAYBOOK`: property-based testing of a rollout. Reads
+//! the scenario (inventory, fleet, fault space), draws cases with the sim crate's proptest
+//! strategies, runs them through a [`runner::CaseRunner`] on `--jobs` threads, shrinks the
+//! first failure to a minimal case, writes it as a `--faults` plan with its replay command,
+//! saves it for the next campaign, and prints a summary.
+//!
+//! Exit statuses: 0 every case held every invariant; 10 a counterexample was found; 5 bad
+//! options (or files the options name that are missing); 4 a space file (or playbook) that
+//! does not load; a playbook that cannot run aborts the campaign with its own status (4 or
+//! 250); 1 anything else that stopped the campaign.
+
+mod artifacts;
+mod progress;
+mod regressions;
+pub mod runner;
+mod space_file;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use fleetsim_engine::exec::exit;
+use fleetsim_engine::inventory::Inventory;
+use fleetsim_engine::playbook::{self, Item, Playbook};
+use fleetsim_sim::fleet::campaign::{
+    run_campaign, CampaignConfig, CampaignResult, Observer, Shard, Verdict,
+};
+use fleetsim_sim::fleet::space::{FaultSpace, PathSeg, Targets};
+use fleetsim_sim::fleet::strategy;
+
+use crate::cli::{CheckArgs, InventoryOpts};
+use runner::{CaseRunner, PlaybookSpec};
+
+/// Exit status when a counterexample was found (as `fleetsim playbook` when the playbook
+/// succeeded but an invariant broke).
+pub const COUNTEREXAMPLE: i32 = 10;
+
+/// Exit status for a space file that does not load.
+pub const BAD_SPACE: i32 = 4;
+
+/// Everything a campaign needs, checked.
+pub struct Setup {
+    pub spec: PlaybookSpec,
+    /// The hosts a case may roll out to: the play hosts within --limit.
+    pub rollout: Vec<String>,
+    pub space: FaultSpace,
+    /// The space file, or `None` for the built-in space.
+    pub space_path: Option<PathBuf>,
+    pub cfg: CampaignConfig,
+    pub out_dir: PathBuf,
+    pub warnings: Vec<String>,
+}
+
+/// Why a campaign could not start: the exit status and the message (`None` when the
+/// failing step printed it already).
+#[derive(Debug)]
+pub struct Fail {
+    pub code: i32,
+    pub message: Option<String>,
+}
+
+fn bad(message: String) -> Fail {
+    Fail {
+        code: exit::BAD_OPTIONS,
+        message: Some(message),
+    }
+}
+
+pub fn run(a: &CheckArgs) -> i32 {
+    let setup = match prepare(a) {
+        Ok(s) => s,
+        Err(f) => {
+            if let Some(m) = f.message {
+                eprintln!("[ERROR]: {m}");
+            }
+            return f.code;
+        }
+    };
+    for w in &setup.warnings {
+        eprintln!("[WARNING]: {w}");
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    say(&mut out, &header(&setup, a.seed.is_none()));
+    let runner = match runner::real_runner(&setup.spec) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("[ERROR]: {}", e.message);
+            return e.code;
+        }
+    };
+    let bar = progress::Progress::new(setup.cfg.case_ids().len() as u64);
+    let result = campaign(&setup, runner.as_ref(), &bar);
+    bar.finish();
+    let (text, code) = conclude(&setup, &result);
+    say(&mut out, &text);
+    code
+}
+
+/// Writes to stdout; a closed pipe is not worth a panic.
+fn say(out: &mut dyn Write, text: &str) {
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// Checks the options and loads the scenario.
+pub fn prepare(a: &CheckArgs) -> Result<Setup, Fail> {
+    if a.jobs == Some(0) {
+        return Err(bad("--jobs must be at least 1".into()));
+    }
+    let jobs = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let shard = match &a.shard {
+        Some(s) => Shard::parse(s).map_err(bad)?,
+        None => Shard::WHOLE,
+    };
+    let start_time = fleetsim_sim::clock::parse_rfc3339(&a.start_time).ok_or_else(|| {
+        bad(format!(
+            "--start-time must be an RFC 3339 time such as 2026-01-01T00:00:00Z, not '{}'",
+            a.start_time
+        ))
+    })?;
+    if !a.scenario.is_dir() {
+        return Err(bad(format!(
+            "the scenario folder {} does not exist",
+            a.scenario.display()
+        )));
+    }
+    let inventory = if a.opts.inventory.is_empty() {
+        let default = a.scenario.join("inventory.ini");
+        if !default.exists() {
+            return Err(bad(format!(
+                "the scenario has no inventory: {} (give -i INVENTORY)",
+                default.display()
+            )));
+        }
+        vec![default.display().to_string()]
+    } else {
+        a.opts.inventory.clone()
+    };
+    let fleet = a
+        .fleet
+        .clone()
+        .unwrap_or_else(|| a.scenario.join("fleet.yml"));
+    if !fleet.is_file() {
+        return Err(bad(format!(
+            "no fleet model: {} (write one, or give --fleet FILE)",
+            fleet.display()
+        )));
+    }
+    if !a.playbook.is_file() {
+        return Err(bad(format!(
+            "the playbook: {} could not be found",
+            a.playbook.display()
+        )));
+    }
+    let mut extra = serde_json::Map::new();
+    for e in &a.extra_vars {
+        extra.extend(crate::playbook_cmd::parse_extra_vars(e).map_err(bad)?);
+    }
+    let (pb, _) = playbook::load_playbook(&a.playbook, &extra).map_err(|e| Fail {
+        code: e.exit_code(),
+        message: Some(e.to_string()),
+    })?;
+    let mut inv = crate::inventory_cmd::load(&InventoryOpts {
+        inventory: inventory.clone(),
+        limit: a.opts.limit.clone(),
+    })
+    .map_err(|code| Fail {
+        code,
+        message: None,
+    })?;
+    inv.set_limit(a.opts.limit.as_deref())
+        .map_err(|e| bad(e.0))?;
+    let rollout = play_hosts(&pb, &inv).map_err(bad)?;
+    if rollout.is_empty() {
+        return Err(bad(match &a.opts.limit {
+            Some(l) => format!("--limit '{l}' selects no host of the playbook's plays"),
+            None => "the playbook's plays select no host of the inventory".into(),
+        }));
+    }
+    let default_space = a.scenario.join("space.yml");
+    let space_path = match &a.space {
+        Some(p) => Some(p.clone()),
+        None if default_space.is_file() => Some(default_space),
+        None => None,
+    };
+    let mut space = match &space_path {
+        Some(p) => {
+            let file = space_file::load(p).map_err(|e| Fail {
+                code: BAD_SPACE,
+                message: Some(e.to_string()),
+            })?;
+            check_patterns(&file, &inv)?;
+            file.space
+        }
+        None => FaultSpace::builtin(),
+    };
+    if let Some(t) = &mut space.triggers.task {
+        if t.names.is_none() {
+            t.names = Some(task_names(&pb));
+        }
+    }
+    let mut warnings = Vec::new();
+    let reg_path = a.out.join(regressions::FILE_NAME);
+    let (saved, bad_lines) = regressions::read(&reg_path).map_err(|m| Fail {
+        code: exit::ERROR,
+        message: Some(m),
+    })?;
+    warnings.extend(bad_lines);
+    let seed = a.seed.unwrap_or_else(crate::playbook_cmd::fresh_seed);
+    let cfg = CampaignConfig {
+        seed,
+        cases: a.cases,
+        jobs,
+        shard,
+        regressions: regressions::for_playbook(&saved, &a.playbook),
+        max_shrink_runs: a.max_shrink_runs,
+    };
+    Ok(Setup {
+        spec: PlaybookSpec {
+            inventory,
+            playbook: a.playbook.clone(),
+            fleet,
+            extra_vars: a.extra_vars.clone(),
+            tags: a.tags.clone(),
+            skip_tags: a.skip_tags.clone(),
+            start_time,
+        },
+        rollout,
+        space,
+        space_path,
+        cfg,
+        out_dir: a.out.clone(),
+        warnings,
+    })
+}
+
+/// The hosts of the playbook's plays within the limit, in play order then inventory order.
+/// A play whose `hosts:` is templated counts as every host of the limit (or the inventory).
+fn play_hosts(pb: &Playbook, inv: &Inventory) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for play in &pb.plays {
+        let pattern = match &play.hosts {
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(playbook::scalar_text)
+                .collect::<Vec<_>>()
+                .join(","),
+            other => playbook::scalar_text(other),
+        };
+        let pattern = if pattern.contains("{{") {
+            "all".to_string()
+        } else {
+            pattern
+        };
+        for h in inv.resolve(&pattern).map_err(|e| e.0)?.hosts {
+            if !out.contains(&h) {
+                out.push(h);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Task names a task trigger may name: as the banners show them, without templated ones
+/// (their banner depends on the run), each once, in playbook order.
+fn task_names(pb: &Playbook) -> Vec<String> {
+    fn walk(items: &[Item], out: &mut Vec<String>) {
+        for i in items {
+            match i {
+                Item::Task(t) => {
+                    let name = t.display_name();
+                    if !name.contains("{{") && !out.contains(&name) {
+                        out.push(name);
+                    }
+                }
+                Item::Block(b) => {
+                    walk(&b.block, out);
+                    walk(&b.rescue, out);
+                    walk(&b.always, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for play in &pb.plays {
+        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            for b in section {
+                walk(&b.block, &mut out);
+                walk(&b.rescue, &mut out);
+                walk(&b.always, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Every host pattern the space names must match a host of the inventory (a typo would
+/// otherwise make every such fault a silent no-op).
+fn check_patterns(file: &space_file::SpaceFile, inv: &Inventory) -> Result<(), Fail> {
+    for (kind, ks) in &file.space.kinds {
+        let base = vec![
+            PathSeg::Key("kinds".into()),
+            PathSeg::Key(kind.name().into()),
+        ];
+        let mut targets: Vec<(Vec<PathSeg>, &Targets)> = Vec::new();
+        let mut p = base.clone();
+        p.push(PathSeg::Key("hosts".into()));
+        targets.push((p, &ks.hosts));
+        if let Some(sides) = &ks.between {
+            for (i, s) in sides.iter().enumerate() {
+                let mut p = base.clone();
+                p.push(PathSeg::Key("between".into()));
+                p.push(PathSeg::Index(i));
+                targets.push((p, s));
+            }
+        }
+        for (path, t) in targets {
+            let is_list = matches!(t, Targets::OneOf(_));
+            for (i, pattern) in t.patterns().into_iter().enumerate() {
+                let mut at = path.clone();
+                if is_list {
+                    at.push(PathSeg::Index(i));
+                }
+                let problem = match inv.resolve_ignoring_limit(pattern) {
+                    Ok(r) if r.hosts.is_empty() => Some(format!(
+                        "the host pattern '{pattern}' matches no host of the inventory"
+                    )),
+                    Ok(_) => None,
+                    Err(e) => Some(e.0),
+                };
+                if let Some(m) = problem {
+                    return Err(Fail {
+                        code: BAD_SPACE,
+                        message: Some(file.error_at(&at, false, m).to_string()),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn header(s: &Setup, random_seed: bool) -> String {
+    let cfg = &s.cfg;
+    let mut t = format!(
+        "fleetsim check: seed {}{}, {} cases, shard {}, {} jobs\n",
+        cfg.seed,
+        if random_seed {
+            format!(" (replay this campaign with --seed {})", cfg.seed)
+        } else {
+            String::new()
+        },
+        cfg.cases,
+        cfg.shard,
+        cfg.jobs
+    );
+    t.push_str(&format!("playbook: {}\n", s.spec.playbook.display()));
+    t.push_str(&format!("rollout hosts: {}\n", s.rollout.join(", ")));
+    t.push_str(&format!(
+        "fault space: {}\n",
+        match &s.space_path {
+            Some(p) => p.display().to_string(),
+            None => "built-in (see README, `fleetsim check`)".into(),
+        }
+    ));
+    let saved = if cfg.shard.index == 0 {
+        cfg.regressions.len()
+    } else {
+        0
+    };
+    if saved > 0 {
+        t.push_str(&format!(
+            "rerunning {saved} saved failing case{} from {} first\n",
+            if saved == 1 { "" } else { "s" },
+            s.out_dir.join(regressions::FILE_NAME).display()
+        ));
+    }
+    t
+}
+
+/// Runs the campaign of `setup` with `runner`.
+pub fn campaign(setup: &Setup, runner: &dyn CaseRunner, observer: &dyn Observer) -> CampaignResult {
+    let strategy = strategy::case(&setup.space, &setup.rollout);
+    run_campaign(&strategy, runner, &setup.cfg, observer)
+}
+
+/// The summary, the files of a counterexample, and the exit status.
+pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
+    let mut t = String::from("\n");
+    t.push_str(&format!(
+        "cases run: {}{}\n",
+        r.ran,
+        if r.regressions_ran > 0 {
+            format!(
+                " ({} saved, {} new)",
+                r.regressions_ran,
+                r.ran - r.regressions_ran
+            )
+        } else {
+            String::new()
+        }
+    ));
+    if !r.held.is_empty() {
+        t.push_str("invariants held:\n");
+        let width = r.held.keys().map(String::len).max().unwrap_or(0);
+        for (name, n) in &r.held {
+            t.push_str(&format!("  {name:<width$}  {n}/{}\n", r.ran));
+        }
+    }
+    match &r.verdict {
+        Verdict::Held => {
+            t.push_str("every case held every invariant\n");
+            (t, exit::OK)
+        }
+        Verdict::Aborted(a) => {
+            t.push_str(&format!("stopped: {} could not run\n", a.id));
+            let status = match a.exit_code {
+                Some(c) => format!(" (exit status {c})"),
+                None => String::new(),
+            };
+            eprintln!("[ERROR]: {} could not run{status}: {}", a.id, a.message);
+            (t, a.exit_code.unwrap_or(exit::ERROR))
+        }
+        Verdict::Counterexample(cx) => {
+            let hosts = |n: usize| if n == 1 { "host" } else { "hosts" };
+            let faults = |n: usize| if n == 1 { "fault" } else { "faults" };
+            let (f0, h0) = (cx.found.plan.faults.len(), cx.found.hosts.len());
+            t.push_str(&format!(
+                "found: {} broke {} with {f0} {} on {h0} {}\n",
+                cx.id,
+                cx.broken.join(", "),
+                faults(f0),
+                hosts(h0),
+            ));
+            let (f1, h1) = (cx.minimal.plan.faults.len(), cx.minimal.hosts.len());
+            t.push_str(&format!(
+                "shrunk in {} runs ({} steps) to {f1} {} on {h1} {} ({}):\n",
+                cx.shrink_runs,
+                cx.shrink_steps,
+                faults(f1),
+                hosts(h1),
+                cx.minimal.hosts.join(", ")
+            ));
+            for f in &cx.minimal.plan.faults {
+                t.push_str(&format!("  - {}\n", artifacts::describe(f)));
+            }
+            if let Some(s) = cx.minimal.fleet.restart_seconds {
+                t.push_str(&format!("  - fleet: restart_seconds {s}\n"));
+            }
+            if let Some(r) = cx.minimal.fleet.requests_per_second {
+                t.push_str(&format!("  - fleet: requests_per_second {r}\n"));
+            }
+            for inv in cx.outcome.report.invariants.iter().filter(|i| !i.holds) {
+                match inv.violations.first() {
+                    Some(v) => {
+                        let mut line = format!("  {} at {} s", inv.name, v.at);
+                        if !v.hosts.is_empty() {
+                            line.push_str(&format!(" on {}", v.hosts.join(", ")));
+                        }
+                        if let Some(lb) = &v.lb {
+                            line.push_str(&format!(" via {lb}"));
+                        }
+                        if let Some(task) = &v.task {
+                            line.push_str(&format!(" (task \"{task}\")"));
+                        }
+                        line.push_str(&format!(": {}\n", v.detail));
+                        t.push_str(&line);
+                    }
+                    None => t.push_str(&format!("  {} broken\n", inv.name)),
+                }
+            }
+            let written = match artifacts::write(&setup.out_dir, &setup.spec, cx) {
+                Ok(w) => w,
+                Err(m) => {
+                    eprintln!("[ERROR]: {m}");
+                    return (t, exit::ERROR);
+                }
+            };
+            let note = format!(
+                "{} broken; minimal: {f1} {} on {}",
+                cx.broken.join(", "),
+                faults(f1),
+                cx.minimal.hosts.join(",")
+            );
+            if let Err(m) = regressions::append(
+                &setup.out_dir.join(regressions::FILE_NAME),
+                cx.id,
+                &setup.spec.playbook,
+                &note,
+            ) {
+                eprintln!("[WARNING]: the failing case was not saved: {m}");
+            }
+            t.push_str(&format!("counterexample: {}\n", written.plan.display()));
+            t.push_str(&format!("replay: {}\n", written.replay));
+            (t, COUNTEREXAMPLE)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fleetsim_sim::fleet::campaign::{CaseOutcome, Quiet};
+    use fleetsim_sim::fleet::case::Case;
+    use fleetsim_sim::fleet::faults::FaultKind;
+    use fleetsim_sim::fleet::report::{InvariantResult, Report, Traffic, Violation, INVARIANTS};
+    use std::path::Path;
+
+    const FLEET: &str = "apps:\n  - hosts: web\n    port_var: web_port\n    config: /tmp/app-{host}/config.toml\n    restart_seconds: 0.1\nload_balancers: []\n";
+
+    /// Breaks capacity_floor when a slow restart of more than 5 s hits web-01 while web-01
+    /// is in the rollout.
+    struct Fake;
+
+    impl CaseRunner for Fake {
+        fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
+            let rolled = case.hosts.iter().any(|h| h == "web-01");
+            let slow = case.plan.faults.iter().any(|f| {
+                f.kind == FaultKind::SlowRestart
+                    && f.hosts.as_deref() == Some("web-01")
+                    && f.seconds.unwrap_or(0.0) > 5.0
+            });
+            let broken = rolled && slow;
+            Ok(CaseOutcome {
+                exit_code: if broken { 10 } else { 0 },
+                report: Report {
+                    seed: case.seed,
+                    start_time: "2026-01-01T00:00:00Z".into(),
+                    virtual_seconds: 30.0,
+                    traffic: Traffic::default(),
+                    invariants: INVARIANTS
+                        .iter()
+                        .map(|n| {
+                            let hit = broken && *n == "capacity_floor";
+                            InvariantResult {
+                                name: n.to_string(),
+                                holds: !hit,
+                                violations: if hit {
+                                    vec![Violation {
+                                        at: 12.4,
+                                        hosts: vec!["web-01".into(), "web-02".into()],
+                                        lb: Some("lb-01".into()),
+                                        task: Some("Deploy".into()),
+                                        detail: "2 of 3 backends out of rotation".into(),
+                                    }]
+                                } else {
+                                    vec![]
+                                },
+                            }
+                        })
+                        .collect(),
+                },
+                error: None,
+            })
+        }
+    }
+
+    /// A scenario folder: inventory, fleet, a playbook.
+    fn scenario() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("inventory.ini"),
+            "[web]\nweb-01 web_port=8080\nweb-02 web_port=8081\nweb-03 web_port=8082\n[lb]\nlb-01\n",
+        )
+        .unwrap();
+        std::fs::write(d.path().join("fleet.yml"), FLEET).unwrap();
+        std::fs::write(
+            d.path().join("deploy.yml"),
+            "- hosts: web\n  serial: 1\n  tasks:\n    - name: Deploy\n      debug: msg=x\n    - name: Check {{ inventory_hostname }}\n      debug: msg=y\n",
+        )
+        .unwrap();
+        d
+    }
+
+    fn args(dir: &Path, extra: &[&str]) -> CheckArgs {
+        use clap::Parser;
+        let scenario = dir.display().to_string();
+        let playbook = dir.join("deploy.yml").display().to_string();
+        let out = dir.join("out").display().to_string();
+        let mut argv = vec![
+            "fleetsim",
+            "check",
+            &scenario,
+            "--playbook",
+            &playbook,
+            "--out",
+            &out,
+        ];
+        // Defaults of these tests, unless a test gives its own.
+        for (opt, value) in [("--seed", "42"), ("--cases", "300")] {
+            if !extra.contains(&opt) {
+                argv.extend([opt, value]);
+            }
+        }
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::Check(a) => *a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn setup_reads_the_scenario() {
+        let d = scenario();
+        let s = prepare(&args(d.path(), &["--jobs", "2", "--shard", "1/2"])).unwrap();
+        assert_eq!(s.rollout, vec!["web-01", "web-02", "web-03"]);
+        assert_eq!(s.cfg.jobs, 2);
+        assert_eq!(s.cfg.shard, Shard::parse("1/2").unwrap());
+        assert_eq!(s.space_path, None);
+        // Task triggers draw the playbook's (untemplated) task names.
+        assert_eq!(
+            s.space.triggers.task.as_ref().unwrap().names,
+            Some(vec!["Deploy".to_string()])
+        );
+        let s = prepare(&args(d.path(), &["-l", "web-02,lb-01"])).unwrap();
+        assert_eq!(s.rollout, vec!["web-02"]);
+    }
+
+    #[test]
+    fn bad_options_are_exit_5() {
+        let d = scenario();
+        for extra in [
+            &["--shard", "3/2"][..],
+            &["--jobs", "0"],
+            &["--start-time", "yesterday"],
+            &["-l", "lb-01"],
+            &["--fleet", "/nonexistent/fleet.yml"],
+        ] {
+            let f = prepare(&args(d.path(), extra)).err().unwrap();
+            assert_eq!(f.code, exit::BAD_OPTIONS, "{extra:?}: {:?}", f.message);
+        }
+    }
+
+    #[test]
+    fn a_space_pattern_that_matches_nothing_is_a_space_error() {
+        let d = scenario();
+        std::fs::write(
+            d.path().join("space.yml"),
+            "kinds:\n  unreachable:\n    hosts: [lb-01, lb-99]\n",
+        )
+        .unwrap();
+        let f = prepare(&args(d.path(), &[])).err().unwrap();
+        assert_eq!(f.code, BAD_SPACE);
+        let m = f.message.unwrap();
+        assert!(
+            m.contains(
+                "space.yml:3:20: invalid fault space: the host pattern 'lb-99' matches no host of the inventory"
+            ),
+            "{m}"
+        );
+        assert!(m.contains("space.yml:3:20"), "{m}");
+    }
+
+    #[test]
+    fn a_campaign_finds_shrinks_writes_and_saves_a_counterexample() {
+        let d = scenario();
+        let s = prepare(&args(d.path(), &["--jobs", "2"])).unwrap();
+        let r = campaign(&s, &Fake, &Quiet);
+        let (text, code) = conclude(&s, &r);
+        assert_eq!(code, COUNTEREXAMPLE, "{text}");
+        let Verdict::Counterexample(cx) = &r.verdict else {
+            unreachable!()
+        };
+        assert!(text.contains(&format!(
+            "found: case {} of seed 42 broke capacity_floor",
+            cx.id.index
+        )));
+        assert!(text.contains(" to 1 fault on 1 host (web-01):\n  - slow_restart on web-01 from the start to the end (seconds 5.001)\n  capacity_floor at 12.4 s on web-01, web-02 via lb-01 (task \"Deploy\"): 2 of 3 backends out of rotation\n"), "{text}");
+        let out = d.path().join("out");
+        let plan = out.join(format!("deploy-42-{}.faults.yml", cx.id.index));
+        assert!(text.contains(&format!("counterexample: {}\n", plan.display())));
+        let written = std::fs::read_to_string(&plan).unwrap();
+        assert!(
+            written.ends_with("faults:\n- kind: slow_restart\n  hosts: web-01\n  seconds: 5.001\n")
+        );
+        let replay = text.lines().find(|l| l.starts_with("replay: ")).unwrap();
+        assert!(replay.contains(" --limit web-01 "), "{replay}");
+        assert!(
+            replay.contains(&format!(" --seed {} ", cx.minimal.seed)),
+            "{replay}"
+        );
+        assert!(
+            replay.ends_with(" --start-time 2026-01-01T00:00:00Z"),
+            "{replay}"
+        );
+        // The fleet was the scenario's: no fleet file, the replay uses fleet.yml.
+        assert!(replay.contains(&format!("--fleet {}", d.path().join("fleet.yml").display())));
+        // The next campaign (another seed, no new cases) reruns the saved case first.
+        let s2 = prepare(&args(d.path(), &["--seed", "1", "--cases", "0"])).unwrap();
+        assert_eq!(s2.cfg.regressions, vec![cx.id]);
+        let r2 = campaign(&s2, &Fake, &Quiet);
+        let (text2, code2) = conclude(&s2, &r2);
+        assert_eq!(code2, COUNTEREXAMPLE);
+        assert!(text2.contains("cases run: 1 (1 saved, 0 new)"), "{text2}");
+    }
+
+    #[test]
+    fn a_changed_fleet_is_written_beside_the_plan() {
+        let d = scenario();
+        let s = prepare(&args(d.path(), &[])).unwrap();
+        // Breaks only when restarts are slower than 1.9 s.
+        struct SlowFleet;
+        impl CaseRunner for SlowFleet {
+            fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
+                let mut o = Fake.run(&Case {
+                    plan: Default::default(),
+                    ..case.clone()
+                })?;
+                if case.fleet.restart_seconds.unwrap_or(0.1) > 1.9 {
+                    o.exit_code = 10;
+                    o.report.invariants[0].holds = false;
+                }
+                Ok(o)
+            }
+        }
+        let r = campaign(&s, &SlowFleet, &Quiet);
+        let (text, code) = conclude(&s, &r);
+        assert_eq!(code, COUNTEREXAMPLE, "{text}");
+        let Verdict::Counterexample(cx) = &r.verdict else {
+            unreachable!()
+        };
+        assert_eq!(cx.minimal.fleet.restart_seconds, Some(1.901));
+        assert!(cx.minimal.plan.faults.is_empty());
+        let fleet = d
+            .path()
+            .join("out")
+            .join(format!("deploy-42-{}.fleet.yml", cx.id.index));
+        let model = artifacts::load_fleet(&fleet).unwrap();
+        assert_eq!(model.apps[0].restart_seconds, 1.901);
+        assert!(
+            text.contains(&format!("--fleet {}", fleet.display())),
+            "{text}"
+        );
+        assert!(
+            text.contains("  - fleet: restart_seconds 1.901\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_case_holding_is_exit_0_with_counts() {
+        let d = scenario();
+        let s = prepare(&args(d.path(), &["--cases", "25", "-l", "web-02"])).unwrap();
+        let r = campaign(&s, &Fake, &Quiet);
+        let (text, code) = conclude(&s, &r);
+        assert_eq!(code, exit::OK);
+        assert!(text.contains("cases run: 25\n"), "{text}");
+        assert!(text.contains("  capacity_floor         25/25\n"), "{text}");
+        assert!(text.ends_with("every case held every invariant\n"));
+        assert!(
+            !d.path().join("out").exists(),
+            "nothing written when all held"
+        );
+    }
+
+    #[test]
+    fn the_readme_shows_the_builtin_space() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("<!-- builtin-space -->\n```yaml\n")
+            .expect("README marks the built-in space");
+        let body = &readme[start..];
+        let body = &body[body.find("```yaml\n").unwrap() + 8..];
+        let body = &body[..body.find("```").unwrap()];
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("space.yml");
+        std::fs::write(&p, body).unwrap();
+        let loaded = space_file::load(&p).map_err(|e| e.to_string()).unwrap();
+        assert_eq!(loaded.space, FaultSpace::builtin());
+    }
+}
