@@ -367,11 +367,7 @@ fn header(s: &Setup, random_seed: bool) -> String {
             None => "built-in (see README, `fleetsim check`)".into(),
         }
     ));
-    let saved = if cfg.shard.index == 0 {
-        cfg.regressions.len()
-    } else {
-        0
-    };
+    let saved = cfg.saved_ids().len();
     if saved > 0 {
         t.push_str(&format!(
             "rerunning {saved} saved failing case{} from {} first\n",

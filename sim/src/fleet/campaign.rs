@@ -15,7 +15,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 use proptest::strategy::{Strategy, ValueTree};
@@ -127,8 +127,8 @@ impl CampaignConfig {
         }
     }
 
-    /// The cases this campaign runs, in order: regressions, then its own.
-    pub fn case_ids(&self) -> Vec<CaseId> {
+    /// The saved cases this shard reruns: each once, none outside the first shard.
+    pub fn saved_ids(&self) -> Vec<CaseId> {
         let mut ids: Vec<CaseId> = Vec::new();
         if self.shard.index == 0 {
             for r in &self.regressions {
@@ -137,7 +137,13 @@ impl CampaignConfig {
                 }
             }
         }
-        let saved = ids.clone();
+        ids
+    }
+
+    /// The cases this campaign runs, in order: regressions, then its own.
+    pub fn case_ids(&self) -> Vec<CaseId> {
+        let saved = self.saved_ids();
+        let mut ids = saved.clone();
         ids.extend(
             (0..self.cases)
                 .filter(|i| self.shard.contains(*i))
@@ -243,18 +249,36 @@ pub struct Aborted {
     pub message: String,
 }
 
-/// The result of one case of the campaign proper.
+/// The result of one case of the campaign proper, kept small (a campaign may hold millions):
+/// the invariant names are shared by every case whose report lists the same ones.
 enum Slot {
-    Ran(Vec<(String, bool)>),
+    Ran(Arc<[String]>, Box<[bool]>),
     Aborted(Box<Aborted>),
 }
 
 impl Slot {
     fn stops(&self) -> bool {
         match self {
-            Slot::Ran(inv) => inv.iter().any(|(_, h)| !h),
+            Slot::Ran(_, holds) => holds.iter().any(|h| !h),
             Slot::Aborted(_) => true,
         }
+    }
+}
+
+/// The distinct invariant name lists seen (one, in practice).
+#[derive(Default)]
+struct Names(Mutex<Vec<Arc<[String]>>>);
+
+impl Names {
+    fn intern(&self, names: Vec<String>) -> Arc<[String]> {
+        // A poisoned lock only means another worker panicked; the list itself is intact.
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = known.iter().find(|n| n[..] == names[..]) {
+            return n.clone();
+        }
+        let n: Arc<[String]> = names.into();
+        known.push(n.clone());
+        n
     }
 }
 
@@ -271,6 +295,7 @@ where
 {
     let ids = cfg.case_ids();
     let slots: Mutex<Vec<Option<Slot>>> = Mutex::new((0..ids.len()).map(|_| None).collect());
+    let names = Names::default();
     let next = AtomicUsize::new(0);
     // The lowest slot known to stop the campaign; workers take no slot above it.
     let stop_at = AtomicUsize::new(usize::MAX);
@@ -282,7 +307,7 @@ where
                 if k >= ids.len() || k > stop_at.load(Ordering::SeqCst) {
                     break;
                 }
-                let slot = run_slot(strategy, runner, ids[k]);
+                let slot = run_slot(strategy, runner, ids[k], &names);
                 let stops = slot.stops();
                 if stops {
                     stop_at.fetch_min(k, Ordering::SeqCst);
@@ -295,18 +320,8 @@ where
         }
     });
     let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
-    let regression_count = if cfg.shard.index == 0 {
-        // case_ids() put the (deduplicated) regressions first.
-        let mut seen = Vec::new();
-        for r in &cfg.regressions {
-            if !seen.contains(r) {
-                seen.push(*r);
-            }
-        }
-        seen.len()
-    } else {
-        0
-    };
+    // case_ids() put the saved cases first.
+    let regression_count = cfg.saved_ids().len();
     let mut held: IndexMap<String, u64> = IndexMap::new();
     let mut ran = 0u64;
     let mut regressions_ran = 0u64;
@@ -318,8 +333,8 @@ where
         if k < regression_count {
             regressions_ran += 1;
         }
-        if let Slot::Ran(inv) = slot {
-            for (name, h) in inv {
+        if let Slot::Ran(names, holds) = slot {
+            for (name, h) in names.iter().zip(holds.iter()) {
                 *held.entry(name.clone()).or_insert(0) += u64::from(*h);
             }
         }
@@ -332,11 +347,12 @@ where
         None => Verdict::Held,
         Some(k) => match slots.into_iter().nth(k).flatten() {
             Some(Slot::Aborted(a)) => Verdict::Aborted(a),
-            Some(Slot::Ran(inv)) => {
-                let broken: Vec<String> = inv
-                    .into_iter()
-                    .filter(|(_, h)| !h)
-                    .map(|(n, _)| n)
+            Some(Slot::Ran(names, holds)) => {
+                let broken: Vec<String> = names
+                    .iter()
+                    .zip(holds.iter())
+                    .filter(|(_, h)| !**h)
+                    .map(|(n, _)| n.clone())
                     .collect();
                 shrink_case(
                     strategy,
@@ -358,7 +374,12 @@ where
     }
 }
 
-fn run_slot<S: Strategy<Value = Case>>(strategy: &S, runner: &dyn CaseRunner, id: CaseId) -> Slot {
+fn run_slot<S: Strategy<Value = Case>>(
+    strategy: &S,
+    runner: &dyn CaseRunner,
+    id: CaseId,
+    names: &Names,
+) -> Slot {
     let case = match case_at(strategy, id) {
         Ok(c) => c,
         Err(message) => {
@@ -372,11 +393,8 @@ fn run_slot<S: Strategy<Value = Case>>(strategy: &S, runner: &dyn CaseRunner, id
     };
     match run_checked(runner, id, &case) {
         Ok(o) => Slot::Ran(
-            o.report
-                .invariants
-                .iter()
-                .map(|i| (i.name.clone(), i.holds))
-                .collect(),
+            names.intern(o.report.invariants.iter().map(|i| i.name.clone()).collect()),
+            o.report.invariants.iter().map(|i| i.holds).collect(),
         ),
         Err(a) => Slot::Aborted(a),
     }
