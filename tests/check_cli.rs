@@ -1,6 +1,7 @@
 //! `fleetsim check` through the binary: its exit statuses for bad options (5), a bad space
-//! file (4, with file:line:col), a playbook that does not load (4), and, until the fleet
-//! runtime is wired into it, the "not yet wired" stop (250) after everything was checked.
+//! file (4, with file:line:col), a playbook that does not load (4); on the lab, a
+//! counterexample (10) whose replay reproduces the fleet report byte for byte, and results
+//! that do not depend on `--jobs`.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -121,20 +122,106 @@ fn a_playbook_that_does_not_load_exits_4() {
     assert!(text(&out.stderr).contains("'copy' is not a valid attribute for a Play"));
 }
 
-/// Until the fleet runtime is wired into `fleetsim check`, a valid campaign stops with exit
-/// status 250 after printing its header (seed, hosts, space). Replace this test when it is.
+/// The lab's corrected rollout breaks an invariant; check finds it, shrinks it, and its
+/// replay command reproduces the minimal run's fleet report byte for byte.
 #[test]
-fn a_valid_campaign_prints_its_header_then_stops_until_wired() {
-    let d = scenario();
-    let out = check(
-        d.path(),
-        &["--jobs", "2", "--shard", "1/3", "--cases", "30"],
-    );
+fn the_lab_counterexample_replays_byte_for_byte() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args([
+            "check",
+            "scenarios/lab-8.2",
+            "--playbook",
+            "scenarios/lab-8.2/playbooks/corrected/lb-orchestration.yml",
+            "--limit",
+            "web_servers_prod[0:1],api_servers_prod[0]",
+            "--seed",
+            "1",
+            "--cases",
+            "5",
+            "--jobs",
+            "2",
+            "--out",
+        ])
+        .arg(out_dir.path())
+        .current_dir(root)
+        .output()
+        .unwrap();
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(250), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(10), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.starts_with("fleetsim check: seed 1, 5 cases, shard 1/1, 2 jobs\n"));
+    assert!(stdout.contains("rollout hosts: web-prod-01, web-prod-02, api-prod-01\n"));
+    let line = |prefix: &str| -> String {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line in {stdout}"))
+            .to_string()
+    };
+    let plan = line("counterexample: ");
+    assert!(Path::new(&plan).is_file());
+    let expected_report = std::fs::read_to_string(line("fleet report: ")).unwrap();
+    let replay = line("replay: ");
+    // Run the replay as a shell would split it (the paths here need no quoting).
+    let mut words = replay.split(' ');
+    assert_eq!(words.next(), Some("fleetsim"));
+    let report = out_dir.path().join("replayed.json");
+    let replayed = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(words)
+        .arg("--report")
+        .arg(&report)
+        .current_dir(root)
+        .output()
+        .unwrap();
     assert_eq!(
-        stdout,
-        "fleetsim check: seed 3, 30 cases, shard 1/3, 2 jobs\nplaybook: deploy.yml\nrollout hosts: web-01, web-02\nfault space: built-in (see README, `fleetsim check`)\n"
+        replayed.status.code(),
+        Some(10),
+        "{}",
+        text(&replayed.stderr)
     );
-    assert!(text(&out.stderr).contains("not yet wired"));
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), expected_report);
+    // The failing case is saved for the next campaign.
+    let saved = std::fs::read_to_string(out_dir.path().join("regressions.txt")).unwrap();
+    assert!(
+        saved.contains("\ncc 1 0 scenarios/lab-8.2/playbooks/corrected/lb-orchestration.yml\n"),
+        "{saved}"
+    );
+}
+
+/// The same seed gives the same summary whatever the number of jobs.
+#[test]
+fn jobs_do_not_change_the_result() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // One output folder for both runs (its path is in the summary), emptied in between so
+    // that the second run does not start with the first one's saved case.
+    let out_dir = tempfile::tempdir().unwrap();
+    let run = |jobs: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+            .args([
+                "check",
+                "scenarios/lab-8.2",
+                "--playbook",
+                "scenarios/lab-8.2/playbooks/corrected/lb-orchestration.yml",
+                "--limit",
+                "web-prod-01",
+                "--seed",
+                "7",
+                "--cases",
+                "4",
+                "--jobs",
+                jobs,
+                "--out",
+            ])
+            .arg(out_dir.path())
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(out_dir.path().join("regressions.txt"));
+        (
+            out.status.code(),
+            text(&out.stdout).replace(&format!("{jobs} jobs"), "N jobs"),
+        )
+    };
+    assert_eq!(run("1"), run("3"));
 }

@@ -1,5 +1,6 @@
 //! What `fleetsim check` leaves for a counterexample: the minimal fault plan in the
-//! `--faults` format, the fleet file when the case changed fleet parameters, and the
+//! `--faults` format, the fleet file when the case changed fleet parameters, the minimal
+//! run's fleet report (what the replay's `--report` writes, byte for byte), and the
 //! `fleetsim playbook` command that replays it; plus one-line descriptions of faults for the
 //! summary.
 
@@ -17,6 +18,8 @@ use super::runner::PlaybookSpec;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Written {
     pub plan: PathBuf,
+    /// The minimal case's fleet report, as the replay's `--report FILE.json` writes it.
+    pub report: PathBuf,
     /// The fleet the replay uses: the scenario's, or one written beside the plan.
     pub fleet: PathBuf,
     pub replay: String,
@@ -58,8 +61,15 @@ pub fn write(out: &Path, spec: &PlaybookSpec, cx: &Counterexample) -> Result<Wri
     text.push_str(&dump(&plan_value));
     std::fs::write(&plan_path, text)
         .map_err(|e| format!("cannot write {}: {e}", plan_path.display()))?;
+    let report_path = out.join(format!("{stem}.report.json"));
+    let report = serde_json::to_string_pretty(&cx.outcome.report)
+        .map_err(|e| format!("cannot encode the fleet report: {e}"))?
+        + "\n";
+    std::fs::write(&report_path, report)
+        .map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
     Ok(Written {
         plan: plan_path,
+        report: report_path,
         fleet: fleet_path,
         replay,
     })
@@ -77,11 +87,9 @@ fn dump(v: &serde_json::Value) -> String {
     )
 }
 
-/// Reads the scenario's fleet model (the same YAML loader as every fleetsim file).
+/// Reads the scenario's fleet model as `fleetsim playbook --fleet` reads it.
 pub fn load_fleet(path: &Path) -> Result<FleetModel, String> {
-    let node = fleetsim_engine::yaml::load_file(path).map_err(|e| e.to_string())?;
-    serde_json::from_value(node.to_value())
-        .map_err(|e| format!("{}: not a fleet model: {e}", path.display()))
+    fleetsim_engine::yaml::load_typed::<FleetModel>(path, "fleet model")
 }
 
 fn write_fleet(path: &Path, spec: &PlaybookSpec, case: &Case) -> Result<(), String> {
@@ -173,12 +181,15 @@ pub fn describe(rule: &FaultRule) -> String {
         None => s.push_str(" from the start"),
         Some(Trigger::Time { time }) => s.push_str(&format!(" at {time} s")),
         Some(Trigger::Restart { restart }) => s.push_str(&format!(" at restart {restart}")),
-        Some(Trigger::Task { task, when }) => s.push_str(&format!(
-            " when task \"{task}\" {}",
+        Some(Trigger::Task { task, when, host }) => s.push_str(&format!(
+            " when task \"{task}\" {}{}",
             match when {
                 TaskEdge::Start => "starts",
                 TaskEdge::End => "ends",
-            }
+            },
+            host.as_ref()
+                .map(|h| format!(" on {h}"))
+                .unwrap_or_default()
         )),
     }
     match rule.duration {
@@ -269,6 +280,7 @@ mod tests {
             at: Some(Trigger::Task {
                 task: "Deploy".into(),
                 when: TaskEdge::End,
+                host: None,
             }),
             duration: Some(3.5),
             status: Some(503),

@@ -490,6 +490,7 @@ pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
             ) {
                 eprintln!("[WARNING]: the failing case was not saved: {m}");
             }
+            t.push_str(&format!("fleet report: {}\n", written.report.display()));
             t.push_str(&format!("counterexample: {}\n", written.plan.display()));
             t.push_str(&format!("replay: {}\n", written.replay));
             (t, COUNTEREXAMPLE)

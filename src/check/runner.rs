@@ -1,12 +1,24 @@
 //! What `fleetsim check` runs each case with: the playbook options every case shares
-//! ([`PlaybookSpec`]) and the runner that turns a case into one `fleetsim playbook` run
+//! ([`PlaybookSpec`]) and the runner that turns a [`Case`] into one `fleetsim playbook` run
 //! against the fleet with the case's faults. The contract a runner keeps is that running a
 //! case is exactly what the replay command [`super::artifacts::replay_command`] prints does,
 //! so a counterexample replays byte for byte.
 
 use std::path::PathBuf;
 
-pub use fleetsim_sim::fleet::campaign::CaseRunner;
+use serde_json::{Map, Value};
+
+use fleetsim_engine::exec::{exit, templar_for, RunOptions, Runner};
+use fleetsim_engine::inventory::Inventory;
+use fleetsim_engine::output::Display;
+use fleetsim_engine::yaml::load_typed;
+pub use fleetsim_sim::fleet::campaign::{CaseOutcome, CaseRunner, FATAL_EXIT_CODES};
+use fleetsim_sim::fleet::case::Case;
+use fleetsim_sim::fleet::model::FleetModel;
+use fleetsim_sim::fleet::report::{Report, Traffic};
+
+use crate::cli::InventoryOpts;
+use crate::fleet_files::INVARIANT_BROKEN;
 
 /// The options of `fleetsim playbook` that every case of a campaign shares.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,28 +44,130 @@ pub struct SetupError {
     pub message: String,
 }
 
-/// Exit status for "not available in this build".
-pub const NOT_WIRED: i32 = 250;
-
-/// The runner that plays each case with the real engine and fleet runtime.
+/// The runner that plays each case with the engine and the fleet runtime, in process.
 ///
-/// For each case it must run the playbook as `fleetsim playbook -i INVENTORY PLAYBOOK
-/// --limit CASE.limit() --fleet FLEET --faults PLAN --seed CASE.seed --start-time START
-/// [-e ...] [-t ...] [--skip-tags ...]` would, where FLEET is `spec.fleet` with
-/// `case.fleet` applied ([`fleetsim_sim::fleet::case::FleetParams::apply`]) and PLAN is
-/// `case.plan`, and return its exit status and fleet report as a
-/// `fleetsim_sim::fleet::campaign::CaseOutcome` (output discarded, the error text
-/// kept in `CaseOutcome::error` when the playbook cannot run).
-///
-/// Not wired yet: the fleet runtime behind `fleetsim playbook --fleet/--faults` lands
-/// separately. Until then `fleetsim check` stops here with exit status 250 after checking its
-/// options, inventory, playbook and space.
+/// For each case it runs the playbook as `fleetsim playbook -i INVENTORY PLAYBOOK --limit
+/// CASE.limit() [-e ...] [-t ...] [--skip-tags ...] --fleet FLEET --faults PLAN --seed
+/// CASE.seed --start-time START` does, where FLEET is `spec.fleet` with `case.fleet` applied
+/// and PLAN is `case.plan`, in a temporary sandbox of its own, with the output kept in memory
+/// and dropped. The outcome is that command's exit status (10 when the playbook succeeded but
+/// an invariant broke) and its fleet report.
 pub fn real_runner(spec: &PlaybookSpec) -> Result<Box<dyn CaseRunner>, SetupError> {
-    let _ = spec;
-    Err(SetupError {
-        code: NOT_WIRED,
-        message: "fleetsim check is not yet wired to the fleet runtime: cases cannot run in \
-                  this build (its options, inventory, playbook and space were checked)"
-            .into(),
+    let setup_error = |message: String| SetupError {
+        code: exit::ERROR,
+        message,
+    };
+    let model = load_typed::<FleetModel>(&spec.fleet, "fleet model").map_err(setup_error)?;
+    let mut extra_vars = Map::new();
+    for e in &spec.extra_vars {
+        extra_vars.extend(
+            crate::playbook_cmd::parse_extra_vars(e).map_err(|m| SetupError {
+                code: exit::BAD_OPTIONS,
+                message: m,
+            })?,
+        );
+    }
+    // Loaded here once with its warnings shown; each case loads it again quietly (an
+    // inventory is not shared between runs, which change it: add_host, group_by).
+    crate::inventory_cmd::load(&InventoryOpts {
+        inventory: spec.inventory.clone(),
+        limit: None,
     })
+    .map_err(|code| SetupError {
+        code,
+        message: "the inventory does not load".into(),
+    })?;
+    Ok(Box::new(EngineRunner {
+        spec: spec.clone(),
+        model,
+        extra_vars,
+    }))
+}
+
+/// [`real_runner`]'s runner: what every case shares, loaded once.
+struct EngineRunner {
+    spec: PlaybookSpec,
+    model: FleetModel,
+    extra_vars: Map<String, Value>,
+}
+
+impl CaseRunner for EngineRunner {
+    fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
+        // Removed when the case is done (a Ctrl-C can leave one per job behind in the
+        // system's temporary folder).
+        let sandbox = tempfile::Builder::new()
+            .prefix("fleetsim-check-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a sandbox folder: {e}"))?;
+        let limit = case.limit();
+        let (mut inventory, _, vars_error) = Inventory::load_full(&self.spec.inventory);
+        if let Some(e) = vars_error {
+            return Err(e.to_string());
+        }
+        inventory
+            .set_limit(Some(&limit))
+            .map_err(|e| format!("--limit {limit}: {}", e.0))?;
+        let opts = RunOptions {
+            inventory: self.spec.inventory.clone(),
+            limit: Some(limit),
+            extra_vars: self.extra_vars.clone(),
+            tags: split_list(&self.spec.tags),
+            skip_tags: split_list(&self.spec.skip_tags),
+            // `fleetsim playbook`'s defaults, which the replay command relies on.
+            forks: 5,
+            sandbox: sandbox.path().to_path_buf(),
+            seed: case.seed,
+            start_time: self.spec.start_time,
+            ..RunOptions::default()
+        };
+        let templating = templar_for(&opts);
+        let mut runner = Runner::new(opts, inventory, Display::capture(0), templating);
+        runner.attach_fleet(case.fleet.apply(&self.model), &case.plan)?;
+        let code = runner.run_playbooks(std::slice::from_ref(&self.spec.playbook));
+        let error = || {
+            let text = runner.display.captured();
+            text.find("[ERROR]: ")
+                .map(|i| text[i + "[ERROR]: ".len()..].trim_end().to_string())
+        };
+        match runner.fleet_report.take() {
+            Some(report) => Ok(CaseOutcome {
+                exit_code: if code == exit::OK && !report.holds() {
+                    INVARIANT_BROKEN
+                } else {
+                    code
+                },
+                error: if FATAL_EXIT_CODES.contains(&code) {
+                    error()
+                } else {
+                    None
+                },
+                report,
+            }),
+            // A playbook that does not load stops before the fleet reports.
+            None if FATAL_EXIT_CODES.contains(&code) => Ok(CaseOutcome {
+                exit_code: code,
+                error: error(),
+                report: Report {
+                    seed: case.seed,
+                    start_time: fleetsim_sim::clock::to_rfc3339(self.spec.start_time),
+                    virtual_seconds: 0.0,
+                    traffic: Traffic::default(),
+                    invariants: Vec::new(),
+                },
+            }),
+            None => Err(format!(
+                "the run ended with exit status {code} and no fleet report{}",
+                error().map(|e| format!(": {e}")).unwrap_or_default()
+            )),
+        }
+    }
+}
+
+fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }

@@ -126,7 +126,14 @@ pub fn trigger(
                         continue;
                     }
                     (select(names), select(t.when.clone()))
-                        .prop_map(|(task, when)| Some(Trigger::Task { task, when }))
+                        .prop_map(|(task, when)| {
+                            // The task on the fault's own target (no `host:` pattern).
+                            Some(Trigger::Task {
+                                task,
+                                when,
+                                host: None,
+                            })
+                        })
                         .sboxed()
                 }
                 None => continue,
@@ -340,7 +347,8 @@ mod tests {
                         f.at,
                         Some(Trigger::Task {
                             task: "Deploy application".into(),
-                            when: crate::fleet::faults::TaskEdge::End
+                            when: crate::fleet::faults::TaskEdge::End,
+                            host: None,
                         })
                     );
                     assert_eq!(f.message.as_deref(), Some("simulated failure"));
