@@ -152,6 +152,19 @@ fn the_lab_counterexample_replays_byte_for_byte() {
     assert_eq!(out.status.code(), Some(10), "{stdout}{}", text(&out.stderr));
     assert!(stdout.starts_with("fleetsim check: seed 1, 5 cases, shard 1/1, 2 jobs\n"));
     assert!(stdout.contains("rollout hosts: web-prod-01, web-prod-02, api-prod-01\n"));
+    // Without any fault it already breaks environment isolation: that is the baseline, and
+    // the counterexample is about what a fault adds, shrunk to a single fault.
+    assert!(
+        stdout.contains(
+            "without any fault (all rollout hosts, the scenario's fleet): environment_isolation broken\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" to 1 fault on 1 host "), "{stdout}");
+    assert!(
+        stdout.contains("found: case 0 of seed 1 broke healthy_before_readd"),
+        "{stdout}"
+    );
     let line = |prefix: &str| -> String {
         stdout
             .lines()

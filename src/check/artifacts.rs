@@ -45,7 +45,7 @@ pub fn write(out: &Path, spec: &PlaybookSpec, cx: &Counterexample) -> Result<Wri
         write_fleet(&p, spec, &cx.minimal)?;
         p
     };
-    let replay = replay_command(spec, &cx.minimal, &fleet_path, &plan_path);
+    let replay = replay_command(spec, &cx.minimal, &fleet_path, Some(&plan_path));
     let plan_value = serde_json::to_value(&cx.minimal.plan)
         .map_err(|e| format!("cannot serialize the fault plan: {e}"))?;
     let mut text = format!(
@@ -113,7 +113,12 @@ fn write_fleet(path: &Path, spec: &PlaybookSpec, case: &Case) -> Result<(), Stri
 }
 
 /// The `fleetsim playbook` command that runs `case` as the campaign ran it.
-pub fn replay_command(spec: &PlaybookSpec, case: &Case, fleet: &Path, plan: &Path) -> String {
+pub fn replay_command(
+    spec: &PlaybookSpec,
+    case: &Case,
+    fleet: &Path,
+    plan: Option<&Path>,
+) -> String {
     let mut args: Vec<String> = vec!["fleetsim".into(), "playbook".into()];
     for i in &spec.inventory {
         args.push("-i".into());
@@ -136,8 +141,10 @@ pub fn replay_command(spec: &PlaybookSpec, case: &Case, fleet: &Path, plan: &Pat
     }
     args.push("--fleet".into());
     args.push(fleet.display().to_string());
-    args.push("--faults".into());
-    args.push(plan.display().to_string());
+    if let Some(plan) = plan {
+        args.push("--faults".into());
+        args.push(plan.display().to_string());
+    }
     args.push("--seed".into());
     args.push(case.seed.to_string());
     args.push("--start-time".into());
@@ -259,7 +266,7 @@ mod tests {
                 &spec(),
                 &case,
                 Path::new("scen/fleet.yml"),
-                Path::new("out dir/p.faults.yml")
+                Some(Path::new("out dir/p.faults.yml"))
             ),
             "fleetsim playbook -i scen/inventory.ini scen/playbooks/lb.yml --limit \
              web-prod-01,api-prod-01 -e 'a=1 b=2' --skip-tags slow --fleet scen/fleet.yml \

@@ -22,8 +22,10 @@ use fleetsim_engine::exec::exit;
 use fleetsim_engine::inventory::Inventory;
 use fleetsim_engine::playbook::{self, Item, Playbook};
 use fleetsim_sim::fleet::campaign::{
-    run_campaign, CampaignConfig, CampaignResult, Observer, Shard, Verdict,
+    run_campaign, CampaignConfig, CampaignResult, CaseOutcome, Observer, Shard, Verdict,
+    FATAL_EXIT_CODES,
 };
+use fleetsim_sim::fleet::case::Case;
 use fleetsim_sim::fleet::space::{FaultSpace, PathSeg, Targets};
 use fleetsim_sim::fleet::strategy;
 
@@ -218,6 +220,7 @@ pub fn prepare(a: &CheckArgs) -> Result<Setup, Fail> {
         shard,
         regressions: regressions::for_playbook(&saved, &a.playbook),
         max_shrink_runs: a.max_shrink_runs,
+        baseline_broken: Vec::new(),
     };
     Ok(Setup {
         spec: PlaybookSpec {
@@ -379,14 +382,73 @@ fn header(s: &Setup, random_seed: bool) -> String {
 }
 
 /// Runs the campaign of `setup` with `runner`.
+///
+/// First the baseline: the rollout on every rollout host, on the scenario's own fleet,
+/// without any fault. What it breaks, every case breaks; the campaign then looks for faults
+/// that break the other invariants (a counterexample that only repeats the baseline would
+/// teach nothing about faults).
 pub fn campaign(setup: &Setup, runner: &dyn CaseRunner, observer: &dyn Observer) -> CampaignResult {
     let strategy = strategy::case(&setup.space, &setup.rollout);
-    run_campaign(&strategy, runner, &setup.cfg, observer)
+    let base_case = Case {
+        seed: setup.cfg.seed,
+        hosts: setup.rollout.clone(),
+        fleet: Default::default(),
+        plan: Default::default(),
+    };
+    // A baseline that cannot run is left to the campaign's own cases to report.
+    let baseline = runner
+        .run(&base_case)
+        .ok()
+        .filter(|o| !FATAL_EXIT_CODES.contains(&o.exit_code));
+    let mut cfg = setup.cfg.clone();
+    if let Some(o) = &baseline {
+        cfg.baseline_broken = o.report.broken().iter().map(|s| s.to_string()).collect();
+    }
+    let mut result = run_campaign(&strategy, runner, &cfg, observer);
+    result.baseline = baseline.map(|o| (base_case, o));
+    result
+}
+
+/// The baseline's part of the summary, when it broke something: what, where, and how to
+/// see it again.
+fn baseline_summary(setup: &Setup, case: &Case, o: &CaseOutcome) -> String {
+    let broken = o.report.broken();
+    let mut t = format!(
+        "without any fault (all rollout hosts, the scenario's fleet): {} broken
+",
+        broken.join(", ")
+    );
+    for inv in o.report.invariants.iter().filter(|i| !i.holds) {
+        if let Some(v) = inv.violations.first() {
+            t.push_str(&format!(
+                "  {} at {} s: {}
+",
+                inv.name, v.at, v.detail
+            ));
+        }
+    }
+    t.push_str(&format!(
+        "baseline replay: {}
+",
+        artifacts::replay_command(&setup.spec, case, &setup.spec.fleet, None)
+    ));
+    t.push_str(
+        "the cases below count as failing only when they break another invariant
+",
+    );
+    t
 }
 
 /// The summary, the files of a counterexample, and the exit status.
 pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
     let mut t = String::from("\n");
+    let baseline_broken = match &r.baseline {
+        Some((case, o)) if !o.report.holds() => {
+            t.push_str(&baseline_summary(setup, case, o));
+            true
+        }
+        _ => false,
+    };
     t.push_str(&format!(
         "cases run: {}{}\n",
         r.ran,
@@ -408,6 +470,10 @@ pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
         }
     }
     match &r.verdict {
+        Verdict::Held if baseline_broken => {
+            t.push_str("no case broke any other invariant\n");
+            (t, COUNTEREXAMPLE)
+        }
         Verdict::Held => {
             t.push_str("every case held every invariant\n");
             (t, exit::OK)

@@ -113,6 +113,9 @@ pub struct CampaignConfig {
     pub regressions: Vec<CaseId>,
     /// Runs the shrinker may spend before settling for the smallest failure so far.
     pub max_shrink_runs: u32,
+    /// Invariants the rollout breaks without any fault (its baseline run): every case would
+    /// break them, so a case fails only when it breaks another one.
+    pub baseline_broken: Vec<String>,
 }
 
 impl CampaignConfig {
@@ -124,6 +127,7 @@ impl CampaignConfig {
             shard: Shard::WHOLE,
             regressions: Vec::new(),
             max_shrink_runs: DEFAULT_MAX_SHRINK_RUNS,
+            baseline_broken: Vec::new(),
         }
     }
 
@@ -213,6 +217,9 @@ pub struct CampaignResult {
     /// Per invariant (in report order), how many of the counted cases held it.
     pub held: IndexMap<String, u64>,
     pub verdict: Verdict,
+    /// The run without any fault, when the caller made one (see
+    /// [`CampaignConfig::baseline_broken`]).
+    pub baseline: Option<(Case, CaseOutcome)>,
 }
 
 #[derive(Debug, Clone)]
@@ -257,9 +264,14 @@ enum Slot {
 }
 
 impl Slot {
-    fn stops(&self) -> bool {
+    /// Whether the case ends the campaign: it could not run, or it broke an invariant that
+    /// the baseline (`ignored`) does not break already.
+    fn stops(&self, ignored: &[String]) -> bool {
         match self {
-            Slot::Ran(_, holds) => holds.iter().any(|h| !h),
+            Slot::Ran(names, holds) => names
+                .iter()
+                .zip(holds.iter())
+                .any(|(n, h)| !h && !ignored.contains(n)),
             Slot::Aborted(_) => true,
         }
     }
@@ -308,7 +320,7 @@ where
                     break;
                 }
                 let slot = run_slot(strategy, runner, ids[k], &names);
-                let stops = slot.stops();
+                let stops = slot.stops(&cfg.baseline_broken);
                 if stops {
                     stop_at.fetch_min(k, Ordering::SeqCst);
                 }
@@ -338,7 +350,7 @@ where
                 *held.entry(name.clone()).or_insert(0) += u64::from(*h);
             }
         }
-        if slot.stops() {
+        if slot.stops(&cfg.baseline_broken) {
             first_stop = Some(k);
             break;
         }
@@ -351,7 +363,7 @@ where
                 let broken: Vec<String> = names
                     .iter()
                     .zip(holds.iter())
-                    .filter(|(_, h)| !**h)
+                    .filter(|(n, h)| !**h && !cfg.baseline_broken.contains(n))
                     .map(|(n, _)| n.clone())
                     .collect();
                 shrink_case(
@@ -371,6 +383,7 @@ where
         regressions_ran,
         held,
         verdict,
+        baseline: None,
     }
 }
 

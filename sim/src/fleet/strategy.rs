@@ -262,13 +262,15 @@ pub fn rollout_hosts(rollout: &[String], min_hosts: usize) -> SBoxedStrategy<Vec
 
 /// A whole case: fault plan, rollout hosts, fleet parameters and run seed.
 pub fn case(space: &FaultSpace, rollout: &[String]) -> SBoxedStrategy<Case> {
+    // A tuple shrinks its parts in order: the fleet timings first go back to the scenario's
+    // own, so a minimal case blames faults, which the scenario's fleet.yml then replays.
     (
+        fleet_params(&space.fleet),
         fault_plan(space, rollout),
         rollout_hosts(rollout, space.min_hosts),
-        fleet_params(&space.fleet),
         (0..SEED_LIMIT).no_shrink(),
     )
-        .prop_map(|(plan, hosts, fleet, seed)| Case {
+        .prop_map(|(fleet, plan, hosts, seed)| Case {
             seed,
             hosts,
             fleet,
