@@ -714,7 +714,7 @@ impl Runner {
             .collect();
         self.current_task_name = "Gathering Facts".into();
         for h in hosts {
-            if let Some(r) = task::fleet_gate(self, &h) {
+            if let Some(r) = task::fleet_gate(self, &h, &h) {
                 let json = output::dump_result(&r, self.display.verbosity);
                 if r.get("unreachable") == Some(&json!(true)) {
                     self.display

@@ -657,7 +657,7 @@ fn run_once_item(
         .and_then(|v| v.as_f64().or_else(|| text_of(&v).parse().ok()))
         .unwrap_or(5.0);
     let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
-    if let Some(r) = fleet_gate(runner, &target) {
+    if let Some(r) = fleet_gate(runner, &target, host) {
         ir.result = r;
         return ir;
     }
@@ -766,7 +766,7 @@ fn run_once_item(
     let name = runner.current_task_name.clone();
     runner
         .world
-        .with_fleet(|f| f.task_ended(&target, &name, now));
+        .with_fleet(|f| f.task_ended(&target, host, &name, now));
     runner.world.absorb_fleet_events();
     ir
 }
@@ -774,12 +774,16 @@ fn run_once_item(
 /// Lets the fleet's faults act as a task starts on `target`: a `task_fail` fault fails it,
 /// an unreachable host gives Ansible's UNREACHABLE result (after ssh's 10 s connect timeout),
 /// a full or read-only disk is switched on for the task. None: run the task.
-pub(crate) fn fleet_gate(runner: &mut Runner, target: &str) -> Option<Map<String, Value>> {
+pub(crate) fn fleet_gate(
+    runner: &mut Runner,
+    target: &str,
+    for_host: &str,
+) -> Option<Map<String, Value>> {
     let now = runner.world.clock.now();
     let name = runner.current_task_name.clone();
     let gate = runner
         .world
-        .with_fleet(|f| f.task_started(target, &name, now))?;
+        .with_fleet(|f| f.task_started(target, for_host, &name, now))?;
     runner.world.absorb_fleet_events();
     let faults = match gate {
         Err(msg) => return Some(modules::fail(&msg)),

@@ -37,6 +37,9 @@ use model::{host_path, FleetModel};
 use report::{LbTraffic, Report, Traffic};
 use services::{App, AppState, Db, DbRole, Lb, Pool, StanzaFiles};
 
+/// The path where a load balancer answers with its own status instead of forwarding.
+pub const LB_STATUS_PATH: &str = "/lb-status";
+
 /// What the fleet needs to know of the inventory.
 pub trait Topology {
     /// The hosts a pattern matches, in inventory order.
@@ -425,13 +428,23 @@ impl Fleet {
 
     // ----- entry points for the engine -----
 
-    /// A task starts on `host` (the inventory host, or the host it is delegated to): faults
-    /// triggered by it open, and the faults acting on the host are returned. `Err` carries a
-    /// `task_fail` message.
-    pub fn task_started(&mut self, host: &str, task: &str, now: f64) -> Result<HostFaults, String> {
+    /// A task starts on `host` (the host it runs on: the inventory host, or the host it is
+    /// delegated to) for inventory host `for_host`: faults triggered by it on either open,
+    /// and the faults acting on `host` are returned. `Err` carries a `task_fail` message.
+    pub fn task_started(
+        &mut self,
+        host: &str,
+        for_host: &str,
+        task: &str,
+        now: f64,
+    ) -> Result<HostFaults, String> {
         self.advance_to(now);
         self.task = Some(task.to_string());
         self.injector.on_task(host, task, TaskEdge::Start, self.now);
+        if for_host != host {
+            self.injector
+                .on_task(for_host, task, TaskEdge::Start, self.now);
+        }
         self.apply_one_shots();
         let faults = self.host_faults(host);
         if !faults.unreachable {
@@ -443,10 +456,14 @@ impl Fleet {
         Ok(faults)
     }
 
-    /// A task ended on `host`.
-    pub fn task_ended(&mut self, host: &str, task: &str, now: f64) {
+    /// A task ended on `host` (for inventory host `for_host`).
+    pub fn task_ended(&mut self, host: &str, for_host: &str, task: &str, now: f64) {
         self.advance_to(now);
         self.injector.on_task(host, task, TaskEdge::End, self.now);
+        if for_host != host {
+            self.injector
+                .on_task(for_host, task, TaskEdge::End, self.now);
+        }
         self.apply_one_shots();
         self.evaluate();
     }
@@ -540,6 +557,9 @@ impl Fleet {
             }
         };
         let resp = match service {
+            Service::Lb(i) if req.path.split('?').next() == Some(LB_STATUS_PATH) => {
+                Ok(self.lb_status(i, req))
+            }
             Service::Lb(i) => self.through_lb(i, req, timeout).map(|(r, _)| r),
             _ => Ok(self.serve(service, &host, req)),
         };
@@ -1232,6 +1252,21 @@ impl Fleet {
             Ok(resp) => Ok((resp, picked.map(|b| b.name))),
             Err(_) => Err(NetError::Refused),
         }
+    }
+
+    /// The LB's own status page (as HAProxy's stats or nginx's status page): the pool in
+    /// force, so a playbook can check that a drain or a re-add took effect.
+    fn lb_status(&mut self, i: usize, req: HttpRequest) -> HttpResponse {
+        let lb = &self.lbs[i];
+        let body = json!({
+            "lb": lb.host,
+            "in_rotation": lb.rotation_names(),
+            "draining": lb.pool.draining.iter().collect::<Vec<_>>(),
+            "servers": lb.pool.active.keys().collect::<Vec<_>>(),
+        });
+        self.wire
+            .block_on(exchange(req, |_| async { HttpResponse::json(200, &body) }))
+            .unwrap_or_else(|e| HttpResponse::text(500, &format!("{e:?}")))
     }
 
     /// One client request through load balancer `i`, counted and checked.
