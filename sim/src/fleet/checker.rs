@@ -78,6 +78,14 @@ impl Checker {
         }
     }
 
+    /// Whether any violation of `invariant` is going on (a cheap test before building the
+    /// key of a [`Checker::close`]).
+    pub fn any_open(&self, invariant: &'static str) -> bool {
+        self.spells
+            .get(invariant)
+            .is_some_and(|l| l.iter().any(|s| s.open))
+    }
+
     /// Whether a violation of `invariant` with this key is going on.
     pub fn is_open(&self, invariant: &'static str, key: &str) -> bool {
         self.spells

@@ -717,6 +717,9 @@ impl Fleet {
             if next > t {
                 break;
             }
+            // A client request changes no state: only the other events call for the state
+            // invariants to be checked again.
+            let state_may_change = next == restart_due || next == check_due || next == edge_due;
             self.now = self.now.max(next);
             self.apply_one_shots();
             for i in 0..self.apps.len() {
@@ -735,7 +738,9 @@ impl Fleet {
                     self.lb_health_checks(i);
                 }
             }
-            self.evaluate();
+            if state_may_change {
+                self.evaluate();
+            }
             for i in 0..self.lbs.len() {
                 while self.next_request[i] <= self.now {
                     self.client_request(i);
@@ -1343,7 +1348,7 @@ impl Fleet {
                     "{{n}} request{{s}} through {lb_host}{via} failed ({what}) from {{from}} s to {{to}} s"
                 ),
             });
-        } else {
+        } else if self.checker.any_open("no_failed_requests") {
             self.checker
                 .close("no_failed_requests", &format!("{lb_host}|{backend}|"));
         }
@@ -1359,9 +1364,10 @@ impl Fleet {
                     "{{n}} request{{s}} sent by {lb_host} to {name} while {why}, from {{from}} s to {{to}} s"
                 ),
             }),
-            Some((name, None)) => self
+            Some((name, None)) if self.checker.any_open("no_traffic_to_unready") => self
                 .checker
                 .close("no_traffic_to_unready", &format!("{lb_host}|{name}|")),
+            Some((_, None)) => {}
             None => {}
         }
     }
