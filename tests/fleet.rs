@@ -534,8 +534,14 @@ fn curl_and_systemctl_in_the_shell_reach_the_services() {
         ],
         &[],
     );
-    r.expect_code(0);
+    // Stopping an app that is in rotation fails its clients' requests: exit 10.
+    r.expect_code(10);
     assert!(r.stdout.contains(r#""msg": "ok""#), "{}", r.stdout);
+    assert!(r.stdout.contains("to web-prod-01 while stopped"), "{}", r.stdout);
+    // wait_for polls the port on the virtual clock: closed after the stop, open after the
+    // start, and a wait for a closed port times out.
+    assert!(r.stdout.contains(r#""msg": "Timeout when waiting for 127.0.0.1:8080""#));
+    assert!(r.stdout.contains("TASK [The port opens] ***"));
     // The restart is seen in progress, then the poll loop waits it out on the virtual clock.
     assert!(
         r.stdout.contains(r#""stdout": "activating\nactive""#),
