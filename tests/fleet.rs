@@ -537,10 +537,16 @@ fn curl_and_systemctl_in_the_shell_reach_the_services() {
     // Stopping an app that is in rotation fails its clients' requests: exit 10.
     r.expect_code(10);
     assert!(r.stdout.contains(r#""msg": "ok""#), "{}", r.stdout);
-    assert!(r.stdout.contains("to web-prod-01 while stopped"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("to web-prod-01 while stopped"),
+        "{}",
+        r.stdout
+    );
     // wait_for polls the port on the virtual clock: closed after the stop, open after the
     // start, and a wait for a closed port times out.
-    assert!(r.stdout.contains(r#""msg": "Timeout when waiting for 127.0.0.1:8080""#));
+    assert!(r
+        .stdout
+        .contains(r#""msg": "Timeout when waiting for 127.0.0.1:8080""#));
     assert!(r.stdout.contains("TASK [The port opens] ***"));
     // The restart is seen in progress, then the poll loop waits it out on the virtual clock.
     assert!(
@@ -556,5 +562,56 @@ fn curl_and_systemctl_in_the_shell_reach_the_services() {
             .contains(r#""stdout": "web-prod-01 version 1\n 200""#),
         "{}",
         r.stdout
+    );
+}
+
+#[test]
+fn active_health_checks_take_a_starting_server_out_of_rotation() {
+    // The same slow restart as above, with lb-prod-01/02 checking their backends every
+    // second: they stop sending to web-prod-02 while it starts; the LBs without checks do not.
+    let dir = tempfile::tempdir().unwrap();
+    let model = std::fs::read_to_string(lab("fleet.yml")).unwrap();
+    let checked = model.replacen(
+        "    backends: web_servers_prod\n",
+        "    backends: web_servers_prod\n    health_check: {interval: 1}\n",
+        1,
+    );
+    assert_ne!(model, checked);
+    let fleet = dir.path().join("fleet.yml");
+    std::fs::write(&fleet, checked).unwrap();
+    let report = dir.path().join("report.json");
+    let r = fleetsim(
+        &repo(),
+        &[
+            "playbook",
+            "-i",
+            &lab("inventory.ini"),
+            &lab(CORRECTED),
+            "--limit",
+            LIMIT,
+            "--fleet",
+            &fleet.display().to_string(),
+            "--faults",
+            &lab("faults/slow-restart.yml"),
+            "--seed",
+            "7",
+            "--start-time",
+            START,
+            "--report",
+            &report.display().to_string(),
+        ],
+        &[],
+    );
+    r.expect_code(10);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let by_lb = &report["traffic"]["by_lb"];
+    // A check runs once a second, so at most a second's requests reach the server first.
+    assert!(
+        by_lb["lb-prod-01"]["failed"].as_u64().unwrap() <= 10,
+        "{by_lb}"
+    );
+    assert!(
+        by_lb["lb-internal-01"]["failed"].as_u64().unwrap() > 20,
+        "{by_lb}"
     );
 }

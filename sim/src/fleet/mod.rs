@@ -194,6 +194,7 @@ impl Fleet {
                     tier: str_var(topology.var(&host, &labels.tier)),
                     config_path: host_path(&spec.config, &host),
                     unit: spec.unit.clone(),
+                    restart_seconds: spec.restart_seconds,
                     version: spec.initial_version.clone(),
                     next_version: spec.initial_version.clone(),
                     state: AppState::Running,
@@ -251,6 +252,7 @@ impl Fleet {
                     rr_current: IndexMap::new(),
                     running: true,
                     failing_checks: Default::default(),
+                    health_interval: spec.health_check.as_ref().map(|h| h.interval.max(0.01)),
                     next_health_check: spec.health_check.as_ref().map(|h| start + h.interval),
                     host,
                     port,
@@ -855,7 +857,7 @@ impl Fleet {
             .injector
             .active(FaultKind::SlowRestart, &host, self.now)
             .and_then(|r| r.seconds)
-            .unwrap_or_else(|| self.app_restart_seconds(&host));
+            .unwrap_or(self.apps[i].restart_seconds);
         let app = &mut self.apps[i];
         app.state = AppState::Starting {
             until: self.now + seconds,
@@ -868,24 +870,6 @@ impl Fleet {
             Some(&host),
             json!({"why": why, "version": version, "seconds": seconds, "restart": n}),
         );
-    }
-
-    fn app_restart_seconds(&self, host: &str) -> f64 {
-        let topo_match = |spec: &model::AppSpec| {
-            host_path(&spec.config, host)
-                == self
-                    .apps
-                    .iter()
-                    .find(|a| a.host == host)
-                    .map(|a| a.config_path.clone())
-                    .unwrap_or_default()
-        };
-        self.model
-            .apps
-            .iter()
-            .find(|s| topo_match(s))
-            .map(|s| s.restart_seconds)
-            .unwrap_or(0.1)
     }
 
     /// The stanza files of an LB's `active/` and `draining/`, sorted by name.
@@ -1403,16 +1387,9 @@ impl Fleet {
                 );
             }
         }
-        let interval = self
-            .model
-            .load_balancers
-            .iter()
-            .find(|s| self.lbs[i].pool_dir == host_path(&s.pool_dir, &lb_host))
-            .and_then(|s| s.health_check.as_ref())
-            .map(|h| h.interval)
-            .unwrap_or(f64::INFINITY);
-        if let Some(next) = self.lbs[i].next_health_check.as_mut() {
-            *next += interval.max(0.01);
+        let lb = &mut self.lbs[i];
+        if let (Some(next), Some(interval)) = (lb.next_health_check.as_mut(), lb.health_interval) {
+            *next += interval;
         }
     }
 

@@ -34,6 +34,8 @@ pub struct App {
     /// Config file (host path) whose writes restart the app.
     pub config_path: String,
     pub unit: String,
+    /// Virtual seconds a restart takes when no fault slows it.
+    pub restart_seconds: f64,
     pub version: String,
     /// The version the running restart will come up with.
     pub next_version: String,
@@ -186,6 +188,8 @@ pub struct Lb {
     pub running: bool,
     /// Backends the LB's own health checks took out of rotation.
     pub failing_checks: IndexSet<String>,
+    /// Active health checking: seconds between two rounds, and when the next one is due.
+    pub health_interval: Option<f64>,
     pub next_health_check: Option<f64>,
 }
 
@@ -315,6 +319,7 @@ mod tests {
             rr_current: IndexMap::new(),
             running: true,
             failing_checks: IndexSet::new(),
+            health_interval: None,
             next_health_check: None,
         }
     }
@@ -366,6 +371,7 @@ mod tests {
             tier: "frontend".into(),
             config_path: "/tmp/app/config.toml".into(),
             unit: "app".into(),
+            restart_seconds: 0.1,
             version: "1".into(),
             next_version: "2".into(),
             state: AppState::Running,
