@@ -566,13 +566,7 @@ impl Fleet {
                 return (Err(e), took);
             }
         };
-        let resp = match service {
-            Service::Lb(i) if req.path.split('?').next() == Some(LB_STATUS_PATH) => {
-                Ok(self.lb_status(i, req))
-            }
-            Service::Lb(i) => self.through_lb(i, req, timeout).map(|(r, _)| r),
-            _ => Ok(self.serve(service, &host, req)),
-        };
+        let resp = self.serve(service, &host, req, timeout);
         if let (Ok(r), Service::App(i)) = (&resp, service) {
             if (200..300).contains(&r.status) {
                 self.apps[i].checked_since_restart = true;
@@ -1129,8 +1123,21 @@ impl Fleet {
         }
     }
 
-    /// The answer of an app or database to a request that reached it, over HTTP.
-    fn serve(&mut self, service: Service, host: &str, req: HttpRequest) -> HttpResponse {
+    /// The answer of the service a request reached, over HTTP: an app or a database answers
+    /// itself, a load balancer its status page or what the backend it forwards to answers.
+    fn serve(
+        &mut self,
+        service: Service,
+        host: &str,
+        req: HttpRequest,
+        timeout: f64,
+    ) -> Result<HttpResponse, NetError> {
+        if let Service::Lb(i) = service {
+            if req.path.split('?').next() == Some(LB_STATUS_PATH) {
+                return Ok(self.lb_status(i, req));
+            }
+            return self.through_lb(i, req, timeout).map(|(r, _)| r);
+        }
         let now = self.now;
         let unhealthy = self
             .injector
@@ -1148,9 +1155,9 @@ impl Fleet {
                 self.wire
                     .block_on(exchange(req, |r| async move { db.respond(&r, now, start) }))
             }
-            Service::Lb(_) => unreachable!("load balancers answer through through_lb"),
+            Service::Lb(_) => return Err(NetError::Refused),
         };
-        result.unwrap_or_else(|e| HttpResponse::text(500, &format!("{e:?}")))
+        Ok(result.unwrap_or_else(|e| HttpResponse::text(500, &format!("{e:?}"))))
     }
 
     /// Why app `i` cannot serve requests from `from` now, or None when it can.
