@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde_json::Value as J;
 
-use super::convert::to_mj_static;
+use super::convert::{to_mj_owned, to_mj_static};
 use super::error::{TemplateError, TemplateErrorKind};
 use super::undefined::{record_fatal, record_miss, undefined_var_message, OMIT_PLACEHOLDER};
 use super::Inner;
@@ -40,6 +40,13 @@ pub trait VarSource: Send + Sync {
     /// (already templated when set) are data, even when they contain `{{`.
     fn is_trusted(&self, _name: &str) -> bool {
         true
+    }
+    /// [`VarSource::get`] and [`VarSource::is_trusted`] at once. The templar asks both for
+    /// every variable it reads; a source that finds the value and its trust in one lookup
+    /// overrides this to avoid looking the name up twice.
+    fn get_with_trust(&self, name: &str) -> Option<(J, bool)> {
+        let raw = self.get(name)?;
+        Some((raw, self.is_trusted(name)))
     }
 }
 
@@ -163,8 +170,8 @@ impl Ctx {
             Self::report(name, e);
             return None;
         }
-        let raw = match self.vars.get(name) {
-            Some(raw) => raw,
+        let (raw, trusted) = match self.vars.get_with_trust(name) {
+            Some(found) => found,
             None => {
                 return match name {
                     "hostvars" => Some(Value::from_object(HostVars {
@@ -187,15 +194,15 @@ impl Ctx {
             record_fatal(recursion_error());
             return None;
         }
-        if !self.vars.is_trusted(name) {
-            let v = to_mj_static(&raw);
+        if !trusted {
+            let v = to_mj_owned(raw);
             if let Ok(mut c) = self.cache.lock() {
                 c.insert(name.to_string(), v.clone());
             }
             return Some(v);
         }
         IN_PROGRESS.with(|p| p.borrow_mut().push(key));
-        let result = lazy(&raw, self);
+        let result = lazy_owned(raw, self);
         IN_PROGRESS.with(|p| {
             p.borrow_mut().pop();
         });
@@ -284,20 +291,31 @@ pub fn is_template(s: &str) -> bool {
 /// containers wrap lazily so their elements are templated when read.
 pub(crate) fn lazy(raw: &J, owner: &Arc<Ctx>) -> Result<Value, TemplateError> {
     match raw {
-        J::String(s) if is_template(s) => {
-            let rendered = owner.inner.render_in(s, owner)?;
-            Ok(to_mj_static(&rendered))
-        }
+        J::Array(_) | J::Object(_) => lazy_owned(raw.clone(), owner),
+        J::String(s) if is_template(s) => render_lazy_string(s, owner),
+        other => Ok(to_mj_static(other)),
+    }
+}
+
+/// [`lazy`] for a value the caller owns: containers are wrapped without another copy.
+fn lazy_owned(raw: J, owner: &Arc<Ctx>) -> Result<Value, TemplateError> {
+    match raw {
+        J::String(s) if is_template(&s) => render_lazy_string(&s, owner),
         J::Array(items) => Ok(Value::from_object(JList {
-            items: Arc::new(items.clone()),
+            items: Arc::new(items),
             owner: Some(owner.clone()),
         })),
         J::Object(map) => Ok(Value::from_object(JDict {
-            map: Arc::new(map.clone()),
+            map: Arc::new(map),
             owner: Some(owner.clone()),
         })),
-        other => Ok(to_mj_static(other)),
+        other => Ok(to_mj_owned(other)),
     }
+}
+
+fn render_lazy_string(s: &str, owner: &Arc<Ctx>) -> Result<Value, TemplateError> {
+    let rendered = owner.inner.render_in(s, owner)?;
+    Ok(to_mj_owned(rendered))
 }
 
 fn element(raw: &J, owner: &Option<Arc<Ctx>>) -> Value {
