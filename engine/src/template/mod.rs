@@ -40,7 +40,7 @@ mod yaml_emit;
 mod spec;
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use minijinja::value::Value;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
@@ -72,14 +72,22 @@ pub struct Templar {
 /// The shared state behind a [`Templar`].
 pub(crate) struct Inner {
     /// Undefined values fail on any use (the normal environment).
-    strict: Environment<'static>,
+    strict: &'static Environment<'static>,
     /// Undefined values chain through attribute access; used only to re-run a template whose
     /// strict run failed on `a.b.c` right before `| default(...)` or `is defined`.
-    chain: Environment<'static>,
+    chain: &'static Environment<'static>,
     pub lookup: Arc<dyn LookupHost>,
     /// State of the seeded generator behind `random` and `shuffle`.
     pub rng: Mutex<u64>,
 }
+
+/// The two environments, built once per process: they hold no state of a run (filters and
+/// lookups reach the run through [`current`]), and building them registers some hundreds
+/// of filters, which `fleetsim check` would otherwise do for every case.
+static STRICT: LazyLock<Environment<'static>> =
+    LazyLock::new(|| build_env(UndefinedBehavior::Strict));
+static CHAIN: LazyLock<Environment<'static>> =
+    LazyLock::new(|| build_env(UndefinedBehavior::Chainable));
 
 thread_local! {
     /// The templar and context of the renders in progress (innermost last), for lookups.
@@ -96,8 +104,8 @@ impl Templar {
     pub fn new(seed: u64, lookup: Arc<dyn LookupHost>) -> Templar {
         Templar {
             inner: Arc::new(Inner {
-                strict: build_env(UndefinedBehavior::Strict),
-                chain: build_env(UndefinedBehavior::Chainable),
+                strict: &STRICT,
+                chain: &CHAIN,
                 lookup,
                 rng: Mutex::new(seed ^ 0x9e37_79b9_7f4a_7c15),
             }),
