@@ -127,10 +127,20 @@ pub(crate) fn recursion_error() -> TemplateError {
 pub(crate) struct Ctx {
     pub vars: Arc<dyn VarSource>,
     pub inner: Arc<Inner>,
-    cache: Mutex<HashMap<String, Value>>,
+    cache: Mutex<HashMap<String, Cached>>,
     /// Variables whose templating failed, with the failure: re-reading one repeats the error
     /// without templating it again (failures inside deep chains would otherwise multiply).
     failed: Mutex<HashMap<String, TemplateError>>,
+}
+
+/// A variable's value as [`Ctx`]'s cache keeps it. A container the context owns is kept
+/// without its owner and gets it back when read: a cached value holding its own context
+/// would be a reference cycle, and every context that read a list or a dict would leak
+/// with all it cached.
+enum Cached {
+    Value(Value),
+    OwnDict(Arc<serde_json::Map<String, J>>),
+    OwnList(Arc<Vec<J>>),
 }
 
 impl std::fmt::Debug for Ctx {
@@ -161,9 +171,45 @@ impl Ctx {
         Arc::as_ptr(&self.vars) as *const u8 as usize
     }
 
+    fn cache_get(self: &Arc<Self>, name: &str) -> Option<Value> {
+        let cache = self.cache.lock().ok()?;
+        Some(match cache.get(name)? {
+            Cached::Value(v) => v.clone(),
+            Cached::OwnDict(map) => Value::from_object(JDict {
+                map: map.clone(),
+                owner: Some(self.clone()),
+            }),
+            Cached::OwnList(items) => Value::from_object(JList {
+                items: items.clone(),
+                owner: Some(self.clone()),
+            }),
+        })
+    }
+
+    fn cache_put(self: &Arc<Self>, name: &str, v: &Value) {
+        let owned_here =
+            |owner: &Option<Arc<Ctx>>| owner.as_ref().is_some_and(|o| Arc::ptr_eq(o, self));
+        let entry = if let Some(d) = v
+            .downcast_object_ref::<JDict>()
+            .filter(|d| owned_here(&d.owner))
+        {
+            Cached::OwnDict(d.map.clone())
+        } else if let Some(l) = v
+            .downcast_object_ref::<JList>()
+            .filter(|l| owned_here(&l.owner))
+        {
+            Cached::OwnList(l.items.clone())
+        } else {
+            Cached::Value(v.clone())
+        };
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(name.to_string(), entry);
+        }
+    }
+
     /// Look up and template variable `name`; errors are recorded in the render's frame.
     pub fn resolve(self: &Arc<Self>, name: &str) -> Option<Value> {
-        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(name).cloned()) {
+        if let Some(v) = self.cache_get(name) {
             return Some(v);
         }
         if let Some(e) = self.failed.lock().ok().and_then(|c| c.get(name).cloned()) {
@@ -196,9 +242,7 @@ impl Ctx {
         }
         if !trusted {
             let v = to_mj_owned(raw);
-            if let Ok(mut c) = self.cache.lock() {
-                c.insert(name.to_string(), v.clone());
-            }
+            self.cache_put(name, &v);
             return Some(v);
         }
         IN_PROGRESS.with(|p| p.borrow_mut().push(key));
@@ -208,9 +252,7 @@ impl Ctx {
         });
         match result {
             Ok(v) => {
-                if let Ok(mut c) = self.cache.lock() {
-                    c.insert(name.to_string(), v.clone());
-                }
+                self.cache_put(name, &v);
                 Some(v)
             }
             Err(e) => {
