@@ -11,7 +11,8 @@
 //! Ownership, virtual mtimes and set-uid/set-gid bits live in a sidecar map keyed by host path:
 //! no real `chown`, no wall clock, no real set-uid file.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs as stdfs;
 use std::io::{self, Write};
@@ -329,19 +330,27 @@ impl Sandbox {
             return Err(FsError::new(Errno::NoEnt, path));
         }
         let trailing_slash = path.ends_with('/') && !path.trim_matches('/').is_empty();
-        let mut queue: VecDeque<String> = split(path).collect();
-        let mut stack: Vec<String> = Vec::new();
+        // Components still to walk, the next one last.
+        let mut pending: Vec<Cow<'_, str>> = split(path).map(Cow::Borrowed).collect();
+        pending.reverse();
+        // The components walked so far, as a host path (`/a/b`, empty for `/`) and as the
+        // real path under the root, kept in step so that neither is rebuilt per component.
+        let mut host = String::new();
+        let mut real = self.root.clone();
         let mut links = 0usize;
-        while let Some(comp) = queue.pop_front() {
+        while let Some(comp) = pending.pop() {
             if comp == ".." {
-                stack.pop();
+                if let Some(i) = host.rfind('/') {
+                    host.truncate(i);
+                    real.pop();
+                }
                 continue;
             }
             if comp.len() > 255 {
                 return Err(FsError::new(Errno::NameTooLong, path));
             }
-            let is_last = queue.is_empty();
-            let real = self.real_of(&stack).join(&comp);
+            let is_last = pending.is_empty();
+            real.push(&*comp);
             match stdfs::symlink_metadata(&real) {
                 Ok(md)
                     if md.file_type().is_symlink()
@@ -352,46 +361,45 @@ impl Sandbox {
                         return Err(FsError::new(Errno::Loop, path));
                     }
                     let target = stdfs::read_link(&real).map_err(|e| FsError::io(&e, path))?;
+                    real.pop();
                     let target = target.to_string_lossy().into_owned();
                     if target.is_empty() {
                         return Err(FsError::new(Errno::NoEnt, path));
                     }
                     if target.starts_with('/') {
                         // An absolute target is a host path: restart from the host's root.
-                        stack.clear();
+                        host.clear();
+                        real = self.root.clone();
                     }
-                    for c in split(&target).collect::<Vec<_>>().into_iter().rev() {
-                        queue.push_front(c);
-                    }
+                    let at = pending.len();
+                    pending.extend(split(&target).map(|c| Cow::Owned(c.to_string())));
+                    pending[at..].reverse();
                 }
                 Ok(md) => {
                     if !is_last && !md.is_dir() {
                         return Err(FsError::new(Errno::NotDir, path));
                     }
-                    stack.push(comp);
+                    host.push('/');
+                    host.push_str(&comp);
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     if !is_last {
                         return Err(FsError::new(Errno::NoEnt, path));
                     }
-                    stack.push(comp);
+                    host.push('/');
+                    host.push_str(&comp);
                 }
                 Err(e) => return Err(FsError::io(&e, path)),
             }
         }
+        if host.is_empty() {
+            host.push('/');
+        }
         Ok(Resolved {
-            host: format!("/{}", stack.join("/")),
-            real: self.real_of(&stack),
+            host,
+            real,
             trailing_slash,
         })
-    }
-
-    fn real_of(&self, stack: &[String]) -> PathBuf {
-        let mut p = self.root.clone();
-        for c in stack {
-            p.push(c);
-        }
-        p
     }
 
     /// Resolves and returns the real path (following the last symlink), for callers that
@@ -695,14 +703,14 @@ impl Sandbox {
             return self.mkdir_one(path, path);
         }
         let abs = path.starts_with('/');
-        let comps: Vec<String> = split(path).collect();
+        let comps: Vec<&str> = split(path).collect();
         let n = comps.len();
         let mut prefix = String::new();
         for (i, c) in comps.into_iter().enumerate() {
             if abs || !prefix.is_empty() {
                 prefix.push('/');
             }
-            prefix.push_str(&c);
+            prefix.push_str(c);
             if c == ".." {
                 continue;
             }
@@ -970,10 +978,8 @@ impl Sandbox {
 }
 
 /// Splits a path into its non-empty, non-`.` components.
-fn split(path: &str) -> impl Iterator<Item = String> + '_ {
-    path.split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .map(str::to_string)
+fn split(path: &str) -> impl Iterator<Item = &str> + '_ {
+    path.split('/').filter(|c| !c.is_empty() && *c != ".")
 }
 
 fn parent_of(r: &Resolved) -> (String, PathBuf) {
