@@ -89,6 +89,52 @@ static STRICT: LazyLock<Environment<'static>> =
 static CHAIN: LazyLock<Environment<'static>> =
     LazyLock::new(|| build_env(UndefinedBehavior::Chainable));
 
+/// Templates compiled for [`STRICT`], by source. A playbook's templates are rendered again
+/// and again (every task, host, loop item and `fleetsim check` case), and compiling costs
+/// about as much as rendering. Sources are the user's own text (playbooks, variables, files
+/// read by the `template` module and lookups): values computed during a run are never
+/// templated. A compiled template borrows its source for good, so cached sources are
+/// leaked, up to [`COMPILED_MAX_BYTES`]; past that, templates are compiled for each render
+/// as before.
+static COMPILED: LazyLock<Mutex<CompiledCache>> = LazyLock::new(Mutex::default);
+
+/// How many bytes of template source [`COMPILED`] may keep.
+const COMPILED_MAX_BYTES: usize = 16 << 20;
+
+#[derive(Default)]
+struct CompiledCache {
+    templates: std::collections::HashMap<&'static str, minijinja::Template<'static, 'static>>,
+    bytes: usize,
+}
+
+/// Renders `src` in the strict environment as `STRICT.render_str` does (same template name,
+/// same errors), with the compiled template taken from [`COMPILED`] when it is there.
+fn render_strict(src: &str, root: Value) -> Result<String, minijinja::Error> {
+    let (cached, room) = match COMPILED.lock() {
+        Ok(c) => (
+            c.templates.get(src).cloned(),
+            c.bytes + src.len() <= COMPILED_MAX_BYTES,
+        ),
+        Err(_) => (None, false),
+    };
+    if let Some(t) = cached {
+        return t.render(root);
+    }
+    if !room {
+        return STRICT.render_str(src, root);
+    }
+    // Compiled once to see that it compiles: a source that does not is not kept (its error
+    // comes from compiling it, as without the cache).
+    STRICT.template_from_str(src)?;
+    let leaked: &'static str = Box::leak(src.to_string().into_boxed_str());
+    let t = STRICT.template_from_str(leaked)?;
+    if let Ok(mut c) = COMPILED.lock() {
+        c.bytes += leaked.len();
+        c.templates.insert(leaked, t.clone());
+    }
+    t.render(root)
+}
+
 thread_local! {
     /// The templar and context of the renders in progress (innermost last), for lookups.
     static CURRENT: RefCell<Vec<(Arc<Inner>, Arc<Ctx>)>> = const { RefCell::new(Vec::new()) };
@@ -370,7 +416,7 @@ impl Inner {
         push_frame();
         CURRENT.with(|c| c.borrow_mut().push((self.clone(), ctx.clone())));
         let root = Value::from_dyn_object(ctx.clone());
-        let mut result = self.strict.render_str(src, root.clone());
+        let mut result = render_strict(src, root.clone());
         if let Err(e) = &result {
             if e.kind() == ErrorKind::UndefinedError && chain_rescued(src, e) {
                 with_frame(|fr| {
