@@ -11,12 +11,15 @@
 //! Ownership, virtual mtimes and set-uid/set-gid bits live in a sidecar map keyed by host path:
 //! no real `chown`, no wall clock, no real set-uid file.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::fs as stdfs;
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// Linux allows 40 symlinks in one resolution before `ELOOP` (MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
@@ -227,6 +230,52 @@ pub struct Sandbox {
     actor_group: String,
     /// Where changed paths are noted for whoever watches files (the fleet's services).
     journal: Option<Journal>,
+    /// Real paths [`Sandbox::resolve`] found to be directories, not symlinks.
+    known_dirs: KnownDirs,
+}
+
+/// Bumped by every operation, in any sandbox of the process, that removes, renames or links
+/// a path: the only ways a directory can stop being one (or become a symlink). Sandboxes
+/// share folders (hosts that share a filesystem, the controller's lookups), so one that
+/// removed nothing still has to forget what it knew.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Held while an operation removes, renames or links a path: [`GENERATION`] moves when it
+/// starts and again when it ends, so that what another thread learns in between is
+/// forgotten too.
+struct Replacing;
+
+impl Replacing {
+    fn start() -> Replacing {
+        GENERATION.fetch_add(1, Ordering::SeqCst);
+        Replacing
+    }
+}
+
+impl Drop for Replacing {
+    fn drop(&mut self) {
+        GENERATION.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The directories [`Sandbox::resolve`] found (the real path, not a symlink) since
+/// [`GENERATION`] last changed: resolving through them again skips their `lstat`. That
+/// keeps the chroot guarantee: a path that was a directory still is one until something
+/// removes, renames or links a path, which clears them all, and the last component, the
+/// only one handed to the OS unresolved, is always checked. A clone starts empty.
+#[derive(Default)]
+struct KnownDirs(Mutex<(u64, HashSet<PathBuf>)>);
+
+impl Clone for KnownDirs {
+    fn clone(&self) -> Self {
+        KnownDirs::default()
+    }
+}
+
+impl fmt::Debug for KnownDirs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KnownDirs")
+    }
 }
 
 /// Host paths changed by writes, in order, shared by the sandboxes of one world: a file
@@ -260,6 +309,7 @@ impl Sandbox {
             actor_user: "root".into(),
             actor_group: "root".into(),
             journal: None,
+            known_dirs: KnownDirs::default(),
         })
     }
 
@@ -329,19 +379,37 @@ impl Sandbox {
             return Err(FsError::new(Errno::NoEnt, path));
         }
         let trailing_slash = path.ends_with('/') && !path.trim_matches('/').is_empty();
-        let mut queue: VecDeque<String> = split(path).collect();
-        let mut stack: Vec<String> = Vec::new();
+        // Components still to walk, the next one last.
+        let mut pending: Vec<Cow<'_, str>> = split(path).map(Cow::Borrowed).collect();
+        pending.reverse();
+        // The components walked so far, as a host path (`/a/b`, empty for `/`) and as the
+        // real path under the root, kept in step so that neither is rebuilt per component.
+        let mut host = String::new();
+        let mut real = self.root.clone();
         let mut links = 0usize;
-        while let Some(comp) = queue.pop_front() {
+        let mut known = self.known_dirs.0.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = GENERATION.load(Ordering::SeqCst);
+        if known.0 != generation {
+            *known = (generation, HashSet::new());
+        }
+        while let Some(comp) = pending.pop() {
             if comp == ".." {
-                stack.pop();
+                if let Some(i) = host.rfind('/') {
+                    host.truncate(i);
+                    real.pop();
+                }
                 continue;
             }
             if comp.len() > 255 {
                 return Err(FsError::new(Errno::NameTooLong, path));
             }
-            let is_last = queue.is_empty();
-            let real = self.real_of(&stack).join(&comp);
+            let is_last = pending.is_empty();
+            real.push(&*comp);
+            if !is_last && known.1.contains(&real) {
+                host.push('/');
+                host.push_str(&comp);
+                continue;
+            }
             match stdfs::symlink_metadata(&real) {
                 Ok(md)
                     if md.file_type().is_symlink()
@@ -352,46 +420,47 @@ impl Sandbox {
                         return Err(FsError::new(Errno::Loop, path));
                     }
                     let target = stdfs::read_link(&real).map_err(|e| FsError::io(&e, path))?;
+                    real.pop();
                     let target = target.to_string_lossy().into_owned();
                     if target.is_empty() {
                         return Err(FsError::new(Errno::NoEnt, path));
                     }
                     if target.starts_with('/') {
                         // An absolute target is a host path: restart from the host's root.
-                        stack.clear();
+                        host.clear();
+                        real = self.root.clone();
                     }
-                    for c in split(&target).collect::<Vec<_>>().into_iter().rev() {
-                        queue.push_front(c);
-                    }
+                    let at = pending.len();
+                    pending.extend(split(&target).map(|c| Cow::Owned(c.to_string())));
+                    pending[at..].reverse();
                 }
                 Ok(md) => {
-                    if !is_last && !md.is_dir() {
+                    if md.is_dir() {
+                        known.1.insert(real.clone());
+                    } else if !is_last {
                         return Err(FsError::new(Errno::NotDir, path));
                     }
-                    stack.push(comp);
+                    host.push('/');
+                    host.push_str(&comp);
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     if !is_last {
                         return Err(FsError::new(Errno::NoEnt, path));
                     }
-                    stack.push(comp);
+                    host.push('/');
+                    host.push_str(&comp);
                 }
                 Err(e) => return Err(FsError::io(&e, path)),
             }
         }
+        if host.is_empty() {
+            host.push('/');
+        }
         Ok(Resolved {
-            host: format!("/{}", stack.join("/")),
-            real: self.real_of(&stack),
+            host,
+            real,
             trailing_slash,
         })
-    }
-
-    fn real_of(&self, stack: &[String]) -> PathBuf {
-        let mut p = self.root.clone();
-        for c in stack {
-            p.push(c);
-        }
-        p
     }
 
     /// Resolves and returns the real path (following the last symlink), for callers that
@@ -695,14 +764,14 @@ impl Sandbox {
             return self.mkdir_one(path, path);
         }
         let abs = path.starts_with('/');
-        let comps: Vec<String> = split(path).collect();
+        let comps: Vec<&str> = split(path).collect();
         let n = comps.len();
         let mut prefix = String::new();
         for (i, c) in comps.into_iter().enumerate() {
             if abs || !prefix.is_empty() {
                 prefix.push('/');
             }
-            prefix.push_str(&c);
+            prefix.push_str(c);
             if c == ".." {
                 continue;
             }
@@ -733,6 +802,7 @@ impl Sandbox {
 
     /// Removes a non-directory (`unlink`): a symlink itself, never its target.
     pub fn remove_file(&mut self, path: &str) -> FsResult<()> {
+        let _replacing = Replacing::start();
         let r = self.resolve(path, false)?;
         let md = Self::lmeta(&r.real).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         if md.is_dir() {
@@ -751,6 +821,7 @@ impl Sandbox {
 
     /// Removes an empty directory (`rmdir`).
     pub fn remove_dir(&mut self, path: &str) -> FsResult<()> {
+        let _replacing = Replacing::start();
         let r = self.resolve(path, true)?;
         if r.host == "/" {
             return Err(FsError::new(Errno::Busy, path));
@@ -770,6 +841,7 @@ impl Sandbox {
     /// Removes a file, a symlink (not its target) or a directory tree (`rm -r`). Removing `/`
     /// empties the host's root and keeps the root itself.
     pub fn remove_all(&mut self, path: &str) -> FsResult<()> {
+        let _replacing = Replacing::start();
         let r = self.resolve(path, false)?;
         let md = Self::lmeta(&r.real).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         self.check_writable(path)?;
@@ -793,6 +865,7 @@ impl Sandbox {
 
     /// Renames (`rename(2)`): a symlink is moved itself; an existing target file is replaced.
     pub fn rename(&mut self, from: &str, to: &str) -> FsResult<()> {
+        let _replacing = Replacing::start();
         let rf = self.resolve(from, false)?;
         let rt = self.resolve(to, false)?;
         let mf = Self::lmeta(&rf.real).ok_or_else(|| FsError::new(Errno::NoEnt, from))?;
@@ -870,6 +943,7 @@ impl Sandbox {
     /// Creates a symlink at `link` whose target text is `target` (stored verbatim; it is
     /// interpreted inside this root whenever resolved).
     pub fn symlink(&mut self, target: &str, link: &str) -> FsResult<()> {
+        let _replacing = Replacing::start();
         if target.contains('\0') {
             return Err(FsError::new(Errno::Inval, link));
         }
@@ -970,10 +1044,8 @@ impl Sandbox {
 }
 
 /// Splits a path into its non-empty, non-`.` components.
-fn split(path: &str) -> impl Iterator<Item = String> + '_ {
-    path.split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .map(str::to_string)
+fn split(path: &str) -> impl Iterator<Item = &str> + '_ {
+    path.split('/').filter(|c| !c.is_empty() && *c != ".")
 }
 
 fn parent_of(r: &Resolved) -> (String, PathBuf) {

@@ -67,8 +67,7 @@ pub fn real_runner(spec: &PlaybookSpec) -> Result<Box<dyn CaseRunner>, SetupErro
             })?,
         );
     }
-    // Loaded here once with its warnings shown; each case loads it again quietly (an
-    // inventory is not shared between runs, which change it: add_host, group_by).
+    // Loaded here once with its warnings shown.
     crate::inventory_cmd::load(&InventoryOpts {
         inventory: spec.inventory.clone(),
         limit: None,
@@ -77,10 +76,18 @@ pub fn real_runner(spec: &PlaybookSpec) -> Result<Box<dyn CaseRunner>, SetupErro
         code,
         message: "the inventory does not load".into(),
     })?;
+    // Each case runs on a copy of this one: an inventory is not shared between runs, which
+    // change it (add_host, group_by), and parsing it again for every case costs more than
+    // copying it.
+    let (inventory, _, vars_error) = Inventory::load_full(&spec.inventory);
     Ok(Box::new(EngineRunner {
         spec: spec.clone(),
         model,
         extra_vars,
+        inventory: match vars_error {
+            Some(e) => Err(e.to_string()),
+            None => Ok(inventory),
+        },
     }))
 }
 
@@ -89,6 +96,9 @@ struct EngineRunner {
     spec: PlaybookSpec,
     model: FleetModel,
     extra_vars: Map<String, Value>,
+    /// The inventory every case starts from, or why its variables do not load (each case
+    /// then fails with it).
+    inventory: Result<Inventory, String>,
 }
 
 impl CaseRunner for EngineRunner {
@@ -100,10 +110,7 @@ impl CaseRunner for EngineRunner {
             .tempdir()
             .map_err(|e| format!("cannot create a sandbox folder: {e}"))?;
         let limit = case.limit();
-        let (mut inventory, _, vars_error) = Inventory::load_full(&self.spec.inventory);
-        if let Some(e) = vars_error {
-            return Err(e.to_string());
-        }
+        let mut inventory = self.inventory.clone()?;
         inventory
             .set_limit(Some(&limit))
             .map_err(|e| format!("--limit {limit}: {}", e.0))?;

@@ -692,7 +692,9 @@ impl Runner {
             })
             .collect();
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let mut common = (*store.common_magic).clone();
+        // In place when no variable source of a finished task still holds the old map
+        // (the usual case): it holds `groups`, which is costly to copy before every task.
+        let common = Arc::make_mut(&mut store.common_magic);
         common.insert("ansible_play_hosts".into(), json!(all_alive));
         common.insert("play_hosts".into(), json!(alive));
         common.insert("ansible_play_batch".into(), json!(alive));
@@ -701,7 +703,6 @@ impl Runner {
             "ansible_play_name".into(),
             json!(ctx.play.name.clone().unwrap_or_default()),
         );
-        store.common_magic = Arc::new(common);
     }
 
     fn gather_facts(&mut self, ctx: &mut PlayCtx) {
@@ -1175,7 +1176,12 @@ impl Runner {
 
     /// After a task's results: fleetsim's hint for failures it can explain (once per hint).
     fn hint_failures(&mut self, ctx: &PlayCtx, task: &Task, outcomes: &[HostOutcome]) {
-        let groups: Vec<String> = self.inventory.groups_map().keys().cloned().collect();
+        // Runs after every task: without a failure there is nothing to explain, so skip
+        // building the context below.
+        if !outcomes.iter().any(|o| o.failed && o.ran_here) {
+            return;
+        }
+        let groups: Vec<String> = self.inventory.data().groups.keys().cloned().collect();
         let folder_tasks: Vec<(String, String)> =
             [&ctx.play.pre_tasks, &ctx.play.tasks, &ctx.play.post_tasks]
                 .into_iter()

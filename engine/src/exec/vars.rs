@@ -50,6 +50,27 @@ impl VarStore {
         }
     }
 
+    /// Whether a dynamic layer holds `name` ([`VarStore::lookup`] without copying the value).
+    fn has(&self, layer: &Layer, host: &str, name: &str) -> bool {
+        match layer {
+            Layer::Fixed(m) => m.contains_key(name),
+            Layer::Facts => self.facts.get(host).is_some_and(|facts| {
+                name == "ansible_facts"
+                    || name
+                        .strip_prefix("ansible_")
+                        .is_some_and(|n| facts.contains_key(n))
+            }),
+            Layer::IncludeVars => self
+                .include_vars
+                .get(host)
+                .is_some_and(|m| m.contains_key(name)),
+            Layer::HostFacts => self
+                .host_facts
+                .get(host)
+                .is_some_and(|m| m.contains_key(name)),
+        }
+    }
+
     fn names(&self, layer: &Layer, host: &str) -> Vec<String> {
         match layer {
             Layer::Fixed(m) => m.keys().cloned().collect(),
@@ -170,10 +191,8 @@ impl HostVarSource {
 impl VarSource for HostVarSource {
     fn get(&self, name: &str) -> Option<Value> {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        self.layers
-            .iter()
-            .rev()
-            .find_map(|l| s.lookup(l, &self.host, name))
+        let layer = self.layer_of(&s, name)?;
+        s.lookup(layer, &self.host, name)
     }
 
     fn names(&self) -> Vec<String> {
@@ -203,16 +222,33 @@ impl VarSource for HostVarSource {
         s.inventory.keys().cloned().collect()
     }
 
-    /// Facts and set_fact/registered results are data, never templated again (2.19's
-    /// trust model); everything else written by the user is.
+    /// See [`HostVarSource::trusted_layer`].
     fn is_trusted(&self, name: &str) -> bool {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        !matches!(
-            self.layers
-                .iter()
-                .rev()
-                .find(|l| s.lookup(l, &self.host, name).is_some()),
-            Some(Layer::Facts) | Some(Layer::HostFacts)
-        )
+        Self::trusted_layer(self.layer_of(&s, name))
+    }
+
+    /// One lock and one search of the layers for both answers.
+    fn get_with_trust(&self, name: &str) -> Option<(Value, bool)> {
+        let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let layer = self.layer_of(&s, name)?;
+        let raw = s.lookup(layer, &self.host, name)?;
+        Some((raw, Self::trusted_layer(Some(layer))))
+    }
+}
+
+impl HostVarSource {
+    /// The highest layer that holds `name`: the one whose value the host sees.
+    fn layer_of(&self, s: &VarStore, name: &str) -> Option<&Layer> {
+        self.layers
+            .iter()
+            .rev()
+            .find(|l| s.has(l, &self.host, name))
+    }
+
+    /// Facts and set_fact/registered results are data, never templated again (2.19's
+    /// trust model); everything else written by the user is.
+    fn trusted_layer(layer: Option<&Layer>) -> bool {
+        !matches!(layer, Some(Layer::Facts) | Some(Layer::HostFacts))
     }
 }

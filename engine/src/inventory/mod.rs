@@ -167,15 +167,17 @@ pub struct Resolution {
 }
 
 /// Group and host variables from one folder's `group_vars/` and `host_vars/`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct PluginVars {
     dir: VarsDir,
     groups: IndexMap<String, Map<String, Value>>,
     hosts: IndexMap<String, Map<String, Value>>,
 }
 
-/// A loaded inventory.
-#[derive(Debug)]
+/// A loaded inventory. A clone is the inventory as loaded again from the same files (while
+/// they do not change): runs that each change their own copy (`add_host`, `group_by`)
+/// load it once and clone it.
+#[derive(Debug, Clone)]
 pub struct Inventory {
     data: InventoryData,
     /// One entry per inventory source that is a file or folder (host lists have none).

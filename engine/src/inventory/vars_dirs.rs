@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 const EXTENSIONS: [&str; 3] = [".yml", ".yaml", ".json"];
 
 /// Group and host variable files found beside one inventory source.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct VarsDir {
     pub base: PathBuf,
     /// Entries of `group_vars/` and `host_vars/` (names only), listed once: looking up
@@ -109,7 +109,7 @@ pub fn python_splitext_ext(name: &str) -> &str {
 }
 
 /// Loaded variable files, cached by path (a file may serve several sources).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct VarsCache {
     files: HashMap<PathBuf, Option<Map<String, Value>>>,
 }

@@ -36,6 +36,21 @@ pub fn to_mj_static(v: &J) -> Value {
     }
 }
 
+/// [`to_mj_static`] for a value the caller owns: containers are wrapped without a copy.
+pub(crate) fn to_mj_owned(v: J) -> Value {
+    match v {
+        J::Array(items) => Value::from_object(JList {
+            items: Arc::new(items),
+            owner: None,
+        }),
+        J::Object(map) => Value::from_object(JDict {
+            map: Arc::new(map),
+            owner: None,
+        }),
+        other => to_mj_static(&other),
+    }
+}
+
 fn undefined_in_result() -> TemplateError {
     let message = with_frame(|fr| undefined_message(&fr.misses, ""))
         .unwrap_or_else(|| "undefined variable".to_string());

@@ -40,7 +40,7 @@ mod yaml_emit;
 mod spec;
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use minijinja::value::Value;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
@@ -72,13 +72,67 @@ pub struct Templar {
 /// The shared state behind a [`Templar`].
 pub(crate) struct Inner {
     /// Undefined values fail on any use (the normal environment).
-    strict: Environment<'static>,
+    strict: &'static Environment<'static>,
     /// Undefined values chain through attribute access; used only to re-run a template whose
     /// strict run failed on `a.b.c` right before `| default(...)` or `is defined`.
-    chain: Environment<'static>,
+    chain: &'static Environment<'static>,
     pub lookup: Arc<dyn LookupHost>,
     /// State of the seeded generator behind `random` and `shuffle`.
     pub rng: Mutex<u64>,
+}
+
+/// The two environments, built once per process: they hold no state of a run (filters and
+/// lookups reach the run through [`current`]), and building them registers some hundreds
+/// of filters, which `fleetsim check` would otherwise do for every case.
+static STRICT: LazyLock<Environment<'static>> =
+    LazyLock::new(|| build_env(UndefinedBehavior::Strict));
+static CHAIN: LazyLock<Environment<'static>> =
+    LazyLock::new(|| build_env(UndefinedBehavior::Chainable));
+
+/// Templates compiled for [`STRICT`], by source. A playbook's templates are rendered again
+/// and again (every task, host, loop item and `fleetsim check` case), and compiling costs
+/// about as much as rendering. Sources are the user's own text (playbooks, variables, files
+/// read by the `template` module and lookups): values computed during a run are never
+/// templated. A compiled template borrows its source for good, so cached sources are
+/// leaked, up to [`COMPILED_MAX_BYTES`]; past that, templates are compiled for each render
+/// as before.
+static COMPILED: LazyLock<Mutex<CompiledCache>> = LazyLock::new(Mutex::default);
+
+/// How many bytes of template source [`COMPILED`] may keep.
+const COMPILED_MAX_BYTES: usize = 16 << 20;
+
+#[derive(Default)]
+struct CompiledCache {
+    templates: std::collections::HashMap<&'static str, minijinja::Template<'static, 'static>>,
+    bytes: usize,
+}
+
+/// Renders `src` in the strict environment as `STRICT.render_str` does (same template name,
+/// same errors), with the compiled template taken from [`COMPILED`] when it is there.
+fn render_strict(src: &str, root: Value) -> Result<String, minijinja::Error> {
+    let (cached, room) = match COMPILED.lock() {
+        Ok(c) => (
+            c.templates.get(src).cloned(),
+            c.bytes + src.len() <= COMPILED_MAX_BYTES,
+        ),
+        Err(_) => (None, false),
+    };
+    if let Some(t) = cached {
+        return t.render(root);
+    }
+    if !room {
+        return STRICT.render_str(src, root);
+    }
+    // Compiled once to see that it compiles: a source that does not is not kept (its error
+    // comes from compiling it, as without the cache).
+    STRICT.template_from_str(src)?;
+    let leaked: &'static str = Box::leak(src.to_string().into_boxed_str());
+    let t = STRICT.template_from_str(leaked)?;
+    if let Ok(mut c) = COMPILED.lock() {
+        c.bytes += leaked.len();
+        c.templates.insert(leaked, t.clone());
+    }
+    t.render(root)
 }
 
 thread_local! {
@@ -96,8 +150,8 @@ impl Templar {
     pub fn new(seed: u64, lookup: Arc<dyn LookupHost>) -> Templar {
         Templar {
             inner: Arc::new(Inner {
-                strict: build_env(UndefinedBehavior::Strict),
-                chain: build_env(UndefinedBehavior::Chainable),
+                strict: &STRICT,
+                chain: &CHAIN,
                 lookup,
                 rng: Mutex::new(seed ^ 0x9e37_79b9_7f4a_7c15),
             }),
@@ -362,7 +416,7 @@ impl Inner {
         push_frame();
         CURRENT.with(|c| c.borrow_mut().push((self.clone(), ctx.clone())));
         let root = Value::from_dyn_object(ctx.clone());
-        let mut result = self.strict.render_str(src, root.clone());
+        let mut result = render_strict(src, root.clone());
         if let Err(e) = &result {
             if e.kind() == ErrorKind::UndefinedError && chain_rescued(src, e) {
                 with_frame(|fr| {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde_json::Value as J;
 
-use super::convert::to_mj_static;
+use super::convert::{to_mj_owned, to_mj_static};
 use super::error::{TemplateError, TemplateErrorKind};
 use super::undefined::{record_fatal, record_miss, undefined_var_message, OMIT_PLACEHOLDER};
 use super::Inner;
@@ -40,6 +40,13 @@ pub trait VarSource: Send + Sync {
     /// (already templated when set) are data, even when they contain `{{`.
     fn is_trusted(&self, _name: &str) -> bool {
         true
+    }
+    /// [`VarSource::get`] and [`VarSource::is_trusted`] at once. The templar asks both for
+    /// every variable it reads; a source that finds the value and its trust in one lookup
+    /// overrides this to avoid looking the name up twice.
+    fn get_with_trust(&self, name: &str) -> Option<(J, bool)> {
+        let raw = self.get(name)?;
+        Some((raw, self.is_trusted(name)))
     }
 }
 
@@ -120,10 +127,20 @@ pub(crate) fn recursion_error() -> TemplateError {
 pub(crate) struct Ctx {
     pub vars: Arc<dyn VarSource>,
     pub inner: Arc<Inner>,
-    cache: Mutex<HashMap<String, Value>>,
+    cache: Mutex<HashMap<String, Cached>>,
     /// Variables whose templating failed, with the failure: re-reading one repeats the error
     /// without templating it again (failures inside deep chains would otherwise multiply).
     failed: Mutex<HashMap<String, TemplateError>>,
+}
+
+/// A variable's value as [`Ctx`]'s cache keeps it. A container the context owns is kept
+/// without its owner and gets it back when read: a cached value holding its own context
+/// would be a reference cycle, and every context that read a list or a dict would leak
+/// with all it cached.
+enum Cached {
+    Value(Value),
+    OwnDict(Arc<serde_json::Map<String, J>>),
+    OwnList(Arc<Vec<J>>),
 }
 
 impl std::fmt::Debug for Ctx {
@@ -154,17 +171,53 @@ impl Ctx {
         Arc::as_ptr(&self.vars) as *const u8 as usize
     }
 
+    fn cache_get(self: &Arc<Self>, name: &str) -> Option<Value> {
+        let cache = self.cache.lock().ok()?;
+        Some(match cache.get(name)? {
+            Cached::Value(v) => v.clone(),
+            Cached::OwnDict(map) => Value::from_object(JDict {
+                map: map.clone(),
+                owner: Some(self.clone()),
+            }),
+            Cached::OwnList(items) => Value::from_object(JList {
+                items: items.clone(),
+                owner: Some(self.clone()),
+            }),
+        })
+    }
+
+    fn cache_put(self: &Arc<Self>, name: &str, v: &Value) {
+        let owned_here =
+            |owner: &Option<Arc<Ctx>>| owner.as_ref().is_some_and(|o| Arc::ptr_eq(o, self));
+        let entry = if let Some(d) = v
+            .downcast_object_ref::<JDict>()
+            .filter(|d| owned_here(&d.owner))
+        {
+            Cached::OwnDict(d.map.clone())
+        } else if let Some(l) = v
+            .downcast_object_ref::<JList>()
+            .filter(|l| owned_here(&l.owner))
+        {
+            Cached::OwnList(l.items.clone())
+        } else {
+            Cached::Value(v.clone())
+        };
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(name.to_string(), entry);
+        }
+    }
+
     /// Look up and template variable `name`; errors are recorded in the render's frame.
     pub fn resolve(self: &Arc<Self>, name: &str) -> Option<Value> {
-        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(name).cloned()) {
+        if let Some(v) = self.cache_get(name) {
             return Some(v);
         }
         if let Some(e) = self.failed.lock().ok().and_then(|c| c.get(name).cloned()) {
             Self::report(name, e);
             return None;
         }
-        let raw = match self.vars.get(name) {
-            Some(raw) => raw,
+        let (raw, trusted) = match self.vars.get_with_trust(name) {
+            Some(found) => found,
             None => {
                 return match name {
                     "hostvars" => Some(Value::from_object(HostVars {
@@ -187,23 +240,19 @@ impl Ctx {
             record_fatal(recursion_error());
             return None;
         }
-        if !self.vars.is_trusted(name) {
-            let v = to_mj_static(&raw);
-            if let Ok(mut c) = self.cache.lock() {
-                c.insert(name.to_string(), v.clone());
-            }
+        if !trusted {
+            let v = to_mj_owned(raw);
+            self.cache_put(name, &v);
             return Some(v);
         }
         IN_PROGRESS.with(|p| p.borrow_mut().push(key));
-        let result = lazy(&raw, self);
+        let result = lazy_owned(raw, self);
         IN_PROGRESS.with(|p| {
             p.borrow_mut().pop();
         });
         match result {
             Ok(v) => {
-                if let Ok(mut c) = self.cache.lock() {
-                    c.insert(name.to_string(), v.clone());
-                }
+                self.cache_put(name, &v);
                 Some(v)
             }
             Err(e) => {
@@ -284,20 +333,31 @@ pub fn is_template(s: &str) -> bool {
 /// containers wrap lazily so their elements are templated when read.
 pub(crate) fn lazy(raw: &J, owner: &Arc<Ctx>) -> Result<Value, TemplateError> {
     match raw {
-        J::String(s) if is_template(s) => {
-            let rendered = owner.inner.render_in(s, owner)?;
-            Ok(to_mj_static(&rendered))
-        }
+        J::Array(_) | J::Object(_) => lazy_owned(raw.clone(), owner),
+        J::String(s) if is_template(s) => render_lazy_string(s, owner),
+        other => Ok(to_mj_static(other)),
+    }
+}
+
+/// [`lazy`] for a value the caller owns: containers are wrapped without another copy.
+fn lazy_owned(raw: J, owner: &Arc<Ctx>) -> Result<Value, TemplateError> {
+    match raw {
+        J::String(s) if is_template(&s) => render_lazy_string(&s, owner),
         J::Array(items) => Ok(Value::from_object(JList {
-            items: Arc::new(items.clone()),
+            items: Arc::new(items),
             owner: Some(owner.clone()),
         })),
         J::Object(map) => Ok(Value::from_object(JDict {
-            map: Arc::new(map.clone()),
+            map: Arc::new(map),
             owner: Some(owner.clone()),
         })),
-        other => Ok(to_mj_static(other)),
+        other => Ok(to_mj_owned(other)),
     }
+}
+
+fn render_lazy_string(s: &str, owner: &Arc<Ctx>) -> Result<Value, TemplateError> {
+    let rendered = owner.inner.render_in(s, owner)?;
+    Ok(to_mj_owned(rendered))
 }
 
 fn element(raw: &J, owner: &Option<Arc<Ctx>>) -> Value {
