@@ -141,7 +141,7 @@ pub struct FaultRule {
     /// clock_skew: seconds the host's clock is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<f64>,
-    /// task_fail (and any kind triggered per event): the chance it fires.
+    /// The chance the fault fires each time its trigger does (task_fail: each task).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probability: Option<f64>,
     /// task_fail: the failure message.

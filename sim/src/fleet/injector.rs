@@ -55,6 +55,7 @@ impl Injector {
         resolve: &dyn Fn(&str) -> Vec<String>,
     ) -> Result<Injector, String> {
         let mut armed = Vec::new();
+        let mut rng = Stream::derive(seed, "#faults");
         for (i, rule) in plan.faults.iter().enumerate() {
             let n = i + 1;
             let (targets, sides) = if rule.kind == FaultKind::Partition {
@@ -107,8 +108,8 @@ impl Injector {
                 trigger_hosts,
             };
             match &rule.at {
-                None => a.open_all(start, start),
-                Some(Trigger::Time { time }) => a.open_all(start + time.max(0.0), start),
+                None => a.open_all(start, &mut rng),
+                Some(Trigger::Time { time }) => a.open_all(start + time.max(0.0), &mut rng),
                 Some(_) => {}
             }
             armed.push(a);
@@ -116,13 +117,14 @@ impl Injector {
         Ok(Injector {
             armed,
             start,
-            rng: Stream::derive(seed, "#faults"),
+            rng,
             applied: IndexSet::new(),
         })
     }
 
     /// A task started or ended on `host`: opens the windows of rules triggered by it.
     pub fn on_task(&mut self, host: &str, task: &str, edge: TaskEdge, now: f64) {
+        let rng = &mut self.rng;
         for a in &mut self.armed {
             let Some(Trigger::Task { task: t, when, .. }) = &a.rule.at else {
                 continue;
@@ -135,12 +137,12 @@ impl Injector {
                 Some(on) if on.iter().any(|h| h == host) => {
                     for target in a.targets.clone() {
                         if !a.windows.contains_key(&target) {
-                            a.open(&target, now);
+                            a.open(&target, now, rng);
                         }
                     }
                 }
                 Some(_) => {}
-                None if a.targets.iter().any(|h| h == host) => a.open(host, now),
+                None if a.targets.iter().any(|h| h == host) => a.open(host, now, rng),
                 None => {}
             }
         }
@@ -148,10 +150,11 @@ impl Injector {
 
     /// `host` began its `n`th restart: opens the windows of rules triggered by it.
     pub fn on_restart(&mut self, host: &str, n: u32, now: f64) {
+        let rng = &mut self.rng;
         for a in &mut self.armed {
             if let Some(Trigger::Restart { restart }) = &a.rule.at {
                 if *restart == n && a.targets.iter().any(|h| h == host) {
-                    a.open(host, now);
+                    a.open(host, now, rng);
                 }
             }
         }
@@ -298,13 +301,26 @@ impl Injector {
 }
 
 impl Armed {
-    fn open_all(&mut self, from: f64, _start: f64) {
-        for h in self.targets.clone() {
-            self.open(&h, from);
+    fn open_all(&mut self, from: f64, rng: &mut Stream) {
+        // A partition opens on both sides at once (see `open`).
+        let hosts = if self.sides.is_some() {
+            self.targets.iter().take(1).cloned().collect()
+        } else {
+            self.targets.clone()
+        };
+        for h in hosts {
+            self.open(&h, from, rng);
         }
     }
 
-    fn open(&mut self, host: &str, from: f64) {
+    /// Opens a window on `host` from `from`, unless the rule's `probability` says this
+    /// occasion passes (task_fail draws per task instead, in [`Injector::task_failure`]).
+    fn open(&mut self, host: &str, from: f64, rng: &mut Stream) {
+        if let Some(p) = self.rule.probability {
+            if self.rule.kind != FaultKind::TaskFail && p < 1.0 && rng.unit() >= p {
+                return;
+            }
+        }
         let until = match self.rule.duration {
             Some(d) => from + d.max(0.0),
             None => f64::INFINITY,
@@ -441,6 +457,38 @@ mod tests {
         inj.on_task("web-2", "Deploy", TaskEdge::End, 2.0);
         assert!(inj.active(FaultKind::DiskFull, "lb-1", 2.0).is_some());
         assert!(inj.active(FaultKind::DiskFull, "web-2", 2.0).is_none());
+    }
+
+    #[test]
+    fn probability_decides_each_time_a_trigger_fires() {
+        let rule = |p: f64| {
+            let mut r = FaultRule::new(FaultKind::SlowRestart, "web");
+            r.seconds = Some(9.0);
+            r.at = Some(Trigger::Restart { restart: 1 });
+            r.probability = Some(p);
+            r
+        };
+        let fired = |p: f64, seed: u64| {
+            let mut inj = Injector::new(
+                &FaultPlan {
+                    faults: vec![rule(p)],
+                },
+                0.0,
+                seed,
+                &resolve,
+            )
+            .unwrap();
+            inj.on_restart("web-1", 1, 1.0);
+            inj.active(FaultKind::SlowRestart, "web-1", 1.0).is_some()
+        };
+        assert!((0..20).all(|seed| fired(1.0, seed)));
+        assert!((0..20).all(|seed| !fired(0.0, seed)));
+        let half: Vec<bool> = (0..40).map(|seed| fired(0.5, seed)).collect();
+        assert!(half.contains(&true) && half.contains(&false));
+        assert_eq!(
+            half,
+            (0..40).map(|seed| fired(0.5, seed)).collect::<Vec<_>>()
+        );
     }
 
     #[test]
