@@ -410,6 +410,14 @@ fn database_faults_break_replication() {
     clean.run.expect_code(0);
 }
 
+/// The corrected rollout (whole play) on the fleet model `fleet`, with more options.
+fn corrected_with(fleet: &str, more: &[&str]) -> Run {
+    let (inventory, playbook) = (lab("inventory.ini"), lab(CORRECTED));
+    let mut args = vec!["playbook", "-i", &inventory, &playbook, "--fleet", fleet];
+    args.extend_from_slice(more);
+    fleetsim(&repo(), &args, &[])
+}
+
 #[test]
 fn bad_fleet_and_fault_files_are_explained() {
     let dir = tempfile::tempdir().unwrap();
@@ -419,20 +427,7 @@ fn bad_fleet_and_fault_files_are_explained() {
         "faults:\n  - kind: slow_restart\n    hosts: web-prod-01\n    seconds: soon\n",
     )
     .unwrap();
-    let r = fleetsim(
-        &repo(),
-        &[
-            "playbook",
-            "-i",
-            &lab("inventory.ini"),
-            &lab(CORRECTED),
-            "--fleet",
-            &lab("fleet.yml"),
-            "--faults",
-            &bad.display().to_string(),
-        ],
-        &[],
-    );
+    let r = corrected_with(&lab("fleet.yml"), &["--faults", &bad.display().to_string()]);
     r.expect_code(1);
     assert!(
         r.stderr.contains(
@@ -448,20 +443,7 @@ fn bad_fleet_and_fault_files_are_explained() {
         "faults:\n  - kind: slow_restart\n    hosts: web-prod-01\n",
     )
     .unwrap();
-    let r = fleetsim(
-        &repo(),
-        &[
-            "playbook",
-            "-i",
-            &lab("inventory.ini"),
-            &lab(CORRECTED),
-            "--fleet",
-            &lab("fleet.yml"),
-            "--faults",
-            &bad.display().to_string(),
-        ],
-        &[],
-    );
+    let r = corrected_with(&lab("fleet.yml"), &["--faults", &bad.display().to_string()]);
     r.expect_code(1);
     assert!(
         r.stderr.contains("fault 1 (slow_restart) needs `seconds:`"),
@@ -475,18 +457,7 @@ fn bad_fleet_and_fault_files_are_explained() {
         "apps:\n  - hosts: web_servers\n    port_var: no_such_port\n    config: /x\n",
     )
     .unwrap();
-    let r = fleetsim(
-        &repo(),
-        &[
-            "playbook",
-            "-i",
-            &lab("inventory.ini"),
-            &lab(CORRECTED),
-            "--fleet",
-            &fleet.display().to_string(),
-        ],
-        &[],
-    );
+    let r = corrected_with(&fleet.display().to_string(), &[]);
     r.expect_code(1);
     assert!(
         r.stderr
@@ -580,27 +551,21 @@ fn active_health_checks_take_a_starting_server_out_of_rotation() {
     let fleet = dir.path().join("fleet.yml");
     std::fs::write(&fleet, checked).unwrap();
     let report = dir.path().join("report.json");
-    let r = fleetsim(
-        &repo(),
+    let (faults, report_path) = (lab("faults/slow-restart.yml"), report.display().to_string());
+    let r = corrected_with(
+        &fleet.display().to_string(),
         &[
-            "playbook",
-            "-i",
-            &lab("inventory.ini"),
-            &lab(CORRECTED),
             "--limit",
             LIMIT,
-            "--fleet",
-            &fleet.display().to_string(),
             "--faults",
-            &lab("faults/slow-restart.yml"),
+            &faults,
             "--seed",
             "7",
             "--start-time",
             START,
             "--report",
-            &report.display().to_string(),
+            &report_path,
         ],
-        &[],
     );
     r.expect_code(10);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();

@@ -337,6 +337,64 @@ pub(crate) mod fake {
             Ok(*state)
         }
     }
+
+    /// One command line at a time against a fake fleet, on a host of its own (a temporary
+    /// sandbox), as the shell would call it.
+    pub struct Bench {
+        _tmp: tempfile::TempDir,
+        pub sandbox: crate::fs::Sandbox,
+        pub now: f64,
+        pub cmds: FleetCommands<Fake>,
+        command: &'static str,
+        host: &'static str,
+        cwd: &'static str,
+    }
+
+    impl Bench {
+        /// `command` (`curl`, `systemctl`) on `host`, run from `cwd` (created), at `now`.
+        pub fn new(
+            command: &'static str,
+            host: &'static str,
+            cwd: &'static str,
+            now: f64,
+            fake: Fake,
+        ) -> Bench {
+            let tmp = tempfile::tempdir().unwrap();
+            let mut sandbox = crate::fs::Sandbox::new(&tmp.path().join("sb"), host).unwrap();
+            sandbox.mkdir(cwd, true).unwrap();
+            Bench {
+                _tmp: tmp,
+                sandbox,
+                now,
+                cmds: FleetCommands::new(fake),
+                command,
+                host,
+                cwd,
+            }
+        }
+
+        pub fn run(&mut self, args: &[&str]) -> ShellOutput {
+            self.run_stdin(args, b"")
+        }
+
+        pub fn run_stdin(&mut self, args: &[&str], stdin: &[u8]) -> ShellOutput {
+            let argv: Vec<String> = std::iter::once(self.command)
+                .chain(args.iter().copied())
+                .map(String::from)
+                .collect();
+            let env = IndexMap::new();
+            let user = crate::shell::User::default();
+            let mut view = HostView {
+                sandbox: &mut self.sandbox,
+                cwd: self.cwd,
+                env: &env,
+                now: &mut self.now,
+                hostname: self.host,
+                user: &user,
+            };
+            self.cmds.call(&argv, stdin, &mut view).unwrap()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1074,57 +1074,16 @@ fn write_out_var(name: &str, info: &Info<'_>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::{Answer, Fake};
-    use super::super::FleetCommands;
+    use super::super::fake::{Answer, Bench, Fake};
     use super::*;
-    use crate::fs::Sandbox;
-    use crate::shell::{ExternalCommands, User};
-    use indexmap::IndexMap;
     use proptest::prelude::*;
 
-    /// Runs one curl command line against `fake` on host `web-01` (cwd `/work`).
-    struct Bench {
-        _tmp: tempfile::TempDir,
-        sandbox: Sandbox,
-        now: f64,
-        cmds: FleetCommands<Fake>,
+    /// One curl command line against `fake` on host `web-01` (cwd `/work`).
+    fn bench(fake: Fake) -> Bench {
+        Bench::new("curl", "web-01", "/work", 100.0, fake)
     }
 
     impl Bench {
-        fn new(fake: Fake) -> Bench {
-            let tmp = tempfile::tempdir().unwrap();
-            let mut sandbox = Sandbox::new(&tmp.path().join("sb"), "web-01").unwrap();
-            sandbox.mkdir("/work", true).unwrap();
-            Bench {
-                _tmp: tmp,
-                sandbox,
-                now: 100.0,
-                cmds: FleetCommands::new(fake),
-            }
-        }
-
-        fn run(&mut self, args: &[&str]) -> ShellOutput {
-            self.run_stdin(args, b"")
-        }
-
-        fn run_stdin(&mut self, args: &[&str], stdin: &[u8]) -> ShellOutput {
-            let argv: Vec<String> = std::iter::once("curl")
-                .chain(args.iter().copied())
-                .map(String::from)
-                .collect();
-            let env = IndexMap::new();
-            let user = User::default();
-            let mut view = HostView {
-                sandbox: &mut self.sandbox,
-                cwd: "/work",
-                env: &env,
-                now: &mut self.now,
-                hostname: "web-01",
-                user: &user,
-            };
-            self.cmds.call(&argv, stdin, &mut view).unwrap()
-        }
-
         fn requests(&self) -> Vec<(f64, String, String, u16, HttpRequest, f64)> {
             self.cmds.access().log.lock().unwrap().requests.clone()
         }
@@ -1159,7 +1118,7 @@ mod tests {
 
     #[test]
     fn get_prints_the_body_and_sends_curls_headers() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         let out = b.run(&["http://127.1.0.2:8080/health"]);
         check(&out, 0, r#"{"status":"healthy"}"#, "");
         let reqs = b.requests();
@@ -1185,7 +1144,7 @@ mod tests {
     fn connection_refused() {
         let mut f = fleet();
         f.refuse_takes = 0.0004;
-        let mut b = Bench::new(f);
+        let mut b = bench(f);
         let expected = "curl: (7) Failed to connect to 127.1.0.9 port 8080 after 0 ms: Couldn't connect to server\n";
         check(&b.run(&["http://127.1.0.9:8080/"]), 7, "", expected);
         check(&b.run(&["-s", "http://127.1.0.9:8080/"]), 7, "", "");
@@ -1206,7 +1165,7 @@ mod tests {
 
     #[test]
     fn fail_and_http_errors() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         // Without -f an HTTP error is a success with the error page.
         check(
             &b.run(&["-s", "http://127.1.0.3:8080/health"]),
@@ -1243,7 +1202,7 @@ mod tests {
 
     #[test]
     fn write_out_http_code() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         check(
             &b.run(&[
                 "-s",
@@ -1293,7 +1252,7 @@ mod tests {
 
     #[test]
     fn timeouts() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         check(
             &b.run(&["--connect-timeout", "2", "http://127.1.0.4:8080/"]),
             28,
@@ -1317,7 +1276,7 @@ mod tests {
             "curl: (28) Connection timed out after 300000 milliseconds\n",
         );
         // A slow answer inside the limit arrives, and the clock moves by its delay.
-        let mut b = Bench::new(Fake::new().answer("h", 80, Answer::Slow(0.75, ok_json())));
+        let mut b = bench(Fake::new().answer("h", 80, Answer::Slow(0.75, ok_json())));
         check(
             &b.run(&["-s", "-m", "2", "-w", " %{time_total}", "http://h/"]),
             0,
@@ -1329,7 +1288,7 @@ mod tests {
 
     #[test]
     fn output_file_goes_into_the_sandbox() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         check(
             &b.run(&["-s", "-o", "health.json", "http://127.1.0.2:8080/health"]),
             0,
@@ -1378,7 +1337,7 @@ mod tests {
 
     #[test]
     fn methods_headers_and_data() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         check(
             &b.run(&[
                 "-s",
@@ -1509,7 +1468,7 @@ mod tests {
 
     #[test]
     fn head_and_include() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         let head =
             "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\r\n";
         check(&b.run(&["-sI", "http://127.1.0.3:8080/"]), 0, head, "");
@@ -1573,7 +1532,7 @@ mod tests {
 
     #[test]
     fn url_errors_print_like_curl() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         check(
             &b.run(&["http://:8080/"]),
             3,
@@ -1592,7 +1551,7 @@ mod tests {
 
     #[test]
     fn option_errors() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         let help = "curl: try 'curl --help' or 'curl --manual' for more information\n";
         check(
             &b.run(&["--foo", "http://h/"]),
@@ -1658,7 +1617,7 @@ mod tests {
                 HttpResponse::text(200, "ok\n"),
             ]),
         );
-        let mut b = Bench::new(fake);
+        let mut b = bench(fake);
         let out = b.run(&[
             "-f",
             "--retry",
@@ -1678,7 +1637,7 @@ mod tests {
         assert_eq!(times, [100.0, 101.0, 103.0]);
 
         // Refused connections are retried only with --retry-connrefused; -s hides warnings.
-        let mut b = Bench::new(Fake::new());
+        let mut b = bench(Fake::new());
         check(&b.run(&["-s", "--retry", "2", "http://h/"]), 7, "", "");
         assert_eq!(b.requests().len(), 1);
         check(
@@ -1707,12 +1666,11 @@ mod tests {
             80,
             Answer::Responses(vec![busy, HttpResponse::text(200, "ok\n")]),
         );
-        let mut b = Bench::new(fake);
+        let mut b = bench(fake);
         let out = b.run(&["-sS", "--retry", "1", "http://h/"]);
         check(&out, 0, "ok\n", "");
         assert_eq!(b.now, 107.0);
-        let out =
-            Bench::new(Fake::new()).run(&["--retry", "1", "--retry-connrefused", "http://h/"]);
+        let out = bench(Fake::new()).run(&["--retry", "1", "--retry-connrefused", "http://h/"]);
         assert_eq!(
             out.stderr_str(),
             "Warning: Problem : connection refused. Will retry in 1 seconds. 1 retries \n\
@@ -1723,7 +1681,7 @@ mod tests {
 
     #[test]
     fn verbose_shows_the_exchange() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         let out = b.run(&["-sv", "http://127.1.0.3:8080/x"]);
         assert_eq!(out.stdout_str(), "draining\n");
         assert_eq!(
@@ -1737,7 +1695,7 @@ mod tests {
 
     #[test]
     fn several_urls_run_in_turn_and_the_last_decides() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         let out = b.run(&[
             "-s",
             "-w",
@@ -1768,7 +1726,7 @@ mod tests {
             ],
             0..8,
         )) {
-            let mut b = Bench::new(fleet());
+            let mut b = bench(fleet());
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = b.run_stdin(&argv, b"x=1");
             prop_assert!((0..=255).contains(&out.rc));

@@ -365,52 +365,17 @@ fn relative(seconds: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::Fake;
-    use super::super::FleetCommands;
+    use super::super::fake::{Bench, Fake};
     use super::*;
-    use crate::fs::Sandbox;
-    use crate::shell::{ExternalCommands, User};
-    use indexmap::IndexMap;
     use proptest::prelude::*;
 
-    struct Bench {
-        _tmp: tempfile::TempDir,
-        sandbox: Sandbox,
-        now: f64,
-        cmds: FleetCommands<Fake>,
+    /// One systemctl command line against `fake` on host `app-01`.
+    fn bench(fake: Fake) -> Bench {
+        // 2026-11-26T10:05:00Z
+        Bench::new("systemctl", "app-01", "/", 1_795_687_500.0, fake)
     }
 
     impl Bench {
-        fn new(fake: Fake) -> Bench {
-            let tmp = tempfile::tempdir().unwrap();
-            let sandbox = Sandbox::new(&tmp.path().join("sb"), "app-01").unwrap();
-            Bench {
-                _tmp: tmp,
-                sandbox,
-                // 2026-11-26T10:05:00Z
-                now: 1_795_687_500.0,
-                cmds: FleetCommands::new(fake),
-            }
-        }
-
-        fn run(&mut self, args: &[&str]) -> ShellOutput {
-            let argv: Vec<String> = std::iter::once("systemctl")
-                .chain(args.iter().copied())
-                .map(String::from)
-                .collect();
-            let env = IndexMap::new();
-            let user = User::default();
-            let mut view = HostView {
-                sandbox: &mut self.sandbox,
-                cwd: "/",
-                env: &env,
-                now: &mut self.now,
-                hostname: "app-01",
-                user: &user,
-            };
-            self.cmds.call(&argv, b"", &mut view).unwrap()
-        }
-
         fn state(&self, unit: &str) -> UnitState {
             self.cmds.access().units[unit]
         }
@@ -434,7 +399,7 @@ mod tests {
     fn start_stop_restart_change_the_unit_and_take_time() {
         let mut f = fleet();
         f.restart_takes = 3.0;
-        let mut b = Bench::new(f);
+        let mut b = bench(f);
         let t0 = b.now;
         check(&b.run(&["stop", "app.service"]), 0, "", "");
         assert_eq!(b.state("app"), UnitState::Inactive);
@@ -459,7 +424,7 @@ mod tests {
 
     #[test]
     fn unknown_units() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         check(
             &b.run(&["start", "foo"]),
             5,
@@ -496,7 +461,7 @@ mod tests {
 
     #[test]
     fn is_active_and_is_failed() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         check(&b.run(&["is-active", "app"]), 0, "active\n", "");
         check(&b.run(&["is-active", "lb"]), 3, "inactive\n", "");
         check(&b.run(&["is-active", "db"]), 3, "failed\n", "");
@@ -517,7 +482,7 @@ mod tests {
     fn status_blocks() {
         let mut f = fleet();
         f.since = Some(1_795_687_200.0); // 10:00:00, five minutes before "now"
-        let mut b = Bench::new(f);
+        let mut b = bench(f);
         check(
             &b.run(&["status", "app"]),
             0,
@@ -537,10 +502,10 @@ mod tests {
             text.contains("     Active: failed (Result: exit-code) since"),
             "{text}"
         );
-        let out = Bench::new(fleet()).run(&["status", "app"]);
+        let out = bench(fleet()).run(&["status", "app"]);
         assert!(out.stdout_str().ends_with("Active: active (running)\n"));
         check(
-            &Bench::new(fleet()).run(&["status", "app", "nope"]),
+            &bench(fleet()).run(&["status", "app", "nope"]),
             4,
             &out.stdout_str(),
             "Unit nope.service could not be found.\n",
@@ -549,7 +514,7 @@ mod tests {
 
     #[test]
     fn failing_and_conditional_actions() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         // The fake keeps a failed unit failed on start (restart recovers it).
         check(
             &b.run(&["start", "db"]),
@@ -577,7 +542,7 @@ mod tests {
 
     #[test]
     fn bad_command_lines() {
-        let mut b = Bench::new(fleet());
+        let mut b = bench(fleet());
         check(&b.run(&["start"]), 1, "", "Too few arguments.\n");
         check(
             &b.run(&["frobnicate", "app"]),
@@ -624,7 +589,7 @@ mod tests {
             ],
             0..5,
         ), secs in any::<f64>()) {
-            let mut b = Bench::new(fleet());
+            let mut b = bench(fleet());
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = b.run(&argv);
             prop_assert!((0..=255).contains(&out.rc));
