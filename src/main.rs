@@ -10,6 +10,12 @@ mod playbook_cmd;
 use clap::Parser;
 use cli::{Cli, Command};
 
+/// A campaign allocates and frees small strings and maps by the million (variables, template
+/// contexts, HTTP messages); mimalloc's thread-local free lists serve that pattern much faster
+/// than the system allocator, and keep `--jobs` threads from contending for one heap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

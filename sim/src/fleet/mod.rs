@@ -83,6 +83,26 @@ enum Routed {
     Failed(NetError),
 }
 
+/// Everything the answer to a request through a load balancer depends on: the request, the
+/// backend the LB picked, how the network routed it there, and what the backend's answer
+/// reads (whether it is starting, its version, an `unhealthy` fault's status). Two requests
+/// with equal inputs get byte-identical answers, so the fleet keeps the answers it got over
+/// the wire and replays them (see [`Fleet::through_lb`]). Cheap fields come first: the
+/// derived comparison stops at the first difference.
+#[derive(Debug, Clone, PartialEq)]
+struct AnswerInputs {
+    backend: Option<String>,
+    forward: Option<Result<usize, NetError>>,
+    unhealthy: Option<u16>,
+    starting: bool,
+    version: String,
+    request: HttpRequest,
+}
+
+/// Answers remembered per load balancer: enough for every backend of a pool in a few states,
+/// few enough that a linear search stays cheap.
+const REMEMBERED_ANSWERS: usize = 32;
+
 /// The running fleet.
 pub struct Fleet {
     model: FleetModel,
@@ -103,6 +123,11 @@ pub struct Fleet {
     next_request: Vec<f64>,
     events: Vec<Event>,
     wire: Wire,
+    /// Per load balancer, answers got over the wire by their inputs, newest last.
+    answers: Vec<Vec<(AnswerInputs, HttpResponse)>>,
+    /// Whether [`Fleet::through_lb`] replays remembered answers (off only to test that
+    /// replaying changes nothing).
+    replay_answers: bool,
     /// Paths the hosts changed since the services last looked.
     journal: Journal,
 }
@@ -336,6 +361,7 @@ impl Fleet {
         for lb in &lbs {
             traffic.by_lb.insert(lb.host.clone(), LbTraffic::default());
         }
+        let answers = vec![Vec::new(); lbs.len()];
         let mut fleet = Fleet {
             model,
             seed: world.seed,
@@ -353,6 +379,8 @@ impl Fleet {
             next_request,
             events: Vec::new(),
             wire: Wire::new(),
+            answers,
+            replay_answers: true,
             journal: world.watch_files(),
         };
         // Load the pools just laid out (not a re-add: they were there before the run).
@@ -411,6 +439,13 @@ impl Fleet {
         self.events.clear();
         self.evaluate();
         Ok(())
+    }
+
+    /// Whether answers through a load balancer are replayed when their inputs repeat (on by
+    /// default). Turning it off sends every request over the wire; the outcome is the same,
+    /// which the tests check.
+    pub fn set_replay_answers(&mut self, on: bool) {
+        self.replay_answers = on;
     }
 
     /// The seed the fleet was built with.
@@ -1193,6 +1228,12 @@ impl Fleet {
 
     /// A request through load balancer `i`: the LB picks a backend and forwards the request
     /// over HTTP. Returns the answer and the backend picked.
+    ///
+    /// Client traffic sends the same request thousands of times while the fleet's state
+    /// stays put, so an answer got over the wire is remembered with everything it depends
+    /// on ([`AnswerInputs`]) and replayed when those inputs come again: what changes between
+    /// two such requests (the round-robin position, counts, the checks) happens on every
+    /// request, only the identical bytes are not produced twice.
     fn through_lb(
         &mut self,
         i: usize,
@@ -1222,10 +1263,30 @@ impl Fleet {
                     .active(FaultKind::Unhealthy, h, now)
                     .map(|r| r.status.unwrap_or(500))
             });
+        let backend_app = forward
+            .as_ref()
+            .and_then(|f| f.as_ref().ok())
+            .map(|(a, _)| &self.apps[*a]);
+        let inputs = AnswerInputs {
+            backend: picked.as_ref().map(|b| b.name.clone()),
+            forward: forward
+                .as_ref()
+                .map(|f| f.as_ref().map(|(a, _)| *a).map_err(Clone::clone)),
+            unhealthy,
+            starting: backend_app.is_some_and(|a| matches!(a.state, AppState::Starting { .. })),
+            version: backend_app.map(|a| a.version.clone()).unwrap_or_default(),
+            request: req,
+        };
+        let picked_name = picked.map(|b| b.name);
+        if self.replay_answers {
+            if let Some((_, resp)) = self.answers[i].iter().find(|(k, _)| *k == inputs) {
+                return Ok((resp.clone(), picked_name));
+            }
+        }
         let apps = &self.apps;
-        let backend_name = picked.as_ref().map(|b| b.name.clone());
+        let backend_name = inputs.backend.clone();
         let result =
-            self.wire.block_on(exchange(req, |r| {
+            self.wire.block_on(exchange(inputs.request.clone(), |r| {
                 let forward = &forward;
                 let backend_name = backend_name.clone();
                 async move {
@@ -1253,7 +1314,14 @@ impl Fleet {
                 }
             }));
         match result {
-            Ok(resp) => Ok((resp, picked.map(|b| b.name))),
+            Ok(resp) => {
+                let remembered = &mut self.answers[i];
+                if remembered.len() == REMEMBERED_ANSWERS {
+                    remembered.remove(0);
+                }
+                remembered.push((inputs, resp.clone()));
+                Ok((resp, picked_name))
+            }
             Err(_) => Err(NetError::Refused),
         }
     }
