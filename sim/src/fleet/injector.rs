@@ -203,18 +203,18 @@ impl Injector {
         )
     }
 
-    /// Window edges after `after` and up to `until` (state may change there), sorted.
-    pub fn edges_between(&self, after: f64, until: f64) -> Vec<f64> {
-        let mut out: Vec<f64> = self
-            .armed
+    /// The first window edge (state may change there) after `after` and up to `until`, if
+    /// any: the fleet's event loop asks before every event, so it allocates nothing.
+    pub fn first_edge_between(&self, after: f64, until: f64) -> Option<f64> {
+        self.edges_in(after, until).min_by(f64::total_cmp)
+    }
+
+    fn edges_in(&self, after: f64, until: f64) -> impl Iterator<Item = f64> + '_ {
+        self.armed
             .iter()
             .flat_map(|a| a.windows.values().flatten())
             .flat_map(|w| [w.from, w.until])
-            .filter(|t| *t > after && *t <= until && t.is_finite())
-            .collect();
-        out.sort_by(f64::total_cmp);
-        out.dedup();
-        out
+            .filter(move |t| *t > after && *t <= until && t.is_finite())
     }
 
     /// Windows of `kind` that begin in (after, until]: (host, rule, window).
@@ -417,7 +417,9 @@ mod tests {
         assert!(inj.active(FaultKind::Unhealthy, "web-2", 110.0).is_some());
         assert!(inj.active(FaultKind::Unhealthy, "web-1", 114.9).is_some());
         assert!(inj.active(FaultKind::Unhealthy, "web-1", 115.0).is_none());
-        assert_eq!(inj.edges_between(100.0, 200.0), vec![110.0, 115.0]);
+        assert_eq!(inj.first_edge_between(100.0, 200.0), Some(110.0));
+        assert_eq!(inj.first_edge_between(110.0, 200.0), Some(115.0));
+        assert_eq!(inj.first_edge_between(115.0, 200.0), None);
     }
 
     #[test]

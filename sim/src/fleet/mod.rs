@@ -23,6 +23,9 @@ pub mod services;
 pub mod space;
 pub mod strategy;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use serde_json::{json, Value};
 
@@ -76,7 +79,8 @@ struct FleetHost {
 /// Where a request ends up once routed.
 enum Routed {
     To {
-        host: String,
+        /// Index of the host in [`Fleet::hosts`].
+        host: usize,
         service: Service,
         delay: f64,
     },
@@ -99,6 +103,39 @@ struct AnswerInputs {
     request: HttpRequest,
 }
 
+/// [`AnswerInputs`] borrowed from the fleet, to look a remembered answer up without
+/// copying anything.
+struct AnswerInputsRef<'a> {
+    backend: Option<&'a str>,
+    forward: Option<Result<usize, &'a NetError>>,
+    unhealthy: Option<u16>,
+    starting: bool,
+    version: &'a str,
+    request: &'a HttpRequest,
+}
+
+impl AnswerInputsRef<'_> {
+    fn matches(&self, k: &AnswerInputs) -> bool {
+        k.backend.as_deref() == self.backend
+            && k.forward.as_ref().map(|f| f.as_ref().map(|a| *a)) == self.forward
+            && k.unhealthy == self.unhealthy
+            && k.starting == self.starting
+            && k.version == self.version
+            && &k.request == self.request
+    }
+
+    fn to_owned(&self) -> AnswerInputs {
+        AnswerInputs {
+            backend: self.backend.map(str::to_string),
+            forward: self.forward.map(|f| f.map_err(Clone::clone)),
+            unhealthy: self.unhealthy,
+            starting: self.starting,
+            version: self.version.to_string(),
+            request: self.request.clone(),
+        }
+    }
+}
+
 /// Answers remembered per load balancer: enough for every backend of a pool in a few states,
 /// few enough that a linear search stays cheap.
 const REMEMBERED_ANSWERS: usize = 32;
@@ -110,10 +147,13 @@ pub struct Fleet {
     start: f64,
     now: f64,
     hosts: IndexMap<String, FleetHost>,
+    /// Host index by address (lookups only, never iterated).
+    by_address: HashMap<String, usize>,
     apps: Vec<App>,
     lbs: Vec<Lb>,
     dbs: Vec<Db>,
-    listeners: IndexMap<(String, u16), Service>,
+    /// Who listens on (host index, port); lookups only, never iterated.
+    listeners: HashMap<(usize, u16), Service>,
     injector: Injector,
     /// The task running now (its name as the banner shows it).
     task: Option<String>,
@@ -124,7 +164,9 @@ pub struct Fleet {
     events: Vec<Event>,
     wire: Wire,
     /// Per load balancer, answers got over the wire by their inputs, newest last.
-    answers: Vec<Vec<(AnswerInputs, HttpResponse)>>,
+    answers: Vec<Vec<(AnswerInputs, Arc<HttpResponse>)>>,
+    /// The request the clients send to each load balancer (always the same one).
+    client_requests: Vec<HttpRequest>,
     /// Whether [`Fleet::through_lb`] replays remembered answers (off only to test that
     /// replaying changes nothing).
     replay_answers: bool,
@@ -362,12 +404,31 @@ impl Fleet {
             traffic.by_lb.insert(lb.host.clone(), LbTraffic::default());
         }
         let answers = vec![Vec::new(); lbs.len()];
+        let client_requests = lbs
+            .iter()
+            .map(|lb| {
+                HttpRequest::get(
+                    &format!("{}:{}", hosts[&lb.host].address, lb.port),
+                    &model.traffic.path,
+                )
+            })
+            .collect();
+        let by_address: HashMap<String, usize> = hosts
+            .values()
+            .enumerate()
+            .map(|(i, h)| (h.address.clone(), i))
+            .collect();
+        let listeners = listeners
+            .into_iter()
+            .filter_map(|((address, port), s)| Some(((*by_address.get(&address)?, port), s)))
+            .collect();
         let mut fleet = Fleet {
             model,
             seed: world.seed,
             start,
             now: start,
             hosts,
+            by_address,
             apps,
             lbs,
             dbs,
@@ -380,6 +441,7 @@ impl Fleet {
             events: Vec::new(),
             wire: Wire::new(),
             answers,
+            client_requests,
             replay_answers: true,
             journal: world.watch_files(),
         };
@@ -601,6 +663,7 @@ impl Fleet {
                 return (Err(e), took);
             }
         };
+        let host = self.host_name(host).to_string();
         let resp = self.serve(service, &host, req, timeout);
         if let (Ok(r), Service::App(i)) = (&resp, service) {
             if (200..300).contains(&r.status) {
@@ -748,9 +811,7 @@ impl Fleet {
                 .fold(f64::INFINITY, f64::min);
             let edge_due = self
                 .injector
-                .edges_between(self.now, t)
-                .first()
-                .copied()
+                .first_edge_between(self.now, t)
                 .unwrap_or(f64::INFINITY);
             let next = restart_due.min(request_due).min(check_due).min(edge_due);
             if next > t {
@@ -1082,24 +1143,20 @@ impl Fleet {
 
     // ----- network -----
 
-    /// The host with this address as seen from `from` (127.0.0.1 is `from` itself).
-    fn host_at(&self, from: &str, addr: &str) -> Option<String> {
-        if matches!(addr, "127.0.0.1" | "localhost" | "::1") {
-            return Some(from.to_string());
-        }
-        if self.hosts.contains_key(addr) {
-            return Some(addr.to_string());
+    /// The fleet host with this address as seen from `from` (127.0.0.1 is `from` itself):
+    /// its index in [`Fleet::hosts`].
+    fn host_index(&self, from: &str, addr: &str) -> Option<usize> {
+        if is_loopback(addr) {
+            return self.hosts.get_index_of(from);
         }
         self.hosts
-            .iter()
-            .find(|(_, h)| h.address == addr)
-            .map(|(n, _)| n.clone())
+            .get_index_of(addr)
+            .or_else(|| self.by_address.get(addr).copied())
     }
 
     fn listener(&self, from: &str, addr: &str, port: u16) -> Option<Service> {
-        let host = self.host_at(from, addr)?;
-        let address = &self.hosts.get(&host)?.address;
-        self.listeners.get(&(address.clone(), port)).copied()
+        let host = self.host_index(from, addr)?;
+        self.listeners.get(&(host, port)).copied()
     }
 
     fn app_at(&self, from: &str, addr: &str, port: u16) -> Option<usize> {
@@ -1109,35 +1166,46 @@ impl Fleet {
         }
     }
 
+    /// The name of the host at index `i` of [`Fleet::hosts`].
+    fn host_name(&self, i: usize) -> &str {
+        self.hosts
+            .get_index(i)
+            .map_or("", |(name, _)| name.as_str())
+    }
+
     /// Finds where a request from `from` to `addr:port` goes, as the network sees it.
     fn route(&self, from: &str, addr: &str, port: u16, timeout: f64) -> Routed {
-        let Some(host) = self.host_at(from, addr) else {
+        let index = self.host_index(from, addr);
+        let host = match index {
+            Some(i) => self.host_name(i),
+            // A host without services of the fleet still has a loopback interface: faults
+            // on it apply, and nothing listens there.
+            None if is_loopback(addr) => from,
             // Only the fleet exists on the simulated network: other loopback addresses
             // refuse, anything else has no route.
-            return Routed::Failed(if addr.starts_with("127.") {
-                NetError::Refused
-            } else {
-                NetError::NoRoute
-            });
+            None if addr.starts_with("127.") => return Routed::Failed(NetError::Refused),
+            None => return Routed::Failed(NetError::NoRoute),
         };
         let now = self.now;
         if self
             .injector
-            .active(FaultKind::Unreachable, &host, now)
+            .active(FaultKind::Unreachable, host, now)
             .is_some()
-            || self.injector.partitioned(from, &host, now)
+            || self.injector.partitioned(from, host, now)
         {
             return Routed::Failed(NetError::Timeout { after: timeout });
         }
         let delay = self
             .injector
-            .active(FaultKind::Latency, &host, now)
+            .active(FaultKind::Latency, host, now)
             .and_then(|r| r.delay)
             .unwrap_or(0.0);
         if delay >= timeout {
             return Routed::Failed(NetError::Timeout { after: timeout });
         }
-        let Some(service) = self.listener(from, addr, port) else {
+        let Some((index, service)) =
+            index.and_then(|h| Some((h, self.listeners.get(&(h, port)).copied()?)))
+        else {
             return Routed::Failed(NetError::Refused);
         };
         let open = match service {
@@ -1152,7 +1220,7 @@ impl Fleet {
             return Routed::Failed(NetError::Refused);
         }
         Routed::To {
-            host,
+            host: index,
             service,
             delay,
         }
@@ -1171,7 +1239,9 @@ impl Fleet {
             if req.path.split('?').next() == Some(LB_STATUS_PATH) {
                 return Ok(self.lb_status(i, req));
             }
-            return self.through_lb(i, req, timeout).map(|(r, _)| r);
+            return self
+                .through_lb(i, &req, timeout)
+                .map(|(r, _)| Arc::unwrap_or_clone(r));
         }
         let now = self.now;
         let unhealthy = self
@@ -1237,14 +1307,16 @@ impl Fleet {
     fn through_lb(
         &mut self,
         i: usize,
-        req: HttpRequest,
+        req: &HttpRequest,
         timeout: f64,
-    ) -> Result<(HttpResponse, Option<String>), NetError> {
-        let lb_host = self.lbs[i].host.clone();
+    ) -> Result<(Arc<HttpResponse>, Option<usize>), NetError> {
         let picked = self.lbs[i].pick();
-        let forward = picked.as_ref().map(|b| {
-            let routed = self.route(&lb_host, &b.address, b.port, timeout);
-            match routed {
+        let lb = &self.lbs[i];
+        let backend = picked
+            .and_then(|k| lb.pool.active.get_index(k))
+            .map(|(_, b)| b);
+        let forward = backend.map(
+            |b| match self.route(&lb.host, &b.address, b.port, timeout) {
                 Routed::To {
                     host,
                     service: Service::App(a),
@@ -1252,52 +1324,43 @@ impl Fleet {
                 } => Ok((a, host)),
                 Routed::To { .. } => Err(NetError::Refused),
                 Routed::Failed(e) => Err(e),
-            }
-        });
+            },
+        );
         let now = self.now;
-        let unhealthy = forward
-            .as_ref()
-            .and_then(|f| f.as_ref().ok())
-            .and_then(|(_, h)| {
-                self.injector
-                    .active(FaultKind::Unhealthy, h, now)
-                    .map(|r| r.status.unwrap_or(500))
-            });
-        let backend_app = forward
-            .as_ref()
-            .and_then(|f| f.as_ref().ok())
-            .map(|(a, _)| &self.apps[*a]);
-        let inputs = AnswerInputs {
-            backend: picked.as_ref().map(|b| b.name.clone()),
-            forward: forward
-                .as_ref()
-                .map(|f| f.as_ref().map(|(a, _)| *a).map_err(Clone::clone)),
+        let reached = forward.as_ref().and_then(|f| f.as_ref().ok());
+        let unhealthy = reached.and_then(|(_, h)| {
+            self.injector
+                .active(FaultKind::Unhealthy, self.host_name(*h), now)
+                .map(|r| r.status.unwrap_or(500))
+        });
+        let app = reached.map(|(a, _)| &self.apps[*a]);
+        let inputs = AnswerInputsRef {
+            backend: backend.map(|b| b.name.as_str()),
+            forward: forward.as_ref().map(|f| f.as_ref().map(|(a, _)| *a)),
             unhealthy,
-            starting: backend_app.is_some_and(|a| matches!(a.state, AppState::Starting { .. })),
-            version: backend_app.map(|a| a.version.clone()).unwrap_or_default(),
+            starting: app.is_some_and(|a| matches!(a.state, AppState::Starting { .. })),
+            version: app.map_or("", |a| a.version.as_str()),
             request: req,
         };
-        let picked_name = picked.map(|b| b.name);
         if self.replay_answers {
-            if let Some((_, resp)) = self.answers[i].iter().find(|(k, _)| *k == inputs) {
-                return Ok((resp.clone(), picked_name));
+            if let Some((_, resp)) = self.answers[i].iter().find(|(k, _)| inputs.matches(k)) {
+                return Ok((Arc::clone(resp), picked));
             }
         }
-        let apps = &self.apps;
-        let backend_name = inputs.backend.clone();
+        let backend_name = inputs.backend;
         let result =
-            self.wire.block_on(exchange(inputs.request.clone(), |r| {
+            self.wire.block_on(exchange(req.clone(), |r| {
                 let forward = &forward;
-                let backend_name = backend_name.clone();
                 async move {
-                    match forward {
-                        None => HttpResponse::text(503, "no backend in rotation\n"),
-                        Some(Err(NetError::Timeout { .. })) => {
+                    match (forward, app) {
+                        (None, _) => HttpResponse::text(503, "no backend in rotation\n"),
+                        (Some(Err(NetError::Timeout { .. })), _) => {
                             HttpResponse::text(504, "backend timed out\n")
                         }
-                        Some(Err(_)) => HttpResponse::text(502, "backend refused the connection\n"),
-                        Some(Ok((a, _))) => {
-                            let app = &apps[*a];
+                        (Some(Err(_)), _) | (Some(Ok(_)), None) => {
+                            HttpResponse::text(502, "backend refused the connection\n")
+                        }
+                        (Some(Ok(_)), Some(app)) => {
                             let mut resp =
                                 match exchange(r, |r2| async move { app.respond(&r2, unhealthy) })
                                     .await
@@ -1306,24 +1369,25 @@ impl Fleet {
                                     Err(_) => HttpResponse::text(502, "bad answer from backend\n"),
                                 };
                             if let Some(n) = backend_name {
-                                resp.headers.push(("x-fleetsim-backend".into(), n));
+                                resp.headers
+                                    .push(("x-fleetsim-backend".into(), n.to_string()));
                             }
                             resp
                         }
                     }
                 }
             }));
-        match result {
-            Ok(resp) => {
-                let remembered = &mut self.answers[i];
-                if remembered.len() == REMEMBERED_ANSWERS {
-                    remembered.remove(0);
-                }
-                remembered.push((inputs, resp.clone()));
-                Ok((resp, picked_name))
-            }
-            Err(_) => Err(NetError::Refused),
+        let Ok(resp) = result else {
+            return Err(NetError::Refused);
+        };
+        let resp = Arc::new(resp);
+        let key = inputs.to_owned();
+        let remembered = &mut self.answers[i];
+        if remembered.len() == REMEMBERED_ANSWERS {
+            remembered.remove(0);
         }
+        remembered.push((key, Arc::clone(&resp)));
+        Ok((resp, picked))
     }
 
     /// The LB's own status page (as HAProxy's stats or nginx's status page): the pool in
@@ -1345,10 +1409,6 @@ impl Fleet {
     fn client_request(&mut self, i: usize) {
         let lb_host = self.lbs[i].host.clone();
         let timeout = self.model.traffic.timeout;
-        let req = HttpRequest::get(
-            &format!("{}:{}", self.hosts[&lb_host].address, self.lbs[i].port),
-            &self.model.traffic.path,
-        );
         // The clients are outside the fleet: they reach the LB unless it is down or cut off.
         let unreachable = self
             .injector
@@ -1362,16 +1422,21 @@ impl Fleet {
             picked_unready = None;
             Err("load balancer down".into())
         } else {
-            match self.through_lb(i, req, timeout) {
+            // Lent to through_lb, which needs the whole fleet, and put back.
+            let req = std::mem::take(&mut self.client_requests[i]);
+            let answer = self.through_lb(i, &req, timeout);
+            self.client_requests[i] = req;
+            match answer {
                 Ok((resp, picked)) => {
-                    picked_unready = picked.map(|name| {
-                        let b = &self.lbs[i].pool.active[&name];
-                        let why = match self.app_at(&lb_host, &b.address, b.port) {
-                            Some(a) => self.app_unready(a, &lb_host),
-                            None => Some("not a service of the fleet".into()),
-                        };
-                        (name, why)
-                    });
+                    picked_unready = picked
+                        .and_then(|k| self.lbs[i].pool.active.get_index(k))
+                        .map(|(name, b)| {
+                            let why = match self.app_at(&lb_host, &b.address, b.port) {
+                                Some(a) => self.app_unready(a, &lb_host),
+                                None => Some("not a service of the fleet".into()),
+                            };
+                            (name.clone(), why)
+                        });
                     if (200..300).contains(&resp.status) {
                         Ok(resp.status)
                     } else {
@@ -1385,7 +1450,10 @@ impl Fleet {
             }
         };
         self.traffic.requests += 1;
-        let per_lb = self.traffic.by_lb.entry(lb_host.clone()).or_default();
+        let per_lb = match self.traffic.by_lb.get_mut(&lb_host) {
+            Some(c) => c,
+            None => self.traffic.by_lb.entry(lb_host.clone()).or_default(),
+        };
         per_lb.requests += 1;
         let backend = picked_unready
             .as_ref()
@@ -1676,6 +1744,11 @@ impl commands::FleetAccess for SharedFleet {
 }
 
 /// The stanza a backend has in its LBs' `active/` before the first play.
+/// Whether `addr` names the host itself.
+fn is_loopback(addr: &str) -> bool {
+    matches!(addr, "127.0.0.1" | "localhost" | "::1")
+}
+
 fn initial_stanza(app: &App, address: &str) -> String {
     format!(
         "# Initial pool member, laid out by fleetsim before the first play\n\

@@ -194,34 +194,36 @@ pub struct Lb {
 }
 
 impl Lb {
-    /// The next backend for a request (smooth weighted round-robin, as nginx does), or None
-    /// when nothing is in rotation.
-    pub fn pick(&mut self) -> Option<Backend> {
-        let candidates: Vec<Backend> = self
-            .pool
-            .in_rotation()
-            .into_iter()
-            .filter(|b| !self.failing_checks.contains(&b.name))
-            .cloned()
-            .collect();
-        if candidates.is_empty() {
-            return None;
-        }
-        let total: i64 = candidates.iter().map(|b| i64::from(b.weight)).sum();
+    /// The next backend for a request (smooth weighted round-robin, as nginx does): its
+    /// index in the pool's `active` map, or None when nothing is in rotation. Called for
+    /// every client request, so it allocates nothing once each backend has been seen.
+    pub fn pick(&mut self) -> Option<usize> {
+        let mut total: i64 = 0;
         let mut best: Option<(usize, i64)> = None;
-        for (i, b) in candidates.iter().enumerate() {
-            let cur = self.rr_current.entry(b.name.clone()).or_insert(0);
-            *cur += i64::from(b.weight);
-            if best.is_none_or(|(_, w)| *cur > w) {
-                best = Some((i, *cur));
+        for (index, b) in self.pool.active.values().enumerate() {
+            if b.weight == 0
+                || self.pool.draining.contains(&b.name)
+                || self.failing_checks.contains(&b.name)
+            {
+                continue;
+            }
+            let weight = i64::from(b.weight);
+            total += weight;
+            let current = match self.rr_current.get_mut(&b.name) {
+                Some(c) => c,
+                None => self.rr_current.entry(b.name.clone()).or_insert(0),
+            };
+            *current += weight;
+            if best.is_none_or(|(_, w)| *current > w) {
+                best = Some((index, *current));
             }
         }
-        let (i, _) = best?;
-        let chosen = candidates[i].clone();
-        if let Some(cur) = self.rr_current.get_mut(&chosen.name) {
-            *cur -= total;
+        let (index, _) = best?;
+        let name = &self.pool.active.get_index(index)?.1.name;
+        if let Some(current) = self.rr_current.get_mut(name) {
+            *current -= total;
         }
-        Some(chosen)
+        Some(index)
     }
 
     /// Names of the backends in rotation (what clients can reach).
@@ -353,7 +355,10 @@ mod tests {
         let active = vec![stanza("a", 1, 5, "active"), stanza("b", 2, 1, "active")];
         let mut lb = lb(Pool::from_files(&active, &Vec::new()).unwrap());
         let picks: String = (0..12)
-            .map(|_| lb.pick().unwrap().name)
+            .map(|_| {
+                let k = lb.pick().unwrap();
+                lb.pool.active[k].name.clone()
+            })
             .collect::<Vec<_>>()
             .concat();
         // nginx's smooth WRR spreads the light backend out: aaabaa aaabaa.
