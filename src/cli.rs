@@ -201,4 +201,9 @@ pub struct CheckArgs {
     /// Cases the shrinker may run before settling for the smallest failure so far.
     #[arg(long = "max-shrink-runs", value_name = "N", default_value_t = 1000)]
     pub max_shrink_runs: u32,
+    /// Where the cases' throwaway sandboxes are made (each removed when its case ends): by
+    /// default /dev/shm, a filesystem in memory, when the machine has one, else the system's
+    /// temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub scratch: Option<std::path::PathBuf>,
 }

@@ -238,3 +238,49 @@ fn jobs_do_not_change_the_result() {
     };
     assert_eq!(run("1"), run("3"));
 }
+
+/// A Ctrl-C in the middle of a campaign removes every case sandbox it made (in `--scratch`)
+/// and exits 130, as a shell reports an interrupt.
+#[test]
+fn an_interrupt_leaves_no_sandbox_behind() {
+    let d = scenario();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["check", ".", "--playbook", "deploy.yml", "--seed", "3"])
+        .args(["--cases", "100000000", "--jobs", "2", "--scratch"])
+        .arg(scratch.path())
+        .current_dir(d.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until cases are running: a case sandbox exists inside the campaign's folder.
+    let running = |dir: &Path| {
+        std::fs::read_dir(dir).ok().is_some_and(|entries| {
+            entries.flatten().any(|campaign| {
+                std::fs::read_dir(campaign.path()).is_ok_and(|mut cases| cases.next().is_some())
+            })
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !running(scratch.path()) {
+        assert!(std::time::Instant::now() < deadline, "no case started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the campaign ended early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let left: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -49,6 +49,8 @@ pub struct Setup {
     pub space_path: Option<PathBuf>,
     pub cfg: CampaignConfig,
     pub out_dir: PathBuf,
+    /// Where the cases' sandboxes go (`--scratch`).
+    pub scratch: PathBuf,
     pub warnings: Vec<String>,
 }
 
@@ -83,7 +85,7 @@ pub fn run(a: &CheckArgs) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     say(&mut out, &header(&setup, a.seed.is_none()));
-    let runner = match runner::real_runner(&setup.spec) {
+    let runner = match runner::real_runner(&setup.spec, &setup.scratch) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("[ERROR]: {}", e.message);
@@ -237,6 +239,7 @@ pub fn prepare(a: &CheckArgs) -> Result<Setup, Fail> {
         space_path,
         cfg,
         out_dir: a.out.clone(),
+        scratch: a.scratch.clone().unwrap_or_else(runner::default_scratch),
         warnings,
     })
 }

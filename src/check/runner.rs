@@ -4,13 +4,14 @@
 //! case is exactly what the replay command [`super::artifacts::replay_command`] prints does,
 //! so a counterexample replays byte for byte.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
 use fleetsim_engine::exec::{exit, templar_for, RunOptions, Runner};
 use fleetsim_engine::inventory::Inventory;
 use fleetsim_engine::output::Display;
+use fleetsim_engine::playbook::{load_playbook, Loader, Playbook};
 use fleetsim_engine::yaml::load_typed;
 pub use fleetsim_sim::fleet::campaign::{CaseOutcome, CaseRunner, FATAL_EXIT_CODES};
 use fleetsim_sim::fleet::case::Case;
@@ -52,11 +53,28 @@ pub struct SetupError {
 /// and PLAN is `case.plan`, in a temporary sandbox of its own, with the output kept in memory
 /// and dropped. The outcome is that command's exit status (10 when the playbook succeeded but
 /// an invariant broke) and its fleet report.
-pub fn real_runner(spec: &PlaybookSpec) -> Result<Box<dyn CaseRunner>, SetupError> {
+pub fn real_runner(spec: &PlaybookSpec, scratch: &Path) -> Result<Box<dyn CaseRunner>, SetupError> {
     let setup_error = |message: String| SetupError {
         code: exit::ERROR,
         message,
     };
+    // One folder for the campaign's sandboxes, so that a Ctrl-C (which skips destructors)
+    // can remove whatever cases were running.
+    let sandboxes = tempfile::Builder::new()
+        .prefix("fleetsim-check-")
+        .tempdir_in(scratch)
+        .map_err(|e| {
+            setup_error(format!(
+                "cannot create a folder for the cases' sandboxes in {}: {e}",
+                scratch.display()
+            ))
+        })?;
+    let doomed = sandboxes.path().to_path_buf();
+    // Only the first handler of a process is installed; `fleetsim check` sets no other.
+    let _ = ctrlc::set_handler(move || {
+        let _ = std::fs::remove_dir_all(&doomed);
+        std::process::exit(130);
+    });
     let model = load_typed::<FleetModel>(&spec.fleet, "fleet model").map_err(setup_error)?;
     let mut extra_vars = Map::new();
     for e in &spec.extra_vars {
@@ -80,7 +98,12 @@ pub fn real_runner(spec: &PlaybookSpec) -> Result<Box<dyn CaseRunner>, SetupErro
     // change it (add_host, group_by), and parsing it again for every case costs more than
     // copying it.
     let (inventory, _, vars_error) = Inventory::load_full(&spec.inventory);
+    // Likewise the playbook: every case runs a copy of it (a playbook that does not load is
+    // loaded again by each case, which then fails with Ansible's message).
+    let playbook = load_playbook(&spec.playbook, &Map::new()).ok();
     Ok(Box::new(EngineRunner {
+        sandboxes,
+        playbook,
         spec: spec.clone(),
         model,
         extra_vars,
@@ -99,15 +122,36 @@ struct EngineRunner {
     /// The inventory every case starts from, or why its variables do not load (each case
     /// then fails with it).
     inventory: Result<Inventory, String>,
+    /// The playbook as loaded once, with its loader; None when it does not load.
+    playbook: Option<(Playbook, Loader)>,
+    /// The campaign's folder of case sandboxes (removed with the runner).
+    sandboxes: tempfile::TempDir,
+}
+
+/// Where case sandboxes go by default: `/dev/shm` when it is a folder we can write to (a
+/// tmpfs on Linux: a case creates and removes a few hundred files, and in memory that costs
+/// about half of what it costs on a disk's filesystem), else the system's temporary folder.
+/// No output depends on it.
+pub fn default_scratch() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    let writable = shm.is_dir()
+        && tempfile::Builder::new()
+            .prefix("fleetsim-probe-")
+            .tempdir_in(shm)
+            .is_ok();
+    if writable {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
 }
 
 impl CaseRunner for EngineRunner {
     fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
-        // Removed when the case is done (a Ctrl-C can leave one per job behind in the
-        // system's temporary folder).
+        // Removed when the case is done; a Ctrl-C removes the campaign's whole folder.
         let sandbox = tempfile::Builder::new()
-            .prefix("fleetsim-check-")
-            .tempdir()
+            .prefix("case-")
+            .tempdir_in(self.sandboxes.path())
             .map_err(|e| format!("cannot create a sandbox folder: {e}"))?;
         let limit = case.limit();
         let mut inventory = self.inventory.clone()?;
@@ -130,7 +174,10 @@ impl CaseRunner for EngineRunner {
         let templating = templar_for(&opts);
         let mut runner = Runner::new(opts, inventory, Display::capture(0), templating);
         runner.attach_fleet(case.fleet.apply(&self.model), &case.plan)?;
-        let code = runner.run_playbooks(std::slice::from_ref(&self.spec.playbook));
+        let code = match &self.playbook {
+            Some(loaded) => runner.run_loaded(vec![loaded.clone()]),
+            None => runner.run_playbooks(std::slice::from_ref(&self.spec.playbook)),
+        };
         let error = || {
             let text = runner.display.captured();
             text.find("[ERROR]: ")

@@ -23,7 +23,7 @@ use fleetsim_sim::world::World;
 
 use crate::inventory::Inventory;
 use crate::output::{self, Display, HostStats};
-use crate::playbook::{self, Block, Item, Loader, Play, Task};
+use crate::playbook::{self, Block, Item, Loader, Play, Playbook, Task};
 use crate::template::{Templar, VarSource};
 
 pub use controller::{controller_path, templar_for, Controller};
@@ -272,10 +272,7 @@ impl Runner {
         let mut playbooks = Vec::new();
         for p in paths {
             match playbook::load_playbook(p, &Map::new()) {
-                Ok((pb, loader)) => {
-                    self.loader = loader;
-                    playbooks.push(pb);
-                }
+                Ok(loaded) => playbooks.push(loaded),
                 Err(e) => {
                     let text = e.to_string();
                     self.display.error(&text);
@@ -287,6 +284,19 @@ impl Runner {
                     return e.exit_code();
                 }
             }
+        }
+        self.run_loaded(playbooks)
+    }
+
+    /// Runs playbooks loaded beforehand (each with the loader that read it), as
+    /// [`Runner::run_playbooks`] does once it has loaded them: `fleetsim check` loads its
+    /// playbook once and runs a copy for every case.
+    pub fn run_loaded(&mut self, loaded: Vec<(Playbook, Loader)>) -> i32 {
+        let mut playbooks = Vec::with_capacity(loaded.len());
+        for (pb, loader) in loaded {
+            // The last playbook's loader reads the files included at run time.
+            self.loader = loader;
+            playbooks.push(pb);
         }
         for pb in &playbooks {
             if let Some(dir) = pb.path.parent() {

@@ -152,6 +152,7 @@ struct Inherit {
 }
 
 /// Reads files relative to the playbook and remembers their text for error messages.
+#[derive(Debug, Clone)]
 pub struct Loader {
     pub playbook_dir: PathBuf,
     sources: BTreeMap<PathBuf, Arc<str>>,
