@@ -247,7 +247,7 @@ fn an_interrupt_leaves_no_sandbox_behind() {
     let scratch = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
         .args(["check", ".", "--playbook", "deploy.yml", "--seed", "3"])
-        .args(["--cases", "100000000", "--jobs", "2", "--scratch"])
+        .args(["--cases", "1000000", "--jobs", "2", "--scratch"])
         .arg(scratch.path())
         .current_dir(d.path())
         .stdout(std::process::Stdio::null())

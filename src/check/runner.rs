@@ -5,6 +5,7 @@
 //! so a counterexample replays byte for byte.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Map, Value};
 
@@ -72,6 +73,13 @@ pub fn real_runner(spec: &PlaybookSpec, scratch: &Path) -> Result<Box<dyn CaseRu
     let doomed = sandboxes.path().to_path_buf();
     // Only the first handler of a process is installed; `fleetsim check` sets no other.
     let _ = ctrlc::set_handler(move || {
+        // Cases running now would recreate folders as they are removed: stop new cases,
+        // let the running ones end (a case takes milliseconds; bounded anyway), then remove.
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while CASES_RUNNING.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         let _ = std::fs::remove_dir_all(&doomed);
         std::process::exit(130);
     });
@@ -146,8 +154,38 @@ pub fn default_scratch() -> PathBuf {
     }
 }
 
+/// Set by the Ctrl-C handler: no case starts after it.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Cases between their start and the removal of their sandbox.
+static CASES_RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a case as running until dropped. Counted first and the interrupt checked second,
+/// so the handler, which sets the flag first and then waits for the count to reach zero,
+/// never removes the folder under a case that went on.
+struct Running;
+
+impl Running {
+    fn start() -> Result<Running, String> {
+        CASES_RUNNING.fetch_add(1, Ordering::SeqCst);
+        let running = Running;
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err("interrupted".into());
+        }
+        Ok(running)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        CASES_RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl CaseRunner for EngineRunner {
     fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
+        // Declared before the sandbox, so dropped after it.
+        let _running = Running::start()?;
         // Removed when the case is done; a Ctrl-C removes the campaign's whole folder.
         let sandbox = tempfile::Builder::new()
             .prefix("case-")
