@@ -15,9 +15,11 @@
 //! ```
 //!
 //! Shrinking goes, in this order: fewer faults, each fault towards the first kind listed, the
-//! first target, "from the start" rather than a later trigger, earlier times, shorter
-//! durations, smaller parameters; then fewer rollout hosts; then the scenario's own fleet
-//! timings, then smaller ones. The run seed never shrinks.
+//! first target, "from the start" rather than a later trigger, simpler trigger times (the low
+//! bound, else the earliest whole second that still fails, which may be later than the drawn
+//! time, else the same with tenths, hundredths, thousandths: see [`time_tree`]), no `host:` on
+//! a task trigger, shorter durations, smaller parameters; then fewer rollout hosts; then the
+//! scenario's own fleet timings, then smaller ones. The run seed never shrinks.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -29,6 +31,8 @@ use super::faults::{FaultKind, FaultPlan, FaultRule, Trigger};
 use super::space::{
     Choices, FaultSpace, FleetSpace, KindSpace, NumRange, Targets, TriggerKind, TriggerSpace,
 };
+
+pub mod time_tree;
 
 /// Numbers are drawn in thousandths, so a shrunk counterexample reads `seconds: 5.001`
 /// rather than `5.000913727`, and integer shrinking (a binary search towards the low bound)
@@ -51,6 +55,14 @@ pub fn number(r: &NumRange) -> SBoxedStrategy<f64> {
     } else {
         (lo..=hi).prop_map(|m| m as f64 / SCALE).sboxed()
     }
+}
+
+/// A trigger time within `r`, in thousandths, drawn as [`number`] draws it; shrinks to the low
+/// bound, else to the roundest time that still fails, earlier or later (see [`time_tree`]).
+pub fn trigger_time(r: &NumRange) -> SBoxedStrategy<f64> {
+    let lo = (r.lo * SCALE).round() as i64;
+    let hi = (r.hi * SCALE).round() as i64;
+    time_tree::TriggerTime::new(lo, hi).sboxed()
 }
 
 fn maybe_number(r: &Option<NumRange>) -> SBoxedStrategy<Option<f64>> {
@@ -104,7 +116,7 @@ pub fn trigger(
         let s = match kind {
             TriggerKind::Start => Just(None).sboxed(),
             TriggerKind::Time => match &triggers.time {
-                Some(t) => number(&t.seconds)
+                Some(t) => trigger_time(&t.seconds)
                     .prop_map(|time| Some(Trigger::Time { time }))
                     .sboxed(),
                 None => continue,
