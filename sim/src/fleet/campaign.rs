@@ -512,10 +512,11 @@ fn shrink_case<S: Strategy<Value = Case>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::faults::Trigger;
-    use crate::fleet::faults::{FaultKind, FaultRule};
+    use crate::fleet::faults::{FaultKind, FaultRule, TaskEdge, Trigger};
     use crate::fleet::report::{InvariantResult, Traffic, INVARIANTS};
-    use crate::fleet::space::{FaultSpace, FleetSpace, NumRange, TimeTriggers, TriggerSpace};
+    use crate::fleet::space::{
+        FaultSpace, FleetSpace, NumRange, Targets, TimeTriggers, TriggerSpace,
+    };
     use crate::fleet::strategy;
     use std::collections::BTreeMap;
 
@@ -916,6 +917,45 @@ mod tests {
             assert_eq!(fault_time(&counterexample(&r).minimal), Some(32.0));
             let r = run_campaign(&s, &narrow, &CampaignConfig::new(seed, 1000), &Quiet);
             assert_eq!(fault_time(&counterexample(&r).minimal), Some(20.3));
+        }
+    }
+
+    #[test]
+    fn a_task_trigger_keeps_its_host_only_when_the_failure_needs_it() {
+        let mut space = FaultSpace::builtin();
+        let task = space.triggers.task.as_mut().unwrap();
+        task.names = Some(vec!["Deploy".into(), "Check".into()]);
+        task.hosts = Some(Targets::Rollout);
+        let s = strategy::case(&space, &hosts());
+        let on_task = |f: &FaultRule| match &f.at {
+            Some(Trigger::Task { host, .. }) => Some(host.clone()),
+            _ => None,
+        };
+        // Any task trigger breaks the rollout: the host goes.
+        let any = FakeRunner(|c: &Case| c.plan.faults.iter().any(|f| on_task(f).is_some()));
+        // Only a fault that waits for a task on web-prod-02 does: the host stays.
+        let on_web02 = FakeRunner(|c: &Case| {
+            c.plan
+                .faults
+                .iter()
+                .any(|f| on_task(f) == Some(Some("web-prod-02".into())))
+        });
+        for seed in 0..5 {
+            let r = run_campaign(&s, &any, &CampaignConfig::new(seed, 300), &Quiet);
+            let minimal = &counterexample(&r).minimal.plan.faults;
+            assert_eq!(minimal.len(), 1);
+            assert_eq!(on_task(&minimal[0]), Some(None), "{minimal:?}");
+            let r = run_campaign(&s, &on_web02, &CampaignConfig::new(seed, 300), &Quiet);
+            let minimal = &counterexample(&r).minimal.plan.faults;
+            assert_eq!(minimal.len(), 1);
+            assert_eq!(
+                minimal[0].at,
+                Some(Trigger::Task {
+                    task: "Deploy".into(),
+                    when: TaskEdge::Start,
+                    host: Some("web-prod-02".into()),
+                })
+            );
         }
     }
 
