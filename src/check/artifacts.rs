@@ -300,6 +300,92 @@ mod tests {
     }
 
     #[test]
+    fn a_written_counterexample_with_a_task_trigger_host_loads_back_with_faults() {
+        use fleetsim_sim::fleet::campaign::{CaseId, CaseOutcome};
+        use fleetsim_sim::fleet::report::{InvariantResult, Report, Traffic};
+
+        let dir = tempfile::tempdir().unwrap();
+        let fleet = dir.path().join("fleet.yml");
+        std::fs::write(
+            &fleet,
+            "apps:\n  - hosts: web\n    port_var: web_port\n    config: /tmp/app-{host}/config.toml\n",
+        )
+        .unwrap();
+        let spec = PlaybookSpec {
+            fleet: fleet.clone(),
+            ..spec()
+        };
+        // web-prod-02 comes up unhealthy when the deployment starts on web-prod-01.
+        let plan = FaultPlan {
+            faults: vec![
+                FaultRule {
+                    at: Some(Trigger::Task {
+                        task: "Deploy application".into(),
+                        when: TaskEdge::Start,
+                        host: Some("web-prod-01".into()),
+                    }),
+                    duration: Some(12.0),
+                    status: Some(503),
+                    ..FaultRule::new(FaultKind::Unhealthy, "web-prod-02")
+                },
+                FaultRule {
+                    at: Some(Trigger::Time { time: 13.0 }),
+                    ..rule()
+                },
+            ],
+        };
+        let case = Case {
+            seed: 5,
+            hosts: vec!["web-prod-01".into(), "web-prod-02".into()],
+            fleet: FleetParams::default(),
+            plan,
+        };
+        let report = Report {
+            seed: 5,
+            start_time: "2026-01-01T00:00:00Z".into(),
+            virtual_seconds: 40.0,
+            traffic: Traffic::default(),
+            invariants: vec![InvariantResult {
+                name: "no_failed_requests".into(),
+                holds: false,
+                violations: vec![],
+            }],
+        };
+        let cx = Counterexample {
+            id: CaseId { seed: 9, index: 4 },
+            found: case.clone(),
+            broken: vec!["no_failed_requests".into()],
+            minimal: case.clone(),
+            outcome: CaseOutcome {
+                exit_code: 10,
+                report,
+                error: None,
+            },
+            shrink_runs: 12,
+            shrink_steps: 3,
+        };
+        let written = write(&dir.path().join("out"), &spec, &cx).unwrap();
+        let text = std::fs::read_to_string(&written.plan).unwrap();
+        assert!(
+            text.contains(
+                "  at:\n    task: Deploy application\n    when: start\n    host: web-prod-01\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(written.fleet, fleet, "the scenario's fleet, unchanged");
+        assert!(
+            written
+                .replay
+                .contains(&format!(" --faults {} ", written.plan.display())),
+            "{}",
+            written.replay
+        );
+        // What `fleetsim playbook --fleet F --faults P` reads is the minimal plan itself.
+        let (_, back) = crate::fleet_files::load(&written.fleet, Some(&written.plan)).unwrap();
+        assert_eq!(back, cx.minimal.plan);
+    }
+
+    #[test]
     fn plans_dump_in_the_faults_format_and_load_back() {
         let plan = FaultPlan {
             faults: vec![

@@ -307,12 +307,22 @@ fn task_names(pb: &Playbook) -> Vec<String> {
 /// Every host pattern the space names must match a host of the inventory (a typo would
 /// otherwise make every such fault a silent no-op).
 fn check_patterns(file: &space_file::SpaceFile, inv: &Inventory) -> Result<(), Fail> {
+    let mut targets: Vec<(Vec<PathSeg>, &Targets)> = Vec::new();
+    if let Some(hosts) = file
+        .space
+        .triggers
+        .task
+        .as_ref()
+        .and_then(|t| t.hosts.as_ref())
+    {
+        let path = ["triggers", "task", "hosts"].map(|k| PathSeg::Key(k.into()));
+        targets.push((path.to_vec(), hosts));
+    }
     for (kind, ks) in &file.space.kinds {
         let base = vec![
             PathSeg::Key("kinds".into()),
             PathSeg::Key(kind.name().into()),
         ];
-        let mut targets: Vec<(Vec<PathSeg>, &Targets)> = Vec::new();
         let mut p = base.clone();
         p.push(PathSeg::Key("hosts".into()));
         targets.push((p, &ks.hosts));
@@ -324,26 +334,26 @@ fn check_patterns(file: &space_file::SpaceFile, inv: &Inventory) -> Result<(), F
                 targets.push((p, s));
             }
         }
-        for (path, t) in targets {
-            let is_list = matches!(t, Targets::OneOf(_));
-            for (i, pattern) in t.patterns().into_iter().enumerate() {
-                let mut at = path.clone();
-                if is_list {
-                    at.push(PathSeg::Index(i));
-                }
-                let problem = match inv.resolve_ignoring_limit(pattern) {
-                    Ok(r) if r.hosts.is_empty() => Some(format!(
-                        "the host pattern '{pattern}' matches no host of the inventory"
-                    )),
-                    Ok(_) => None,
-                    Err(e) => Some(e.0),
-                };
-                if let Some(m) = problem {
-                    return Err(Fail {
-                        code: BAD_SPACE,
-                        message: Some(file.error_at(&at, false, m).to_string()),
-                    });
-                }
+    }
+    for (path, t) in targets {
+        let is_list = matches!(t, Targets::OneOf(_));
+        for (i, pattern) in t.patterns().into_iter().enumerate() {
+            let mut at = path.clone();
+            if is_list {
+                at.push(PathSeg::Index(i));
+            }
+            let problem = match inv.resolve_ignoring_limit(pattern) {
+                Ok(r) if r.hosts.is_empty() => Some(format!(
+                    "the host pattern '{pattern}' matches no host of the inventory"
+                )),
+                Ok(_) => None,
+                Err(e) => Some(e.0),
+            };
+            if let Some(m) = problem {
+                return Err(Fail {
+                    code: BAD_SPACE,
+                    message: Some(file.error_at(&at, false, m).to_string()),
+                });
             }
         }
     }
@@ -719,6 +729,34 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("space.yml:3:20"), "{m}");
+    }
+
+    #[test]
+    fn task_trigger_hosts_must_match_the_inventory_too() {
+        let d = scenario();
+        let space = |hosts: &str| {
+            format!(
+                "triggers:\n  task:\n    when: [start]\n    hosts: {hosts}\nkinds:\n  task_fail: {{at: [task]}}\n"
+            )
+        };
+        std::fs::write(d.path().join("space.yml"), space("[web-01, lb-01]")).unwrap();
+        let s = prepare(&args(d.path(), &[])).unwrap();
+        let task = s.space.triggers.task.unwrap();
+        assert_eq!(
+            task.hosts,
+            Some(Targets::OneOf(vec!["web-01".into(), "lb-01".into()]))
+        );
+        assert_eq!(task.names, Some(vec!["Deploy".to_string()]));
+        std::fs::write(d.path().join("space.yml"), space("[web-01, web-99]")).unwrap();
+        let f = prepare(&args(d.path(), &[])).err().unwrap();
+        assert_eq!(f.code, BAD_SPACE);
+        let m = f.message.unwrap();
+        assert!(
+            m.contains(
+                "space.yml:4:21: invalid fault space: the host pattern 'web-99' matches no host of the inventory"
+            ),
+            "{m}"
+        );
     }
 
     #[test]

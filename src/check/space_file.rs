@@ -158,6 +158,7 @@ fn locate(root: &Node, path: &[PathSeg], on_key: bool) -> Span {
 mod tests {
     use super::*;
     use fleetsim_sim::fleet::faults::FaultKind;
+    use fleetsim_sim::fleet::space::Targets;
 
     fn load_text(text: &str) -> Result<SpaceFile, SpaceFileError> {
         let dir = tempfile::tempdir().unwrap();
@@ -187,6 +188,30 @@ mod tests {
         assert_eq!(f.space.max_faults, 2);
         assert_eq!(f.space.kinds.len(), 2);
         assert!(f.space.kinds.contains_key(&FaultKind::Unreachable));
+    }
+
+    #[test]
+    fn task_trigger_hosts_load_and_a_bad_one_is_located() {
+        let f = load_text(
+            "triggers:\n  task: {weight: 1, when: [start], hosts: rollout}\nkinds:\n  task_fail: {at: [task]}\n",
+        )
+        .unwrap();
+        let task = f.space.triggers.task.unwrap();
+        assert_eq!(task.hosts, Some(Targets::Rollout));
+        let (l, c, m) = where_(
+            "triggers:\n  task:\n    hosts: [web-prod-01, rollout]\nkinds:\n  task_fail: {at: [task]}\n",
+        );
+        assert_eq!((l, c), (3, 26));
+        assert_eq!(
+            m,
+            "`rollout` stands alone (`hosts: rollout`), not in a list"
+        );
+        let (l, c, m) = where_("triggers:\n  task:\n    hosts: []\nkinds:\n  crash: {}\n");
+        assert_eq!((l, c), (3, 12));
+        assert_eq!(m, "list at least one host pattern");
+        let (l, c, m) = where_("triggers:\n  task:\n    hosts: {web: 1}\nkinds:\n  crash: {}\n");
+        assert_eq!((l, c), (3, 12));
+        assert!(m.contains("expected `rollout`, a host pattern"), "{m}");
     }
 
     #[test]

@@ -512,9 +512,11 @@ fn shrink_case<S: Strategy<Value = Case>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::faults::{FaultKind, FaultRule};
+    use crate::fleet::faults::{FaultKind, FaultRule, TaskEdge, Trigger};
     use crate::fleet::report::{InvariantResult, Traffic, INVARIANTS};
-    use crate::fleet::space::FaultSpace;
+    use crate::fleet::space::{
+        FaultSpace, FleetSpace, NumRange, Targets, TimeTriggers, TriggerSpace,
+    };
     use crate::fleet::strategy;
     use std::collections::BTreeMap;
 
@@ -550,9 +552,23 @@ mod tests {
         }
     }
 
+    /// The fake runner of these tests: breaks capacity_floor when its predicate holds for the
+    /// case, without any engine.
+    struct FakeRunner<F>(F);
+
+    impl<F: Fn(&Case) -> bool + Sync> CaseRunner for FakeRunner<F> {
+        fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
+            Ok(outcome(if (self.0)(case) {
+                &["capacity_floor"]
+            } else {
+                &[]
+            }))
+        }
+    }
+
     /// Breaks capacity_floor when a slow_restart of more than 5 s hits web-prod-01 while
     /// web-prod-01 is rolled out.
-    struct SlowWeb01;
+    const SLOW_WEB01: FakeRunner<fn(&Case) -> bool> = FakeRunner(slow_web01_case);
 
     fn slow_web01(r: &FaultRule) -> bool {
         r.kind == FaultKind::SlowRestart
@@ -560,12 +576,8 @@ mod tests {
             && r.seconds.unwrap_or(0.0) > 5.0
     }
 
-    impl CaseRunner for SlowWeb01 {
-        fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
-            let hit = case.hosts.iter().any(|h| h == "web-prod-01")
-                && case.plan.faults.iter().any(slow_web01);
-            Ok(outcome(if hit { &["capacity_floor"] } else { &[] }))
-        }
+    fn slow_web01_case(case: &Case) -> bool {
+        case.hosts.iter().any(|h| h == "web-prod-01") && case.plan.faults.iter().any(slow_web01)
     }
 
     /// Holds everything and remembers which cases it saw.
@@ -605,7 +617,7 @@ mod tests {
             jobs: 2,
             ..CampaignConfig::new(42, 200)
         };
-        let r = run_campaign(&strategy(), &SlowWeb01, &cfg, &Quiet);
+        let r = run_campaign(&strategy(), &SLOW_WEB01, &cfg, &Quiet);
         let c = counterexample(&r);
         assert_eq!(c.broken, vec!["capacity_floor".to_string()]);
         assert_eq!(c.minimal.plan.faults.len(), 1, "{:#?}", c.minimal);
@@ -628,13 +640,13 @@ mod tests {
     #[test]
     fn same_seed_same_cases_and_same_counterexample_whatever_the_jobs() {
         let s = strategy();
-        let first = run_campaign(&s, &SlowWeb01, &CampaignConfig::new(7, 300), &Quiet);
+        let first = run_campaign(&s, &SLOW_WEB01, &CampaignConfig::new(7, 300), &Quiet);
         for jobs in [1, 2, 4] {
             let cfg = CampaignConfig {
                 jobs,
                 ..CampaignConfig::new(7, 300)
             };
-            let again = run_campaign(&s, &SlowWeb01, &cfg, &Quiet);
+            let again = run_campaign(&s, &SLOW_WEB01, &cfg, &Quiet);
             let (a, b) = (counterexample(&first), counterexample(&again));
             assert_eq!(a.id, b.id);
             assert_eq!(a.found, b.found);
@@ -706,7 +718,7 @@ mod tests {
     #[test]
     fn the_lowest_failing_shard_finds_the_whole_campaigns_counterexample() {
         let s = strategy();
-        let whole = run_campaign(&s, &SlowWeb01, &CampaignConfig::new(11, 300), &Quiet);
+        let whole = run_campaign(&s, &SLOW_WEB01, &CampaignConfig::new(11, 300), &Quiet);
         let w = counterexample(&whole);
         let mut found = BTreeMap::new();
         for i in 1..=4 {
@@ -714,7 +726,8 @@ mod tests {
                 shard: Shard::parse(&format!("{i}/4")).unwrap(),
                 ..CampaignConfig::new(11, 300)
             };
-            if let Verdict::Counterexample(c) = run_campaign(&s, &SlowWeb01, &cfg, &Quiet).verdict {
+            if let Verdict::Counterexample(c) = run_campaign(&s, &SLOW_WEB01, &cfg, &Quiet).verdict
+            {
                 found.insert(c.id.index, c.minimal.clone());
             }
         }
@@ -730,7 +743,7 @@ mod tests {
         // would find nothing in 0 cases but has the saved case.
         let found = counterexample(&run_campaign(
             &s,
-            &SlowWeb01,
+            &SLOW_WEB01,
             &CampaignConfig::new(5, 300),
             &Quiet,
         ))
@@ -739,7 +752,7 @@ mod tests {
             regressions: vec![found, found],
             ..CampaignConfig::new(1234, 0)
         };
-        let r = run_campaign(&s, &SlowWeb01, &cfg, &Quiet);
+        let r = run_campaign(&s, &SLOW_WEB01, &cfg, &Quiet);
         assert_eq!(counterexample(&r).id, found);
         assert_eq!((r.ran, r.regressions_ran), (1, 1));
         // Only the first shard reruns them.
@@ -748,7 +761,7 @@ mod tests {
             ..cfg
         };
         assert!(matches!(
-            run_campaign(&s, &SlowWeb01, &cfg, &Quiet).verdict,
+            run_campaign(&s, &SLOW_WEB01, &cfg, &Quiet).verdict,
             Verdict::Held
         ));
     }
@@ -823,7 +836,156 @@ mod tests {
             max_shrink_runs: 3,
             ..CampaignConfig::new(42, 200)
         };
-        let r = run_campaign(&strategy(), &SlowWeb01, &cfg, &Quiet);
+        let r = run_campaign(&strategy(), &SLOW_WEB01, &cfg, &Quiet);
         assert!(counterexample(&r).shrink_runs <= 3);
+    }
+
+    /// A space of at most one slow_restart, starting at a time in `[lo, hi]` seconds; nothing
+    /// else varies.
+    fn time_space(lo: f64, hi: f64) -> FaultSpace {
+        let mut space = FaultSpace::builtin();
+        space.max_faults = 1;
+        space.triggers = TriggerSpace {
+            time: Some(TimeTriggers {
+                weight: 1,
+                seconds: NumRange::new(lo, hi),
+            }),
+            ..TriggerSpace::default()
+        };
+        space.kinds.retain(|k, _| *k == FaultKind::SlowRestart);
+        space.fleet = FleetSpace::default();
+        space
+    }
+
+    /// The time the case's first timed fault starts at.
+    fn fault_time(case: &Case) -> Option<f64> {
+        case.plan.faults.iter().find_map(|f| match f.at {
+            Some(Trigger::Time { time }) => Some(time),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_time_that_must_be_late_enough_shrinks_to_the_next_whole_second() {
+        // In the built-in space (several faults, other triggers): a fault at 12.347 s or
+        // later breaks the rollout; the minimal case has one fault, at exactly 13 s.
+        let late = FakeRunner(|c: &Case| {
+            c.plan
+                .faults
+                .iter()
+                .any(|f| matches!(f.at, Some(Trigger::Time { time }) if time >= 12.347))
+        });
+        for seed in 0..5 {
+            let r = run_campaign(&strategy(), &late, &CampaignConfig::new(seed, 200), &Quiet);
+            let c = counterexample(&r);
+            assert_eq!(c.minimal.plan.faults.len(), 1, "{:#?}", c.minimal);
+            assert_eq!(fault_time(&c.minimal), Some(13.0), "seed {seed}");
+        }
+        // Drawn between the limit and the next whole second, the time moves later; drawn after
+        // it, earlier; both end on the same round time.
+        let s = strategy::case(&time_space(12.0, 14.0), &hosts());
+        let late = FakeRunner(|c: &Case| fault_time(c).is_some_and(|t| t >= 12.5));
+        let (mut later, mut earlier) = (0, 0);
+        for seed in 0..20 {
+            let r = run_campaign(&s, &late, &CampaignConfig::new(seed, 200), &Quiet);
+            let c = counterexample(&r);
+            assert_eq!(fault_time(&c.minimal), Some(13.0), "seed {seed}");
+            let found = fault_time(&c.found).unwrap();
+            if found < 13.0 {
+                later += 1;
+            } else if found > 13.0 {
+                earlier += 1;
+            }
+        }
+        assert!(
+            later > 0 && earlier > 0,
+            "{later} moved later, {earlier} earlier"
+        );
+    }
+
+    #[test]
+    fn a_time_that_must_be_in_a_window_shrinks_inside_it() {
+        let s = strategy::case(&time_space(0.0, 60.0), &hosts());
+        // A window with whole seconds in it: its first whole second.
+        let window =
+            FakeRunner(|c: &Case| fault_time(c).is_some_and(|t| (31.4..=33.6).contains(&t)));
+        // One without: inside it, on its first tenth.
+        let narrow =
+            FakeRunner(|c: &Case| fault_time(c).is_some_and(|t| (20.25..=20.75).contains(&t)));
+        for seed in 0..5 {
+            let r = run_campaign(&s, &window, &CampaignConfig::new(seed, 500), &Quiet);
+            assert_eq!(fault_time(&counterexample(&r).minimal), Some(32.0));
+            let r = run_campaign(&s, &narrow, &CampaignConfig::new(seed, 1000), &Quiet);
+            assert_eq!(fault_time(&counterexample(&r).minimal), Some(20.3));
+        }
+    }
+
+    #[test]
+    fn a_task_trigger_keeps_its_host_only_when_the_failure_needs_it() {
+        let mut space = FaultSpace::builtin();
+        let task = space.triggers.task.as_mut().unwrap();
+        task.names = Some(vec!["Deploy".into(), "Check".into()]);
+        task.hosts = Some(Targets::Rollout);
+        let s = strategy::case(&space, &hosts());
+        let on_task = |f: &FaultRule| match &f.at {
+            Some(Trigger::Task { host, .. }) => Some(host.clone()),
+            _ => None,
+        };
+        // Any task trigger breaks the rollout: the host goes.
+        let any = FakeRunner(|c: &Case| c.plan.faults.iter().any(|f| on_task(f).is_some()));
+        // Only a fault that waits for a task on web-prod-02 does: the host stays.
+        let on_web02 = FakeRunner(|c: &Case| {
+            c.plan
+                .faults
+                .iter()
+                .any(|f| on_task(f) == Some(Some("web-prod-02".into())))
+        });
+        for seed in 0..5 {
+            let r = run_campaign(&s, &any, &CampaignConfig::new(seed, 300), &Quiet);
+            let minimal = &counterexample(&r).minimal.plan.faults;
+            assert_eq!(minimal.len(), 1);
+            assert_eq!(on_task(&minimal[0]), Some(None), "{minimal:?}");
+            let r = run_campaign(&s, &on_web02, &CampaignConfig::new(seed, 300), &Quiet);
+            let minimal = &counterexample(&r).minimal.plan.faults;
+            assert_eq!(minimal.len(), 1);
+            assert_eq!(
+                minimal[0].at,
+                Some(Trigger::Task {
+                    task: "Deploy".into(),
+                    when: TaskEdge::Start,
+                    host: Some("web-prod-02".into()),
+                })
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(Config { cases: 64, failure_persistence: None, ..Config::default() })]
+
+        /// Whatever the space's time range and the window of failing times, the minimal case's
+        /// time stays in the range and in the window, and the same seed shrinks to it again.
+        #[test]
+        fn shrunk_times_stay_inside_the_space_range(
+            lo in 0u32..100_000,
+            len in 1u32..100_000,
+            from in 0.0f64..1.0,
+            width in 0.05f64..1.0,
+            seed in 0u64..1000,
+        ) {
+            let (lo, hi) = (f64::from(lo) / 1000.0, f64::from(lo + len) / 1000.0);
+            let a = lo + from * (hi - lo);
+            let b = (a + width * (hi - lo)).min(hi);
+            let runner = FakeRunner(move |c: &Case| fault_time(c).is_some_and(|t| a <= t && t <= b));
+            let s = strategy::case(&time_space(lo, hi), &hosts());
+            let cfg = CampaignConfig::new(seed, 300);
+            let r = run_campaign(&s, &runner, &cfg, &Quiet);
+            if let Verdict::Counterexample(c) = &r.verdict {
+                let t = fault_time(&c.minimal).unwrap();
+                proptest::prop_assert!(lo <= t && t <= hi, "{t} outside [{lo}, {hi}]");
+                proptest::prop_assert!(a <= t && t <= b, "{t} outside the window [{a}, {b}]");
+                let again = run_campaign(&s, &runner, &cfg, &Quiet);
+                proptest::prop_assert_eq!(&counterexample(&again).minimal, &c.minimal);
+            }
+        }
     }
 }

@@ -11,7 +11,8 @@
 //!   time: {weight: 2, seconds: [0, 60]}      # at a virtual time
 //!   restart: {weight: 2, nth: [1, 2]}        # at the target's Nth app restart
 //!   task: {weight: 1, when: [start, end]}    # when a task starts/ends on the target
-//!                                            # (names: default, the playbook's task names)
+//!                                            # (names: default, the playbook's task names;
+//!                                            # hosts: where the task runs, default the target)
 //! kinds:                 # the fault kinds drawn, by weight, in this order of simplicity
 //!   slow_restart: {weight: 3, hosts: rollout, seconds: [0.5, 30]}
 //!   unhealthy: {weight: 2, hosts: rollout, at: [restart], for: [1, 30], status: [500, 503]}
@@ -23,8 +24,9 @@
 //! ```
 //!
 //! A range is `[low, high]` or one number; a choice (`status`, `message`) is one value or a
-//! list. Targets (`hosts`, each side of `between`) are `rollout` (one of the --limit hosts), a
-//! host pattern used as written, or a list of patterns of which one is drawn.
+//! list. Targets (`hosts`, each side of `between`, a task trigger's `hosts`) are `rollout` (one
+//! of the --limit hosts), a host pattern used as written, or a list of patterns of which one is
+//! drawn.
 
 use std::fmt;
 
@@ -108,6 +110,11 @@ pub struct TaskTriggers {
     pub names: Option<Vec<String>>,
     #[serde(default = "default_edges")]
     pub when: Vec<TaskEdge>,
+    /// Where the task must run for the window to open (`host:` in the plan): drawn from these
+    /// targets as a kind's `hosts` are, or left out (the task on the fault's own target),
+    /// which shrinking tries first. Absent: a task trigger never names a host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Targets>,
 }
 
 /// The trigger kinds, as `at:` lists of a kind name them.
@@ -380,6 +387,7 @@ impl TriggerSpace {
                 weight: 1,
                 names: None,
                 when: default_edges(),
+                hosts: None,
             }),
         }
     }
@@ -442,6 +450,9 @@ impl TriggerSpace {
                             .into(),
                     ));
                 }
+            }
+            if let Some(hosts) = &t.hosts {
+                hosts.validate(path("task", "hosts"))?;
             }
         }
         Ok(())
@@ -940,6 +951,52 @@ mod tests {
             e,
             "kinds.unhealthy.at: none of restart is drawn by `triggers:`"
         );
+    }
+
+    #[test]
+    fn task_triggers_may_draw_the_host_the_task_runs_on() {
+        let kinds = json!({"task_fail": {"at": ["task"]}});
+        let task = |v: serde_json::Value| {
+            parse(json!({"triggers": {"task": v}, "kinds": kinds}))
+                .map(|s| s.triggers.task.unwrap().hosts)
+        };
+        // Left out: never drawn, as before the field existed.
+        assert_eq!(task(json!({"when": ["start"]})).unwrap(), None);
+        assert_eq!(
+            task(json!({"hosts": "rollout"})).unwrap(),
+            Some(Targets::Rollout)
+        );
+        assert_eq!(
+            task(json!({"hosts": "web-prod-01"})).unwrap(),
+            Some(Targets::Pattern("web-prod-01".into()))
+        );
+        assert_eq!(
+            task(json!({"hosts": ["web-prod-01", "lb-prod-01"]})).unwrap(),
+            Some(Targets::OneOf(vec![
+                "web-prod-01".into(),
+                "lb-prod-01".into()
+            ]))
+        );
+        assert_eq!(
+            task(json!({"hosts": []})).unwrap_err(),
+            "triggers.task.hosts: list at least one host pattern"
+        );
+        assert_eq!(
+            task(json!({"hosts": ["web-prod-01", "rollout"]})).unwrap_err(),
+            "triggers.task.hosts[1]: `rollout` stands alone (`hosts: rollout`), not in a list"
+        );
+        assert_eq!(
+            task(json!({"hosts": " "})).unwrap_err(),
+            "triggers.task.hosts: an empty host pattern"
+        );
+        let e = task(json!({"hosts": 7})).unwrap_err();
+        assert!(e.contains("`rollout`, a host pattern"), "{e}");
+        // And it survives a round trip.
+        let mut space = FaultSpace::builtin();
+        space.triggers.task.as_mut().unwrap().hosts = Some(Targets::Rollout);
+        let back: FaultSpace =
+            serde_json::from_value(serde_json::to_value(&space).unwrap()).unwrap();
+        assert_eq!(back, space);
     }
 
     #[test]

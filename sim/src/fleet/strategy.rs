@@ -15,9 +15,11 @@
 //! ```
 //!
 //! Shrinking goes, in this order: fewer faults, each fault towards the first kind listed, the
-//! first target, "from the start" rather than a later trigger, earlier times, shorter
-//! durations, smaller parameters; then fewer rollout hosts; then the scenario's own fleet
-//! timings, then smaller ones. The run seed never shrinks.
+//! first target, "from the start" rather than a later trigger, simpler trigger times (the low
+//! bound, else the earliest whole second that still fails, which may be later than the drawn
+//! time, else the same with tenths, hundredths, thousandths: see [`time_tree`]), no `host:` on
+//! a task trigger, shorter durations, smaller parameters; then fewer rollout hosts; then the
+//! scenario's own fleet timings, then smaller ones. The run seed never shrinks.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -29,6 +31,8 @@ use super::faults::{FaultKind, FaultPlan, FaultRule, Trigger};
 use super::space::{
     Choices, FaultSpace, FleetSpace, KindSpace, NumRange, Targets, TriggerKind, TriggerSpace,
 };
+
+pub mod time_tree;
 
 /// Numbers are drawn in thousandths, so a shrunk counterexample reads `seconds: 5.001`
 /// rather than `5.000913727`, and integer shrinking (a binary search towards the low bound)
@@ -51,6 +55,14 @@ pub fn number(r: &NumRange) -> SBoxedStrategy<f64> {
     } else {
         (lo..=hi).prop_map(|m| m as f64 / SCALE).sboxed()
     }
+}
+
+/// A trigger time within `r`, in thousandths, drawn as [`number`] draws it; shrinks to the low
+/// bound, else to the roundest time that still fails, earlier or later (see [`time_tree`]).
+pub fn trigger_time(r: &NumRange) -> SBoxedStrategy<f64> {
+    let lo = (r.lo * SCALE).round() as i64;
+    let hi = (r.hi * SCALE).round() as i64;
+    time_tree::TriggerTime::new(lo, hi).sboxed()
 }
 
 fn maybe_number(r: &Option<NumRange>) -> SBoxedStrategy<Option<f64>> {
@@ -82,10 +94,12 @@ pub fn target(t: &Targets, rollout: &[String]) -> SBoxedStrategy<String> {
 }
 
 /// When a fault of this kind starts (`None`: from the start of the run), among the triggers
-/// both the kind allows and the space draws. `None` when there is no such trigger.
+/// both the kind allows and the space draws. `None` when there is no such trigger. `rollout`
+/// is what a task trigger's `hosts: rollout` draws from.
 pub fn trigger(
     triggers: &TriggerSpace,
     allowed: Option<&[TriggerKind]>,
+    rollout: &[String],
 ) -> Option<SBoxedStrategy<Option<Trigger>>> {
     let all = [
         TriggerKind::Start,
@@ -104,7 +118,7 @@ pub fn trigger(
         let s = match kind {
             TriggerKind::Start => Just(None).sboxed(),
             TriggerKind::Time => match &triggers.time {
-                Some(t) => number(&t.seconds)
+                Some(t) => trigger_time(&t.seconds)
                     .prop_map(|time| Some(Trigger::Time { time }))
                     .sboxed(),
                 None => continue,
@@ -125,15 +139,14 @@ pub fn trigger(
                     if names.is_empty() || t.when.is_empty() {
                         continue;
                     }
-                    (select(names), select(t.when.clone()))
-                        .prop_map(|(task, when)| {
-                            // The task on the fault's own target (no `host:` pattern).
-                            Some(Trigger::Task {
-                                task,
-                                when,
-                                host: None,
-                            })
-                        })
+                    // No `host:` (the task on the fault's own target) unless the space
+                    // draws one, and then no host first, so that shrinking drops it.
+                    let host = match &t.hosts {
+                        Some(targets) => proptest::option::of(target(targets, rollout)).sboxed(),
+                        None => Just(None).sboxed(),
+                    };
+                    (select(names), select(t.when.clone()), host)
+                        .prop_map(|(task, when, host)| Some(Trigger::Task { task, when, host }))
                         .sboxed()
                 }
                 None => continue,
@@ -155,7 +168,7 @@ pub fn fault_rule(
     triggers: &TriggerSpace,
     rollout: &[String],
 ) -> Option<SBoxedStrategy<FaultRule>> {
-    let at = trigger(triggers, ks.at.as_deref())?;
+    let at = trigger(triggers, ks.at.as_deref(), rollout)?;
     let hosts = if kind == FaultKind::Partition {
         Just(None).sboxed()
     } else {
@@ -282,8 +295,10 @@ pub fn case(space: &FaultSpace, rollout: &[String]) -> SBoxedStrategy<Case> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fleet::faults::TaskEdge;
     use crate::fleet::space::TaskTriggers;
     use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestCaseError;
     use proptest::test_runner::{Config, TestRng, TestRunner};
 
     fn hosts() -> Vec<String> {
@@ -300,33 +315,81 @@ mod tests {
         )
     }
 
+    /// Task names as `fleetsim check` fills them in from the playbook.
+    fn task_names() -> Vec<String> {
+        vec!["Deploy application".into(), "Check health".into()]
+    }
+
+    /// The task trigger hosts of [`with_task_hosts`].
+    fn trigger_hosts() -> Vec<String> {
+        vec!["web-prod-02".into(), "lb-prod-01".into()]
+    }
+
+    /// The built-in space with the playbook's task names filled in, whose task triggers may
+    /// name the host the task runs on.
+    fn with_task_hosts() -> FaultSpace {
+        let mut space = FaultSpace::builtin();
+        let task = space.triggers.task.as_mut().unwrap();
+        task.names = Some(task_names());
+        task.hosts = Some(Targets::OneOf(trigger_hosts()));
+        space
+    }
+
+    /// Checks that `case` lies inside the built-in space, whose task triggers (if any) draw
+    /// their task from `task_names()` and their host from `trigger_hosts` (none: no host).
+    fn inside_builtin(case: &Case, trigger_hosts: &[String]) -> Result<(), TestCaseError> {
+        prop_assert!(!case.hosts.is_empty());
+        prop_assert!(case.hosts.iter().all(|h| hosts().contains(h)));
+        prop_assert!(case.plan.faults.len() <= 3);
+        prop_assert!(case.seed < SEED_LIMIT);
+        for f in &case.plan.faults {
+            let host = f.hosts.as_deref().unwrap();
+            prop_assert!(hosts().iter().any(|h| h == host));
+            match &f.at {
+                None | Some(Trigger::Restart { restart: 1..=2 }) => {}
+                Some(Trigger::Time { time }) => prop_assert!((0.0..=60.0).contains(time)),
+                Some(Trigger::Task { task, host, .. }) => {
+                    prop_assert!(task_names().contains(task), "{task}");
+                    if let Some(h) = host {
+                        prop_assert!(trigger_hosts.contains(h), "task trigger host {h}");
+                    }
+                }
+                other => prop_assert!(false, "trigger {other:?} is not in the space"),
+            }
+            match f.kind {
+                FaultKind::SlowRestart => {
+                    let s = f.seconds.unwrap();
+                    prop_assert!((0.5..=30.0).contains(&s));
+                }
+                FaultKind::Unhealthy => {
+                    let at_restart = matches!(f.at, Some(Trigger::Restart { restart: 1..=2 }));
+                    prop_assert!(at_restart, "unhealthy starts at a restart: {:?}", f.at);
+                    prop_assert!([500, 503].contains(&f.status.unwrap()));
+                    prop_assert!((1.0..=30.0).contains(&f.duration.unwrap()));
+                }
+                FaultKind::TaskFail if !trigger_hosts.is_empty() => {
+                    let at_task = matches!(f.at, Some(Trigger::Task { .. }));
+                    prop_assert!(at_task, "task_fail starts at a task: {:?}", f.at);
+                    prop_assert_eq!(f.message.as_deref(), Some("simulated failure"));
+                }
+                other => prop_assert!(false, "kind {other:?} is not in the builtin space"),
+            }
+        }
+        if let Some(r) = case.fleet.restart_seconds {
+            prop_assert!((0.05..=2.0).contains(&r));
+        }
+        Ok(())
+    }
+
     proptest! {
         #[test]
-        fn cases_stay_inside_the_builtin_space(case in case(&FaultSpace::builtin(), &hosts())) {
-            prop_assert!(!case.hosts.is_empty());
-            prop_assert!(case.hosts.iter().all(|h| hosts().contains(h)));
-            prop_assert!(case.plan.faults.len() <= 3);
-            prop_assert!(case.seed < SEED_LIMIT);
-            for f in &case.plan.faults {
-                let host = f.hosts.as_deref().unwrap();
-                prop_assert!(hosts().iter().any(|h| h == host));
-                match f.kind {
-                    FaultKind::SlowRestart => {
-                        let s = f.seconds.unwrap();
-                        prop_assert!((0.5..=30.0).contains(&s));
-                    }
-                    FaultKind::Unhealthy => {
-                        let at_restart = matches!(f.at, Some(Trigger::Restart { restart: 1..=2 }));
-                        prop_assert!(at_restart, "unhealthy starts at a restart: {:?}", f.at);
-                        prop_assert!([500, 503].contains(&f.status.unwrap()));
-                        prop_assert!((1.0..=30.0).contains(&f.duration.unwrap()));
-                    }
-                    other => prop_assert!(false, "kind {other:?} is not in the builtin space"),
-                }
-            }
-            if let Some(r) = case.fleet.restart_seconds {
-                prop_assert!((0.05..=2.0).contains(&r));
-            }
+        fn cases_stay_inside_the_builtin_space(
+            case in case(&FaultSpace::builtin(), &hosts()),
+            with_hosts in case(&with_task_hosts(), &hosts()),
+        ) {
+            // The built-in space draws no task trigger (no names yet), so no host either.
+            inside_builtin(&case, &[])?;
+            inside_builtin(&with_hosts, &trigger_hosts())?;
         }
     }
 
@@ -337,6 +400,7 @@ mod tests {
             weight: 1,
             names: Some(vec!["Deploy application".into()]),
             when: vec![crate::fleet::faults::TaskEdge::End],
+            hosts: None,
         });
         let strategy = fault_plan(&space, &hosts());
         let mut seen_task_fail = false;
@@ -358,6 +422,48 @@ mod tests {
             }
         }
         assert!(seen_task_fail, "task_fail is drawn once task names exist");
+    }
+
+    #[test]
+    fn task_trigger_hosts_are_drawn_from_the_space_and_shrink_away() {
+        let triggers = TriggerSpace {
+            task: Some(TaskTriggers {
+                weight: 1,
+                names: Some(vec!["Deploy".into()]),
+                when: vec![TaskEdge::Start],
+                hosts: Some(Targets::Rollout),
+            }),
+            ..TriggerSpace::default()
+        };
+        let s = trigger(&triggers, None, &hosts()).unwrap();
+        let mut seen = Vec::new();
+        let mut without = 0;
+        for seed in 0..50u8 {
+            let mut tree = s.new_tree(&mut runner(seed)).unwrap();
+            match tree.current() {
+                Some(Trigger::Task { host: Some(h), .. }) => {
+                    assert!(hosts().contains(&h), "{h}");
+                    if !seen.contains(&h) {
+                        seen.push(h);
+                    }
+                }
+                Some(Trigger::Task { host: None, .. }) => without += 1,
+                other => panic!("a task trigger was expected, not {other:?}"),
+            }
+            while tree.simplify() {}
+            let simplest = Trigger::Task {
+                task: "Deploy".into(),
+                when: TaskEdge::Start,
+                host: None,
+            };
+            assert_eq!(tree.current(), Some(simplest), "the host shrinks away");
+        }
+        assert_eq!(
+            seen.len(),
+            hosts().len(),
+            "every rollout host is drawn: {seen:?}"
+        );
+        assert!(without > 0, "and sometimes none");
     }
 
     #[test]
