@@ -205,7 +205,7 @@ struct Meta {
 }
 
 /// A path resolved inside the root.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Resolved {
     /// The normalised host path (`/` joined, no `.`/`..`/symlinks except maybe the last).
     pub host: String,
@@ -213,6 +213,10 @@ pub struct Resolved {
     pub real: PathBuf,
     /// The given path ended in `/`, so it must name a directory.
     pub trailing_slash: bool,
+    /// What resolving found at `real` (its `lstat`: None when nothing is there), so the
+    /// operation that follows need not ask the OS again; None when resolving did not look
+    /// (a path ending in `..`, or `/`).
+    last: Option<Option<stdfs::Metadata>>,
 }
 
 /// The filesystem of one simulated host, rooted at `SANDBOX/hosts/HOSTNAME`.
@@ -387,6 +391,7 @@ impl Sandbox {
         let mut host = String::new();
         let mut real = self.root.clone();
         let mut links = 0usize;
+        let mut last: Option<Option<stdfs::Metadata>> = None;
         let mut known = self.known_dirs.0.lock().unwrap_or_else(|e| e.into_inner());
         let generation = GENERATION.load(Ordering::SeqCst);
         if known.0 != generation {
@@ -398,6 +403,7 @@ impl Sandbox {
                     host.truncate(i);
                     real.pop();
                 }
+                last = None;
                 continue;
             }
             if comp.len() > 255 {
@@ -442,6 +448,7 @@ impl Sandbox {
                     }
                     host.push('/');
                     host.push_str(&comp);
+                    last = is_last.then_some(Some(md));
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     if !is_last {
@@ -449,6 +456,7 @@ impl Sandbox {
                     }
                     host.push('/');
                     host.push_str(&comp);
+                    last = Some(None);
                 }
                 Err(e) => return Err(FsError::io(&e, path)),
             }
@@ -460,6 +468,7 @@ impl Sandbox {
             host,
             real,
             trailing_slash,
+            last,
         })
     }
 
@@ -471,6 +480,14 @@ impl Sandbox {
 
     fn lmeta(real: &Path) -> Option<stdfs::Metadata> {
         stdfs::symlink_metadata(real).ok()
+    }
+
+    /// The `lstat` of a path just resolved: what resolving found, else asked now.
+    fn meta_of(r: &Resolved) -> Option<stdfs::Metadata> {
+        match &r.last {
+            Some(found) => found.clone(),
+            None => Self::lmeta(&r.real),
+        }
     }
 
     // ----- checks -----
@@ -582,7 +599,7 @@ impl Sandbox {
     /// Reads a whole file (following symlinks).
     pub fn read(&self, path: &str) -> FsResult<Vec<u8>> {
         let r = self.resolve(path, true)?;
-        let md = Self::lmeta(&r.real).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
+        let md = Self::meta_of(&r).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         if md.is_dir() {
             return Err(FsError::new(Errno::IsDir, path));
         }
@@ -606,7 +623,7 @@ impl Sandbox {
     pub fn exists(&self, path: &str) -> bool {
         self.resolve(path, true)
             .ok()
-            .and_then(|r| Self::lmeta(&r.real))
+            .and_then(|r| Self::meta_of(&r))
             .is_some()
     }
 
@@ -637,7 +654,11 @@ impl Sandbox {
     }
 
     fn stat_resolved(&self, r: &Resolved, path: &str) -> FsResult<Stat> {
-        let md = stdfs::symlink_metadata(&r.real).map_err(|e| FsError::io(&e, path))?;
+        let md = match &r.last {
+            Some(Some(md)) => md.clone(),
+            Some(None) => return Err(FsError::new(Errno::NoEnt, path)),
+            None => stdfs::symlink_metadata(&r.real).map_err(|e| FsError::io(&e, path))?,
+        };
         let ft = md.file_type();
         let kind = if ft.is_symlink() {
             FileKind::Symlink
@@ -670,7 +691,7 @@ impl Sandbox {
     /// Lists a directory's entry names, sorted bytewise (no `.`/`..`).
     pub fn list_dir(&self, path: &str) -> FsResult<Vec<String>> {
         let r = self.resolve(path, true)?;
-        let md = Self::lmeta(&r.real).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
+        let md = Self::meta_of(&r).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         if !md.is_dir() {
             return Err(FsError::new(Errno::NotDir, path));
         }
@@ -687,7 +708,7 @@ impl Sandbox {
     /// Reads a symlink's target (the last component is not followed).
     pub fn read_link(&self, path: &str) -> FsResult<String> {
         let r = self.resolve(path, false)?;
-        let md = Self::lmeta(&r.real).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
+        let md = Self::meta_of(&r).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         if !md.file_type().is_symlink() {
             return Err(FsError::new(Errno::Inval, path));
         }
@@ -699,7 +720,7 @@ impl Sandbox {
     /// path must exist.
     pub fn canonical(&self, path: &str) -> FsResult<String> {
         let r = self.resolve(path, true)?;
-        if Self::lmeta(&r.real).is_none() {
+        if Self::meta_of(&r).is_none() {
             return Err(FsError::new(Errno::NoEnt, path));
         }
         Ok(r.host)
@@ -711,7 +732,7 @@ impl Sandbox {
     /// New files get mode `0o666 & !umask`.
     pub fn write(&mut self, path: &str, data: &[u8], mode: WriteMode) -> FsResult<()> {
         let r = self.resolve(path, true)?;
-        let md = Self::lmeta(&r.real);
+        let md = Self::meta_of(&r);
         if let Some(md) = &md {
             if md.is_dir() {
                 return Err(FsError::new(Errno::IsDir, path));
@@ -788,7 +809,7 @@ impl Sandbox {
 
     fn mkdir_one(&mut self, p: &str, shown: &str) -> FsResult<()> {
         let r = self.resolve(p, false)?;
-        if Self::lmeta(&r.real).is_some() {
+        if Self::meta_of(&r).is_some() {
             return Err(FsError::new(Errno::Exist, shown));
         }
         self.check_writable(shown)?;
@@ -804,7 +825,7 @@ impl Sandbox {
     pub fn remove_file(&mut self, path: &str) -> FsResult<()> {
         let _replacing = Replacing::start();
         let r = self.resolve(path, false)?;
-        let md = Self::lmeta(&r.real).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
+        let md = Self::meta_of(&r).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         if md.is_dir() {
             return Err(FsError::new(Errno::IsDir, path));
         }
@@ -826,7 +847,7 @@ impl Sandbox {
         if r.host == "/" {
             return Err(FsError::new(Errno::Busy, path));
         }
-        let md = Self::lmeta(&r.real).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
+        let md = Self::meta_of(&r).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         if !md.is_dir() {
             return Err(FsError::new(Errno::NotDir, path));
         }
@@ -843,7 +864,7 @@ impl Sandbox {
     pub fn remove_all(&mut self, path: &str) -> FsResult<()> {
         let _replacing = Replacing::start();
         let r = self.resolve(path, false)?;
-        let md = Self::lmeta(&r.real).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
+        let md = Self::meta_of(&r).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         self.check_writable(path)?;
         if md.is_dir() {
             self.check_access(&r.host, &r.real, Access::Write, path)?;
@@ -868,14 +889,14 @@ impl Sandbox {
         let _replacing = Replacing::start();
         let rf = self.resolve(from, false)?;
         let rt = self.resolve(to, false)?;
-        let mf = Self::lmeta(&rf.real).ok_or_else(|| FsError::new(Errno::NoEnt, from))?;
+        let mf = Self::meta_of(&rf).ok_or_else(|| FsError::new(Errno::NoEnt, from))?;
         if rf.host == "/" || rt.host == "/" {
             return Err(FsError::new(Errno::Busy, from));
         }
         if mf.is_dir() && (rt.host.starts_with(&format!("{}/", rf.host))) {
             return Err(FsError::new(Errno::Inval, to));
         }
-        if let Some(mt) = Self::lmeta(&rt.real) {
+        if let Some(mt) = Self::meta_of(&rt) {
             if mt.is_dir() && !mf.is_dir() {
                 return Err(FsError::new(Errno::IsDir, to));
             }
@@ -948,7 +969,7 @@ impl Sandbox {
             return Err(FsError::new(Errno::Inval, link));
         }
         let r = self.resolve(link, false)?;
-        if Self::lmeta(&r.real).is_some() {
+        if Self::meta_of(&r).is_some() {
             return Err(FsError::new(Errno::Exist, link));
         }
         self.check_writable(link)?;
@@ -963,12 +984,12 @@ impl Sandbox {
     /// Linux `link(2)`). Both resolve inside this root, so a link can never reach outside.
     pub fn hardlink(&mut self, existing: &str, new: &str) -> FsResult<()> {
         let re = self.resolve(existing, false)?;
-        let me = Self::lmeta(&re.real).ok_or_else(|| FsError::new(Errno::NoEnt, existing))?;
+        let me = Self::meta_of(&re).ok_or_else(|| FsError::new(Errno::NoEnt, existing))?;
         if me.is_dir() {
             return Err(FsError::new(Errno::Perm, existing));
         }
         let rn = self.resolve(new, false)?;
-        if Self::lmeta(&rn.real).is_some() {
+        if Self::meta_of(&rn).is_some() {
             return Err(FsError::new(Errno::Exist, new));
         }
         self.check_writable(new)?;
@@ -986,7 +1007,7 @@ impl Sandbox {
     /// sidecar only, so the simulation never makes a real set-uid file.
     pub fn chmod(&mut self, path: &str, mode: u32) -> FsResult<()> {
         let r = self.resolve(path, true)?;
-        if Self::lmeta(&r.real).is_none() {
+        if Self::meta_of(&r).is_none() {
             return Err(FsError::new(Errno::NoEnt, path));
         }
         self.check_writable(path)?;
@@ -1009,7 +1030,7 @@ impl Sandbox {
     /// Records owner and/or group in the sidecar (no real `chown`).
     pub fn chown(&mut self, path: &str, owner: Option<&str>, group: Option<&str>) -> FsResult<()> {
         let r = self.resolve(path, true)?;
-        if Self::lmeta(&r.real).is_none() {
+        if Self::meta_of(&r).is_none() {
             return Err(FsError::new(Errno::NoEnt, path));
         }
         self.check_writable(path)?;
@@ -1029,7 +1050,7 @@ impl Sandbox {
     /// Sets the virtual mtime of an existing path (`touch -d`).
     pub fn set_mtime(&mut self, path: &str, mtime: f64) -> FsResult<()> {
         let r = self.resolve(path, true)?;
-        if Self::lmeta(&r.real).is_none() {
+        if Self::meta_of(&r).is_none() {
             return Err(FsError::new(Errno::NoEnt, path));
         }
         self.check_writable(path)?;
