@@ -144,6 +144,21 @@ impl World {
         Ok(h)
     }
 
+    /// The address `name` has, or will have when first used, without creating the host
+    /// (None for a host that is neither created nor planned).
+    pub fn address_of(&self, name: &str) -> Option<String> {
+        match self.hosts.get(name) {
+            Some(h) => Some(h.address.clone()),
+            None => self.planned.get(name).map(|i| crate::host::address_for(*i)),
+        }
+    }
+
+    /// The folder under `SANDBOX/hosts/` that holds `name`'s files: its own, or that of the
+    /// host whose filesystem it shares.
+    pub fn files_of<'a>(&'a self, name: &'a str) -> &'a str {
+        self.fs_owner.get(name).map_or(name, String::as_str)
+    }
+
     pub fn get(&self, name: &str) -> Option<&Host> {
         self.hosts.get(name)
     }

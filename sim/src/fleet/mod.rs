@@ -23,7 +23,9 @@ pub mod services;
 pub mod space;
 pub mod strategy;
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -73,7 +75,26 @@ enum Service {
 #[derive(Debug, Clone)]
 struct FleetHost {
     address: String,
-    fs: Sandbox,
+    /// Its filesystem. A load balancer's is opened at once (its pool is laid out in it); an
+    /// app's or a database's when the fleet first reads it: a campaign builds the fleet for
+    /// every case, and most of its hosts' files are never read.
+    fs: OnceCell<Sandbox>,
+    /// Where to open it: the sandbox folder and the folder under `hosts/` that holds the
+    /// host's files (the controller's, for a host that shares its filesystem).
+    files: (PathBuf, String),
+}
+
+impl FleetHost {
+    /// The host's filesystem, opened if need be; None when it cannot be opened (then it
+    /// has no files the fleet could read).
+    fn fs(&self) -> Option<&Sandbox> {
+        if self.fs.get().is_none() {
+            let (sandbox_dir, folder) = &self.files;
+            let opened = Sandbox::new(sandbox_dir, folder).ok()?;
+            let _ = self.fs.set(opened);
+        }
+        self.fs.get()
+    }
 }
 
 /// Where a request ends up once routed.
@@ -214,20 +235,41 @@ impl Fleet {
     ) -> Result<Fleet, String> {
         let start = world.clock.now();
         let mut hosts: IndexMap<String, FleetHost> = IndexMap::new();
-        let mut host_entry = |world: &mut World, name: &str| -> Result<FleetHost, String> {
-            if let Some(h) = hosts.get(name) {
-                return Ok(h.clone());
-            }
-            let h = world
-                .host(name)
-                .map_err(|e| format!("cannot open the sandbox of {name}: {e}"))?;
-            let entry = FleetHost {
-                address: h.address.clone(),
-                fs: h.fs.clone(),
+        // `open`: the host's sandbox is needed now (an LB's, to lay out its pool).
+        let mut host_entry =
+            |world: &mut World, name: &str, open: bool| -> Result<FleetHost, String> {
+                if let Some(h) = hosts.get_mut(name) {
+                    if open && h.fs.get().is_none() {
+                        let fs = world
+                            .host(name)
+                            .map_err(|e| format!("cannot open the sandbox of {name}: {e}"))?
+                            .fs
+                            .clone();
+                        let _ = h.fs.set(fs);
+                    }
+                    return Ok(h.clone());
+                }
+                let files = (world.sandbox_dir.clone(), world.files_of(name).to_string());
+                let entry = match world.address_of(name) {
+                    Some(address) if !open => FleetHost {
+                        address,
+                        fs: OnceCell::new(),
+                        files,
+                    },
+                    _ => {
+                        let h = world
+                            .host(name)
+                            .map_err(|e| format!("cannot open the sandbox of {name}: {e}"))?;
+                        FleetHost {
+                            address: h.address.clone(),
+                            fs: OnceCell::from(h.fs.clone()),
+                            files,
+                        }
+                    }
+                };
+                hosts.insert(name.to_string(), entry.clone());
+                Ok(entry)
             };
-            hosts.insert(name.to_string(), entry.clone());
-            Ok(entry)
-        };
         let port_of = |host: &str, var: &str, what: &str| -> Result<u16, String> {
             int_var(topology.var(host, var))
                 .and_then(|p| u16::try_from(p).ok().filter(|p| *p > 0))
@@ -254,7 +296,7 @@ impl Fleet {
             }
             for host in matched {
                 let port = port_of(&host, &spec.port_var, "app")?;
-                let fh = host_entry(world, &host)?;
+                let fh = host_entry(world, &host, false)?;
                 listen(&fh.address, port, Service::App(apps.len()), &host)?;
                 apps.push(App {
                     environment: str_var(topology.var(&host, &labels.environment)),
@@ -287,10 +329,12 @@ impl Fleet {
             let backends = topology.resolve(&spec.backends);
             for host in matched {
                 let port = port_of(&host, &spec.port_var, "load balancer")?;
-                let fh = host_entry(world, &host)?;
+                let fh = host_entry(world, &host, true)?;
                 listen(&fh.address, port, Service::Lb(lbs.len()), &host)?;
                 let pool_dir = host_path(&spec.pool_dir, &host);
-                let mut fs = fh.fs.clone();
+                let Some(mut fs) = fh.fs.get().cloned() else {
+                    return Err(format!("cannot open the sandbox of {host}"));
+                };
                 fs.set_now(start);
                 let active_dir = format!("{pool_dir}/active");
                 fs.mkdir(&active_dir, true)
@@ -301,7 +345,7 @@ impl Fleet {
                             "load balancer {host}: backend {b} runs no app of the fleet"
                         ));
                     };
-                    let address = host_entry(world, b)?.address;
+                    let address = host_entry(world, b, false)?.address;
                     let stanza = initial_stanza(app, &address);
                     let path = format!("{active_dir}/{b}.conf");
                     fs.write(&path, stanza.as_bytes(), WriteMode::Truncate)
@@ -338,7 +382,7 @@ impl Fleet {
             }
             for host in matched {
                 let port = port_of(&host, &spec.port_var, "database")?;
-                let fh = host_entry(world, &host)?;
+                let fh = host_entry(world, &host, false)?;
                 listen(&fh.address, port, Service::Db(dbs.len()), &host)?;
                 let role = match str_var(topology.var(&host, &spec.role_var)).as_str() {
                     "primary" => DbRole::Primary,
@@ -917,7 +961,9 @@ impl Fleet {
 
     fn observe_app(&mut self, i: usize) {
         let host = self.apps[i].host.clone();
-        let content = self.hosts[&host].fs.read(&self.apps[i].config_path).ok();
+        let content = self.hosts[&host]
+            .fs()
+            .and_then(|fs| fs.read(&self.apps[i].config_path).ok());
         if content == self.apps[i].config_seen {
             return;
         }
@@ -965,7 +1011,9 @@ impl Fleet {
     /// The stanza files of an LB's `active/` and `draining/`, sorted by name.
     fn read_pool_files(&self, i: usize) -> (StanzaFiles, StanzaFiles) {
         let lb = &self.lbs[i];
-        let fs = &self.hosts[&lb.host].fs;
+        let Some(fs) = self.hosts[&lb.host].fs() else {
+            return Default::default();
+        };
         let read_dir = |sub: &str| {
             let dir = format!("{}/{sub}", lb.pool_dir);
             let mut names = fs.list_dir(&dir).unwrap_or_default();
@@ -1085,7 +1133,9 @@ impl Fleet {
     fn observe_db(&mut self, i: usize) {
         let host = self.dbs[i].host.clone();
         if let Some(dir) = self.dbs[i].backups_dir.clone() {
-            let fs = self.hosts[&host].fs.clone();
+            let Some(fs) = self.hosts[&host].fs().cloned() else {
+                return;
+            };
             let mut names = fs.list_dir(&dir).unwrap_or_default();
             names.sort();
             for n in names {
@@ -1104,9 +1154,8 @@ impl Fleet {
             return;
         }
         let content = self.hosts[&host]
-            .fs
-            .read(&self.dbs[i].replication_config)
-            .ok();
+            .fs()
+            .and_then(|fs| fs.read(&self.dbs[i].replication_config).ok());
         if content == self.dbs[i].config_seen {
             return;
         }
