@@ -112,9 +112,8 @@ enum Routed {
 /// backend the LB picked, how the network routed it there, and what the backend's answer
 /// reads (whether it is starting, its version, an `unhealthy` fault's status). Two requests
 /// with equal inputs get byte-identical answers, so the fleet keeps the answers it got over
-/// the wire and replays them (see [`Fleet::through_lb`]). Cheap fields come first: the
-/// derived comparison stops at the first difference.
-#[derive(Debug, Clone, PartialEq)]
+/// the wire and replays them (see [`Fleet::through_lb`]).
+#[derive(Debug, Clone)]
 struct AnswerInputs {
     backend: Option<String>,
     forward: Option<Result<usize, NetError>>,
@@ -136,6 +135,7 @@ struct AnswerInputsRef<'a> {
 }
 
 impl AnswerInputsRef<'_> {
+    /// Whether `k` holds these inputs; the cheap fields are compared first.
     fn matches(&self, k: &AnswerInputs) -> bool {
         k.backend.as_deref() == self.backend
             && k.forward.as_ref().map(|f| f.as_ref().map(|a| *a)) == self.forward
