@@ -29,6 +29,7 @@ fn outcome(broken: bool) -> CaseOutcome {
                 .collect(),
         },
         error: None,
+        fatal: false,
     }
 }
 

@@ -360,6 +360,7 @@ mod tests {
                 exit_code: 10,
                 report,
                 error: None,
+                fatal: false,
             },
             shrink_runs: 12,
             shrink_steps: 3,

@@ -23,7 +23,6 @@ use fleetsim_engine::inventory::Inventory;
 use fleetsim_engine::playbook::{self, Item, Playbook};
 use fleetsim_sim::fleet::campaign::{
     run_campaign, CampaignConfig, CampaignResult, CaseOutcome, Observer, Shard, Verdict,
-    FATAL_EXIT_CODES,
 };
 use fleetsim_sim::fleet::case::Case;
 use fleetsim_sim::fleet::space::{FaultSpace, PathSeg, Targets};
@@ -409,10 +408,7 @@ pub fn campaign(setup: &Setup, runner: &dyn CaseRunner, observer: &dyn Observer)
         plan: Default::default(),
     };
     // A baseline that cannot run is left to the campaign's own cases to report.
-    let baseline = runner
-        .run(&base_case)
-        .ok()
-        .filter(|o| !FATAL_EXIT_CODES.contains(&o.exit_code));
+    let baseline = runner.run(&base_case).ok().filter(|o| !o.fatal);
     let mut cfg = setup.cfg.clone();
     if let Some(o) = &baseline {
         cfg.baseline_broken = o.report.broken().iter().map(|s| s.to_string()).collect();
@@ -631,6 +627,7 @@ mod tests {
                         .collect(),
                 },
                 error: None,
+                fatal: false,
             })
         }
     }

@@ -14,7 +14,7 @@ use fleetsim_engine::inventory::Inventory;
 use fleetsim_engine::output::Display;
 use fleetsim_engine::playbook::{load_playbook, Loader, Playbook};
 use fleetsim_engine::yaml::load_typed;
-pub use fleetsim_sim::fleet::campaign::{CaseOutcome, CaseRunner, FATAL_EXIT_CODES};
+pub use fleetsim_sim::fleet::campaign::{CaseOutcome, CaseRunner};
 use fleetsim_sim::fleet::case::Case;
 use fleetsim_sim::fleet::model::FleetModel;
 use fleetsim_sim::fleet::report::{Report, Traffic};
@@ -222,23 +222,24 @@ impl CaseRunner for EngineRunner {
                 .map(|i| text[i + "[ERROR]: ".len()..].trim_end().to_string())
         };
         match runner.fleet_report.take() {
+            // The run reached its recap (whatever the hosts did): the fleet reported.
             Some(report) => Ok(CaseOutcome {
                 exit_code: if code == exit::OK && !report.holds() {
                     INVARIANT_BROKEN
                 } else {
                     code
                 },
-                error: if FATAL_EXIT_CODES.contains(&code) {
-                    error()
-                } else {
-                    None
-                },
+                error: None,
                 report,
+                fatal: false,
             }),
-            // A playbook that does not load stops before the fleet reports.
-            None if FATAL_EXIT_CODES.contains(&code) => Ok(CaseOutcome {
+            // A playbook that does not load, or an error that stops the run, ends it before
+            // the fleet reports.
+            None => Ok(CaseOutcome {
                 exit_code: code,
-                error: error(),
+                error: Some(error().unwrap_or_else(|| {
+                    format!("the run ended with exit status {code} before its recap")
+                })),
                 report: Report {
                     seed: case.seed,
                     start_time: fleetsim_sim::clock::to_rfc3339(self.spec.start_time),
@@ -246,11 +247,8 @@ impl CaseRunner for EngineRunner {
                     traffic: Traffic::default(),
                     invariants: Vec::new(),
                 },
+                fatal: true,
             }),
-            None => Err(format!(
-                "the run ended with exit status {code} and no fleet report{}",
-                error().map(|e| format!(": {e}")).unwrap_or_default()
-            )),
         }
     }
 }

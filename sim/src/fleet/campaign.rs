@@ -40,14 +40,14 @@ pub struct CaseOutcome {
     pub exit_code: i32,
     pub report: Report,
     /// What the run printed on stderr when it stopped with an error (shown when the campaign
-    /// aborts on a fatal exit code).
+    /// aborts on a fatal run).
     pub error: Option<String>,
+    /// The playbook could not run to its end: it did not load, or an error stopped it before
+    /// the recap. The campaign then stops instead of shrinking. Not an exit status: Ansible
+    /// gives 4 both to a playbook that does not load and to a run where a host was
+    /// unreachable, and the second is fine as long as the invariants hold.
+    pub fatal: bool,
 }
-
-/// Exit statuses that say the playbook cannot run at all (4: it does not load; 250: an
-/// unexpected error). Any case would give them, so the campaign stops instead of shrinking.
-/// Other failures (a host failed or was unreachable) are fine as long as the invariants hold.
-pub const FATAL_EXIT_CODES: [i32; 2] = [4, 250];
 
 /// Names one case: the index-th case of the campaign seeded `seed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -426,7 +426,7 @@ fn run_checked(
             exit_code: None,
             message,
         })),
-        Ok(o) if FATAL_EXIT_CODES.contains(&o.exit_code) => Err(Box::new(Aborted {
+        Ok(o) if o.fatal => Err(Box::new(Aborted {
             id,
             case: Some(case.clone()),
             exit_code: Some(o.exit_code),
@@ -549,6 +549,7 @@ mod tests {
             exit_code: if broken.is_empty() { 0 } else { 10 },
             report: report(broken),
             error: None,
+            fatal: false,
         }
     }
 
@@ -776,6 +777,7 @@ mod tests {
                     exit_code: 4,
                     report: report(&[]),
                     error: Some("ERROR! 'copy' is not a valid attribute for a Play".into()),
+                    fatal: true,
                 });
             }
             if case.seed % 5 == 0 {
