@@ -322,7 +322,7 @@ fn hand_written_fault_plans() {
     assert!(!r.holds("no_traffic_to_unready"), "{}", r.report);
 
     // task_fail fails the task with the plan's message; unreachable gives UNREACHABLE and
-    // exit 3; clock_skew moves the host's date facts.
+    // exit 4 (ansible-core's HOST_UNREACHABLE); clock_skew moves the host's date facts.
     let r = run_fleet(
         CORRECTED,
         Some("web_servers_prod[0]"),
@@ -343,8 +343,15 @@ fn hand_written_fault_plans() {
         )),
         "3",
     );
-    r.run.expect_code(3);
-    assert!(r.run.stdout.contains("fatal: [web-prod-01]: UNREACHABLE! => {\"changed\": false, \"msg\": \"Failed to connect to the host via ssh: ssh: connect to host 127."), "{}", r.run.stdout);
+    r.run.expect_code(4);
+    // As ansible-core 2.19 prints it: the error on its own line (gathering facts has no task
+    // position), then the result.
+    assert!(
+        r.run.stdout.contains("TASK [Gathering Facts] ****"),
+        "{}",
+        r.run.stdout
+    );
+    assert!(r.run.stdout.contains("\n[ERROR]: Task failed: Failed to connect to the host via ssh: ssh: connect to host 127.1.0.6 port 22: Connection timed out\nfatal: [web-prod-01]: UNREACHABLE! => {\"changed\": false, \"msg\": \"Task failed: Failed to connect to the host via ssh: ssh: connect to host 127.1.0.6 port 22: Connection timed out\", \"unreachable\": true}\n"), "{}", r.run.stdout);
     assert!(r.run.stdout.contains("unreachable=1"));
     let r = run_fleet(
         CORRECTED,
@@ -379,6 +386,74 @@ fn hand_written_fault_plans() {
     r.run.expect_code(2);
     assert!(
         r.run.stdout.contains("Read-only file system"),
+        "{}",
+        r.run.stdout
+    );
+}
+
+/// A task on an unreachable host, and a loop on one, print what ansible-core 2.19 prints
+/// (checked against it with a host whose ssh port refuses): the error block at the task's
+/// position, once; a plain task's result UNREACHABLE; a loop's items each `failed:` and
+/// then the loop UNREACHABLE with its results; exit 4.
+#[test]
+fn unreachable_tasks_and_loops_print_as_ansible_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = dir.path().join("unreachable.yml");
+    std::fs::write(
+        &playbook,
+        "- hosts: web-prod-01\n  gather_facts: false\n  tasks:\n    - name: Loop over items\n      command: echo {{ item }}\n      loop: [a, b]\n",
+    )
+    .unwrap();
+    let r = run_fleet(
+        playbook.to_str().unwrap(),
+        None,
+        Some(Plan::Text(
+            "faults:\n  - kind: unreachable\n    hosts: web-prod-01\n",
+        )),
+        "3",
+    );
+    r.run.expect_code(4);
+    let msg = "Task failed: Failed to connect to the host via ssh: ssh: connect to host 127.1.0.6 port 22: Connection timed out";
+    let origin = format!("Origin: {}:4:7", playbook.display());
+    let want = format!(
+        "TASK [Loop over items] *********************************************************\n\
+         [ERROR]: {msg}\n{origin}\n\n\
+         2   gather_facts: false\n3   tasks:\n4     - name: Loop over items\n        ^ column 7\n\n\
+         failed: [web-prod-01] (item=a) => {{\"ansible_loop_var\": \"item\", \"changed\": false, \"item\": \"a\", \"msg\": \"{msg}\", \"unreachable\": true}}\n\
+         failed: [web-prod-01] (item=b) => {{\"ansible_loop_var\": \"item\", \"changed\": false, \"item\": \"b\", \"msg\": \"{msg}\", \"unreachable\": true}}\n\
+         fatal: [web-prod-01]: UNREACHABLE! => {{\"changed\": false, \"msg\": \"All items completed\", \"results\": [\
+         {{\"ansible_loop_var\": \"item\", \"changed\": false, \"exception\": \"(traceback unavailable)\", \"item\": \"a\", \"msg\": \"{msg}\", \"unreachable\": true}}, \
+         {{\"ansible_loop_var\": \"item\", \"changed\": false, \"exception\": \"(traceback unavailable)\", \"item\": \"b\", \"msg\": \"{msg}\", \"unreachable\": true}}], \
+         \"unreachable\": true}}\n"
+    );
+    assert!(r.run.stdout.contains(&want), "{}", r.run.stdout);
+    assert!(r.run.stdout.contains("unreachable=1"), "{}", r.run.stdout);
+
+    // max_fail_percentage stopping the play after an unreachable host: Ansible ends with
+    // "hosts failed" (2), not 4; the unreachable host does not count as failed for it.
+    std::fs::write(
+        &playbook,
+        "- hosts: web-prod-01,web-prod-02\n  gather_facts: false\n  max_fail_percentage: 0\n  tasks:\n    - command: echo hi\n    - fail: msg=boom\n      when: inventory_hostname == 'web-prod-02'\n    - debug: msg=after\n",
+    )
+    .unwrap();
+    let r = run_fleet(
+        playbook.to_str().unwrap(),
+        None,
+        Some(Plan::Text(
+            "faults:\n  - kind: unreachable\n    hosts: web-prod-01\n",
+        )),
+        "3",
+    );
+    r.run.expect_code(2);
+    assert!(
+        r.run
+            .stdout
+            .contains("changed: [web-prod-02]\n\nTASK [fail] ****"),
+        "{}",
+        r.run.stdout
+    );
+    assert!(
+        r.run.stdout.contains("fatal: [web-prod-02]: FAILED! => {\"changed\": false, \"msg\": \"boom\"}\n\nNO MORE HOSTS LEFT"),
         "{}",
         r.run.stdout
     );

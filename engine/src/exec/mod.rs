@@ -36,7 +36,8 @@ pub mod exit {
     pub const OK: i32 = 0;
     pub const ERROR: i32 = 1;
     pub const HOST_FAILED: i32 = 2;
-    pub const HOST_UNREACHABLE: i32 = 3;
+    /// ansible-core's `ExitCode.HOST_UNREACHABLE` (the same number as a parser error).
+    pub const HOST_UNREACHABLE: i32 = 4;
     pub const PARSE_ERROR: i32 = 4;
     pub const BAD_OPTIONS: i32 = 5;
 }
@@ -103,6 +104,9 @@ pub struct Runner {
     /// Hosts that failed (and so take no part in later plays).
     failed: IndexSet<String>,
     unreachable: IndexSet<String>,
+    /// A play stopped because max_fail_percentage fired: Ansible then ends with "hosts
+    /// failed" (2) even when some host was unreachable.
+    max_fail_broke_play: bool,
     /// Handlers notified per host, as indexes into the play's handler list.
     notified: IndexMap<String, IndexSet<usize>>,
     /// `--start-at-task`: still looking for that task.
@@ -140,6 +144,7 @@ impl Runner {
             loader: Loader::new(Path::new(".")),
             failed: IndexSet::new(),
             unreachable: IndexSet::new(),
+            max_fail_broke_play: false,
             notified: IndexMap::new(),
             start_at,
             include_cache: IndexMap::new(),
@@ -340,7 +345,9 @@ impl Runner {
             self.display.error(&e);
             return exit::ERROR;
         }
-        if !self.unreachable.is_empty() {
+        if self.max_fail_broke_play {
+            exit::HOST_FAILED
+        } else if !self.unreachable.is_empty() {
             exit::HOST_UNREACHABLE
         } else if !self.failed.is_empty() {
             exit::HOST_FAILED
@@ -728,6 +735,10 @@ impl Runner {
             if let Some(r) = task::fleet_gate(self, &h, &h) {
                 let json = output::dump_result(&r, self.display.verbosity);
                 if r.get("unreachable") == Some(&json!(true)) {
+                    // Gathering facts has no task position: the error is its message alone.
+                    if let Some(Value::String(msg)) = r.get("msg") {
+                        self.display.line(&format!("[ERROR]: {msg}"));
+                    }
                     self.display
                         .line(&format!("fatal: [{h}]: UNREACHABLE! => {json}"));
                     self.stat(&h).unreachable += 1;
@@ -1157,6 +1168,7 @@ impl Runner {
                 }
                 self.display.banner("NO MORE HOSTS LEFT");
                 self.display.banner("NO MORE HOSTS LEFT");
+                self.max_fail_broke_play = true;
                 return Ok(PlayEnd::BreakPlaybook);
             }
         }

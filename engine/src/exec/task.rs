@@ -67,7 +67,8 @@ fn text_of(v: &Value) -> String {
     }
 }
 
-/// The `[ERROR]: ...` block Ansible prints before a failed result.
+/// The `[ERROR]: ...` block Ansible prints before a failed result, as one entry of a
+/// result's lines (so that the display can show each error text once, as Ansible does).
 fn error_block(headline: &str, task_origin: &Origin, chain: &[(String, Origin)]) -> Vec<String> {
     let mut out = vec![format!("[ERROR]: {headline}")];
     if chain.is_empty() {
@@ -84,9 +85,9 @@ fn error_block(headline: &str, task_origin: &Origin, chain: &[(String, Origin)])
             out.push(source_context(origin, None));
         }
     }
+    // The empty line Ansible prints after the block.
     out.push(String::new());
-    // Keep the empty line Ansible prints after the block.
-    out.join("\n").split('\n').map(str::to_string).collect()
+    vec![out.join("\n")]
 }
 
 /// A Python-style label for an item (`(item=...)`).
@@ -718,6 +719,11 @@ fn run_once_item(
                 Ok(f) => {
                     result.insert("failed_when_result".into(), json!(f));
                     if f {
+                        // A result the module did not fail fails here, in the action: Ansible
+                        // then reports "Action failed", not "Module failed".
+                        if result.get("failed").and_then(Value::as_bool) != Some(true) {
+                            result.insert("_ansible_action_failed".into(), json!(true));
+                        }
                         result.insert("failed".into(), json!(true));
                     } else {
                         result.insert("failed".into(), json!(false));
@@ -800,7 +806,7 @@ pub(crate) fn fleet_gate(
         r.insert(
             "msg".into(),
             json!(format!(
-                "Failed to connect to the host via ssh: ssh: connect to host {address} port 22: Connection timed out"
+                "Task failed: Failed to connect to the host via ssh: ssh: connect to host {address} port 22: Connection timed out"
             )),
         );
         r.insert("unreachable".into(), json!(true));
@@ -1126,6 +1132,7 @@ fn merge_single(
         .unwrap_or(false);
     if result.get("unreachable").and_then(Value::as_bool) == Some(true) {
         out.unreachable = true;
+        out.lines.extend(unreachable_block(task, &result));
         out.lines.push(format!(
             "fatal: [{label}]: UNREACHABLE! => {}",
             dump_result(&result, runner.display.verbosity)
@@ -1258,6 +1265,8 @@ fn run_loop(
     let mut results = Vec::new();
     let mut any_changed = false;
     let mut any_failed = false;
+    // The host label of the first item that could not reach its host.
+    let mut unreachable_label: Option<String> = None;
     let mut all_skipped = n > 0;
     for (i, item) in items.iter().enumerate() {
         let mut iv = Map::new();
@@ -1345,12 +1354,18 @@ fn run_loop(
         let failed = r.get("failed").and_then(Value::as_bool).unwrap_or(false);
         let changed = r.get("changed").and_then(Value::as_bool).unwrap_or(false);
         if r.get("unreachable").and_then(Value::as_bool) == Some(true) {
-            out.unreachable = true;
+            // As Ansible prints an item that could not connect: a failed item line; the loop
+            // ends UNREACHABLE below, its results carrying the (absent) traceback.
+            any_changed |= changed;
+            out.lines.extend(unreachable_block(task, &r));
             out.lines.push(format!(
-                "fatal: [{label_host}]: UNREACHABLE! => {}",
+                "failed: [{label_host}] (item={label}) => {}",
                 dump_result(&r, runner.display.verbosity)
             ));
-            results.push(Value::Object(crate::output::strip_internal(&r)));
+            let mut kept = crate::output::strip_internal(&r);
+            kept.insert("exception".into(), json!("(traceback unavailable)"));
+            results.push(Value::Object(kept));
+            unreachable_label.get_or_insert(label_host);
             continue;
         }
         r.entry("failed").or_insert(json!(false));
@@ -1415,10 +1430,22 @@ fn run_loop(
         top.insert("msg".into(), json!("One or more items failed"));
         out.failed = true;
         out.changed = any_changed;
+        if unreachable_label.is_some() {
+            top.insert("unreachable".into(), json!(true));
+        }
         if ignore_errors {
             out.ignored = true;
             out.lines.push("...ignoring".into());
         }
+    } else if let Some(label_host) = &unreachable_label {
+        top.insert("msg".into(), json!("All items completed"));
+        top.insert("unreachable".into(), json!(true));
+        top.insert("results".into(), Value::Array(results.clone()));
+        out.unreachable = true;
+        out.lines.push(format!(
+            "fatal: [{label_host}]: UNREACHABLE! => {}",
+            dump_result(&top, runner.display.verbosity)
+        ));
     } else {
         top.insert("msg".into(), json!("All items completed"));
         top.insert("skipped".into(), json!(false));
@@ -1430,6 +1457,15 @@ fn run_loop(
         runner.register(host, reg, registered.clone());
     }
     out.registered = Some(registered);
+}
+
+/// The `[ERROR]` block before a result that could not reach its host: its message
+/// (`Task failed: Failed to connect to the host via ssh: ...`) at the task's position.
+fn unreachable_block(task: &Task, result: &Map<String, Value>) -> Vec<String> {
+    match result.get("msg") {
+        Some(msg) => error_block(&text_of(msg), &task.origin, &[]),
+        None => Vec::new(),
+    }
 }
 
 /// The `[ERROR]` block before a failed result: the chain of causes for template and
@@ -1454,7 +1490,13 @@ fn failure_block(
             };
             let msg = result.get("msg").map(text_of).unwrap_or_default();
             let detail = error_detail(result, &msg);
-            error_block(&format!("Task failed: {kind}: {detail}"), &task.origin, &[])
+            // Without a message Ansible shows the bare default ("Action failed.").
+            let headline = if detail.is_empty() {
+                format!("Task failed: {kind}.")
+            } else {
+                format!("Task failed: {kind}: {detail}")
+            };
+            error_block(&headline, &task.origin, &[])
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod hints;
 pub mod pyjson;
 
+use std::collections::HashSet;
 use std::io::Write;
 
 use indexmap::IndexMap;
@@ -34,6 +35,10 @@ pub struct Display {
     pub verbosity: u8,
     /// The text printed so far is kept when capturing (tests, `fleetsim lab`).
     captured: Option<Vec<u8>>,
+    /// `[ERROR]` texts shown so far: Ansible's display shows each error once per run (the
+    /// whole text, `Origin` and source lines included), so two hosts failing a task with the
+    /// same message print one error block and two `fatal:` lines. Only looked up.
+    shown_errors: HashSet<String>,
 }
 
 impl Display {
@@ -42,6 +47,7 @@ impl Display {
             out,
             verbosity,
             captured: None,
+            shown_errors: HashSet::new(),
         }
     }
 
@@ -51,6 +57,7 @@ impl Display {
             out: Box::new(std::io::sink()),
             verbosity,
             captured: Some(Vec::new()),
+            shown_errors: HashSet::new(),
         }
     }
 
@@ -61,8 +68,12 @@ impl Display {
             .unwrap_or_default()
     }
 
-    /// Prints one line. A closed pipe is not an error worth dying for: output simply stops.
+    /// Prints one line (or a task's whole `[ERROR]` block, unless that text was shown
+    /// already). A closed pipe is not an error worth dying for: output simply stops.
     pub fn line(&mut self, text: &str) {
+        if text.starts_with("[ERROR]: ") && !self.shown_errors.insert(text.to_string()) {
+            return;
+        }
         match &mut self.captured {
             Some(buf) => {
                 buf.extend_from_slice(text.as_bytes());
@@ -188,6 +199,21 @@ fn field(name: &str, n: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_text_is_shown_once_per_run() {
+        let mut d = Display::capture(0);
+        let block = "[ERROR]: Task failed: Action failed: boom\nOrigin: site.yml:4:7\n";
+        d.line(block);
+        d.line("fatal: [a]: FAILED! => {}");
+        d.line(block);
+        d.line("fatal: [b]: FAILED! => {}");
+        d.line("[ERROR]: Task failed: Action failed: boom\nOrigin: site.yml:9:7\n");
+        let text = d.captured();
+        assert_eq!(text.matches("site.yml:4:7").count(), 1, "{text}");
+        assert_eq!(text.matches("site.yml:9:7").count(), 1, "{text}");
+        assert_eq!(text.matches("fatal:").count(), 2, "{text}");
+    }
 
     #[test]
     fn banner_is_80_columns() {
