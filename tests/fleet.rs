@@ -459,6 +459,43 @@ fn unreachable_tasks_and_loops_print_as_ansible_does() {
     );
 }
 
+/// A clock_skew fault moves the host's own clock as its shell sees it: `date` and the
+/// command result's start/end, while the run's time (and the next task) stay true.
+#[test]
+fn clock_skew_moves_the_shells_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = dir.path().join("date.yml");
+    std::fs::write(
+        &playbook,
+        "- hosts: web-prod-01,web-prod-02\n  gather_facts: false\n  tasks:\n    - name: Read the clock\n      command: date -u +%Y-%m-%dT%H\n      register: clock\n    - debug: msg=\"{{ clock.stdout }} {{ clock.start[:10] }}\"\n",
+    )
+    .unwrap();
+    let r = run_fleet(
+        playbook.to_str().unwrap(),
+        None,
+        Some(Plan::Text(
+            "faults:\n  - kind: clock_skew\n    hosts: web-prod-01\n    offset: 86400\n",
+        )),
+        "3",
+    );
+    r.run.expect_code(0);
+    // START is 2026-11-26T06:00:00Z.
+    assert!(
+        r.run
+            .stdout
+            .contains("ok: [web-prod-01] => {\n    \"msg\": \"2026-11-27T06 2026-11-27\"\n}"),
+        "{}",
+        r.run.stdout
+    );
+    assert!(
+        r.run
+            .stdout
+            .contains("ok: [web-prod-02] => {\n    \"msg\": \"2026-11-26T06 2026-11-26\"\n}"),
+        "{}",
+        r.run.stdout
+    );
+}
+
 #[test]
 fn database_faults_break_replication() {
     let lag = run_fleet(

@@ -95,6 +95,13 @@ impl Module for Command {
         let now = ctx.world.clock.now();
         let seed = ctx.world.seed;
         let fleet = ctx.world.fleet.clone();
+        // The target's own clock: a clock_skew fault moves what `date` and the result's
+        // start/end say there, not the run's time.
+        let target = ctx.target.clone();
+        let skew = ctx
+            .world
+            .with_fleet(|f| f.host_faults(&target).clock_offset)
+            .unwrap_or(0.0);
         let host = match ctx.target_host() {
             Ok(h) => h,
             Err(r) => return r,
@@ -144,6 +151,7 @@ impl Module for Command {
             seed ^ fleetsim_sim::rng::fnv1a(host.name.as_bytes()) ^ host.rng.next_u64(),
         );
         sc.now = now;
+        sc.clock_offset = skew;
         sc.hostname = host.name.clone();
         // `curl` and `systemctl` reach the fleet's services, when the run has a fleet.
         if let Some(f) = fleet {
@@ -181,8 +189,8 @@ impl Module for Command {
         let mut r = super::ok(true);
         r.insert("cmd".into(), cmd_value);
         r.insert("rc".into(), json!(out.rc));
-        r.insert("start".into(), json!(fmt_time(now)));
-        r.insert("end".into(), json!(fmt_time(end)));
+        r.insert("start".into(), json!(fmt_time(now + skew)));
+        r.insert("end".into(), json!(fmt_time(end + skew)));
         r.insert("delta".into(), json!(fmt_delta(end - now)));
         r.insert("stdout_lines".into(), lines(&stdout));
         r.insert("stderr_lines".into(), lines(&stderr));

@@ -133,6 +133,9 @@ pub struct ShellContext {
     pub user: User,
     /// Virtual clock, epoch seconds: `date` reads it, `sleep` advances it.
     pub now: f64,
+    /// Seconds the host's own clock is off (a `clock_skew` fault): `date` shows
+    /// `now + clock_offset`; `sleep`, file times and the fleet's commands keep `now`.
+    pub clock_offset: f64,
     /// Seeded randomness for `$RANDOM` (and anything else random).
     pub rng: ChaCha8Rng,
     /// Bytes the script reads on fd 0.
@@ -170,6 +173,7 @@ impl ShellContext {
             hostname,
             user,
             now: 0.0,
+            clock_offset: 0.0,
             rng: ChaCha8Rng::seed_from_u64(seed),
             stdin: Vec::new(),
             external: None,

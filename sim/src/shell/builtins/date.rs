@@ -101,7 +101,7 @@ pub(crate) fn ls_time(mtime: f64, now: f64) -> String {
 }
 
 pub(crate) fn date(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
-    let mut t = sh.ctx.now;
+    let mut t = sh.ctx.now + sh.ctx.clock_offset;
     let mut fmt = "%a %b %e %H:%M:%S %Z %Y".to_string();
     let mut i = 1;
     while i < argv.len() {

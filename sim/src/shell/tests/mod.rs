@@ -158,6 +158,16 @@ fn date_reads_and_sleep_advances_virtual_clock() {
 }
 
 #[test]
+fn a_skewed_clock_moves_date_not_time() {
+    let mut h = host("h");
+    h.ctx.now = 1_700_000_000.0;
+    h.ctx.clock_offset = -3600.0;
+    let out = run_in(&mut h, "date +%s; sleep 2; date +%s");
+    assert_eq!(out.stdout_str(), "1699996400\n1699996402\n");
+    assert_eq!(h.ctx.now, 1_700_000_002.0);
+}
+
+#[test]
 fn infinite_loops_end_on_the_budget() {
     let mut h = host("h");
     h.ctx.budget = 10_000;
