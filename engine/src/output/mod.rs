@@ -35,10 +35,10 @@ pub struct Display {
     pub verbosity: u8,
     /// The text printed so far is kept when capturing (tests, `fleetsim lab`).
     captured: Option<Vec<u8>>,
-    /// `[ERROR]` texts shown so far: Ansible's display shows each error once per run (the
-    /// whole text, `Origin` and source lines included), so two hosts failing a task with the
-    /// same message print one error block and two `fatal:` lines. Only looked up.
-    shown_errors: HashSet<String>,
+    /// `[ERROR]` and `[WARNING]` texts shown so far: Ansible's display shows each once per
+    /// run (the whole text, `Origin` and source lines included), so two hosts failing a task
+    /// with the same message print one error block and two `fatal:` lines. Only looked up.
+    shown_once: HashSet<String>,
 }
 
 impl Display {
@@ -47,7 +47,7 @@ impl Display {
             out,
             verbosity,
             captured: None,
-            shown_errors: HashSet::new(),
+            shown_once: HashSet::new(),
         }
     }
 
@@ -57,7 +57,7 @@ impl Display {
             out: Box::new(std::io::sink()),
             verbosity,
             captured: Some(Vec::new()),
-            shown_errors: HashSet::new(),
+            shown_once: HashSet::new(),
         }
     }
 
@@ -68,10 +68,12 @@ impl Display {
             .unwrap_or_default()
     }
 
-    /// Prints one line (or a task's whole `[ERROR]` block, unless that text was shown
-    /// already). A closed pipe is not an error worth dying for: output simply stops.
+    /// Prints one line (or a task's whole `[ERROR]` block); an error or a warning only if
+    /// that text was not shown already. A closed pipe is not an error worth dying for:
+    /// output simply stops.
     pub fn line(&mut self, text: &str) {
-        if text.starts_with("[ERROR]: ") && !self.shown_errors.insert(text.to_string()) {
+        let once = text.starts_with("[ERROR]: ") || text.starts_with("[WARNING]: ");
+        if once && !self.shown_once.insert(text.to_string()) {
             return;
         }
         match &mut self.captured {
@@ -201,7 +203,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_error_text_is_shown_once_per_run() {
+    fn an_error_or_warning_text_is_shown_once_per_run() {
         let mut d = Display::capture(0);
         let block = "[ERROR]: Task failed: Action failed: boom\nOrigin: site.yml:4:7\n";
         d.line(block);
@@ -213,6 +215,9 @@ mod tests {
         assert_eq!(text.matches("site.yml:4:7").count(), 1, "{text}");
         assert_eq!(text.matches("site.yml:9:7").count(), 1, "{text}");
         assert_eq!(text.matches("fatal:").count(), 2, "{text}");
+        d.warning("no inventory was parsed");
+        d.warning("no inventory was parsed");
+        assert_eq!(d.captured().matches("[WARNING]").count(), 1);
     }
 
     #[test]
