@@ -124,6 +124,7 @@ pub fn run(a: &LabArgs) -> i32 {
         None => match tempfile::Builder::new().prefix("fleetsim-lab-").tempdir() {
             Ok(t) => {
                 temp = t;
+                crate::interrupt::remove_on_interrupt(temp.path().to_path_buf());
                 temp.path().to_path_buf()
             }
             Err(e) => {

@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod fleet_files;
+mod interrupt;
 mod inventory_cmd;
 mod lab;
 mod playbook_cmd;

@@ -130,13 +130,7 @@ pub fn run_in(a: &PlaybookArgs, session: &mut Session) -> i32 {
             Ok(t) => {
                 temp = t;
                 let path = temp.path().to_path_buf();
-                // A Ctrl-C would skip TempDir's drop: remove the sandbox ourselves, then
-                // exit as a shell reports an interrupt.
-                let doomed = path.clone();
-                let _ = ctrlc::set_handler(move || {
-                    let _ = std::fs::remove_dir_all(&doomed);
-                    std::process::exit(130);
-                });
+                crate::interrupt::remove_on_interrupt(path.clone());
                 path
             }
             Err(e) => {
