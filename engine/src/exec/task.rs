@@ -1437,21 +1437,22 @@ fn run_loop(
             out.ignored = true;
             out.lines.push("...ignoring".into());
         }
-    } else if let Some(label_host) = &unreachable_label {
+    } else if unreachable_label.is_some() {
         top.insert("msg".into(), json!("All items completed"));
         top.insert("unreachable".into(), json!(true));
-        top.insert("results".into(), Value::Array(results.clone()));
         out.unreachable = true;
-        out.lines.push(format!(
-            "fatal: [{label_host}]: UNREACHABLE! => {}",
-            dump_result(&top, runner.display.verbosity)
-        ));
     } else {
         top.insert("msg".into(), json!("All items completed"));
         top.insert("skipped".into(), json!(false));
         out.changed = any_changed;
     }
     top.insert("results".into(), Value::Array(results));
+    if let (true, Some(label_host)) = (out.unreachable, &unreachable_label) {
+        out.lines.push(format!(
+            "fatal: [{label_host}]: UNREACHABLE! => {}",
+            dump_result(&top, runner.display.verbosity)
+        ));
+    }
     let registered = Value::Object(top);
     if let Some(reg) = &task.register {
         runner.register(host, reg, registered.clone());
