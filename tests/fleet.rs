@@ -28,6 +28,8 @@ struct FleetRun {
     run: Run,
     report: Value,
     _dir: tempfile::TempDir,
+    /// The folder of a playbook written for the test ([`run_written`]).
+    _written: Option<tempfile::TempDir>,
 }
 
 impl FleetRun {
@@ -110,12 +112,30 @@ fn run_fleet(
         run,
         report,
         _dir: dir,
+        _written: None,
     }
 }
 
 enum Plan<'a> {
     Lab(&'a str),
     Text(&'a str),
+}
+
+/// A playbook written for the test (`text`, saved as PATH), run on the lab's fleet with the
+/// fault plan `faults`; returns the run and PATH (error messages name it).
+fn run_written(text: &str, faults: &str) -> (FleetRun, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = dir.path().join("written.yml");
+    std::fs::write(&playbook, text).unwrap();
+    let mut r = run_fleet(
+        playbook.to_str().unwrap(),
+        None,
+        Some(Plan::Text(faults)),
+        "3",
+    );
+    // The run keeps the folder alive with its own.
+    r._written = Some(dir);
+    (r, playbook)
 }
 
 const CORRECTED: &str = "playbooks/corrected/lb-orchestration.yml";
@@ -397,20 +417,10 @@ fn hand_written_fault_plans() {
 /// then the loop UNREACHABLE with its results; exit 4.
 #[test]
 fn unreachable_tasks_and_loops_print_as_ansible_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let playbook = dir.path().join("unreachable.yml");
-    std::fs::write(
-        &playbook,
+    const UNREACHABLE: &str = "faults:\n  - kind: unreachable\n    hosts: web-prod-01\n";
+    let (r, playbook) = run_written(
         "- hosts: web-prod-01\n  gather_facts: false\n  tasks:\n    - name: Loop over items\n      command: echo {{ item }}\n      loop: [a, b]\n",
-    )
-    .unwrap();
-    let r = run_fleet(
-        playbook.to_str().unwrap(),
-        None,
-        Some(Plan::Text(
-            "faults:\n  - kind: unreachable\n    hosts: web-prod-01\n",
-        )),
-        "3",
+        UNREACHABLE,
     );
     r.run.expect_code(4);
     let msg = "Task failed: Failed to connect to the host via ssh: ssh: connect to host 127.1.0.6 port 22: Connection timed out";
@@ -431,18 +441,9 @@ fn unreachable_tasks_and_loops_print_as_ansible_does() {
 
     // max_fail_percentage stopping the play after an unreachable host: Ansible ends with
     // "hosts failed" (2), not 4; the unreachable host does not count as failed for it.
-    std::fs::write(
-        &playbook,
+    let (r, _) = run_written(
         "- hosts: web-prod-01,web-prod-02\n  gather_facts: false\n  max_fail_percentage: 0\n  tasks:\n    - command: echo hi\n    - fail: msg=boom\n      when: inventory_hostname == 'web-prod-02'\n    - debug: msg=after\n",
-    )
-    .unwrap();
-    let r = run_fleet(
-        playbook.to_str().unwrap(),
-        None,
-        Some(Plan::Text(
-            "faults:\n  - kind: unreachable\n    hosts: web-prod-01\n",
-        )),
-        "3",
+        UNREACHABLE,
     );
     r.run.expect_code(2);
     assert!(
@@ -463,20 +464,9 @@ fn unreachable_tasks_and_loops_print_as_ansible_does() {
 /// command result's start/end, while the run's time (and the next task) stay true.
 #[test]
 fn clock_skew_moves_the_shells_date() {
-    let dir = tempfile::tempdir().unwrap();
-    let playbook = dir.path().join("date.yml");
-    std::fs::write(
-        &playbook,
+    let (r, _) = run_written(
         "- hosts: web-prod-01,web-prod-02\n  gather_facts: false\n  tasks:\n    - name: Read the clock\n      command: date -u +%Y-%m-%dT%H\n      register: clock\n    - debug: msg=\"{{ clock.stdout }} {{ clock.start[:10] }}\"\n",
-    )
-    .unwrap();
-    let r = run_fleet(
-        playbook.to_str().unwrap(),
-        None,
-        Some(Plan::Text(
-            "faults:\n  - kind: clock_skew\n    hosts: web-prod-01\n    offset: 86400\n",
-        )),
-        "3",
+        "faults:\n  - kind: clock_skew\n    hosts: web-prod-01\n    offset: 86400\n",
     );
     r.run.expect_code(0);
     // START is 2026-11-26T06:00:00Z.
