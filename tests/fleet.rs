@@ -460,6 +460,47 @@ fn unreachable_tasks_and_loops_print_as_ansible_does() {
     );
 }
 
+/// A delegated task whose delegate is unreachable is labelled `host -> delegate` (no
+/// address: the result never reached the delegate), and a delegated loop's own result with
+/// `delegate_to` as written, as ansible-core 2.19 labels them.
+#[test]
+fn unreachable_delegates_are_labelled_as_ansible_does() {
+    let (r, _) = run_written(
+        "- hosts: web-prod-01\n  gather_facts: false\n  tasks:\n    - name: Delegated\n      command: echo hi\n      delegate_to: lb-prod-01\n    - name: Delegated loop\n      command: echo {{ item }}\n      delegate_to: \"{{ item }}\"\n      loop: [lb-prod-01, lb-prod-02]\n",
+        "faults:\n  - kind: unreachable\n    hosts: lb-prod-01\n",
+    );
+    r.run.expect_code(4);
+    assert!(
+        r.run
+            .stdout
+            .contains("\nfatal: [web-prod-01 -> lb-prod-01]: UNREACHABLE! => {\"changed\": false, \"msg\": \"Task failed: Failed to connect"),
+        "{}",
+        r.run.stdout
+    );
+    // The host is out of the play after the first task: the loop never runs.
+    assert!(
+        !r.run.stdout.contains("TASK [Delegated loop]"),
+        "{}",
+        r.run.stdout
+    );
+
+    let (r, _) = run_written(
+        "- hosts: web-prod-01\n  gather_facts: false\n  tasks:\n    - name: Delegated loop\n      command: echo {{ item }}\n      delegate_to: \"{{ item }}\"\n      loop: [lb-prod-01, lb-prod-02]\n",
+        "faults:\n  - kind: unreachable\n    hosts: lb-prod-01\n",
+    );
+    r.run.expect_code(4);
+    let out = &r.run.stdout;
+    assert!(
+        out.contains("\nfailed: [web-prod-01 -> lb-prod-01] (item=lb-prod-01) => {"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nchanged: [web-prod-01 -> lb-prod-02(localhost)] => (item=lb-prod-02)\n"),
+        "{out}"
+    );
+    assert!(out.contains("\nfatal: [web-prod-01 -> {{ item }}]: UNREACHABLE! => {\"changed\": true, \"msg\": \"All items completed\""), "{out}");
+}
+
 /// A clock_skew fault moves the host's own clock as its shell sees it: `date` and the
 /// command result's start/end, while the run's time (and the next task) stay true.
 #[test]

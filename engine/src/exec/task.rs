@@ -98,6 +98,16 @@ fn item_label(v: &Value) -> String {
     }
 }
 
+/// The label of a result that never reached its delegate: `h -> d`. Ansible adds `(addr)`
+/// from the delegated host's variables, which a result carries only once the task ran
+/// there (`_ansible_delegated_vars`).
+fn unreached_label(host: &str, delegate: Option<&str>) -> String {
+    match delegate {
+        Some(d) if d != host => format!("{host} -> {d}"),
+        _ => host.to_string(),
+    }
+}
+
 /// The host label `h -> d(addr)` of a delegated result.
 fn host_label(runner: &Runner, host: &str, delegate: Option<&str>) -> String {
     match delegate {
@@ -1134,7 +1144,8 @@ fn merge_single(
         out.unreachable = true;
         out.lines.extend(unreachable_block(task, &result));
         out.lines.push(format!(
-            "fatal: [{label}]: UNREACHABLE! => {}",
+            "fatal: [{}]: UNREACHABLE! => {}",
+            unreached_label(host, ir.delegate.as_deref()),
             dump_result(&result, runner.display.verbosity)
         ));
         return;
@@ -1265,8 +1276,8 @@ fn run_loop(
     let mut results = Vec::new();
     let mut any_changed = false;
     let mut any_failed = false;
-    // The host label of the first item that could not reach its host.
-    let mut unreachable_label: Option<String> = None;
+    // Whether an item could not reach its host.
+    let mut any_unreachable = false;
     let mut all_skipped = n > 0;
     for (i, item) in items.iter().enumerate() {
         let mut iv = Map::new();
@@ -1359,13 +1370,14 @@ fn run_loop(
             any_changed |= changed;
             out.lines.extend(unreachable_block(task, &r));
             out.lines.push(format!(
-                "failed: [{label_host}] (item={label}) => {}",
+                "failed: [{}] (item={label}) => {}",
+                unreached_label(host, ir.delegate.as_deref()),
                 dump_result(&r, runner.display.verbosity)
             ));
             let mut kept = crate::output::strip_internal(&r);
             kept.insert("exception".into(), json!("(traceback unavailable)"));
             results.push(Value::Object(kept));
-            unreachable_label.get_or_insert(label_host);
+            any_unreachable = true;
             continue;
         }
         r.entry("failed").or_insert(json!(false));
@@ -1430,14 +1442,14 @@ fn run_loop(
         top.insert("msg".into(), json!("One or more items failed"));
         out.failed = true;
         out.changed = any_changed;
-        if unreachable_label.is_some() {
+        if any_unreachable {
             top.insert("unreachable".into(), json!(true));
         }
         if ignore_errors {
             out.ignored = true;
             out.lines.push("...ignoring".into());
         }
-    } else if unreachable_label.is_some() {
+    } else if any_unreachable {
         top.insert("msg".into(), json!("All items completed"));
         top.insert("unreachable".into(), json!(true));
         out.unreachable = true;
@@ -1447,9 +1459,13 @@ fn run_loop(
         out.changed = any_changed;
     }
     top.insert("results".into(), Value::Array(results));
-    if let (true, Some(label_host)) = (out.unreachable, &unreachable_label) {
+    if out.unreachable {
+        // The loop's own result is labelled with `delegate_to` as written (`{{ item }}`),
+        // as Ansible labels it: its task is the untemplated one.
+        let written = task.keyword("delegate_to").map(text_of);
         out.lines.push(format!(
-            "fatal: [{label_host}]: UNREACHABLE! => {}",
+            "fatal: [{}]: UNREACHABLE! => {}",
+            unreached_label(host, written.as_deref()),
             dump_result(&top, runner.display.verbosity)
         ));
     }
