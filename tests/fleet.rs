@@ -460,6 +460,32 @@ fn unreachable_tasks_and_loops_print_as_ansible_does() {
     );
 }
 
+/// `ignore_unreachable` keeps an unreachable host in the play ("...ignoring", counted ok
+/// and ignored), and controller-side actions (debug here) never connect, so they run on an
+/// unreachable host, as under ansible-core 2.19.
+#[test]
+fn ignore_unreachable_and_actions_that_never_connect() {
+    let (r, _) = run_written(
+        "- hosts: web-prod-01\n  gather_facts: false\n  tasks:\n    - name: Plain\n      command: echo hi\n      ignore_unreachable: true\n    - name: After\n      debug: msg=after\n",
+        "faults:\n  - kind: unreachable\n    hosts: web-prod-01\n",
+    );
+    let out = &r.run.stdout;
+    assert!(
+        out.contains("\"unreachable\": true}\n...ignoring\n\nTASK [After] ****"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok: [web-prod-01] => {\n    \"msg\": \"after\"\n}"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "ok=2    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=1"
+        ),
+        "{out}"
+    );
+}
+
 /// A delegated task whose delegate is unreachable is labelled `host -> delegate` (no
 /// address: the result never reached the delegate), and a delegated loop's own result with
 /// `delegate_to` as written, as ansible-core 2.19 labels them.

@@ -732,7 +732,7 @@ impl Runner {
             .collect();
         self.current_task_name = "Gathering Facts".into();
         for h in hosts {
-            if let Some(r) = task::fleet_gate(self, &h, &h) {
+            if let Some(r) = task::fleet_gate(self, &h, &h, true) {
                 let json = output::dump_result(&r, self.display.verbosity);
                 if r.get("unreachable") == Some(&json!(true)) {
                     // Gathering facts has no task position: the error is its message alone.

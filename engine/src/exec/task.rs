@@ -384,17 +384,20 @@ pub fn run_on_host(
         ran_here: true,
         ..HostOutcome::default()
     };
-    let ignore_errors = task
-        .keyword("ignore_errors")
-        .map(|v| {
-            runner
-                .templar
-                .render(v, &vars)
-                .ok()
-                .and_then(|v| modules::to_bool(&v))
-                .unwrap_or(false)
-        })
-        .unwrap_or(false);
+    let flag = |runner: &Runner, name: &str| {
+        task.keyword(name)
+            .map(|v| {
+                runner
+                    .templar
+                    .render(v, &vars)
+                    .ok()
+                    .and_then(|v| modules::to_bool(&v))
+                    .unwrap_or(false)
+            })
+            .unwrap_or(false)
+    };
+    let ignore_errors = flag(runner, "ignore_errors");
+    let ignore_unreachable = flag(runner, "ignore_unreachable");
     let items = match loop_items(runner, task, &vars) {
         Ok(i) => i,
         Err(e) => {
@@ -423,6 +426,13 @@ pub fn run_on_host(
                 &mut out,
             );
         }
+    }
+    if out.unreachable && ignore_unreachable {
+        // Ansible prints the UNREACHABLE result, then "...ignoring"; the host stays in the
+        // play and the task counts as ok and ignored.
+        out.unreachable = false;
+        out.ignored = true;
+        out.lines.push("...ignoring".into());
     }
     out
 }
@@ -668,7 +678,7 @@ fn run_once_item(
         .and_then(|v| v.as_f64().or_else(|| text_of(&v).parse().ok()))
         .unwrap_or(5.0);
     let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
-    if let Some(r) = fleet_gate(runner, &target, host) {
+    if let Some(r) = fleet_gate(runner, &target, host, module.connects()) {
         ir.result = r;
         return ir;
     }
@@ -788,12 +798,14 @@ fn run_once_item(
 }
 
 /// Lets the fleet's faults act as a task starts on `target`: a `task_fail` fault fails it,
-/// an unreachable host gives Ansible's UNREACHABLE result (after ssh's 10 s connect timeout),
-/// a full or read-only disk is switched on for the task. None: run the task.
+/// an unreachable host gives Ansible's UNREACHABLE result (after ssh's 10 s connect timeout)
+/// to a task that `connects` to it, a full or read-only disk is switched on for the task.
+/// None: run the task.
 pub(crate) fn fleet_gate(
     runner: &mut Runner,
     target: &str,
     for_host: &str,
+    connects: bool,
 ) -> Option<Map<String, Value>> {
     let now = runner.world.clock.now();
     let name = runner.current_task_name.clone();
@@ -809,7 +821,7 @@ pub(crate) fn fleet_gate(
     host.fs.set_disk_full(faults.disk_full);
     host.fs.set_read_only(faults.read_only);
     let address = host.address.clone();
-    if faults.unreachable {
+    if faults.unreachable && connects {
         runner.world.clock.advance(SSH_CONNECT_TIMEOUT);
         let mut r = Map::new();
         r.insert("changed".into(), json!(false));

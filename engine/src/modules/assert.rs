@@ -8,6 +8,10 @@ use super::{Args, Module, ModuleCtx, ModuleResult};
 pub struct Assert;
 
 impl Module for Assert {
+    fn connects(&self) -> bool {
+        false
+    }
+
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         let that: Vec<Value> = match args.get("that") {
             Some(Value::Array(a)) => a.clone(),

@@ -8,6 +8,10 @@ use super::{Args, Module, ModuleCtx, ModuleResult};
 pub struct Debug;
 
 impl Module for Debug {
+    fn connects(&self) -> bool {
+        false
+    }
+
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         let mut r = super::ok(false);
         if let (Some(_), Some(_)) = (args.get("msg"), args.get("var")) {

@@ -7,6 +7,10 @@ use super::{Args, Module, ModuleCtx, ModuleResult};
 pub struct Fail;
 
 impl Module for Fail {
+    fn connects(&self) -> bool {
+        false
+    }
+
     fn run(&self, _ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         let msg = match args.get("msg") {
             Some(Value::String(s)) => s.clone(),

@@ -89,6 +89,13 @@ impl ModuleCtx<'_> {
 /// A module: validates its arguments and acts on the target host.
 pub trait Module: Sync {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult;
+
+    /// Whether the task needs a connection to its host. Ansible's controller-side actions
+    /// (debug, set_fact, assert, fail, pause) never open one, so an unreachable host does
+    /// not stop them.
+    fn connects(&self) -> bool {
+        true
+    }
 }
 
 /// The modules fleetsim simulates, by short name.

@@ -29,6 +29,10 @@ fn fmt_time(t: f64) -> String {
 }
 
 impl Module for Pause {
+    fn connects(&self) -> bool {
+        false
+    }
+
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         let (minutes, seconds) = match (number(args.get("minutes")), number(args.get("seconds"))) {
             (Ok(m), Ok(s)) => (m, s),

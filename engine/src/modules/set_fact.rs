@@ -8,6 +8,10 @@ use super::{Args, Module, ModuleCtx, ModuleResult};
 pub struct SetFact;
 
 impl Module for SetFact {
+    fn connects(&self) -> bool {
+        false
+    }
+
     fn run(&self, _ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         let mut facts = serde_json::Map::new();
         for (k, v) in args {
