@@ -288,12 +288,17 @@ impl Fleet {
             None => Ok(()),
         };
 
+        // The hosts a section's `hosts:` pattern names; a pattern naming none is a mistake.
+        let resolve_section = |section: &str, pattern: &str| -> Result<Vec<String>, String> {
+            let matched = topology.resolve(pattern);
+            if matched.is_empty() {
+                return Err(format!("{section}: `hosts: {pattern}` matches no host"));
+            }
+            Ok(matched)
+        };
         let mut apps = Vec::new();
         for spec in &model.apps {
-            let matched = topology.resolve(&spec.hosts);
-            if matched.is_empty() {
-                return Err(format!("apps: `hosts: {}` matches no host", spec.hosts));
-            }
+            let matched = resolve_section("apps", &spec.hosts)?;
             for host in matched {
                 let port = port_of(&host, &spec.port_var, "app")?;
                 let fh = host_entry(world, &host, false)?;
@@ -319,13 +324,7 @@ impl Fleet {
 
         let mut lbs = Vec::new();
         for spec in &model.load_balancers {
-            let matched = topology.resolve(&spec.hosts);
-            if matched.is_empty() {
-                return Err(format!(
-                    "load_balancers: `hosts: {}` matches no host",
-                    spec.hosts
-                ));
-            }
+            let matched = resolve_section("load_balancers", &spec.hosts)?;
             let backends = topology.resolve(&spec.backends);
             for host in matched {
                 let port = port_of(&host, &spec.port_var, "load balancer")?;
@@ -373,13 +372,7 @@ impl Fleet {
 
         let mut dbs = Vec::new();
         for spec in &model.databases {
-            let matched = topology.resolve(&spec.hosts);
-            if matched.is_empty() {
-                return Err(format!(
-                    "databases: `hosts: {}` matches no host",
-                    spec.hosts
-                ));
-            }
+            let matched = resolve_section("databases", &spec.hosts)?;
             for host in matched {
                 let port = port_of(&host, &spec.port_var, "database")?;
                 let fh = host_entry(world, &host, false)?;
