@@ -634,6 +634,20 @@ fn bad_fleet_and_fault_files_are_explained() {
         "{}",
         r.stderr
     );
+
+    std::fs::write(
+        &fleet,
+        "apps:\n  - hosts: web_servers\n    port_var: web_port\n    config: /x\nload_balancers:\n  - hosts: no_such_group\n    backends: web_servers\n    port_var: lb_port\n    pool_dir: /tmp/lb\n    environment: production\n    tier: frontend\n",
+    )
+    .unwrap();
+    let r = corrected_with(&fleet.display().to_string(), &[]);
+    r.expect_code(1);
+    assert!(
+        r.stderr
+            .contains("load_balancers: `hosts: no_such_group` matches no host"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
