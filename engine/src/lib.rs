@@ -9,6 +9,7 @@ pub mod exec;
 pub mod inventory;
 pub mod modules;
 pub mod output;
+pub mod panic_guard;
 pub mod playbook;
 pub mod template;
 pub mod yaml;

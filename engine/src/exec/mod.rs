@@ -40,6 +40,8 @@ pub mod exit {
     pub const HOST_UNREACHABLE: i32 = 4;
     pub const PARSE_ERROR: i32 = 4;
     pub const BAD_OPTIONS: i32 = 5;
+    /// ansible-core's exit status after an unexpected exception (in fleetsim: a panic).
+    pub const UNEXPECTED: i32 = 250;
 }
 
 /// Options of a run, as ansible-playbook takes them plus fleetsim's own.
@@ -107,6 +109,9 @@ pub struct Runner {
     /// A play stopped because max_fail_percentage fired: Ansible then ends with "hosts
     /// failed" (2) even when some host was unreachable.
     max_fail_broke_play: bool,
+    /// fleetsim's own bugs met during the run (panics caught in a task): the run goes on as
+    /// Ansible's does after a task raised, and ends with exit status 250.
+    internal_errors: Vec<crate::panic_guard::InternalError>,
     /// Handlers notified per host, as indexes into the play's handler list.
     notified: IndexMap<String, IndexSet<usize>>,
     /// `--start-at-task`: still looking for that task.
@@ -145,6 +150,7 @@ impl Runner {
             failed: IndexSet::new(),
             unreachable: IndexSet::new(),
             max_fail_broke_play: false,
+            internal_errors: Vec::new(),
             notified: IndexMap::new(),
             start_at,
             include_cache: IndexMap::new(),
@@ -345,7 +351,9 @@ impl Runner {
             self.display.error(&e);
             return exit::ERROR;
         }
-        if self.max_fail_broke_play {
+        if !self.internal_errors.is_empty() {
+            exit::UNEXPECTED
+        } else if self.max_fail_broke_play {
             exit::HOST_FAILED
         } else if !self.unreachable.is_empty() {
             exit::HOST_UNREACHABLE
@@ -960,7 +968,17 @@ impl Runner {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = self.world.clock.now();
             let layers = self.task_layers(ctx, h, task, next);
-            let outcome = task::run_on_host(self, ctx, task, h, layers);
+            let outcome =
+                match crate::panic_guard::guarded(|| task::run_on_host(self, ctx, task, h, layers))
+                {
+                    Ok(outcome) => outcome,
+                    Err(bug) => {
+                        let outcome = task::internal_error_outcome(self, task, h, &bug);
+                        self.display.note(&bug.report_line());
+                        self.internal_errors.push(bug);
+                        outcome
+                    }
+                };
             outcomes.push(outcome);
         }
         span.finish(&mut self.world.clock);

@@ -437,6 +437,30 @@ pub fn run_on_host(
     out
 }
 
+/// The result of a task whose run panicked: the host fails it as Ansible fails a task whose
+/// code raised an unexpected exception (`Unexpected failure during task execution: ...`).
+pub fn internal_error_outcome(
+    runner: &mut Runner,
+    task: &Task,
+    host: &str,
+    bug: &crate::panic_guard::InternalError,
+) -> HostOutcome {
+    let mut out = HostOutcome {
+        host: host.to_string(),
+        ran_here: true,
+        ..HostOutcome::default()
+    };
+    let e = ChainError {
+        message: format!(
+            "Unexpected failure during task execution: fleetsim internal error: {}",
+            bug.message
+        ),
+        chain: Vec::new(),
+    };
+    fail_with_chain(runner, task, host, &mut out, e, false);
+    out
+}
+
 fn skipped_outcome(
     runner: &mut Runner,
     task: &Task,

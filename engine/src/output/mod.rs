@@ -117,11 +117,16 @@ impl Display {
     /// fleetsim's own explanation after an Ansible message, on stderr so that stdout stays
     /// exactly what Ansible prints.
     pub fn hint(&mut self, msg: &str) {
+        self.note(&format!("fleetsim: hint: {msg}"));
+    }
+
+    /// One line of fleetsim's own on stderr (a hint, an internal error report).
+    pub fn note(&mut self, line: &str) {
         match &mut self.captured {
-            Some(buf) => buf.extend_from_slice(format!("fleetsim: hint: {msg}\n").as_bytes()),
+            Some(buf) => buf.extend_from_slice(format!("{line}\n").as_bytes()),
             None => {
                 let _ = self.out.flush();
-                eprintln!("fleetsim: hint: {msg}");
+                eprintln!("{line}");
             }
         }
     }

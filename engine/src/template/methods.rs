@@ -323,7 +323,8 @@ fn string_method(
                 && s.chars().all(|c| c.is_alphanumeric() || c == '_'),
         ),
         "zfill" => {
-            let w = pos.first().and_then(|v| v.as_i64()).unwrap_or(0) as usize;
+            // A negative width pads nothing, as in Python.
+            let w = pos.first().and_then(|v| v.as_i64()).unwrap_or(0).max(0) as usize;
             let n = s.chars().count();
             if n >= w {
                 Value::from(s)
@@ -334,7 +335,8 @@ fn string_method(
             }
         }
         "center" | "ljust" | "rjust" => {
-            let w = pos.first().and_then(|v| v.as_i64()).unwrap_or(0) as usize;
+            // A negative width pads nothing, as in Python.
+            let w = pos.first().and_then(|v| v.as_i64()).unwrap_or(0).max(0) as usize;
             let fill = pos.get(1).map(py_str).unwrap_or_else(|| " ".into());
             let n = s.chars().count();
             if n >= w {

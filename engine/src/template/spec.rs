@@ -1411,3 +1411,12 @@ fn many_hosts_render_quickly() {
         start.elapsed()
     );
 }
+
+#[test]
+fn negative_widths_pad_nothing() {
+    // ansible-core 2.19 printed "[x|x|x|x|x]"; these once panicked with a capacity overflow.
+    assert_eq!(
+        rs("[{{ 'x'.zfill(-1) }}|{{ 'x'.center(-3) }}|{{ 'x'.ljust(-3) }}|{{ 'x'.rjust(-2, '*') }}|{{ 'x' | center(-4) }}]"),
+        json!("[x|x|x|x|x]")
+    );
+}
