@@ -287,9 +287,9 @@ impl Runner {
                 Err(e) => {
                     let text = e.to_string();
                     self.display.error(&text);
-                    if let Some(h) =
+                    if let Some(h) = e.hint().or_else(|| {
                         output::hints::for_load_error(text.lines().next().unwrap_or(""))
-                    {
+                    }) {
                         self.display.hint(&h);
                     }
                     return e.exit_code();

@@ -1,6 +1,7 @@
 //! Errors that stop a playbook from loading, shaped as ansible-core 2.19 prints them.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use crate::diag::{source_context, Origin};
 use crate::yaml::YamlError;
@@ -20,6 +21,12 @@ pub enum LoadError {
         message: String,
         exit_code: i32,
     },
+    /// Static imports that import themselves (`import_playbook`, `import_tasks`): Python's
+    /// recursion limit ends ansible-core's load with an unexpected exception. `chain` is the
+    /// files from the first one imported again down to the import that closes the cycle.
+    ImportCycle {
+        chain: Vec<PathBuf>,
+    },
 }
 
 impl LoadError {
@@ -37,6 +44,22 @@ impl LoadError {
         match self {
             LoadError::Yaml(_) => 4,
             LoadError::At { exit_code, .. } | LoadError::Plain { exit_code, .. } => *exit_code,
+            LoadError::ImportCycle { .. } => 250,
+        }
+    }
+
+    /// fleetsim's explanation of an error whose Ansible message does not say what is wrong.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LoadError::ImportCycle { chain } => {
+                let names: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
+                let again = names.last().cloned().unwrap_or_default();
+                Some(format!(
+                    "the static imports never end: {} ({again} is imported again while it is being imported). Break the cycle, or make the repeated step an include_tasks with a condition that ends it.",
+                    names.join(" -> ")
+                ))
+            }
+            _ => None,
         }
     }
 }
@@ -49,6 +72,10 @@ impl fmt::Display for LoadError {
                 message, origin, ..
             } => write!(f, "{message}\n{}", source_context(origin, None)),
             LoadError::Plain { message, .. } => write!(f, "{message}"),
+            LoadError::ImportCycle { .. } => write!(
+                f,
+                "Unexpected Exception, this is probably a bug: maximum recursion depth exceeded while calling a Python object"
+            ),
         }
     }
 }

@@ -163,6 +163,9 @@ pub struct Loader {
     roles_in_play: std::collections::BTreeSet<String>,
     role_defaults: Map<String, Value>,
     role_vars: Map<String, Value>,
+    /// The files whose static imports are being expanded, outermost first: a file imported
+    /// again while it is still being expanded is a cycle that would never end.
+    importing: Vec<PathBuf>,
 }
 
 impl Loader {
@@ -174,7 +177,20 @@ impl Loader {
             roles_in_play: std::collections::BTreeSet::new(),
             role_defaults: Map::new(),
             role_vars: Map::new(),
+            importing: Vec::new(),
         }
+    }
+
+    /// Marks `path` as being expanded, or fails when it already is (an import cycle).
+    fn enter_import(&mut self, path: &Path) -> Result<(), LoadError> {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(first) = self.importing.iter().position(|p| *p == key) {
+            let mut chain = self.importing[first..].to_vec();
+            chain.push(key);
+            return Err(LoadError::ImportCycle { chain });
+        }
+        self.importing.push(key);
+        Ok(())
     }
 
     /// The text of a file loaded earlier (for rendering error context).
@@ -196,6 +212,17 @@ impl Loader {
 
     /// Loads a list of plays (and `import_playbook` entries) from `path`.
     fn load_plays(
+        &mut self,
+        path: &Path,
+        extra_vars: &Map<String, Value>,
+    ) -> Result<Vec<Arc<Play>>, LoadError> {
+        self.enter_import(path)?;
+        let plays = self.load_plays_of(path, extra_vars);
+        self.importing.pop();
+        plays
+    }
+
+    fn load_plays_of(
         &mut self,
         path: &Path,
         extra_vars: &Map<String, Value>,
@@ -234,6 +261,7 @@ impl Loader {
                     .map(Path::to_path_buf)
                     .unwrap_or_default();
                 let mut sub = Loader::new(&sub_dir);
+                sub.importing = self.importing.clone();
                 let mut imported = sub.load_plays(&target_path, &vars)?;
                 self.sources.append(&mut sub.sources);
                 plays.append(&mut imported);
@@ -634,8 +662,10 @@ impl Loader {
                 let mut inh = inherit.clone();
                 apply_inherited(path, node, &mut inh)?;
                 let sub = self.read_yaml(&target)?;
-                let blocks = self.blocks(&target, Some(&sub), &inh)?;
-                Ok(blocks.into_iter().map(Item::Block).collect())
+                self.enter_import(&target)?;
+                let blocks = self.blocks(&target, Some(&sub), &inh);
+                self.importing.pop();
+                Ok(blocks?.into_iter().map(Item::Block).collect())
             }
             "import_role" => {
                 let name = task.args.get("name").map(scalar_text).unwrap_or_default();
