@@ -91,3 +91,16 @@ fn issue_14_negative_string_widths_pad_nothing() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("\"msg\": \"[x|x]\""), "{stdout}");
 }
+
+#[test]
+fn issue_14_an_escaped_multibyte_character_in_a_pattern_is_that_character() {
+    // ansible-core 2.19 printed "axb" (Python's re reads `\é` as `é`); fleetsim once cut the
+    // two-byte character in half and panicked.
+    let out = run(&[(
+        "site.yml",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - debug: msg=\"{{ 'aéb' | regex_replace('\\\\é', 'x') }}\"\n",
+    )]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("\"msg\": \"axb\""), "{stdout}");
+}

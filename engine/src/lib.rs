@@ -11,5 +11,6 @@ pub mod modules;
 pub mod output;
 pub mod panic_guard;
 pub mod playbook;
+pub mod pyre;
 pub mod template;
 pub mod yaml;

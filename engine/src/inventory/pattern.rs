@@ -147,7 +147,7 @@ impl Matcher {
     pub fn new(pattern: &str) -> Result<Matcher, PatternError> {
         let bad = || PatternError(format!("Invalid host list pattern: {pattern}"));
         if let Some(re) = pattern.strip_prefix('~') {
-            let anchored = format!("^(?:{})", python_re_to_rust(re));
+            let anchored = format!("^(?:{})", crate::pyre::to_rust(re));
             if let Ok(r) = Regex::new(&anchored) {
                 return Ok(Matcher::Regex(r));
             }
@@ -166,69 +166,6 @@ impl Matcher {
             Matcher::Regex(r) => r.is_match(s),
             Matcher::Fancy(r) => r.is_match(s).unwrap_or(false),
         }
-    }
-}
-
-/// Python-only spellings mapped to the Rust engines' (`\Z` end of text, `(?P=name)`).
-fn python_re_to_rust(re: &str) -> String {
-    let mut out = String::with_capacity(re.len());
-    let cs: Vec<char> = re.chars().collect();
-    let mut i = 0;
-    while i < cs.len() {
-        if cs[i] == '\\' && i + 1 < cs.len() {
-            match cs[i + 1] {
-                'Z' => out.push_str(r"\z"),
-                c => {
-                    out.push('\\');
-                    out.push(c);
-                }
-            }
-            i += 2;
-            continue;
-        }
-        if re[re.char_indices().nth(i).map(|(b, _)| b).unwrap_or(0)..].starts_with("(?P=") {
-            out.push_str(r"\k<");
-            i += 4;
-            while i < cs.len() && cs[i] != ')' {
-                out.push(cs[i]);
-                i += 1;
-            }
-            out.push('>');
-            i += 1;
-            continue;
-        }
-        if cs[i] == '{' && cs.get(i + 1) == Some(&',') && is_quantifier(&cs[i..]) {
-            // `{,n}` is Python's spelling of `{0,n}`.
-            out.push_str("{0");
-            i += 1;
-            continue;
-        }
-        if cs[i] == '{' && !is_quantifier(&cs[i..]) {
-            // Python reads a `{` that does not start `{m}`, `{m,}`, `{,n}` or `{m,n}` literally.
-            out.push_str(r"\{");
-            i += 1;
-            continue;
-        }
-        out.push(cs[i]);
-        i += 1;
-    }
-    out
-}
-
-/// Whether `s` starts with a Python repetition quantifier (`{m}`, `{m,}`, `{,n}`, `{m,n}`).
-fn is_quantifier(s: &[char]) -> bool {
-    let Some(close) = s.iter().position(|c| *c == '}') else {
-        return false;
-    };
-    let inner: String = s[1..close].iter().collect();
-    let (a, b) = match inner.split_once(',') {
-        Some((a, b)) => (a, Some(b)),
-        None => (inner.as_str(), None),
-    };
-    let digits = |x: &str| x.chars().all(|c| c.is_ascii_digit());
-    match b {
-        None => !a.is_empty() && digits(a),
-        Some(b) => digits(a) && digits(b),
     }
 }
 

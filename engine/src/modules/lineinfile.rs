@@ -10,7 +10,8 @@ use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
 pub struct LineInFile;
 
 fn py_regex(pattern: &str) -> Result<fancy_regex::Regex, String> {
-    fancy_regex::Regex::new(pattern).map_err(|e| format!("Invalid regexp '{pattern}': {e}"))
+    fancy_regex::Regex::new(&crate::pyre::to_rust(pattern))
+        .map_err(|e| format!("Invalid regexp '{pattern}': {e}"))
 }
 
 fn matches(re: &fancy_regex::Regex, line: &str) -> bool {

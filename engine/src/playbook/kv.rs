@@ -59,16 +59,91 @@ pub fn split_args(args: &str) -> Vec<String> {
     words
 }
 
+/// Ansible's `unquote`: one pair of matching quotes around the whole text, unless the closing
+/// one is escaped.
 fn unquote(s: &str) -> String {
-    let b = s.as_bytes();
-    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
-        s[1..s.len() - 1].to_string()
+    let cs: Vec<char> = s.chars().collect();
+    let n = cs.len();
+    if n > 1 && (cs[0] == '"' || cs[0] == '\'') && cs[n - 1] == cs[0] && cs[n - 2] != '\\' {
+        cs[1..n - 1].iter().collect()
     } else {
         s.to_string()
     }
 }
 
-/// Parses `k=v` pairs; words without `=` go to `_raw_params` in order.
+/// Ansible's `_decode_escapes`: the escape sequences Python's `unicode-escape` codec knows
+/// (`\\`, `\n`, `\t`, `\'`, `\"`, `\a`, `\b`, `\f`, `\r`, `\v`, `\xHH`, `\uHHHH`,
+/// `\UHHHHHHHH`) become their characters; any other backslash stays as written. (`\N{NAME}`
+/// needs Unicode's name table and is left as written.)
+fn decode_escapes(s: &str) -> String {
+    let cs: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < cs.len() {
+        if cs[i] != '\\' || i + 1 >= cs.len() {
+            out.push(cs[i]);
+            i += 1;
+            continue;
+        }
+        let single = match cs[i + 1] {
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(c) = single {
+            out.push(c);
+            i += 2;
+            continue;
+        }
+        let width = match cs[i + 1] {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => 0,
+        };
+        let hex: String = cs.iter().skip(i + 2).take(width).collect();
+        let decoded =
+            (width > 0 && hex.len() == width && hex.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32))
+                .flatten();
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                i += 2 + width;
+            }
+            None => {
+                out.push('\\');
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Where a word's key ends: its first `=` after the first character that no backslash
+/// escapes (Ansible's search starts at index 1).
+fn key_end(word: &str) -> Option<usize> {
+    let mut prev = None;
+    for (at, c) in word.char_indices() {
+        if at > 0 && c == '=' && prev != Some('\\') {
+            return Some(at);
+        }
+        prev = Some(c);
+    }
+    None
+}
+
+/// Parses `k=v` pairs; words without `=` go to `_raw_params` in order, as ansible-core's
+/// `parse_kv` does: escape sequences in a word are decoded before it is split, a word whose
+/// every `=` is escaped is free-form text (with `\=` as `=`).
 ///
 /// With `check_raw` (command, shell, raw, script) the free-form text keeps its own spacing
 /// and newlines, as Ansible keeps them: only the option words (`chdir=...`, `creates=...`)
@@ -78,21 +153,25 @@ pub fn parse_kv(args: &str, check_raw: bool) -> Map<String, Value> {
     let mut raw: Vec<String> = Vec::new();
     let mut text = args.to_string();
     for word in split_args(args) {
-        match word.find('=') {
-            Some(eq) if !word[..eq].is_empty() && is_key(&word[..eq]) => {
-                let key = &word[..eq];
-                let value = unquote(&word[eq + 1..]).replace("\\=", "=");
-                if check_raw && !FREE_FORM_KEYS.contains(&key) {
-                    raw.push(word.clone());
-                } else {
-                    if check_raw {
-                        remove_word(&mut text, &word);
-                    }
-                    out.insert(key.to_string(), Value::String(value));
-                }
-            }
-            _ => raw.push(word),
+        let decoded = decode_escapes(&word);
+        if !decoded.contains('=') {
+            raw.push(word);
+            continue;
         }
+        let Some(eq) = key_end(&decoded) else {
+            raw.push(decoded.replace("\\=", "="));
+            continue;
+        };
+        let key = decoded[..eq].trim();
+        if check_raw && !FREE_FORM_KEYS.contains(&key) {
+            raw.push(word.clone());
+            continue;
+        }
+        if check_raw {
+            remove_word(&mut text, &word);
+        }
+        let value = unquote(decoded[eq + 1..].trim());
+        out.insert(key.to_string(), Value::String(value));
     }
     if check_raw {
         let t = text.trim();
@@ -125,10 +204,6 @@ const FREE_FORM_KEYS: &[&str] = &[
     "strip_empty_ends",
 ];
 
-fn is_key(s: &str) -> bool {
-    s.chars().all(|c| c.is_alphanumeric() || c == '_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +227,25 @@ mod tests {
         assert_eq!(
             Value::Object(got),
             json!({"chdir": "/tmp", "_raw_params": "echo a   b\necho c"})
+        );
+    }
+
+    #[test]
+    fn escapes_are_decoded_before_splitting_as_ansible_does() {
+        // Each as ansible-core 2.19's parse_kv returned it.
+        let got = parse_kv(r"msg=a\\b\nc\x41\u00e9 re='\\d+' raw\=word k\=v=1", false);
+        assert_eq!(
+            Value::Object(got),
+            json!({"msg": "a\\b\ncA\u{e9}", "re": "\\d+", "k\\=v": "1", "_raw_params": "raw=word"})
+        );
+    }
+
+    #[test]
+    fn any_text_before_the_first_equals_sign_is_the_key() {
+        let got = parse_kv("foo-bar=1 =x", false);
+        assert_eq!(
+            Value::Object(got),
+            json!({"foo-bar": "1", "_raw_params": "=x"})
         );
     }
 

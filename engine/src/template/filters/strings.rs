@@ -20,7 +20,7 @@ pub(crate) fn compile(pattern: &str, a: Option<&Args>) -> Result<fancy_regex::Re
             flags.push('m');
         }
     }
-    let pat = translate_pattern(pattern);
+    let pat = crate::pyre::to_rust(pattern);
     let full = if flags.is_empty() {
         pat
     } else {
@@ -28,35 +28,6 @@ pub(crate) fn compile(pattern: &str, a: Option<&Args>) -> Result<fancy_regex::Re
     };
     fancy_regex::Regex::new(&full)
         .map_err(|e| err(format!("Invalid regular expression {pattern:?}: {e}")))
-}
-
-/// Python-only pattern syntax mapped to Rust's: `(?P=name)` backrefs become `\k<name>`, `\Z` `\z`.
-fn translate_pattern(p: &str) -> String {
-    let mut out = String::with_capacity(p.len());
-    let mut i = 0;
-    let b = p.as_bytes();
-    while i < b.len() {
-        if p[i..].starts_with("(?P=") {
-            if let Some(end) = p[i..].find(')') {
-                out.push_str(&format!("\\k<{}>", &p[i + 4..i + end]));
-                i += end + 1;
-                continue;
-            }
-        }
-        if b[i] == b'\\' && i + 1 < b.len() {
-            if b[i + 1] == b'Z' {
-                out.push_str("\\z");
-            } else {
-                out.push_str(&p[i..i + 2]);
-            }
-            i += 2;
-            continue;
-        }
-        let c = p[i..].chars().next().unwrap_or(' ');
-        out.push(c);
-        i += c.len_utf8();
-    }
-    out
 }
 
 /// Expand a Python replacement template (`\1`, `\g<1>`, `\g<name>`, `\n`) for one match.
