@@ -709,3 +709,27 @@ fn temporary_sandbox_removal_does_not_follow_links() {
     let left: Vec<_> = fs::read_dir(&tmpdir).unwrap().collect();
     assert!(left.is_empty(), "temporary sandbox left behind: {left:?}");
 }
+
+#[test]
+fn issue_14_host_names_with_slashes_and_dots_stay_under_hosts() {
+    let lab = Lab::new("hostnames");
+    let run = lab.run(
+        "\"../../escaped\" ansible_connection=local\n\"a/b\"\n\"..\"\n",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: {dest: /tmp/mine, content: "{{ inventory_hostname }}\n"}
+"#,
+        &[],
+        &[],
+    );
+    run.expect_code(0);
+    lab.assert_untouched();
+    // `ansible_connection=local` shares the controller's files (a link to localhost).
+    let link = fs::read_link(lab.host("..%2F..%2Fescaped")).unwrap();
+    assert_eq!(link, Path::new("localhost"));
+    assert_eq!(lab.read("localhost", "/tmp/mine"), "../../escaped\n");
+    assert_eq!(lab.read("a%2Fb", "/tmp/mine"), "a/b\n");
+    assert_eq!(lab.read("%2E%2E", "/tmp/mine"), "..\n");
+}

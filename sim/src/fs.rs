@@ -287,19 +287,29 @@ impl fmt::Debug for KnownDirs {
 /// it names, instead of rescanning its files after every task.
 pub type Journal = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
+/// The folder under `SANDBOX/hosts/` that holds a host's `/`: the host's name when it is a
+/// plain file name, else the name with `%`, `/` and NUL percent-encoded (`a/b` is `a%2Fb`)
+/// `.`/`..` spelled `%2E`/`%2E%2E`, the empty name `%`. Ansible accepts any of these as inventory names; none
+/// may reach outside `SANDBOX/hosts/`, and two names never share a folder.
+pub fn host_folder_name(hostname: &str) -> String {
+    match hostname {
+        // `%` alone: every other name with a `%` has it encoded as `%25`.
+        "" => "%".to_string(),
+        "." => "%2E".to_string(),
+        ".." => "%2E%2E".to_string(),
+        _ if !hostname.contains(['%', '/', '\0']) => hostname.to_string(),
+        _ => hostname
+            .replace('%', "%25")
+            .replace('/', "%2F")
+            .replace('\0', "%00"),
+    }
+}
+
 impl Sandbox {
-    /// Opens (creating on demand) the root of `hostname` under `sandbox_dir/hosts/`.
-    /// The hostname must be a single path component.
+    /// Opens (creating on demand) the root of `hostname` under `sandbox_dir/hosts/`, in the
+    /// folder [`host_folder_name`] gives it.
     pub fn new(sandbox_dir: &Path, hostname: &str) -> FsResult<Self> {
-        if hostname.is_empty()
-            || hostname == "."
-            || hostname == ".."
-            || hostname.contains('/')
-            || hostname.contains('\0')
-        {
-            return Err(FsError::new(Errno::Inval, hostname));
-        }
-        let root = sandbox_dir.join("hosts").join(hostname);
+        let root = sandbox_dir.join("hosts").join(host_folder_name(hostname));
         stdfs::create_dir_all(&root).map_err(|e| FsError::io(&e, "/"))?;
         Ok(Sandbox {
             root,

@@ -27,10 +27,11 @@ pub struct Event {
 fn link_host_dir(sandbox_dir: &Path, name: &str, owner: &str) -> FsResult<()> {
     let hosts = sandbox_dir.join("hosts");
     let io = |e: std::io::Error| crate::fs::FsError::io(&e, "/");
-    std::fs::create_dir_all(hosts.join(owner)).map_err(io)?;
-    let link = hosts.join(name);
+    let owner = crate::fs::host_folder_name(owner);
+    std::fs::create_dir_all(hosts.join(&owner)).map_err(io)?;
+    let link = hosts.join(crate::fs::host_folder_name(name));
     if link.symlink_metadata().is_err() {
-        std::os::unix::fs::symlink(owner, &link).map_err(io)?;
+        std::os::unix::fs::symlink(&owner, &link).map_err(io)?;
     }
     Ok(())
 }

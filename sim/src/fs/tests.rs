@@ -349,8 +349,42 @@ fn removing_root_only_empties_this_host() {
     assert_eq!(a.list_dir("/").unwrap(), Vec::<String>::new());
     assert_eq!(b.read("/etc/hosts").unwrap(), b"127.0.0.1\n");
     assert_eq!(w.outside(), before);
-    assert!(Sandbox::new(&w.base.join("sb"), "..").is_err());
-    assert!(Sandbox::new(&w.base.join("sb"), "a/b").is_err());
+}
+
+#[test]
+fn any_host_name_gets_its_own_folder_under_hosts() {
+    let w = World::new();
+    let before = w.outside();
+    let names = [
+        "..",
+        ".",
+        "",
+        "a/b",
+        "a%2Fb",
+        "../../evil",
+        "x\0y",
+        "plain-01",
+    ];
+    let mut roots = Vec::new();
+    for name in names {
+        let sb = Sandbox::new(&w.base.join("sb"), name).unwrap();
+        assert_eq!(
+            sb.root().parent(),
+            Some(w.base.join("sb/hosts").as_path()),
+            "{name:?}"
+        );
+        roots.push(sb.root().to_path_buf());
+    }
+    roots.sort();
+    roots.dedup();
+    assert_eq!(
+        roots.len(),
+        names.len(),
+        "two names share a folder: {roots:?}"
+    );
+    assert_eq!(w.outside(), before);
+    assert_eq!(host_folder_name("plain-01"), "plain-01");
+    assert_eq!(host_folder_name("a/b"), "a%2Fb");
 }
 
 proptest! {
