@@ -12,18 +12,25 @@ impl Module for SetFact {
         false
     }
 
-    fn run(&self, _ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+    fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         let mut facts = serde_json::Map::new();
         for (k, v) in args {
             if k == "cacheable" {
                 continue;
             }
-            if !is_identifier(k) {
+            // A rare place where Ansible templates keys ("backward-compatibility for dynamic
+            // storage"): `set_fact: "{{ item }}=moo"` names its variable from the loop.
+            let k = match ctx.templar.render_str(k, &ctx.vars) {
+                Ok(Value::String(s)) => s,
+                Ok(other) => other.to_string(),
+                Err(e) => return super::action_fail(&e.to_string()),
+            };
+            if !is_identifier(&k) {
                 return super::action_fail(&format!(
                     "The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
                 ));
             }
-            facts.insert(k.clone(), v.clone());
+            facts.insert(k, v.clone());
         }
         if facts.is_empty() {
             return super::action_fail(
