@@ -513,6 +513,43 @@ fn fail_with_chain(
     out.registered = Some(Value::Object(r));
 }
 
+/// Actions that take free-form text (ansible-core's `RAW_PARAM_MODULES`: the free-form
+/// modules and the builtin actions that read `_raw_params` themselves).
+const RAW_PARAM_ACTIONS: &[&str] = &[
+    "command",
+    "shell",
+    "raw",
+    "script",
+    "win_command",
+    "win_shell",
+    "include_vars",
+    "include_tasks",
+    "include_role",
+    "import_tasks",
+    "import_role",
+    "add_host",
+    "group_by",
+    "set_fact",
+    "meta",
+];
+
+/// ansible-core's `is_possibly_all_template`: the text starts with a Jinja start delimiter
+/// and ends with an end delimiter (whether or not it is a valid template).
+fn possibly_all_template(text: &str) -> bool {
+    ["{%", "{{", "{#"].iter().any(|m| text.starts_with(m))
+        && ["%}", "}}", "#}"].iter().any(|m| text.ends_with(m))
+}
+
+/// Fails one execution with an error raised while preparing the task: `[ERROR]: Task
+/// failed: MESSAGE`, then each cause of `chain` with the place it points at.
+fn fail_item(mut ir: ItemResult, message: String, chain: Vec<(String, Origin)>) -> ItemResult {
+    ir.result
+        .insert("msg".into(), json!(format!("Task failed: {message}")));
+    ir.result.insert("failed".into(), json!(true));
+    ir.chain = Some(ChainError { message, chain });
+    ir
+}
+
 /// The result of one execution (one item, or the task without a loop).
 struct ItemResult {
     result: Map<String, Value>,
@@ -581,7 +618,18 @@ fn run_once_item(
             }
         }
     }
-    // Arguments.
+    // Arguments. Free-form text (`_raw_params`) is for the actions that take it; for any
+    // other it must be one template that resolves to the args mapping (`debug: "{{ d }}"`).
+    let takes_raw_params = RAW_PARAM_ACTIONS.contains(&task.action.as_str());
+    if !takes_raw_params {
+        if let Some(raw) = task.args.get("_raw_params") {
+            if !possibly_all_template(&text_of(raw)) {
+                let message = format!("Action '{}' does not support raw params.", task.action_fqcn);
+                let chain = vec![(message.clone(), task.origin_action.clone())];
+                return fail_item(ir, message, chain);
+            }
+        }
+    }
     let mut args = Map::new();
     for (k, v) in &task.args {
         match runner.templar.render(v, &vars) {
@@ -613,6 +661,38 @@ fn run_once_item(
                     ],
                 });
                 return ir;
+            }
+        }
+    }
+    if !takes_raw_params {
+        // The templated mapping is a layer under the task's own args, as ansible-core's
+        // TaskArgsFinalizer chains them: an arg written out wins over the same key in it.
+        match args.remove("_raw_params") {
+            None => {}
+            Some(Value::Object(layer)) => {
+                for (k, v) in layer {
+                    args.entry(k).or_insert(v);
+                }
+            }
+            Some(other) => {
+                let outer = format!(
+                    "Finalization of task args for '{}' failed",
+                    task.action_fqcn
+                );
+                let inner = format!(
+                    "Task args must resolve to a 'dict' not '{}'.",
+                    crate::template::json_type_name(&other)
+                );
+                let at = task
+                    .arg_origins
+                    .get("_raw_params")
+                    .cloned()
+                    .unwrap_or_else(|| task.origin_action.clone());
+                let chain = vec![
+                    (format!("{outer}."), task.origin_action.clone()),
+                    (inner.clone(), at),
+                ];
+                return fail_item(ir, format!("{outer}: {inner}"), chain);
             }
         }
     }
@@ -1590,6 +1670,31 @@ fn group_by(runner: &mut Runner, host: &str, args: &Map<String, Value>) -> Map<S
 
 /// `add_host`: a new host (or new groups and vars for a known one) in the in-memory inventory.
 fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value> {
+    // Free-form args (`add_host: "{{ data }}"`) must be a mapping; the args written out win.
+    let mut combined = Map::new();
+    match args.get("_raw_params") {
+        None => {}
+        Some(Value::Object(raw)) => combined.extend(raw.clone()),
+        Some(other) => {
+            let class = match other {
+                Value::String(_) => "str",
+                Value::Array(_) => "list",
+                Value::Bool(_) => "bool",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "int",
+                _ => "NoneType",
+            };
+            return modules::action_fail(&format!(
+                "Invalid raw parameters passed, requires a dictionary/mapping got a  <class '{class}'>"
+            ));
+        }
+    }
+    combined.extend(
+        args.iter()
+            .filter(|(k, _)| *k != "_raw_params")
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    let args = &combined;
     let Some(raw) = args
         .get("name")
         .or_else(|| args.get("host"))

@@ -796,6 +796,10 @@ impl Loader {
             for (k, v) in a.dict_entries() {
                 arg_origins.insert(k.key_string(), Self::origin(path, v));
             }
+            if a.entries().is_none() {
+                // Free-form text: errors about it point at the text itself.
+                arg_origins.insert("_raw_params".to_string(), Self::origin(path, a));
+            }
         }
         if let Some(extra) = node.get("args") {
             if let Value::Object(m) = extra.to_value() {
