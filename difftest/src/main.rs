@@ -1,0 +1,379 @@
+//! fleetsim-difftest: differential testing of fleetsim against real ansible-playbook.
+//!
+//! Draws random playbooks and inventories (proptest strategies, `strategy.rs`), writes each
+//! as a conformance case folder, records it from real Ansible and compares fleetsim with the
+//! shared conformance runner (`run.rs`), and shrinks each new kind of divergence with
+//! proptest's value trees to a small case, written ready to copy into
+//! `tests/conformance/cases/`.
+
+mod model;
+mod run;
+mod strategy;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use proptest::strategy::{Strategy, ValueTree};
+
+use model::Case;
+use run::{evaluate, write_case, Kind, Outcome, Tools};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fleetsim-difftest",
+    about = "Random playbooks through real ansible-playbook and fleetsim; divergences shrunk to case folders."
+)]
+struct Args {
+    /// How many random cases to try.
+    #[arg(long, default_value_t = 100)]
+    cases: usize,
+    /// The seed: the same seed draws the same cases.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where the shrunk divergences (case folders) and summary.txt go.
+    #[arg(long)]
+    out: PathBuf,
+    /// Real ansible-playbook.
+    #[arg(long, default_value = "/tmp/ansible-ref/bin/ansible-playbook")]
+    ansible: PathBuf,
+    /// The shared conformance runner (default: ../shared/conformance/run beside the
+    /// workspace, or beside its parent folder).
+    #[arg(long)]
+    runner: Option<PathBuf>,
+    /// The fleetsim binary (default: the workspace's target/release/fleetsim).
+    #[arg(long)]
+    fleetsim: Option<PathBuf>,
+    /// Runs of both tools allowed while shrinking one divergence.
+    #[arg(long, default_value_t = 40)]
+    shrink_iters: u32,
+    /// How many divergences to shrink (one per new signature; the rest are only listed).
+    #[arg(long, default_value_t = 20)]
+    max_shrunk: usize,
+    /// Stop drawing new cases after this many seconds (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    time_limit: u64,
+    /// Only print the generated cases (playbook and inventory), run nothing.
+    #[arg(long)]
+    print: bool,
+}
+
+fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn default_runner() -> PathBuf {
+    let ws = workspace_dir();
+    let candidates = [
+        ws.join("../shared/conformance/run"),
+        ws.join("../../shared/conformance/run"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| candidates[0].clone())
+}
+
+/// The divergence class a shrink must keep: the first kind of difference, and whether Ansible
+/// ran a play at all (so shrinking does not wander off into playbooks Ansible rejects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    primary: Kind,
+    ansible_ran: bool,
+}
+
+impl Target {
+    fn of(outcome: &Outcome) -> Option<Target> {
+        outcome.kinds.first().map(|&primary| Target {
+            primary,
+            ansible_ran: outcome.ansible_ran,
+        })
+    }
+
+    fn matched_by(&self, outcome: &Outcome) -> bool {
+        outcome.kinds.contains(&self.primary) && outcome.ansible_ran == self.ansible_ran
+    }
+}
+
+/// A divergence's grouping key: its kinds and its headline with host names and numbers
+/// blurred, so the same cause on other hosts or values counts once.
+fn signature(outcome: &Outcome) -> String {
+    let kinds: Vec<&str> = outcome.kinds.iter().map(|k| k.label()).collect();
+    let mut blurred = String::new();
+    // Content digests (16 hex digits) say only that the contents differ.
+    let headline: String = outcome
+        .headline()
+        .split(' ')
+        .map(|word| {
+            let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            if bare.len() == 16 && bare.chars().all(|c| c.is_ascii_hexdigit()) {
+                word.replace(bare, "DIGEST")
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut chars = headline.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                chars.next();
+            }
+            blurred.push('#');
+        } else {
+            blurred.push(c);
+        }
+    }
+    blurred.truncate(240);
+    format!("{} | {blurred}", kinds.join(","))
+}
+
+struct Shrunk {
+    case: Case,
+    outcome: Outcome,
+    runs: u32,
+}
+
+/// proptest's shrinking loop (as its TestRunner runs it): simplify while the divergence
+/// stays, complicate back when it goes, until the budget is spent.
+fn shrink<T: ValueTree<Value = Case>>(
+    tree: &mut T,
+    first: Outcome,
+    budget: u32,
+    tools: &Tools,
+    scratch: &Path,
+) -> Shrunk {
+    let target = Target::of(&first);
+    let mut best = Shrunk {
+        case: tree.current(),
+        outcome: first,
+        runs: 0,
+    };
+    let Some(target) = target else { return best };
+    if !tree.simplify() {
+        return best;
+    }
+    while best.runs < budget {
+        best.runs += 1;
+        let candidate = tree.current();
+        let dir = scratch.join("shrink");
+        let verdict = write_case(&candidate, &dir, "shrinking")
+            .map_err(|e| e.to_string())
+            .and_then(|()| evaluate(tools, &dir));
+        let still = matches!(&verdict, Ok(o) if target.matched_by(o));
+        if still {
+            if let Ok(outcome) = verdict {
+                best.case = candidate;
+                best.outcome = outcome;
+            }
+            if !tree.simplify() {
+                break;
+            }
+        } else if !tree.complicate() {
+            break;
+        }
+    }
+    best
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut runner = strategy::seeded_runner(args.seed);
+    let strategy = strategy::case();
+
+    if args.print {
+        for i in 0..args.cases {
+            match strategy.new_tree(&mut runner) {
+                Ok(tree) => {
+                    let case = tree.current();
+                    let text = format!(
+                        "# case {i}: {}\n{}\n{}\n",
+                        case.args().join(" "),
+                        case.inventory(),
+                        case.playbook()
+                    );
+                    // A closed pipe (`| head`) ends the listing quietly.
+                    if std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => eprintln!("case {i}: cannot draw: {e}"),
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+
+    let tools = Tools {
+        runner: args.runner.clone().unwrap_or_else(default_runner),
+        ansible: args.ansible.clone(),
+        fleetsim: args
+            .fleetsim
+            .clone()
+            .unwrap_or_else(|| workspace_dir().join("target/release/fleetsim")),
+    };
+    for (what, path) in [
+        ("runner", &tools.runner),
+        ("ansible-playbook", &tools.ansible),
+        ("fleetsim", &tools.fleetsim),
+    ] {
+        if !path.is_file() {
+            eprintln!("fleetsim-difftest: {what} not found at {}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let scratch = match tempfile::Builder::new().prefix("difftest-").tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("fleetsim-difftest: cannot make a scratch folder: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = fs::create_dir_all(&args.out) {
+        eprintln!(
+            "fleetsim-difftest: cannot create {}: {e}",
+            args.out.display()
+        );
+        return ExitCode::from(2);
+    }
+
+    let started = Instant::now();
+    let mut lines = Vec::new();
+    let mut tried = 0;
+    let mut same = 0;
+    let mut rejected = 0;
+    let mut harness_errors = 0;
+    let mut by_signature: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut shrunk_count = 0;
+    for i in 0..args.cases {
+        if args.time_limit > 0 && started.elapsed() > Duration::from_secs(args.time_limit) {
+            eprintln!("time limit reached after {tried} cases");
+            break;
+        }
+        let mut tree = match strategy.new_tree(&mut runner) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("case {i}: cannot draw: {e}");
+                continue;
+            }
+        };
+        tried += 1;
+        let name = format!("dt-{}-{i:04}", args.seed);
+        let dir = scratch.path().join("cases").join(&name);
+        let case = tree.current();
+        let outcome = match write_case(&case, &dir, "difftest")
+            .map_err(|e| e.to_string())
+            .and_then(|()| evaluate(&tools, &dir))
+        {
+            Ok(o) => o,
+            Err(e) => {
+                harness_errors += 1;
+                eprintln!("{name}: harness error: {e}");
+                lines.push(format!(
+                    "{name}: harness error: {}",
+                    e.lines().next().unwrap_or("")
+                ));
+                continue;
+            }
+        };
+        if !outcome.ansible_ran {
+            rejected += 1;
+        }
+        if !outcome.diverges() {
+            same += 1;
+            eprintln!("{name}: same (ansible rc {})", outcome.ansible_rc);
+            lines.push(format!("{name}: same (rc {})", outcome.ansible_rc));
+            continue;
+        }
+        for k in &outcome.kinds {
+            *by_kind.entry(k.label()).or_default() += 1;
+        }
+        let sig = signature(&outcome);
+        eprintln!("{name}: DIFFERS {sig}");
+        lines.push(format!("{name}: differs: {}", outcome.headline()));
+        let first_of_its_kind = !by_signature.contains_key(&sig);
+        by_signature
+            .entry(sig.clone())
+            .or_default()
+            .push(name.clone());
+        if !first_of_its_kind || shrunk_count >= args.max_shrunk {
+            continue;
+        }
+        shrunk_count += 1;
+        let shrunk = shrink(
+            &mut tree,
+            outcome,
+            args.shrink_iters,
+            &tools,
+            scratch.path(),
+        );
+        let note = shrunk.outcome.headline();
+        let description = format!(
+            "Generated by fleetsim-difftest (seed {}, case {i}), shrunk in {} runs. Divergence: {note}",
+            args.seed, shrunk.runs
+        );
+        let found = args.out.join(&name);
+        let written = write_case(&shrunk.case, &found, &description)
+            .map_err(|e| e.to_string())
+            .and_then(|()| evaluate(&tools, &found))
+            .and_then(|o| {
+                fs::write(found.join("NOTE"), format!("{}\n", o.headline()))
+                    .map_err(|e| e.to_string())?;
+                Ok(o)
+            });
+        match written {
+            Ok(o) if o.diverges() => {
+                eprintln!(
+                    "{name}: shrunk in {} runs -> {}",
+                    shrunk.runs,
+                    found.display()
+                );
+                lines.push(format!(
+                    "  shrunk to {} ({} runs)",
+                    found.display(),
+                    shrunk.runs
+                ));
+            }
+            Ok(_) => {
+                eprintln!("{name}: shrunk case no longer diverges on a rerun (flaky?)");
+                lines.push("  shrunk case did not diverge on a rerun (flaky)".into());
+            }
+            Err(e) => eprintln!("{name}: cannot write the shrunk case: {e}"),
+        }
+    }
+
+    let differ: usize = by_signature.values().map(Vec::len).sum();
+    let mut summary = format!(
+        "fleetsim-difftest seed {}: {tried} cases, {same} same, {differ} differ, {harness_errors} harness errors; \
+         {rejected} cases real Ansible did not run (load errors)\n\ndivergences by kind (a case may show several):\n",
+        args.seed
+    );
+    for (k, n) in &by_kind {
+        summary.push_str(&format!("  {k}: {n}\n"));
+    }
+    summary.push_str("\ndivergences by signature:\n");
+    for (sig, names) in &by_signature {
+        summary.push_str(&format!(
+            "  {} x {sig}\n    {}\n",
+            names.len(),
+            names.join(" ")
+        ));
+    }
+    summary.push_str("\ncases:\n");
+    for l in &lines {
+        summary.push_str(l);
+        summary.push('\n');
+    }
+    let _ = fs::write(args.out.join("summary.txt"), &summary);
+    print!("{summary}");
+    ExitCode::SUCCESS
+}
