@@ -51,9 +51,13 @@ struct Args {
     /// Runs of both tools allowed while shrinking one divergence.
     #[arg(long, default_value_t = 40)]
     shrink_iters: u32,
-    /// How many divergences to shrink (one per new signature; the rest are only listed).
+    /// How many divergences to shrink in all.
     #[arg(long, default_value_t = 20)]
     max_shrunk: usize,
+    /// How many divergences of one coarse signature (kinds, first differing statuses) to
+    /// shrink; the others are only listed.
+    #[arg(long, default_value_t = 2)]
+    per_signature: usize,
     /// Stop drawing new cases after this many seconds (0: no limit).
     #[arg(long, default_value_t = 0)]
     time_limit: u64,
@@ -82,59 +86,45 @@ fn default_runner() -> PathBuf {
         .unwrap_or_else(|| candidates[0].clone())
 }
 
-/// The divergence class a shrink must keep: the first kind of difference, and whether Ansible
-/// ran a play at all (so shrinking does not wander off into playbooks Ansible rejects).
+/// The divergence a shrink must keep: its first kind of difference, for a file difference
+/// the statuses of the first differing lines (`events.txt: ok>failed`), and whether Ansible
+/// ran a play at all (so shrinking neither wanders off to another divergence nor into
+/// playbooks Ansible rejects).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
     primary: Kind,
+    file_part: Option<String>,
     ansible_ran: bool,
 }
 
 impl Target {
+    fn file_part(outcome: &Outcome, kind: Kind) -> Option<String> {
+        let file = match kind {
+            Kind::Events => "events.txt",
+            Kind::Recap => "recap.txt",
+            Kind::Tree => "tree.txt",
+            Kind::ExitStatus | Kind::Messages => return None,
+        };
+        outcome
+            .coarse_signature()
+            .split(" | ")
+            .find(|p| p.starts_with(file))
+            .map(str::to_string)
+    }
+
     fn of(outcome: &Outcome) -> Option<Target> {
         outcome.kinds.first().map(|&primary| Target {
             primary,
+            file_part: Target::file_part(outcome, primary),
             ansible_ran: outcome.ansible_ran,
         })
     }
 
     fn matched_by(&self, outcome: &Outcome) -> bool {
-        outcome.kinds.contains(&self.primary) && outcome.ansible_ran == self.ansible_ran
+        outcome.kinds.contains(&self.primary)
+            && outcome.ansible_ran == self.ansible_ran
+            && Target::file_part(outcome, self.primary) == self.file_part
     }
-}
-
-/// A divergence's grouping key: its kinds and its headline with host names and numbers
-/// blurred, so the same cause on other hosts or values counts once.
-fn signature(outcome: &Outcome) -> String {
-    let kinds: Vec<&str> = outcome.kinds.iter().map(|k| k.label()).collect();
-    let mut blurred = String::new();
-    // Content digests (16 hex digits) say only that the contents differ.
-    let headline: String = outcome
-        .headline()
-        .split(' ')
-        .map(|word| {
-            let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-            if bare.len() == 16 && bare.chars().all(|c| c.is_ascii_hexdigit()) {
-                word.replace(bare, "DIGEST")
-            } else {
-                word.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut chars = headline.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-                chars.next();
-            }
-            blurred.push('#');
-        } else {
-            blurred.push(c);
-        }
-    }
-    blurred.truncate(240);
-    format!("{} | {blurred}", kinds.join(","))
 }
 
 struct Shrunk {
@@ -291,21 +281,31 @@ fn main() -> ExitCode {
         if !outcome.diverges() {
             same += 1;
             eprintln!("{name}: same (ansible rc {})", outcome.ansible_rc);
-            lines.push(format!("{name}: same (rc {})", outcome.ansible_rc));
+            lines.push(format!(
+                "{name}: same (rc {}, {} failed results{}{})",
+                outcome.ansible_rc,
+                outcome.ansible_failures,
+                if outcome.ansible_first_failure.is_empty() {
+                    ""
+                } else {
+                    ", first: "
+                },
+                outcome.ansible_first_failure
+            ));
             continue;
         }
         for k in &outcome.kinds {
             *by_kind.entry(k.label()).or_default() += 1;
         }
-        let sig = signature(&outcome);
+        let sig = outcome.coarse_signature();
         eprintln!("{name}: DIFFERS {sig}");
         lines.push(format!("{name}: differs: {}", outcome.headline()));
-        let first_of_its_kind = !by_signature.contains_key(&sig);
+        let seen = by_signature.get(&sig).map_or(0, Vec::len);
         by_signature
             .entry(sig.clone())
             .or_default()
             .push(name.clone());
-        if !first_of_its_kind || shrunk_count >= args.max_shrunk {
+        if seen >= args.per_signature || shrunk_count >= args.max_shrunk {
             continue;
         }
         shrunk_count += 1;

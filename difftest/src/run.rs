@@ -49,6 +49,10 @@ pub struct Outcome {
     pub ansible_rc: String,
     /// Whether Ansible got as far as running a play (false: the playbook did not load).
     pub ansible_ran: bool,
+    /// How many results failed under Ansible, and the first failure message (to see at a
+    /// glance what the generated cases exercise).
+    pub ansible_failures: usize,
+    pub ansible_first_failure: String,
     /// Empty when fleetsim matched Ansible.
     pub kinds: Vec<Kind>,
     /// The runner's report of the differences (empty when the same).
@@ -63,36 +67,105 @@ impl Outcome {
     /// The first line of each difference the runner showed: the line Ansible gave and the
     /// one fleetsim gave instead (for grouping divergences and the one-line note).
     pub fn headline(&self) -> String {
-        let mut parts = Vec::new();
+        self.differences()
+            .iter()
+            .map(|d| match d {
+                Difference::Text(line) => line.clone(),
+                Difference::Lines {
+                    file,
+                    ansible,
+                    fleetsim,
+                } => {
+                    format!("{file}: Ansible {ansible:?}, fleetsim {fleetsim:?}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// A coarse grouping key: the kinds, and per differing file the status (or entry kind)
+    /// of the first line each side gave, with what differs in a tree entry.
+    pub fn coarse_signature(&self) -> String {
+        let mut parts: Vec<String> = vec![self
+            .kinds
+            .iter()
+            .map(|k| k.label())
+            .collect::<Vec<_>>()
+            .join(",")];
+        for d in self.differences() {
+            if let Difference::Lines {
+                file,
+                ansible,
+                fleetsim,
+            } = d
+            {
+                let word = |l: &str| {
+                    l.trim_start_matches(['-', '+'])
+                        .split(' ')
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let mut part = format!("{file}: {}>{}", word(&ansible), word(&fleetsim));
+                if file == "tree.txt" {
+                    let a: Vec<&str> = ansible.split(' ').collect();
+                    let f: Vec<&str> = fleetsim.split(' ').collect();
+                    if a.len() >= 3 && f.len() >= 3 && a[2] == f[2] {
+                        part.push_str(if a[1] != f[1] { " mode" } else { " content" });
+                    } else {
+                        part.push_str(" paths");
+                    }
+                }
+                parts.push(part);
+            }
+        }
+        parts.join(" | ")
+    }
+
+    fn differences(&self) -> Vec<Difference> {
+        let mut out = Vec::new();
         let mut lines = self.report.lines().map(str::trim).peekable();
         while let Some(line) = lines.next() {
-            if line.starts_with("exit status:") {
-                parts.push(line.to_string());
+            if line.starts_with("exit status:") || line.starts_with("failure messages") {
+                out.push(Difference::Text(line.to_string()));
             } else if let Some(file) = line.strip_prefix("--- expected/") {
-                let mut minus = None;
-                let mut plus = None;
+                let mut ansible = None;
+                let mut fleetsim = None;
                 while let Some(next) = lines.peek() {
-                    if next.starts_with("--- expected/") || next.starts_with("exit status:") {
+                    if next.starts_with("--- expected/")
+                        || next.starts_with("exit status:")
+                        || next.starts_with("failure messages")
+                    {
                         break;
                     }
                     let next = lines.next().unwrap_or_default();
-                    if next.starts_with('-') && !next.starts_with("---") && minus.is_none() {
-                        minus = Some(next.to_string());
-                    } else if next.starts_with('+') && !next.starts_with("+++") && plus.is_none() {
-                        plus = Some(next.to_string());
+                    if next.starts_with('-') && !next.starts_with("---") && ansible.is_none() {
+                        ansible = Some(next.to_string());
+                    } else if next.starts_with('+')
+                        && !next.starts_with("+++")
+                        && fleetsim.is_none()
+                    {
+                        fleetsim = Some(next.to_string());
                     }
                 }
-                parts.push(format!(
-                    "{file}: Ansible {:?}, fleetsim {:?}",
-                    minus.unwrap_or_default(),
-                    plus.unwrap_or_default()
-                ));
-            } else if line.starts_with("failure messages") {
-                parts.push(line.to_string());
+                out.push(Difference::Lines {
+                    file: file.to_string(),
+                    ansible: ansible.unwrap_or_default(),
+                    fleetsim: fleetsim.unwrap_or_default(),
+                });
             }
         }
-        parts.join("; ")
+        out
     }
+}
+
+enum Difference {
+    Text(String),
+    Lines {
+        file: String,
+        ansible: String,
+        fleetsim: String,
+    },
 }
 
 /// Writes the case folder `dir` (case.toml, inventory.ini, site.yml).
@@ -138,6 +211,18 @@ pub fn evaluate(tools: &Tools, dir: &Path) -> Result<Outcome, String> {
         .to_string();
     let stdout = fs::read_to_string(expected.join("stdout.txt")).unwrap_or_default();
     let ansible_ran = stdout.lines().any(|l| l.starts_with("PLAY ["));
+    let messages = fs::read_to_string(expected.join("messages.txt")).unwrap_or_default();
+    let messages: Vec<&str> = messages.lines().filter(|l| !l.is_empty()).collect();
+    let ansible_failures = messages.len();
+    let ansible_first_failure = match messages.first() {
+        Some(m) => m.to_string(),
+        // A load error has no failed result: its `[ERROR]:` line says what went wrong.
+        None => stdout
+            .lines()
+            .find(|l| l.starts_with("[ERROR]:") || l.starts_with("ERROR!"))
+            .unwrap_or_default()
+            .to_string(),
+    };
 
     let engine = format!("{} playbook", tools.fleetsim.display());
     let compare = Command::new(&tools.runner)
@@ -193,6 +278,8 @@ pub fn evaluate(tools: &Tools, dir: &Path) -> Result<Outcome, String> {
     Ok(Outcome {
         ansible_rc,
         ansible_ran,
+        ansible_failures,
+        ansible_first_failure,
         kinds,
         report,
     })

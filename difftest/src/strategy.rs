@@ -483,9 +483,9 @@ fn task() -> BoxedStrategy<Task> {
                 opt(3, condition(ctx)),
                 opt(2, (1u8..=3).boxed()),
                 opt(3, (0u8..3, any::<bool>()).boxed()),
-                prop::bool::weighted(0.2),
+                prop::bool::weighted(0.3),
                 opt(6, condition(ctx)),
-                opt(6, condition(ctx)),
+                opt(12, condition(ctx)),
                 tags(),
             )
         })
