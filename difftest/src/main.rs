@@ -61,9 +61,17 @@ struct Args {
     /// Stop drawing new cases after this many seconds (0: no limit).
     #[arg(long, default_value_t = 0)]
     time_limit: u64,
+    /// The folder generated file tasks write under (one per host); give each of two runs
+    /// at the same time its own.
+    #[arg(long, default_value = model::DEFAULT_ROOT)]
+    root: String,
     /// Only print the generated cases (playbook and inventory), run nothing.
     #[arg(long)]
     print: bool,
+    /// Run only these case numbers of the seed's sequence (comma-separated), for example to
+    /// shrink divergences a scan with `--max-shrunk 0` listed.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<usize>,
 }
 
 fn workspace_dir() -> PathBuf {
@@ -177,6 +185,7 @@ fn shrink<T: ValueTree<Value = Case>>(
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    model::set_root(args.root.clone());
     let mut runner = strategy::seeded_runner(args.seed);
     let strategy = strategy::case();
 
@@ -256,6 +265,9 @@ fn main() -> ExitCode {
                 continue;
             }
         };
+        if !args.only.is_empty() && !args.only.contains(&i) {
+            continue;
+        }
         tried += 1;
         let name = format!("dt-{}-{i:04}", args.seed);
         let dir = scratch.path().join("cases").join(&name);

@@ -9,8 +9,20 @@ use crate::yaml::{emit, Y};
 /// Where every generated file task writes: each host under `ROOT/<inventory_hostname>`, so
 /// local-connection hosts sharing one machine under real Ansible never touch each other's
 /// files. Not `/tmp/fsim` itself, so that runs of other cases recorded at the same time on
-/// this machine (which clear `/tmp/fsim`) cannot disturb a generated case.
-pub const ROOT: &str = "/tmp/fsim-dt";
+/// this machine (which clear `/tmp/fsim`) cannot disturb a generated case; two difftest runs
+/// at once need two roots (`--root`).
+pub const DEFAULT_ROOT: &str = "/tmp/fsim-dt";
+
+static ROOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the root for this process (once, before rendering any case).
+pub fn set_root(root: String) {
+    let _ = ROOT.set(root);
+}
+
+pub fn root() -> &'static str {
+    ROOT.get().map(String::as_str).unwrap_or(DEFAULT_ROOT)
+}
 
 /// The paths file tasks pick from (relative to the host's base folder). `d` and `d/e`
 /// overlap on purpose: removing `d` removes `d/e`, and a file `d` blocks the folder.
@@ -188,7 +200,7 @@ impl Case {
             "description = {}\nargs = [{}]\nroots = [{}]\ntimeout = 120\n",
             quote(description),
             args.join(", "),
-            quote(ROOT)
+            quote(root())
         )
     }
 
@@ -209,7 +221,7 @@ impl Case {
                             Y::Map(vec![
                                 (
                                     "path".into(),
-                                    Y::s(format!("{ROOT}/{{{{ inventory_hostname }}}}")),
+                                    Y::s(format!("{}/{{{{ inventory_hostname }}}}", root())),
                                 ),
                                 ("state".into(), Y::s("directory")),
                             ]),
@@ -261,7 +273,7 @@ impl Play {
             Y::Map(vec![
                 (
                     "base".into(),
-                    Y::s(format!("{ROOT}/{{{{ inventory_hostname }}}}")),
+                    Y::s(format!("{}/{{{{ inventory_hostname }}}}", root())),
                 ),
                 ("n".into(), Y::Int(v.n)),
                 (
