@@ -481,3 +481,78 @@ impl Action {
         (module.to_string(), value)
     }
 }
+
+/// Whole-case simplifications tried after proptest's shrinking; each returns whether it
+/// changed anything.
+pub const CLEANUPS: &[fn(&mut Case) -> bool] = &[
+    |c| take_all(c, |p| std::mem::take(&mut p.handlers).len() > 0),
+    |c| take_all(c, |p| p.serial.take().is_some()),
+    |c| take_all(c, |p| p.order.take().is_some()),
+    |c| take_all(c, |p| std::mem::replace(&mut p.any_errors_fatal, false)),
+    |c| c.limit.take().is_some(),
+    |c| c.tags.take().is_some(),
+    |c| each_task(c, |t| t.changed_when.take().is_some()),
+    |c| each_task(c, |t| t.failed_when.take().is_some()),
+    |c| each_task(c, |t| t.notify.take().is_some()),
+    |c| each_task(c, |t| t.register.take().is_some()),
+    |c| each_task(c, |t| std::mem::replace(&mut t.ignore_errors, false)),
+    |c| each_task(c, |t| !std::mem::take(&mut t.tags).is_empty()),
+    |c| {
+        each_task(c, |t| {
+            t.looping.as_mut().and_then(|l| l.label.take()).is_some()
+        })
+    },
+    |c| each_task(c, |t| t.when.take().is_some()),
+    |c| {
+        each_block(c, &mut |b| {
+            b.when.take().is_some() | !std::mem::take(&mut b.tags).is_empty()
+        })
+    },
+];
+
+fn each_block(case: &mut Case, f: &mut dyn FnMut(&mut Block) -> bool) -> bool {
+    fn walk(nodes: &mut [Node], f: &mut dyn FnMut(&mut Block) -> bool) -> bool {
+        let mut changed = false;
+        for n in nodes {
+            if let Node::Block(b) = n {
+                changed |= f(b);
+                changed |= walk(&mut b.block, f);
+                changed |= walk(&mut b.rescue, f);
+                changed |= walk(&mut b.always, f);
+            }
+        }
+        changed
+    }
+    let mut changed = false;
+    for p in &mut case.plays {
+        changed |= walk(&mut p.tasks, f);
+    }
+    changed
+}
+
+fn take_all(case: &mut Case, f: impl Fn(&mut Play) -> bool) -> bool {
+    case.plays
+        .iter_mut()
+        .fold(false, |changed, p| f(p) | changed)
+}
+
+fn each_task(case: &mut Case, f: impl Fn(&mut Task) -> bool + Copy) -> bool {
+    fn walk(nodes: &mut [Node], f: impl Fn(&mut Task) -> bool + Copy) -> bool {
+        let mut changed = false;
+        for n in nodes {
+            changed |= match n {
+                Node::Task(t) => f(t),
+                Node::Block(b) => {
+                    let mut c = walk(&mut b.block, f);
+                    c |= walk(&mut b.rescue, f);
+                    c |= walk(&mut b.always, f);
+                    c
+                }
+            };
+        }
+        changed
+    }
+    case.plays
+        .iter_mut()
+        .fold(false, |changed, p| walk(&mut p.tasks, f) | changed)
+}

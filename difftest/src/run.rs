@@ -76,7 +76,11 @@ impl Outcome {
                     ansible,
                     fleetsim,
                 } => {
-                    format!("{file}: Ansible {ansible:?}, fleetsim {fleetsim:?}")
+                    format!(
+                        "{file}: Ansible `{}`, fleetsim `{}`",
+                        &ansible.get(1..).unwrap_or(""),
+                        &fleetsim.get(1..).unwrap_or("")
+                    )
                 }
             })
             .collect::<Vec<_>>()
