@@ -712,6 +712,21 @@ mod tests {
     }
 
     #[test]
+    fn cleaned_up_cases_still_load_in_fleetsim() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, mut c) in draw(5, 20).into_iter().enumerate() {
+            for cleanup in CLEANUPS {
+                cleanup(&mut c);
+            }
+            let path = dir.path().join(format!("site{i}.yml"));
+            std::fs::write(&path, c.playbook()).expect("write");
+            let loaded = fleetsim_engine::playbook::load_playbook(&path, &Default::default());
+            assert!(loaded.is_ok(), "case {i}: {loaded:?}", loaded = loaded.err());
+            assert!(!c.playbook().contains("handlers:"), "handlers dropped");
+        }
+    }
+
+    #[test]
     fn inventories_name_every_host_once_with_its_variable() {
         for c in draw(3, 30) {
             let inv = c.inventory();
