@@ -203,6 +203,20 @@ fn shrink<T: ValueTree<Value = Case>>(
     best
 }
 
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     model::set_root(args.root.clone());
@@ -338,6 +352,11 @@ fn main() -> ExitCode {
             .or_default()
             .push(name.clone());
         if seen >= args.per_signature || shrunk_count >= args.max_shrunk {
+            // Not shrunk: keep the case as drawn (with Ansible's expected/) to look at.
+            let kept = args.out.join("unshrunk").join(&name);
+            if let Err(e) = copy_tree(&dir, &kept) {
+                eprintln!("{name}: cannot keep the case: {e}");
+            }
             continue;
         }
         shrunk_count += 1;
