@@ -721,7 +721,11 @@ mod tests {
             let path = dir.path().join(format!("site{i}.yml"));
             std::fs::write(&path, c.playbook()).expect("write");
             let loaded = fleetsim_engine::playbook::load_playbook(&path, &Default::default());
-            assert!(loaded.is_ok(), "case {i}: {loaded:?}", loaded = loaded.err());
+            assert!(
+                loaded.is_ok(),
+                "case {i}: {loaded:?}",
+                loaded = loaded.err()
+            );
             assert!(!c.playbook().contains("handlers:"), "handlers dropped");
         }
     }
