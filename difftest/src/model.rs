@@ -485,7 +485,7 @@ impl Action {
 /// Whole-case simplifications tried after proptest's shrinking; each returns whether it
 /// changed anything.
 pub const CLEANUPS: &[fn(&mut Case) -> bool] = &[
-    |c| take_all(c, |p| std::mem::take(&mut p.handlers).len() > 0),
+    |c| take_all(c, |p| !std::mem::take(&mut p.handlers).is_empty()),
     |c| take_all(c, |p| p.serial.take().is_some()),
     |c| take_all(c, |p| p.order.take().is_some()),
     |c| take_all(c, |p| std::mem::replace(&mut p.any_errors_fatal, false)),
