@@ -144,6 +144,10 @@ pub fn run_in(a: &PlaybookArgs, session: &mut Session) -> i32 {
         fleetsim_sim::clock::to_rfc3339(start_time),
         fleetsim_sim::clock::to_rfc3339(start_time)
     );
+    // An Ansible setting fleetsim cannot honour is said, never silently ignored.
+    for line in fleetsim_engine::config::unsupported_settings() {
+        eprintln!("fleetsim: [WARNING]: {line}");
+    }
     let inventory = match crate::inventory_cmd::load(&a.opts) {
         Ok(i) => i,
         Err(code) => return code,

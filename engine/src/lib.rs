@@ -4,6 +4,7 @@
 //! `inventory` (sources, groups, variables, host patterns), `template` (Jinja as Ansible
 //! configures it), then the playbook loader, the executor, the modules and the output.
 
+pub mod config;
 pub mod diag;
 pub mod exec;
 pub mod inventory;

@@ -229,6 +229,13 @@ impl Loader {
     ) -> Result<Vec<Arc<Play>>, LoadError> {
         let doc = self.read_yaml(path)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let shipped = super::plugins::templating_plugins(&dir);
+        if !shipped.is_empty() {
+            return Err(LoadError::Plain {
+                message: super::plugins::templating_plugins_error(&dir, &shipped),
+                exit_code: 4,
+            });
+        }
         let items = match &doc.kind {
             NodeKind::Seq(items) => items.clone(),
             NodeKind::Scalar(yaml::Scalar::Null) => Vec::new(),
@@ -431,15 +438,20 @@ impl Loader {
         )
     }
 
-    /// Finds a role's folder as Ansible does: `roles/NAME` beside the playbook, then `NAME`.
+    /// Finds a role's folder as Ansible does: `roles/NAME` beside the playbook, then in the
+    /// configured roles path (`ANSIBLE_ROLES_PATH`), then `NAME` beside the playbook.
     fn role_path(&self, dir: &Path, name: &str) -> Option<PathBuf> {
-        [
+        let mut candidates = vec![
             dir.join("roles").join(name),
             self.playbook_dir.join("roles").join(name),
-            dir.join(name),
-        ]
-        .into_iter()
-        .find(|p| p.is_dir())
+        ];
+        candidates.extend(
+            crate::config::roles_path()
+                .into_iter()
+                .map(|p| p.join(name)),
+        );
+        candidates.push(dir.join(name));
+        candidates.into_iter().find(|p| p.is_dir())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -454,7 +466,10 @@ impl Loader {
         with_handlers: bool,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
         let Some(role_dir) = self.role_path(dir, name) else {
-            let searched = [dir.join("roles"), dir.to_path_buf()]
+            let mut searched = vec![dir.join("roles")];
+            searched.extend(crate::config::roles_path());
+            searched.push(dir.to_path_buf());
+            let searched = searched
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
@@ -464,6 +479,13 @@ impl Loader {
                 at,
             ));
         };
+        let shipped = super::plugins::templating_plugins(&role_dir);
+        if !shipped.is_empty() {
+            return Err(LoadError::at(
+                super::plugins::templating_plugins_error(&role_dir, &shipped),
+                at,
+            ));
+        }
         let defaults = self.vars_file_in(&role_dir.join("defaults"))?;
         let vars = self.vars_file_in(&role_dir.join("vars"))?;
         self.role_defaults.extend(defaults.clone());
@@ -762,6 +784,14 @@ impl Loader {
             }
         };
         let Some(short) = modules_known::resolve(&action_name) else {
+            if let Some(plugin) =
+                super::plugins::module_plugin(&action_name, path, &self.playbook_dir)
+            {
+                return Err(LoadError::at(
+                    super::plugins::module_plugin_error(&action_name, &plugin),
+                    origin,
+                ));
+            }
             return Err(LoadError::at(
                 format!(
                     "couldn't resolve module/action '{action_name}'. This often indicates a misspelling, missing collection, or incorrect module path."

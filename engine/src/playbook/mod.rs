@@ -9,6 +9,7 @@ mod error;
 pub mod kv;
 mod load;
 pub mod modules_known;
+mod plugins;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
