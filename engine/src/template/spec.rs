@@ -1411,3 +1411,49 @@ fn many_hosts_render_quickly() {
         start.elapsed()
     );
 }
+
+/// Values real Ansible printed for `ansible localhost -m debug -a "msg={{ ... }}"`.
+fn same_as_ansible(cases: &[(&str, J)]) {
+    for (t, want) in cases {
+        assert_eq!(&rs(t), want, "{t}");
+    }
+}
+
+#[test]
+fn bool_filter_and_round_follow_python() {
+    same_as_ansible(&[
+        ("{{ 'y' | bool }}", json!(false)),
+        ("{{ 'Y' | bool }}", json!(false)),
+        ("{{ 't' | bool }}", json!(false)),
+        ("{{ 'on' | bool }}", json!(true)),
+        ("{{ 'Yes' | bool }}", json!(true)),
+        ("{{ '1.0' | bool }}", json!(false)),
+        ("{{ 2 | bool }}", json!(false)),
+        ("{{ 1.0 | bool }}", json!(true)),
+        ("{{ [1] | bool }}", json!(false)),
+        ("{{ none | bool }}", json!(false)),
+        ("{{ 'banana' | bool }}", json!(false)),
+        ("{{ 'y' is truthy(convert_bool=True) }}", json!(true)),
+        ("{{ 'off' is falsy(convert_bool=True) }}", json!(true)),
+        ("{{ 2.675 | round(2) }}", json!(2.67)),
+        ("{{ 2.5 | round }}", json!(2.0)),
+        ("{{ 3.5 | round }}", json!(4.0)),
+        ("{{ 1.25 | round(1) }}", json!(1.2)),
+        ("{{ 1.15 | round(1, 'floor') }}", json!(1.1)),
+        ("{{ 1.15 | round(1, 'ceil') }}", json!(1.2)),
+        ("{{ 42 | round }}", json!(42)),
+        ("{{ -2.5 | round }}", json!(-2.0)),
+        ("{{ 0.125 | round(2) }}", json!(0.12)),
+        (
+            "{{ 'web01' | to_uuid }}",
+            json!("1366e976-9f5c-56fc-89f3-793cbaf36534"),
+        ),
+    ]);
+}
+
+#[test]
+fn vars_is_the_hosts_variables() {
+    let v = json!({"env_name": "prod", "prod_port": 443, "ref": "{{ prod_port + 1 }}"});
+    assert_eq!(r("{{ vars[env_name ~ '_port'] }}", v.clone()), json!(443));
+    assert_eq!(r("{{ vars['ref'] }}", v), json!(444));
+}

@@ -270,6 +270,17 @@ pub(crate) fn version_compare(
     })
 }
 
+/// Ansible's `truthy` test: Python truthiness, after `boolean()` when `convert_bool` is set
+/// and the value is one of its booleans.
+fn truthy(v: &Value, convert_bool: bool) -> bool {
+    let converted = if convert_bool {
+        super::filters::boolean_strict(v)
+    } else {
+        None
+    };
+    converted.unwrap_or_else(|| super::pyrepr::py_truthy(v))
+}
+
 fn num(v: &Value) -> Option<f64> {
     if matches!(v.kind(), ValueKind::Number | ValueKind::Bool) {
         f64::try_from(v.clone()).ok()
@@ -367,22 +378,11 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     add(env, &["truthy"], |a, v| {
         need(&v)?;
-        let conv = a.bool(0, "convert_bool", false);
-        Ok(if conv {
-            super::filters::to_bool(&v)
-                || super::pyrepr::py_truthy(&v) && v.kind() != ValueKind::String
-        } else {
-            super::pyrepr::py_truthy(&v)
-        })
+        Ok(truthy(&v, a.bool(0, "convert_bool", false)))
     });
     add(env, &["falsy"], |a, v| {
         need(&v)?;
-        let conv = a.bool(0, "convert_bool", false);
-        Ok(!if conv {
-            super::filters::to_bool(&v)
-        } else {
-            super::pyrepr::py_truthy(&v)
-        })
+        Ok(!truthy(&v, a.bool(0, "convert_bool", false)))
     });
     add(env, &["divisibleby"], |a, v| {
         need(&v)?;

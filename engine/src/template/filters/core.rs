@@ -222,17 +222,38 @@ fn merge(
     }
 }
 
-/// Ansible's `bool` filter.
+/// Ansible's `bool` filter (`plugins/filter/core.py`): strings (lowercased, not stripped) and
+/// ints (as their text, so `True` is `'true'`) in `yes/on/true/1` are true, in `no/off/false/0`
+/// false; anything else falls back to `value == 1` (so `1.0` is true, `'y'` and `2` false).
 pub(crate) fn to_bool(v: &Value) -> bool {
+    let text = match v.kind() {
+        ValueKind::String => Some(v.as_str().unwrap_or("").to_lowercase()),
+        ValueKind::Bool => Some(if v.is_true() { "true" } else { "false" }.to_string()),
+        ValueKind::Number if v.is_integer() => Some(v.to_string()),
+        _ => None,
+    };
+    match text {
+        Some(t) => matches!(t.as_str(), "yes" | "on" | "true" | "1"),
+        None => v.kind() == ValueKind::Number && f64::try_from(v.clone()).is_ok_and(|f| f == 1.0),
+    }
+}
+
+/// Ansible's `boolean()` (`module_utils/parsing/convert_bool.py`) with `strict=True`: `None`
+/// where it raises (the value is not one of its booleans).
+pub(crate) fn boolean_strict(v: &Value) -> Option<bool> {
     match v.kind() {
-        ValueKind::Bool => v.is_true(),
-        ValueKind::None | ValueKind::Undefined => false,
-        ValueKind::Number => f64::try_from(v.clone()).map(|f| f == 1.0).unwrap_or(false),
-        ValueKind::String => matches!(
-            v.as_str().unwrap_or("").trim().to_lowercase().as_str(),
-            "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"
-        ),
-        _ => false,
+        ValueKind::Bool => Some(v.is_true()),
+        ValueKind::String => match v.as_str().unwrap_or("").trim().to_lowercase().as_str() {
+            "y" | "yes" | "on" | "1" | "true" | "t" => Some(true),
+            "n" | "no" | "off" | "0" | "false" | "f" => Some(false),
+            _ => None,
+        },
+        ValueKind::Number => match f64::try_from(v.clone()) {
+            Ok(f) if f == 1.0 => Some(true),
+            Ok(f) if f == 0.0 => Some(false),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -111,7 +111,59 @@ fn digest(name: &str, s: &str) -> Option<String> {
     })
 }
 
+/// Ansible's namespace for `to_uuid` (`UUID_NAMESPACE_ANSIBLE`).
+const UUID_NAMESPACE_ANSIBLE: &str = "361E6D51-FAEC-444A-9079-341386DA8E2E";
+
+/// Python's `uuid.UUID(text)` parsing: optional `urn:uuid:` and braces, hyphens anywhere,
+/// 32 hex digits.
+fn parse_uuid(text: &str) -> Result<[u8; 16], String> {
+    let hex = text.replace("urn:", "").replace("uuid:", "");
+    let hex = hex.trim_matches(|c| c == '{' || c == '}').replace('-', "");
+    if hex.chars().count() != 32 {
+        return Err("badly formed hexadecimal UUID string".into());
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+            .map_err(|_| format!("invalid literal for int() with base 16: '{hex}'"))?;
+    }
+    Ok(out)
+}
+
+/// Python's `uuid.uuid5(namespace, name)` as text.
+pub(crate) fn uuid5(namespace: &[u8; 16], name: &str) -> String {
+    let mut data = namespace.to_vec();
+    data.extend_from_slice(name.as_bytes());
+    let d = sha1(&data);
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 pub(crate) fn register(env: &mut Environment<'static>) {
+    add(env, &["to_uuid"], |a, v| {
+        defined(&v)?;
+        let ns_text = a
+            .str(0, "namespace")
+            .unwrap_or_else(|| UUID_NAMESPACE_ANSIBLE.to_string());
+        let ns = parse_uuid(&ns_text).map_err(|e| {
+            plugin_err(
+                "to_uuid",
+                format!("Invalid value '{ns_text}' for 'namespace': {e}"),
+            )
+        })?;
+        Ok(Value::from(uuid5(&ns, &py_str(&v))))
+    });
     add(env, &["hash"], |a, v| {
         defined(&v)?;
         let algo = a.str(0, "hashtype").unwrap_or_else(|| "sha1".into());
@@ -171,5 +223,15 @@ mod tests {
         assert_eq!(b64encode(b"hello: world"), "aGVsbG86IHdvcmxk");
         assert_eq!(b64decode("aGVsbG86IHdvcmxk").unwrap(), b"hello: world");
         assert_eq!(b64encode(b"ab"), "YWI=");
+    }
+
+    #[test]
+    fn uuid5_matches_python() {
+        // python3 -c "import uuid; print(uuid.uuid5(uuid.UUID('361E6D51-FAEC-444A-9079-341386DA8E2E'), 'web01'))"
+        let ns = parse_uuid(UUID_NAMESPACE_ANSIBLE).unwrap();
+        assert_eq!(uuid5(&ns, "web01"), "1366e976-9f5c-56fc-89f3-793cbaf36534");
+        let ns = parse_uuid("{urn:uuid:11111111-2222-3333-4444-555555555555}").unwrap();
+        assert_eq!(uuid5(&ns, "web01"), "ef8d50aa-35f2-56ad-bf5e-42392da00716");
+        assert!(parse_uuid("abc").is_err());
     }
 }

@@ -13,7 +13,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 use super::methods::split_args;
 use super::pyrepr::py_str;
 
-pub(crate) use core::to_bool;
+pub(crate) use core::boolean_strict;
 pub(crate) use lists::{py_cmp, to_dict};
 pub(crate) use strings::{compile as regex_compile, shell_quote, strftime};
 
