@@ -1457,3 +1457,53 @@ fn vars_is_the_hosts_variables() {
     assert_eq!(r("{{ vars[env_name ~ '_port'] }}", v.clone()), json!(443));
     assert_eq!(r("{{ vars['ref'] }}", v), json!(444));
 }
+
+#[test]
+fn registry_lists_what_templates_can_use() {
+    let filters = filter_names();
+    for n in [
+        "combine",
+        "to_uuid",
+        "urldecode",
+        "wordwrap",
+        "relpath",
+        "max",
+        "e",
+    ] {
+        assert!(filters.contains(&n), "{n}");
+    }
+    for n in &filters {
+        let err = templar().render_str(&format!("{{{{ none | {n} }}}}"), &vars(json!({})));
+        if let Err(e) = err {
+            assert!(
+                !e.message().contains("No filter named"),
+                "{n}: {}",
+                e.message()
+            );
+        }
+    }
+    assert!(!filters.contains(&"chain"));
+    assert!(e("{{ [1] | chain }}", json!({})).contains("No filter named 'chain'"));
+    let tests = test_names();
+    for n in &tests {
+        let err = templar().render_str(&format!("{{{{ none is {n} }}}}"), &vars(json!({})));
+        if let Err(e) = err {
+            assert!(
+                !e.message().contains("No test named"),
+                "{n}: {}",
+                e.message()
+            );
+        }
+    }
+    assert!(tests.contains(&"isnan") && tests.contains(&"true"));
+    for n in lookup_names() {
+        let err = lk(&format!("{{{{ lookup('{n}') }}}}"));
+        if let Err(e) = err {
+            assert!(
+                !e.message().contains("was not found"),
+                "{n}: {}",
+                e.message()
+            );
+        }
+    }
+}

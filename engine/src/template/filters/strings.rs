@@ -216,7 +216,7 @@ fn dirname(p: &str) -> String {
     }
 }
 
-fn normpath(p: &str) -> String {
+pub(crate) fn normpath(p: &str) -> String {
     let abs = p.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for seg in p.split('/') {
@@ -584,13 +584,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Ok(Value::from(dirname(&py_str(&v))))
     });
     add(env, &["realpath", "abspath"], |_, v| {
-        let s = py_str(&v);
-        let abs = if s.starts_with('/') {
-            s
-        } else {
-            format!("/{s}")
-        };
-        Ok(Value::from(normpath(&abs)))
+        Ok(Value::from(super::paths::abspath(&py_str(&v))))
     });
     add(env, &["normpath"], |_, v| {
         Ok(Value::from(normpath(&py_str(&v))))
