@@ -107,6 +107,50 @@ fn digest(name: &str, s: &str) -> Option<String> {
         "md5" => md5_hex(s),
         "sha1" => sha1_hex(s),
         "sha256" => sha256_hex(s),
+        "sha224" => {
+            use sha2::Digest;
+            hex(&sha2::Sha224::digest(s.as_bytes()))
+        }
+        "sha384" => {
+            use sha2::Digest;
+            hex(&sha2::Sha384::digest(s.as_bytes()))
+        }
+        "sha512" => {
+            use sha2::Digest;
+            hex(&sha2::Sha512::digest(s.as_bytes()))
+        }
+        _ => return None,
+    })
+}
+
+/// Text as bytes in one of the encodings playbooks use with `b64encode`.
+fn encode(s: &str, encoding: &str) -> Option<Vec<u8>> {
+    let utf16 = |big: bool| -> Vec<u8> {
+        s.encode_utf16()
+            .flat_map(|u| {
+                if big {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    Some(match encoding.to_lowercase().replace('_', "-").as_str() {
+        "utf-8" | "utf8" => s.as_bytes().to_vec(),
+        "utf-16-le" | "utf-16le" => utf16(false),
+        "utf-16-be" | "utf-16be" => utf16(true),
+        "utf-16" | "utf16" => [0xff, 0xfe].into_iter().chain(utf16(false)).collect(),
+        "latin-1" | "latin1" | "iso-8859-1" | "ascii" => {
+            let limit = if encoding.eq_ignore_ascii_case("ascii") {
+                0x80
+            } else {
+                0x100
+            };
+            s.chars()
+                .map(|c| u8::try_from(c as u32).ok().filter(|b| (*b as u32) < limit))
+                .collect::<Option<Vec<u8>>>()?
+        }
         _ => return None,
     })
 }
@@ -175,9 +219,17 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["sha1", "checksum"], |_, v| {
         Ok(Value::from(sha1_hex(&py_str(&v))))
     });
-    add(env, &["b64encode"], |_, v| {
+    add(env, &["b64encode"], |a, v| {
         defined(&v)?;
-        Ok(Value::from(b64encode(py_str(&v).as_bytes())))
+        let encoding = a.str(0, "encoding").unwrap_or_else(|| "utf-8".into());
+        let bytes = encode(&py_str(&v), &encoding)
+            .ok_or_else(|| plugin_err("b64encode", format!("unknown encoding: {encoding}")))?;
+        let out = b64encode(&bytes);
+        Ok(Value::from(if a.bool(1, "urlsafe", false) {
+            out.replace('+', "-").replace('/', "_")
+        } else {
+            out
+        }))
     });
     add(env, &["b64decode"], |_, v| {
         defined(&v)?;

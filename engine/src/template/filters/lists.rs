@@ -398,7 +398,12 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let xs = list_of(&v, "unique")?;
         let attr = a.str(1, "attribute");
         let cs = a.get(0, "case_sensitive").map(truthy_arg);
-        if attr.is_none() && cs.is_none() {
+        // Ansible runs Jinja's `unique` (case-insensitive unless told otherwise) and falls back
+        // to exact equality when an item is unhashable (a list or a dict).
+        let unhashable = xs
+            .iter()
+            .any(|x| matches!(x.kind(), ValueKind::Seq | ValueKind::Map));
+        if attr.is_none() && (cs == Some(true) || unhashable) {
             return Ok(Value::from(unique(xs)));
         }
         let cs = cs.unwrap_or(false);
