@@ -280,7 +280,7 @@ fn subelements(terms: &[Value]) -> Result<Vec<Value>, Error> {
     }
     let is_skipped = |v: &Value| {
         let s = v.get_attr("skipped").unwrap_or_default();
-        !s.is_undefined() && !(s.kind() == ValueKind::Bool && !s.is_true())
+        !s.is_undefined() && (s.kind() != ValueKind::Bool || s.is_true())
     };
     let elements: Vec<Value> = if list.kind() == ValueKind::Map {
         if is_skipped(list) {

@@ -329,8 +329,8 @@ pub(crate) fn boolean_strict(v: &Value) -> Option<bool> {
             _ => None,
         },
         ValueKind::Number => match f64::try_from(v.clone()) {
-            Ok(f) if f == 1.0 => Some(true),
-            Ok(f) if f == 0.0 => Some(false),
+            Ok(1.0) => Some(true),
+            Ok(0.0) => Some(false),
             _ => None,
         },
         _ => None,

@@ -262,7 +262,7 @@ pub(crate) fn py_round_float(x: f64, ndigits: i64) -> f64 {
 
 /// Python's `round(n, ndigits)` on an int: ints stay ints; negative digits round half to even.
 fn py_round_int(n: i64, ndigits: i64) -> i64 {
-    if ndigits >= 0 || ndigits < -18 {
+    if !(-18..0).contains(&ndigits) {
         return if ndigits < -18 { 0 } else { n };
     }
     let m = 10i64.pow((-ndigits) as u32);

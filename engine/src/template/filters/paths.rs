@@ -172,8 +172,32 @@ pub(crate) fn glob_files(pattern: &str) -> Vec<String> {
     let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
     // (path as the result shows it, path to ask the controller about)
     let cwd = controller_cwd();
+    // The leading components without wildcards are one folder, checked as a whole (a project
+    // folder on the real machine is only known as a whole to the controller).
+    let fixed = parts
+        .iter()
+        .take(parts.len().saturating_sub(1))
+        .take_while(|p| !has_magic(p))
+        .count();
     let mut current: Vec<String> = vec![String::new()];
-    for (n, part) in parts.iter().enumerate() {
+    if fixed > 0 {
+        let prefix = parts[..fixed].join("/");
+        let shown = if absolute {
+            format!("/{prefix}")
+        } else {
+            prefix
+        };
+        let real = if absolute {
+            shown.clone()
+        } else {
+            format!("{}/{shown}", cwd.trim_end_matches('/'))
+        };
+        if !host.is_dir(&real) {
+            return Vec::new();
+        }
+        current = vec![shown];
+    }
+    for (n, part) in parts.iter().enumerate().skip(fixed) {
         let last = n + 1 == parts.len();
         let mut next = Vec::new();
         for base in &current {
