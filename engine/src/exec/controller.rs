@@ -62,10 +62,24 @@ impl Controller {
         Sandbox::new(&self.sandbox_dir, "localhost").ok()
     }
 
+    /// Whether an absolute path is one of ours on the real machine (a file found in the
+    /// search folders, as `find_file` returns them, or inside the sandbox folder) rather
+    /// than a path on the simulated controller.
+    fn is_project_path(&self, p: &Path) -> bool {
+        if p.starts_with(&self.sandbox_dir) {
+            return true;
+        }
+        let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
+        dirs.iter().any(|d| d.is_absolute() && p.starts_with(d))
+    }
+
     /// A real path for a controller path: relative names in the search folders (they are
     /// the user's project files), absolute ones inside the controller's sandbox.
     fn real(&self, path: &str) -> Option<PathBuf> {
         if Path::new(path).is_absolute() {
+            if self.is_project_path(Path::new(path)) {
+                return Some(PathBuf::from(path));
+            }
             let sb = self.sandbox()?;
             return sb.real_path(path).ok();
         }
@@ -131,7 +145,8 @@ impl LookupHost for Controller {
     }
 
     fn exists(&self, path: &str) -> bool {
-        self.real(path).is_some()
+        // `real` maps any absolute path into the sandbox, whether it is there or not.
+        self.real(path).is_some_and(|p| p.exists())
     }
 
     fn is_file(&self, path: &str) -> bool {
@@ -144,6 +159,26 @@ impl LookupHost for Controller {
 
     fn is_link(&self, path: &str) -> bool {
         self.real(path).map(|p| p.is_symlink()).unwrap_or(false)
+    }
+
+    fn list_dir(&self, path: &str) -> Option<Vec<String>> {
+        let p = Path::new(path);
+        if self.is_project_path(p) || !p.is_absolute() {
+            let real = self.real(path)?;
+            let mut names: Vec<String> = std::fs::read_dir(real)
+                .ok()?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            return Some(names);
+        }
+        self.sandbox()?.list_dir(path).ok()
+    }
+
+    fn search_dirs(&self) -> Vec<String> {
+        let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
+        dirs.iter().map(|d| d.display().to_string()).collect()
     }
 
     fn now_epoch(&self) -> Option<f64> {

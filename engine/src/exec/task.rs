@@ -191,10 +191,35 @@ fn loop_items(
                 .templar
                 .render(terms, vars)
                 .map_err(|e| err(e.message().to_string()))?;
+            // The lookups a loop needs only turn terms into items here; the others (file,
+            // fileglob, lines, first_found, ...) are the templar's lookups.
+            if crate::template::LOOKUP_NAMES.contains(&name.as_str())
+                && !LOOP_ONLY_LOOKUPS.contains(&name.as_str())
+            {
+                return runner
+                    .templar
+                    .run_lookup(name, &rendered, vars)
+                    .map(Some)
+                    .map_err(|e| err(e.message().to_string()));
+            }
             with_lookup(name, rendered).map(Some).map_err(err)
         }
     }
 }
+
+/// The `with_*` lookups [`with_lookup`] handles itself.
+const LOOP_ONLY_LOOKUPS: &[&str] = &[
+    "items",
+    "list",
+    "flattened",
+    "indexed_items",
+    "dict",
+    "nested",
+    "cartesian",
+    "together",
+    "subelements",
+    "sequence",
+];
 
 /// The `with_*` lookups that turn terms into items.
 fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {

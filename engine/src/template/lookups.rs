@@ -46,6 +46,15 @@ pub trait LookupHost: Send + Sync {
     fn is_link(&self, _path: &str) -> bool {
         false
     }
+    /// The names in a controller folder (`fileglob`), or `None` if it is not one.
+    fn list_dir(&self, _path: &str) -> Option<Vec<String>> {
+        None
+    }
+    /// The folders relative lookup names are searched in, most specific first (role, play
+    /// folder, ...): `fileglob` globs a bare pattern in each one's `files/` and itself.
+    fn search_dirs(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The (virtual) current time as epoch seconds, for `strftime` without a time.
     fn now_epoch(&self) -> Option<f64> {
         None
@@ -251,6 +260,292 @@ fn password(term: &str, kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error>
     }
     Ok(vec![Value::from(pw)])
 }
+
+/// Ansible's `subelements` lookup: (item, subitem) pairs from a list of dicts and a dotted key.
+fn subelements(terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let fail = |m: &str| {
+        lookup_err(
+            "subelements",
+            format!("subelements lookup expects a list of two or three items, {m}"),
+        )
+    };
+    if !(2..=3).contains(&terms.len()) {
+        return Err(fail(""));
+    }
+    let (list, key) = (&terms[0], &terms[1]);
+    if !matches!(list.kind(), ValueKind::Seq | ValueKind::Map) || key.kind() != ValueKind::String {
+        return Err(fail(
+            "first a dict or a list, second a string pointing to the subkey",
+        ));
+    }
+    let is_skipped = |v: &Value| {
+        let s = v.get_attr("skipped").unwrap_or_default();
+        !s.is_undefined() && (s.kind() != ValueKind::Bool || s.is_true())
+    };
+    let elements: Vec<Value> = if list.kind() == ValueKind::Map {
+        if is_skipped(list) {
+            return Ok(vec![]);
+        }
+        list.try_iter()?
+            .map(|k| list.get_item(&k).unwrap_or_default())
+            .collect()
+    } else {
+        list.try_iter()?.collect()
+    };
+    let flags = terms.get(2).cloned();
+    if let Some(f) = &flags {
+        if f.kind() != ValueKind::Map {
+            return Err(fail(
+                "the optional third item must be a dict with flags ('skip_missing',)",
+            ));
+        }
+    }
+    let skip_missing = flags
+        .as_ref()
+        .and_then(|f| f.get_attr("skip_missing").ok())
+        .filter(|v| !v.is_undefined())
+        .map(|v| super::filters::boolean_strict(&v).unwrap_or(false))
+        .unwrap_or(false);
+    let subkeys: Vec<String> = key
+        .as_str()
+        .unwrap_or("")
+        .split('.')
+        .map(String::from)
+        .collect();
+    let label = |v: &Value| super::pyrepr::py_repr(v);
+    let mut out = Vec::new();
+    for item0 in elements {
+        if item0.kind() != ValueKind::Map {
+            return Err(lookup_err(
+                "subelements",
+                format!(
+                    "subelements lookup expects a dictionary, got '{}'",
+                    py_str(&item0)
+                ),
+            ));
+        }
+        if is_skipped(&item0) {
+            continue;
+        }
+        // Walk to the list; the last key is popped from (a copy of) its parent dict.
+        let mut parent =
+            super::convert::to_json(&item0).map_err(|e| err(e.message().to_string()))?;
+        let mut path: Vec<String> = Vec::new();
+        let mut sublist: Vec<serde_json::Value> = Vec::new();
+        for (i, subkey) in subkeys.iter().enumerate() {
+            let last = i + 1 == subkeys.len();
+            let mut cur = &parent;
+            for p in &path {
+                cur = &cur[p.as_str()];
+            }
+            let Some(value) = cur.get(subkey.as_str()) else {
+                if skip_missing {
+                    continue;
+                }
+                return Err(lookup_err(
+                    "subelements",
+                    format!(
+                        "could not find '{subkey}' key in iterated item '{}'",
+                        label(&super::convert::to_mj_static(cur))
+                    ),
+                ));
+            };
+            if !last {
+                if !value.is_object() {
+                    if skip_missing {
+                        continue;
+                    }
+                    return Err(lookup_err(
+                        "subelements",
+                        format!(
+                            "the key {subkey} should point to a dictionary, got '{}'",
+                            label(&super::convert::to_mj_static(value))
+                        ),
+                    ));
+                }
+                path.push(subkey.clone());
+            } else {
+                let serde_json::Value::Array(items) = value else {
+                    return Err(lookup_err(
+                        "subelements",
+                        format!(
+                            "the key {subkey} should point to a list, got '{}'",
+                            label(&super::convert::to_mj_static(value))
+                        ),
+                    ));
+                };
+                sublist = items.clone();
+                let mut cur = &mut parent;
+                for p in &path {
+                    cur = &mut cur[p.as_str()];
+                }
+                if let Some(m) = cur.as_object_mut() {
+                    m.shift_remove(subkey.as_str());
+                }
+            }
+        }
+        let parent = super::convert::to_mj_static(&parent);
+        for item1 in sublist {
+            out.push(Value::from(vec![
+                parent.clone(),
+                super::convert::to_mj_static(&item1),
+            ]));
+        }
+    }
+    Ok(out)
+}
+
+/// Ansible's settings with their defaults (`ansible-config` with no configuration file,
+/// as root), for the `config` lookup.
+static CONFIG_DEFAULTS: std::sync::LazyLock<serde_json::Map<String, serde_json::Value>> =
+    std::sync::LazyLock::new(|| {
+        serde_json::from_str(include_str!("config_defaults.json")).unwrap_or_default()
+    });
+
+/// The `config` lookup: Ansible's settings, which fleetsim runs with at their defaults.
+fn config(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
+    let on_missing = kw(kwargs, "on_missing")
+        .map(py_str)
+        .unwrap_or_else(|| "error".into());
+    if !matches!(on_missing.as_str(), "error" | "warn" | "skip") {
+        return Err(lookup_err(
+            "config",
+            format!(
+                "\"on_missing\" must be a string and one of \"error\", \"warn\" or \"skip\", not {on_missing}"
+            ),
+        ));
+    }
+    if kw(kwargs, "plugin_type").is_some() || kw(kwargs, "plugin_name").is_some() {
+        return Err(lookup_err(
+            "config",
+            "fleetsim does not simulate plugin settings (plugin_type/plugin_name)",
+        ));
+    }
+    let mut out = Vec::new();
+    for t in flat_terms(terms)? {
+        let Some(name) = t.as_str() else {
+            return Err(lookup_err(
+                "config",
+                format!(
+                    "Invalid setting identifier, \"{}\" is not a string, its a <class '{}'>",
+                    py_str(&t),
+                    super::pyrepr::py_type_name(&t)
+                ),
+            ));
+        };
+        match CONFIG_DEFAULTS.get(name) {
+            Some(v) => out.push(super::convert::to_mj_static(v)),
+            None if on_missing == "error" => {
+                return Err(lookup_err(
+                    "config",
+                    format!("Unable to find setting {name}"),
+                ))
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Hosts of `groups` (the `groups` variable) matching a host pattern: `a:b`, `a,b`, `a:&b`,
+/// `a:!b`, wildcards and `~regex`.
+fn match_hosts(groups: &Value, pattern: &str) -> Result<Vec<String>, Error> {
+    let all: Vec<String> = groups
+        .get_attr("all")
+        .ok()
+        .filter(|v| !v.is_undefined())
+        .map(|v| items(&v).unwrap_or_default().iter().map(py_str).collect())
+        .unwrap_or_default();
+    let resolve = |p: &str| -> Vec<String> {
+        if p == "all" || p == "*" {
+            return all.clone();
+        }
+        if let Ok(g) = groups.get_attr(p) {
+            if !g.is_undefined() {
+                return items(&g).unwrap_or_default().iter().map(py_str).collect();
+            }
+        }
+        let matcher = crate::inventory::pattern::Matcher::new(p).ok();
+        let mut out: Vec<String> = Vec::new();
+        if let Ok(keys) = groups.try_iter() {
+            for gname in keys {
+                let gname = py_str(&gname);
+                if matcher.as_ref().is_some_and(|m| m.is_match(&gname)) {
+                    if let Ok(g) = groups.get_attr(&gname) {
+                        for h in items(&g).unwrap_or_default() {
+                            let h = py_str(&h);
+                            if !out.contains(&h) {
+                                out.push(h);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for h in &all {
+            if (h == p || matcher.as_ref().is_some_and(|m| m.is_match(h))) && !out.contains(h) {
+                out.push(h.clone());
+            }
+        }
+        out
+    };
+    let mut selected: Vec<String> = Vec::new();
+    let parts = crate::inventory::pattern::order_patterns(
+        &crate::inventory::pattern::split_host_pattern(pattern),
+    );
+    for part in parts {
+        if let Some(p) = part.strip_prefix('!') {
+            let drop = resolve(p);
+            selected.retain(|h| !drop.contains(h));
+        } else if let Some(p) = part.strip_prefix('&') {
+            let keep = resolve(p);
+            selected.retain(|h| keep.contains(h));
+        } else {
+            for h in resolve(&part) {
+                if !selected.contains(&h) {
+                    selected.push(h);
+                }
+            }
+        }
+    }
+    // Inventory order, as Ansible lists matched hosts.
+    let mut ordered: Vec<String> = all
+        .iter()
+        .filter(|h| selected.contains(h))
+        .cloned()
+        .collect();
+    ordered.extend(selected.into_iter().filter(|h| !all.contains(h)));
+    Ok(ordered)
+}
+
+/// Every lookup [`run`] serves (`lookup('NAME', ...)`, `query`, `with_NAME`).
+pub const LOOKUP_NAMES: &[&str] = &[
+    "cartesian",
+    "config",
+    "dict",
+    "env",
+    "file",
+    "fileglob",
+    "first_found",
+    "indexed_items",
+    "inventory_hostnames",
+    "items",
+    "lines",
+    "list",
+    "nested",
+    "password",
+    "pipe",
+    "quote",
+    "random_choice",
+    "sequence",
+    "subelements",
+    "template",
+    "together",
+    "unvault",
+    "url",
+    "varnames",
+    "vars",
+];
 
 fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
     let short = name.strip_prefix("ansible.builtin.").unwrap_or(name);
@@ -489,6 +784,115 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
             let r = super::current().map(|c| c.0.next_random()).unwrap_or(0);
             Ok(vec![xs[(r % xs.len() as u64) as usize].clone()])
         }
+        "varnames" => {
+            let (_, ctx) = super::current().ok_or_else(|| err("no render"))?;
+            let names = ctx.vars.names();
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let Some(pattern) = t.as_str() else {
+                    return Err(lookup_err(
+                        "varnames",
+                        format!(
+                            "Invalid setting identifier, \"{}\" is not a string, it is a <class '{}'>",
+                            py_str(&t),
+                            super::pyrepr::py_type_name(&t)
+                        ),
+                    ));
+                };
+                let re = super::filters::regex_compile(pattern, None).map_err(|e| {
+                    lookup_err(
+                        "varnames",
+                        format!(
+                            "Unable to use \"{pattern}\" as a search parameter: {}",
+                            e.detail().unwrap_or_default()
+                        ),
+                    )
+                })?;
+                for n in &names {
+                    if re.is_match(n).unwrap_or(false) {
+                        out.push(Value::from(n.as_str()));
+                    }
+                }
+            }
+            Ok(out)
+        }
+        "subelements" => subelements(terms),
+        "fileglob" => {
+            let h = host()?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let term = py_str(&t);
+                let (dir, file) = match term.rfind('/') {
+                    Some(i) => (Some(&term[..i]), &term[i + 1..]),
+                    None => (None, term.as_str()),
+                };
+                let dirs: Vec<String> = match dir {
+                    Some(d) => {
+                        let d = if d.is_empty() { "/" } else { d };
+                        h.find_file(d, "files").into_iter().collect()
+                    }
+                    None => h
+                        .search_dirs()
+                        .into_iter()
+                        .flat_map(|p| [format!("{}/files", p.trim_end_matches('/')), p])
+                        .collect(),
+                };
+                for d in dirs {
+                    let found =
+                        super::filters::glob_files(&format!("{}/{file}", d.trim_end_matches('/')));
+                    if !found.is_empty() {
+                        out.extend(found.into_iter().map(Value::from));
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        }
+        "unvault" => {
+            let h = host()?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let term = py_str(&t);
+                let text = h
+                    .find_file(&term, "files")
+                    .and_then(|p| h.read_file(&p))
+                    .ok_or_else(|| {
+                        lookup_err(
+                            "unvault",
+                            format!("Unable to find file matching \"{term}\" "),
+                        )
+                    })?;
+                if text.starts_with("$ANSIBLE_VAULT") {
+                    return Err(lookup_err(
+                        "unvault",
+                        format!(
+                            "fleetsim does not simulate Ansible Vault: cannot decrypt {}",
+                            super::pyrepr::str_repr(&term)
+                        ),
+                    ));
+                }
+                out.push(Value::from(text));
+            }
+            Ok(out)
+        }
+        "config" => config(terms, kwargs),
+        "url" => Err(lookup_err(
+            "url",
+            "fleetsim does not reach the network: the url lookup cannot be simulated",
+        )),
+        "inventory_hostnames" => {
+            let (_, ctx) = super::current().ok_or_else(|| err("no render"))?;
+            let groups = ctx.resolve("groups").unwrap_or_default();
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                for h in match_hosts(&groups, &py_str(&t))? {
+                    if !out.contains(&h) {
+                        out.push(h);
+                    }
+                }
+            }
+            Ok(out.into_iter().map(Value::from).collect())
+        }
         "quote" => Ok(flat_terms(terms)?
             .iter()
             .map(|t| Value::from(shell_quote(&py_str(t))))
@@ -498,6 +902,11 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
             format!("The lookup plugin '{short}' was not found."),
         )),
     }
+}
+
+/// Run lookup `name` on `terms` (already templated) for a `with_<name>` loop: its items.
+pub(crate) fn run_for_loop(name: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
+    run(name, terms, &[])
 }
 
 fn invoke(name: &str, args: &[Value], force_list: bool) -> Result<Value, Error> {

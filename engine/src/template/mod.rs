@@ -48,7 +48,7 @@ use serde_json::Value as J;
 
 pub use convert::{to_json, to_mj_static};
 pub use error::{TemplateError, TemplateErrorKind};
-pub use lookups::{LookupHost, NoLookups};
+pub use lookups::{LookupHost, NoLookups, LOOKUP_NAMES};
 pub use undefined::{is_omit, OMIT_PLACEHOLDER};
 pub use vars::{is_template, MapVars, VarSource};
 /// PyYAML-style dumping, also used to write files for users (`fleetsim check`'s fault plans).
@@ -268,6 +268,37 @@ impl Templar {
 }
 
 impl Templar {
+    /// Run lookup `name` on already templated `terms`, as a `with_<name>` loop does: the items
+    /// (a string or other single term is one term). Errors carry Ansible's text
+    /// (`The lookup plugin 'x' failed: ...`).
+    pub fn run_lookup(
+        &self,
+        name: &str,
+        terms: &J,
+        vars: &Arc<dyn VarSource>,
+    ) -> Result<Vec<J>, TemplateError> {
+        let terms: Vec<Value> = match terms {
+            J::Array(items) => items.iter().map(convert::to_mj_static).collect(),
+            other => vec![convert::to_mj_static(other)],
+        };
+        let ctx = Ctx::new(vars.clone(), self.inner.clone());
+        push_frame();
+        CURRENT.with(|c| c.borrow_mut().push((self.inner.clone(), ctx)));
+        let result = lookups::run_for_loop(name, &terms);
+        CURRENT.with(|c| c.borrow_mut().pop());
+        pop_frame();
+        let to_err = |e: minijinja::Error| {
+            let detail = e.detail().unwrap_or_default();
+            let text = detail.strip_prefix(filters::EXACT).unwrap_or(detail);
+            TemplateError::new(TemplateErrorKind::Runtime, text.to_string())
+        };
+        let items = result.map_err(to_err)?;
+        push_frame();
+        let out = items.iter().map(convert::to_json).collect();
+        pop_frame();
+        out
+    }
+
     /// [`Templar::eval_conditional`] for a raw YAML value: booleans are taken as they are
     /// (`when: true`), strings are evaluated, anything else is an expression in its Python form
     /// (`when: 1` fails the boolean rule as Ansible's does).
@@ -293,6 +324,48 @@ impl Templar {
             _ => false,
         }
     }
+}
+
+/// Jinja's builtin tests that minijinja provides and that we keep as they are.
+const MINIJINJA_TESTS: &[&str] = &["escaped", "false", "filter", "test", "true"];
+
+/// minijinja builtins that neither Ansible nor Jinja has: removed, so that using one fails
+/// with `No filter named ...` / `No test named ...` as in Ansible.
+const NOT_ANSIBLE_FILTERS: &[&str] = &["chain", "lines"];
+const NOT_ANSIBLE_TESTS: &[&str] = &["startingwith", "endingwith", "safe"];
+
+/// Every filter templates can use, sorted (Ansible's, Jinja's, fleetsim's spellings), without
+/// the `ansible.builtin.` forms registered beside each.
+pub fn filter_names() -> Vec<&'static str> {
+    LazyLock::force(&STRICT);
+    let mut names: Vec<&'static str> = filters::REGISTERED_FILTERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+/// Every test templates can use (`x is NAME`), sorted.
+pub fn test_names() -> Vec<&'static str> {
+    LazyLock::force(&STRICT);
+    let mut names: Vec<&'static str> = filters::REGISTERED_TESTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .chain(MINIJINJA_TESTS.iter().copied())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Every lookup (`lookup('NAME')`, `query`, `with_NAME`), sorted.
+pub fn lookup_names() -> Vec<&'static str> {
+    LOOKUP_NAMES.to_vec()
 }
 
 fn shift_column(err: TemplateError, by: usize) -> TemplateError {
@@ -368,6 +441,12 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
+    for name in NOT_ANSIBLE_FILTERS {
+        env.remove_filter(name);
+    }
+    for name in NOT_ANSIBLE_TESTS {
+        env.remove_test(name);
+    }
     env
 }
 

@@ -1420,3 +1420,201 @@ fn negative_widths_pad_nothing() {
         json!("[x|x|x|x|x]")
     );
 }
+
+/// Values real Ansible printed for `ansible localhost -m debug -a "msg={{ ... }}"`.
+fn same_as_ansible(cases: &[(&str, J)]) {
+    for (t, want) in cases {
+        assert_eq!(&rs(t), want, "{t}");
+    }
+}
+
+#[test]
+fn bool_filter_and_round_follow_python() {
+    same_as_ansible(&[
+        ("{{ 'y' | bool }}", json!(false)),
+        ("{{ 'Y' | bool }}", json!(false)),
+        ("{{ 't' | bool }}", json!(false)),
+        ("{{ 'on' | bool }}", json!(true)),
+        ("{{ 'Yes' | bool }}", json!(true)),
+        ("{{ '1.0' | bool }}", json!(false)),
+        ("{{ 2 | bool }}", json!(false)),
+        ("{{ 1.0 | bool }}", json!(true)),
+        ("{{ [1] | bool }}", json!(false)),
+        ("{{ none | bool }}", json!(false)),
+        ("{{ 'banana' | bool }}", json!(false)),
+        ("{{ 'y' is truthy(convert_bool=True) }}", json!(true)),
+        ("{{ 'off' is falsy(convert_bool=True) }}", json!(true)),
+        ("{{ 2.675 | round(2) }}", json!(2.67)),
+        ("{{ 2.5 | round }}", json!(2.0)),
+        ("{{ 3.5 | round }}", json!(4.0)),
+        ("{{ 1.25 | round(1) }}", json!(1.2)),
+        ("{{ 1.15 | round(1, 'floor') }}", json!(1.1)),
+        ("{{ 1.15 | round(1, 'ceil') }}", json!(1.2)),
+        ("{{ 42 | round }}", json!(42)),
+        ("{{ -2.5 | round }}", json!(-2.0)),
+        ("{{ 0.125 | round(2) }}", json!(0.12)),
+        (
+            "{{ 'web01' | to_uuid }}",
+            json!("1366e976-9f5c-56fc-89f3-793cbaf36534"),
+        ),
+    ]);
+}
+
+#[test]
+fn vars_is_the_hosts_variables() {
+    let v = json!({"env_name": "prod", "prod_port": 443, "ref": "{{ prod_port + 1 }}"});
+    assert_eq!(r("{{ vars[env_name ~ '_port'] }}", v.clone()), json!(443));
+    assert_eq!(r("{{ vars['ref'] }}", v), json!(444));
+}
+
+#[test]
+fn registry_lists_what_templates_can_use() {
+    let filters = filter_names();
+    for n in [
+        "combine",
+        "to_uuid",
+        "urldecode",
+        "wordwrap",
+        "relpath",
+        "max",
+        "e",
+    ] {
+        assert!(filters.contains(&n), "{n}");
+    }
+    for n in &filters {
+        let err = templar().render_str(&format!("{{{{ none | {n} }}}}"), &vars(json!({})));
+        if let Err(e) = err {
+            assert!(
+                !e.message().contains("No filter named"),
+                "{n}: {}",
+                e.message()
+            );
+        }
+    }
+    assert!(!filters.contains(&"chain"));
+    assert!(e("{{ [1] | chain }}", json!({})).contains("No filter named 'chain'"));
+    let tests = test_names();
+    for n in &tests {
+        let err = templar().render_str(&format!("{{{{ none is {n} }}}}"), &vars(json!({})));
+        if let Err(e) = err {
+            assert!(
+                !e.message().contains("No test named"),
+                "{n}: {}",
+                e.message()
+            );
+        }
+    }
+    assert!(tests.contains(&"isnan") && tests.contains(&"true"));
+    for n in lookup_names() {
+        let err = lk(&format!("{{{{ lookup('{n}') }}}}"));
+        if let Err(e) = err {
+            assert!(
+                !e.message().contains("was not found"),
+                "{n}: {}",
+                e.message()
+            );
+        }
+    }
+}
+
+#[test]
+fn jinja_and_ansible_filters_as_ansible_prints_them() {
+    let v = json!({
+        "users": [{"name": "alice", "age": 30}, {"name": "bob", "age": 25}],
+        "d1": {"a": 1, "b": {"x": 1}},
+        "d2": {"b": {"y": 2}, "c": 3},
+    });
+    let cases = [
+        (
+            "{{ [d1, d2] | combine }}",
+            json!({"a": 1, "b": {"y": 2}, "c": 3}),
+        ),
+        (
+            "{{ [d1, d2] | combine(recursive=True) }}",
+            json!({"a": 1, "b": {"x": 1, "y": 2}, "c": 3}),
+        ),
+        (
+            "{{ users | rekey_on_member('name') | list }}",
+            json!(["alice", "bob"]),
+        ),
+        (
+            "{{ {'b': 1, 'a': '<x>'} | tojson }}",
+            json!("{\"a\": \"\\u003cx\\u003e\", \"b\": 1}"),
+        ),
+        (
+            "{{ {'b': 1, 'a': [1, 2]} | pprint }}",
+            json!("{'b': 1, 'a': [1, 2]}"),
+        ),
+        ("{{ ['A', 'a', 'B'] | unique }}", json!(["A", "B"])),
+        (
+            "{{ ['A', 'a', 'B'] | unique(case_sensitive=True) }}",
+            json!(["A", "a", "B"]),
+        ),
+        (
+            "{{ 'x' | comment('xml') }}",
+            json!("<!--\n -\n - x\n -\n-->"),
+        ),
+        (
+            "{{ 'abc' | b64encode(encoding='utf-16-le') }}",
+            json!("YQBiAGMA"),
+        ),
+        (
+            "{{ 'hello' | hash('sha224') }}",
+            json!("ea09ae9cc6768c50fcee903ed054556e5bfc8347907f12598aa24193"),
+        ),
+        ("{{ 'a%20b%2Fc+d' | urldecode }}", json!("a b/c d")),
+        ("{{ {'a': 'b c', 'd': 1} | urlencode }}", json!("a=b+c&d=1")),
+        ("{{ '/a/b/c' | relpath('/a/x') }}", json!("../b/c")),
+        ("{{ ['/a/b/c', '/a/b/d'] | commonpath }}", json!("/a/b")),
+        ("{{ 123456789 | filesizeformat }}", json!("123.5 MB")),
+        ("{{ '<b>x</b>  y' | striptags }}", json!("x y")),
+        ("{{ '<b>' | forceescape }}", json!("&lt;b&gt;")),
+        (
+            "{{ 'the quick brown fox jumps over the lazy dog' | wordwrap(10) }}",
+            json!("the quick\nbrown fox\njumps over\nthe lazy\ndog"),
+        ),
+        (
+            "{{ {'a': 1, 'b': 'x y'} | xmlattr }}",
+            json!(" a=\"1\" b=\"x y\""),
+        ),
+        ("{{ (0.0/1) is nan }}", json!(false)),
+        ("{{ 'http://x.org' is url }}", json!(true)),
+        ("{{ 'urn:isbn:0451450523' is urn }}", json!(true)),
+        ("{{ 'abc' is urn }}", json!(false)),
+        ("{{ {'unreachable': false} is reachable }}", json!(true)),
+        ("{{ {'timedout': {'period': 1}} is timedout }}", json!(true)),
+        ("{{ 'abc' is vault_encrypted }}", json!(false)),
+    ];
+    for (t, want) in cases {
+        assert_eq!(r(t, v.clone()), want, "{t}");
+    }
+    assert_eq!(
+        e("{{ users | rekey_on_member('age') | combine(5) }}", v.clone()),
+        "The filter plugin 'ansible.builtin.combine' failed: failed to combine variables, expected dicts but got a 'dict' and a 'int'."
+    );
+}
+
+#[test]
+fn new_lookups() {
+    assert_eq!(
+        lk("{{ query('subelements', [{'n': 1, 'g': ['a', 'b']}], 'g') }}").unwrap(),
+        json!([[{"n": 1}, "a"], [{"n": 1}, "b"]])
+    );
+    assert_eq!(
+        lk("{{ query('varnames', '^p') }}").unwrap(),
+        json!(["port"])
+    );
+    assert_eq!(
+        lk("{{ lookup('config', 'DEFAULT_FORKS') }}").unwrap(),
+        json!(5)
+    );
+    assert_eq!(
+        lk("{{ lookup('config', 'NOPE') }}").unwrap_err().message(),
+        "The lookup plugin 'config' failed: Unable to find setting NOPE"
+    );
+    assert_eq!(
+        lk("{{ lookup('unvault', 'motd.txt') }}").unwrap(),
+        json!("welcome\n\n")
+    );
+    assert!(lk("{{ lookup('url', 'http://x') }}").is_err());
+}

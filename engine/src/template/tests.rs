@@ -19,6 +19,7 @@ fn add(
 ) {
     let f: Arc<TestFn> = Arc::new(f);
     for &name in names {
+        super::filters::note_name(&super::filters::REGISTERED_TESTS, name);
         let g = f.clone();
         env.add_test(
             name,
@@ -270,6 +271,60 @@ pub(crate) fn version_compare(
     })
 }
 
+/// Ansible's `truthy` test: Python truthiness, after `boolean()` when `convert_bool` is set
+/// and the value is one of its booleans.
+fn truthy(v: &Value, convert_bool: bool) -> bool {
+    let converted = if convert_bool {
+        super::filters::boolean_strict(v)
+    } else {
+        None
+    };
+    converted.unwrap_or_else(|| super::pyrepr::py_truthy(v))
+}
+
+/// Python's `urlsplit` of a string: (scheme, netloc).
+fn urlparse(url: &str) -> (String, String) {
+    let url: String = url
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
+    let mut rest = url.as_str();
+    let mut scheme = String::new();
+    if let Some(i) = rest.find(':') {
+        let cand = &rest[..i];
+        if i > 0
+            && cand.starts_with(|c: char| c.is_ascii_alphabetic())
+            && cand
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            scheme = cand.to_ascii_lowercase();
+            rest = &rest[i + 1..];
+        }
+    }
+    let netloc = match rest.strip_prefix("//") {
+        Some(r) => r[..r.find(['/', '?', '#']).unwrap_or(r.len())].to_string(),
+        None => String::new(),
+    };
+    (scheme, netloc)
+}
+
+/// Ansible's `uri` test: any string parses; `schemes` limits the scheme.
+fn is_uri(v: &Value, schemes: Option<&Value>) -> bool {
+    let Some(s) = v.as_str() else {
+        return false;
+    };
+    let (scheme, _) = urlparse(s);
+    match schemes {
+        Some(list) if !list.is_none() && super::pyrepr::py_truthy(list) => list
+            .try_iter()
+            .map(|mut it| it.any(|x| x.as_str() == Some(scheme.as_str())))
+            .unwrap_or(false),
+        _ => true,
+    }
+}
+
 fn num(v: &Value) -> Option<f64> {
     if matches!(v.kind(), ValueKind::Number | ValueKind::Bool) {
         f64::try_from(v.clone()).ok()
@@ -367,22 +422,11 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     add(env, &["truthy"], |a, v| {
         need(&v)?;
-        let conv = a.bool(0, "convert_bool", false);
-        Ok(if conv {
-            super::filters::to_bool(&v)
-                || super::pyrepr::py_truthy(&v) && v.kind() != ValueKind::String
-        } else {
-            super::pyrepr::py_truthy(&v)
-        })
+        Ok(truthy(&v, a.bool(0, "convert_bool", false)))
     });
     add(env, &["falsy"], |a, v| {
         need(&v)?;
-        let conv = a.bool(0, "convert_bool", false);
-        Ok(!if conv {
-            super::filters::to_bool(&v)
-        } else {
-            super::pyrepr::py_truthy(&v)
-        })
+        Ok(!truthy(&v, a.bool(0, "convert_bool", false)))
     });
     add(env, &["divisibleby"], |a, v| {
         need(&v)?;
@@ -404,7 +448,51 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["upper"], |_, v| {
         Ok(v.as_str().is_some_and(|s| s.to_uppercase() == s))
     });
-    add(env, &["nan"], |_, v| Ok(num(&v).is_some_and(f64::is_nan)));
+    add(env, &["nan", "isnan"], |_, v| {
+        Ok(num(&v).is_some_and(f64::is_nan))
+    });
+    add(env, &["uri"], |a, v| Ok(is_uri(&v, a.get(0, "schemes"))));
+    add(env, &["url"], |a, v| {
+        Ok(is_uri(&v, a.get(0, "schemes"))
+            && v.as_str()
+                .map(urlparse)
+                .is_some_and(|(scheme, netloc)| !netloc.is_empty() || scheme == "file"))
+    });
+    add(env, &["urn"], |_, v| {
+        Ok(is_uri(&v, Some(&Value::from(vec![Value::from("urn")]))))
+    });
+    add(env, &["unreachable"], |_, v| {
+        result_field("unreachable", &v, "unreachable")
+    });
+    add(env, &["reachable"], |_, v| {
+        Ok(!result_field("unreachable", &v, "unreachable")?)
+    });
+    add(env, &["timedout"], |_, v| {
+        need(&v)?;
+        if v.kind() != ValueKind::Map {
+            return Err(err("The 'timedout' test expects a dictionary"));
+        }
+        let t = v.get_attr("timedout").unwrap_or_default();
+        if t.is_undefined() || !super::pyrepr::py_truthy(&t) {
+            return Ok(false);
+        }
+        let period = t.get_attr("period").unwrap_or_default();
+        Ok(!period.is_undefined() && super::pyrepr::py_truthy(&period))
+    });
+    // Vault is not simulated: no value is vault-encrypted, and a controller file is one only
+    // if it starts with the vault header.
+    add(env, &["vault_encrypted"], |_, _| Ok(false));
+    add(env, &["vaulted_file"], |_, v| {
+        let p = py_str(&v);
+        let text = super::current().and_then(|c| c.0.lookup.read_file(&p));
+        match text {
+            Some(t) => Ok(t.starts_with("$ANSIBLE_VAULT")),
+            None => Err(err(format!(
+                "Cannot test if the file {} is a vault.",
+                super::pyrepr::str_repr(&p)
+            ))),
+        }
+    });
     add(env, &["all"], |_, v| {
         Ok(super::filters::items(&v)?.iter().all(|x| x.is_true()))
     });
@@ -445,8 +533,36 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         }
         version_compare(&s, &other, &op, strict, vtype.as_deref())
     });
+    add(env, &["same_file", "is_same_file"], |a, v| {
+        need(&v)?;
+        let other = py_str(&arg0(a));
+        let p = py_str(&v);
+        let host = super::current().map(|c| c.0.lookup.clone());
+        let canon = |x: &str| {
+            host.as_ref()
+                .filter(|h| h.exists(x))
+                .map(|_| super::filters::abspath(x))
+        };
+        match (canon(&p), canon(&other)) {
+            (Some(x), Some(y)) => Ok(x == y),
+            (None, _) => Err(err(format!(
+                "[Errno 2] No such file or directory: {}",
+                super::pyrepr::str_repr(&p)
+            ))),
+            (_, None) => Err(err(format!(
+                "[Errno 2] No such file or directory: {}",
+                super::pyrepr::str_repr(&other)
+            ))),
+        }
+    });
+    add(env, &["mount", "is_mount"], |_, v| {
+        need(&v)?;
+        // The simulated controller has one filesystem: only its root is a mount point.
+        Ok(super::filters::abspath(&py_str(&v)) == "/")
+    });
     for (name, which) in [
         ("file", 0u8),
+        ("link_exists", 5),
         ("directory", 1),
         ("exists", 2),
         ("link", 3),
@@ -470,6 +586,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
                 0 => host.is_file(&p),
                 1 => host.is_dir(&p),
                 3 => host.is_link(&p),
+                5 => host.exists(&p) || host.is_link(&p),
                 _ => host.exists(&p),
             })
         });

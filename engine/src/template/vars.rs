@@ -225,6 +225,9 @@ impl Ctx {
                         cache: Mutex::new(HashMap::new()),
                     })),
                     "omit" => Some(Value::from(OMIT_PLACEHOLDER)),
+                    // `vars['name_' ~ x]`: the host's variables as a dict, each templated when
+                    // read, as Ansible's `vars` is.
+                    "vars" => Some(Value::from_dyn_object(self.clone())),
                     _ => {
                         if !GLOBAL_NAMES.contains(&name) {
                             record_miss(name, undefined_var_message(name));

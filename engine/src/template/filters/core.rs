@@ -124,13 +124,95 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         }
         Ok(Value::from_object(MutDict::new(out)))
     });
+    add(env, &["rekey_on_member"], |a, v| {
+        defined(&v)?;
+        let key = a.get(0, "key").cloned().unwrap_or_default();
+        let duplicates = a.str(1, "duplicates").unwrap_or_else(|| "error".into());
+        if duplicates != "error" && duplicates != "overwrite" {
+            return Err(plugin_err(
+                "rekey_on_member",
+                format!(
+                    "duplicates parameter to rekey_on_member has unknown value {}",
+                    py_repr(&Value::from(duplicates.as_str()))
+                ),
+            ));
+        }
+        let members: Vec<Value> = match v.kind() {
+            ValueKind::Map => {
+                let mut out = Vec::new();
+                for k in v.try_iter()? {
+                    out.push(v.get_item(&k)?);
+                }
+                out
+            }
+            ValueKind::Seq | ValueKind::Iterable => v.try_iter()?.collect(),
+            _ => {
+                return Err(plugin_err(
+                    "rekey_on_member",
+                    "Type is not a valid list, set, or dict",
+                ))
+            }
+        };
+        let mut out: IndexMap<Value, Value> = IndexMap::new();
+        for item in members {
+            if item.kind() != ValueKind::Map {
+                return Err(plugin_err(
+                    "rekey_on_member",
+                    "List item is not a valid dict",
+                ));
+            }
+            let elem = item.get_item(&key).unwrap_or(Value::UNDEFINED);
+            if elem.is_undefined() {
+                return Err(plugin_err(
+                    "rekey_on_member",
+                    format!("Key {} was not found.", py_repr(&key)),
+                ));
+            }
+            if out.contains_key(&elem) && duplicates == "error" {
+                return Err(plugin_err(
+                    "rekey_on_member",
+                    format!(
+                        "Key {} is not unique, cannot convert to dict.",
+                        py_repr(&elem)
+                    ),
+                ));
+            }
+            out.insert(elem, item);
+        }
+        Ok(Value::from_object(MutDict::new(out)))
+    });
     add(env, &["combine"], |a, v| {
         defined(&v)?;
+        if a.kw
+            .iter()
+            .any(|(k, _)| k != "recursive" && k != "list_merge")
+        {
+            return Err(plugin_err(
+                "combine",
+                "'recursive' and 'list_merge' are the only valid keyword arguments",
+            ));
+        }
         let recursive = a.kw("recursive").map(truthy_arg).unwrap_or(false);
         let list_merge = a
             .kw("list_merge")
             .map(py_str)
             .unwrap_or_else(|| "replace".into());
+        // `flatten(terms, levels=1)`: the input and the arguments, lists spliced in, so
+        // `[d1, d2] | combine` works too.
+        let mut dicts = Vec::new();
+        for t in std::iter::once(&v).chain(a.pos.iter()) {
+            defined(t)?;
+            if t.kind() == ValueKind::Seq {
+                dicts.extend(t.try_iter()?);
+            } else {
+                dicts.push(t.clone());
+            }
+        }
+        match dicts.len() {
+            0 => return Ok(Value::from_object(MutDict::new(IndexMap::new()))),
+            1 => return Ok(dicts.remove(0)),
+            _ => {}
+        }
         if ![
             "replace",
             "keep",
@@ -143,32 +225,30 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         {
             return Err(plugin_err(
                 "combine",
-                "'list_merge' accepts only one of: replace, keep, append, prepend, append_rp or prepend_rp",
+                "merge_hash: 'list_merge' argument can only be equal to 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp'",
             ));
         }
-        let mut dicts = vec![v];
-        for p in &a.pos {
-            if p.kind() == ValueKind::Seq {
-                dicts.extend(p.try_iter()?);
-            } else {
-                dicts.push(p.clone());
+        // Ansible merges from the right (`merge_hash(lower, result)`): the first pair that is
+        // not two dicts, in that order, is the one its error names.
+        let mut result_type = py_type_name(&dicts[dicts.len() - 1]);
+        for d in dicts[..dicts.len() - 1].iter().rev() {
+            if d.kind() != ValueKind::Map || result_type != "dict" {
+                return Err(plugin_err(
+                    "combine",
+                    format!(
+                        "failed to combine variables, expected dicts but got a '{}' and a '{result_type}'.",
+                        py_type_name(d)
+                    ),
+                ));
             }
+            result_type = "dict";
         }
         let mut acc = serde_json::Map::new();
         for d in dicts {
-            defined(&d)?;
-            let j = to_json(&d).map_err(|e| err(e.message().to_string()))?;
-            match j {
-                serde_json::Value::Object(m) => merge(&mut acc, m, recursive, &list_merge),
-                _ => {
-                    return Err(plugin_err(
-                        "combine",
-                        format!(
-                            "failed to combine variables, expected dicts but got a '{}'",
-                            py_type_name(&d)
-                        ),
-                    ))
-                }
+            if let serde_json::Value::Object(m) =
+                to_json(&d).map_err(|e| err(e.message().to_string()))?
+            {
+                merge(&mut acc, m, recursive, &list_merge);
             }
         }
         Ok(crate::template::convert::to_mj_static(
@@ -222,17 +302,38 @@ fn merge(
     }
 }
 
-/// Ansible's `bool` filter.
+/// Ansible's `bool` filter (`plugins/filter/core.py`): strings (lowercased, not stripped) and
+/// ints (as their text, so `True` is `'true'`) in `yes/on/true/1` are true, in `no/off/false/0`
+/// false; anything else falls back to `value == 1` (so `1.0` is true, `'y'` and `2` false).
 pub(crate) fn to_bool(v: &Value) -> bool {
+    let text = match v.kind() {
+        ValueKind::String => Some(v.as_str().unwrap_or("").to_lowercase()),
+        ValueKind::Bool => Some(if v.is_true() { "true" } else { "false" }.to_string()),
+        ValueKind::Number if v.is_integer() => Some(v.to_string()),
+        _ => None,
+    };
+    match text {
+        Some(t) => matches!(t.as_str(), "yes" | "on" | "true" | "1"),
+        None => v.kind() == ValueKind::Number && f64::try_from(v.clone()).is_ok_and(|f| f == 1.0),
+    }
+}
+
+/// Ansible's `boolean()` (`module_utils/parsing/convert_bool.py`) with `strict=True`: `None`
+/// where it raises (the value is not one of its booleans).
+pub(crate) fn boolean_strict(v: &Value) -> Option<bool> {
     match v.kind() {
-        ValueKind::Bool => v.is_true(),
-        ValueKind::None | ValueKind::Undefined => false,
-        ValueKind::Number => f64::try_from(v.clone()).map(|f| f == 1.0).unwrap_or(false),
-        ValueKind::String => matches!(
-            v.as_str().unwrap_or("").trim().to_lowercase().as_str(),
-            "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"
-        ),
-        _ => false,
+        ValueKind::Bool => Some(v.is_true()),
+        ValueKind::String => match v.as_str().unwrap_or("").trim().to_lowercase().as_str() {
+            "y" | "yes" | "on" | "1" | "true" | "t" => Some(true),
+            "n" | "no" | "off" | "0" | "false" | "f" => Some(false),
+            _ => None,
+        },
+        ValueKind::Number => match f64::try_from(v.clone()) {
+            Ok(1.0) => Some(true),
+            Ok(0.0) => Some(false),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -107,11 +107,107 @@ fn digest(name: &str, s: &str) -> Option<String> {
         "md5" => md5_hex(s),
         "sha1" => sha1_hex(s),
         "sha256" => sha256_hex(s),
+        "sha224" => {
+            use sha2::Digest;
+            hex(&sha2::Sha224::digest(s.as_bytes()))
+        }
+        "sha384" => {
+            use sha2::Digest;
+            hex(&sha2::Sha384::digest(s.as_bytes()))
+        }
+        "sha512" => {
+            use sha2::Digest;
+            hex(&sha2::Sha512::digest(s.as_bytes()))
+        }
         _ => return None,
     })
 }
 
+/// Text as bytes in one of the encodings playbooks use with `b64encode`.
+fn encode(s: &str, encoding: &str) -> Option<Vec<u8>> {
+    let utf16 = |big: bool| -> Vec<u8> {
+        s.encode_utf16()
+            .flat_map(|u| {
+                if big {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    Some(match encoding.to_lowercase().replace('_', "-").as_str() {
+        "utf-8" | "utf8" => s.as_bytes().to_vec(),
+        "utf-16-le" | "utf-16le" => utf16(false),
+        "utf-16-be" | "utf-16be" => utf16(true),
+        "utf-16" | "utf16" => [0xff, 0xfe].into_iter().chain(utf16(false)).collect(),
+        "latin-1" | "latin1" | "iso-8859-1" | "ascii" => {
+            let limit = if encoding.eq_ignore_ascii_case("ascii") {
+                0x80
+            } else {
+                0x100
+            };
+            s.chars()
+                .map(|c| u8::try_from(c as u32).ok().filter(|b| (*b as u32) < limit))
+                .collect::<Option<Vec<u8>>>()?
+        }
+        _ => return None,
+    })
+}
+
+/// Ansible's namespace for `to_uuid` (`UUID_NAMESPACE_ANSIBLE`).
+const UUID_NAMESPACE_ANSIBLE: &str = "361E6D51-FAEC-444A-9079-341386DA8E2E";
+
+/// Python's `uuid.UUID(text)` parsing: optional `urn:uuid:` and braces, hyphens anywhere,
+/// 32 hex digits.
+fn parse_uuid(text: &str) -> Result<[u8; 16], String> {
+    let hex = text.replace("urn:", "").replace("uuid:", "");
+    let hex = hex.trim_matches(|c| c == '{' || c == '}').replace('-', "");
+    if hex.chars().count() != 32 {
+        return Err("badly formed hexadecimal UUID string".into());
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+            .map_err(|_| format!("invalid literal for int() with base 16: '{hex}'"))?;
+    }
+    Ok(out)
+}
+
+/// Python's `uuid.uuid5(namespace, name)` as text.
+pub(crate) fn uuid5(namespace: &[u8; 16], name: &str) -> String {
+    let mut data = namespace.to_vec();
+    data.extend_from_slice(name.as_bytes());
+    let d = sha1(&data);
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 pub(crate) fn register(env: &mut Environment<'static>) {
+    add(env, &["to_uuid"], |a, v| {
+        defined(&v)?;
+        let ns_text = a
+            .str(0, "namespace")
+            .unwrap_or_else(|| UUID_NAMESPACE_ANSIBLE.to_string());
+        let ns = parse_uuid(&ns_text).map_err(|e| {
+            plugin_err(
+                "to_uuid",
+                format!("Invalid value '{ns_text}' for 'namespace': {e}"),
+            )
+        })?;
+        Ok(Value::from(uuid5(&ns, &py_str(&v))))
+    });
     add(env, &["hash"], |a, v| {
         defined(&v)?;
         let algo = a.str(0, "hashtype").unwrap_or_else(|| "sha1".into());
@@ -123,9 +219,17 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["sha1", "checksum"], |_, v| {
         Ok(Value::from(sha1_hex(&py_str(&v))))
     });
-    add(env, &["b64encode"], |_, v| {
+    add(env, &["b64encode"], |a, v| {
         defined(&v)?;
-        Ok(Value::from(b64encode(py_str(&v).as_bytes())))
+        let encoding = a.str(0, "encoding").unwrap_or_else(|| "utf-8".into());
+        let bytes = encode(&py_str(&v), &encoding)
+            .ok_or_else(|| plugin_err("b64encode", format!("unknown encoding: {encoding}")))?;
+        let out = b64encode(&bytes);
+        Ok(Value::from(if a.bool(1, "urlsafe", false) {
+            out.replace('+', "-").replace('/', "_")
+        } else {
+            out
+        }))
     });
     add(env, &["b64decode"], |_, v| {
         defined(&v)?;
@@ -171,5 +275,15 @@ mod tests {
         assert_eq!(b64encode(b"hello: world"), "aGVsbG86IHdvcmxk");
         assert_eq!(b64decode("aGVsbG86IHdvcmxk").unwrap(), b"hello: world");
         assert_eq!(b64encode(b"ab"), "YWI=");
+    }
+
+    #[test]
+    fn uuid5_matches_python() {
+        // python3 -c "import uuid; print(uuid.uuid5(uuid.UUID('361E6D51-FAEC-444A-9079-341386DA8E2E'), 'web01'))"
+        let ns = parse_uuid(UUID_NAMESPACE_ANSIBLE).unwrap();
+        assert_eq!(uuid5(&ns, "web01"), "1366e976-9f5c-56fc-89f3-793cbaf36534");
+        let ns = parse_uuid("{urn:uuid:11111111-2222-3333-4444-555555555555}").unwrap();
+        assert_eq!(uuid5(&ns, "web01"), "ef8d50aa-35f2-56ad-bf5e-42392da00716");
+        assert!(parse_uuid("abc").is_err());
     }
 }

@@ -238,23 +238,71 @@ fn missing_attr(item: &Value, attr: &str) -> Error {
     )
 }
 
-fn py_round(x: f64, precision: i64, method: &str) -> f64 {
-    let m = 10f64.powi(precision as i32);
-    match method {
-        "floor" => (x * m).floor() / m,
-        "ceil" => (x * m).ceil() / m,
-        _ => {
-            let y = x * m;
-            let r = y.round();
-            // Python rounds halves to even
-            let r = if (y - y.trunc()).abs() == 0.5 {
-                2.0 * (y / 2.0).round()
-            } else {
-                r
-            };
-            r / m
-        }
+/// Python's `round(x, ndigits)` on a float: the exact binary value rounded to `ndigits`
+/// decimals, exact ties to even (`round(2.675, 2)` is 2.67, as 2.675 is stored a little
+/// below). Rust's fixed-precision formatting rounds the exact value the same way.
+pub(crate) fn py_round_float(x: f64, ndigits: i64) -> f64 {
+    if !x.is_finite() || ndigits > 323 {
+        return x;
     }
+    if ndigits >= 0 {
+        return format!("{:.*}", ndigits as usize, x).parse().unwrap_or(x);
+    }
+    // Negative digits round to tens, hundreds, ...: scale down, round half to even, scale up.
+    let m = 10f64.powi((-ndigits).min(308) as i32);
+    let y = x / m;
+    let r = y.round();
+    let r = if (y - y.trunc()).abs() == 0.5 {
+        2.0 * (y / 2.0).round()
+    } else {
+        r
+    };
+    r * m
+}
+
+/// Python's `round(n, ndigits)` on an int: ints stay ints; negative digits round half to even.
+fn py_round_int(n: i64, ndigits: i64) -> i64 {
+    if !(-18..0).contains(&ndigits) {
+        return if ndigits < -18 { 0 } else { n };
+    }
+    let m = 10i64.pow((-ndigits) as u32);
+    let (q, r) = (n.div_euclid(m), n.rem_euclid(m));
+    let up = match (2 * r).cmp(&m) {
+        Ordering::Greater => true,
+        Ordering::Less => false,
+        Ordering::Equal => q % 2 != 0,
+    };
+    (q + up as i64) * m
+}
+
+/// Jinja's `round` filter: `common` is Python's `round`, `floor`/`ceil` scale, apply and divide
+/// (always a float).
+fn jinja_round(v: &Value, precision: i64, method: &str) -> Result<Value, Error> {
+    if !matches!(method, "common" | "ceil" | "floor") {
+        return Err(err("method must be common, ceil or floor"));
+    }
+    let is_int =
+        matches!(v.kind(), ValueKind::Bool) || (v.kind() == ValueKind::Number && v.is_integer());
+    if method == "common" && is_int {
+        let n = i64::try_from(v.clone()).map_err(|_| err("must be real number"))?;
+        return Ok(Value::from(py_round_int(n, precision)));
+    }
+    let x = f64::try_from(v.clone()).map_err(|_| {
+        err(format!(
+            "type {} doesn't define __round__ method",
+            py_type_name(v)
+        ))
+    })?;
+    if method == "common" {
+        return Ok(Value::from(py_round_float(x, precision)));
+    }
+    let m = 10f64.powi(precision.clamp(-400, 400) as i32);
+    let scaled = if method == "floor" {
+        (x * m).floor()
+    } else {
+        (x * m).ceil()
+    };
+    Ok(Value::from(scaled / m))
 }
 
 pub(crate) fn register(env: &mut Environment<'static>) {
@@ -350,7 +398,12 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let xs = list_of(&v, "unique")?;
         let attr = a.str(1, "attribute");
         let cs = a.get(0, "case_sensitive").map(truthy_arg);
-        if attr.is_none() && cs.is_none() {
+        // Ansible runs Jinja's `unique` (case-insensitive unless told otherwise) and falls back
+        // to exact equality when an item is unhashable (a list or a dict).
+        let unhashable = xs
+            .iter()
+            .any(|x| matches!(x.kind(), ValueKind::Seq | ValueKind::Map));
+        if attr.is_none() && (cs == Some(true) || unhashable) {
             return Ok(Value::from(unique(xs)));
         }
         let cs = cs.unwrap_or(false);
@@ -744,10 +797,9 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     add(env, &["round"], |a, v| {
         defined(&v)?;
-        let x = f64::try_from(v.clone()).map_err(|_| err("must be real number"))?;
         let p = a.int(0, "precision").unwrap_or(0);
         let method = a.str(1, "method").unwrap_or_else(|| "common".into());
-        Ok(Value::from(py_round(x, p, &method)))
+        jinja_round(&v, p, &method)
     });
     add(env, &["log"], |a, v| {
         let x = f64::try_from(v.clone())

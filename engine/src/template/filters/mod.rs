@@ -1,9 +1,11 @@
 //! Filters, registered on the environment: Ansible's `plugins/filter/core.py`, `mathstuff.py`,
-//! `urlsplit.py` and Jinja's builtins, with Ansible's semantics and error texts.
+//! `urlsplit.py`, `urls.py` and Jinja's builtins, with Ansible's semantics and error texts.
 
 mod core;
 pub(crate) mod hash;
+mod jinja;
 mod lists;
+mod paths;
 mod serialize;
 mod strings;
 
@@ -13,8 +15,9 @@ use minijinja::{Environment, Error, ErrorKind, State};
 use super::methods::split_args;
 use super::pyrepr::py_str;
 
-pub(crate) use core::to_bool;
+pub(crate) use core::boolean_strict;
 pub(crate) use lists::{py_cmp, to_dict};
+pub(crate) use paths::{abspath, glob_files};
 pub(crate) use strings::{compile as regex_compile, shell_quote, strftime};
 
 /// A filter's (or test's) arguments after the input value: positional and keyword.
@@ -140,6 +143,24 @@ pub(crate) fn items(v: &Value) -> Result<Vec<Value>, Error> {
     }
 }
 
+/// The names registered through [`add`] (filters) and `tests::add` (tests), for
+/// [`crate::template::filter_names`] and [`crate::template::test_names`].
+pub(crate) static REGISTERED_FILTERS: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+pub(crate) static REGISTERED_TESTS: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Note `name` in a registry.
+pub(crate) fn note_name(
+    registry: &std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
+    name: &'static str,
+) {
+    registry
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(name);
+}
+
 type FilterFn = dyn Fn(&Args, Value) -> Result<Value, Error> + Send + Sync + 'static;
 
 /// Register `f` under each of `names`.
@@ -150,6 +171,7 @@ pub(crate) fn add(
 ) {
     let f: std::sync::Arc<FilterFn> = std::sync::Arc::new(f);
     for &name in names {
+        note_name(&REGISTERED_FILTERS, name);
         let f1 = f.clone();
         env.add_filter(
             name,
@@ -177,4 +199,6 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     strings::register(env);
     serialize::register(env);
     hash::register(env);
+    jinja::register(env);
+    paths::register(env);
 }

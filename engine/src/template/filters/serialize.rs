@@ -102,6 +102,26 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["to_json"], |a, v| {
         Ok(Value::from(dumps_with(&data(&v)?, &json_opts(a, false))))
     });
+    // Jinja's `tojson`: `json.dumps(sort_keys=True)`, made safe for HTML.
+    add(env, &["tojson"], |a, v| {
+        let indent = a
+            .get(0, "indent")
+            .and_then(|i| i.as_i64())
+            .map(|n| n.max(0) as usize);
+        let text = dumps_with(&data(&v)?, &JsonOpts::python(indent, true, true));
+        Ok(Value::from_safe_string(
+            text.replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026")
+                .replace('\'', "\\u0027"),
+        ))
+    });
+    // Jinja's `pprint` is `pprint.pformat`, which prints Ansible's own dict and list types
+    // with their `repr` (no sorting, no wrapping).
+    add(env, &["pprint"], |_, v| {
+        defined(&v)?;
+        Ok(Value::from(crate::template::pyrepr::py_repr(&v)))
+    });
     add(env, &["to_nice_json"], |a, v| {
         Ok(Value::from(dumps_with(&data(&v)?, &json_opts(a, true))))
     });

@@ -187,7 +187,7 @@ fn dirname(p: &str) -> String {
     }
 }
 
-fn normpath(p: &str) -> String {
+pub(crate) fn normpath(p: &str) -> String {
     let abs = p.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for seg in p.split('/') {
@@ -365,37 +365,60 @@ fn urlsplit(url: &str) -> serde_json::Map<String, serde_json::Value> {
     m
 }
 
+/// Ansible's `comment` filter (`plugins/filter/core.py`), parameter for parameter.
 fn comment(text: &str, style: &str, a: &Args) -> String {
-    let (beginning, prefix, decoration, postfix, end) = match style {
-        "erlang" => ("", "%", "% ", "%", ""),
-        "c" => ("", "//", "// ", "//", ""),
-        "cblock" => ("/*", "", " * ", "", " */"),
-        "xml" => ("<!--", "", " - ", "", "-->"),
-        _ => ("", "#", "# ", "#", ""),
+    let (beginning, decoration, end) = match style {
+        "erlang" => ("", "% ", ""),
+        "c" => ("", "// ", ""),
+        "cblock" => ("/*", " * ", " */"),
+        "xml" => ("<!--", " - ", "-->"),
+        _ => ("", "# ", ""),
     };
     let get = |name: &str, d: &str| a.kw(name).map(py_str).unwrap_or_else(|| d.to_string());
-    let decoration = get("decoration", decoration);
-    let prefix = get("prefix", prefix);
-    let postfix = get("postfix", postfix);
+    let count = |name: &str| {
+        a.kw(name)
+            .and_then(|v| v.as_i64().or_else(|| py_str(v).trim().parse().ok()))
+            .unwrap_or(1)
+            .max(0) as usize
+    };
+    // The decoration (given or the style's) is also the default prefix and postfix.
+    let prepostfix = get("decoration", decoration);
+    let newline = get("newline", "\n");
     let beginning = get("beginning", beginning);
+    let prefix = get("prefix", prepostfix.trim_end());
+    let decoration = get("decoration", decoration);
+    let postfix = get("postfix", prepostfix.trim_end());
     let end = get("end", end);
-    let mut lines = Vec::new();
+    let mut out = String::new();
     if !beginning.is_empty() {
-        lines.push(beginning.clone());
+        out.push_str(&beginning);
+        out.push_str(&newline);
     }
     if !prefix.is_empty() {
-        lines.push(prefix.trim_end().to_string());
+        let one = if prefix != newline {
+            format!("{prefix}{newline}")
+        } else {
+            newline.clone()
+        };
+        out.push_str(&one.repeat(count("prefix_count")));
     }
-    for l in text.split('\n') {
-        lines.push(format!("{decoration}{l}").trim_end().to_string());
-    }
-    if !postfix.is_empty() {
-        lines.push(postfix.trim_end().to_string());
+    let body = format!(
+        "{decoration}{}",
+        text.replace(&newline, &format!("{newline}{decoration}"))
+    );
+    out.push_str(&body.replace(
+        &format!("{decoration}{newline}"),
+        &format!("{}{newline}", decoration.trim_end()),
+    ));
+    for _ in 0..count("postfix_count") {
+        out.push_str(&newline);
+        out.push_str(&postfix);
     }
     if !end.is_empty() {
-        lines.push(end);
+        out.push_str(&newline);
+        out.push_str(&end);
     }
-    lines.join("\n")
+    out
 }
 
 pub(crate) fn register(env: &mut Environment<'static>) {
@@ -555,13 +578,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Ok(Value::from(dirname(&py_str(&v))))
     });
     add(env, &["realpath", "abspath"], |_, v| {
-        let s = py_str(&v);
-        let abs = if s.starts_with('/') {
-            s
-        } else {
-            format!("/{s}")
-        };
-        Ok(Value::from(normpath(&abs)))
+        Ok(Value::from(super::paths::abspath(&py_str(&v))))
     });
     add(env, &["normpath"], |_, v| {
         Ok(Value::from(normpath(&py_str(&v))))
@@ -579,7 +596,23 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             s
         }))
     });
-    add(env, &["expandvars"], |_, v| Ok(v));
+    // `os.path.expandvars` with the controller's environment: `$NAME` and `${NAME}`; unknown
+    // names stay as written.
+    add(env, &["expandvars"], |_, v| {
+        defined(&v)?;
+        let s = py_str(&v);
+        let Ok(re) = regex::Regex::new(r"\$(\w+|\{[^}]*\})") else {
+            return Ok(Value::from(s));
+        };
+        let host = crate::template::current().map(|c| c.0.lookup.clone());
+        let out = re.replace_all(&s, |c: &regex::Captures| {
+            let name = c[1].trim_start_matches('{').trim_end_matches('}');
+            host.as_ref()
+                .and_then(|h| h.env(name))
+                .unwrap_or_else(|| c[0].to_string())
+        });
+        Ok(Value::from(out.into_owned()))
+    });
     add(env, &["splitext"], |_, v| {
         let (a, b) = splitext(&py_str(&v));
         Ok(Value::from(vec![Value::from(a), Value::from(b)]))
