@@ -206,6 +206,32 @@ impl Module for Command {
     }
 }
 
+/// Runs a module's `validate` command (`visudo -cf %s`) on the host against `data`, written
+/// to a temporary file first, as `module.run_command(validate % tmpfile)` does: the command
+/// is split as shlex splits it and run without a shell's expansions.
+pub(super) fn validate_with(
+    host: &mut fleetsim_sim::host::Host,
+    now: f64,
+    validate: &str,
+    data: &[u8],
+) -> Result<shell::ShellOutput, ModuleResult> {
+    let tmp = format!("/tmp/.ansible-validate-{}.tmp", super::SIMULATED_PID);
+    host.fs
+        .write(&tmp, data, fleetsim_sim::fs::WriteMode::Truncate)
+        .map_err(|e| super::fail(&format!("could not write a temporary file to validate: {e}")))?;
+    let cmd = validate.replacen("%s", &tmp, 1);
+    let words = crate::inventory::pyliteral::shlex_split_opts(&cmd, false)
+        .map_err(|e| super::fail(&e))?;
+    let script = words.iter().map(|w| sh_quote(w)).collect::<Vec<_>>().join(" ");
+    let mut sc = ShellContext::new(host.fs.clone(), fleetsim_sim::rng::fnv1a(host.name.as_bytes()));
+    sc.now = now;
+    sc.hostname = host.name.clone();
+    let out = shell::run(&script, &mut sc);
+    host.fs = sc.sandbox;
+    let _ = host.fs.remove_file(&tmp);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
