@@ -210,7 +210,7 @@ fn absent(
 }
 
 /// Writes the new content through `validate` (when given) and the backup (when asked).
-fn write_changes(
+pub(super) fn write_changes(
     ctx_validate: Option<&str>,
     host: &mut fleetsim_sim::host::Host,
     now: f64,

@@ -5,16 +5,22 @@
 //! the action itself (`fail`, `assert`) rather than by the module on the host, which changes
 //! the `[ERROR]: Task failed: Action failed: ...` / `Module failed: ...` wording.
 
+mod assemble;
 mod assert;
 mod blockinfile;
 mod command;
 mod copy;
 mod debug;
 mod fail;
+mod fetch;
 mod file;
+mod find;
 mod lineinfile;
 mod pause;
+mod ping;
 mod pyre;
+mod replace;
+mod script;
 mod set_fact;
 mod slurp;
 pub mod spec;
@@ -103,7 +109,13 @@ pub trait Module: Sync {
 /// The modules fleetsim simulates, by short name.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     Some(match name {
+        "assemble" => &assemble::Assemble,
         "assert" => &assert::Assert,
+        "fetch" => &fetch::Fetch,
+        "find" => &find::Find,
+        "ping" => &ping::Ping,
+        "replace" => &replace::Replace,
+        "script" => &script::Script,
         "blockinfile" => &blockinfile::BlockInFile,
         "command" => &command::Command { shell: false },
         "shell" => &command::Command { shell: true },
@@ -345,6 +357,23 @@ fn symbolic_perm_bits(user: char, perms: &str, use_umask: bool, prev: u32, is_di
         };
     }
     bits
+}
+
+/// The hex digest of `data` with one of the `checksum_algorithm` choices of stat and find.
+pub fn digest_hex(algorithm: &str, data: &[u8]) -> Option<String> {
+    use sha2::Digest;
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    Some(match algorithm {
+        "md5" => crate::template::filters::hash::md5_bytes_hex(data),
+        "sha1" => sha1_hex(data),
+        "sha224" => hex(&sha2::Sha224::digest(data)),
+        "sha256" => hex(&sha2::Sha256::digest(data)),
+        "sha384" => hex(&sha2::Sha384::digest(data)),
+        "sha512" => hex(&sha2::Sha512::digest(data)),
+        _ => return None,
+    })
 }
 
 /// SHA-1 of content, as Ansible's `checksum` fields.
