@@ -347,7 +347,7 @@ fn convert(v: &Value, kind: Kind) -> Result<Value, String> {
             Value::Bool(_) => Ok(v.clone()),
             Value::String(_) | Value::Number(_) => super::to_bool(v).map(Value::Bool).ok_or_else(|| {
                 format!(
-                    "The value '{}' is not a valid boolean.  Valid booleans include: 0, 'on', 'f', 'false', 1, 'no', 'n', '1', '0', 't', 'y', 'off', 'yes', 'true'",
+                    "The value '{}' is not a valid boolean. Valid booleans include: 0, 'on', 'f', 'false', 1, 'no', 'n', '1', '0', 't', 'y', 'off', 'yes', 'true'",
                     crate::playbook::scalar_text(v)
                 )
             }),

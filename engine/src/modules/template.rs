@@ -308,15 +308,30 @@ impl Module for Template {
             Ok(b) => b,
             Err(e) => return super::action_fail(&e),
         };
-        let source = rewrite(&body, &ws);
-        let mut rendered = match ctx.templar.render_template_text(&source, &ctx.vars) {
+        let rendered = if ws == Whitespace::default() {
+            ctx.templar.render_template_text(&body, &ctx.vars)
+        } else {
+            // Jinja drops the source's last newline (keep_trailing_newline is off) and
+            // ansible-core then appends newline_sequence until the output ends with as many
+            // newlines as the source did; fleetsim's templar keeps it, so it goes first.
+            let trimmed = body
+                .strip_suffix("\r\n")
+                .or_else(|| body.strip_suffix('\n'))
+                .unwrap_or(&body);
+            ctx.templar
+                .render_template_text(&rewrite(trimmed, &ws), &ctx.vars)
+                .map(|mut out| {
+                    let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+                    for _ in trailing(&out)..trailing(&body) {
+                        out.push_str(&ws.newline_sequence);
+                    }
+                    out
+                })
+        };
+        let rendered = match rendered {
             Ok(s) => s,
             Err(e) => return super::action_fail(e.message()),
         };
-        if ws.newline_sequence != "\n" && !rendered.contains(ws.newline_sequence.as_str()) {
-            // The templar restores the source's trailing newlines as `\n`.
-            rendered = rendered.replace('\n', &ws.newline_sequence);
-        }
         // What copy receives: the task's options without the template-only ones.
         let mut copy_args: Args = args
             .iter()

@@ -164,6 +164,15 @@ impl Module for WaitFor {
             r.insert("match_groups".into(), groups.0);
             r.insert("match_groupdict".into(), groups.1);
             r.insert("state".into(), json!(state));
+            // exit_json's add_path_info: a `path` that exists gets its attributes (and its
+            // `state` becomes what it is, `file`).
+            if let Some(p) = &path {
+                if let Ok(host) = ctx.target_host() {
+                    if host.fs.exists(p) {
+                        super::file::attrs(&host.fs, p, &mut r);
+                    }
+                }
+            }
         }
         r
     }
