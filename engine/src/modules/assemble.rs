@@ -49,7 +49,7 @@ fn escape_decode(s: &str) -> Vec<u8> {
                 i += 2;
                 continue;
             }
-            if c == b'x' && i + 3 < b.len() + 0 {
+            if c == b'x' && i + 3 < b.len() {
                 if let Ok(v) = u8::from_str_radix(&s[i + 2..(i + 4).min(s.len())], 16) {
                     out.push(v);
                     i += 4;
