@@ -1081,7 +1081,12 @@ impl Sandbox {
 
     /// Sets the virtual access and/or modification time of an existing path (`os.utime`);
     /// `None` keeps that time as it is.
-    pub fn set_times(&mut self, path: &str, atime: Option<f64>, mtime: Option<f64>) -> FsResult<()> {
+    pub fn set_times(
+        &mut self,
+        path: &str,
+        atime: Option<f64>,
+        mtime: Option<f64>,
+    ) -> FsResult<()> {
         let before = self.stat(path)?;
         let r = self.resolve(path, true)?;
         self.check_writable(path)?;

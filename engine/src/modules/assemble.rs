@@ -98,24 +98,43 @@ impl Module for Assemble {
         let (Some(src), Some(dest)) = (arg_str(args, "src"), arg_str(args, "dest")) else {
             return super::action_fail("src and dest are required");
         };
-        let remote_src = args.get("remote_src").and_then(super::to_bool).unwrap_or(true);
+        let remote_src = args
+            .get("remote_src")
+            .and_then(super::to_bool)
+            .unwrap_or(true);
         let regexp = arg_str(args, "regexp");
-        let ignore_hidden = args.get("ignore_hidden").and_then(super::to_bool).unwrap_or(false);
+        let ignore_hidden = args
+            .get("ignore_hidden")
+            .and_then(super::to_bool)
+            .unwrap_or(false);
         let delimiter = arg_str(args, "delimiter");
         if !remote_src {
             // Fragments on the controller; the result goes through copy.
             let Some(real) = ctx.find_controller_file(&src, "files") else {
-                return super::action_fail(&format!("Could not find or access '{src}' on the Ansible Controller."));
+                return super::action_fail(&format!(
+                    "Could not find or access '{src}' on the Ansible Controller."
+                ));
             };
             if !real.is_dir() {
-                return super::action_fail(&format!("Source ({}) is not a directory", real.display()));
+                return super::action_fail(&format!(
+                    "Source ({}) is not a directory",
+                    real.display()
+                ));
             }
-            let re = match regexp.as_deref().map(|r| super::pyre::compile(r, false)).transpose() {
+            let re = match regexp
+                .as_deref()
+                .map(|r| super::pyre::compile(r, false))
+                .transpose()
+            {
                 Ok(re) => re,
                 Err(e) => return super::action_fail(&e),
             };
             let mut names: Vec<String> = std::fs::read_dir(&real)
-                .map(|rd| rd.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
                 .unwrap_or_default();
             names.sort();
             let fragments: Vec<(String, Vec<u8>)> = names
@@ -123,13 +142,24 @@ impl Module for Assemble {
                 .filter(|n| wanted(n, re.as_ref(), ignore_hidden))
                 .filter_map(|n| {
                     let p = real.join(&n);
-                    p.is_file().then(|| std::fs::read(&p).ok().map(|d| (n, d))).flatten()
+                    p.is_file()
+                        .then(|| std::fs::read(&p).ok().map(|d| (n, d)))
+                        .flatten()
                 })
                 .collect();
             let data = assemble(&fragments, delimiter.as_deref());
             let copy_args: Args = args
                 .iter()
-                .filter(|(k, _)| !["remote_src", "regexp", "delimiter", "ignore_hidden", "decrypt"].contains(&k.as_str()))
+                .filter(|(k, _)| {
+                    ![
+                        "remote_src",
+                        "regexp",
+                        "delimiter",
+                        "ignore_hidden",
+                        "decrypt",
+                    ]
+                    .contains(&k.as_str())
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let copy_args = match super::validated(ctx, &super::copy::SPEC, &copy_args) {
@@ -166,7 +196,11 @@ impl Module for Assemble {
         if !host.fs.is_dir(&src) {
             return super::fail(&format!("Source ({src}) is not a directory"));
         }
-        let re = match regexp.as_deref().map(|r| super::pyre::compile(r, false)).transpose() {
+        let re = match regexp
+            .as_deref()
+            .map(|r| super::pyre::compile(r, false))
+            .transpose()
+        {
             Ok(re) => re,
             Err(e) => {
                 return super::fail(&format!(
@@ -185,7 +219,10 @@ impl Module for Assemble {
             .filter(|n| wanted(n, re.as_ref(), ignore_hidden))
             .filter_map(|n| {
                 let p = format!("{}/{n}", src.trim_end_matches('/'));
-                host.fs.is_file(&p).then(|| host.fs.read(&p).ok().map(|d| (n, d))).flatten()
+                host.fs
+                    .is_file(&p)
+                    .then(|| host.fs.read(&p).ok().map(|d| (n, d)))
+                    .flatten()
             })
             .collect();
         let data = assemble(&fragments, delimiter.as_deref());
@@ -194,7 +231,10 @@ impl Module for Assemble {
         r.insert("src".into(), json!(src));
         r.insert("dest".into(), json!(dest));
         r.insert("checksum".into(), json!(checksum));
-        r.insert("md5sum".into(), json!(crate::template::filters::hash::md5_bytes_hex(&data)));
+        r.insert(
+            "md5sum".into(),
+            json!(crate::template::filters::hash::md5_bytes_hex(&data)),
+        );
         let dest_sum = host.fs.read(&dest).ok().map(|d| super::sha1_hex(&d));
         let mut changed = false;
         if dest_sum.as_deref() != Some(checksum.as_str()) {
@@ -208,7 +248,11 @@ impl Module for Assemble {
                     json!({"rc": out.rc, "stdout": out.stdout_str(), "stderr": out.stderr_str()}),
                 );
                 if out.rc != 0 {
-                    return super::fail(&format!("failed to validate: rc:{} error:{}", out.rc, out.stderr_str()));
+                    return super::fail(&format!(
+                        "failed to validate: rc:{} error:{}",
+                        out.rc,
+                        out.stderr_str()
+                    ));
                 }
             }
             if args.get("backup").and_then(Value::as_bool).unwrap_or(false) && dest_sum.is_some() {
@@ -220,7 +264,10 @@ impl Module for Assemble {
                 }
             }
             if !check {
-                if let Err(e) = host.fs.write(&dest, &data, fleetsim_sim::fs::WriteMode::Truncate) {
+                if let Err(e) = host
+                    .fs
+                    .write(&dest, &data, fleetsim_sim::fs::WriteMode::Truncate)
+                {
                     return super::fail(&format!("Unable to write {dest}: {e}"));
                 }
             }
@@ -244,7 +291,10 @@ mod tests {
 
     #[test]
     fn fragments_join_with_newlines_and_delimiters() {
-        let f = vec![("1".to_string(), b"a".to_vec()), ("2".to_string(), b"b\n".to_vec())];
+        let f = vec![
+            ("1".to_string(), b"a".to_vec()),
+            ("2".to_string(), b"b\n".to_vec()),
+        ];
         assert_eq!(assemble(&f, None), b"a\nb\n");
         assert_eq!(assemble(&f, Some("# --")), b"a\n# --\nb\n");
         assert_eq!(escape_decode(r"x\ty\n"), b"x\ty\n");

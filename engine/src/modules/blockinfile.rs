@@ -126,7 +126,8 @@ impl Module for BlockInFile {
             Err(r) => return r,
         };
         let path = arg_str(&args, "path").unwrap_or_default();
-        let text = |name: &str, default: &str| arg_str(&args, name).unwrap_or_else(|| default.into());
+        let text =
+            |name: &str, default: &str| arg_str(&args, name).unwrap_or_else(|| default.into());
         let flag = |name: &str| args.get(name).and_then(Value::as_bool).unwrap_or(false);
         let present = text("state", "present") == "present";
         let marker = text("marker", "# {mark} ANSIBLE MANAGED BLOCK");
@@ -177,7 +178,10 @@ impl Module for BlockInFile {
         let edit = Edit {
             present,
             block: &block,
-            marker0: format!("{}\n", marker.replace("{mark}", &text("marker_begin", "BEGIN"))),
+            marker0: format!(
+                "{}\n",
+                marker.replace("{mark}", &text("marker_begin", "BEGIN"))
+            ),
             marker1: format!("{}\n", marker.replace("{mark}", &text("marker_end", "END"))),
             insertafter: insertafter.as_deref(),
             insertbefore: insertbefore.as_deref(),
@@ -275,7 +279,12 @@ mod tests {
 
     #[test]
     fn removal_takes_the_markers() {
-        let mut lines: Vec<String> = vec!["a\n".into(), "# BEGIN\n".into(), "x\n".into(), "# END\n".into()];
+        let mut lines: Vec<String> = vec![
+            "a\n".into(),
+            "# BEGIN\n".into(),
+            "x\n".into(),
+            "# END\n".into(),
+        ];
         let mut e = edit("");
         e.present = false;
         assert!(!apply(&mut lines, &e).unwrap());

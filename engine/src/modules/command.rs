@@ -272,12 +272,23 @@ pub(super) fn validate_with(
     let tmp = format!("/tmp/.ansible-validate-{}.tmp", super::SIMULATED_PID);
     host.fs
         .write(&tmp, data, fleetsim_sim::fs::WriteMode::Truncate)
-        .map_err(|e| super::fail(&format!("could not write a temporary file to validate: {e}")))?;
+        .map_err(|e| {
+            super::fail(&format!(
+                "could not write a temporary file to validate: {e}"
+            ))
+        })?;
     let cmd = validate.replacen("%s", &tmp, 1);
-    let words = crate::inventory::pyliteral::shlex_split_opts(&cmd, false)
-        .map_err(|e| super::fail(&e))?;
-    let script = words.iter().map(|w| sh_quote(w)).collect::<Vec<_>>().join(" ");
-    let mut sc = ShellContext::new(host.fs.clone(), fleetsim_sim::rng::fnv1a(host.name.as_bytes()));
+    let words =
+        crate::inventory::pyliteral::shlex_split_opts(&cmd, false).map_err(|e| super::fail(&e))?;
+    let script = words
+        .iter()
+        .map(|w| sh_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut sc = ShellContext::new(
+        host.fs.clone(),
+        fleetsim_sim::rng::fnv1a(host.name.as_bytes()),
+    );
     sc.now = now;
     sc.hostname = host.name.clone();
     let out = shell::run(&script, &mut sc);

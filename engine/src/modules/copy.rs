@@ -42,7 +42,10 @@ pub(super) struct WriteOpts<'a> {
 
 impl WriteOpts<'_> {
     fn flag(&self, name: &str, default: bool) -> bool {
-        self.args.get(name).and_then(Value::as_bool).unwrap_or(default)
+        self.args
+            .get(name)
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
     }
 }
 
@@ -106,8 +109,14 @@ pub(super) fn write_file(
                         let mut r = failed("failed to validate");
                         let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
                         r.insert("exit_status".into(), json!(out.rc));
-                        r.insert("stdout_lines".into(), json!(stdout.lines().collect::<Vec<_>>()));
-                        r.insert("stderr_lines".into(), json!(stderr.lines().collect::<Vec<_>>()));
+                        r.insert(
+                            "stdout_lines".into(),
+                            json!(stdout.lines().collect::<Vec<_>>()),
+                        );
+                        r.insert(
+                            "stderr_lines".into(),
+                            json!(stderr.lines().collect::<Vec<_>>()),
+                        );
                         r.insert("stdout".into(), json!(stdout));
                         r.insert("stderr".into(), json!(stderr));
                         return r;

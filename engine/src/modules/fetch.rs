@@ -40,10 +40,14 @@ impl Module for Fetch {
         if ctx.check_mode {
             let mut r = super::ok(false);
             r.insert("skipped".into(), json!(true));
-            r.insert("msg".into(), json!("check mode not (yet) supported for this module"));
+            r.insert(
+                "msg".into(),
+                json!("check mode not (yet) supported for this module"),
+            );
             return r;
         }
-        let flag = |name: &str, default: bool| args.get(name).and_then(super::to_bool).unwrap_or(default);
+        let flag =
+            |name: &str, default: bool| args.get(name).and_then(super::to_bool).unwrap_or(default);
         let flat = flag("flat", false);
         let fail_on_missing = flag("fail_on_missing", true);
         let validate_checksum = flag("validate_checksum", true);
@@ -51,7 +55,16 @@ impl Module for Fetch {
             return super::action_fail("src and dest are required");
         };
         for (key, v) in args {
-            if !["src", "dest", "flat", "fail_on_missing", "validate_checksum"].contains(&key.as_str()) && !v.is_null() {
+            if ![
+                "src",
+                "dest",
+                "flat",
+                "fail_on_missing",
+                "validate_checksum",
+            ]
+            .contains(&key.as_str())
+                && !v.is_null()
+            {
                 return super::action_fail(&format!(
                     "fleetsim does not simulate the option '{key}' of fetch"
                 ));
@@ -99,10 +112,22 @@ impl Module for Fetch {
                     super::fail("the remote file does not exist, not transferring, ignored")
                 } else {
                     let mut r = super::ok(false);
-                    r.insert("msg".into(), json!("the remote file does not exist, not transferring, ignored"));
+                    r.insert(
+                        "msg".into(),
+                        json!("the remote file does not exist, not transferring, ignored"),
+                    );
                     r
                 };
                 r.insert("file".into(), json!(source));
+                if fail_on_missing {
+                    // The error line shows slurp's own failure, the result fetch's message.
+                    r.insert(
+                        "_ansible_error_detail".into(),
+                        json!(format!(
+                            "File not found: {source}: [Errno 2] No such file or directory: '{source}'"
+                        )),
+                    );
+                }
                 return r;
             }
         };
@@ -147,7 +172,10 @@ impl Module for Fetch {
             if let Err(e) = fs.write(&dest, &data, fleetsim_sim::fs::WriteMode::Truncate) {
                 return super::action_fail(&format!("Failed to fetch the file. {e}"));
             }
-            let new_checksum = fs.read(&dest).map(|d| super::sha1_hex(&d)).unwrap_or_default();
+            let new_checksum = fs
+                .read(&dest)
+                .map(|d| super::sha1_hex(&d))
+                .unwrap_or_default();
             if validate_checksum && new_checksum != remote_checksum {
                 r = super::fail("checksum mismatch");
                 r.insert("file".into(), json!(source));

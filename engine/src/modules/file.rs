@@ -15,7 +15,9 @@ const SPEC: Spec = spec(
     ModuleName::AsWritten,
     &[
         opt("state", Kind::Str).choices(&["absent", "directory", "file", "hard", "link", "touch"]),
-        opt("path", Kind::Path).aliases(&["dest", "name"]).required(),
+        opt("path", Kind::Path)
+            .aliases(&["dest", "name"])
+            .required(),
         opt("_original_basename", Kind::Str),
         opt("recurse", Kind::Bool),
         opt("force", Kind::Bool),
@@ -86,7 +88,11 @@ fn folder_content(fs: &Sandbox, path: &str) -> Value {
     while let Some(dir) = stack.pop() {
         for name in fs.list_dir(&dir).unwrap_or_default() {
             let p = format!("{dir}/{name}");
-            if fs.lstat(&p).map(|s| s.kind == FileKind::Dir).unwrap_or(false) {
+            if fs
+                .lstat(&p)
+                .map(|s| s.kind == FileKind::Dir)
+                .unwrap_or(false)
+            {
                 dirs.push(p.clone());
                 stack.push(p);
             } else {
@@ -108,7 +114,8 @@ fn initial_diff(fs: &Sandbox, path: &str, state: &str, prev: &str) -> Diff {
         d.before.insert("state".into(), json!(prev));
         d.after.insert("state".into(), json!(state));
         if state == "absent" && prev == "directory" {
-            d.before.insert("path_content".into(), folder_content(fs, path));
+            d.before
+                .insert("path_content".into(), folder_content(fs, path));
         }
     }
     d
@@ -154,8 +161,10 @@ fn set_mode(
         return Ok(false);
     }
     if let Some(d) = diff {
-        d.before.insert("mode".into(), json!(format!("0{current:03o}")));
-        d.after.insert("mode".into(), json!(format!("0{wanted:03o}")));
+        d.before
+            .insert("mode".into(), json!(format!("0{current:03o}")));
+        d.after
+            .insert("mode".into(), json!(format!("0{wanted:03o}")));
     }
     if !check {
         fs.chmod(path, wanted).map_err(|e| e.to_string())?;
@@ -299,9 +308,9 @@ fn update_times(
     if mtime == When::Preserve && atime == When::Preserve {
         return Ok(false);
     }
-    let st = fs.stat(path).map_err(|e| {
-        format!("Error while updating modification or access time: {e}")
-    })?;
+    let st = fs
+        .stat(path)
+        .map_err(|e| format!("Error while updating modification or access time: {e}"))?;
     let now = fs.now();
     let pick = |w: When, prev: f64| match w {
         When::Preserve => prev,
@@ -349,7 +358,12 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Owner, group, mode and times of `path`.
-    fn attributes(&self, fs: &mut Sandbox, path: &str, diff: &mut Diff) -> Result<bool, ModuleResult> {
+    fn attributes(
+        &self,
+        fs: &mut Sandbox,
+        path: &str,
+        diff: &mut Diff,
+    ) -> Result<bool, ModuleResult> {
         let mut changed = file_args_with_diff(fs, path, self.args, self.check, Some(diff))
             .map_err(|e| fail_at(&e, path))?;
         changed |= update_times(fs, path, self.mtime, self.atime, self.check, Some(diff))
@@ -375,9 +389,11 @@ impl Run<'_> {
             let diff = initial_diff(fs, path, "absent", prev);
             if !self.check {
                 let res = if prev == "directory" {
-                    fs.remove_all(path).map_err(|e| format!("rmtree failed: {e}"))
+                    fs.remove_all(path)
+                        .map_err(|e| format!("rmtree failed: {e}"))
                 } else {
-                    fs.remove_file(path).map_err(|_| "Unlinking failed.".to_string())
+                    fs.remove_file(path)
+                        .map_err(|_| "Unlinking failed.".to_string())
                 };
                 res.map_err(|e| fail_at(&e, path))?;
             }
@@ -437,7 +453,12 @@ impl Run<'_> {
         Ok(r)
     }
 
-    fn directory(&self, fs: &mut Sandbox, path: &str, recurse: bool) -> Result<ModuleResult, ModuleResult> {
+    fn directory(
+        &self,
+        fs: &mut Sandbox,
+        path: &str,
+        recurse: bool,
+    ) -> Result<ModuleResult, ModuleResult> {
         let mut path = path.to_string();
         let mut prev = get_state(fs, &path);
         if self.follow && prev == "link" {
@@ -473,7 +494,10 @@ impl Run<'_> {
                 changed = true;
             }
         } else if prev != "directory" {
-            return Err(fail_at(&format!("{path} already exists as a {prev}"), &path));
+            return Err(fail_at(
+                &format!("{path} already exists as a {prev}"),
+                &path,
+            ));
         } else {
             changed |= self.attributes(fs, &path, &mut diff)?;
             if recurse {
@@ -518,7 +542,12 @@ impl Run<'_> {
         Ok(changed)
     }
 
-    fn link(&self, fs: &mut Sandbox, path: &str, src: Option<String>) -> Result<ModuleResult, ModuleResult> {
+    fn link(
+        &self,
+        fs: &mut Sandbox,
+        path: &str,
+        src: Option<String>,
+    ) -> Result<ModuleResult, ModuleResult> {
         let prev = get_state(fs, path);
         let src = match src {
             Some(s) => Some(s),
@@ -553,13 +582,22 @@ impl Run<'_> {
         }
         if prev == "directory" {
             if !self.force {
-                return Err(fail_at(&format!("refusing to convert from {prev} to symlink for {path}"), path));
+                return Err(fail_at(
+                    &format!("refusing to convert from {prev} to symlink for {path}"),
+                    path,
+                ));
             }
             if !fs.list_dir(path).unwrap_or_default().is_empty() {
-                return Err(fail_at(&format!("the directory {path} is not empty, refusing to convert it"), path));
+                return Err(fail_at(
+                    &format!("the directory {path} is not empty, refusing to convert it"),
+                    path,
+                ));
             }
         } else if (prev == "file" || prev == "hard") && !self.force {
-            return Err(fail_at(&format!("refusing to convert from {prev} to symlink for {path}"), path));
+            return Err(fail_at(
+                &format!("refusing to convert from {prev} to symlink for {path}"),
+                path,
+            ));
         }
         let mut diff = initial_diff(fs, path, "link", prev);
         let mut changed = false;
@@ -582,11 +620,19 @@ impl Run<'_> {
         if changed && !self.check {
             let res = match prev {
                 "absent" => fs.symlink(&src_text, path),
-                "directory" => fs.remove_dir(path).and_then(|_| fs.symlink(&src_text, path)),
-                _ => fs.remove_file(path).and_then(|_| fs.symlink(&src_text, path)),
+                "directory" => fs
+                    .remove_dir(path)
+                    .and_then(|_| fs.symlink(&src_text, path)),
+                _ => fs
+                    .remove_file(path)
+                    .and_then(|_| fs.symlink(&src_text, path)),
             };
             res.map_err(|e| {
-                let what = if prev == "absent" { "linking" } else { "replacing" };
+                let what = if prev == "absent" {
+                    "linking"
+                } else {
+                    "replacing"
+                };
                 fail_at(&format!("Error while {what}: {e}"), path)
             })?;
         }
@@ -606,7 +652,12 @@ impl Run<'_> {
         Ok(r)
     }
 
-    fn hard(&self, fs: &mut Sandbox, path: &str, src: Option<String>) -> Result<ModuleResult, ModuleResult> {
+    fn hard(
+        &self,
+        fs: &mut Sandbox,
+        path: &str,
+        src: Option<String>,
+    ) -> Result<ModuleResult, ModuleResult> {
         let prev = get_state(fs, path);
         if prev != "hard" && src.is_none() {
             return Err(super::fail("src is required for creating new hardlinks"));
@@ -646,7 +697,9 @@ impl Run<'_> {
             "hard" => match &src {
                 Some(s) if !same_inode(fs, s) => {
                     if !self.force {
-                        return Err(refuse("Cannot link, different hard link exists at destination"));
+                        return Err(refuse(
+                            "Cannot link, different hard link exists at destination",
+                        ));
                     }
                     true
                 }
@@ -654,13 +707,17 @@ impl Run<'_> {
             },
             "file" => {
                 if !self.force {
-                    return Err(refuse(&format!("Cannot link, {prev} exists at destination")));
+                    return Err(refuse(&format!(
+                        "Cannot link, {prev} exists at destination"
+                    )));
                 }
                 true
             }
             _ => {
                 if !self.force {
-                    return Err(refuse("Cannot link: different hard link exists at destination"));
+                    return Err(refuse(
+                        "Cannot link: different hard link exists at destination",
+                    ));
                 }
                 true
             }
@@ -668,10 +725,18 @@ impl Run<'_> {
         if changed && !self.check {
             let s = src.clone().unwrap_or_default();
             if prev != "absent" {
-                let _ = if prev == "directory" { fs.remove_all(path) } else { fs.remove_file(path) };
+                let _ = if prev == "directory" {
+                    fs.remove_all(path)
+                } else {
+                    fs.remove_file(path)
+                };
             }
             fs.hardlink(&s, path).map_err(|e| {
-                let what = if prev == "absent" { "linking" } else { "replacing" };
+                let what = if prev == "absent" {
+                    "linking"
+                } else {
+                    "replacing"
+                };
                 fail_at(&format!("Error while {what}: {e}"), path)
             })?;
         }
@@ -696,7 +761,8 @@ impl Module for File {
             Err(r) => return r,
         };
         let check = ctx.check_mode;
-        let flag = |name: &str, default: bool| args.get(name).and_then(Value::as_bool).unwrap_or(default);
+        let flag =
+            |name: &str, default: bool| args.get(name).and_then(Value::as_bool).unwrap_or(default);
         let recurse = flag("recurse", false);
         let host = match ctx.target_host() {
             Ok(h) => h,
@@ -708,8 +774,10 @@ impl Module for File {
         let mut state = arg_str(&args, "state");
         // additional_parameter_handling: a folder as path names the file inside it.
         if !matches!(state.as_deref(), Some("link" | "absent")) && fs.is_dir(&path) {
-            let basename = arg_str(&args, "_original_basename")
-                .or_else(|| src.as_ref().map(|s| s.rsplit('/').next().unwrap_or_default().to_string()));
+            let basename = arg_str(&args, "_original_basename").or_else(|| {
+                src.as_ref()
+                    .map(|s| s.rsplit('/').next().unwrap_or_default().to_string())
+            });
             if let Some(b) = basename.filter(|b| !b.is_empty()) {
                 path = format!("{}/{b}", path.trim_end_matches('/'));
             }
@@ -729,7 +797,8 @@ impl Module for File {
         }
         // keep_backward_compatibility_on_timestamps: touch defaults to now, others preserve.
         let time_of = |key: &str| -> Result<When, String> {
-            let format = arg_str(&args, &format!("{key}_format")).unwrap_or_else(|| "%Y%m%d%H%M.%S".into());
+            let format =
+                arg_str(&args, &format!("{key}_format")).unwrap_or_else(|| "%Y%m%d%H%M.%S".into());
             match arg_str(&args, key) {
                 Some(v) => timestamp(&v, &format),
                 None if state == "touch" => Ok(When::Now),
@@ -749,7 +818,10 @@ impl Module for File {
             atime,
         };
         if args.get("_diff_peek").is_some_and(|v| !v.is_null()) {
-            let binary = fs.read(&path).map(|d| d.iter().take(8192).any(|b| *b == 0)).unwrap_or(false);
+            let binary = fs
+                .read(&path)
+                .map(|d| d.iter().take(8192).any(|b| *b == 0))
+                .unwrap_or(false);
             let mut r = super::ok(false);
             r.insert("path".into(), json!(path));
             r.insert("appears_binary".into(), json!(binary));
@@ -793,11 +865,16 @@ mod tests {
 
     #[test]
     fn times_parse_as_strptime() {
-        assert_eq!(strptime("202401021304.05", "%Y%m%d%H%M.%S"), Some(1_704_200_645.0));
+        assert_eq!(
+            strptime("202401021304.05", "%Y%m%d%H%M.%S"),
+            Some(1_704_200_645.0)
+        );
         assert_eq!(strptime("2024-01-02", "%Y-%m-%d"), Some(1_704_153_600.0));
         assert_eq!(strptime("2024-13-02", "%Y-%m-%d"), None);
         assert_eq!(strptime("2024-01-02x", "%Y-%m-%d"), None);
-        assert!(timestamp("yesterday", "%Y").unwrap_err().contains("does not match format '%Y'"));
+        assert!(timestamp("yesterday", "%Y")
+            .unwrap_err()
+            .contains("does not match format '%Y'"));
         assert_eq!(timestamp("now", "%Y"), Ok(When::Now));
         assert_eq!(timestamp("preserve", "%Y"), Ok(When::Preserve));
     }

@@ -15,7 +15,9 @@ pub struct Find;
 const SPEC: Spec = spec(
     ModuleName::AsWritten,
     &[
-        opt("paths", Kind::List).aliases(&["name", "path"]).required(),
+        opt("paths", Kind::List)
+            .aliases(&["name", "path"])
+            .required(),
         opt("patterns", Kind::List).aliases(&["pattern"]),
         opt("excludes", Kind::List).aliases(&["exclude"]),
         opt("contains", Kind::Str),
@@ -48,7 +50,12 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 }
 
 /// `pfilter`: the name matches a pattern and no exclude (globs, or regexps from the start).
-fn name_filter(name: &str, patterns: &[String], excludes: &[String], regex: bool) -> Result<bool, String> {
+fn name_filter(
+    name: &str,
+    patterns: &[String],
+    excludes: &[String],
+    regex: bool,
+) -> Result<bool, String> {
     let hit = |p: &str| -> Result<bool, String> {
         if regex {
             let re = super::pyre::compile(&format!("^(?:{p})"), false)?;
@@ -176,20 +183,27 @@ impl Query {
         let Some(m) = &self.mode else { return Ok(true) };
         let wanted = super::parse_mode(m, 0, false)? & 0o7777;
         let have = st.mode & 0o7777;
-        Ok(if self.exact_mode { have == wanted } else { have & wanted != 0 })
+        Ok(if self.exact_mode {
+            have == wanted
+        } else {
+            have & wanted != 0
+        })
     }
 
     fn content_ok(&self, fs: &Sandbox, path: &str) -> bool {
-        let Some(re) = &self.contains else { return true };
-        let Ok(data) = fs.read(path) else { return false };
+        let Some(re) = &self.contains else {
+            return true;
+        };
+        let Ok(data) = fs.read(path) else {
+            return false;
+        };
         let text = String::from_utf8_lossy(&data);
         if self.read_whole_file {
             return super::pyre::search(re, &text);
         }
         // `prog.match(line)`: anchored at the start of each line.
-        text.split_inclusive('\n').any(|line| {
-            re.find(line).ok().flatten().is_some_and(|m| m.start() == 0)
-        })
+        text.split_inclusive('\n')
+            .any(|line| re.find(line).ok().flatten().is_some_and(|m| m.start() == 0))
     }
 }
 
@@ -212,7 +226,9 @@ fn walk(
             if q.follow {
                 fs.is_dir(&p)
             } else {
-                fs.lstat(&p).map(|s| s.kind == FileKind::Dir).unwrap_or(false)
+                fs.lstat(&p)
+                    .map(|s| s.kind == FileKind::Dir)
+                    .unwrap_or(false)
             }
         };
         let (dirs, files): (Vec<String>, Vec<String>) = names.into_iter().partition(is_dir);
@@ -238,7 +254,11 @@ fn walk(
             let mut entry = None;
             match (q.file_type.as_str(), st.kind) {
                 ("any", _) => {
-                    if names_ok()? && q.age_ok(&st, now) && q.mode_ok(&st)? && (st.kind != FileKind::File || q.size_ok(&st)) {
+                    if names_ok()?
+                        && q.age_ok(&st, now)
+                        && q.mode_ok(&st)?
+                        && (st.kind != FileKind::File || q.size_ok(&st))
+                    {
                         entry = Some(statinfo(&path, &st));
                     }
                 }
@@ -248,7 +268,12 @@ fn walk(
                     }
                 }
                 ("file", FileKind::File) => {
-                    if names_ok()? && q.age_ok(&st, now) && q.size_ok(&st) && q.content_ok(fs, &path) && q.mode_ok(&st)? {
+                    if names_ok()?
+                        && q.age_ok(&st, now)
+                        && q.size_ok(&st)
+                        && q.content_ok(fs, &path)
+                        && q.mode_ok(&st)?
+                    {
                         entry = Some(statinfo(&path, &st));
                     }
                 }
@@ -283,7 +308,8 @@ impl Module for Find {
             Ok(a) => a,
             Err(r) => return r,
         };
-        let flag = |name: &str, default: bool| args.get(name).and_then(Value::as_bool).unwrap_or(default);
+        let flag =
+            |name: &str, default: bool| args.get(name).and_then(Value::as_bool).unwrap_or(default);
         if let Some(m) = args.get("mode").filter(|m| !m.is_null() && !m.is_string()) {
             return super::fail(&format!(
                 "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
@@ -297,7 +323,16 @@ impl Module for Find {
         }
         let age = match arg_str(&args, "age") {
             None => None,
-            Some(a) => match scaled(&a, &[('s', 1), ('m', 60), ('h', 3600), ('d', 86_400), ('w', 604_800)]) {
+            Some(a) => match scaled(
+                &a,
+                &[
+                    ('s', 1),
+                    ('m', 60),
+                    ('h', 3600),
+                    ('d', 86_400),
+                    ('w', 604_800),
+                ],
+            ) {
                 Some(s) => Some(s),
                 None => {
                     let mut r = super::fail("failed to process age");
@@ -308,7 +343,16 @@ impl Module for Find {
         };
         let size = match arg_str(&args, "size") {
             None => None,
-            Some(s) => match scaled(&s, &[('b', 1), ('k', 1 << 10), ('m', 1 << 20), ('g', 1 << 30), ('t', 1 << 40)]) {
+            Some(s) => match scaled(
+                &s,
+                &[
+                    ('b', 1),
+                    ('k', 1 << 10),
+                    ('m', 1 << 20),
+                    ('g', 1 << 30),
+                    ('t', 1 << 40),
+                ],
+            ) {
                 Some(n) => Some(n),
                 None => {
                     let mut r = super::fail("failed to process size");

@@ -285,11 +285,13 @@ impl Module for LineInFile {
             let Some(line) = line else {
                 return super::fail("line is required with state=present");
             };
-            let (insertafter, insertbefore) =
-                match (arg_str(&args, "insertafter"), arg_str(&args, "insertbefore")) {
-                    (None, None) => (Some("EOF".to_string()), None),
-                    other => other,
-                };
+            let (insertafter, insertbefore) = match (
+                arg_str(&args, "insertafter"),
+                arg_str(&args, "insertbefore"),
+            ) {
+                (None, None) => (Some("EOF".to_string()), None),
+                other => other,
+            };
             if !exists {
                 if !create {
                     let mut r = super::fail(&format!("Destination {path} does not exist !"));

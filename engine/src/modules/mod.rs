@@ -137,7 +137,11 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
 }
 
 /// The module's options checked against its spec (see [`spec::Spec::validate`]).
-pub fn validated(ctx: &ModuleCtx<'_>, spec: &spec::Spec, args: &Args) -> Result<Args, ModuleResult> {
+pub fn validated(
+    ctx: &ModuleCtx<'_>,
+    spec: &spec::Spec,
+    args: &Args,
+) -> Result<Args, ModuleResult> {
     spec.validate(&ctx.task.action_written, args)
 }
 
@@ -297,7 +301,11 @@ fn symbolic_mode(s: &str, current: u32, is_dir: bool) -> Option<u32> {
             return None;
         }
         let use_umask = who.is_empty();
-        let users = if who.is_empty() || who == "a" { "ugo" } else { who };
+        let users = if who.is_empty() || who == "a" {
+            "ugo"
+        } else {
+            who
+        };
         // (operator, perms) pairs: "=rw-x+X" gives ('=', "rw"), ('-', "x"), ('+', "X").
         let mut ops: Vec<(char, String)> = Vec::new();
         for c in rest.chars() {

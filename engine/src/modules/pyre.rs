@@ -26,7 +26,11 @@ pub fn search(re: &Regex, text: &str) -> bool {
 /// `match.expand(template)`: group references and escapes replaced. A reference to a group
 /// that did not take part in the match expands to nothing; one to a group the pattern does
 /// not have is an error (`invalid group reference 3`), as in Python.
-pub fn expand(caps: &Captures<'_>, template: &str, group_names: &[Option<&str>]) -> Result<String, String> {
+pub fn expand(
+    caps: &Captures<'_>,
+    template: &str,
+    group_names: &[Option<&str>],
+) -> Result<String, String> {
     let mut out = String::new();
     let mut chars = template.chars().peekable();
     let group_count = caps.len();
@@ -130,7 +134,12 @@ mod tests {
     fn numbered_and_named_groups() {
         assert_eq!(expand_on(r"(\w+)=(\w+)", "a=b", r"\2=\1").unwrap(), "b=a");
         assert_eq!(
-            expand_on(r"(?P<key>\w+)=(?P<val>\w+)", "a=b", r"\g<val>:\g<key>:\g<1>").unwrap(),
+            expand_on(
+                r"(?P<key>\w+)=(?P<val>\w+)",
+                "a=b",
+                r"\g<val>:\g<key>:\g<1>"
+            )
+            .unwrap(),
             "b:a:a"
         );
         assert_eq!(expand_on(r"(a)", "a", r"x\ty\\").unwrap(), "x\ty\\");
@@ -138,8 +147,14 @@ mod tests {
 
     #[test]
     fn bad_references_are_errors() {
-        assert_eq!(expand_on(r"(a)", "a", r"\3").unwrap_err(), "invalid group reference 3");
-        assert_eq!(expand_on(r"(a)", "a", r"\g<nope>").unwrap_err(), "unknown group name 'nope'");
+        assert_eq!(
+            expand_on(r"(a)", "a", r"\3").unwrap_err(),
+            "invalid group reference 3"
+        );
+        assert_eq!(
+            expand_on(r"(a)", "a", r"\g<nope>").unwrap_err(),
+            "unknown group name 'nope'"
+        );
         assert_eq!(expand_on(r"(a)", "a", r"\d").unwrap_err(), "bad escape \\d");
     }
 

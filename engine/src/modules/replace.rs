@@ -93,14 +93,23 @@ impl Module for Replace {
             Some(p) => {
                 let re = match super::pyre::compile(&format!("(?s){p}"), false) {
                     Ok(r) => r,
-                    Err(e) => return super::fail(&format!("Unable to process replace due to error: {e}")),
+                    Err(e) => {
+                        return super::fail(&format!("Unable to process replace due to error: {e}"))
+                    }
                 };
-                match re.captures(&contents).ok().flatten().and_then(|c| c.name("subsection").map(|m| (m.start(), m.end()))) {
+                match re
+                    .captures(&contents)
+                    .ok()
+                    .flatten()
+                    .and_then(|c| c.name("subsection").map(|m| (m.start(), m.end())))
+                {
                     Some((s, e)) => (contents[s..e].to_string(), Some((s, e))),
                     None => {
                         res.insert(
                             "msg".into(),
-                            json!(format!("Pattern for before/after params did not match the given file: {p}")),
+                            json!(format!(
+                                "Pattern for before/after params did not match the given file: {p}"
+                            )),
                         );
                         return res;
                     }

@@ -81,11 +81,19 @@ impl Module for Script {
         };
         // A script for another interpreter cannot run in the in-process shell.
         if executable.is_none() {
-            let first = String::from_utf8_lossy(&text).lines().next().unwrap_or_default().to_string();
+            let first = String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
             if let Some(rest) = first.strip_prefix("#!") {
                 let mut words = rest.split_whitespace();
                 let prog = words.next().unwrap_or_default();
-                let prog = if prog.ends_with("/env") { words.next().unwrap_or_default() } else { prog };
+                let prog = if prog.ends_with("/env") {
+                    words.next().unwrap_or_default()
+                } else {
+                    prog
+                };
                 if !matches!(prog.rsplit('/').next(), Some("sh" | "dash" | "bash")) {
                     return super::action_fail(&format!(
                         "fleetsim runs shell scripts only; '{}' needs '{prog}'",
@@ -126,7 +134,10 @@ impl Module for Script {
         let placed = host
             .fs
             .mkdir(REMOTE_TMP, true)
-            .and_then(|_| host.fs.write(&remote, &text, fleetsim_sim::fs::WriteMode::Truncate))
+            .and_then(|_| {
+                host.fs
+                    .write(&remote, &text, fleetsim_sim::fs::WriteMode::Truncate)
+            })
             .and_then(|_| host.fs.chmod(&remote, 0o700));
         if let Err(e) = placed {
             return super::fail(&format!("could not transfer the script: {e}"));
@@ -157,12 +168,20 @@ impl Module for Script {
         let mut r = super::ok(true);
         r.insert("rc".into(), json!(out.rc));
         r.insert("stdout".into(), json!(stdout));
-        r.insert("stdout_lines".into(), json!(stdout.lines().collect::<Vec<_>>()));
+        r.insert(
+            "stdout_lines".into(),
+            json!(stdout.lines().collect::<Vec<_>>()),
+        );
         r.insert("stderr".into(), json!(stderr));
-        r.insert("stderr_lines".into(), json!(stderr.lines().collect::<Vec<_>>()));
+        r.insert(
+            "stderr_lines".into(),
+            json!(stderr.lines().collect::<Vec<_>>()),
+        );
         if out.rc != 0 {
+            // Raised by the script action itself: "Action failed: non-zero return code".
             r.insert("msg".into(), json!("non-zero return code"));
             r.insert("failed".into(), json!(true));
+            r.insert("_ansible_action_failed".into(), json!(true));
         }
         r
     }

@@ -177,7 +177,10 @@ impl Spec {
             }
         }
         let mut errors: Vec<String> = Vec::new();
-        let legal = |k: &str| self.all_opts().any(|o| o.name == k || o.aliases.contains(&k));
+        let legal = |k: &str| {
+            self.all_opts()
+                .any(|o| o.name == k || o.aliases.contains(&k))
+        };
         let mut unsupported: Vec<&str> = args
             .keys()
             .map(String::as_str)
@@ -292,7 +295,10 @@ impl Spec {
             };
             let mut names: Vec<&str> = self.all_opts().map(|o| o.name).collect();
             names.sort_unstable();
-            let mut aliases: Vec<&str> = self.all_opts().flat_map(|o| o.aliases.iter().copied()).collect();
+            let mut aliases: Vec<&str> = self
+                .all_opts()
+                .flat_map(|o| o.aliases.iter().copied())
+                .collect();
             aliases.sort_unstable();
             let mut supported = names.join(", ");
             if !aliases.is_empty() {
@@ -441,7 +447,9 @@ mod tests {
     const DEMO: Spec = spec(
         ModuleName::AsWritten,
         &[
-            opt("path", Kind::Path).aliases(&["dest", "name"]).required(),
+            opt("path", Kind::Path)
+                .aliases(&["dest", "name"])
+                .required(),
             opt("state", Kind::Str).choices(&["absent", "present"]),
             opt("backup", Kind::Bool),
             opt("count", Kind::Int),
@@ -456,12 +464,20 @@ mod tests {
     }
 
     fn err(r: Result<Args, ModuleResult>) -> String {
-        r.err().and_then(|m| m.get("msg").cloned()).map(|m| m.to_string()).unwrap_or_default()
+        r.err()
+            .and_then(|m| m.get("msg").cloned())
+            .map(|m| m.to_string())
+            .unwrap_or_default()
     }
 
     #[test]
     fn aliases_fold_into_the_option_and_types_convert() {
-        let p = DEMO.validate("demo", &args(json!({"dest": "~/x", "backup": "yes", "count": "3"}))).unwrap();
+        let p = DEMO
+            .validate(
+                "demo",
+                &args(json!({"dest": "~/x", "backup": "yes", "count": "3"})),
+            )
+            .unwrap();
         assert_eq!(p.get("path"), Some(&json!("/root/x")));
         assert_eq!(p.get("backup"), Some(&json!(true)));
         assert_eq!(p.get("count"), Some(&json!(3)));
@@ -479,13 +495,25 @@ mod tests {
 
     #[test]
     fn errors_come_in_ansibles_order() {
-        let e = err(DEMO.validate("demo", &args(json!({"regexp": "a", "search_string": "b", "zz": 1}))));
-        assert!(e.contains("parameters are mutually exclusive: regexp|search_string"), "{e}");
+        let e = err(DEMO.validate(
+            "demo",
+            &args(json!({"regexp": "a", "search_string": "b", "zz": 1})),
+        ));
+        assert!(
+            e.contains("parameters are mutually exclusive: regexp|search_string"),
+            "{e}"
+        );
         let e = err(DEMO.validate("demo", &args(json!({"state": "gone"}))));
         assert!(e.contains("missing required arguments: path"), "{e}");
         let e = err(DEMO.validate("demo", &args(json!({"path": "/x", "state": "gone"}))));
-        assert!(e.contains("value of state must be one of: absent, present, got: gone"), "{e}");
+        assert!(
+            e.contains("value of state must be one of: absent, present, got: gone"),
+            "{e}"
+        );
         let e = err(DEMO.validate("demo", &args(json!({"path": "/x", "count": "many"}))));
-        assert!(e.contains("argument 'count' is of type str and we were unable to convert to int"), "{e}");
+        assert!(
+            e.contains("argument 'count' is of type str and we were unable to convert to int"),
+            "{e}"
+        );
     }
 }

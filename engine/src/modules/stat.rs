@@ -14,7 +14,9 @@ pub struct Stat;
 const SPEC: Spec = spec(
     ModuleName::AsWritten,
     &[
-        opt("path", Kind::Path).aliases(&["dest", "name"]).required(),
+        opt("path", Kind::Path)
+            .aliases(&["dest", "name"])
+            .required(),
         opt("follow", Kind::Bool),
         opt("get_checksum", Kind::Bool),
         opt("get_mime", Kind::Bool).aliases(&["mime", "mime_type", "mime-type"]),
@@ -92,7 +94,10 @@ pub(super) fn stat_dict(
     // Modules run as root: everything is readable and writable, executable with any x bit.
     s.insert("readable".into(), json!(true));
     s.insert("writeable".into(), json!(true));
-    s.insert("executable".into(), json!(mode & 0o111 != 0 || st.kind == FileKind::Dir));
+    s.insert(
+        "executable".into(),
+        json!(mode & 0o111 != 0 || st.kind == FileKind::Dir),
+    );
     s.insert("pw_name".into(), json!(st.owner));
     s.insert("gr_name".into(), json!(st.group));
     if st.kind == FileKind::Symlink {
@@ -132,7 +137,8 @@ impl Module for Stat {
             Err(r) => return r,
         };
         let path = arg_str(&args, "path").unwrap_or_default();
-        let flag = |name: &str, default: bool| args.get(name).and_then(Value::as_bool).unwrap_or(default);
+        let flag =
+            |name: &str, default: bool| args.get(name).and_then(Value::as_bool).unwrap_or(default);
         let follow = flag("follow", false);
         let algorithm = arg_str(&args, "checksum_algorithm").unwrap_or_else(|| "sha1".into());
         let checksum = flag("get_checksum", true).then_some(algorithm.as_str());

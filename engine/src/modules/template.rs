@@ -82,7 +82,9 @@ fn header_overrides(text: &str, ws: &mut Whitespace) -> Result<String, String> {
                 // whatever this says, for the template module.
             }
             (k, Value::String(s))
-                if DEFAULT_DELIMITERS.iter().any(|(name, def)| *name == k && *def == s) => {}
+                if DEFAULT_DELIMITERS
+                    .iter()
+                    .any(|(name, def)| *name == k && *def == s) => {}
             (k, _) if DEFAULT_DELIMITERS.iter().any(|(name, _)| *name == k) => {
                 return Err(format!(
                     "fleetsim does not simulate the '#jinja2:' override '{k}' (custom Jinja delimiters)"
@@ -90,10 +92,22 @@ fn header_overrides(text: &str, ws: &mut Whitespace) -> Result<String, String> {
             }
             ("line_statement_prefix" | "line_comment_prefix", Value::Null) => {}
             ("line_statement_prefix" | "line_comment_prefix", _) => {
-                return Err(format!("fleetsim does not simulate the '#jinja2:' override '{key}'"));
+                return Err(format!(
+                    "fleetsim does not simulate the '#jinja2:' override '{key}'"
+                ));
             }
-            (k, _) if ["trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline"].contains(&k) => {
-                return Err(format!("'#jinja2:' override '{k}' has a value of the wrong type"));
+            (k, _)
+                if [
+                    "trim_blocks",
+                    "lstrip_blocks",
+                    "newline_sequence",
+                    "keep_trailing_newline",
+                ]
+                .contains(&k) =>
+            {
+                return Err(format!(
+                    "'#jinja2:' override '{k}' has a value of the wrong type"
+                ));
             }
             (k, _) => return Err(format!("Invalid '#jinja2:' override key '{k}'.")),
         }
@@ -154,11 +168,7 @@ fn rewrite(src: &str, ws: &Whitespace) -> String {
             }
         }
     };
-    while let Some(at) = ["{{", "{%", "{#"]
-        .iter()
-        .filter_map(|m| rest.find(m))
-        .min()
-    {
+    while let Some(at) = ["{{", "{%", "{#"].iter().filter_map(|m| rest.find(m)).min() {
         let (text, tag) = rest.split_at(at);
         let kind = &tag[..2];
         let ws_control = tag[2..].starts_with(['-', '+']);
@@ -234,9 +244,7 @@ fn find_endraw(s: &str) -> usize {
     let mut from = 0;
     while let Some(at) = s[from..].find("{%") {
         let start = from + at;
-        let inner = s[start + 2..]
-            .trim_start_matches(['-', '+'])
-            .trim_start();
+        let inner = s[start + 2..].trim_start_matches(['-', '+']).trim_start();
         if inner.starts_with("endraw") {
             return start;
         }
@@ -290,7 +298,9 @@ impl Module for Template {
                 ));
             }
         }
-        if arg_str(args, "output_encoding").is_some_and(|e| !e.eq_ignore_ascii_case("utf-8") && !e.eq_ignore_ascii_case("utf8")) {
+        if arg_str(args, "output_encoding")
+            .is_some_and(|e| !e.eq_ignore_ascii_case("utf-8") && !e.eq_ignore_ascii_case("utf8"))
+        {
             return super::action_fail(
                 "fleetsim does not simulate the option 'output_encoding' of template (only utf-8)",
             );
@@ -348,7 +358,10 @@ impl Module for Template {
         let copy_args = match super::validated(ctx, &super::copy::SPEC, &copy_args) {
             Ok(a) => a,
             Err(mut r) => {
-                r.insert("checksum".into(), json!(super::sha1_hex(rendered.as_bytes())));
+                r.insert(
+                    "checksum".into(),
+                    json!(super::sha1_hex(rendered.as_bytes())),
+                );
                 return r;
             }
         };
@@ -390,12 +403,18 @@ mod tests {
     #[test]
     fn header_sets_whitespace() {
         let mut ws = Whitespace::default();
-        let body = header_overrides("#jinja2: lstrip_blocks: True, trim_blocks: False\nx\n", &mut ws).unwrap();
+        let body = header_overrides(
+            "#jinja2: lstrip_blocks: True, trim_blocks: False\nx\n",
+            &mut ws,
+        )
+        .unwrap();
         assert_eq!(body, "x\n");
         assert!(ws.lstrip_blocks);
         assert!(!ws.trim_blocks);
         let mut ws = Whitespace::default();
-        assert!(header_overrides("#jinja2: bogus: 1\nx", &mut ws).unwrap_err().contains("Invalid '#jinja2:' override key 'bogus'"));
+        assert!(header_overrides("#jinja2: bogus: 1\nx", &mut ws)
+            .unwrap_err()
+            .contains("Invalid '#jinja2:' override key 'bogus'"));
         assert!(header_overrides("#jinja2: trim_blocks: False", &mut ws).is_err());
     }
 
@@ -407,17 +426,26 @@ mod tests {
             newline_sequence: "\n".into(),
         };
         assert_eq!(
-            rewrite("a:\n    {% for i in x %}\n  - {{ i }}\n    {% endfor %}\nend\n", &ws),
+            rewrite(
+                "a:\n    {% for i in x %}\n  - {{ i }}\n    {% endfor %}\nend\n",
+                &ws
+            ),
             "a:\n{% for i in x +%}\n  - {{ i }}\n{% endfor +%}\nend\n"
         );
         // A tag after text on its line keeps the blanks; quoted "%}" does not end a tag.
         assert_eq!(rewrite("x  {% if '%}' %}y", &ws), "x  {% if '%}' +%}y");
         // Raw blocks are left alone.
-        assert_eq!(rewrite("{% raw %}  {% x %}{% endraw %}", &ws), "{% raw +%}  {% x %}{% endraw +%}");
+        assert_eq!(
+            rewrite("{% raw %}  {% x %}{% endraw %}", &ws),
+            "{% raw +%}  {% x %}{% endraw +%}"
+        );
     }
 
     #[test]
     fn defaults_leave_the_source_alone() {
-        assert_eq!(rewrite("  {% if a %}\r\n", &Whitespace::default()), "  {% if a %}\r\n");
+        assert_eq!(
+            rewrite("  {% if a %}\r\n", &Whitespace::default()),
+            "  {% if a %}\r\n"
+        );
     }
 }

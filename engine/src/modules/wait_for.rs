@@ -33,13 +33,19 @@ const SPEC: Spec = spec(
 fn match_groups(re: &fancy_regex::Regex, text: &str) -> Option<(Value, Value)> {
     let caps = re.captures(text).ok().flatten()?;
     let groups: Vec<Value> = (1..caps.len())
-        .map(|i| caps.get(i).map(|m| json!(m.as_str())).unwrap_or(Value::Null))
+        .map(|i| {
+            caps.get(i)
+                .map(|m| json!(m.as_str()))
+                .unwrap_or(Value::Null)
+        })
         .collect();
     let mut dict = serde_json::Map::new();
     for name in re.capture_names().flatten() {
         dict.insert(
             name.to_string(),
-            caps.name(name).map(|m| json!(m.as_str())).unwrap_or(Value::Null),
+            caps.name(name)
+                .map(|m| json!(m.as_str()))
+                .unwrap_or(Value::Null),
         );
     }
     Some((Value::Array(groups), Value::Object(dict)))
@@ -66,7 +72,9 @@ impl Module for WaitFor {
             },
             None => None,
         };
-        if args.get("port").is_some_and(|p| !p.is_null()) && args.get("path").is_some_and(|p| !p.is_null()) {
+        if args.get("port").is_some_and(|p| !p.is_null())
+            && args.get("path").is_some_and(|p| !p.is_null())
+        {
             let mut r = super::fail("port and path parameter can not both be passed to wait_for");
             r.insert("elapsed".into(), json!(0));
             return r;
