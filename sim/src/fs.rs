@@ -171,6 +171,13 @@ pub struct Stat {
     pub group: String,
     /// Number of hard links.
     pub nlink: u64,
+    /// Virtual access time (the mtime unless set apart, as by `touch -a` or the file module).
+    pub atime: f64,
+    /// Virtual status-change time: the last write, chmod, chown or time change.
+    pub ctime: f64,
+    /// Inode number: stable for a path across runs (derived from the host path), shared by
+    /// hard links only as far as the real filesystem's link count says.
+    pub inode: u64,
 }
 
 /// How [`Sandbox::write`] opens the file.
@@ -201,6 +208,8 @@ struct Meta {
     owner: Option<String>,
     group: Option<String>,
     mtime: Option<f64>,
+    atime: Option<f64>,
+    ctime: Option<f64>,
     special: u32,
 }
 
@@ -571,7 +580,10 @@ impl Sandbox {
 
     fn touch_meta(&mut self, host: &str) {
         let now = self.now;
-        self.meta.entry(host.to_string()).or_default().mtime = Some(now);
+        let m = self.meta.entry(host.to_string()).or_default();
+        m.mtime = Some(now);
+        m.atime = Some(now);
+        m.ctime = Some(now);
         if let Some(j) = &self.journal {
             j.lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -683,11 +695,15 @@ impl Sandbox {
             return Err(FsError::new(Errno::NotDir, path));
         }
         let meta = self.meta.get(&r.host);
+        let mtime = meta.and_then(|m| m.mtime).unwrap_or(0.0);
         Ok(Stat {
             kind,
             mode: (md.permissions().mode() & 0o1777) | meta.map(|m| m.special).unwrap_or(0),
             size: md.len(),
-            mtime: meta.and_then(|m| m.mtime).unwrap_or(0.0),
+            mtime,
+            atime: meta.and_then(|m| m.atime).unwrap_or(mtime),
+            ctime: meta.and_then(|m| m.ctime).unwrap_or(mtime),
+            inode: 0x1_0000 + crate::rng::fnv1a(r.host.as_bytes()) % 0xff_0000,
             owner: meta
                 .and_then(|m| m.owner.clone())
                 .unwrap_or_else(|| "root".into()),
@@ -1033,7 +1049,10 @@ impl Sandbox {
         }
         stdfs::set_permissions(&r.real, stdfs::Permissions::from_mode(mode & 0o1777))
             .map_err(|e| FsError::io(&e, path))?;
-        self.meta.entry(r.host).or_default().special = mode & 0o6000;
+        let now = self.now;
+        let m = self.meta.entry(r.host).or_default();
+        m.special = mode & 0o6000;
+        m.ctime = Some(now);
         Ok(())
     }
 
@@ -1047,6 +1066,7 @@ impl Sandbox {
         if !self.is_root_actor() {
             return Err(FsError::new(Errno::Perm, path));
         }
+        let now = self.now;
         let m = self.meta.entry(r.host).or_default();
         if let Some(o) = owner {
             m.owner = Some(o.to_string());
@@ -1054,6 +1074,7 @@ impl Sandbox {
         if let Some(g) = group {
             m.group = Some(g.to_string());
         }
+        m.ctime = Some(now);
         Ok(())
     }
 
@@ -1065,6 +1086,25 @@ impl Sandbox {
         }
         self.check_writable(path)?;
         self.meta.entry(r.host).or_default().mtime = Some(mtime);
+        Ok(())
+    }
+
+    /// Sets the virtual access and/or modification time of an existing path (`os.utime`);
+    /// `None` keeps that time as it is.
+    pub fn set_times(
+        &mut self,
+        path: &str,
+        atime: Option<f64>,
+        mtime: Option<f64>,
+    ) -> FsResult<()> {
+        let before = self.stat(path)?;
+        let r = self.resolve(path, true)?;
+        self.check_writable(path)?;
+        let now = self.now;
+        let m = self.meta.entry(r.host).or_default();
+        m.atime = Some(atime.unwrap_or(before.atime));
+        m.mtime = Some(mtime.unwrap_or(before.mtime));
+        m.ctime = Some(now);
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use fleetsim_sim::fleet::commands::FleetCommands;
 use fleetsim_sim::fleet::SharedFleet;
 use fleetsim_sim::shell::{self, ShellContext};
 
+use super::spec::{opt, spec, Kind, ModuleName, Spec};
 use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
 
 pub struct Command {
@@ -51,8 +52,60 @@ fn lines(s: &str) -> Value {
     json!(s.lines().collect::<Vec<_>>())
 }
 
+/// The command module's options (`shell` is the same module with `_uses_shell`).
+const SPEC: Spec = spec(
+    ModuleName::Fixed("ansible.legacy.command"),
+    &[
+        opt("_raw_params", Kind::Str),
+        opt("_uses_shell", Kind::Bool),
+        opt("cmd", Kind::Str),
+        opt("argv", Kind::List),
+        opt("chdir", Kind::Path),
+        opt("executable", Kind::Str),
+        opt("expand_argument_vars", Kind::Bool),
+        opt("creates", Kind::Path),
+        opt("removes", Kind::Path),
+        opt("stdin", Kind::Str),
+        opt("stdin_add_newline", Kind::Bool),
+        opt("strip_empty_ends", Kind::Bool),
+    ],
+)
+.required_one_of(&[&["_raw_params", "cmd", "argv"]])
+.mutually_exclusive(&[&["_raw_params", "cmd", "argv"]]);
+
+/// The shell `executable:` names: dash (the default `/bin/sh`) or bash; None for a program
+/// the in-process shell cannot be.
+fn shell_kind(executable: &str) -> Option<bool> {
+    match executable.rsplit('/').next() {
+        Some("sh" | "dash") => Some(false),
+        Some("bash") => Some(true),
+        _ => None,
+    }
+}
+
 impl Module for Command {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        let args = &match super::validated(ctx, &SPEC, args) {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
+        let executable = arg_str(args, "executable").filter(|e| !e.is_empty());
+        let bash = match (&executable, self.shell) {
+            (None, _) => false,
+            (Some(e), true) => match shell_kind(e) {
+                Some(b) => b,
+                None => {
+                    return super::fail(&format!(
+                        "fleetsim does not simulate the option 'executable' with '{e}' (only sh, dash and bash)"
+                    ))
+                }
+            },
+            (Some(e), false) => {
+                return super::fail(&format!(
+                    "fleetsim does not simulate the option 'executable' of command ('{e}')"
+                ))
+            }
+        };
         let (script, cmd_value) = if self.shell {
             let Some(cmd) = arg_str(args, "_raw_params").or_else(|| arg_str(args, "cmd")) else {
                 return super::fail("no command given");
@@ -157,11 +210,12 @@ impl Module for Command {
         if let Some(f) = fleet {
             sc.external = Some(Box::new(FleetCommands::new(SharedFleet(f))));
         }
-        sc.shell_name = if self.shell {
-            "/bin/sh".into()
-        } else {
-            "sh".into()
+        sc.shell_name = match (&executable, self.shell) {
+            (Some(e), true) => e.clone(),
+            (None, true) => "/bin/sh".into(),
+            _ => "sh".into(),
         };
+        sc.bash = bash;
         if let Some(dir) = &chdir {
             if let Err(e) = sc.chdir(dir) {
                 let mut r =
@@ -204,6 +258,43 @@ impl Module for Command {
         }
         r
     }
+}
+
+/// Runs a module's `validate` command (`visudo -cf %s`) on the host against `data`, written
+/// to a temporary file first, as `module.run_command(validate % tmpfile)` does: the command
+/// is split as shlex splits it and run without a shell's expansions.
+pub(super) fn validate_with(
+    host: &mut fleetsim_sim::host::Host,
+    now: f64,
+    validate: &str,
+    data: &[u8],
+) -> Result<shell::ShellOutput, ModuleResult> {
+    let tmp = format!("/tmp/.ansible-validate-{}.tmp", super::SIMULATED_PID);
+    host.fs
+        .write(&tmp, data, fleetsim_sim::fs::WriteMode::Truncate)
+        .map_err(|e| {
+            super::fail(&format!(
+                "could not write a temporary file to validate: {e}"
+            ))
+        })?;
+    let cmd = validate.replacen("%s", &tmp, 1);
+    let words =
+        crate::inventory::pyliteral::shlex_split_opts(&cmd, false).map_err(|e| super::fail(&e))?;
+    let script = words
+        .iter()
+        .map(|w| sh_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut sc = ShellContext::new(
+        host.fs.clone(),
+        fleetsim_sim::rng::fnv1a(host.name.as_bytes()),
+    );
+    sc.now = now;
+    sc.hostname = host.name.clone();
+    let out = shell::run(&script, &mut sc);
+    host.fs = sc.sandbox;
+    let _ = host.fs.remove_file(&tmp);
+    Ok(out)
 }
 
 #[cfg(test)]

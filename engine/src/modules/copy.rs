@@ -5,30 +5,80 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use fleetsim_sim::fs::{FileKind, Sandbox, WriteMode};
+use fleetsim_sim::fs::{FileKind, WriteMode};
 
+use super::spec::{opt, spec, Kind, ModuleName, Spec};
 use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
 
 pub struct Copy;
 
+/// The copy module's options (the action plugin's own checks come first).
+pub(super) const SPEC: Spec = spec(
+    ModuleName::Fixed("ansible.legacy.copy"),
+    &[
+        opt("src", Kind::Path),
+        opt("_original_basename", Kind::Str),
+        opt("content", Kind::Str),
+        opt("dest", Kind::Path).required(),
+        opt("backup", Kind::Bool),
+        opt("force", Kind::Bool),
+        opt("validate", Kind::Str),
+        opt("directory_mode", Kind::Raw),
+        opt("remote_src", Kind::Bool),
+        opt("local_follow", Kind::Bool),
+        opt("checksum", Kind::Str),
+        opt("follow", Kind::Bool),
+    ],
+)
+.file_common();
+
+/// What copy/template do besides writing the bytes: `force`, `backup`, `validate` and the
+/// file attributes (`mode`, `owner`, `group`), from the validated options.
+pub(super) struct WriteOpts<'a> {
+    pub args: &'a Args,
+    pub check: bool,
+    pub now: f64,
+}
+
+impl WriteOpts<'_> {
+    fn flag(&self, name: &str, default: bool) -> bool {
+        self.args
+            .get(name)
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
+    }
+}
+
 /// Writes `data` to `dest` on the target host as copy/template do: fails when the folder is
-/// missing, keeps identical files (ok), applies `mode`, reports Ansible's result fields.
+/// missing, keeps identical files (ok), backs up and validates, applies the file attributes,
+/// reports Ansible's result fields.
 pub(super) fn write_file(
-    fs: &mut Sandbox,
+    host: &mut fleetsim_sim::host::Host,
     dest: &str,
     data: &[u8],
-    mode: Option<&Value>,
     src_label: Option<&str>,
-    check: bool,
+    opts: &WriteOpts<'_>,
 ) -> ModuleResult {
+    let check = opts.check;
     let checksum = super::sha1_hex(data);
-    let dir = parent(dest);
-    if !fs.is_dir(&dir) {
-        let mut r = super::fail(&format!("Destination directory {dir} does not exist"));
+    let failed = |msg: &str| {
+        let mut r = super::fail(msg);
         r.insert("checksum".into(), json!(checksum));
+        r
+    };
+    let dir = parent(dest);
+    if !host.fs.is_dir(&dir) {
+        return failed(&format!("Destination directory {dir} does not exist"));
+    }
+    let existing = host.fs.read(dest).ok();
+    if existing.is_some() && !opts.flag("force", true) {
+        let mut r = super::ok(false);
+        r.insert("dest".into(), json!(dest));
+        if let Some(s) = src_label {
+            r.insert("src".into(), json!(s));
+        }
         return r;
     }
-    let existing = fs.read(dest).ok();
     // What `--diff` shows (the executor drops it when diff mode is off).
     let diff = text_diff(
         existing.as_deref().map(|_| dest),
@@ -37,18 +87,54 @@ pub(super) fn write_file(
         data,
     );
     let mut changed = false;
+    let mut backup_file = None;
     if existing.as_deref() != Some(data) {
         changed = true;
         if !check {
-            if let Err(e) = fs.write(dest, data, WriteMode::Truncate) {
-                let mut r = super::fail(&format!("Destination {dest} not writable: {e}"));
-                r.insert("checksum".into(), json!(checksum));
-                return r;
+            if opts.flag("backup", false) && existing.is_some() {
+                match super::backup_local(&mut host.fs, dest, check) {
+                    Ok(b) => backup_file = Some(b),
+                    Err(mut r) => {
+                        r.insert("checksum".into(), json!(checksum));
+                        return r;
+                    }
+                }
+            }
+            if let Some(v) = arg_str(opts.args, "validate") {
+                if !v.contains("%s") {
+                    return failed(&format!("validate must contain %s: {v}"));
+                }
+                match super::command::validate_with(host, opts.now, &v, data) {
+                    Ok(out) if out.rc != 0 => {
+                        let mut r = failed("failed to validate");
+                        let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
+                        r.insert("exit_status".into(), json!(out.rc));
+                        r.insert(
+                            "stdout_lines".into(),
+                            json!(stdout.lines().collect::<Vec<_>>()),
+                        );
+                        r.insert(
+                            "stderr_lines".into(),
+                            json!(stderr.lines().collect::<Vec<_>>()),
+                        );
+                        r.insert("stdout".into(), json!(stdout));
+                        r.insert("stderr".into(), json!(stderr));
+                        return r;
+                    }
+                    Ok(_) => {}
+                    Err(mut r) => {
+                        r.insert("checksum".into(), json!(checksum));
+                        return r;
+                    }
+                }
+            }
+            if let Err(e) = host.fs.write(dest, data, WriteMode::Truncate) {
+                return failed(&format!("Destination {dest} not writable: {e}"));
             }
         }
     }
     if !check || existing.is_some() {
-        match super::file::apply_mode(fs, dest, mode, check) {
+        match super::file::apply_file_args(&mut host.fs, dest, opts.args, check) {
             Ok(c) => changed |= c,
             Err(e) => return super::fail(&e),
         }
@@ -56,16 +142,20 @@ pub(super) fn write_file(
     let mut r = super::ok(changed);
     r.insert("checksum".into(), json!(checksum));
     r.insert("dest".into(), json!(dest));
-    if let Some(s) = src_label {
-        r.insert("src".into(), json!(s));
-    }
-    super::file::attrs(fs, dest, &mut r);
-    r.remove("path");
+    super::file::attrs(&host.fs, dest, &mut r);
     if changed {
+        // A file written: the copy module's own result (no `path`).
+        r.remove("path");
+        if let Some(s) = src_label {
+            r.insert("src".into(), json!(s));
+        }
         r.insert(
             "md5sum".into(),
             json!(crate::template::filters::hash::md5_bytes_hex(data)),
         );
+        if let Some(b) = backup_file {
+            r.insert("backup_file".into(), json!(b));
+        }
         if let Some(d) = diff {
             r.insert("diff".into(), d);
         }
@@ -104,60 +194,85 @@ fn parent(path: &str) -> String {
 
 impl Module for Copy {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let Some(dest) = arg_str(args, "dest") else {
-            return super::fail("missing required arguments: dest");
-        };
-        let mode = args.get("mode").filter(|m| !m.is_null()).cloned();
-        let check = ctx.check_mode;
-        if let Some(content) = args.get("content") {
-            if args.get("src").is_some() {
-                return super::action_fail("src and content are mutually exclusive");
+        // The action plugin's checks, before the module sees its options.
+        for internal in ["_original_basename", "_diff_peek"] {
+            if args.get(internal).is_some_and(|v| !v.is_null()) {
+                return super::action_fail(&format!("Invalid parameter specified: \"{internal}\""));
             }
+        }
+        let src = arg_str(args, "src").filter(|s| !s.is_empty());
+        let content = args.get("content").filter(|c| !c.is_null());
+        let dest = arg_str(args, "dest").filter(|d| !d.is_empty());
+        let remote_src = args
+            .get("remote_src")
+            .and_then(super::to_bool)
+            .unwrap_or(false);
+        let Some(dest) = (match (&src, content) {
+            (None, None) => return super::action_fail("src (or content) is required"),
+            _ => dest,
+        }) else {
+            return super::action_fail("dest is required");
+        };
+        if src.is_some() && content.is_some() {
+            return super::action_fail("src and content are mutually exclusive");
+        }
+        if content.is_some() && dest.ends_with('/') {
+            return super::action_fail("can not use content with a dir as dest");
+        }
+        // The bytes to send and where they come from, as far as the controller knows them.
+        let mut payload: Option<(Vec<u8>, Option<String>)> = None;
+        let mut folder: Option<std::path::PathBuf> = None;
+        if let Some(content) = content {
             let text = match content {
                 Value::String(s) => s.clone(),
                 other => crate::output::pyjson::dumps(other, None, false),
             };
-            if dest.ends_with('/') {
-                return super::action_fail("can not use content with a dir as dest");
-            }
-            let host = match ctx.target_host() {
-                Ok(h) => h,
-                Err(r) => return r,
+            payload = Some((text.into_bytes(), None));
+        } else if !remote_src {
+            let src = src.clone().unwrap_or_default();
+            let Some(real) = ctx.find_controller_file(&src, "files") else {
+                return super::action_fail(&format!(
+                    "Could not find or access '{src}'\nSearched in:\n{}\non the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
+                    ctx.search_dirs
+                        .iter()
+                        .flat_map(|d| [d.join("files").join(&src), d.join(&src)])
+                        .map(|p| format!("\t{}", p.display()))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ));
             };
-            if host.fs.is_dir(&dest) {
-                return super::fail("can not use content with a dir as dest");
+            if real.is_dir() {
+                folder = Some(real);
+            } else {
+                match std::fs::read(&real) {
+                    Ok(d) => payload = Some((d, Some(real.display().to_string()))),
+                    Err(e) => return super::action_fail(&format!("could not read {src}: {e}")),
+                }
             }
-            return write_file(
-                &mut host.fs,
-                &dest,
-                text.as_bytes(),
-                mode.as_ref(),
-                None,
-                check,
-            );
         }
-        let Some(src) = arg_str(args, "src") else {
-            return super::action_fail("src (or content) is required");
+        let args = match super::validated(ctx, &SPEC, args) {
+            Ok(a) => a,
+            Err(mut r) => {
+                if let Some((data, _)) = &payload {
+                    r.insert("checksum".into(), json!(super::sha1_hex(data)));
+                }
+                return r;
+            }
         };
-        if super::arg_bool(args, "remote_src", false).unwrap_or(false) {
-            return remote_copy(ctx, &src, &dest, mode.as_ref(), check);
-        }
-        let Some(real) = ctx.find_controller_file(&src, "files") else {
-            return super::action_fail(&format!(
-                "Could not find or access '{src}'\nSearched in:\n{}\non the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
-                ctx.search_dirs
-                    .iter()
-                    .flat_map(|d| [d.join("files").join(&src), d.join(&src)])
-                    .map(|p| format!("\t{}", p.display()))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ));
+        let opts = WriteOpts {
+            args: &args,
+            check: ctx.check_mode,
+            now: ctx.world.clock.now(),
         };
         let host = match ctx.target_host() {
             Ok(h) => h,
             Err(r) => return r,
         };
-        if real.is_dir() {
+        if remote_src {
+            return remote_copy(host, &src.unwrap_or_default(), &dest, &opts);
+        }
+        if let Some(real) = folder {
+            let src = src.unwrap_or_default();
             // `src: conf` copies the folder itself; `src: conf/` copies what is inside.
             let base = if src.ends_with('/') {
                 dest.trim_end_matches('/').to_string()
@@ -169,14 +284,7 @@ impl Module for Copy {
                 format!("{}/{}", dest.trim_end_matches('/'), name)
             };
             let mut changed = false;
-            if let Err(e) = copy_tree(
-                &mut host.fs,
-                &real,
-                &base,
-                mode.as_ref(),
-                check,
-                &mut changed,
-            ) {
+            if let Err(e) = copy_tree(host, &real, &base, &opts, &mut changed) {
                 return super::fail(&e);
             }
             let mut r = super::ok(changed);
@@ -184,46 +292,38 @@ impl Module for Copy {
             r.insert("src".into(), json!(real.display().to_string()));
             return r;
         }
-        let data = match std::fs::read(&real) {
-            Ok(d) => d,
-            Err(e) => return super::action_fail(&format!("could not read {src}: {e}")),
+        let Some((data, label)) = payload else {
+            return super::fail("nothing to copy");
         };
-        let mut target = dest.clone();
-        if dest.ends_with('/') || host.fs.is_dir(&dest) {
-            if dest.ends_with('/') && !host.fs.exists(&dest) && !check {
-                if let Err(e) = host.fs.mkdir(&dest, true) {
-                    return super::fail(&e.to_string());
-                }
-            }
-            let name = real
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            target = format!("{}/{}", dest.trim_end_matches('/'), name);
+        if content.is_some() && host.fs.is_dir(&dest) {
+            return super::fail("can not use content with a dir as dest");
         }
-        write_file(
-            &mut host.fs,
-            &target,
-            &data,
-            mode.as_ref(),
-            Some(&real.display().to_string()),
-            check,
-        )
+        let mut target = dest.clone();
+        if let Some(real_name) = label
+            .as_deref()
+            .and_then(|l| l.rsplit('/').next())
+            .map(str::to_string)
+        {
+            if dest.ends_with('/') || host.fs.is_dir(&dest) {
+                if dest.ends_with('/') && !host.fs.exists(&dest) && !opts.check {
+                    if let Err(e) = host.fs.mkdir(&dest, true) {
+                        return super::fail(&e.to_string());
+                    }
+                }
+                target = format!("{}/{}", dest.trim_end_matches('/'), real_name);
+            }
+        }
+        write_file(host, &target, &data, label.as_deref(), &opts)
     }
 }
 
 /// `remote_src: true`: the source is on the target host itself.
 fn remote_copy(
-    ctx: &mut ModuleCtx<'_>,
+    host: &mut fleetsim_sim::host::Host,
     src: &str,
     dest: &str,
-    mode: Option<&Value>,
-    check: bool,
+    opts: &WriteOpts<'_>,
 ) -> ModuleResult {
-    let host = match ctx.target_host() {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
     if host.fs.is_dir(src) {
         let name = src
             .trim_end_matches('/')
@@ -236,7 +336,7 @@ fn remote_copy(
             format!("{}/{name}", dest.trim_end_matches('/'))
         };
         let existed = host.fs.exists(&target);
-        if !check {
+        if !opts.check {
             if let Err(e) = host.fs.copy_tree(src, &target) {
                 return super::fail(&e.to_string());
             }
@@ -256,23 +356,28 @@ fn remote_copy(
     } else {
         dest.to_string()
     };
-    write_file(&mut host.fs, &target, &data, mode, Some(src), check)
+    write_file(host, &target, &data, Some(src), opts)
 }
 
 fn copy_tree(
-    fs: &mut Sandbox,
+    host: &mut fleetsim_sim::host::Host,
     real: &Path,
     dest: &str,
-    mode: Option<&Value>,
-    check: bool,
+    opts: &WriteOpts<'_>,
     changed: &mut bool,
 ) -> Result<(), String> {
-    if !fs.exists(dest) {
+    let check = opts.check;
+    if !host.fs.exists(dest) {
         *changed = true;
         if !check {
-            fs.mkdir(dest, true).map_err(|e| e.to_string())?;
+            host.fs.mkdir(dest, true).map_err(|e| e.to_string())?;
+            // New folders take `directory_mode` (else the umask's 0755).
+            if let Some(m) = opts.args.get("directory_mode").filter(|m| !m.is_null()) {
+                super::file::apply_mode(&mut host.fs, dest, Some(m), false)?;
+            }
         }
-    } else if fs
+    } else if host
+        .fs
         .stat(dest)
         .map(|s| s.kind != FileKind::Dir)
         .unwrap_or(false)
@@ -298,18 +403,19 @@ fn copy_tree(
             .unwrap_or(false)
         {
             let link = std::fs::read_link(&p).map_err(|e| e.to_string())?;
-            if !check && !fs.exists(&target) {
-                fs.symlink(&link.to_string_lossy(), &target)
+            if !check && !host.fs.exists(&target) {
+                host.fs
+                    .symlink(&link.to_string_lossy(), &target)
                     .map_err(|e| e.to_string())?;
                 *changed = true;
             }
             continue;
         }
         if p.is_dir() {
-            copy_tree(fs, &p, &target, mode, check, changed)?;
+            copy_tree(host, &p, &target, opts, changed)?;
         } else {
             let data = std::fs::read(&p).map_err(|e| e.to_string())?;
-            let r = write_file(fs, &target, &data, mode, None, check);
+            let r = write_file(host, &target, &data, None, opts);
             if r.get("failed") == Some(&json!(true)) {
                 return Err(r
                     .get("msg")

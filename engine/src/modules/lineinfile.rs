@@ -1,226 +1,497 @@
-//! `lineinfile`: make sure a line is in a file (replacing the last `regexp` match, or
-//! inserting after/before a match or at the end), or remove matching lines.
+//! `lineinfile`: make sure a line is in a file (replacing the last, or with `firstmatch` the
+//! first, `regexp`/`search_string` match, else inserting after/before a match or at the
+//! end), or remove matching lines. A port of ansible-core 2.19's `present()`/`absent()`.
 
 use serde_json::json;
 
-use fleetsim_sim::fs::WriteMode;
+use fleetsim_sim::fs::{Sandbox, WriteMode};
 
+use super::spec::{opt, spec, Kind, ModuleName, Spec};
 use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
 
 pub struct LineInFile;
 
-fn py_regex(pattern: &str) -> Result<fancy_regex::Regex, String> {
-    fancy_regex::Regex::new(&crate::pyre::to_rust(pattern))
-        .map_err(|e| format!("Invalid regexp '{pattern}': {e}"))
+const SPEC: Spec = spec(
+    ModuleName::AsWritten,
+    &[
+        opt("path", Kind::Path)
+            .aliases(&["dest", "destfile", "name"])
+            .required(),
+        opt("state", Kind::Str).choices(&["absent", "present"]),
+        opt("regexp", Kind::Str).aliases(&["regex"]),
+        opt("search_string", Kind::Str),
+        opt("line", Kind::Str).aliases(&["value"]),
+        opt("insertafter", Kind::Str),
+        opt("insertbefore", Kind::Str),
+        opt("backrefs", Kind::Bool),
+        opt("create", Kind::Bool),
+        opt("backup", Kind::Bool),
+        opt("firstmatch", Kind::Bool),
+        opt("validate", Kind::Str),
+    ],
+)
+.file_common()
+.mutually_exclusive(&[
+    &["insertbefore", "insertafter"],
+    &["regexp", "search_string"],
+    &["backrefs", "search_string"],
+]);
+
+/// What the edit needs besides the file's lines.
+struct Want<'a> {
+    regexp: Option<&'a fancy_regex::Regex>,
+    search_string: Option<&'a str>,
+    line: &'a str,
+    insertafter: Option<&'a str>,
+    insertbefore: Option<&'a str>,
+    backrefs: bool,
+    firstmatch: bool,
 }
 
-fn matches(re: &fancy_regex::Regex, line: &str) -> bool {
-    re.is_match(line).unwrap_or(false)
+/// `present()`: the lines after the edit and its message (empty when nothing changed).
+fn present(lines: &mut Vec<String>, want: &Want<'_>) -> Result<String, String> {
+    let line = want.line;
+    let bre_ins = match (want.insertafter, want.insertbefore) {
+        (Some(a), _) if a != "BOF" && a != "EOF" => Some(super::pyre::compile(a, false)?),
+        (None, Some(b)) if b != "BOF" => Some(super::pyre::compile(b, false)?),
+        _ => None,
+    };
+    let bare = |l: &str| l.trim_end_matches(['\r', '\n']).to_string();
+    // index[0]: the line the regexp/search_string (or the exact line) is on;
+    // index[1]: where insertafter/insertbefore points.
+    let mut index: [i64; 2] = [-1, -1];
+    let mut matched: Option<String> = None;
+    let mut exact_line_match = false;
+    if let Some(re) = want.regexp {
+        for (n, cur) in lines.iter().enumerate() {
+            if let Ok(Some(caps)) = re.captures(&bare(cur)) {
+                index[0] = n as i64;
+                matched = Some(if want.backrefs {
+                    super::pyre::expand(&caps, line, &super::pyre::group_names(re))?
+                } else {
+                    line.to_string()
+                });
+                if want.firstmatch {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(s) = want.search_string {
+        for (n, cur) in lines.iter().enumerate() {
+            if cur.contains(s) {
+                index[0] = n as i64;
+                matched = Some(line.to_string());
+                if want.firstmatch {
+                    break;
+                }
+            }
+        }
+    }
+    if matched.is_none() {
+        for (n, cur) in lines.iter().enumerate() {
+            if bare(cur) == line {
+                index[0] = n as i64;
+                exact_line_match = true;
+            } else if let Some(re) = &bre_ins {
+                if super::pyre::search(re, &bare(cur)) {
+                    if want.insertafter.is_some() {
+                        index[1] = n as i64 + 1;
+                        if want.firstmatch {
+                            break;
+                        }
+                    }
+                    if want.insertbefore.is_some() {
+                        index[1] = n as i64;
+                        if want.firstmatch {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let with_nl = |l: &str| format!("{l}\n");
+    let ends_nl = |l: &str| l.ends_with('\n') || l.ends_with('\r');
+    let mut msg = String::new();
+    if index[0] != -1 {
+        let mut new_line = matched.clone().unwrap_or_else(|| line.to_string());
+        if !new_line.ends_with('\n') {
+            new_line.push('\n');
+        }
+        let no_search = want.regexp.is_none() && want.search_string.is_none() && matched.is_none();
+        if no_search && !exact_line_match {
+            // Only reached through insertafter/insertbefore matching with the exact line
+            // absent; ansible-core keeps this branch, so does the port.
+            let i1 = index[1];
+            if want.insertafter.is_some_and(|a| a != "EOF") {
+                if let Some(last) = lines.last_mut() {
+                    if !ends_nl(last) {
+                        last.push('\n');
+                    }
+                }
+                let i = i1.max(0) as usize;
+                if lines.len() == i {
+                    if i > 0 && bare(&lines[i - 1]) != line {
+                        lines.push(with_nl(line));
+                        msg = "line added".into();
+                    }
+                } else if i < lines.len() && bare(&lines[i]) != line {
+                    lines.insert(i, with_nl(line));
+                    msg = "line added".into();
+                }
+            } else if want.insertbefore.is_some_and(|b| b != "BOF") {
+                let i = i1.max(0) as usize;
+                let prev_differs = if i1 <= 0 {
+                    lines.first().is_some_and(|l| bare(l) != line)
+                } else {
+                    bare(&lines[i - 1]) != line
+                };
+                if prev_differs {
+                    lines.insert(i, with_nl(line));
+                    msg = "line added".into();
+                }
+            }
+        } else {
+            let i0 = index[0] as usize;
+            if lines[i0] != new_line {
+                lines[i0] = new_line;
+                msg = "line replaced".into();
+            }
+        }
+    } else if want.backrefs {
+        // Without a match the backreferences have nothing to fill them: leave the file.
+    } else if want.insertbefore == Some("BOF") || want.insertafter == Some("BOF") {
+        lines.insert(0, with_nl(line));
+        msg = "line added".into();
+    } else if want.insertafter == Some("EOF") || index[1] == -1 {
+        if let Some(last) = lines.last() {
+            if !ends_nl(last) {
+                lines.push("\n".into());
+            }
+        }
+        lines.push(with_nl(line));
+        msg = "line added".into();
+    } else if want.insertafter.is_some() && index[1] != -1 {
+        let i = index[1] as usize;
+        if lines.len() == i {
+            if bare(&lines[i - 1]) != line {
+                lines.push(with_nl(line));
+                msg = "line added".into();
+            }
+        } else if bare(&lines[i]) != line {
+            lines.insert(i, with_nl(line));
+            msg = "line added".into();
+        }
+    } else {
+        lines.insert(index[1].max(0) as usize, with_nl(line));
+        msg = "line added".into();
+    }
+    Ok(msg)
+}
+
+/// `absent()`: removes the matching lines and returns how many.
+fn absent(
+    lines: &mut Vec<String>,
+    regexp: Option<&fancy_regex::Regex>,
+    search_string: Option<&str>,
+    line: Option<&str>,
+) -> usize {
+    let before = lines.len();
+    lines.retain(|l| {
+        let hit = match (regexp, search_string) {
+            (Some(re), _) => super::pyre::search(re, l.trim_end_matches('\n')),
+            (None, Some(s)) => l.contains(s),
+            (None, None) => Some(l.trim_end_matches(['\r', '\n'])) == line,
+        };
+        !hit
+    });
+    before - lines.len()
+}
+
+/// Writes the new content through `validate` (when given) and the backup (when asked).
+pub(super) fn write_changes(
+    ctx_validate: Option<&str>,
+    host: &mut fleetsim_sim::host::Host,
+    now: f64,
+    path: &str,
+    data: &[u8],
+) -> Result<(), ModuleResult> {
+    if let Some(v) = ctx_validate {
+        if !v.contains("%s") {
+            return Err(super::fail(&format!("validate must contain %s: {v}")));
+        }
+        let out = super::command::validate_with(host, now, v, data)?;
+        if out.rc != 0 {
+            return Err(super::fail(&format!(
+                "failed to validate: rc:{} error:{}",
+                out.rc,
+                out.stderr_str()
+            )));
+        }
+    }
+    write_file(&mut host.fs, path, data)
+}
+
+fn write_file(fs: &mut Sandbox, path: &str, data: &[u8]) -> Result<(), ModuleResult> {
+    fs.write(path, data, WriteMode::Truncate)
+        .map_err(|e| super::fail(&e.to_string()))
 }
 
 impl Module for LineInFile {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let Some(path) = super::arg_path(args) else {
-            return super::fail("missing required arguments: path");
+        let args = match super::validated(ctx, &SPEC, args) {
+            Ok(a) => a,
+            Err(r) => return r,
         };
-        let state = arg_str(args, "state").unwrap_or_else(|| "present".into());
-        let regexp = match arg_str(args, "regexp").or_else(|| arg_str(args, "regex")) {
-            Some(r) => match py_regex(&r) {
+        let path = arg_str(&args, "path").unwrap_or_default();
+        let state = arg_str(&args, "state").unwrap_or_else(|| "present".into());
+        let regexp_text = arg_str(&args, "regexp");
+        let regexp = match &regexp_text {
+            Some(r) => match super::pyre::compile(r, false) {
                 Ok(re) => Some(re),
-                Err(e) => return super::fail(&e),
+                Err(e) => return super::fail(&format!("Invalid regexp '{r}': {e}")),
             },
             None => None,
         };
-        let search_string = arg_str(args, "search_string");
-        let line = arg_str(args, "line");
-        let create = super::arg_bool(args, "create", false).unwrap_or(false);
-        let backrefs = super::arg_bool(args, "backrefs", false).unwrap_or(false);
-        let insertafter = arg_str(args, "insertafter");
-        let insertbefore = arg_str(args, "insertbefore");
-        let mode = args.get("mode").filter(|m| !m.is_null()).cloned();
+        let search_string = arg_str(&args, "search_string");
+        let line = arg_str(&args, "line");
+        let flag = |name: &str| args.get(name).and_then(|v| v.as_bool()).unwrap_or(false);
+        let (create, backup, backrefs, firstmatch) = (
+            flag("create"),
+            flag("backup"),
+            flag("backrefs"),
+            flag("firstmatch"),
+        );
+        let validate = arg_str(&args, "validate");
         let check = ctx.check_mode;
+        let now = ctx.world.clock.now();
+        // ansible-core warns about an empty regexp/search_string (it matches every line);
+        // module warnings do not reach fleetsim's callback yet, so the edit just goes ahead.
         let host = match ctx.target_host() {
             Ok(h) => h,
             Err(r) => return r,
         };
-        let fs = &mut host.fs;
-        let exists = fs.exists(&path);
-        if fs.is_dir(&path) {
+        if host.fs.is_dir(&path) {
             let mut r = super::fail(&format!("Path {path} is a directory !"));
             r.insert("rc".into(), json!(256));
             return r;
         }
-        let original = fs.read_to_string(&path).unwrap_or_default();
-        let mut lines: Vec<String> = original.split_inclusive('\n').map(str::to_string).collect();
-        let (changed, msg) = if state == "absent" {
-            if !exists {
-                let mut r = super::ok(false);
-                r.insert("found".into(), json!(0));
-                r.insert("msg".into(), json!("file not present"));
-                return r;
+        let exists = host.fs.exists(&path);
+        let mut result = if state == "present" {
+            if backrefs && regexp.is_none() {
+                return super::fail("regexp is required with backrefs=true");
             }
-            let before = lines.len();
-            lines.retain(|l| {
-                let bare = l.trim_end_matches(['\n', '\r']);
-                let hit = match (&regexp, &search_string, &line) {
-                    (Some(re), _, _) => matches(re, bare),
-                    (None, Some(s), _) => bare.contains(s.as_str()),
-                    (None, None, Some(text)) => bare == text,
-                    _ => false,
-                };
-                !hit
-            });
-            let removed = before - lines.len();
-            let mut r_msg = String::new();
-            if removed > 0 {
-                r_msg = format!("{removed} line(s) removed");
-            }
-            if removed > 0 && !check {
-                if let Err(e) = fs.write(&path, lines.concat().as_bytes(), WriteMode::Truncate) {
-                    return super::fail(&e.to_string());
-                }
-            }
-            let mut r = super::ok(removed > 0);
-            r.insert("found".into(), json!(removed));
-            r.insert("msg".into(), json!(r_msg));
-            r.insert("backup".into(), json!(""));
-            return r;
-        } else {
             let Some(line) = line else {
                 return super::fail("line is required with state=present");
             };
-            if !exists && !create {
-                let mut r = super::fail(&format!("Destination {path} does not exist !"));
-                r.insert("rc".into(), json!(257));
+            let (insertafter, insertbefore) = match (
+                arg_str(&args, "insertafter"),
+                arg_str(&args, "insertbefore"),
+            ) {
+                (None, None) => (Some("EOF".to_string()), None),
+                other => other,
+            };
+            if !exists {
+                if !create {
+                    let mut r = super::fail(&format!("Destination {path} does not exist !"));
+                    r.insert("rc".into(), json!(257));
+                    return r;
+                }
+                let dir = parent(&path);
+                if !dir.is_empty() && !host.fs.exists(&dir) && !check {
+                    if let Err(e) = host.fs.mkdir(&dir, true) {
+                        return super::fail(&format!("Error creating {dir} ({e})"));
+                    }
+                }
+            }
+            let original = host.fs.read_to_string(&path).unwrap_or_default();
+            let mut lines: Vec<String> =
+                original.split_inclusive('\n').map(str::to_string).collect();
+            let want = Want {
+                regexp: regexp.as_ref(),
+                search_string: search_string.as_deref(),
+                line: &line,
+                insertafter: insertafter.as_deref(),
+                insertbefore: insertbefore.as_deref(),
+                backrefs,
+                firstmatch,
+            };
+            let msg = match present(&mut lines, &want) {
+                Ok(m) => m,
+                Err(e) => return super::fail(&e),
+            };
+            let changed = !msg.is_empty();
+            let new_text = lines.concat();
+            let mut backup_dest = String::new();
+            if changed && !check {
+                if backup && exists {
+                    match super::backup_local(&mut host.fs, &path, check) {
+                        Ok(b) => backup_dest = b,
+                        Err(r) => return r,
+                    }
+                }
+                if let Err(r) =
+                    write_changes(validate.as_deref(), host, now, &path, new_text.as_bytes())
+                {
+                    return r;
+                }
+            }
+            let mut r = super::ok(changed);
+            r.insert("msg".into(), json!(msg));
+            r.insert("backup".into(), json!(backup_dest));
+            if let Some(d) = super::content_diff(&path, &original, &new_text).filter(|_| changed) {
+                r.insert("diff".into(), d);
+            }
+            if check && !exists {
                 return r;
             }
-            let bare = |l: &String| l.trim_end_matches(['\n', '\r']).to_string();
-            let found = match (&regexp, &search_string) {
-                (Some(re), _) => lines.iter().rposition(|l| matches(re, &bare(l))),
-                (None, Some(s)) => lines.iter().rposition(|l| bare(l).contains(s.as_str())),
-                _ => None,
-            };
-            let exact = lines.iter().any(|l| bare(l) == line);
-            if let Some(idx) = found {
-                let new_line = if backrefs {
-                    let re = regexp.as_ref().expect("backrefs only with regexp");
-                    let current = bare(&lines[idx]);
-                    re.replace(&current, python_backrefs(&line).as_str())
-                        .into_owned()
-                } else {
-                    line.clone()
-                };
-                if bare(&lines[idx]) == new_line {
-                    (false, String::new())
-                } else {
-                    let nl = if lines[idx].ends_with('\n') { "\n" } else { "" };
-                    lines[idx] = format!("{new_line}{nl}");
-                    (true, "line replaced".to_string())
-                }
-            } else if backrefs || exact {
-                // No match to replace: backrefs leave the file alone, and an exact line
-                // already present needs nothing.
-                (false, String::new())
-            } else {
-                let pos = insert_position(&lines, insertafter.as_deref(), insertbefore.as_deref())
-                    .min(lines.len());
-                // The line before the insertion point must end with a newline.
-                if pos > 0 && !lines[pos - 1].ends_with('\n') {
-                    lines[pos - 1].push('\n');
-                }
-                lines.insert(pos, format!("{line}\n"));
-                (true, "line added".to_string())
+            r
+        } else {
+            if regexp.is_none() && search_string.is_none() && line.is_none() {
+                return super::fail(
+                    "one of line, search_string, or regexp is required with state=absent",
+                );
             }
-        };
-        let new_text = lines.concat();
-        if changed && !check {
             if !exists {
-                let dir = match path.rfind('/') {
-                    Some(0) => "/".to_string(),
-                    Some(i) => path[..i].to_string(),
-                    None => ".".into(),
-                };
-                if !fs.exists(&dir) {
-                    if let Err(e) = fs.mkdir(&dir, true) {
-                        return super::fail(&e.to_string());
+                let mut r = super::ok(false);
+                r.insert("msg".into(), json!("file not present"));
+                return r;
+            }
+            let original = host.fs.read_to_string(&path).unwrap_or_default();
+            let mut lines: Vec<String> =
+                original.split_inclusive('\n').map(str::to_string).collect();
+            let found = absent(
+                &mut lines,
+                regexp.as_ref(),
+                search_string.as_deref(),
+                line.as_deref(),
+            );
+            let changed = found > 0;
+            let new_text = lines.concat();
+            let mut backup_dest = String::new();
+            if changed && !check {
+                if backup {
+                    match super::backup_local(&mut host.fs, &path, check) {
+                        Ok(b) => backup_dest = b,
+                        Err(r) => return r,
                     }
                 }
+                if let Err(r) =
+                    write_changes(validate.as_deref(), host, now, &path, new_text.as_bytes())
+                {
+                    return r;
+                }
             }
-            if let Err(e) = fs.write(&path, new_text.as_bytes(), WriteMode::Truncate) {
-                return super::fail(&e.to_string());
+            let mut r = super::ok(changed);
+            r.insert("found".into(), json!(found));
+            r.insert(
+                "msg".into(),
+                json!(if changed {
+                    format!("{found} line(s) removed")
+                } else {
+                    String::new()
+                }),
+            );
+            r.insert("backup".into(), json!(backup_dest));
+            if let Some(d) = super::content_diff(&path, &original, &new_text).filter(|_| changed) {
+                r.insert("diff".into(), d);
             }
-        }
-        let mut changed = changed;
-        let mut msg = msg;
-        if fs.exists(&path) {
-            match super::file::apply_mode(fs, &path, mode.as_ref(), check) {
+            r
+        };
+        // check_file_attrs: mode, owner and group.
+        if host.fs.exists(&path) {
+            match super::file::apply_file_args(&mut host.fs, &path, &args, check) {
                 Ok(true) => {
-                    if !changed {
-                        msg = "ownership, perms or SE linux context changed".into();
-                    } else {
-                        msg.push_str(" and ownership, perms or SE linux context changed");
+                    let changed = result.get("changed") == Some(&json!(true));
+                    let mut msg = result
+                        .get("msg")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or_default()
+                        .to_string();
+                    if changed {
+                        msg.push_str(" and ");
                     }
-                    changed = true;
+                    msg.push_str("ownership, perms or SE linux context changed");
+                    result.insert("msg".into(), json!(msg));
+                    result.insert("changed".into(), json!(true));
                 }
                 Ok(false) => {}
                 Err(e) => return super::fail(&e),
             }
         }
-        let mut r = super::ok(changed);
-        if let Some(d) = super::content_diff(&path, &original, &new_text).filter(|_| changed) {
-            r.insert("diff".into(), d);
-        }
-        r.insert("msg".into(), json!(msg));
-        r.insert("backup".into(), json!(""));
-        r
+        result
     }
 }
 
-/// Where to insert a new line: after the last match of `insertafter` (or EOF), before the
-/// first match of `insertbefore` (or BOF).
-fn insert_position(lines: &[String], after: Option<&str>, before: Option<&str>) -> usize {
-    let bare = |l: &String| l.trim_end_matches(['\n', '\r']).to_string();
-    if let Some(b) = before {
-        if b == "BOF" {
-            return 0;
-        }
-        if let Ok(re) = fancy_regex::Regex::new(b) {
-            if let Some(i) = lines.iter().position(|l| matches(&re, &bare(l))) {
-                return i;
-            }
-        }
-        return lines.len();
+fn parent(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => path[..i].to_string(),
+        None => String::new(),
     }
-    if let Some(a) = after {
-        if a == "EOF" {
-            return lines.len();
-        }
-        if let Ok(re) = fancy_regex::Regex::new(a) {
-            if let Some(i) = lines.iter().rposition(|l| matches(&re, &bare(l))) {
-                return i + 1;
-            }
-        }
-    }
-    lines.len()
 }
 
-/// Python's `\1` backreferences in a replacement, as fancy-regex's `${1}`.
-fn python_backrefs(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                chars.next();
-                out.push_str(&format!("${{{d}}}"));
-                continue;
-            }
-        }
-        if c == '$' {
-            out.push_str("$$");
-            continue;
-        }
-        out.push(c);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.split_inclusive('\n').map(str::to_string).collect()
     }
-    out
+
+    fn want<'a>(line: &'a str) -> Want<'a> {
+        Want {
+            regexp: None,
+            search_string: None,
+            line,
+            insertafter: Some("EOF"),
+            insertbefore: None,
+            backrefs: false,
+            firstmatch: false,
+        }
+    }
+
+    #[test]
+    fn insertafter_first_or_last_match() {
+        let mut l = lines("[a]\nk=1\n[a]\nk=2\n");
+        let mut w = want("x");
+        w.insertafter = Some("^\\[a\\]");
+        w.firstmatch = true;
+        assert_eq!(present(&mut l, &w).unwrap(), "line added");
+        assert_eq!(l.concat(), "[a]\nx\nk=1\n[a]\nk=2\n");
+        w.line = "y";
+        w.firstmatch = false;
+        present(&mut l, &w).unwrap();
+        assert_eq!(l.concat(), "[a]\nx\nk=1\n[a]\ny\nk=2\n");
+    }
+
+    #[test]
+    fn named_backrefs() {
+        let re = super::super::pyre::compile(r"^(?P<key>\w+)=(?P<val>\w+)$", false).unwrap();
+        let mut l = lines("port=80\n");
+        let mut w = want(r"\g<key>=8080 # was \g<val>");
+        w.regexp = Some(&re);
+        w.backrefs = true;
+        assert_eq!(present(&mut l, &w).unwrap(), "line replaced");
+        assert_eq!(l.concat(), "port=8080 # was 80\n");
+    }
+
+    #[test]
+    fn backrefs_without_match_leave_the_file() {
+        let re = super::super::pyre::compile(r"^nomatch(.*)$", false).unwrap();
+        let mut l = lines("a\n");
+        let mut w = want(r"\1");
+        w.regexp = Some(&re);
+        w.backrefs = true;
+        assert_eq!(present(&mut l, &w).unwrap(), "");
+        assert_eq!(l.concat(), "a\n");
+    }
+
+    #[test]
+    fn absent_by_exact_line() {
+        let mut l = lines("a\nb\na\n");
+        assert_eq!(absent(&mut l, None, None, Some("a")), 2);
+        assert_eq!(l.concat(), "b\n");
+    }
 }

@@ -5,17 +5,25 @@
 //! the action itself (`fail`, `assert`) rather than by the module on the host, which changes
 //! the `[ERROR]: Task failed: Action failed: ...` / `Module failed: ...` wording.
 
+mod assemble;
 mod assert;
 mod blockinfile;
 mod command;
 mod copy;
 mod debug;
 mod fail;
+mod fetch;
 mod file;
+mod find;
 mod lineinfile;
 mod pause;
+mod ping;
+mod pyre;
+mod replace;
+mod script;
 mod set_fact;
 mod slurp;
+pub mod spec;
 mod stat;
 mod tempfile;
 mod template;
@@ -101,7 +109,13 @@ pub trait Module: Sync {
 /// The modules fleetsim simulates, by short name.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     Some(match name {
+        "assemble" => &assemble::Assemble,
         "assert" => &assert::Assert,
+        "fetch" => &fetch::Fetch,
+        "find" => &find::Find,
+        "ping" => &ping::Ping,
+        "replace" => &replace::Replace,
+        "script" => &script::Script,
         "blockinfile" => &blockinfile::BlockInFile,
         "command" => &command::Command { shell: false },
         "shell" => &command::Command { shell: true },
@@ -121,6 +135,44 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         _ => return None,
     })
 }
+
+/// The module's options checked against its spec (see [`spec::Spec::validate`]).
+pub fn validated(
+    ctx: &ModuleCtx<'_>,
+    spec: &spec::Spec,
+    args: &Args,
+) -> Result<Args, ModuleResult> {
+    spec.validate(&ctx.task.action_written, args)
+}
+
+/// `module.backup_local(path)`: copies the file to `PATH.PID.YYYY-MM-DD@HH:MM:SS~` (the
+/// host's virtual time, the PID the simulated shell reports) and returns that name, or ""
+/// when there is no file to back up.
+pub fn backup_local(
+    fs: &mut fleetsim_sim::fs::Sandbox,
+    path: &str,
+    check: bool,
+) -> Result<String, ModuleResult> {
+    if !fs.exists(path) {
+        return Ok(String::new());
+    }
+    let now = fs.now();
+    let stamp = fleetsim_sim::clock::Civil::from_epoch(now).format("%Y-%m-%d@%H:%M:%S~", now);
+    let dest = format!("{path}.{SIMULATED_PID}.{stamp}");
+    if !check {
+        // shutil.copy2: content, mode and times.
+        let mtime = fs.stat(path).map(|s| s.mtime).ok();
+        fs.copy_file(path, &dest)
+            .map_err(|_| fail(&format!("Could not make backup of '{path}' to '{dest}'.")))?;
+        if let Some(t) = mtime.filter(|t| *t > 0.0) {
+            let _ = fs.set_mtime(&dest, t);
+        }
+    }
+    Ok(dest)
+}
+
+/// The process id modules and the simulated shell (`$$`) report.
+pub const SIMULATED_PID: u32 = 4242;
 
 /// A failed result with Ansible's shape.
 pub fn fail(msg: &str) -> ModuleResult {
@@ -213,19 +265,22 @@ pub fn py_type(v: &Value) -> &'static str {
 }
 
 /// Parses a `mode:` argument: octal strings (`'0644'`, `'644'`), ints as YAML gave them
-/// (`0644` is already 420), or symbolic modes (`u+rwx,g-w`) applied to `current`.
-pub fn parse_mode(v: &Value, current: u32) -> Result<u32, String> {
+/// (`0644` is already 420), or symbolic modes (`u+rwx,g-w`, `u=rwX`) applied to `current`
+/// (`X` needs to know whether the path is a folder).
+pub fn parse_mode(v: &Value, current: u32, is_dir: bool) -> Result<u32, String> {
     match v {
         Value::Number(n) => n
             .as_u64()
             .map(|m| m as u32 & 0o7777)
-            .ok_or_else(|| format!("mode must be in octal or symbolic form: {n}")),
+            .ok_or_else(|| "mode must be in octal or symbolic form".to_string()),
         Value::String(s) => {
             let s = s.trim();
             if !s.is_empty() && s.chars().all(|c| ('0'..='7').contains(&c)) {
-                u32::from_str_radix(s, 8).map_err(|e| e.to_string())
+                u32::from_str_radix(s, 8)
+                    .map(|m| m & 0o7777)
+                    .map_err(|_| "mode must be in octal or symbolic form".to_string())
             } else {
-                symbolic_mode(s, current)
+                symbolic_mode(s, current, is_dir)
                     .ok_or_else(|| "mode must be in octal or symbolic form".to_string())
             }
         }
@@ -233,45 +288,100 @@ pub fn parse_mode(v: &Value, current: u32) -> Result<u32, String> {
     }
 }
 
-fn symbolic_mode(s: &str, current: u32) -> Option<u32> {
+/// The umask modules run under on the simulated hosts.
+const UMASK: u32 = 0o022;
+
+/// ansible-core's `_symbolic_mode_to_octal`: clauses split on `,`, each `WHO(OP PERMS)+`.
+fn symbolic_mode(s: &str, current: u32, is_dir: bool) -> Option<u32> {
     let mut mode = current & 0o7777;
     for clause in s.split(',') {
         let op_at = clause.find(['+', '-', '='])?;
         let (who, rest) = clause.split_at(op_at);
-        let op = rest.chars().next()?;
-        let perms = &rest[1..];
-        let who_mask = if who.is_empty() || who.contains('a') {
-            0o777
-        } else {
-            let mut m = 0;
-            if who.contains('u') {
-                m |= 0o700;
-            }
-            if who.contains('g') {
-                m |= 0o070;
-            }
-            if who.contains('o') {
-                m |= 0o007;
-            }
-            m
-        };
-        let mut bits = 0;
-        for p in perms.chars() {
-            bits |= match p {
-                'r' => 0o444,
-                'w' => 0o222,
-                'x' => 0o111,
-                _ => return None,
-            };
+        if !who.chars().all(|c| "ugoa".contains(c)) {
+            return None;
         }
-        let bits = bits & who_mask;
-        mode = match op {
-            '+' => mode | bits,
-            '-' => mode & !bits,
-            _ => (mode & !who_mask) | bits,
+        let use_umask = who.is_empty();
+        let users = if who.is_empty() || who == "a" {
+            "ugo"
+        } else {
+            who
         };
+        // (operator, perms) pairs: "=rw-x+X" gives ('=', "rw"), ('-', "x"), ('+', "X").
+        let mut ops: Vec<(char, String)> = Vec::new();
+        for c in rest.chars() {
+            if matches!(c, '+' | '-' | '=') {
+                ops.push((c, String::new()));
+            } else if "rwxXstugo".contains(c) {
+                ops.last_mut()?.1.push(c);
+            } else {
+                return None;
+            }
+        }
+        for (op, perms) in &ops {
+            for user in users.chars() {
+                let bits = symbolic_perm_bits(user, perms, use_umask, mode, is_dir);
+                mode = match op {
+                    '=' => {
+                        let mask = match user {
+                            'u' => 0o4700,
+                            'g' => 0o2070,
+                            _ => 0o1007,
+                        };
+                        (mode & !mask & 0o7777) | bits
+                    }
+                    '+' => mode | bits,
+                    _ => mode & !bits,
+                };
+            }
+        }
     }
     Some(mode)
+}
+
+/// The bits `perms` stand for in `user`'s class (`_get_octal_mode_from_symbolic_perms`).
+fn symbolic_perm_bits(user: char, perms: &str, use_umask: bool, prev: u32, is_dir: bool) -> u32 {
+    let shift = match user {
+        'u' => 6,
+        'g' => 3,
+        _ => 0,
+    };
+    let keep = if use_umask { !UMASK & 0o777 } else { 0o777 };
+    let apply_x = is_dir || prev & 0o111 != 0;
+    let mut bits = 0;
+    for p in perms.chars() {
+        bits |= match p {
+            'r' => (0o4 << shift) & keep,
+            'w' => (0o2 << shift) & keep,
+            'x' => (0o1 << shift) & keep,
+            'X' if apply_x => 0o1 << shift,
+            's' if user == 'u' => 0o4000,
+            's' if user == 'g' => 0o2000,
+            't' if user == 'o' => 0o1000,
+            // Copy another class's bits: `g=u`.
+            'u' => ((prev >> 6) & 0o7) << shift,
+            'g' => ((prev >> 3) & 0o7) << shift,
+            'o' => (prev & 0o7) << shift,
+            _ => 0,
+        };
+    }
+    bits
+}
+
+/// The hex digest of `data` with one of the `checksum_algorithm` choices of stat and find.
+pub fn digest_hex(algorithm: &str, data: &[u8]) -> Option<String> {
+    use sha2::Digest;
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    Some(match algorithm {
+        "md5" => crate::template::filters::hash::md5_bytes_hex(data),
+        "sha1" => sha1_hex(data),
+        "sha224" => hex(&sha2::Sha224::digest(data)),
+        "sha256" => hex(&sha2::Sha256::digest(data)),
+        "sha384" => hex(&sha2::Sha384::digest(data)),
+        "sha512" => hex(&sha2::Sha512::digest(data)),
+        _ => return None,
+    })
 }
 
 /// SHA-1 of content, as Ansible's `checksum` fields.
@@ -287,11 +397,23 @@ mod tests {
 
     #[test]
     fn modes() {
-        assert_eq!(parse_mode(&json!("0644"), 0), Ok(0o644));
-        assert_eq!(parse_mode(&json!(420), 0), Ok(0o644));
-        assert_eq!(parse_mode(&json!("u+x,g-w"), 0o664), Ok(0o744));
-        assert_eq!(parse_mode(&json!("a=r"), 0o777), Ok(0o444));
-        assert!(parse_mode(&json!("bogus"), 0).is_err());
+        assert_eq!(parse_mode(&json!("0644"), 0, false), Ok(0o644));
+        assert_eq!(parse_mode(&json!(420), 0, false), Ok(0o644));
+        assert_eq!(parse_mode(&json!("u+x,g-w"), 0o664, false), Ok(0o744));
+        assert_eq!(parse_mode(&json!("a=r"), 0o777, false), Ok(0o444));
+        assert_eq!(parse_mode(&json!("u=rw,g=r,o="), 0o777, false), Ok(0o640));
+        assert!(parse_mode(&json!("bogus"), 0, false).is_err());
+        assert!(parse_mode(&json!("z+x"), 0, false).is_err());
+    }
+
+    #[test]
+    fn capital_x_only_for_folders_or_executables() {
+        assert_eq!(parse_mode(&json!("a+X"), 0o644, false), Ok(0o644));
+        assert_eq!(parse_mode(&json!("a+X"), 0o744, false), Ok(0o755));
+        assert_eq!(parse_mode(&json!("a+X"), 0o644, true), Ok(0o755));
+        assert_eq!(parse_mode(&json!("u=rwX,g=rX,o="), 0o600, true), Ok(0o750));
+        assert_eq!(parse_mode(&json!("g=u"), 0o640, false), Ok(0o660));
+        assert_eq!(parse_mode(&json!("+w"), 0o444, false), Ok(0o644));
     }
 
     #[test]

@@ -2,12 +2,22 @@
 
 use serde_json::json;
 
+use super::spec::{opt, spec, Kind, ModuleName, Spec};
 use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
 
 pub struct Slurp;
 
+const SPEC: Spec = spec(
+    ModuleName::AsWritten,
+    &[opt("src", Kind::Path).aliases(&["path"]).required()],
+);
+
 impl Module for Slurp {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        let args = &match super::validated(ctx, &SPEC, args) {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
         let Some(src) = arg_str(args, "src").or_else(|| arg_str(args, "path")) else {
             return super::fail("missing required arguments: src");
         };

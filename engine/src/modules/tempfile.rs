@@ -5,14 +5,29 @@ use serde_json::json;
 
 use fleetsim_sim::fs::WriteMode;
 
+use super::spec::{opt, spec, Kind, ModuleName, Spec};
 use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
 
 pub struct TempFile;
 
 const NAME_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
 
+const SPEC: Spec = spec(
+    ModuleName::AsWritten,
+    &[
+        opt("state", Kind::Str).choices(&["file", "directory"]),
+        opt("path", Kind::Path),
+        opt("prefix", Kind::Str),
+        opt("suffix", Kind::Str),
+    ],
+);
+
 impl Module for TempFile {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        let args = &match super::validated(ctx, &SPEC, args) {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
         let state = arg_str(args, "state").unwrap_or_else(|| "file".into());
         let dir = arg_str(args, "path").unwrap_or_else(|| "/tmp".into());
         let prefix = arg_str(args, "prefix").unwrap_or_else(|| "ansible.".into());

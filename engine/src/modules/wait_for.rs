@@ -6,9 +6,50 @@
 
 use serde_json::{json, Value};
 
+use super::spec::{opt, spec, Kind, ModuleName, Spec};
 use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
 
 pub struct WaitFor;
+
+const SPEC: Spec = spec(
+    ModuleName::AsWritten,
+    &[
+        opt("host", Kind::Str),
+        opt("timeout", Kind::Int),
+        opt("connect_timeout", Kind::Int),
+        opt("delay", Kind::Int),
+        opt("port", Kind::Int),
+        opt("active_connection_states", Kind::List),
+        opt("path", Kind::Path),
+        opt("search_regex", Kind::Str),
+        opt("state", Kind::Str).choices(&["absent", "drained", "present", "started", "stopped"]),
+        opt("exclude_hosts", Kind::List),
+        opt("sleep", Kind::Int),
+        opt("msg", Kind::Str),
+    ],
+);
+
+/// The groups of the first match of `re` in `text`: `(match_groups, match_groupdict)`.
+fn match_groups(re: &fancy_regex::Regex, text: &str) -> Option<(Value, Value)> {
+    let caps = re.captures(text).ok().flatten()?;
+    let groups: Vec<Value> = (1..caps.len())
+        .map(|i| {
+            caps.get(i)
+                .map(|m| json!(m.as_str()))
+                .unwrap_or(Value::Null)
+        })
+        .collect();
+    let mut dict = serde_json::Map::new();
+    for name in re.capture_names().flatten() {
+        dict.insert(
+            name.to_string(),
+            caps.name(name)
+                .map(|m| json!(m.as_str()))
+                .unwrap_or(Value::Null),
+        );
+    }
+    Some((Value::Array(groups), Value::Object(dict)))
+}
 
 fn number(args: &Args, name: &str, default: f64) -> f64 {
     match args.get(name) {
@@ -20,6 +61,25 @@ fn number(args: &Args, name: &str, default: f64) -> f64 {
 
 impl Module for WaitFor {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        let args = &match super::validated(ctx, &SPEC, args) {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
+        let search_re = match arg_str(args, "search_regex") {
+            Some(r) => match super::pyre::compile(&r, true) {
+                Ok(re) => Some(re),
+                Err(e) => return super::fail(&format!("Invalid regular expression: {e}")),
+            },
+            None => None,
+        };
+        if args.get("port").is_some_and(|p| !p.is_null())
+            && args.get("path").is_some_and(|p| !p.is_null())
+        {
+            let mut r = super::fail("port and path parameter can not both be passed to wait_for");
+            r.insert("elapsed".into(), json!(0));
+            return r;
+        }
+        let mut groups = (json!([]), json!({}));
         let timeout = number(args, "timeout", 300.0);
         let delay = number(args, "delay", 0.0);
         let state = arg_str(args, "state").unwrap_or_else(|| "started".into());
@@ -43,13 +103,19 @@ impl Module for WaitFor {
                 "absent" => !exists,
                 _ => {
                     exists
-                        && match &search {
-                            Some(re) => host
+                        && match &search_re {
+                            Some(re) => match host
                                 .fs
                                 .read_to_string(p)
                                 .ok()
-                                .zip(fancy_regex::Regex::new(re).ok())
-                                .is_some_and(|(text, re)| re.is_match(&text).unwrap_or(false)),
+                                .and_then(|text| match_groups(re, &text))
+                            {
+                                Some(g) => {
+                                    groups = g;
+                                    true
+                                }
+                                None => false,
+                            },
                             None => true,
                         }
                 }
@@ -100,13 +166,21 @@ impl Module for WaitFor {
             r.insert("elapsed".into(), json!((timeout + delay) as i64));
         }
         if satisfied {
-            if let Some(p) = path {
-                r.insert("path".into(), json!(p));
-            }
-            if let Some(port) = port {
-                r.insert("port".into(), json!(port));
-            }
+            r.insert("path".into(), json!(path));
+            r.insert("port".into(), json!(port));
+            r.insert("search_regex".into(), json!(search));
+            r.insert("match_groups".into(), groups.0);
+            r.insert("match_groupdict".into(), groups.1);
             r.insert("state".into(), json!(state));
+            // exit_json's add_path_info: a `path` that exists gets its attributes (and its
+            // `state` becomes what it is, `file`).
+            if let Some(p) = &path {
+                if let Ok(host) = ctx.target_host() {
+                    if host.fs.exists(p) {
+                        super::file::attrs(&host.fs, p, &mut r);
+                    }
+                }
+            }
         }
         r
     }

@@ -52,6 +52,8 @@ pub(crate) struct Shell<'c> {
     pub subst_rc: Option<i32>,
     pub errexit: bool,
     pub nounset: bool,
+    /// `set -o pipefail` (bash only): a pipeline's status is its last failing stage's.
+    pub pipefail: bool,
     suppress_errexit: usize,
     pub bufs: Vec<Vec<u8>>,
     steps: u64,
@@ -161,6 +163,7 @@ impl<'c> Shell<'c> {
             subst_rc: None,
             errexit: false,
             nounset: false,
+            pipefail: false,
             suppress_errexit: 0,
             bufs: vec![Vec::new(), Vec::new()],
             steps: 0,
@@ -460,6 +463,7 @@ impl<'c> Shell<'c> {
             // the input of the next (no real concurrency: producers are bounded instead).
             let mut input = fds[0].clone();
             let mut rc = 0;
+            let mut last_failed = 0;
             let n = p.cmds.len();
             for (i, c) in p.cmds.iter().enumerate() {
                 let mut f = fds.clone();
@@ -472,11 +476,14 @@ impl<'c> Shell<'c> {
                     None
                 };
                 rc = sh.subshell(|s| s.exec_command(c, &f))?;
+                if rc != 0 {
+                    last_failed = rc;
+                }
                 if let Some(b) = buf {
                     input = Fd::In(Input::new(std::mem::take(&mut sh.bufs[b])));
                 }
             }
-            Ok(rc)
+            Ok(if sh.pipefail { last_failed } else { rc })
         };
         let rc = if p.bang {
             let rc = self.suppressed(run)?;

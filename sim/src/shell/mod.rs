@@ -149,6 +149,9 @@ pub struct ShellContext {
     /// `$0` and the prefix of shell errors: `sh` gives `sh: 1: foo: not found` (Ansible's
     /// `shell` module runs `/bin/sh -c`, which would print `/bin/sh: 1: ...`).
     pub shell_name: String,
+    /// Runs as bash (`shell` with `executable: /bin/bash`): `set -o pipefail` is accepted.
+    /// Other bash-only syntax (arrays, `[[ ]]`) is not simulated and fails as dash fails.
+    pub bash: bool,
 }
 
 impl ShellContext {
@@ -180,6 +183,7 @@ impl ShellContext {
             budget: 1_000_000,
             max_output: 64 << 20,
             shell_name: "sh".into(),
+            bash: false,
         }
     }
 
