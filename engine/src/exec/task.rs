@@ -1200,27 +1200,7 @@ fn merge_single(
             ));
         }
         out.lines.push(line);
-        if let Some(Value::Object(facts)) = result.get("ansible_facts") {
-            let facts = facts.clone();
-            let to_delegate = task
-                .keyword("delegate_facts")
-                .and_then(modules::to_bool)
-                .unwrap_or(false);
-            let fact_host = match (&ir.delegate, to_delegate) {
-                (Some(d), true) => d.clone(),
-                _ => host.to_string(),
-            };
-            if result.get("_ansible_set_fact").is_some() {
-                if fact_host == host {
-                    out.set_facts = Some(facts.clone());
-                }
-                runner.apply_set_fact(&fact_host, facts);
-            } else if result.get("_ansible_include_vars").is_some() {
-                runner.apply_include_vars(host, facts);
-            } else {
-                runner.store_facts(&fact_host, facts);
-            }
-        }
+        apply_result_facts(runner, task, host, ir.delegate.as_deref(), &result, out);
     }
     if changed && !failed {
         out.notify = task.notify.clone();
@@ -1230,6 +1210,43 @@ fn merge_single(
         runner.register(host, reg, registered.clone());
     }
     out.registered = Some(registered);
+}
+
+/// Stores the facts a result (or one loop item's result) returns, where the strategy puts
+/// them: on the delegate with `delegate_facts`, else on the host (whose run_once partners get
+/// them too, through `out.set_facts`).
+fn apply_result_facts(
+    runner: &mut Runner,
+    task: &Task,
+    host: &str,
+    delegate: Option<&str>,
+    result: &Map<String, Value>,
+    out: &mut HostOutcome,
+) {
+    let Some(Value::Object(facts)) = result.get("ansible_facts") else {
+        return;
+    };
+    let facts = facts.clone();
+    let to_delegate = task
+        .keyword("delegate_facts")
+        .and_then(modules::to_bool)
+        .unwrap_or(false);
+    let fact_host = match (delegate, to_delegate) {
+        (Some(d), true) => d.to_string(),
+        _ => host.to_string(),
+    };
+    if result.get("_ansible_set_fact").is_some() {
+        if fact_host == host {
+            out.set_facts
+                .get_or_insert_with(Map::new)
+                .extend(facts.clone());
+        }
+        runner.apply_set_fact(&fact_host, facts);
+    } else if result.get("_ansible_include_vars").is_some() {
+        runner.apply_include_vars(host, facts);
+    } else {
+        runner.store_facts(&fact_host, facts);
+    }
 }
 
 fn verbose(result: &Map<String, Value>, verbosity: u8) -> bool {
@@ -1419,11 +1436,7 @@ fn run_loop(
                 ));
             }
             out.lines.push(line);
-            if let Some(Value::Object(facts)) = r.get("ansible_facts") {
-                if r.get("_ansible_set_fact").is_some() {
-                    runner.apply_set_fact(host, facts.clone());
-                }
-            }
+            apply_result_facts(runner, task, host, ir.delegate.as_deref(), &r, out);
             if changed {
                 for n in &task.notify {
                     if !out.notify.contains(n) {
