@@ -1063,7 +1063,27 @@ impl Runner {
                 return Err(exit::ERROR);
             }
         }
+        // An included file that does not parse stops the run once the task's results are
+        // shown (ansible-core's parser errors propagate out of the strategy).
+        if let Some((msg, code)) = outcomes.iter().find_map(|o| match &o.include_failure {
+            Some(task::IncludeFailure::Fatal(msg, code)) => Some((msg.clone(), *code)),
+            _ => None,
+        }) {
+            for o in &outcomes {
+                self.print_outcome(o);
+            }
+            self.display.error(&msg);
+            return Err(code);
+        }
+        let mut include_errors: Vec<String> = Vec::new();
         for o in &outcomes {
+            // A missing file or role: its error once, then the fatal line of each host.
+            if let Some(task::IncludeFailure::Host(reason)) = &o.include_failure {
+                if !include_errors.contains(reason) {
+                    self.display.error(reason);
+                    include_errors.push(reason.clone());
+                }
+            }
             self.print_outcome(o);
             let status = if o.unreachable {
                 "unreachable"
@@ -1142,6 +1162,21 @@ impl Runner {
                     c.stop(false);
                 }
                 failed_now.push(h);
+                continue;
+            }
+            if o.include_failure.is_some() {
+                // The include's failure counts as a failure even when a rescue catches it
+                // (ansible-core marks the host failed without a task result).
+                self.stat(&h).failed += 1;
+                let rescued = cursors.get_mut(&h).map(|c| c.fail()).unwrap_or(false);
+                if !rescued {
+                    self.failed.insert(h.clone());
+                    ctx.batch_failed.insert(h.clone());
+                    if cursors.get(&h).map(|c| c.failed).unwrap_or(true) {
+                        ctx.alive.shift_remove(&h);
+                    }
+                }
+                failed_now.push(h.clone());
                 continue;
             }
             if o.failed && !o.ignored {
@@ -1291,7 +1326,8 @@ impl Runner {
         next: &iterator::NextTask,
     ) -> String {
         let raw = task.display_name();
-        if !crate::template::is_template(&raw) {
+        // Only a written name is templated (an unnamed include_role shows its role as written).
+        if task.name.is_none() || !crate::template::is_template(&raw) {
             return raw;
         }
         let layers = self.task_layers(ctx, host, task, next);

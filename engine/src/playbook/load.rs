@@ -426,15 +426,7 @@ impl Loader {
         with_handlers: bool,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
         let Some(role_dir) = self.role_path(dir, name) else {
-            let searched = [dir.join("roles"), dir.to_path_buf()]
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(":");
-            return Err(LoadError::at(
-                format!("the role '{name}' was not found in {searched}"),
-                at,
-            ));
+            return Err(LoadError::at(self.role_not_found(dir, name), at));
         };
         let defaults = self.vars_file_in(&role_dir.join("defaults"))?;
         let vars = self.vars_file_in(&role_dir.join("vars"))?;
@@ -485,15 +477,37 @@ impl Loader {
 
     /// Loads a role for `include_role` at run time; its handlers join no play (Ansible adds
     /// them to the play's handlers when the role is included, which fleetsim does not yet).
+    /// `include` is the include_role task and `apply` its `apply:` keywords. A role that
+    /// cannot be found is a [`LoadError::Plain`] (the include fails for its hosts); a role
+    /// that does not parse is an error that stops the run.
     pub fn load_role_dynamic(
         &mut self,
         dir: &Path,
         name: &str,
         tasks_from: &str,
         params: Map<String, Value>,
+        include: &Task,
+        apply: Option<&Map<String, Value>>,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
+        if self.role_path(dir, name).is_none() {
+            return Err(LoadError::Plain {
+                message: self.role_not_found(dir, name),
+                exit_code: 1,
+            });
+        }
+        let inh = apply_block(include, apply, Inherit::default())?;
         let at = Origin::new(dir, 0, 0);
-        self.load_role(dir, name, tasks_from, params, Inherit::default(), at, false)
+        self.load_role(dir, name, tasks_from, params, inh, at, false)
+    }
+
+    /// ansible-core's message for a role it cannot find, with the folders it searched.
+    fn role_not_found(&self, dir: &Path, name: &str) -> String {
+        let searched = [dir.join("roles"), dir.to_path_buf()]
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
+        format!("the role '{name}' was not found in {searched}")
     }
 
     fn vars_file_in(&mut self, dir: &Path) -> Result<Map<String, Value>, LoadError> {
@@ -765,6 +779,13 @@ impl Loader {
         if let Some(a) = actions.first().map(|(_, v)| *v) {
             for (k, v) in a.dict_entries() {
                 arg_origins.insert(k.key_string(), Self::origin(path, v));
+                // The keys of an include's `apply:`, for "not a valid attribute for a Block".
+                if k.key_string() == "apply" {
+                    for (ak, _) in v.dict_entries() {
+                        arg_origins
+                            .insert(format!("apply.{}", ak.key_string()), Self::origin(path, ak));
+                    }
+                }
             }
         }
         if let Some(extra) = node.get("args") {
@@ -777,6 +798,17 @@ impl Loader {
                 arg_origins
                     .entry(k.key_string())
                     .or_insert_with(|| Self::origin(path, v));
+            }
+        }
+        if matches!(short, "include_tasks" | "include_role") {
+            if let Some(apply) = args.get("apply").filter(|a| !a.is_object()) {
+                return Err(LoadError::at(
+                    format!(
+                        "Expected a dict for apply but got {} instead",
+                        python_class(apply)
+                    ),
+                    origin,
+                ));
             }
         }
         let mut keywords = inherit.keywords.clone();
@@ -925,6 +957,22 @@ fn string_list(node: Option<&Node>) -> Vec<String> {
     }
 }
 
+/// The class ansible-core 2.19 names for a YAML value in type errors (values read from YAML
+/// are tagged, except booleans and null).
+fn python_class(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "<class 'NoneType'>",
+        Value::Bool(_) => "<class 'bool'>",
+        Value::Number(n) if n.is_f64() => {
+            "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedFloat'>"
+        }
+        Value::Number(_) => "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedInt'>",
+        Value::String(_) => "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedStr'>",
+        Value::Array(_) => "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedList'>",
+        Value::Object(_) => "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedDict'>",
+    }
+}
+
 /// A scalar as the text Python's `str()` would give.
 pub fn scalar_text(v: &Value) -> String {
     match v {
@@ -1006,21 +1054,83 @@ pub fn load_playbook(
     Ok((Playbook { path, plays }, loader))
 }
 
-/// Loads a task file for `include_tasks` at run time, with vars and conditions from the
-/// include applied to its tasks.
+/// Loads a task file for `include_tasks` at run time (`include` is the include task), its
+/// tasks inside the block the include's `apply:` keywords make.
 pub fn load_task_file(
     loader: &mut Loader,
     path: &Path,
-    role: Option<Arc<RoleRef>>,
-    handlers: bool,
+    include: &Task,
+    apply: Option<&Map<String, Value>>,
 ) -> Result<Vec<Arc<Block>>, LoadError> {
     let node = loader.read_yaml(path)?;
     let inh = Inherit {
-        role,
-        handlers,
+        role: include.role.clone(),
+        handlers: include.is_handler,
         ..Inherit::default()
     };
+    let inh = apply_block(include, apply, inh)?;
     loader.blocks(path, Some(&node), &inh)
+}
+
+/// What the parent block that an include's `apply:` describes passes down to the included
+/// tasks (ansible-core's `TaskInclude.build_parent_block`): its keys must be block keywords.
+fn apply_block(
+    include: &Task,
+    apply: Option<&Map<String, Value>>,
+    mut inh: Inherit,
+) -> Result<Inherit, LoadError> {
+    let Some(apply) = apply else {
+        return Ok(inh);
+    };
+    let origin_of = |key: &str| {
+        include
+            .arg_origins
+            .get(&format!("apply.{key}"))
+            .or_else(|| include.arg_origins.get("apply"))
+            .cloned()
+            .unwrap_or_else(|| include.origin.clone())
+    };
+    for (key, value) in apply {
+        if !COMMON_KEYWORDS.contains(&key.as_str()) && !BLOCK_ONLY_KEYWORDS.contains(&key.as_str())
+        {
+            return Err(LoadError::at(
+                format!("'{key}' is not a valid attribute for a Block"),
+                origin_of(key),
+            ));
+        }
+        match key.as_str() {
+            "when" => {
+                let exprs = match value {
+                    Value::Array(items) => items.clone(),
+                    other => vec![other.clone()],
+                };
+                inh.when.extend(exprs.into_iter().map(|expr| Cond {
+                    expr,
+                    origin: origin_of(key),
+                }));
+            }
+            "tags" => inh.tags.extend(match value {
+                Value::Array(items) => items.iter().map(scalar_text).collect(),
+                Value::String(s) => s
+                    .split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+                Value::Null => Vec::new(),
+                other => vec![scalar_text(other)],
+            }),
+            "vars" => {
+                if let Value::Object(m) = value {
+                    inh.vars.extend(m.clone());
+                }
+            }
+            other if INHERITED_KEYWORDS.contains(&other) => {
+                inh.keywords.insert(key.clone(), value.clone());
+            }
+            _ => {}
+        }
+    }
+    Ok(inh)
 }
 
 fn absolute(p: &Path) -> PathBuf {
