@@ -1592,6 +1592,22 @@ impl Runner {
                     }
                 }
             }
+            // The host skips the rest of the role the task belongs to (its tasks, rescue and
+            // always sections alike), as ansible-core walks it to the role's end.
+            "end_role" => {
+                if let Some(role) = &task.role {
+                    for h in &applies {
+                        if let Some(c) = cursors.get_mut(h) {
+                            while let Some(next) = c.peek() {
+                                match &next.task.role {
+                                    Some(r) if Arc::ptr_eq(r, role) => c.advance(),
+                                    _ => break,
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             "end_host" => {
                 for h in applies {
                     ctx.alive.shift_remove(&h);

@@ -161,6 +161,8 @@ pub struct Loader {
     /// Roles already part of the play being loaded: their dependencies and handlers are
     /// added once (Ansible deduplicates them per play).
     roles_in_play: std::collections::BTreeSet<String>,
+    /// The `roles:` entries and dependencies of the play being loaded, by role identity.
+    roles_used: std::collections::BTreeSet<String>,
     role_defaults: Map<String, Value>,
     role_vars: Map<String, Value>,
 }
@@ -172,6 +174,7 @@ impl Loader {
             sources: BTreeMap::new(),
             role_handlers: Vec::new(),
             roles_in_play: std::collections::BTreeSet::new(),
+            roles_used: std::collections::BTreeSet::new(),
             role_defaults: Map::new(),
             role_vars: Map::new(),
         }
@@ -310,6 +313,7 @@ impl Loader {
         }
         self.role_handlers.clear();
         self.roles_in_play.clear();
+        self.roles_used.clear();
         self.role_defaults = Map::new();
         self.role_vars = Map::new();
         let pre_tasks = self.blocks(path, node.get("pre_tasks"), &inherit)?;
@@ -375,21 +379,47 @@ impl Loader {
         };
         let mut inh = inherit.clone();
         let mut params = Map::new();
+        // What makes two uses of a role the same role (ansible-core's `Role._get_hash_dict`):
+        // its params, vars, `when` and `tags`, not other keywords.
+        let mut identity = Map::new();
         if let Some(p) = params_node {
             for (k, v) in p.dict_entries() {
                 let key = k.key_string();
                 match key.as_str() {
                     "role" | "name" => {}
-                    "when" => inh.when.extend(conds(path, v)),
-                    "tags" => inh.tags.extend(string_list(Some(v))),
-                    "vars" => params.extend(vars_map(path, v)?),
+                    "when" => {
+                        identity.insert(key.clone(), v.to_value());
+                        inh.when.extend(conds(path, v));
+                    }
+                    "tags" => {
+                        identity.insert(key.clone(), v.to_value());
+                        inh.tags.extend(string_list(Some(v)));
+                    }
+                    "vars" => {
+                        identity.insert(key.clone(), v.to_value());
+                        params.extend(vars_map(path, v)?);
+                    }
                     other if COMMON_KEYWORDS.contains(&other) => {
                         inh.keywords.insert(key, v.to_value());
                     }
                     _ => {
+                        identity.insert(format!("param:{key}"), v.to_value());
                         params.insert(key, v.to_value());
                     }
                 }
+            }
+        }
+        // A role used again in the play (in `roles:` or as a dependency) with the same
+        // identity runs once: ansible-core skips the tasks of a role a host has completed.
+        if let Some(role_dir) = self.role_path(dir, &name) {
+            let real = std::fs::canonicalize(&role_dir).unwrap_or(role_dir);
+            let key = format!(
+                "{}\0{}",
+                real.display(),
+                serde_json::to_string(&identity).unwrap_or_default()
+            );
+            if !self.roles_used.insert(key) {
+                return Ok(Vec::new());
             }
         }
         self.load_role(
@@ -441,8 +471,9 @@ impl Loader {
         });
         let mut blocks = Vec::new();
         let first_in_play = self.roles_in_play.insert(name.to_string());
-        // Dependencies in meta/main.yml run first, once per play.
-        let meta = find_yaml(&role_dir.join("meta"), "main").filter(|_| first_in_play);
+        // Dependencies in meta/main.yml run first (a dependency already used in the play
+        // with the same identity is skipped by `role_entry`).
+        let meta = find_yaml(&role_dir.join("meta"), "main");
         if let Some(meta) = meta {
             let node = self.read_yaml(&meta)?;
             if let Some(deps) = node.get("dependencies") {
@@ -798,6 +829,22 @@ impl Loader {
                 arg_origins
                     .entry(k.key_string())
                     .or_insert_with(|| Self::origin(path, v));
+            }
+        }
+        if short == "meta"
+            && args.get("_raw_params").map(scalar_text).as_deref() == Some("end_role")
+        {
+            if inherit.handlers {
+                return Err(LoadError::at(
+                    "Cannot execute 'end_role' from a handler",
+                    origin,
+                ));
+            }
+            if inherit.role.is_none() {
+                return Err(LoadError::at(
+                    "Cannot execute 'end_role' from outside of a role",
+                    origin,
+                ));
             }
         }
         if matches!(short, "include_tasks" | "include_role") {
