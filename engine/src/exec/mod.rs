@@ -115,6 +115,11 @@ pub struct Runner {
     /// A play stopped because max_fail_percentage fired: Ansible then ends with "hosts
     /// failed" (2) even when some host was unreachable.
     max_fail_broke_play: bool,
+    /// The exit status of the last batch run (what ansible-playbook exits with).
+    last_batch_status: Option<i32>,
+    /// The hosts still running when the last batch ended (a failed host that a rescue
+    /// caught is one of them).
+    alive_at_batch_end: IndexSet<String>,
     /// Handlers notified per host, as indexes into the play's handler list.
     notified: IndexMap<String, IndexSet<usize>>,
     /// `--start-at-task`: still looking for that task.
@@ -153,6 +158,8 @@ impl Runner {
             failed: IndexSet::new(),
             unreachable: IndexSet::new(),
             max_fail_broke_play: false,
+            last_batch_status: None,
+            alive_at_batch_end: IndexSet::new(),
             notified: IndexMap::new(),
             start_at,
             include_cache: IndexMap::new(),
@@ -353,7 +360,9 @@ impl Runner {
             self.display.error(&e);
             return exit::ERROR;
         }
-        if self.max_fail_broke_play {
+        if let Some(status) = self.last_batch_status {
+            status
+        } else if self.max_fail_broke_play {
             exit::HOST_FAILED
         } else if !self.unreachable.is_empty() {
             exit::HOST_UNREACHABLE
@@ -525,7 +534,24 @@ impl Runner {
             // Ansible announces the play again for every serial batch.
             self.display.banner(&format!("PLAY [{name}]"));
             let failed_before = self.failed.len() + self.unreachable.len();
-            match self.run_batch(play, &batch, &all_hosts)? {
+            let carried_failures = !self.failed.is_empty();
+            let end = self.run_batch(play, &batch, &all_hosts)?;
+            // ansible-playbook exits with the status of the last batch it ran: hosts failed
+            // in it (or carried as failed into it from earlier batches) give 2, any host
+            // unreachable so far 4, and max_fail_percentage 2 whatever else.
+            let failed_in_batch = batch
+                .iter()
+                .any(|h| self.failed.contains(h) && !self.alive_at_batch_end.contains(h));
+            self.last_batch_status = Some(if end == PlayEnd::MaxFailed {
+                exit::HOST_FAILED
+            } else if !self.unreachable.is_empty() {
+                exit::HOST_UNREACHABLE
+            } else if carried_failures || failed_in_batch {
+                exit::HOST_FAILED
+            } else {
+                exit::OK
+            });
+            match end {
                 PlayEnd::EndPlay => break,
                 PlayEnd::MaxFailed | PlayEnd::BreakPlaybook => break_play = true,
                 PlayEnd::Completed => {}
@@ -702,13 +728,20 @@ impl Runner {
             }
             None => self.opts.force_handlers,
         };
-        self.update_play_magic(&ctx);
+        let end = self.run_batch_sections(play, &mut ctx);
+        self.alive_at_batch_end = ctx.alive.clone();
+        end
+    }
+
+    /// Facts, then each section of the play followed by its handlers, for one batch.
+    fn run_batch_sections(&mut self, play: &Arc<Play>, ctx: &mut PlayCtx) -> Result<PlayEnd, i32> {
+        self.update_play_magic(ctx);
         let gather = match play.keywords.get("gather_facts") {
             Some(v) => crate::modules::to_bool(v).unwrap_or(true),
             None => true,
         };
         if gather && !ctx.alive.is_empty() {
-            self.gather_facts(&mut ctx);
+            self.gather_facts(ctx);
         }
         let sections: [&Vec<Arc<Block>>; 3] = [&play.pre_tasks, &play.tasks, &play.post_tasks];
         for blocks in sections {
@@ -716,7 +749,7 @@ impl Runner {
                 return Ok(PlayEnd::EndPlay);
             }
             let running: Vec<String> = ctx.alive.iter().cloned().collect();
-            let end = self.run_section(&mut ctx, blocks.clone())?;
+            let end = self.run_section(ctx, blocks.clone())?;
             if end == PlayEnd::MaxFailed {
                 return Ok(PlayEnd::MaxFailed);
             }
@@ -739,7 +772,7 @@ impl Runner {
             // The implicit flush after a section is tagged `always`: `--skip-tags always`
             // drops it, and notified handlers then never run.
             let end = if self.tags_select(&["always".to_string()]) {
-                self.flush_handlers(&mut ctx)?
+                self.flush_handlers(ctx)?
             } else {
                 PlayEnd::Completed
             };
@@ -1165,12 +1198,13 @@ impl Runner {
                 continue;
             }
             if o.include_failure.is_some() {
-                // The include's failure counts as a failure even when a rescue catches it
-                // (ansible-core marks the host failed without a task result).
+                // The include's failure counts as a failure even when a rescue catches it,
+                // and the host stays failed for later plays (ansible-core marks it failed
+                // without a task result, in its list of failed hosts).
                 self.stat(&h).failed += 1;
+                self.failed.insert(h.clone());
                 let rescued = cursors.get_mut(&h).map(|c| c.fail()).unwrap_or(false);
                 if !rescued {
-                    self.failed.insert(h.clone());
                     ctx.batch_failed.insert(h.clone());
                     if cursors.get(&h).map(|c| c.failed).unwrap_or(true) {
                         ctx.alive.shift_remove(&h);
