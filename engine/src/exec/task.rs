@@ -1733,3 +1733,22 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
         Err(e) => modules::action_fail(&e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_path;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn included_paths_are_normalised_as_python_normpath_does() {
+        assert_eq!(
+            normalize_path(Path::new("/play/roles/outer/../../t.yml")),
+            PathBuf::from("/play/t.yml")
+        );
+        assert_eq!(
+            normalize_path(Path::new("/play/./tasks/x.yml")),
+            PathBuf::from("/play/tasks/x.yml")
+        );
+        assert_eq!(normalize_path(Path::new("../a/b")), PathBuf::from("../a/b"));
+    }
+}

@@ -834,17 +834,17 @@ impl Loader {
         if short == "meta"
             && args.get("_raw_params").map(scalar_text).as_deref() == Some("end_role")
         {
+            // ansible-core raises these with the task object, which has no origin yet: the
+            // message shows `Origin: <unknown>` and the task's repr.
+            let refused = |why: &str| LoadError::Plain {
+                message: format!("{why}\nOrigin: <unknown>\n\nTASK: meta (end_role)"),
+                exit_code: 4,
+            };
             if inherit.handlers {
-                return Err(LoadError::at(
-                    "Cannot execute 'end_role' from a handler",
-                    origin,
-                ));
+                return Err(refused("Cannot execute 'end_role' from a handler"));
             }
             if inherit.role.is_none() {
-                return Err(LoadError::at(
-                    "Cannot execute 'end_role' from outside of a role",
-                    origin,
-                ));
+                return Err(refused("Cannot execute 'end_role' from outside of a role"));
             }
         }
         if matches!(short, "include_tasks" | "include_role") {
