@@ -1580,7 +1580,11 @@ impl Runner {
                 | "flush_handlers"
                 | "end_role"
         );
-        let running = if per_host { members } else { &members[..1] };
+        let running = if per_host {
+            members
+        } else {
+            &members[..members.len().min(1)]
+        };
         for (h, next) in running {
             self.display
                 .banner(&format!("TASK [{}]", task.display_name()));
