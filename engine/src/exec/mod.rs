@@ -1608,12 +1608,10 @@ impl Runner {
                 self.display.line(&format!("skipping: [{h}]"));
             }
         }
+        if action == "flush_handlers" {
+            return self.flush_handlers(ctx);
+        }
         match action.as_str() {
-            "flush_handlers" => {
-                if self.flush_handlers(ctx)? == PlayEnd::MaxFailed {
-                    return Ok(PlayEnd::MaxFailed);
-                }
-            }
             // end_play and end_batch end every host of the batch (out of ansible_play_hosts,
             // no handlers); end_play also skips the play's later batches.
             "end_play" | "end_batch" if !applies.is_empty() => {
