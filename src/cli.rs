@@ -107,6 +107,13 @@ pub struct PlaybookArgs {
     /// Start the playbook at the task matching this name.
     #[arg(long = "start-at-task", value_name = "TASK")]
     pub start_at_task: Option<String>,
+    /// Run handlers even if a task fails.
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
+    /// Clear the fact cache for every host in inventory (every run starts with an empty
+    /// cache here, as with Ansible's default memory cache, so there is nothing to clear).
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
     /// Accepted for compatibility; the simulation has no privilege escalation to do.
     #[arg(short = 'b', long = "become")]
     pub r#become: bool,

@@ -173,6 +173,7 @@ pub fn run_in(a: &PlaybookArgs, session: &mut Session) -> i32 {
         start_time,
         env,
         events: a.events.clone(),
+        force_handlers: a.force_handlers,
     };
     let display = Display::new(Box::new(std::io::stdout()), a.verbose);
     let templating = fleetsim_engine::exec::templar_for(&opts);

@@ -94,3 +94,58 @@ fn the_event_log_is_one_json_object_a_line_and_reproducible() {
     // The pause moved the virtual clock: the command ended more than 5 s into the run.
     assert!(lines[1]["at"].as_f64().unwrap() > 5.0, "{first}");
 }
+
+#[test]
+fn end_role_outside_a_role_is_refused_before_anything_runs() {
+    let out = run(
+        "app1\n",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - name: stop it\n      meta: end_role\n",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr.contains("[ERROR]: Cannot execute 'end_role' from outside of a role\nOrigin: <unknown>\n\nTASK: meta (end_role)"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).trim().is_empty());
+}
+
+#[test]
+fn an_include_apply_that_is_not_a_mapping_is_refused_at_load() {
+    let out = run(
+        "app1\n",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - include_tasks:\n        file: t.yml\n        apply: 3\n",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stderr.contains("[ERROR]: Expected a dict for apply but got <class 'ansible.module_utils._internal._datatag._AnsibleTaggedInt'> instead\nOrigin: "), "{stderr}");
+}
+
+#[test]
+fn an_unknown_apply_keyword_stops_the_run_when_the_include_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.yml"), "- debug: msg=t\n").unwrap();
+    std::fs::write(dir.path().join("inv"), "app1\n").unwrap();
+    std::fs::write(
+        dir.path().join("site.yml"),
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - debug: msg=first\n    - include_tasks:\n        file: t.yml\n        apply:\n          tags: x\n          bogus: 1\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["playbook", "-i", "inv", "site.yml", "--seed", "1"])
+        .arg("--sandbox")
+        .arg(dir.path().join("sandbox"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stdout.contains("TASK [include_tasks]"), "{stdout}");
+    assert!(!stdout.contains("PLAY RECAP"), "{stdout}");
+    assert!(
+        stderr.contains("[ERROR]: 'bogus' is not a valid attribute for a Block\nOrigin: ")
+            && stderr.contains("site.yml:9:11"),
+        "{stderr}"
+    );
+}

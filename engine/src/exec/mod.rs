@@ -64,14 +64,22 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
     /// Where to write the run's event log, one JSON object a line (`--events`).
     pub events: Option<PathBuf>,
+    /// `--force-handlers`: run notified handlers on hosts that failed (the play's
+    /// `force_handlers` keyword wins).
+    pub force_handlers: bool,
 }
 
-/// Why a play stopped early.
+/// How a task, a section, a batch or a play ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PlayEnd {
     Completed,
-    /// Every host of a batch failed, or any_errors_fatal/max_fail_percentage fired: the
-    /// playbook stops here.
+    /// max_fail_percentage fired: the batch stops at once (no handlers), the play's later
+    /// batches still run, and the playbook stops after the play (ansible-core's
+    /// `RUN_FAILED_BREAK_PLAY`).
+    MaxFailed,
+    /// `meta: end_play`: no later batch of the play runs; the next play does.
+    EndPlay,
+    /// Every host of a batch failed, or max_fail_percentage fired: the playbook stops here.
     BreakPlaybook,
 }
 
@@ -112,6 +120,11 @@ pub struct Runner {
     /// fleetsim's own bugs met during the run (panics caught in a task): the run goes on as
     /// Ansible's does after a task raised, and ends with exit status 250.
     internal_errors: Vec<crate::panic_guard::InternalError>,
+    /// The exit status of the last batch run (what ansible-playbook exits with).
+    last_batch_status: Option<i32>,
+    /// The hosts still running when the last batch ended (a failed host that a rescue
+    /// caught is one of them).
+    alive_at_batch_end: IndexSet<String>,
     /// Handlers notified per host, as indexes into the play's handler list.
     notified: IndexMap<String, IndexSet<usize>>,
     /// `--start-at-task`: still looking for that task.
@@ -151,6 +164,8 @@ impl Runner {
             unreachable: IndexSet::new(),
             max_fail_broke_play: false,
             internal_errors: Vec::new(),
+            last_batch_status: None,
+            alive_at_batch_end: IndexSet::new(),
             notified: IndexMap::new(),
             start_at,
             include_cache: IndexMap::new(),
@@ -332,8 +347,8 @@ impl Runner {
             }
             for play in &pb.plays {
                 match self.run_play(play) {
-                    Ok(PlayEnd::Completed) => {}
                     Ok(PlayEnd::BreakPlaybook) => break,
+                    Ok(_) => {}
                     // An error that stops the run: Ansible prints no recap after it.
                     Err(code) => {
                         self.display.flush();
@@ -353,6 +368,8 @@ impl Runner {
         }
         if !self.internal_errors.is_empty() {
             exit::UNEXPECTED
+        } else if let Some(status) = self.last_batch_status {
+            status
         } else if self.max_fail_broke_play {
             exit::HOST_FAILED
         } else if !self.unreachable.is_empty() {
@@ -499,11 +516,10 @@ impl Runner {
         for w in &resolution.warnings {
             self.display.warning(&w.message);
         }
-        let hosts: Vec<String> = resolution
-            .hosts
-            .into_iter()
-            .filter(|h| !self.failed.contains(h) && !self.unreachable.contains(h))
-            .collect();
+        // Hosts that failed in earlier plays stay in the play's batches (they count in serial
+        // and max_fail_percentage) but run nothing, as ansible-core marks them failed at the
+        // start of every batch.
+        let hosts = resolution.hosts;
         if hosts.is_empty() {
             self.display.banner(&format!("PLAY [{name}]"));
             self.display.line("skipping: no hosts matched");
@@ -521,20 +537,46 @@ impl Runner {
             }
         };
         let all_hosts = hosts.clone();
+        let mut break_play = false;
         for batch in batches {
             // Ansible announces the play again for every serial batch.
             self.display.banner(&format!("PLAY [{name}]"));
             let failed_before = self.failed.len() + self.unreachable.len();
+            let carried_failures = !self.failed.is_empty();
             let end = self.run_batch(play, &batch, &all_hosts)?;
-            if end == PlayEnd::BreakPlaybook {
-                return Ok(PlayEnd::BreakPlaybook);
+            // ansible-playbook exits with the status of the last batch it ran: hosts failed
+            // in it (or carried as failed into it from earlier batches) give 2, any host
+            // unreachable so far 4, and max_fail_percentage 2 whatever else.
+            let failed_in_batch = batch
+                .iter()
+                .any(|h| self.failed.contains(h) && !self.alive_at_batch_end.contains(h));
+            self.last_batch_status = Some(if end == PlayEnd::MaxFailed {
+                exit::HOST_FAILED
+            } else if !self.unreachable.is_empty() {
+                exit::HOST_UNREACHABLE
+            } else if carried_failures || failed_in_batch {
+                exit::HOST_FAILED
+            } else {
+                exit::OK
+            });
+            match end {
+                PlayEnd::EndPlay => break,
+                PlayEnd::MaxFailed | PlayEnd::BreakPlaybook => break_play = true,
+                PlayEnd::Completed => {}
             }
-            let failed_now = self.failed.len() + self.unreachable.len() - failed_before;
+            // The playbook stops when every host of the batch failed in it (hosts that
+            // failed before the batch do not count again).
+            let failed_now =
+                (self.failed.len() + self.unreachable.len()).saturating_sub(failed_before);
             if failed_now >= batch.len() {
                 return Ok(PlayEnd::BreakPlaybook);
             }
         }
-        Ok(PlayEnd::Completed)
+        Ok(if break_play {
+            PlayEnd::BreakPlaybook
+        } else {
+            PlayEnd::Completed
+        })
     }
 
     /// The play's `order:` keyword.
@@ -652,7 +694,13 @@ impl Runner {
             batch: batch.to_vec(),
             all_hosts: all_hosts.to_vec(),
             play_layers: IndexMap::new(),
-            alive: batch.iter().cloned().collect(),
+            alive: batch
+                .iter()
+                .filter(|h| !self.failed.contains(*h) && !self.unreachable.contains(*h))
+                .cloned()
+                .collect(),
+            forced: IndexSet::new(),
+            force_handlers: false,
             any_errors_fatal: play
                 .keywords
                 .get("any_errors_fatal")
@@ -678,24 +726,68 @@ impl Runner {
                 }
             }
         }
-        self.update_play_magic(&ctx);
+        ctx.force_handlers = match play.keywords.get("force_handlers") {
+            Some(v) => {
+                let v = self.template_play_value(v).map_err(|e| {
+                    self.display.error(&e);
+                    exit::ERROR
+                })?;
+                crate::modules::to_bool(&v).unwrap_or(false)
+            }
+            None => self.opts.force_handlers,
+        };
+        let end = self.run_batch_sections(play, &mut ctx);
+        self.alive_at_batch_end = ctx.alive.clone();
+        end
+    }
+
+    /// Facts, then each section of the play followed by its handlers, for one batch.
+    fn run_batch_sections(&mut self, play: &Arc<Play>, ctx: &mut PlayCtx) -> Result<PlayEnd, i32> {
+        self.update_play_magic(ctx);
         let gather = match play.keywords.get("gather_facts") {
             Some(v) => crate::modules::to_bool(v).unwrap_or(true),
             None => true,
         };
-        if gather {
-            self.gather_facts(&mut ctx);
+        if gather && !ctx.alive.is_empty() {
+            self.gather_facts(ctx);
         }
         let sections: [&Vec<Arc<Block>>; 3] = [&play.pre_tasks, &play.tasks, &play.post_tasks];
         for blocks in sections {
             if ctx.end_play {
-                break;
+                return Ok(PlayEnd::EndPlay);
             }
-            let end = self.run_section(&mut ctx, blocks.clone())?;
-            if end == PlayEnd::BreakPlaybook {
-                return Ok(PlayEnd::BreakPlaybook);
+            let running: Vec<String> = ctx.alive.iter().cloned().collect();
+            let end = self.run_section(ctx, blocks.clone())?;
+            if end == PlayEnd::MaxFailed {
+                return Ok(PlayEnd::MaxFailed);
             }
-            self.flush_handlers(&mut ctx)?;
+            if ctx.end_play {
+                return Ok(PlayEnd::EndPlay);
+            }
+            // ansible-core wraps each section in a block whose `always` flushes handlers when
+            // force_handlers is on: a host that failed in this section still runs the
+            // handlers it notified (not one that became unreachable or was ended).
+            if ctx.force_handlers {
+                ctx.forced = running
+                    .into_iter()
+                    .filter(|h| {
+                        !ctx.alive.contains(h)
+                            && !self.unreachable.contains(h)
+                            && !ctx.ended.contains(h)
+                    })
+                    .collect();
+            }
+            // The implicit flush after a section is tagged `always`: `--skip-tags always`
+            // drops it, and notified handlers then never run.
+            let end = if self.tags_select(&["always".to_string()]) {
+                self.flush_handlers(ctx)?
+            } else {
+                PlayEnd::Completed
+            };
+            ctx.forced.clear();
+            if end == PlayEnd::MaxFailed {
+                return Ok(PlayEnd::MaxFailed);
+            }
         }
         Ok(PlayEnd::Completed)
     }
@@ -822,12 +914,26 @@ impl Runner {
     /// and each step runs the next task in that list that some host is waiting for, on
     /// every host waiting for it. Included tasks join the list right after their include.
     fn run_section(&mut self, ctx: &mut PlayCtx, blocks: Vec<Arc<Block>>) -> Result<PlayEnd, i32> {
-        let mut all_tasks: Vec<Arc<Task>> = blocks.iter().flat_map(|b| flatten_block(b)).collect();
-        let blocks = Arc::new(blocks);
-        let mut cursors: IndexMap<String, HostCursor> = ctx
+        let hosts: Vec<String> = ctx
             .batch
             .iter()
             .filter(|h| ctx.alive.contains(*h))
+            .cloned()
+            .collect();
+        self.run_blocks(ctx, blocks, &hosts)
+    }
+
+    /// The linear strategy over `blocks` for `hosts` (a section's, or a handler's).
+    fn run_blocks(
+        &mut self,
+        ctx: &mut PlayCtx,
+        blocks: Vec<Arc<Block>>,
+        hosts: &[String],
+    ) -> Result<PlayEnd, i32> {
+        let mut all_tasks: Vec<Arc<Task>> = blocks.iter().flat_map(|b| flatten_block(b)).collect();
+        let blocks = Arc::new(blocks);
+        let mut cursors: IndexMap<String, HostCursor> = hosts
+            .iter()
             .map(|h| (h.clone(), HostCursor::new(blocks.clone())))
             .collect();
         let mut cur = 0usize;
@@ -837,7 +943,7 @@ impl Runner {
             }
             let mut pending: Vec<(String, iterator::NextTask)> = Vec::new();
             for (h, c) in cursors.iter_mut() {
-                if !ctx.alive.contains(h) {
+                if !ctx.alive.contains(h) && !ctx.forced.contains(h) {
                     continue;
                 }
                 if let Some(next) = c.peek() {
@@ -878,15 +984,20 @@ impl Runner {
                 let at = cur.min(all_tasks.len());
                 all_tasks.splice(at..at, new);
             }
-            if end == PlayEnd::BreakPlaybook {
-                return Ok(PlayEnd::BreakPlaybook);
+            if end == PlayEnd::MaxFailed {
+                return Ok(PlayEnd::MaxFailed);
             }
         }
     }
 
     /// Whether `--tags`/`--skip-tags` select this task (Ansible's `evaluate_tags`).
     fn tags_allow(&self, task: &Task) -> bool {
-        let tags: BTreeSet<&str> = task.tags.iter().map(String::as_str).collect();
+        self.tags_select(&task.tags)
+    }
+
+    /// Whether `--tags`/`--skip-tags` select something tagged so.
+    fn tags_select(&self, tags: &[String]) -> bool {
+        let tags: BTreeSet<&str> = tags.iter().map(String::as_str).collect();
         let only: Vec<&str> = if self.opts.tags.is_empty() {
             vec!["all"]
         } else {
@@ -919,7 +1030,8 @@ impl Runner {
         members: &[(String, iterator::NextTask)],
         cursors: &mut IndexMap<String, HostCursor>,
     ) -> Result<PlayEnd, i32> {
-        if !self.tags_allow(task) {
+        // Handlers run whatever the tags: only tasks are filtered.
+        if !task.is_handler && !self.tags_allow(task) {
             return Ok(PlayEnd::Completed);
         }
         if let Some(target) = &self.start_at {
@@ -1002,7 +1114,27 @@ impl Runner {
                 return Err(exit::ERROR);
             }
         }
+        // An included file that does not parse stops the run once the task's results are
+        // shown (ansible-core's parser errors propagate out of the strategy).
+        if let Some((msg, code)) = outcomes.iter().find_map(|o| match &o.include_failure {
+            Some(task::IncludeFailure::Fatal(msg, code)) => Some((msg.clone(), *code)),
+            _ => None,
+        }) {
+            for o in &outcomes {
+                self.print_outcome(o);
+            }
+            self.display.error(&msg);
+            return Err(code);
+        }
+        let mut include_errors: Vec<String> = Vec::new();
         for o in &outcomes {
+            // A missing file or role: its error once, then the fatal line of each host.
+            if let Some(task::IncludeFailure::Host(reason)) = &o.include_failure {
+                if !include_errors.contains(reason) {
+                    self.display.error(reason);
+                    include_errors.push(reason.clone());
+                }
+            }
             self.print_outcome(o);
             let status = if o.unreachable {
                 "unreachable"
@@ -1083,6 +1215,22 @@ impl Runner {
                 failed_now.push(h);
                 continue;
             }
+            if o.include_failure.is_some() {
+                // The include's failure counts as a failure even when a rescue catches it,
+                // and the host stays failed for later plays (ansible-core marks it failed
+                // without a task result, in its list of failed hosts).
+                self.stat(&h).failed += 1;
+                self.failed.insert(h.clone());
+                let rescued = cursors.get_mut(&h).map(|c| c.fail()).unwrap_or(false);
+                if !rescued {
+                    ctx.batch_failed.insert(h.clone());
+                    if cursors.get(&h).map(|c| c.failed).unwrap_or(true) {
+                        ctx.alive.shift_remove(&h);
+                    }
+                }
+                failed_now.push(h.clone());
+                continue;
+            }
             if o.failed && !o.ignored {
                 // What rescue sections can look at.
                 let mut failed_vars = Map::new();
@@ -1157,40 +1305,67 @@ impl Runner {
                 ctx.alive.shift_remove(h);
             }
         }
-        if !failed_now.is_empty()
-            && (ctx.any_errors_fatal
-                || task
-                    .keyword("any_errors_fatal")
-                    .and_then(crate::modules::to_bool)
-                    .unwrap_or(false))
-        {
+        // any_errors_fatal, and a failed run_once task (which stands for every host), fail
+        // every other host of the batch; ignore_errors on the task prevents it.
+        let fatal = ctx.any_errors_fatal
+            || run_once
+            || task
+                .keyword("any_errors_fatal")
+                .and_then(crate::modules::to_bool)
+                .unwrap_or(false);
+        let ignored = task
+            .keyword("ignore_errors")
+            .is_some_and(|v| self.keyword_bool(v, &members[0].0, task, &members[0].1));
+        if !failed_now.is_empty() && fatal && !ignored {
             for h in ctx.batch.clone() {
-                if ctx.alive.contains(&h) {
-                    self.failed.insert(h.clone());
-                    ctx.alive.shift_remove(&h);
-                    if let Some(c) = cursors.get_mut(&h) {
-                        c.stop(true);
-                    }
+                if !failed_now.contains(&h) {
+                    self.mark_host_failed(ctx, cursors, &h);
                 }
             }
-            return Ok(PlayEnd::BreakPlaybook);
         }
         if let Some(pct) = ctx.max_fail {
             let failed = ctx.batch_failed.len() as f64;
-            if !failed_now.is_empty() && failed / ctx.batch.len() as f64 > pct / 100.0 {
+            if !outcomes.is_empty() && failed / ctx.batch.len() as f64 > pct / 100.0 {
                 for h in ctx.batch.clone() {
-                    if ctx.alive.contains(&h) {
-                        self.failed.insert(h.clone());
-                        ctx.alive.shift_remove(&h);
+                    if !failed_now.contains(&h) {
+                        self.mark_host_failed(ctx, cursors, &h);
                     }
                 }
                 self.display.banner("NO MORE HOSTS LEFT");
+                // The strategy then sees every host failed and ends the batch at once.
                 self.display.banner("NO MORE HOSTS LEFT");
                 self.max_fail_broke_play = true;
-                return Ok(PlayEnd::BreakPlaybook);
+                return Ok(PlayEnd::MaxFailed);
             }
         }
         Ok(PlayEnd::Completed)
+    }
+
+    /// ansible-core's `mark_host_failed` for a host that did not fail itself (any_errors_fatal,
+    /// max_fail_percentage, run_once): it leaves for its rescue or always section if it is
+    /// in a block that has one, else out of the play.
+    fn mark_host_failed(
+        &mut self,
+        ctx: &mut PlayCtx,
+        cursors: &mut IndexMap<String, HostCursor>,
+        host: &str,
+    ) {
+        if !ctx.alive.contains(host) || self.unreachable.contains(host) {
+            return;
+        }
+        self.failed.insert(host.to_string());
+        ctx.batch_failed.insert(host.to_string());
+        match cursors.get_mut(host) {
+            Some(c) => {
+                c.fail();
+                if c.failed {
+                    ctx.alive.shift_remove(host);
+                }
+            }
+            None => {
+                ctx.alive.shift_remove(host);
+            }
+        }
     }
 
     /// The task's name templated with the first host's variables (an included task named
@@ -1203,7 +1378,8 @@ impl Runner {
         next: &iterator::NextTask,
     ) -> String {
         let raw = task.display_name();
-        if !crate::template::is_template(&raw) {
+        // Only a written name is templated (an unnamed include_role shows its role as written).
+        if task.name.is_none() || !crate::template::is_template(&raw) {
             return raw;
         }
         let layers = self.task_layers(ctx, host, task, next);
@@ -1408,15 +1584,28 @@ impl Runner {
             .get("_raw_params")
             .map(playbook::scalar_text)
             .unwrap_or_default();
-        // A `when` on meta is evaluated per host; 2.19 announces the task once per host for
-        // the per-host actions, and hosts whose condition is false are skipped.
+        // The linear strategy runs most meta actions once, for the first host only (its
+        // `when` decides for the whole batch); noop, end_host, flush_handlers, end_role and
+        // reset_connection run per host. 2.19 announces the task once per host it runs for,
+        // and hosts whose condition is false are skipped.
         let mut applies = Vec::new();
-        let per_host = !matches!(action.as_str(), "end_play" | "end_batch");
-        for (i, (h, next)) in members.iter().enumerate() {
-            if per_host || i == 0 {
-                self.display
-                    .banner(&format!("TASK [{}]", task.display_name()));
-            }
+        let per_host = matches!(
+            action.as_str(),
+            "noop"
+                | "reset_connection"
+                | "end_host"
+                | "role_complete"
+                | "flush_handlers"
+                | "end_role"
+        );
+        let running = if per_host {
+            members
+        } else {
+            &members[..members.len().min(1)]
+        };
+        for (h, next) in running {
+            self.display
+                .banner(&format!("TASK [{}]", task.display_name()));
             let layers = self.task_layers(ctx, h, task, next);
             let src: Arc<dyn VarSource> =
                 Arc::new(HostVarSource::for_task(&self.store, h, &layers));
@@ -1437,12 +1626,40 @@ impl Runner {
                 self.display.line(&format!("skipping: [{h}]"));
             }
         }
+        if action == "flush_handlers" {
+            return self.flush_handlers(ctx);
+        }
         match action.as_str() {
-            "flush_handlers" => self.flush_handlers(ctx)?,
-            "end_play" if !applies.is_empty() => {
-                ctx.end_play = true;
-                for c in cursors.values_mut() {
-                    c.stop(false);
+            // end_play and end_batch end every host of the batch (out of ansible_play_hosts,
+            // no handlers); end_play also skips the play's later batches.
+            "end_play" | "end_batch" if !applies.is_empty() => {
+                ctx.end_play |= action == "end_play";
+                for h in ctx.batch.clone() {
+                    if self.unreachable.contains(&h) {
+                        continue;
+                    }
+                    if ctx.alive.shift_remove(&h) {
+                        ctx.ended.insert(h.clone());
+                    }
+                    if let Some(c) = cursors.get_mut(&h) {
+                        c.stop(false);
+                    }
+                }
+            }
+            // The host skips the rest of the role the task belongs to (its tasks, rescue and
+            // always sections alike), as ansible-core walks it to the role's end.
+            "end_role" => {
+                if let Some(role) = &task.role {
+                    for h in &applies {
+                        if let Some(c) = cursors.get_mut(h) {
+                            while let Some(next) = c.peek() {
+                                match &next.task.role {
+                                    Some(r) if Arc::ptr_eq(r, role) => c.advance(),
+                                    _ => break,
+                                }
+                            }
+                        }
+                    }
                 }
             }
             "end_host" => {
@@ -1454,20 +1671,17 @@ impl Runner {
                     }
                 }
             }
-            "end_batch" if !applies.is_empty() => {
-                for c in cursors.values_mut() {
-                    c.stop(false);
-                }
-            }
-            "clear_facts" => {
+            // These act on every host of the batch when the first host's condition holds.
+            "clear_facts" if !applies.is_empty() => {
                 let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-                for h in &applies {
+                for h in &ctx.batch {
                     store.facts.shift_remove(h);
                 }
             }
-            "clear_host_errors" => {
-                for h in &applies {
+            "clear_host_errors" if !applies.is_empty() => {
+                for h in &ctx.batch {
                     self.failed.shift_remove(h);
+                    self.unreachable.shift_remove(h);
                 }
             }
             _ => {}
@@ -1476,13 +1690,13 @@ impl Runner {
     }
 
     /// Runs notified handlers, in the order they are defined, for the hosts that notified
-    /// them and are still in the play.
-    fn flush_handlers(&mut self, ctx: &mut PlayCtx) -> Result<(), i32> {
+    /// them and are still in the play (or forced to run them).
+    fn flush_handlers(&mut self, ctx: &mut PlayCtx) -> Result<PlayEnd, i32> {
         let handlers = play_handlers(&ctx.play);
         for (i, h) in handlers.iter().enumerate() {
             let mut hosts = Vec::new();
             for host in ctx.batch.clone() {
-                if !ctx.alive.contains(&host) {
+                if !ctx.alive.contains(&host) && !ctx.forced.contains(&host) {
                     continue;
                 }
                 if self
@@ -1497,35 +1711,28 @@ impl Runner {
             if hosts.is_empty() {
                 continue;
             }
-            let blocks = Arc::new(vec![Arc::new(Block {
+            let blocks = vec![Arc::new(Block {
                 origin: h.origin.clone(),
                 name: None,
                 block: vec![Item::Task(h.clone())],
                 rescue: Vec::new(),
                 always: Vec::new(),
                 implicit: true,
-            })]);
-            let mut cursors: IndexMap<String, HostCursor> = hosts
-                .iter()
-                .map(|x| (x.clone(), HostCursor::new(blocks.clone())))
-                .collect();
-            let members: Vec<(String, iterator::NextTask)> = hosts
-                .iter()
-                .filter_map(|x| {
-                    cursors
-                        .get_mut(x)
-                        .and_then(|c| c.peek())
-                        .map(|n| (x.clone(), n))
-                })
-                .collect();
-            for x in &hosts {
-                if let Some(c) = cursors.get_mut(x) {
-                    c.advance();
+            })];
+            // A handler that is an include_tasks runs the tasks it includes, as handlers.
+            let failed_before: Vec<u32> = hosts.iter().map(|x| self.stat(x).failed).collect();
+            let end = self.run_blocks(ctx, blocks, &hosts)?;
+            // A host whose handler failed runs no further handler, forced or not.
+            for (x, before) in hosts.iter().zip(failed_before) {
+                if self.stat(x).failed > before {
+                    ctx.forced.shift_remove(x);
                 }
             }
-            self.run_task_for_hosts(ctx, h, &members, &mut cursors)?;
+            if end == PlayEnd::MaxFailed {
+                return Ok(PlayEnd::MaxFailed);
+            }
         }
-        Ok(())
+        Ok(PlayEnd::Completed)
     }
 }
 
@@ -1605,6 +1812,10 @@ pub struct PlayCtx {
     end_play: bool,
     /// Hosts that `meta: end_host` took out of the play.
     ended: BTreeSet<String>,
+    /// Failed hosts that run their notified handlers anyway (force_handlers), during a flush.
+    forced: IndexSet<String>,
+    /// The play's force_handlers (or `--force-handlers`).
+    force_handlers: bool,
     /// Blocks that includes added during the current task (to extend the task list).
     included: Vec<Arc<Block>>,
 }

@@ -40,6 +40,19 @@ pub struct HostOutcome {
     /// The host ran the task itself (false for a run_once result shared with the rest of
     /// the batch, which counts nowhere in the recap).
     pub ran_here: bool,
+    /// Why an include could not be loaded for this host.
+    pub include_failure: Option<IncludeFailure>,
+}
+
+/// An include (`include_tasks`, `include_role`) whose file or role could not be loaded.
+#[derive(Debug, Clone)]
+pub enum IncludeFailure {
+    /// A file or role that is not there: ansible-core prints the reason as an error, then
+    /// fails the hosts that included it, whatever their ignore_errors (failed=1 in the
+    /// recap even when a rescue section catches it).
+    Host(String),
+    /// A file that does not parse: the run stops with this error and exit status.
+    Fatal(String, i32),
 }
 
 /// One included file (or role) for one host.
@@ -584,6 +597,7 @@ struct ItemResult {
     skipped_cond: Option<String>,
     pre_lines: Vec<String>,
     include: Option<(Vec<Arc<Block>>, Arc<Vars>, String)>,
+    include_failure: Option<IncludeFailure>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -607,6 +621,7 @@ fn run_once_item(
         skipped_cond: None,
         pre_lines: Vec::new(),
         include: None,
+        include_failure: None,
     };
     match check_when(runner, &task.when, &vars) {
         Ok(Some(cond)) => {
@@ -1171,18 +1186,26 @@ fn include_action(
     if let Some(iv) = &item_vars {
         inc_vars.extend(iv.clone());
     }
+    let apply = args.get("apply").and_then(Value::as_object);
+    let apply_key = apply
+        .map(|a| pyjson::dumps(&Value::Object(a.clone()), None, true))
+        .unwrap_or_default();
     if task.action == "include_tasks" {
         let file = args
             .get("_raw_params")
             .or_else(|| args.get("file"))
             .map(text_of)
             .unwrap_or_default();
-        let path =
-            playbook::resolve_task_file(&task.file_dir, &ctx.play.dir, task.role.as_deref(), &file);
+        let path = normalize_path(&playbook::resolve_task_file(
+            &task.file_dir,
+            &ctx.play.dir,
+            task.role.as_deref(),
+            &file,
+        ));
         // Hosts including the same file with the same vars share one copy of its tasks, so
         // they run them together (Ansible's IncludedFile deduplication).
         let key = format!(
-            "{}\0{}",
+            "{}\0{}\0{apply_key}",
             path.display(),
             pyjson::dumps(&Value::Object(inc_vars.clone()), None, true)
         );
@@ -1195,19 +1218,22 @@ fn include_action(
             ir.result = modules::ok(false);
             return ir;
         }
-        match playbook::load_task_file(
-            runner.loader_mut(),
-            &path,
-            task.role.clone(),
-            task.is_handler,
-        ) {
+        match playbook::load_task_file(runner.loader_mut(), &path, task, apply) {
             Ok(blocks) => {
                 runner.include_cache.insert(key, blocks.clone());
                 ir.include = Some((blocks, Arc::new(inc_vars), path.display().to_string()));
                 ir.result = modules::ok(false);
             }
+            Err(e @ playbook::LoadError::Plain { .. }) => {
+                let reason = format!(
+                    "Could not find or access '{}' on the Ansible Controller: {e}",
+                    path.display()
+                );
+                ir.result = include_failed_result(Some(&file), &reason);
+                ir.include_failure = Some(IncludeFailure::Host(reason));
+            }
             Err(e) => {
-                ir.result = modules::fail(&e.to_string());
+                ir.include_failure = Some(IncludeFailure::Fatal(e.to_string(), e.exit_code()));
             }
         }
         return ir;
@@ -1221,7 +1247,7 @@ fn include_action(
         .map(text_of)
         .unwrap_or_else(|| "main".into());
     let key = format!(
-        "role:{name}:{tasks_from}\0{}",
+        "role:{name}:{tasks_from}\0{}\0{apply_key}",
         pyjson::dumps(&Value::Object(inc_vars.clone()), None, true)
     );
     if let Some(blocks) = runner.include_cache.get(&key) {
@@ -1229,18 +1255,61 @@ fn include_action(
         ir.result = modules::ok(false);
         return ir;
     }
-    match runner
-        .loader_mut()
-        .load_role_dynamic(&ctx.play.dir, &name, &tasks_from, inc_vars.clone())
-    {
+    match runner.loader_mut().load_role_dynamic(
+        &ctx.play.dir,
+        &name,
+        &tasks_from,
+        inc_vars.clone(),
+        task,
+        apply,
+    ) {
         Ok(blocks) => {
             runner.include_cache.insert(key, blocks.clone());
             ir.include = Some((blocks, Arc::new(Map::new()), name));
             ir.result = modules::ok(false);
         }
-        Err(e) => ir.result = modules::fail(&e.to_string()),
+        Err(e @ playbook::LoadError::Plain { .. }) => {
+            let reason = e.to_string();
+            ir.result = include_failed_result(None, &reason);
+            ir.include_failure = Some(IncludeFailure::Host(reason));
+        }
+        Err(e) => {
+            ir.include_failure = Some(IncludeFailure::Fatal(e.to_string(), e.exit_code()));
+        }
     }
     ir
+}
+
+/// A path with `.` and `..` resolved lexically, as Python's `os.path.normpath` (ansible-core
+/// shows an included file as `/play/t.yml`, not `/play/roles/x/../../t.yml`).
+fn normalize_path(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The result a failed include shows: `include` (the file as written, for include_tasks) and
+/// the `reason`.
+fn include_failed_result(file: Option<&str>, reason: &str) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    if let Some(f) = file {
+        r.insert("include".into(), json!(f));
+    }
+    r.insert("reason".into(), json!(reason));
+    r.insert("failed".into(), json!(true));
+    r
 }
 
 /// Turns a single (non-loop) execution into the host outcome and printed lines.
@@ -1260,6 +1329,10 @@ fn merge_single(
     }
     let label = host_label(runner, host, ir.delegate.as_deref());
     let mut result = ir.result;
+    if let Some(failure) = ir.include_failure {
+        include_failure_outcome(runner, host, out, failure, &result);
+        return;
+    }
     if let Some((blocks, vars, name)) = ir.include {
         out.includes.push(Included {
             blocks,
@@ -1329,27 +1402,7 @@ fn merge_single(
             ));
         }
         out.lines.push(line);
-        if let Some(Value::Object(facts)) = result.get("ansible_facts") {
-            let facts = facts.clone();
-            let to_delegate = task
-                .keyword("delegate_facts")
-                .and_then(modules::to_bool)
-                .unwrap_or(false);
-            let fact_host = match (&ir.delegate, to_delegate) {
-                (Some(d), true) => d.clone(),
-                _ => host.to_string(),
-            };
-            if result.get("_ansible_set_fact").is_some() {
-                if fact_host == host {
-                    out.set_facts = Some(facts.clone());
-                }
-                runner.apply_set_fact(&fact_host, facts);
-            } else if result.get("_ansible_include_vars").is_some() {
-                runner.apply_include_vars(host, facts);
-            } else {
-                runner.store_facts(&fact_host, facts);
-            }
-        }
+        apply_result_facts(runner, task, host, ir.delegate.as_deref(), &result, out);
     }
     if changed && !failed {
         out.notify = task.notify.clone();
@@ -1359,6 +1412,64 @@ fn merge_single(
         runner.register(host, reg, registered.clone());
     }
     out.registered = Some(registered);
+}
+
+/// Stores the facts a result (or one loop item's result) returns, where the strategy puts
+/// them: on the delegate with `delegate_facts`, else on the host (whose run_once partners get
+/// them too, through `out.set_facts`).
+fn apply_result_facts(
+    runner: &mut Runner,
+    task: &Task,
+    host: &str,
+    delegate: Option<&str>,
+    result: &Map<String, Value>,
+    out: &mut HostOutcome,
+) {
+    let Some(Value::Object(facts)) = result.get("ansible_facts") else {
+        return;
+    };
+    let facts = facts.clone();
+    let to_delegate = task
+        .keyword("delegate_facts")
+        .and_then(modules::to_bool)
+        .unwrap_or(false);
+    let fact_host = match (delegate, to_delegate) {
+        (Some(d), true) => d.to_string(),
+        _ => host.to_string(),
+    };
+    if result.get("_ansible_set_fact").is_some() {
+        if fact_host == host {
+            out.set_facts
+                .get_or_insert_with(Map::new)
+                .extend(facts.clone());
+        }
+        runner.apply_set_fact(&fact_host, facts);
+    } else if result.get("_ansible_include_vars").is_some() {
+        runner.apply_include_vars(host, facts);
+    } else {
+        runner.store_facts(&fact_host, facts);
+    }
+}
+
+/// A host whose include failed: the `fatal:` line (the error itself is shown once for the
+/// task, by the caller), no "...ignoring" whatever ignore_errors says.
+fn include_failure_outcome(
+    runner: &Runner,
+    host: &str,
+    out: &mut HostOutcome,
+    failure: IncludeFailure,
+    result: &Map<String, Value>,
+) {
+    out.failed = true;
+    if let IncludeFailure::Host(_) = &failure {
+        let mut shown = result.clone();
+        shown.remove("failed");
+        out.lines.push(format!(
+            "fatal: [{host}]: FAILED! => {}",
+            dump_result(&shown, runner.display.verbosity)
+        ));
+    }
+    out.include_failure = Some(failure);
 }
 
 fn verbose(result: &Map<String, Value>, verbosity: u8) -> bool {
@@ -1492,6 +1603,12 @@ fn run_loop(
             continue;
         }
         all_skipped = false;
+        if let Some(failure) = ir.include_failure {
+            // The loop's include fails as a whole (ansible-core fails the task's result).
+            let result = ir.result.clone();
+            include_failure_outcome(runner, host, out, failure, &result);
+            return;
+        }
         if let Some((blocks, vars, name)) = ir.include {
             // Each item of an include loop includes the file again, with that item.
             out.includes.push(Included {
@@ -1548,11 +1665,7 @@ fn run_loop(
                 ));
             }
             out.lines.push(line);
-            if let Some(Value::Object(facts)) = r.get("ansible_facts") {
-                if r.get("_ansible_set_fact").is_some() {
-                    runner.apply_set_fact(host, facts.clone());
-                }
-            }
+            apply_result_facts(runner, task, host, ir.delegate.as_deref(), &r, out);
             if changed {
                 for n in &task.notify {
                     if !out.notify.contains(n) {
@@ -1772,5 +1885,24 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
             r
         }
         Err(e) => modules::action_fail(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_path;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn included_paths_are_normalised_as_python_normpath_does() {
+        assert_eq!(
+            normalize_path(Path::new("/play/roles/outer/../../t.yml")),
+            PathBuf::from("/play/t.yml")
+        );
+        assert_eq!(
+            normalize_path(Path::new("/play/./tasks/x.yml")),
+            PathBuf::from("/play/tasks/x.yml")
+        );
+        assert_eq!(normalize_path(Path::new("../a/b")), PathBuf::from("../a/b"));
     }
 }

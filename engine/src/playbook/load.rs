@@ -161,6 +161,8 @@ pub struct Loader {
     /// Roles already part of the play being loaded: their dependencies and handlers are
     /// added once (Ansible deduplicates them per play).
     roles_in_play: std::collections::BTreeSet<String>,
+    /// The `roles:` entries and dependencies of the play being loaded, by role identity.
+    roles_used: std::collections::BTreeSet<String>,
     role_defaults: Map<String, Value>,
     role_vars: Map<String, Value>,
     /// The files whose static imports are being expanded, outermost first: a file imported
@@ -175,6 +177,7 @@ impl Loader {
             sources: BTreeMap::new(),
             role_handlers: Vec::new(),
             roles_in_play: std::collections::BTreeSet::new(),
+            roles_used: std::collections::BTreeSet::new(),
             role_defaults: Map::new(),
             role_vars: Map::new(),
             importing: Vec::new(),
@@ -345,6 +348,7 @@ impl Loader {
         }
         self.role_handlers.clear();
         self.roles_in_play.clear();
+        self.roles_used.clear();
         self.role_defaults = Map::new();
         self.role_vars = Map::new();
         let pre_tasks = self.blocks(path, node.get("pre_tasks"), &inherit)?;
@@ -410,21 +414,47 @@ impl Loader {
         };
         let mut inh = inherit.clone();
         let mut params = Map::new();
+        // What makes two uses of a role the same role (ansible-core's `Role._get_hash_dict`):
+        // its params, vars, `when` and `tags`, not other keywords.
+        let mut identity = Map::new();
         if let Some(p) = params_node {
             for (k, v) in p.dict_entries() {
                 let key = k.key_string();
                 match key.as_str() {
                     "role" | "name" => {}
-                    "when" => inh.when.extend(conds(path, v)),
-                    "tags" => inh.tags.extend(string_list(Some(v))),
-                    "vars" => params.extend(vars_map(path, v)?),
+                    "when" => {
+                        identity.insert(key.clone(), v.to_value());
+                        inh.when.extend(conds(path, v));
+                    }
+                    "tags" => {
+                        identity.insert(key.clone(), v.to_value());
+                        inh.tags.extend(string_list(Some(v)));
+                    }
+                    "vars" => {
+                        identity.insert(key.clone(), v.to_value());
+                        params.extend(vars_map(path, v)?);
+                    }
                     other if COMMON_KEYWORDS.contains(&other) => {
                         inh.keywords.insert(key, v.to_value());
                     }
                     _ => {
+                        identity.insert(format!("param:{key}"), v.to_value());
                         params.insert(key, v.to_value());
                     }
                 }
+            }
+        }
+        // A role used again in the play (in `roles:` or as a dependency) with the same
+        // identity runs once: ansible-core skips the tasks of a role a host has completed.
+        if let Some(role_dir) = self.role_path(dir, &name) {
+            let real = std::fs::canonicalize(&role_dir).unwrap_or(role_dir);
+            let key = format!(
+                "{}\0{}",
+                real.display(),
+                serde_json::to_string(&identity).unwrap_or_default()
+            );
+            if !self.roles_used.insert(key) {
+                return Ok(Vec::new());
             }
         }
         self.load_role(
@@ -466,18 +496,7 @@ impl Loader {
         with_handlers: bool,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
         let Some(role_dir) = self.role_path(dir, name) else {
-            let mut searched = vec![dir.join("roles")];
-            searched.extend(crate::config::roles_path());
-            searched.push(dir.to_path_buf());
-            let searched = searched
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(":");
-            return Err(LoadError::at(
-                format!("the role '{name}' was not found in {searched}"),
-                at,
-            ));
+            return Err(LoadError::at(self.role_not_found(dir, name), at));
         };
         let shipped = super::plugins::templating_plugins(&role_dir);
         if !shipped.is_empty() {
@@ -499,8 +518,9 @@ impl Loader {
         });
         let mut blocks = Vec::new();
         let first_in_play = self.roles_in_play.insert(name.to_string());
-        // Dependencies in meta/main.yml run first, once per play.
-        let meta = find_yaml(&role_dir.join("meta"), "main").filter(|_| first_in_play);
+        // Dependencies in meta/main.yml run first (a dependency already used in the play
+        // with the same identity is skipped by `role_entry`).
+        let meta = find_yaml(&role_dir.join("meta"), "main");
         if let Some(meta) = meta {
             let node = self.read_yaml(&meta)?;
             if let Some(deps) = node.get("dependencies") {
@@ -535,15 +555,40 @@ impl Loader {
 
     /// Loads a role for `include_role` at run time; its handlers join no play (Ansible adds
     /// them to the play's handlers when the role is included, which fleetsim does not yet).
+    /// `include` is the include_role task and `apply` its `apply:` keywords. A role that
+    /// cannot be found is a [`LoadError::Plain`] (the include fails for its hosts); a role
+    /// that does not parse is an error that stops the run.
     pub fn load_role_dynamic(
         &mut self,
         dir: &Path,
         name: &str,
         tasks_from: &str,
         params: Map<String, Value>,
+        include: &Task,
+        apply: Option<&Map<String, Value>>,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
+        if self.role_path(dir, name).is_none() {
+            return Err(LoadError::Plain {
+                message: self.role_not_found(dir, name),
+                exit_code: 1,
+            });
+        }
+        let inh = apply_block(include, apply, Inherit::default())?;
         let at = Origin::new(dir, 0, 0);
-        self.load_role(dir, name, tasks_from, params, Inherit::default(), at, false)
+        self.load_role(dir, name, tasks_from, params, inh, at, false)
+    }
+
+    /// ansible-core's message for a role it cannot find, with the folders it searched.
+    fn role_not_found(&self, dir: &Path, name: &str) -> String {
+        let mut searched = vec![dir.join("roles")];
+        searched.extend(crate::config::roles_path());
+        searched.push(dir.to_path_buf());
+        let searched = searched
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
+        format!("the role '{name}' was not found in {searched}")
     }
 
     fn vars_file_in(&mut self, dir: &Path) -> Result<Map<String, Value>, LoadError> {
@@ -825,6 +870,13 @@ impl Loader {
         if let Some(a) = actions.first().map(|(_, v)| *v) {
             for (k, v) in a.dict_entries() {
                 arg_origins.insert(k.key_string(), Self::origin(path, v));
+                // The keys of an include's `apply:`, for "not a valid attribute for a Block".
+                if k.key_string() == "apply" {
+                    for (ak, _) in v.dict_entries() {
+                        arg_origins
+                            .insert(format!("apply.{}", ak.key_string()), Self::origin(path, ak));
+                    }
+                }
             }
             if a.entries().is_none() {
                 // Free-form text: errors about it point at the text itself.
@@ -841,6 +893,33 @@ impl Loader {
                 arg_origins
                     .entry(k.key_string())
                     .or_insert_with(|| Self::origin(path, v));
+            }
+        }
+        if short == "meta"
+            && args.get("_raw_params").map(scalar_text).as_deref() == Some("end_role")
+        {
+            // ansible-core raises these with the task object, which has no origin yet: the
+            // message shows `Origin: <unknown>` and the task's repr.
+            let refused = |why: &str| LoadError::Plain {
+                message: format!("{why}\nOrigin: <unknown>\n\nTASK: meta (end_role)"),
+                exit_code: 4,
+            };
+            if inherit.handlers {
+                return Err(refused("Cannot execute 'end_role' from a handler"));
+            }
+            if inherit.role.is_none() {
+                return Err(refused("Cannot execute 'end_role' from outside of a role"));
+            }
+        }
+        if matches!(short, "include_tasks" | "include_role") {
+            if let Some(apply) = args.get("apply").filter(|a| !a.is_object()) {
+                return Err(LoadError::at(
+                    format!(
+                        "Expected a dict for apply but got {} instead",
+                        python_class(apply)
+                    ),
+                    origin,
+                ));
             }
         }
         let mut keywords = inherit.keywords.clone();
@@ -989,6 +1068,22 @@ fn string_list(node: Option<&Node>) -> Vec<String> {
     }
 }
 
+/// The class ansible-core 2.19 names for a YAML value in type errors (values read from YAML
+/// are tagged, except booleans and null).
+fn python_class(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "<class 'NoneType'>",
+        Value::Bool(_) => "<class 'bool'>",
+        Value::Number(n) if n.is_f64() => {
+            "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedFloat'>"
+        }
+        Value::Number(_) => "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedInt'>",
+        Value::String(_) => "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedStr'>",
+        Value::Array(_) => "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedList'>",
+        Value::Object(_) => "<class 'ansible.module_utils._internal._datatag._AnsibleTaggedDict'>",
+    }
+}
+
 /// A scalar as the text Python's `str()` would give.
 pub fn scalar_text(v: &Value) -> String {
     match v {
@@ -1070,21 +1165,83 @@ pub fn load_playbook(
     Ok((Playbook { path, plays }, loader))
 }
 
-/// Loads a task file for `include_tasks` at run time, with vars and conditions from the
-/// include applied to its tasks.
+/// Loads a task file for `include_tasks` at run time (`include` is the include task), its
+/// tasks inside the block the include's `apply:` keywords make.
 pub fn load_task_file(
     loader: &mut Loader,
     path: &Path,
-    role: Option<Arc<RoleRef>>,
-    handlers: bool,
+    include: &Task,
+    apply: Option<&Map<String, Value>>,
 ) -> Result<Vec<Arc<Block>>, LoadError> {
     let node = loader.read_yaml(path)?;
     let inh = Inherit {
-        role,
-        handlers,
+        role: include.role.clone(),
+        handlers: include.is_handler,
         ..Inherit::default()
     };
+    let inh = apply_block(include, apply, inh)?;
     loader.blocks(path, Some(&node), &inh)
+}
+
+/// What the parent block that an include's `apply:` describes passes down to the included
+/// tasks (ansible-core's `TaskInclude.build_parent_block`): its keys must be block keywords.
+fn apply_block(
+    include: &Task,
+    apply: Option<&Map<String, Value>>,
+    mut inh: Inherit,
+) -> Result<Inherit, LoadError> {
+    let Some(apply) = apply else {
+        return Ok(inh);
+    };
+    let origin_of = |key: &str| {
+        include
+            .arg_origins
+            .get(&format!("apply.{key}"))
+            .or_else(|| include.arg_origins.get("apply"))
+            .cloned()
+            .unwrap_or_else(|| include.origin.clone())
+    };
+    for (key, value) in apply {
+        if !COMMON_KEYWORDS.contains(&key.as_str()) && !BLOCK_ONLY_KEYWORDS.contains(&key.as_str())
+        {
+            return Err(LoadError::at(
+                format!("'{key}' is not a valid attribute for a Block"),
+                origin_of(key),
+            ));
+        }
+        match key.as_str() {
+            "when" => {
+                let exprs = match value {
+                    Value::Array(items) => items.clone(),
+                    other => vec![other.clone()],
+                };
+                inh.when.extend(exprs.into_iter().map(|expr| Cond {
+                    expr,
+                    origin: origin_of(key),
+                }));
+            }
+            "tags" => inh.tags.extend(match value {
+                Value::Array(items) => items.iter().map(scalar_text).collect(),
+                Value::String(s) => s
+                    .split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+                Value::Null => Vec::new(),
+                other => vec![scalar_text(other)],
+            }),
+            "vars" => {
+                if let Value::Object(m) = value {
+                    inh.vars.extend(m.clone());
+                }
+            }
+            other if INHERITED_KEYWORDS.contains(&other) => {
+                inh.keywords.insert(key.clone(), value.clone());
+            }
+            _ => {}
+        }
+    }
+    Ok(inh)
 }
 
 fn absolute(p: &Path) -> PathBuf {

@@ -141,8 +141,25 @@ pub struct Task {
 }
 
 impl Task {
-    /// The name Ansible shows in `TASK [...]`: the name, or the action when unnamed.
+    /// The name Ansible shows in `TASK [...]`: the name, or the action when unnamed. An
+    /// include_role is named without its role's prefix, and when unnamed as
+    /// `include_role : ROLE` with the role's name as written (ansible-core's
+    /// `IncludeRole.get_name`).
     pub fn display_name(&self) -> String {
+        if self.action == "include_role" {
+            return match &self.name {
+                Some(n) if !n.is_empty() => n.clone(),
+                _ => {
+                    let role = self
+                        .args
+                        .get("name")
+                        .or_else(|| self.args.get("role"))
+                        .map(load::scalar_text)
+                        .unwrap_or_else(|| "None".into());
+                    format!("{} : {role}", self.action_written)
+                }
+            };
+        }
         let base = match &self.name {
             Some(n) if !n.is_empty() => n.clone(),
             _ => self.action_written.clone(),
