@@ -224,7 +224,7 @@ impl Module for BlockInFile {
         if let Some(d) = super::content_diff(&path, &original, &result).filter(|_| changed) {
             r.insert("diff".into(), d);
         }
-        if !(check && !exists) && host.fs.exists(&path) {
+        if (exists || !check) && host.fs.exists(&path) {
             match super::file::apply_file_args(&mut host.fs, &path, &args, check) {
                 Ok(true) => {
                     if changed {

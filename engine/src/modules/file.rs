@@ -564,9 +564,7 @@ impl Run<'_> {
             }
         };
         if let Some(s) = &src {
-            let absrc = if s.starts_with('/') {
-                s.clone()
-            } else if relpath.is_empty() {
+            let absrc = if s.starts_with('/') || relpath.is_empty() {
                 s.clone()
             } else {
                 format!("{}/{s}", relpath.trim_end_matches('/'))

@@ -251,34 +251,26 @@ fn walk(
             }
             let Ok(st) = fs.lstat(&path) else { continue };
             let names_ok = || name_filter(name, &q.patterns, &q.excludes, q.use_regex);
-            let mut entry = None;
-            match (q.file_type.as_str(), st.kind) {
+            let wanted = match (q.file_type.as_str(), st.kind) {
                 ("any", _) => {
-                    if names_ok()?
+                    names_ok()?
                         && q.age_ok(&st, now)
                         && q.mode_ok(&st)?
                         && (st.kind != FileKind::File || q.size_ok(&st))
-                    {
-                        entry = Some(statinfo(&path, &st));
-                    }
                 }
                 ("directory", FileKind::Dir) | ("link", FileKind::Symlink) => {
-                    if names_ok()? && q.age_ok(&st, now) && q.mode_ok(&st)? {
-                        entry = Some(statinfo(&path, &st));
-                    }
+                    names_ok()? && q.age_ok(&st, now) && q.mode_ok(&st)?
                 }
                 ("file", FileKind::File) => {
-                    if names_ok()?
+                    names_ok()?
                         && q.age_ok(&st, now)
                         && q.size_ok(&st)
                         && q.content_ok(fs, &path)
                         && q.mode_ok(&st)?
-                    {
-                        entry = Some(statinfo(&path, &st));
-                    }
                 }
-                _ => {}
-            }
+                _ => false,
+            };
+            let entry = wanted.then(|| statinfo(&path, &st));
             if let Some(mut e) = entry {
                 if st.kind == FileKind::File {
                     if let Some(algo) = &q.checksum {

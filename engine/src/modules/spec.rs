@@ -388,7 +388,7 @@ fn convert(v: &Value, kind: Kind) -> Result<Value, String> {
                 .trim()
                 .parse::<f64>()
                 .map(|f| json!(f))
-                .map_err(|_| format!("<class 'str'> cannot be converted to a float")),
+                .map_err(|_| "<class 'str'> cannot be converted to a float".to_string()),
             other => Err(format!(
                 "<class '{}'> cannot be converted to a float",
                 super::py_type(other)
