@@ -4,6 +4,7 @@
 //! status Ansible gives.
 
 mod controller;
+mod environment;
 mod iterator;
 mod task;
 pub mod vars;
@@ -496,6 +497,15 @@ impl Runner {
             .into_iter()
             .filter(|h| !self.failed.contains(h) && !self.unreachable.contains(h))
             .collect();
+        // Ansible orders the hosts before the play's banner, so a bad `order:` stops the
+        // run there, with the exit status of an options error.
+        let ordered = match self.order_hosts(play, hosts.clone()) {
+            Ok(h) => h,
+            Err(e) => {
+                self.display.error(&e);
+                return Err(exit::BAD_OPTIONS);
+            }
+        };
         if hosts.is_empty() {
             self.display.banner(&format!("PLAY [{name}]"));
             self.display.line("skipping: no hosts matched");
@@ -504,7 +514,11 @@ impl Runner {
         for h in &hosts {
             self.ensure_host_vars(h);
         }
-        let hosts = self.order_hosts(play, hosts);
+        // `order:` decides the order hosts run in (and so which host `run_once` picks), but
+        // ansible_play_hosts(_all) stay in inventory order, as Ansible's `_hosts_cache_all`
+        // is the pattern's hosts without `order`.
+        let all_hosts = hosts;
+        let hosts = ordered;
         let batches = match self.serial_batches(play, &hosts) {
             Ok(b) => b,
             Err(e) => {
@@ -512,7 +526,6 @@ impl Runner {
                 return Err(exit::ERROR);
             }
         };
-        let all_hosts = hosts.clone();
         for batch in batches {
             // Ansible announces the play again for every serial batch.
             self.display.banner(&format!("PLAY [{name}]"));
@@ -529,25 +542,37 @@ impl Runner {
         Ok(PlayEnd::Completed)
     }
 
-    /// The play's `order:` keyword.
-    fn order_hosts(&self, play: &Play, mut hosts: Vec<String>) -> Vec<String> {
-        match play.keywords.get("order").and_then(Value::as_str) {
-            Some("reverse_inventory") => hosts.reverse(),
-            Some("sorted") => hosts.sort(),
-            Some("reverse_sorted") => {
+    /// The play's `order:` keyword (templated as Ansible post-validates it): the order hosts
+    /// run in. `shuffle` draws from the run's seed.
+    fn order_hosts(&self, play: &Play, mut hosts: Vec<String>) -> Result<Vec<String>, String> {
+        let order = match play.keywords.get("order") {
+            Some(v) => self.template_play_value(v)?,
+            None => Value::Null,
+        };
+        match &order {
+            Value::Null => {}
+            Value::String(s) if s == "inventory" => {}
+            Value::String(s) if s == "reverse_inventory" => hosts.reverse(),
+            Value::String(s) if s == "sorted" => hosts.sort(),
+            Value::String(s) if s == "reverse_sorted" => {
                 hosts.sort();
                 hosts.reverse();
             }
-            Some("shuffle") => {
+            Value::String(s) if s == "shuffle" => {
                 let mut rng = fleetsim_sim::rng::Stream::derive(self.opts.seed, "#order");
                 for i in (1..hosts.len()).rev() {
                     let j = rng.below(i as u64 + 1) as usize;
                     hosts.swap(i, j);
                 }
             }
-            _ => {}
+            other => {
+                return Err(format!(
+                    "Invalid 'order' specified for inventory hosts: {}",
+                    playbook::scalar_text(other)
+                ))
+            }
         }
-        hosts
+        Ok(hosts)
     }
 
     /// `serial:` as an int, a percentage, or a list of them (the last repeats).

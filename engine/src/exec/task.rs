@@ -557,6 +557,25 @@ fn run_once_item(
             }
         }
     }
+    // The environment is post-validated with the rest of the task's keywords, so a
+    // template error in it fails even a task whose action does not use it.
+    let environment = match super::environment::resolve(&runner.templar, task, &vars) {
+        Ok(env) => {
+            ir.pre_lines
+                .extend(env.warnings.iter().map(|w| format!("[WARNING]: {w}")));
+            env.vars
+        }
+        Err(e) => {
+            ir.result
+                .insert("msg".into(), json!(format!("Task failed: {}", e.message)));
+            ir.result.insert("failed".into(), json!(true));
+            ir.chain = Some(ChainError {
+                message: e.message,
+                chain: e.chain,
+            });
+            return ir;
+        }
+    };
     // Arguments.
     let mut args = Map::new();
     for (k, v) in &task.args {
@@ -696,6 +715,7 @@ fn run_once_item(
             diff: diff_mode,
             search_dirs: search_dirs(task, ctx),
             display: Vec::new(),
+            environment: environment.clone(),
         };
         let mut result = module.run(&mut mctx, &args);
         let shown_lines = std::mem::take(&mut mctx.display);
@@ -1053,9 +1073,10 @@ fn include_action(
         // Hosts including the same file with the same vars share one copy of its tasks, so
         // they run them together (Ansible's IncludedFile deduplication).
         let key = format!(
-            "{}\0{}",
+            "{}\0{}\0{}",
             path.display(),
-            pyjson::dumps(&Value::Object(inc_vars.clone()), None, true)
+            pyjson::dumps(&Value::Object(inc_vars.clone()), None, true),
+            super::environment::cache_key(task)
         );
         if let Some(blocks) = runner.include_cache.get(&key) {
             ir.include = Some((
@@ -1073,6 +1094,7 @@ fn include_action(
             task.is_handler,
         ) {
             Ok(blocks) => {
+                let blocks = super::environment::inherit_from_include(task, blocks);
                 runner.include_cache.insert(key, blocks.clone());
                 ir.include = Some((blocks, Arc::new(inc_vars), path.display().to_string()));
                 ir.result = modules::ok(false);
@@ -1092,8 +1114,9 @@ fn include_action(
         .map(text_of)
         .unwrap_or_else(|| "main".into());
     let key = format!(
-        "role:{name}:{tasks_from}\0{}",
-        pyjson::dumps(&Value::Object(inc_vars.clone()), None, true)
+        "role:{name}:{tasks_from}\0{}\0{}",
+        pyjson::dumps(&Value::Object(inc_vars.clone()), None, true),
+        super::environment::cache_key(task)
     );
     if let Some(blocks) = runner.include_cache.get(&key) {
         ir.include = Some((blocks.clone(), Arc::new(Map::new()), name));
@@ -1105,6 +1128,7 @@ fn include_action(
         .load_role_dynamic(&ctx.play.dir, &name, &tasks_from, inc_vars.clone())
     {
         Ok(blocks) => {
+            let blocks = super::environment::inherit_from_include(task, blocks);
             runner.include_cache.insert(key, blocks.clone());
             ir.include = Some((blocks, Arc::new(Map::new()), name));
             ir.result = modules::ok(false);
@@ -1131,6 +1155,11 @@ fn merge_single(
     }
     let label = host_label(runner, host, ir.delegate.as_deref());
     let mut result = ir.result;
+    // A failure raised while running the task carries `changed: false` (TaskExecutor's
+    // `_execute`).
+    if ir.chain.is_some() {
+        result.entry("changed").or_insert(json!(false));
+    }
     if let Some((blocks, vars, name)) = ir.include {
         out.includes.push(Included {
             blocks,
@@ -1170,7 +1199,8 @@ fn merge_single(
             .extend(failure_block(task, &result, ir.chain.as_ref()));
         let mut shown = result.clone();
         shown.remove("failed");
-        if ir.chain.is_some() {
+        // The callback strips `changed` from debug's result, as it strips all but `msg`.
+        if ir.chain.is_some() && task.action == "debug" {
             shown.remove("changed");
         }
         out.lines.push(format!(

@@ -92,6 +92,7 @@ impl Module for Command {
         let stdin = arg_str(args, "stdin");
         let add_newline = super::arg_bool(args, "stdin_add_newline", true).unwrap_or(true);
         let strip = super::arg_bool(args, "strip_empty_ends", true).unwrap_or(true);
+        let environment = ctx.environment.clone();
         let now = ctx.world.clock.now();
         let seed = ctx.world.seed;
         let fleet = ctx.world.fleet.clone();
@@ -153,6 +154,9 @@ impl Module for Command {
         sc.now = now;
         sc.clock_offset = skew;
         sc.hostname = host.name.clone();
+        // The task's `environment:` on top of the host's (Ansible prefixes the module's
+        // command line with it, and the command inherits the module's environment).
+        sc.env.extend(environment);
         // `curl` and `systemctl` reach the fleet's services, when the run has a fleet.
         if let Some(f) = fleet {
             sc.external = Some(Box::new(FleetCommands::new(SharedFleet(f))));
