@@ -47,6 +47,14 @@ fn sh_quote(w: &str) -> String {
     }
 }
 
+/// Where a host has its shells: `/bin`, `/usr/bin`, or a bare name found on PATH.
+fn is_shell_path(exe: &str) -> bool {
+    match exe.rsplit_once('/') {
+        None => true,
+        Some((dir, _)) => matches!(dir, "/bin" | "/usr/bin"),
+    }
+}
+
 fn lines(s: &str) -> Value {
     json!(s.lines().collect::<Vec<_>>())
 }
@@ -85,6 +93,42 @@ impl Module for Command {
                 json!(words),
             )
         };
+        // `executable`: the shell module runs `EXECUTABLE -c CMD`; fleetsim's shell can be
+        // dash or bash, and a host has no other shell. The command module ignores it.
+        let executable = arg_str(args, "executable");
+        let mut bash = false;
+        let mut shell_name = if self.shell { "/bin/sh" } else { "sh" }.to_string();
+        match &executable {
+            Some(exe) if !self.shell => ctx.display.push(format!(
+                "[WARNING]: As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            )),
+            Some(exe) => match exe.rsplit('/').next() {
+                Some(name @ ("sh" | "bash" | "dash")) if is_shell_path(exe) => {
+                    bash = name == "bash";
+                    shell_name = exe.clone();
+                }
+                _ => {
+                    let mut r = super::fail("Error executing command.");
+                    r.insert(
+                        "_ansible_error_detail".into(),
+                        json!(format!(
+                            "Error executing command: [Errno 2] No such file or directory: b'{exe}'"
+                        )),
+                    );
+                    r.insert(
+                        "cmd".into(),
+                        json!(format!("{} -c {}", exe, sh_quote(&script))),
+                    );
+                    r.insert("rc".into(), json!(2));
+                    r.insert("stdout".into(), json!(""));
+                    r.insert("stdout_lines".into(), json!([]));
+                    r.insert("stderr".into(), json!(""));
+                    r.insert("stderr_lines".into(), json!([]));
+                    return r;
+                }
+            },
+            None => {}
+        }
         let check = ctx.check_mode;
         let chdir = arg_str(args, "chdir");
         let creates = arg_str(args, "creates");
@@ -161,11 +205,8 @@ impl Module for Command {
         if let Some(f) = fleet {
             sc.external = Some(Box::new(FleetCommands::new(SharedFleet(f))));
         }
-        sc.shell_name = if self.shell {
-            "/bin/sh".into()
-        } else {
-            "sh".into()
-        };
+        sc.shell_name = shell_name;
+        sc.bash = bash;
         if let Some(dir) = &chdir {
             if let Err(e) = sc.chdir(dir) {
                 let mut r =

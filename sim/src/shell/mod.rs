@@ -149,6 +149,10 @@ pub struct ShellContext {
     /// `$0` and the prefix of shell errors: `sh` gives `sh: 1: foo: not found` (Ansible's
     /// `shell` module runs `/bin/sh -c`, which would print `/bin/sh: 1: ...`).
     pub shell_name: String,
+    /// Run as bash (`executable: /bin/bash`) rather than dash: `set -o pipefail` is
+    /// accepted and errors read `bash: line 1: foo: command not found`. Everything else
+    /// stays dash's.
+    pub bash: bool,
 }
 
 impl ShellContext {
@@ -180,6 +184,7 @@ impl ShellContext {
             budget: 1_000_000,
             max_output: 64 << 20,
             shell_name: "sh".into(),
+            bash: false,
         }
     }
 
