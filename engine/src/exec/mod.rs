@@ -1217,7 +1217,7 @@ impl Runner {
         let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &layers));
         match self.templar.render_str(&raw, &src) {
             Ok(v) => playbook::scalar_text(&v),
-            Err(_) => raw,
+            Err(e) => name_with_error_markers(&self.templar, &raw, &src, e.message()),
         }
     }
 
@@ -1537,6 +1537,42 @@ impl Runner {
 }
 
 /// A list of strings as Python prints it (`['a', 'b']`).
+/// A task name whose template fails, as Ansible shows it (its `ReplacingMarkerBehavior`):
+/// each `{{ ... }}` that fails becomes `<< error N - MESSAGE >>`, the rest renders as usual.
+/// A name with statements (`{% ... %}`) is replaced whole.
+fn name_with_error_markers(
+    templar: &Templar,
+    raw: &str,
+    vars: &Arc<dyn VarSource>,
+    whole_error: &str,
+) -> String {
+    if raw.contains("{%") {
+        return format!("<< error 1 - {whole_error} >>");
+    }
+    let mut out = String::new();
+    let mut errors = 0;
+    let mut rest = raw;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let expr = &rest[start..start + len + 2];
+        // Rendered inside text (after a marker character) so that values print as Python
+        // prints them in a string, as they would in the whole name.
+        match templar.render_str(&format!("\u{1}{expr}"), vars) {
+            Ok(v) => out.push_str(playbook::scalar_text(&v).trim_start_matches('\u{1}')),
+            Err(e) => {
+                errors += 1;
+                out.push_str(&format!("<< error {errors} - {} >>", e.message()));
+            }
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn py_list(items: &[String]) -> String {
     let inner: Vec<String> = items
         .iter()
