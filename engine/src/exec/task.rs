@@ -155,6 +155,10 @@ fn check_when(
     Ok(None)
 }
 
+/// Marks a loop error Ansible raises before the task runs: shown with the loop's origin and
+/// the help text, without "Task failed".
+const LOOP_ERROR_MARK: &str = "\u{1}loop-error";
+
 /// Evaluates the loop into items.
 fn loop_items(
     runner: &Runner,
@@ -180,10 +184,30 @@ fn loop_items(
                 .map_err(|e| err(e.message().to_string()))?;
             match rendered {
                 Value::Array(a) => Ok(Some(a)),
-                other => Err(err(format!(
-                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/elements of a list, try using the flatten filter.",
-                    item_label(&other)
-                ))),
+                other => {
+                    // Raised while the executor gathers the items, outside the task's own
+                    // run: not a "Task failed" error, and whatever `when` says.
+                    let message = format!(
+                        "The `loop` value must resolve to a 'list', not '{}'.",
+                        match &other {
+                            Value::String(_) => "str",
+                            Value::Object(_) => "dict",
+                            Value::Bool(_) => "bool",
+                            Value::Null => "NoneType",
+                            Value::Number(n) if n.is_f64() => "float",
+                            _ => "int",
+                        }
+                    );
+                    Err(ChainError {
+                        message: message.clone(),
+                        chain: vec![(
+                            format!(
+                                "{LOOP_ERROR_MARK}\n\nProvide a list of items/templates, or a template resolving to a list."
+                            ),
+                            origin.clone(),
+                        )],
+                    })
+                }
             }
         }
         LoopSpec::With(name, terms) => {
@@ -400,6 +424,36 @@ pub fn run_on_host(
     let ignore_unreachable = flag(runner, "ignore_unreachable");
     let items = match loop_items(runner, task, &vars) {
         Ok(i) => i,
+        Err(e)
+            if e.chain
+                .first()
+                .is_some_and(|(m, _)| m.starts_with(LOOP_ERROR_MARK)) =>
+        {
+            let (help, origin) = e.chain[0].clone();
+            let help = help.trim_start_matches(LOOP_ERROR_MARK);
+            out.lines.push(format!(
+                "[ERROR]: {}\n{}{help}\n",
+                e.message,
+                source_context(&origin, None)
+            ));
+            let mut r = Map::new();
+            r.insert("msg".into(), json!(e.message));
+            out.lines.push(format!(
+                "fatal: [{host}]: FAILED! => {}",
+                pyjson::dumps(&Value::Object(r.clone()), None, true)
+            ));
+            out.failed = true;
+            if ignore_errors {
+                out.ignored = true;
+                out.lines.push("...ignoring".into());
+            }
+            r.insert("failed".into(), json!(true));
+            if let Some(reg) = &task.register {
+                runner.register(host, reg, Value::Object(r.clone()));
+            }
+            out.registered = Some(Value::Object(r));
+            return out;
+        }
         Err(e) => {
             // A loop that cannot be evaluated: if `when` is false anyway the task is skipped.
             if let Ok(Some(_)) = check_when(runner, &task.when, &vars) {
