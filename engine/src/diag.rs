@@ -10,6 +10,9 @@ pub struct Origin {
     pub path: PathBuf,
     pub line: usize,
     pub col: usize,
+    /// For a value Ansible knows no source of (`Origin: <unknown>`): the value as it shows
+    /// it instead of source lines (`SourceContext.from_value`), already shortened.
+    pub value: Option<String>,
 }
 
 impl Origin {
@@ -18,7 +21,45 @@ impl Origin {
             path: path.into(),
             line,
             col,
+            value: None,
         }
+    }
+
+    /// The origin of a value without one (a keyword merged from several places), shown as
+    /// `Origin: <unknown>` followed by the value's `str()`, shortened as Python's
+    /// `textwrap.shorten(width=120)` does.
+    pub fn unknown_value(text: &str) -> Self {
+        Origin {
+            value: Some(shorten(text, MAX_ANNOTATED_WIDTH)),
+            ..Origin::new("<unknown>", 0, 0)
+        }
+    }
+}
+
+/// Python's `textwrap.shorten`: whitespace collapsed, then as many words as fit in `width`
+/// with ` [...]` after them when some had to go.
+fn shorten(text: &str, width: usize) -> String {
+    const PLACEHOLDER: &str = " [...]";
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let joined = words.join(" ");
+    if joined.chars().count() <= width {
+        return joined;
+    }
+    let mut out = String::new();
+    for w in words {
+        let extra = if out.is_empty() { 0 } else { 1 } + w.chars().count();
+        if out.chars().count() + extra + PLACEHOLDER.len() > width {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    if out.is_empty() {
+        PLACEHOLDER.trim_start().to_string()
+    } else {
+        out + PLACEHOLDER
     }
 }
 
@@ -47,6 +88,11 @@ const TRUNCATION_MARKER: &str = "...";
 /// file is read from `origin.path` (and a read failure is reported as Ansible reports it).
 pub fn source_context(origin: &Origin, source: Option<&str>) -> String {
     let mut out = format!("Origin: {origin}");
+    if let Some(value) = &origin.value {
+        out.push_str("\n\n");
+        out.push_str(value);
+        return out;
+    }
     let lines = annotated_lines(origin, source);
     if !lines.is_empty() {
         out.push_str("\n\n");
@@ -129,6 +175,16 @@ pub fn render_at(path: &Path, line: usize, col: usize, source: Option<&str>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_without_origin_is_shown_shortened() {
+        let got = source_context(&Origin::unknown_value("[{'A':   1}]"), None);
+        assert_eq!(got, "Origin: <unknown>\n\n[{'A': 1}]");
+        let long = "word ".repeat(40);
+        let shown = Origin::unknown_value(&long).value.unwrap_or_default();
+        assert_eq!(shown, format!("{}[...]", "word ".repeat(23)));
+        assert!(shown.len() <= 120);
+    }
 
     #[test]
     fn renders_like_ansible_with_two_lines_of_context() {

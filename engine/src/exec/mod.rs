@@ -4,6 +4,7 @@
 //! status Ansible gives.
 
 mod controller;
+mod environment;
 mod iterator;
 mod task;
 pub mod vars;
@@ -520,6 +521,15 @@ impl Runner {
         // and max_fail_percentage) but run nothing, as ansible-core marks them failed at the
         // start of every batch.
         let hosts = resolution.hosts;
+        // Ansible orders the hosts before the play's banner, so a bad `order:` stops the
+        // run there, with the exit status of an options error.
+        let ordered = match self.order_hosts(play, hosts.clone()) {
+            Ok(h) => h,
+            Err(e) => {
+                self.display.error(&e);
+                return Err(exit::BAD_OPTIONS);
+            }
+        };
         if hosts.is_empty() {
             self.display.banner(&format!("PLAY [{name}]"));
             self.display.line("skipping: no hosts matched");
@@ -528,7 +538,11 @@ impl Runner {
         for h in &hosts {
             self.ensure_host_vars(h);
         }
-        let hosts = self.order_hosts(play, hosts);
+        // `order:` decides the order hosts run in (and so which host `run_once` picks), but
+        // ansible_play_hosts(_all) stay in inventory order, as Ansible's `_hosts_cache_all`
+        // is the pattern's hosts without `order`.
+        let all_hosts = hosts;
+        let hosts = ordered;
         let batches = match self.serial_batches(play, &hosts) {
             Ok(b) => b,
             Err(e) => {
@@ -536,7 +550,6 @@ impl Runner {
                 return Err(exit::ERROR);
             }
         };
-        let all_hosts = hosts.clone();
         let mut break_play = false;
         for batch in batches {
             // Ansible announces the play again for every serial batch.
@@ -579,25 +592,37 @@ impl Runner {
         })
     }
 
-    /// The play's `order:` keyword.
-    fn order_hosts(&self, play: &Play, mut hosts: Vec<String>) -> Vec<String> {
-        match play.keywords.get("order").and_then(Value::as_str) {
-            Some("reverse_inventory") => hosts.reverse(),
-            Some("sorted") => hosts.sort(),
-            Some("reverse_sorted") => {
+    /// The play's `order:` keyword (templated as Ansible post-validates it): the order hosts
+    /// run in. `shuffle` draws from the run's seed.
+    fn order_hosts(&self, play: &Play, mut hosts: Vec<String>) -> Result<Vec<String>, String> {
+        let order = match play.keywords.get("order") {
+            Some(v) => self.template_play_value(v)?,
+            None => Value::Null,
+        };
+        match &order {
+            Value::Null => {}
+            Value::String(s) if s == "inventory" => {}
+            Value::String(s) if s == "reverse_inventory" => hosts.reverse(),
+            Value::String(s) if s == "sorted" => hosts.sort(),
+            Value::String(s) if s == "reverse_sorted" => {
                 hosts.sort();
                 hosts.reverse();
             }
-            Some("shuffle") => {
+            Value::String(s) if s == "shuffle" => {
                 let mut rng = fleetsim_sim::rng::Stream::derive(self.opts.seed, "#order");
                 for i in (1..hosts.len()).rev() {
                     let j = rng.below(i as u64 + 1) as usize;
                     hosts.swap(i, j);
                 }
             }
-            _ => {}
+            other => {
+                return Err(format!(
+                    "Invalid 'order' specified for inventory hosts: {}",
+                    playbook::scalar_text(other)
+                ))
+            }
         }
-        hosts
+        Ok(hosts)
     }
 
     /// `serial:` as an int, a percentage, or a list of them (the last repeats).
@@ -1386,7 +1411,7 @@ impl Runner {
         let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &layers));
         match self.templar.render_str(&raw, &src) {
             Ok(v) => playbook::scalar_text(&v),
-            Err(_) => raw,
+            Err(e) => name_with_error_markers(&self.templar, &raw, &src, e.message()),
         }
     }
 
@@ -1737,6 +1762,42 @@ impl Runner {
 }
 
 /// A list of strings as Python prints it (`['a', 'b']`).
+/// A task name whose template fails, as Ansible shows it (its `ReplacingMarkerBehavior`):
+/// each `{{ ... }}` that fails becomes `<< error N - MESSAGE >>`, the rest renders as usual.
+/// A name with statements (`{% ... %}`) is replaced whole.
+fn name_with_error_markers(
+    templar: &Templar,
+    raw: &str,
+    vars: &Arc<dyn VarSource>,
+    whole_error: &str,
+) -> String {
+    if raw.contains("{%") {
+        return format!("<< error 1 - {whole_error} >>");
+    }
+    let mut out = String::new();
+    let mut errors = 0;
+    let mut rest = raw;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let expr = &rest[start..start + len + 2];
+        // Rendered inside text (after a marker character) so that values print as Python
+        // prints them in a string, as they would in the whole name.
+        match templar.render_str(&format!("\u{1}{expr}"), vars) {
+            Ok(v) => out.push_str(playbook::scalar_text(&v).trim_start_matches('\u{1}')),
+            Err(e) => {
+                errors += 1;
+                out.push_str(&format!("<< error {errors} - {} >>", e.message()));
+            }
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn py_list(items: &[String]) -> String {
     let inner: Vec<String> = items
         .iter()

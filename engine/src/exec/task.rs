@@ -168,6 +168,10 @@ fn check_when(
     Ok(None)
 }
 
+/// Marks a loop error Ansible raises before the task runs: shown with the loop's origin and
+/// the help text, without "Task failed".
+const LOOP_ERROR_MARK: &str = "\u{1}loop-error";
+
 /// Evaluates the loop into items.
 fn loop_items(
     runner: &Runner,
@@ -193,10 +197,30 @@ fn loop_items(
                 .map_err(|e| err(e.message().to_string()))?;
             match rendered {
                 Value::Array(a) => Ok(Some(a)),
-                other => Err(err(format!(
-                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/elements of a list, try using the flatten filter.",
-                    item_label(&other)
-                ))),
+                other => {
+                    // Raised while the executor gathers the items, outside the task's own
+                    // run: not a "Task failed" error, and whatever `when` says.
+                    let message = format!(
+                        "The `loop` value must resolve to a 'list', not '{}'.",
+                        match &other {
+                            Value::String(_) => "str",
+                            Value::Object(_) => "dict",
+                            Value::Bool(_) => "bool",
+                            Value::Null => "NoneType",
+                            Value::Number(n) if n.is_f64() => "float",
+                            _ => "int",
+                        }
+                    );
+                    Err(ChainError {
+                        message: message.clone(),
+                        chain: vec![(
+                            format!(
+                                "{LOOP_ERROR_MARK}\n\nProvide a list of items/templates, or a template resolving to a list."
+                            ),
+                            origin.clone(),
+                        )],
+                    })
+                }
             }
         }
         LoopSpec::With(name, terms) => {
@@ -438,6 +462,36 @@ pub fn run_on_host(
     let ignore_unreachable = flag(runner, "ignore_unreachable");
     let items = match loop_items(runner, task, &vars) {
         Ok(i) => i,
+        Err(e)
+            if e.chain
+                .first()
+                .is_some_and(|(m, _)| m.starts_with(LOOP_ERROR_MARK)) =>
+        {
+            let (help, origin) = e.chain[0].clone();
+            let help = help.trim_start_matches(LOOP_ERROR_MARK);
+            out.lines.push(format!(
+                "[ERROR]: {}\n{}{help}\n",
+                e.message,
+                source_context(&origin, None)
+            ));
+            let mut r = Map::new();
+            r.insert("msg".into(), json!(e.message));
+            out.lines.push(format!(
+                "fatal: [{host}]: FAILED! => {}",
+                pyjson::dumps(&Value::Object(r.clone()), None, true)
+            ));
+            out.failed = true;
+            if ignore_errors {
+                out.ignored = true;
+                out.lines.push("...ignoring".into());
+            }
+            r.insert("failed".into(), json!(true));
+            if let Some(reg) = &task.register {
+                runner.register(host, reg, Value::Object(r.clone()));
+            }
+            out.registered = Some(Value::Object(r));
+            return out;
+        }
         Err(e) => {
             // A loop that cannot be evaluated: if `when` is false anyway the task is skipped.
             if let Ok(Some(_)) = check_when(runner, &task.when, &vars) {
@@ -658,6 +712,25 @@ fn run_once_item(
             }
         }
     }
+    // The environment is post-validated with the rest of the task's keywords, so a
+    // template error in it fails even a task whose action does not use it.
+    let environment = match super::environment::resolve(&runner.templar, task, &vars) {
+        Ok(env) => {
+            ir.pre_lines
+                .extend(env.warnings.iter().map(|w| format!("[WARNING]: {w}")));
+            env.vars
+        }
+        Err(e) => {
+            ir.result
+                .insert("msg".into(), json!(format!("Task failed: {}", e.message)));
+            ir.result.insert("failed".into(), json!(true));
+            ir.chain = Some(ChainError {
+                message: e.message,
+                chain: e.chain,
+            });
+            return ir;
+        }
+    };
     // Arguments. Free-form text (`_raw_params`) is for the actions that take it; for any
     // other it must be one template that resolves to the args mapping (`debug: "{{ d }}"`).
     let takes_raw_params = RAW_PARAM_ACTIONS.contains(&task.action.as_str());
@@ -840,6 +913,7 @@ fn run_once_item(
             diff: diff_mode,
             search_dirs: search_dirs(task, ctx),
             display: Vec::new(),
+            environment: environment.clone(),
         };
         let mut result = module.run(&mut mctx, &args);
         let shown_lines = std::mem::take(&mut mctx.display);
@@ -1205,9 +1279,10 @@ fn include_action(
         // Hosts including the same file with the same vars share one copy of its tasks, so
         // they run them together (Ansible's IncludedFile deduplication).
         let key = format!(
-            "{}\0{}\0{apply_key}",
+            "{}\0{}\0{}\0{apply_key}",
             path.display(),
-            pyjson::dumps(&Value::Object(inc_vars.clone()), None, true)
+            pyjson::dumps(&Value::Object(inc_vars.clone()), None, true),
+            super::environment::cache_key(task)
         );
         if let Some(blocks) = runner.include_cache.get(&key) {
             ir.include = Some((
@@ -1220,6 +1295,7 @@ fn include_action(
         }
         match playbook::load_task_file(runner.loader_mut(), &path, task, apply) {
             Ok(blocks) => {
+                let blocks = super::environment::inherit_from_include(task, blocks);
                 runner.include_cache.insert(key, blocks.clone());
                 ir.include = Some((blocks, Arc::new(inc_vars), path.display().to_string()));
                 ir.result = modules::ok(false);
@@ -1247,8 +1323,9 @@ fn include_action(
         .map(text_of)
         .unwrap_or_else(|| "main".into());
     let key = format!(
-        "role:{name}:{tasks_from}\0{}\0{apply_key}",
-        pyjson::dumps(&Value::Object(inc_vars.clone()), None, true)
+        "role:{name}:{tasks_from}\0{}\0{}\0{apply_key}",
+        pyjson::dumps(&Value::Object(inc_vars.clone()), None, true),
+        super::environment::cache_key(task)
     );
     if let Some(blocks) = runner.include_cache.get(&key) {
         ir.include = Some((blocks.clone(), Arc::new(Map::new()), name));
@@ -1264,6 +1341,7 @@ fn include_action(
         apply,
     ) {
         Ok(blocks) => {
+            let blocks = super::environment::inherit_from_include(task, blocks);
             runner.include_cache.insert(key, blocks.clone());
             ir.include = Some((blocks, Arc::new(Map::new()), name));
             ir.result = modules::ok(false);
@@ -1333,6 +1411,11 @@ fn merge_single(
         include_failure_outcome(runner, host, out, failure, &result);
         return;
     }
+    // A failure raised while running the task carries `changed: false` (TaskExecutor's
+    // `_execute`).
+    if ir.chain.is_some() {
+        result.entry("changed").or_insert(json!(false));
+    }
     if let Some((blocks, vars, name)) = ir.include {
         out.includes.push(Included {
             blocks,
@@ -1372,7 +1455,8 @@ fn merge_single(
             .extend(failure_block(task, &result, ir.chain.as_ref()));
         let mut shown = result.clone();
         shown.remove("failed");
-        if ir.chain.is_some() {
+        // The callback strips `changed` from debug's result, as it strips all but `msg`.
+        if ir.chain.is_some() && task.action == "debug" {
             shown.remove("changed");
         }
         out.lines.push(format!(

@@ -48,6 +48,14 @@ fn sh_quote(w: &str) -> String {
     }
 }
 
+/// Where a host has its shells: `/bin`, `/usr/bin`, or a bare name found on PATH.
+fn is_shell_path(exe: &str) -> bool {
+    match exe.rsplit_once('/') {
+        None => true,
+        Some((dir, _)) => matches!(dir, "/bin" | "/usr/bin"),
+    }
+}
+
 fn lines(s: &str) -> Value {
     json!(s.lines().collect::<Vec<_>>())
 }
@@ -73,38 +81,11 @@ const SPEC: Spec = spec(
 .required_one_of(&[&["_raw_params", "cmd", "argv"]])
 .mutually_exclusive(&[&["_raw_params", "cmd", "argv"]]);
 
-/// The shell `executable:` names: dash (the default `/bin/sh`) or bash; None for a program
-/// the in-process shell cannot be.
-fn shell_kind(executable: &str) -> Option<bool> {
-    match executable.rsplit('/').next() {
-        Some("sh" | "dash") => Some(false),
-        Some("bash") => Some(true),
-        _ => None,
-    }
-}
-
 impl Module for Command {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         let args = &match super::validated(ctx, &SPEC, args) {
             Ok(a) => a,
             Err(r) => return r,
-        };
-        let executable = arg_str(args, "executable").filter(|e| !e.is_empty());
-        let bash = match (&executable, self.shell) {
-            (None, _) => false,
-            (Some(e), true) => match shell_kind(e) {
-                Some(b) => b,
-                None => {
-                    return super::fail(&format!(
-                        "fleetsim does not simulate the option 'executable' with '{e}' (only sh, dash and bash)"
-                    ))
-                }
-            },
-            (Some(e), false) => {
-                return super::fail(&format!(
-                    "fleetsim does not simulate the option 'executable' of command ('{e}')"
-                ))
-            }
         };
         let (script, cmd_value) = if self.shell {
             let Some(cmd) = arg_str(args, "_raw_params").or_else(|| arg_str(args, "cmd")) else {
@@ -138,6 +119,42 @@ impl Module for Command {
                 json!(words),
             )
         };
+        // `executable`: the shell module runs `EXECUTABLE -c CMD`; fleetsim's shell can be
+        // dash or bash, and a host has no other shell. The command module ignores it.
+        let executable = arg_str(args, "executable");
+        let mut bash = false;
+        let mut shell_name = if self.shell { "/bin/sh" } else { "sh" }.to_string();
+        match &executable {
+            Some(exe) if !self.shell => ctx.display.push(format!(
+                "[WARNING]: As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            )),
+            Some(exe) => match exe.rsplit('/').next() {
+                Some(name @ ("sh" | "bash" | "dash")) if is_shell_path(exe) => {
+                    bash = name == "bash";
+                    shell_name = exe.clone();
+                }
+                _ => {
+                    let mut r = super::fail("Error executing command.");
+                    r.insert(
+                        "_ansible_error_detail".into(),
+                        json!(format!(
+                            "Error executing command: [Errno 2] No such file or directory: b'{exe}'"
+                        )),
+                    );
+                    r.insert(
+                        "cmd".into(),
+                        json!(format!("{} -c {}", exe, sh_quote(&script))),
+                    );
+                    r.insert("rc".into(), json!(2));
+                    r.insert("stdout".into(), json!(""));
+                    r.insert("stdout_lines".into(), json!([]));
+                    r.insert("stderr".into(), json!(""));
+                    r.insert("stderr_lines".into(), json!([]));
+                    return r;
+                }
+            },
+            None => {}
+        }
         let check = ctx.check_mode;
         let chdir = arg_str(args, "chdir");
         let creates = arg_str(args, "creates");
@@ -145,6 +162,7 @@ impl Module for Command {
         let stdin = arg_str(args, "stdin");
         let add_newline = super::arg_bool(args, "stdin_add_newline", true).unwrap_or(true);
         let strip = super::arg_bool(args, "strip_empty_ends", true).unwrap_or(true);
+        let environment = ctx.environment.clone();
         let now = ctx.world.clock.now();
         let seed = ctx.world.seed;
         let fleet = ctx.world.fleet.clone();
@@ -206,15 +224,14 @@ impl Module for Command {
         sc.now = now;
         sc.clock_offset = skew;
         sc.hostname = host.name.clone();
+        // The task's `environment:` on top of the host's (Ansible prefixes the module's
+        // command line with it, and the command inherits the module's environment).
+        sc.env.extend(environment);
         // `curl` and `systemctl` reach the fleet's services, when the run has a fleet.
         if let Some(f) = fleet {
             sc.external = Some(Box::new(FleetCommands::new(SharedFleet(f))));
         }
-        sc.shell_name = match (&executable, self.shell) {
-            (Some(e), true) => e.clone(),
-            (None, true) => "/bin/sh".into(),
-            _ => "sh".into(),
-        };
+        sc.shell_name = shell_name;
         sc.bash = bash;
         if let Some(dir) = &chdir {
             if let Err(e) = sc.chdir(dir) {

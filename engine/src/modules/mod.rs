@@ -59,6 +59,9 @@ pub struct ModuleCtx<'a> {
     pub search_dirs: Vec<PathBuf>,
     /// Lines the module asks the callback to print before the result (pause's prompt).
     pub display: Vec<String>,
+    /// The task's `environment:`, resolved: the variables the module's process (and the
+    /// commands it runs) starts with, besides the host's own.
+    pub environment: indexmap::IndexMap<String, String>,
 }
 
 impl ModuleCtx<'_> {

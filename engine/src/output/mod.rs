@@ -69,7 +69,7 @@ impl Display {
     }
 
     /// Prints one line (or a task's whole `[ERROR]` block); an error or a warning only if
-    /// that text was not shown already. A closed pipe is not an error worth dying for:
+    /// that text was not shown already, a warning on stderr. A closed pipe is not an error worth dying for:
     /// output simply stops.
     pub fn line(&mut self, text: &str) {
         let once = text.starts_with("[ERROR]: ") || text.starts_with("[WARNING]: ");
@@ -80,6 +80,11 @@ impl Display {
             Some(buf) => {
                 buf.extend_from_slice(text.as_bytes());
                 buf.push(b'\n');
+            }
+            // Ansible's warnings go to stderr, beside the callback's stdout.
+            None if text.starts_with("[WARNING]: ") => {
+                let _ = self.out.flush();
+                eprintln!("{text}");
             }
             None => {
                 let _ = writeln!(self.out, "{text}");

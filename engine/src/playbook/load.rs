@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::error::LoadError;
 use super::kv::parse_kv;
 use super::modules_known;
-use super::{Block, Cond, Item, LoopSpec, Play, Playbook, RoleRef, Task};
+use super::{Block, Cond, EnvEntry, Item, LoopSpec, Play, Playbook, RoleRef, Task};
 use crate::diag::Origin;
 use crate::yaml::{self, Node, NodeKind};
 
@@ -118,6 +118,26 @@ const TASK_ONLY_KEYWORDS: &[&str] = &[
     "listen",
 ];
 
+/// The keywords a dynamic include (`include_tasks`, `include_role`) accepts (Ansible's
+/// `TaskInclude.VALID_INCLUDE_KEYWORDS`).
+const INCLUDE_KEYWORDS: &[&str] = &[
+    "action",
+    "args",
+    "collections",
+    "debugger",
+    "ignore_errors",
+    "loop",
+    "loop_control",
+    "name",
+    "no_log",
+    "register",
+    "run_once",
+    "tags",
+    "timeout",
+    "vars",
+    "when",
+];
+
 /// Keywords inherited by the tasks inside a block or import, as written.
 const INHERITED_KEYWORDS: &[&str] = &[
     "any_errors_fatal",
@@ -129,7 +149,6 @@ const INHERITED_KEYWORDS: &[&str] = &[
     "delegate_to",
     "delegate_facts",
     "diff",
-    "environment",
     "ignore_errors",
     "ignore_unreachable",
     "no_log",
@@ -147,6 +166,8 @@ struct Inherit {
     tags: Vec<String>,
     vars: Map<String, Value>,
     keywords: Map<String, Value>,
+    /// `environment:` entries, outermost first (they add up rather than override).
+    environment: Vec<EnvEntry>,
     role: Option<Arc<RoleRef>>,
     handlers: bool,
 }
@@ -346,6 +367,9 @@ impl Loader {
                 }
             }
         }
+        if let Some(env) = node.get("environment") {
+            inherit.environment.extend(env_entries(path, env));
+        }
         self.role_handlers.clear();
         self.roles_in_play.clear();
         self.roles_used.clear();
@@ -434,6 +458,7 @@ impl Loader {
                         identity.insert(key.clone(), v.to_value());
                         params.extend(vars_map(path, v)?);
                     }
+                    "environment" => inh.environment.extend(env_entries(path, v)),
                     other if COMMON_KEYWORDS.contains(&other) => {
                         inh.keywords.insert(key, v.to_value());
                     }
@@ -844,6 +869,27 @@ impl Loader {
                 origin,
             ));
         };
+        if let Some(class) = match short {
+            "include_tasks" => Some("TaskInclude"),
+            "include_role" => Some("IncludeRole"),
+            _ => None,
+        } {
+            // Ansible's TaskInclude.preprocess_data: keywords other than these would not
+            // reach the included tasks, so a dynamic include refuses them.
+            for (k, _) in node.dict_entries() {
+                let key = k.key_string();
+                let valid = INCLUDE_KEYWORDS.contains(&key.as_str())
+                    || key.starts_with("with_")
+                    || key == action_name
+                    || (key == "listen" && inherit.handlers);
+                if !valid {
+                    return Err(LoadError::at(
+                        format!("'{key}' is not a valid attribute for a {class}"),
+                        origin,
+                    ));
+                }
+            }
+        }
         let mut args = match action_args {
             Value::String(s) => {
                 if matches!(
@@ -942,6 +988,7 @@ impl Loader {
                     | "args"
                     | "action"
                     | "local_action"
+                    | "environment"
             ) || key.starts_with("with_")
             {
                 continue;
@@ -989,6 +1036,11 @@ impl Loader {
             loop_control,
             register: node.get("register").map(|n| scalar_text(&n.to_value())),
             keywords,
+            inherited_environment: inherit.environment.clone(),
+            environment: node
+                .get("environment")
+                .map(|n| env_entries(path, n))
+                .unwrap_or_default(),
             failed_when: node.get("failed_when").map(|n| conds(path, n)),
             changed_when: node.get("changed_when").map(|n| conds(path, n)),
             until: node.get("until").map(|n| conds(path, n)),
@@ -1015,7 +1067,27 @@ fn apply_inherited(path: &Path, node: &Node, inh: &mut Inherit) -> Result<(), Lo
             inh.keywords.insert((*k).to_string(), v.to_value());
         }
     }
+    if let Some(env) = node.get("environment") {
+        inh.environment.extend(env_entries(path, env));
+    }
     Ok(())
+}
+
+/// An `environment:` value as entries: one per item of a list, else the value itself.
+fn env_entries(path: &Path, node: &Node) -> Vec<EnvEntry> {
+    let entry = |n: &Node| EnvEntry {
+        value: n.to_value(),
+        origin: Loader::origin(path, n),
+        value_origins: n
+            .dict_entries()
+            .into_iter()
+            .map(|(k, v)| (k.key_string(), Loader::origin(path, v)))
+            .collect(),
+    };
+    match &node.kind {
+        NodeKind::Seq(items) => items.iter().map(entry).collect(),
+        _ => vec![entry(node)],
+    }
 }
 
 fn conds(path: &Path, node: &Node) -> Vec<Cond> {

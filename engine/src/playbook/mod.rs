@@ -89,6 +89,17 @@ pub enum LoopSpec {
     With(String, Value),
 }
 
+/// One entry of an `environment:` keyword as written: a mapping, or a template that
+/// renders to one. A keyword given a list contributes one entry per item.
+#[derive(Debug, Clone)]
+pub struct EnvEntry {
+    pub value: Value,
+    pub origin: Origin,
+    /// Where each value of a mapping entry was written (an undefined variable in it is
+    /// reported there).
+    pub value_origins: BTreeMap<String, Origin>,
+}
+
 /// The role a task came from.
 #[derive(Debug, Clone)]
 pub struct RoleRef {
@@ -128,6 +139,12 @@ pub struct Task {
     /// delegate_to, delegate_facts, run_once, ignore_errors, ignore_unreachable, retries,
     /// delay, no_log, check_mode, diff, throttle, any_errors_fatal, become...
     pub keywords: Map<String, Value>,
+    /// `environment:` entries of the play, roles, blocks and imports around the task,
+    /// outermost first (Ansible's `extend`/`prepend` field).
+    pub inherited_environment: Vec<EnvEntry>,
+    /// The task's own `environment:` entries (which an `include_tasks`/`include_role` does
+    /// not pass to the tasks it includes).
+    pub environment: Vec<EnvEntry>,
     pub failed_when: Option<Vec<Cond>>,
     pub changed_when: Option<Vec<Cond>>,
     pub until: Option<Vec<Cond>>,
@@ -172,5 +189,19 @@ impl Task {
 
     pub fn keyword(&self, name: &str) -> Option<&Value> {
         self.keywords.get(name)
+    }
+
+    /// The task's environment entries, outermost first, as Ansible's `_extend_value` joins
+    /// them: a run of equal entries counts once and empty (`None`) entries are dropped.
+    pub fn environment_chain(&self) -> Vec<&EnvEntry> {
+        let mut out: Vec<&EnvEntry> = Vec::new();
+        let mut previous: Option<&Value> = None;
+        for e in self.inherited_environment.iter().chain(&self.environment) {
+            if previous != Some(&e.value) && !e.value.is_null() {
+                out.push(e);
+            }
+            previous = Some(&e.value);
+        }
+        out
     }
 }

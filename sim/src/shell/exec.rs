@@ -54,6 +54,9 @@ pub(crate) struct Shell<'c> {
     pub nounset: bool,
     /// `set -o pipefail` (bash only): a pipeline's status is its last failing stage's.
     pub pipefail: bool,
+    /// The shell behaves as bash where fleetsim models a difference (see
+    /// [`ShellContext::bash`]); `bash -c` and `sh -c` switch it for the child.
+    pub bash: bool,
     suppress_errexit: usize,
     pub bufs: Vec<Vec<u8>>,
     steps: u64,
@@ -137,6 +140,7 @@ impl<'c> Shell<'c> {
             );
         }
         let cwd = ctx.cwd.clone();
+        let bash = ctx.bash;
         vars.insert(
             "PWD".into(),
             Var {
@@ -164,6 +168,7 @@ impl<'c> Shell<'c> {
             errexit: false,
             nounset: false,
             pipefail: false,
+            bash,
             suppress_errexit: 0,
             bufs: vec![Vec::new(), Vec::new()],
             steps: 0,
@@ -259,10 +264,26 @@ impl<'c> Shell<'c> {
         self.write_fd(fds, 2, data.as_ref());
     }
 
-    /// Prints a shell diagnostic: `sh: LINE: MSG`.
+    /// Prints a shell diagnostic: `$0: LINE: MSG` (bash: `$0: line LINE: MSG`), `$0`
+    /// being the shell's name (`sh`, `/bin/sh`) or the script's path, as dash and bash
+    /// print them.
     pub fn shell_err(&mut self, fds: &Fds, msg: &str) {
-        let s = format!("{}: {}: {}\n", self.ctx.shell_name, self.line, msg);
+        let s = if self.bash {
+            format!("{}: line {}: {}\n", self.arg0, self.line, msg)
+        } else {
+            format!("{}: {}: {}\n", self.arg0, self.line, msg)
+        };
         self.err(fds, s);
+    }
+
+    /// Reports a command the shell cannot find, in dash's or bash's words.
+    pub fn command_not_found(&mut self, fds: &Fds, name: &str) {
+        let msg = match (self.bash, name.contains('/')) {
+            (false, _) => format!("{name}: not found"),
+            (true, false) => format!("{name}: command not found"),
+            (true, true) => format!("{name}: No such file or directory"),
+        };
+        self.shell_err(fds, &msg);
     }
 
     /// Reads all remaining stdin.
@@ -386,7 +407,9 @@ impl<'c> Shell<'c> {
         let funcs = self.funcs.clone();
         let cwd = self.cwd.clone();
         let positional = self.positional.clone();
+        let arg0 = self.arg0.clone();
         let opts = (self.errexit, self.nounset, self.loop_depth, self.last_rc);
+        let dialect = (self.pipefail, self.bash);
         let exec_state = (self.exec_fds.clone(), self.exec_gen);
         let r = f(self);
         (self.exec_fds, self.exec_gen) = exec_state;
@@ -394,7 +417,9 @@ impl<'c> Shell<'c> {
         self.funcs = funcs;
         self.cwd = cwd;
         self.positional = positional;
+        self.arg0 = arg0;
         (self.errexit, self.nounset, self.loop_depth, self.last_rc) = opts;
+        (self.pipefail, self.bash) = dialect;
         match r {
             Ok(rc) | Err(Flow::Exit(rc)) | Err(Flow::Return(rc)) => Ok(rc),
             Err(Flow::Break(_)) | Err(Flow::Continue(_)) => Ok(0),
@@ -463,7 +488,7 @@ impl<'c> Shell<'c> {
             // the input of the next (no real concurrency: producers are bounded instead).
             let mut input = fds[0].clone();
             let mut rc = 0;
-            let mut last_failed = 0;
+            let mut last_failure = 0;
             let n = p.cmds.len();
             for (i, c) in p.cmds.iter().enumerate() {
                 let mut f = fds.clone();
@@ -477,13 +502,13 @@ impl<'c> Shell<'c> {
                 };
                 rc = sh.subshell(|s| s.exec_command(c, &f))?;
                 if rc != 0 {
-                    last_failed = rc;
+                    last_failure = rc;
                 }
                 if let Some(b) = buf {
                     input = Fd::In(Input::new(std::mem::take(&mut sh.bufs[b])));
                 }
             }
-            Ok(if sh.pipefail { last_failed } else { rc })
+            Ok(if sh.pipefail { last_failure } else { rc })
         };
         let rc = if p.bang {
             let rc = self.suppressed(run)?;
@@ -696,7 +721,7 @@ impl<'c> Shell<'c> {
             })
         });
         if !on_path && !name.contains('/') {
-            self.shell_err(fds, &format!("{name}: not found"));
+            self.command_not_found(fds, name);
             return Ok(127);
         }
         if let Some(out) = self.call_external(argv, fds) {
@@ -710,7 +735,7 @@ impl<'c> Shell<'c> {
         if name.contains('/') {
             return self.exec_path(argv, fds);
         }
-        self.shell_err(fds, &format!("{name}: not found"));
+        self.command_not_found(fds, name);
         Ok(127)
     }
 
@@ -782,8 +807,9 @@ impl<'c> Shell<'c> {
                 }
                 let text = self.ctx.sandbox.read_to_string(&path).unwrap_or_default();
                 let first = text.lines().next().unwrap_or("");
-                let interp_ok = match first.strip_prefix("#!") {
-                    None => true,
+                // The interpreter named by `#!`; without one the shell runs the script.
+                let interp = match first.strip_prefix("#!") {
+                    None => None,
                     Some(rest) => {
                         let prog = rest.split_whitespace().next().unwrap_or("");
                         let prog = if prog.ends_with("/env") {
@@ -791,14 +817,20 @@ impl<'c> Shell<'c> {
                         } else {
                             prog
                         };
-                        matches!(prog.rsplit('/').next(), Some("sh" | "bash" | "dash"))
+                        Some(prog.rsplit('/').next().unwrap_or(""))
                     }
                 };
-                if !interp_ok {
-                    self.shell_err(fds, &format!("{name}: not found"));
+                if !matches!(interp, None | Some("sh" | "bash" | "dash")) {
+                    self.command_not_found(fds, name);
                     return Ok(127);
                 }
-                self.run_script_text(&text, name, &argv[1..], fds, false)
+                let parent_is_bash = self.bash;
+                if let Some(interp) = interp {
+                    self.bash = interp == "bash";
+                }
+                let r = self.run_script_text(&text, name, &argv[1..], fds, false);
+                self.bash = parent_is_bash;
+                r
             }
             Err(_)
                 if std_dir
@@ -809,7 +841,7 @@ impl<'c> Shell<'c> {
                 builtins::run(self, &a, fds)
             }
             Err(_) => {
-                self.shell_err(fds, &format!("{name}: not found"));
+                self.command_not_found(fds, name);
                 Ok(127)
             }
         }
@@ -830,6 +862,7 @@ impl<'c> Shell<'c> {
             s.arg0 = arg0.to_string();
             s.positional = args.to_vec();
             s.errexit = errexit;
+            s.pipefail = false;
             s.vars.retain(|k, v| v.exported || k == "IFS");
             s.exec_source(text, fds, 1)
         });

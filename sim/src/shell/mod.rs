@@ -149,8 +149,9 @@ pub struct ShellContext {
     /// `$0` and the prefix of shell errors: `sh` gives `sh: 1: foo: not found` (Ansible's
     /// `shell` module runs `/bin/sh -c`, which would print `/bin/sh: 1: ...`).
     pub shell_name: String,
-    /// Runs as bash (`shell` with `executable: /bin/bash`): `set -o pipefail` is accepted.
-    /// Other bash-only syntax (arrays, `[[ ]]`) is not simulated and fails as dash fails.
+    /// Run as bash (`executable: /bin/bash`) rather than dash: `set -o pipefail` is
+    /// accepted and errors read `bash: line 1: foo: command not found`. Everything else
+    /// stays dash's.
     pub bash: bool,
 }
 

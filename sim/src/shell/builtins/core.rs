@@ -248,8 +248,8 @@ pub(crate) fn set(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
             match argv.get(i).map(String::as_str) {
                 Some("errexit") => sh.errexit = on,
                 Some("nounset") => sh.nounset = on,
-                // dash 0.5.12 (Debian 12) has no pipefail; bash has.
-                Some("pipefail") if sh.ctx.bash => sh.pipefail = on,
+                Some("pipefail") if sh.bash => sh.pipefail = on,
+                // dash 0.5.12 (Debian 12) has no pipefail.
                 Some("xtrace" | "noclobber" | "noglob" | "verbose") | None => {}
                 Some(o) => {
                     sh.shell_err(fds, &format!("set: Illegal option -o {o}"));

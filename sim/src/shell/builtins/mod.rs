@@ -74,6 +74,7 @@ const TABLE: &[(&str, Kind, Handler)] = &[
     ("ls", Kind::Utility, files::ls),
     ("mkdir", Kind::Utility, files::mkdir),
     ("mv", Kind::Utility, files::mv),
+    ("printenv", Kind::Utility, system::printenv),
     ("readlink", Kind::Utility, files::readlink),
     ("realpath", Kind::Utility, files::realpath),
     ("rm", Kind::Utility, files::rm),

@@ -237,6 +237,37 @@ pub(crate) fn env(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
     r
 }
 
+/// `printenv [-0] [NAME...]`: the exported environment, or the values of the named
+/// variables (status 1 when one of them is not exported), as GNU coreutils prints them.
+pub(crate) fn printenv(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
+    let (flags, names) = match super::flags(&argv[1..], "0") {
+        Ok(f) => f,
+        Err(c) => {
+            super::bad_option(sh, fds, "printenv", c);
+            return Ok(2);
+        }
+    };
+    let end = if flags.contains('0') { '\0' } else { '\n' };
+    let env = sh.exported_env();
+    let mut out = String::new();
+    if names.is_empty() {
+        for (k, v) in &env {
+            out.push_str(&format!("{k}={v}{end}"));
+        }
+        sh.out(fds, out);
+        return Ok(0);
+    }
+    let mut rc = 0;
+    for name in &names {
+        match env.get(name.as_str()) {
+            Some(v) if !name.contains('=') => out.push_str(&format!("{v}{end}")),
+            _ => rc = 1,
+        }
+    }
+    sh.out(fds, out);
+    Ok(rc)
+}
+
 fn decimals(s: &str) -> usize {
     s.split_once('.').map(|(_, f)| f.len()).unwrap_or(0)
 }
@@ -366,5 +397,10 @@ pub(crate) fn sh(shell: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
         let t = String::from_utf8_lossy(&shell.stdin_all(fds)).into_owned();
         (t, argv[0].clone(), Vec::new())
     };
-    shell.run_script_text(&text, &arg0, &args, fds, errexit)
+    // `bash -c` runs its script as bash, `sh -c` and `dash -c` as dash.
+    let parent_is_bash = shell.bash;
+    shell.bash = argv[0].rsplit('/').next() == Some("bash");
+    let r = shell.run_script_text(&text, &arg0, &args, fds, errexit);
+    shell.bash = parent_is_bash;
+    r
 }

@@ -377,3 +377,64 @@ fn context_is_send_and_huge_widths_are_clamped() {
     let out = run_in(&mut h, "printf '%999999999s|%.999999999d' x 1 | wc -c");
     assert_eq!(out.stdout_str(), "131073\n");
 }
+
+/// Runs `script` as `/bin/bash -c` does (the shell module with `executable: /bin/bash`).
+fn run_as_bash(script: &str) -> ShellOutput {
+    let mut h = host("h");
+    h.ctx.bash = true;
+    h.ctx.shell_name = "/bin/bash".into();
+    run_in(&mut h, script)
+}
+
+// Expectations recorded with GNU bash 5.2.15 (`/bin/bash -c SCRIPT`) and dash 0.5.12.
+
+#[test]
+fn bash_pipefail_takes_the_last_failing_stage() {
+    let out = run_as_bash(
+        "set -o pipefail; false | true; echo $?; true | (exit 3) | true; echo $?; false | (exit 4) | true; echo $?",
+    );
+    assert_eq!((out.stdout_str().as_str(), out.rc), ("1\n3\n4\n", 0));
+    let out = run_as_bash(
+        "false | true; echo $?; set -o pipefail; set +o pipefail; false | true; echo $?",
+    );
+    assert_eq!(out.stdout_str(), "0\n0\n");
+}
+
+#[test]
+fn pipefail_is_bash_only_and_not_inherited_by_a_child_shell() {
+    let out = run_as_bash(
+        "set -o pipefail; (false | true; echo in $?); sh -c 'set -o pipefail'; echo $?",
+    );
+    assert_eq!(out.stdout_str(), "in 1\n2\n");
+    assert_eq!(out.stderr_str(), "sh: 1: set: Illegal option -o pipefail\n");
+    let mut h = host("h");
+    let out = run_in(
+        &mut h,
+        "bash -c 'set -o pipefail; false | cat; echo $?'; set -o pipefail",
+    );
+    assert_eq!(out.stdout_str(), "1\n");
+    assert_eq!(out.stderr_str(), "sh: 1: set: Illegal option -o pipefail\n");
+    assert_eq!(out.rc, 2);
+}
+
+#[test]
+fn bash_words_its_errors_as_bash() {
+    let out = run_as_bash("echo\nnosuch; /x/y; echo $0");
+    assert_eq!(out.stdout_str(), "\n/bin/bash\n");
+    assert_eq!(
+        out.stderr_str(),
+        "/bin/bash: line 2: nosuch: command not found\n/bin/bash: line 2: /x/y: No such file or directory\n"
+    );
+}
+
+#[test]
+fn printenv_prints_the_exported_environment() {
+    let mut h = host("h");
+    h.ctx.env.insert("STAGE".into(), "prod".into());
+    let out = run_in(
+        &mut h,
+        "export A=1; B=2; printenv A STAGE; printenv B; echo $?; printenv NOPE A; echo $?; printenv | grep -c '^STAGE=prod$'; C=3 printenv C",
+    );
+    assert_eq!(out.stdout_str(), "1\nprod\n1\n1\n1\n1\n3\n");
+    assert_eq!(out.rc, 0);
+}
