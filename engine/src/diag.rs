@@ -12,7 +12,8 @@ pub struct Origin {
     pub col: usize,
     /// For a value Ansible knows no source of (`Origin: <unknown>`): the value as it shows
     /// it instead of source lines (`SourceContext.from_value`), already shortened.
-    pub value: Option<String>,
+    /// (Boxed: an `Origin` rides inside every load error, which should stay small.)
+    pub value: Option<Box<str>>,
 }
 
 impl Origin {
@@ -30,7 +31,7 @@ impl Origin {
     /// `textwrap.shorten(width=120)` does.
     pub fn unknown_value(text: &str) -> Self {
         Origin {
-            value: Some(shorten(text, MAX_ANNOTATED_WIDTH)),
+            value: Some(shorten(text, MAX_ANNOTATED_WIDTH).into()),
             ..Origin::new("<unknown>", 0, 0)
         }
     }
@@ -181,7 +182,10 @@ mod tests {
         let got = source_context(&Origin::unknown_value("[{'A':   1}]"), None);
         assert_eq!(got, "Origin: <unknown>\n\n[{'A': 1}]");
         let long = "word ".repeat(40);
-        let shown = Origin::unknown_value(&long).value.unwrap_or_default();
+        let shown = Origin::unknown_value(&long)
+            .value
+            .unwrap_or_default()
+            .to_string();
         assert_eq!(shown, format!("{}[...]", "word ".repeat(23)));
         assert!(shown.len() <= 120);
     }

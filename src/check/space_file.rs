@@ -52,7 +52,7 @@ impl SpaceFile {
 pub fn load(path: &Path) -> Result<SpaceFile, SpaceFileError> {
     let node = yaml::load_file(path).map_err(|e| SpaceFileError {
         message: e.headline(),
-        context: e.context.clone(),
+        context: e.context.to_string(),
         origin: e.origin,
     })?;
     let value = node.to_value();

@@ -462,7 +462,7 @@ impl Inventory {
                 yaml_source::duplicate_key_warnings(d, &mut self.data.warnings);
             }
             let msg = match &doc {
-                Err(e) => (e.headline(), Some(e.context.clone())),
+                Err(e) => (e.headline(), Some(e.context.to_string())),
                 Ok(d) => match d.get("plugin").and_then(|p| p.as_str()) {
                     Some(p) => (format!("inventory config '{source}' specifies unknown plugin '{p}'"), None),
                     None => (
@@ -493,7 +493,7 @@ impl Inventory {
                         "Failed to parse inventory with 'yaml' plugin: {}",
                         e.headline()
                     ),
-                    context: Some(e.context.clone()),
+                    context: Some(e.context.to_string()),
                 }),
                 Ok(node) => match yaml_source::parse(&mut self.data, &node) {
                     Ok(()) => return true,

@@ -147,7 +147,7 @@ fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>, InventoryEr
     let node = crate::yaml::load(&text, path).map_err(|e| InventoryError::VarsFile {
         path: path.to_path_buf(),
         message: e.headline(),
-        detail: e.context.clone(),
+        detail: e.context.to_string(),
     })?;
     match node.to_value() {
         Value::Object(m) if m.is_empty() => Ok(None),

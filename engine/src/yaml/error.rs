@@ -17,9 +17,9 @@ pub struct YamlError {
     /// The sentence after `YAML parsing failed: ` (or the I/O problem).
     pub message: String,
     /// Ansible's "For example: ..." text, when one of its hints applied.
-    pub help: Option<String>,
+    pub help: Option<Box<str>>,
     /// The rendered `Origin:` block with source lines and caret.
-    pub context: String,
+    pub context: Box<str>,
     /// Whether the file could not be read at all (not a syntax error).
     pub io: bool,
 }
@@ -30,7 +30,7 @@ impl YamlError {
             origin: Origin::new(path, 0, 0),
             message: format!("{err}"),
             help: None,
-            context: format!("Origin: {}", path.display()),
+            context: format!("Origin: {}", path.display()).into(),
             io: true,
         }
     }
@@ -43,11 +43,11 @@ impl YamlError {
             .unwrap_or("");
         let (message, col, help) = analyse(raw, target, at.col);
         let origin = Origin { col, ..origin };
-        let context = source_context(&origin, Some(text));
+        let context = source_context(&origin, Some(text)).into();
         YamlError {
             origin,
             message,
-            help: help.map(str::to_string),
+            help: help.map(Box::from),
             context,
             io: false,
         }
