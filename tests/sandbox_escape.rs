@@ -194,7 +194,7 @@ fn symlinks_resolve_inside_the_host() {
     - file: {path: /tmp/d, state: directory}
     - file: {src: /, dest: /tmp/rootlink, state: link}
     - file: {src: ../../../../../.., dest: /tmp/d/up, state: link}
-    - file: {src: CANARY, dest: /tmp/canarylink, state: link}
+    - file: {src: CANARY, dest: /tmp/canarylink, state: link, force: true}
     - file: {src: /tmp/d, dest: /tmp/dirlink, state: link}
     - shell: ln -s CANARY /tmp/shlink && ln -s ../../../../../.. /tmp/shup
     # Writes through links that point at / or above it land at the host's root.
@@ -417,7 +417,7 @@ fn rm_rf_root_on_one_host_leaves_the_others() {
     - copy: {dest: /tmp/keep, content: "{{ inventory_hostname }}\n"}
     - file: {path: /srv, state: directory}
     - copy: {dest: /srv/keep, content: "srv\n"}
-    - file: {src: CANARY, dest: /tmp/canarylink, state: link}
+    - file: {src: CANARY, dest: /tmp/canarylink, state: link, force: true}
     - file: {src: ../../../.., dest: /tmp/up, state: link}
     - shell: rm -rf /tmp/canarylink/ /tmp/up/CANARY /tmp/up/../../CANARY/sub
       when: inventory_hostname == 'h1'
@@ -692,7 +692,7 @@ fn temporary_sandbox_removal_does_not_follow_links() {
 - hosts: h1
   gather_facts: false
   tasks:
-    - file: {src: CANARY, dest: /tmp/canarylink, state: link}
+    - file: {src: CANARY, dest: /tmp/canarylink, state: link, force: true}
     - file: {src: /, dest: /tmp/rootlink, state: link}
     - shell: ln -s CANARY/sub /tmp/sublink && ln -s ../../.. /tmp/up
 "#,
