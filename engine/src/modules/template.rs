@@ -71,6 +71,18 @@ fn header_overrides(text: &str, ws: &mut Whitespace) -> Result<String, String> {
             ));
         };
         let key = key.trim();
+        // ansible-core checks the key before it reads the value.
+        let known = [
+            "trim_blocks",
+            "lstrip_blocks",
+            "newline_sequence",
+            "keep_trailing_newline",
+            "line_statement_prefix",
+            "line_comment_prefix",
+        ];
+        if !known.contains(&key) && !DEFAULT_DELIMITERS.iter().any(|(name, _)| *name == key) {
+            return Err(format!("Invalid '#jinja2:' override key '{key}'."));
+        }
         let val = literal(val.trim())
             .ok_or_else(|| format!("malformed node or string in '#jinja2:' override: {val}"))?;
         match (key, val) {
