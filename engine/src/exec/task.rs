@@ -474,22 +474,15 @@ pub fn run_on_host(
                 e.message,
                 source_context(&origin, None)
             ));
-            let mut r = Map::new();
-            r.insert("msg".into(), json!(e.message));
-            out.lines.push(format!(
-                "fatal: [{host}]: FAILED! => {}",
-                pyjson::dumps(&Value::Object(r.clone()), None, true)
-            ));
-            out.failed = true;
-            if ignore_errors {
-                out.ignored = true;
-                out.lines.push("...ignoring".into());
-            }
-            r.insert("failed".into(), json!(true));
-            if let Some(reg) = &task.register {
-                runner.register(host, reg, Value::Object(r.clone()));
-            }
-            out.registered = Some(Value::Object(r));
+            record_failure(
+                runner,
+                task,
+                host,
+                &mut out,
+                &e.message,
+                ignore_errors,
+                false,
+            );
             return out;
         }
         Err(e) => {
@@ -586,6 +579,21 @@ fn fail_with_chain(
 ) {
     let msg = format!("Task failed: {}", e.message);
     out.lines.extend(error_block(&msg, &task.origin, &e.chain));
+    record_failure(runner, task, host, out, &msg, ignore_errors, true);
+}
+
+/// The `fatal: [HOST]: FAILED! => {"msg": ...}` line of a task that failed before its action
+/// ran, `...ignoring` when ignored, and the result `register` stores (`changed: false` in it
+/// when ansible-core's TaskExecutor adds it).
+fn record_failure(
+    runner: &mut Runner,
+    task: &Task,
+    host: &str,
+    out: &mut HostOutcome,
+    msg: &str,
+    ignore_errors: bool,
+    unchanged: bool,
+) {
     let mut r = Map::new();
     r.insert("msg".into(), json!(msg));
     out.lines.push(format!(
@@ -598,7 +606,9 @@ fn fail_with_chain(
         out.lines.push("...ignoring".into());
     }
     r.insert("failed".into(), json!(true));
-    r.insert("changed".into(), json!(false));
+    if unchanged {
+        r.insert("changed".into(), json!(false));
+    }
     if let Some(reg) = &task.register {
         runner.register(host, reg, Value::Object(r.clone()));
     }

@@ -225,16 +225,15 @@ impl Module for BlockInFile {
             r.insert("diff".into(), d);
         }
         if (exists || !check) && host.fs.exists(&path) {
-            match super::file::apply_file_args(&mut host.fs, &path, &args, check) {
-                Ok(true) => {
-                    if changed {
-                        msg.push_str(" and ");
-                    }
-                    msg.push_str("ownership, perms or SE linux context changed");
-                    changed = true;
-                }
-                Ok(false) => {}
-                Err(e) => return super::fail(&e),
+            if let Err(e) = super::file::apply_attrs_noting_change(
+                &mut host.fs,
+                &path,
+                &args,
+                check,
+                &mut changed,
+                &mut msg,
+            ) {
+                return super::fail(&e);
             }
         }
         r.insert("changed".into(), json!(changed));

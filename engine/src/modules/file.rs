@@ -172,6 +172,26 @@ fn set_mode(
     Ok(true)
 }
 
+/// The editing modules' `check_file_attrs`: applies `owner`, `group` and `mode`, and when
+/// they changed anything says so in `msg` (after " and " when the content changed too).
+pub(super) fn apply_attrs_noting_change(
+    fs: &mut Sandbox,
+    path: &str,
+    args: &Args,
+    check: bool,
+    changed: &mut bool,
+    msg: &mut String,
+) -> Result<(), String> {
+    if apply_file_args(fs, path, args, check)? {
+        if *changed {
+            msg.push_str(" and ");
+        }
+        msg.push_str("ownership, perms or SE linux context changed");
+        *changed = true;
+    }
+    Ok(())
+}
+
 /// `set_fs_attributes_if_different` for `owner`, `group` and `mode` (SELinux contexts are
 /// accepted and ignored, as on a host without SELinux); returns whether anything changed.
 pub(super) fn apply_file_args(

@@ -401,23 +401,26 @@ impl Module for LineInFile {
         };
         // check_file_attrs: mode, owner and group.
         if host.fs.exists(&path) {
-            match super::file::apply_file_args(&mut host.fs, &path, &args, check) {
-                Ok(true) => {
-                    let changed = result.get("changed") == Some(&json!(true));
-                    let mut msg = result
-                        .get("msg")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or_default()
-                        .to_string();
-                    if changed {
-                        msg.push_str(" and ");
-                    }
-                    msg.push_str("ownership, perms or SE linux context changed");
-                    result.insert("msg".into(), json!(msg));
-                    result.insert("changed".into(), json!(true));
-                }
-                Ok(false) => {}
-                Err(e) => return super::fail(&e),
+            let mut changed = result.get("changed") == Some(&json!(true));
+            let mut msg = result
+                .get("msg")
+                .and_then(|m| m.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let msg_len = msg.len();
+            if let Err(e) = super::file::apply_attrs_noting_change(
+                &mut host.fs,
+                &path,
+                &args,
+                check,
+                &mut changed,
+                &mut msg,
+            ) {
+                return super::fail(&e);
+            }
+            if msg.len() != msg_len {
+                result.insert("msg".into(), json!(msg));
+                result.insert("changed".into(), json!(changed));
             }
         }
         result

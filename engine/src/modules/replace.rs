@@ -159,16 +159,15 @@ impl Module for Replace {
                 return r;
             }
         }
-        match super::file::apply_file_args(&mut host.fs, &path, &args, check) {
-            Ok(true) => {
-                if changed {
-                    msg.push_str(" and ");
-                }
-                msg.push_str("ownership, perms or SE linux context changed");
-                changed = true;
-            }
-            Ok(false) => {}
-            Err(e) => return super::fail(&e),
+        if let Err(e) = super::file::apply_attrs_noting_change(
+            &mut host.fs,
+            &path,
+            &args,
+            check,
+            &mut changed,
+            &mut msg,
+        ) {
+            return super::fail(&e);
         }
         res.insert("msg".into(), json!(msg));
         res.insert("changed".into(), json!(changed));
