@@ -34,7 +34,7 @@ fn error(msg: &str) {
 
 /// Prints warnings the way Ansible's settings ask for; returns an error message when a
 /// setting turns a warning into a failure.
-fn report(diags: &[Diagnostic]) -> Option<String> {
+pub(crate) fn report(diags: &[Diagnostic]) -> Option<String> {
     let mismatch =
         std::env::var("ANSIBLE_HOST_PATTERN_MISMATCH").unwrap_or_else(|_| "warning".into());
     let unparsed_warning = env_bool("ANSIBLE_INVENTORY_UNPARSED_WARNING", true);

@@ -157,6 +157,25 @@ pub fn run_in(a: &PlaybookArgs, session: &mut Session) -> i32 {
         eprintln!("[ERROR]: {}", e.0);
         return exit::ERROR;
     }
+    // ansible-playbook's `get_host_list`: an inventory with hosts that the limit leaves
+    // without any stops the run before the first play.
+    let has_hosts = inventory
+        .resolve_ignoring_limit("all")
+        .is_ok_and(|r| !r.hosts.is_empty());
+    let limited = inventory.resolve("all");
+    if has_hosts && limited.as_ref().is_ok_and(|r| r.hosts.is_empty()) {
+        if let Ok(r) = &limited {
+            // The limit's own warnings (`Could not match supplied host pattern`) come first.
+            if let Some(msg) = crate::inventory_cmd::report(&r.warnings) {
+                eprintln!("[ERROR]: {msg}\n");
+                return exit::ERROR;
+            }
+        }
+        eprintln!(
+            "[ERROR]: Specified inventory, host pattern and/or --limit leaves us with no hosts to target.\n"
+        );
+        return exit::ERROR;
+    }
     let opts = RunOptions {
         inventory: a.opts.inventory.clone(),
         limit: a.opts.limit.clone(),
