@@ -172,6 +172,17 @@ fn set_mode(
     Ok(true)
 }
 
+/// The failure of making a link (symbolic or hard): "linking" where nothing was, else
+/// "replacing", as ansible-core's file module words it.
+fn link_error(prev: &str, path: &str, e: impl std::fmt::Display) -> ModuleResult {
+    let what = if prev == "absent" {
+        "linking"
+    } else {
+        "replacing"
+    };
+    fail_at(&format!("Error while {what}: {e}"), path)
+}
+
 /// The editing modules' `check_file_attrs`: applies `owner`, `group` and `mode`, and when
 /// they changed anything says so in `msg` (after " and " when the content changed too).
 pub(super) fn apply_attrs_noting_change(
@@ -645,14 +656,7 @@ impl Run<'_> {
                     .remove_file(path)
                     .and_then(|_| fs.symlink(&src_text, path)),
             };
-            res.map_err(|e| {
-                let what = if prev == "absent" {
-                    "linking"
-                } else {
-                    "replacing"
-                };
-                fail_at(&format!("Error while {what}: {e}"), path)
-            })?;
+            res.map_err(|e| link_error(prev, path, e))?;
         }
         let mut r = super::ok(changed);
         r.insert("dest".into(), json!(path));
@@ -749,14 +753,8 @@ impl Run<'_> {
                     fs.remove_file(path)
                 };
             }
-            fs.hardlink(&s, path).map_err(|e| {
-                let what = if prev == "absent" {
-                    "linking"
-                } else {
-                    "replacing"
-                };
-                fail_at(&format!("Error while {what}: {e}"), path)
-            })?;
+            fs.hardlink(&s, path)
+                .map_err(|e| link_error(prev, path, e))?;
         }
         let mut r = super::ok(changed);
         r.insert("dest".into(), json!(path));
