@@ -136,6 +136,10 @@ pub struct PlaybookArgs {
     /// Environment variable of the simulated controller (`lookup('env')`). Repeatable.
     #[arg(long = "env", value_name = "NAME=VALUE")]
     pub env: Vec<String>,
+    /// A folder the run may read besides the folders of the playbooks and inventories and
+    /// the roles paths (every other controller read is refused). Repeatable.
+    #[arg(long = "project-root", value_name = "DIR")]
+    pub project_roots: Vec<std::path::PathBuf>,
     /// Write the run's event log to FILE, one JSON object a line (virtual times).
     #[arg(long = "events", value_name = "FILE")]
     pub events: Option<std::path::PathBuf>,

@@ -18,8 +18,13 @@ use crate::cli::PlaybookArgs;
 pub fn parse_extra_vars(arg: &str) -> Result<Map<String, Value>, String> {
     let arg = arg.trim();
     if let Some(file) = arg.strip_prefix('@') {
-        let node = fleetsim_engine::yaml::load_file(std::path::Path::new(file))
-            .map_err(|e| e.headline())?;
+        // Outside the project (or missing): ansible-core's message for a file it cannot read.
+        let Some(path) = fleetsim_engine::project::readable_file(std::path::Path::new(file)) else {
+            return Err(format!(
+                "Unable to retrieve file contents.\nCould not find or access '{file}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option: [Errno 2] No such file or directory: '{file}'\n"
+            ));
+        };
+        let node = fleetsim_engine::yaml::load_file(&path).map_err(|e| e.headline())?;
         return match node.to_value() {
             Value::Object(m) => Ok(m),
             Value::Null => Ok(Map::new()),
@@ -71,10 +76,53 @@ pub fn run(a: &PlaybookArgs) -> i32 {
 
 /// Runs one `fleetsim playbook` command, within a lab's session (or a fresh one).
 pub fn run_in(a: &PlaybookArgs, session: &mut Session) -> i32 {
+    confine_project(&a.playbooks, &a.opts.inventory, &a.project_roots);
+    let code = run_confined(a, session);
+    for path in fleetsim_engine::project::take_refused() {
+        eprintln!(
+            "fleetsim: hint: {}",
+            fleetsim_engine::project::hint_for(&path)
+        );
+    }
+    code
+}
+
+/// Confines the run's controller reads to the project (issue 14): the folders of the
+/// playbooks and of the inventories, the roles and collections paths, and each
+/// `--project-root`. The sandbox is added once it exists.
+pub fn confine_project(playbooks: &[PathBuf], inventories: &[String], project_roots: &[PathBuf]) {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let parent = |p: &std::path::Path| -> PathBuf {
+        match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    };
+    dirs.extend(playbooks.iter().map(|p| parent(p)));
+    for i in inventories {
+        // A host list (`a,b,`) is no folder.
+        let p = std::path::Path::new(i);
+        if p.is_dir() {
+            dirs.push(p.to_path_buf());
+        } else if p.exists() {
+            dirs.push(parent(p));
+        }
+    }
+    dirs.extend(fleetsim_engine::config::roles_path());
+    dirs.extend(fleetsim_engine::config::collections_path());
+    dirs.extend(project_roots.iter().cloned());
+    fleetsim_engine::project::confine(&dirs);
+}
+
+fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
     let mut extra = Map::new();
     for e in &a.extra_vars {
         match parse_extra_vars(e) {
             Ok(m) => extra.extend(m),
+            Err(msg) if msg.starts_with("Unable to retrieve file contents.") => {
+                eprintln!("[ERROR]: {msg}");
+                return exit::ERROR;
+            }
             Err(msg) => {
                 eprintln!("[ERROR]: {msg}");
                 return exit::BAD_OPTIONS;
@@ -139,6 +187,8 @@ pub fn run_in(a: &PlaybookArgs, session: &mut Session) -> i32 {
             }
         },
     };
+    // The sandbox is fleetsim's own folder: `localhost`'s files are read through it.
+    fleetsim_engine::project::allow(&sandbox);
     eprintln!(
         "fleetsim: seed {seed}, start time {} (replay with --seed {seed} --start-time {})",
         fleetsim_sim::clock::to_rfc3339(start_time),

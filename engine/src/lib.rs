@@ -12,6 +12,7 @@ pub mod modules;
 pub mod output;
 pub mod panic_guard;
 pub mod playbook;
+pub mod project;
 pub mod pyre;
 pub mod template;
 pub mod yaml;

@@ -70,6 +70,18 @@ pub fn real_runner(spec: &PlaybookSpec, scratch: &Path) -> Result<Box<dyn CaseRu
                 scratch.display()
             ))
         })?;
+    // Every case reads only the project, as `fleetsim playbook` does: the folders of the
+    // playbook, the inventories and the fleet model, and the cases' sandboxes.
+    let fleet_dir = match spec.fleet.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    crate::playbook_cmd::confine_project(
+        std::slice::from_ref(&spec.playbook),
+        &spec.inventory,
+        &[fleet_dir],
+    );
+    fleetsim_engine::project::allow(sandboxes.path());
     let doomed = sandboxes.path().to_path_buf();
     // Only the first handler of a process is installed; `fleetsim check` sets no other.
     let _ = ctrlc::set_handler(move || {

@@ -107,6 +107,23 @@ pub fn roles_path() -> Vec<PathBuf> {
     }
 }
 
+/// `COLLECTIONS_PATHS` (`ANSIBLE_COLLECTIONS_PATH`, colon-separated; default
+/// `~/.ansible/collections`, `/usr/share/ansible/collections`): part of the project a run
+/// may read.
+pub fn collections_path() -> Vec<PathBuf> {
+    match std::env::var("ANSIBLE_COLLECTIONS_PATH") {
+        Ok(v) => v
+            .split(':')
+            .filter(|p| !p.is_empty())
+            .map(unfrack)
+            .collect(),
+        Err(_) => vec![
+            ansible_home().join("collections"),
+            PathBuf::from("/usr/share/ansible/collections"),
+        ],
+    }
+}
+
 /// The `ANSIBLE_*` settings in the environment that would change what Ansible does and that
 /// fleetsim does not honour, one line each (`NAME=VALUE (SETTING): why`), sorted. Also an
 /// `ANSIBLE_CONFIG` (or `./ansible.cfg`) with settings in it: fleetsim reads no ansible.cfg.

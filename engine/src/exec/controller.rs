@@ -74,17 +74,20 @@ impl Controller {
     }
 
     /// A real path for a controller path: relative names in the search folders (they are
-    /// the user's project files), absolute ones inside the controller's sandbox.
+    /// the user's project files), absolute ones inside the controller's sandbox. Project
+    /// paths go through the project check (`..` or a link out of it reads as missing).
     fn real(&self, path: &str) -> Option<PathBuf> {
         if Path::new(path).is_absolute() {
             if self.is_project_path(Path::new(path)) {
-                return Some(PathBuf::from(path));
+                return crate::project::readable(Path::new(path));
             }
             let sb = self.sandbox()?;
             return sb.real_path(path).ok();
         }
         let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
-        dirs.iter().map(|d| d.join(path)).find(|p| p.exists())
+        dirs.iter()
+            .map(|d| d.join(path))
+            .find_map(|p| crate::project::readable(&p))
     }
 }
 
@@ -97,8 +100,8 @@ impl LookupHost for Controller {
         let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
         for d in dirs.iter() {
             for cand in [d.join(subdir).join(name), d.join(name)] {
-                if cand.exists() {
-                    return Some(cand.display().to_string());
+                if let Some(p) = crate::project::readable(&cand) {
+                    return Some(p.display().to_string());
                 }
             }
         }
@@ -106,19 +109,8 @@ impl LookupHost for Controller {
     }
 
     fn read_file(&self, path: &str) -> Option<String> {
-        // Paths returned by find_file are real project paths or controller paths.
-        let p = Path::new(path);
-        if p.is_absolute() && p.starts_with(&self.sandbox_dir) {
-            return std::fs::read_to_string(p).ok();
-        }
-        if p.is_absolute() {
-            let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
-            if dirs.iter().any(|d| p.starts_with(d)) && p.exists() {
-                return std::fs::read_to_string(p).ok();
-            }
-            drop(dirs);
-            return self.sandbox()?.read_to_string(path).ok();
-        }
+        // Paths returned by find_file are real project paths or controller paths; `real`
+        // checks the former against the project and resolves the latter in the sandbox.
         std::fs::read_to_string(self.real(path)?).ok()
     }
 
@@ -165,6 +157,7 @@ impl LookupHost for Controller {
         let p = Path::new(path);
         if self.is_project_path(p) || !p.is_absolute() {
             let real = self.real(path)?;
+            // Names of a linked folder outside the project are not listed either.
             let mut names: Vec<String> = std::fs::read_dir(real)
                 .ok()?
                 .filter_map(|e| e.ok())

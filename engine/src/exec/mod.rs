@@ -695,9 +695,10 @@ impl Runner {
                 else {
                     continue;
                 };
-                if !path.is_file() {
+                // Outside the project counts as missing (the next candidate is tried).
+                let Some(path) = crate::project::readable_file(&path) else {
                     continue;
-                }
+                };
                 let node = crate::yaml::load_file(&path).map_err(|e| e.to_string())?;
                 if let Value::Object(m) = node.to_value() {
                     layers.push(Arc::new(m));

@@ -1130,7 +1130,10 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
     // The files to read, in order: one `file`, or every vars file of a `dir` (sorted, as
     // Ansible walks it).
     let files: Vec<PathBuf> = if let Some(dir) = args.get("dir").map(text_of) {
-        let Some(root) = candidates(&dir).into_iter().find(|p| p.is_dir()) else {
+        let Some(root) = candidates(&dir)
+            .into_iter()
+            .find(|p| crate::project::readable_dir(p).is_some())
+        else {
             return modules::action_fail(&format!("{dir} directory does not exist"));
         };
         let exts: Vec<String> = match args.get("extensions") {
@@ -1164,7 +1167,10 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
             .or_else(|| args.get("file"))
             .map(text_of)
             .unwrap_or_default();
-        match candidates(&file).into_iter().find(|p| p.is_file()) {
+        match candidates(&file)
+            .into_iter()
+            .find(|p| crate::project::readable_file(p).is_some())
+        {
             Some(p) => vec![p],
             None => {
                 return modules::action_fail(&format!(
@@ -1232,6 +1238,10 @@ fn collect_vars_files(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // A link inside the folder to a file or folder outside the project is skipped.
+        if crate::project::readable(&p).is_none() {
+            continue;
+        }
         if p.is_dir() {
             subdirs.push(p);
             continue;

@@ -141,10 +141,9 @@ impl Module for Assemble {
                 .into_iter()
                 .filter(|n| wanted(n, re.as_ref(), ignore_hidden))
                 .filter_map(|n| {
-                    let p = real.join(&n);
-                    p.is_file()
-                        .then(|| std::fs::read(&p).ok().map(|d| (n, d)))
-                        .flatten()
+                    // A fragment linked to a file outside the project is not read.
+                    let p = crate::project::readable_file(&real.join(&n))?;
+                    std::fs::read(&p).ok().map(|d| (n, d))
                 })
                 .collect();
             let data = assemble(&fragments, delimiter.as_deref());

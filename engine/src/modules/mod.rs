@@ -84,12 +84,14 @@ impl ModuleCtx<'_> {
                 std::path::Path::new("/"),
                 src,
             )?;
-            return real.exists().then_some(real);
+            return crate::project::readable(&real);
         }
+        // The one project check every controller read goes through: `..` out of the
+        // project, or a link inside it to a file outside, reads as missing.
         for dir in &self.search_dirs {
             for cand in [dir.join(subdir).join(src), dir.join(src)] {
-                if cand.exists() {
-                    return Some(cand);
+                if let Some(p) = crate::project::readable(&cand) {
+                    return Some(p);
                 }
             }
         }

@@ -223,7 +223,11 @@ impl Loader {
     }
 
     fn read_yaml(&mut self, path: &Path) -> Result<Node, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|e| missing_file(path, &e))?;
+        // Outside the project reads as missing, as Ansible words a file it cannot find.
+        let text = crate::project::readable(path)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+            .and_then(std::fs::read_to_string)
+            .map_err(|e| missing_file(path, &e))?;
         let node = yaml::load(&text, path)?;
         self.sources
             .insert(path.to_path_buf(), Arc::from(text.as_str()));
@@ -506,7 +510,9 @@ impl Loader {
                 .map(|p| p.join(name)),
         );
         candidates.push(dir.join(name));
-        candidates.into_iter().find(|p| p.is_dir())
+        candidates
+            .into_iter()
+            .find(|p| crate::project::readable_dir(p).is_some())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -1,0 +1,196 @@
+//! The project: the only real folders a run reads from on the user's machine (issue 14).
+//!
+//! Under Ansible the controller is the machine itself; under fleetsim it is the project: the
+//! folders of the playbooks and inventories, the roles and collections paths, every
+//! `--project-root DIR`, and the simulated controller's (`localhost`'s) sandbox. Every
+//! controller-side read (playbooks, imports and includes, roles, `vars_files`,
+//! `include_vars`, `src:` of copy/template/script/assemble, file lookups, `-e @file`) asks
+//! [`readable`] first; a path that is missing or whose real location (after every symlink)
+//! is outside those folders reads as missing, so the caller words it as Ansible words a file
+//! it cannot find. Paths refused for being outside are remembered for a `fleetsim: hint:`.
+//!
+//! The confinement is process-wide because the reads happen deep in the loader, the modules
+//! and the lookups; a front end sets it once per run ([`confine`]). Without it (library use,
+//! unit tests) every existing path is readable.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+/// The folders a run may read, each canonical (symlinks resolved).
+#[derive(Debug, Clone, Default)]
+struct Roots {
+    dirs: Vec<PathBuf>,
+}
+
+static ROOTS: RwLock<Option<Roots>> = RwLock::new(None);
+
+/// Paths refused for being outside the project, in the order they were first asked for.
+static REFUSED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Confines every later controller read to `dirs` (folders that do not exist are skipped;
+/// files stand for their folder). Replaces any earlier confinement and forgets refusals.
+pub fn confine<P: AsRef<Path>>(dirs: &[P]) {
+    let mut canon: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        let d = d.as_ref();
+        let d = if d.is_file() {
+            d.parent().map(Path::to_path_buf).unwrap_or_default()
+        } else {
+            d.to_path_buf()
+        };
+        let d = if d.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            d
+        };
+        if let Ok(c) = std::fs::canonicalize(&d) {
+            if !canon.contains(&c) {
+                canon.push(c);
+            }
+        }
+    }
+    *ROOTS.write().unwrap_or_else(|e| e.into_inner()) = Some(Roots { dirs: canon });
+    REFUSED.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// Lifts the confinement (every existing path is readable again).
+pub fn unconfine() {
+    *ROOTS.write().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// Whether a run is confined (the CLI's runs are).
+pub fn is_confined() -> bool {
+    ROOTS.read().unwrap_or_else(|e| e.into_inner()).is_some()
+}
+
+/// Adds folders to the current confinement (a playbook met later in a run, a sandbox
+/// created after the run started). No effect when unconfined.
+pub fn allow<P: AsRef<Path>>(dir: P) {
+    let Ok(c) = std::fs::canonicalize(dir.as_ref()) else {
+        return;
+    };
+    let mut roots = ROOTS.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(r) = roots.as_mut() {
+        if !r.dirs.contains(&c) {
+            r.dirs.push(c);
+        }
+    }
+}
+
+/// Where a read of `path` may go: the path itself when it exists and its real location (all
+/// symlinks followed) is inside the project; `None` when it does not exist or is outside
+/// (the latter remembered for [`take_refused`]). Every controller-side read goes through
+/// here, so a symlink inside the project that points outside it is not followed out.
+pub fn readable(path: &Path) -> Option<PathBuf> {
+    let roots = ROOTS.read().unwrap_or_else(|e| e.into_inner());
+    let Some(roots) = roots.as_ref() else {
+        return path.exists().then(|| path.to_path_buf());
+    };
+    match inside(&roots.dirs, path) {
+        Ok(p) => Some(p),
+        Err(Refusal::Missing) => None,
+        Err(Refusal::Outside) => {
+            let shown = lexical_absolute(path).display().to_string();
+            let mut refused = REFUSED.lock().unwrap_or_else(|e| e.into_inner());
+            if !refused.contains(&shown) {
+                refused.push(shown);
+            }
+            None
+        }
+    }
+}
+
+/// Why a read was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Missing,
+    Outside,
+}
+
+/// The check behind [`readable`], for given canonical roots.
+fn inside(roots: &[PathBuf], path: &Path) -> Result<PathBuf, Refusal> {
+    let real = std::fs::canonicalize(path).map_err(|_| Refusal::Missing)?;
+    if roots.iter().any(|d| real.starts_with(d)) {
+        Ok(path.to_path_buf())
+    } else {
+        Err(Refusal::Outside)
+    }
+}
+
+/// [`readable`] for a file (not a folder).
+pub fn readable_file(path: &Path) -> Option<PathBuf> {
+    readable(path).filter(|p| p.is_file())
+}
+
+/// [`readable`] for a folder.
+pub fn readable_dir(path: &Path) -> Option<PathBuf> {
+    readable(path).filter(|p| p.is_dir())
+}
+
+/// The paths refused since the last call (or [`confine`]), first-asked first.
+pub fn take_refused() -> Vec<String> {
+    std::mem::take(&mut *REFUSED.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// The hint printed once per refused path, after Ansible's own "could not find" message.
+pub fn hint_for(path: &str) -> String {
+    format!(
+        "'{path}' is outside the project (the folders of the playbooks and inventories, the \
+         roles paths, the controller's sandbox): fleetsim reads nothing else of this machine; \
+         add --project-root DIR to let a run read the folder DIR"
+    )
+}
+
+/// `path` made absolute against the working folder with `.` and `..` folded as text (for
+/// messages only; reads use the real location).
+fn lexical_absolute(path: &Path) -> PathBuf {
+    let base = if path.is_absolute() {
+        PathBuf::new()
+    } else {
+        std::env::current_dir().unwrap_or_default()
+    };
+    let mut out = PathBuf::new();
+    for c in base.join(path).components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The process-wide state is left alone: other tests read files at the same time.
+    #[test]
+    fn reads_stay_inside_the_roots() {
+        let tmp = tempfile::tempdir().unwrap();
+        let proj = tmp.path().join("proj");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(proj.join("sub")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(proj.join("sub/a.yml"), "a: 1\n").unwrap();
+        std::fs::write(outside.join("secret"), "s\n").unwrap();
+        std::os::unix::fs::symlink(&outside, proj.join("out")).unwrap();
+        std::os::unix::fs::symlink("sub/a.yml", proj.join("in.yml")).unwrap();
+        std::os::unix::fs::symlink("../outside/secret", proj.join("up")).unwrap();
+
+        let roots = [std::fs::canonicalize(&proj).unwrap()];
+        let ok = |p: &str| inside(&roots, &proj.join(p));
+        assert_eq!(ok("sub/a.yml"), Ok(proj.join("sub/a.yml")));
+        assert_eq!(ok("in.yml"), Ok(proj.join("in.yml")));
+        assert_eq!(ok("sub/../../outside/secret"), Err(Refusal::Outside));
+        assert_eq!(ok("out/secret"), Err(Refusal::Outside));
+        assert_eq!(ok("up"), Err(Refusal::Outside));
+        assert_eq!(ok("missing"), Err(Refusal::Missing));
+        assert_eq!(
+            lexical_absolute(Path::new("/a/b/../../c/./d")),
+            Path::new("/c/d")
+        );
+    }
+}
