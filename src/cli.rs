@@ -140,6 +140,10 @@ pub struct PlaybookArgs {
     /// the roles paths (every other controller read is refused). Repeatable.
     #[arg(long = "project-root", value_name = "DIR")]
     pub project_roots: Vec<std::path::PathBuf>,
+    /// The virtual seconds the run may span (default 2592000, thirty days): a run past it
+    /// stops after the task that crossed it, with exit status 2.
+    #[arg(long = "max-virtual-time", value_name = "SECONDS")]
+    pub max_virtual_time: Option<f64>,
     /// Write the run's event log to FILE, one JSON object a line (virtual times).
     #[arg(long = "events", value_name = "FILE")]
     pub events: Option<std::path::PathBuf>,

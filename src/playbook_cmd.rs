@@ -144,6 +144,12 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
             .map(|d| d.as_secs() as f64)
             .unwrap_or(0.0),
     };
+    if let Some(m) = a.max_virtual_time {
+        if !(m.is_finite() && m > 0.0) {
+            eprintln!("[ERROR]: --max-virtual-time takes a positive number of seconds, not '{m}'");
+            return exit::BAD_OPTIONS;
+        }
+    }
     let seed = a.seed.unwrap_or_else(fresh_seed);
     let mut env = Vec::new();
     for e in &a.env {
@@ -243,6 +249,7 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
         env,
         events: a.events.clone(),
         force_handlers: a.force_handlers,
+        max_virtual_time: a.max_virtual_time,
     };
     let display = Display::new(Box::new(std::io::stdout()), a.verbose);
     let templating = fleetsim_engine::exec::templar_for(&opts);

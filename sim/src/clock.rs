@@ -43,6 +43,15 @@ impl Clock {
         }
     }
 
+    /// Ends a task cut short by its `timeout` at its deadline `t`: what the task would have
+    /// done after the alarm never happened, so the clock goes back to `t` if it is past it
+    /// (never before the run's start).
+    pub fn cut_to(&mut self, t: f64) {
+        if t < self.now && t >= self.start {
+            self.now = t;
+        }
+    }
+
     /// Moves time forward to `t` if it is later than now.
     pub fn advance_to(&mut self, t: f64) {
         if t > self.now {

@@ -68,6 +68,20 @@ pub struct RunOptions {
     /// `--force-handlers`: run notified handlers on hosts that failed (the play's
     /// `force_handlers` keyword wins).
     pub force_handlers: bool,
+    /// `--max-virtual-time`: the virtual seconds a run may span (None: the default,
+    /// [`DEFAULT_MAX_VIRTUAL_TIME`]). A run past it stops after the task that crossed it.
+    pub max_virtual_time: Option<f64>,
+}
+
+/// Thirty virtual days: far past any lab (Lab 8.2 spans about 12 virtual minutes), short
+/// enough that a runaway `until` loop ends within seconds of wall time.
+pub const DEFAULT_MAX_VIRTUAL_TIME: f64 = 30.0 * 86_400.0;
+
+impl RunOptions {
+    /// The run's virtual time budget in seconds.
+    pub fn virtual_budget(&self) -> f64 {
+        self.max_virtual_time.unwrap_or(DEFAULT_MAX_VIRTUAL_TIME)
+    }
 }
 
 /// How a task, a section, a batch or a play ended.
@@ -1181,6 +1195,17 @@ impl Runner {
             );
         }
         self.hint_failures(ctx, task, &outcomes);
+        // The run-wide budget: a run whose virtual clock went past it stops here, naming the
+        // task, with the status of a failed run.
+        if self.world.clock.elapsed() > self.opts.virtual_budget() {
+            self.display.error(&format!(
+                "fleetsim: the run exceeded its virtual time budget of {} seconds (--max-virtual-time) in task '{}' (virtual time {}); stopping",
+                fmt_seconds(self.opts.virtual_budget()),
+                task.display_name(),
+                fleetsim_sim::clock::to_rfc3339(self.world.clock.now()),
+            ));
+            return Err(exit::HOST_FAILED);
+        }
         // `included: FILE for h1, h2 => (item=x)`: one line per included file, after the
         // per-host lines, naming every host that included it.
         let mut included: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
@@ -1880,4 +1905,13 @@ pub struct PlayCtx {
     force_handlers: bool,
     /// Blocks that includes added during the current task (to extend the task list).
     included: Vec<Arc<Block>>,
+}
+
+/// Seconds as a budget message shows them: whole numbers without a fraction.
+pub(crate) fn fmt_seconds(s: f64) -> String {
+    if s.fract() == 0.0 && s.abs() < 1e15 {
+        format!("{}", s as i64)
+    } else {
+        format!("{s}")
+    }
 }

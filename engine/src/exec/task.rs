@@ -95,7 +95,10 @@ fn error_block(headline: &str, task_origin: &Origin, chain: &[(String, Origin)])
             out.push("<<< caused by >>>".into());
             out.push(String::new());
             out.push(msg.clone());
-            out.push(source_context(origin, None));
+            // A cause with no place (a timeout raised by the action) is its message alone.
+            if !(origin.path.as_os_str().is_empty() && origin.value.is_none()) {
+                out.push(source_context(origin, None));
+            }
         }
     }
     // The empty line Ansible prints after the block.
@@ -904,6 +907,18 @@ fn run_once_item(
         .and_then(|v| runner.templar.render(v, &vars).ok())
         .and_then(|v| v.as_f64().or_else(|| text_of(&v).parse().ok()))
         .unwrap_or(5.0);
+    // The `timeout` keyword: seconds of virtual time each attempt may take (0: none).
+    let timeout = match task_timeout(runner, task, &vars) {
+        Ok(t) => t,
+        Err(e) => {
+            ir.result
+                .insert("msg".into(), json!(format!("Task failed: {}", e.message)));
+            ir.result.insert("failed".into(), json!(true));
+            ir.result.insert("changed".into(), json!(false));
+            ir.chain = Some(e);
+            return ir;
+        }
+    };
     let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
     if let Some(r) = fleet_gate(runner, &target, host, module.connects()) {
         ir.result = r;
@@ -912,6 +927,17 @@ fn run_once_item(
     let mut attempt = 0;
     loop {
         attempt += 1;
+        // ansible-core checks the value as it sets the alarm, in each attempt.
+        if let Some(t) = timeout.filter(|t| !(0..=MAX_TIMEOUT).contains(t)) {
+            let msg = format!("Timeout {t} is invalid, it must be between 0 and {MAX_TIMEOUT}.");
+            ir.result = timeout_failure(&msg, None);
+            ir.chain = Some(ChainError {
+                message: msg,
+                chain: Vec::new(),
+            });
+            break;
+        }
+        let started = runner.world.clock.now();
         let mut mctx = ModuleCtx {
             world: &mut runner.world,
             target: target.clone(),
@@ -927,6 +953,28 @@ fn run_once_item(
         };
         let mut result = module.run(&mut mctx, &args);
         let shown_lines = std::mem::take(&mut mctx.display);
+        // Past its timeout the attempt ends at the deadline with ansible-core's
+        // TaskTimeoutError result; no retry, no failed_when (the error leaves the loop).
+        if let Some(t) = timeout.filter(|t| *t > 0) {
+            if runner.world.clock.now() - started > t as f64 {
+                runner.world.clock.cut_to(started + t as f64);
+                ir.pre_lines.extend(shown_lines);
+                let msg = format!("Timed out after {t} second(s).");
+                ir.result = timeout_failure(&msg, Some(t));
+                // `pause` is an action that handles errors around its wait, so Ansible
+                // shows the timeout as the cause of a task failure there.
+                let chain = if task.action == "pause" {
+                    vec![(msg.clone(), Origin::new("", 0, 0))]
+                } else {
+                    Vec::new()
+                };
+                ir.chain = Some(ChainError {
+                    message: msg,
+                    chain,
+                });
+                break;
+            }
+        }
         // The services notice what the module wrote (a config restarts an app, a pool file
         // reloads an LB) before the next attempt or task.
         let now = runner.world.clock.now();
@@ -996,6 +1044,31 @@ fn run_once_item(
             };
             let done = all_true(runner, conds, &post_vars).unwrap_or(false);
             result.insert("attempts".into(), json!(attempt));
+            // A run's budgets end a retry loop that would never end on its own: the
+            // virtual time of the whole run, and the attempts of one task.
+            let over_time = runner.world.clock.elapsed() > runner.opts.virtual_budget();
+            if !done && attempt <= retries && (over_time || attempt >= MAX_ATTEMPTS) {
+                let why = if over_time {
+                    format!(
+                        "the run exceeded its virtual time budget of {} seconds (--max-virtual-time)",
+                        super::fmt_seconds(runner.opts.virtual_budget())
+                    )
+                } else {
+                    format!("fleetsim makes at most {MAX_ATTEMPTS} attempts of one task")
+                };
+                result.insert("attempts".into(), json!(attempt));
+                result.insert("failed".into(), json!(true));
+                result.insert(
+                    "msg".into(),
+                    json!(format!(
+                        "fleetsim: stopped retrying after {attempt} attempts ({} retries asked): {why}",
+                        retries
+                    )),
+                );
+                result.insert("_ansible_action_failed".into(), json!(true));
+                ir.result = result;
+                break;
+            }
             if !done && attempt <= retries {
                 let left = retries - attempt + 1;
                 ir.pre_lines.push(format!(
@@ -1063,6 +1136,68 @@ pub(crate) fn fleet_gate(
         return Some(r);
     }
     None
+}
+
+/// ansible-core's `AnsibleTimeoutError._MAX_TIMEOUT` (BSD's alarm limit).
+const MAX_TIMEOUT: i64 = 100_000_000;
+
+/// The most attempts of one task (`until`/`retries`) fleetsim makes: a retry loop with no
+/// delay would otherwise spin for hours of wall time without its virtual clock moving.
+const MAX_ATTEMPTS: i64 = 100_000;
+
+/// The task's `timeout` keyword, templated and converted to an int as ansible-core's
+/// FieldAttribute does (None: not given or null).
+fn task_timeout(
+    runner: &Runner,
+    task: &Task,
+    vars: &Arc<dyn VarSource>,
+) -> Result<Option<i64>, ChainError> {
+    let Some(raw) = task.keyword("timeout") else {
+        return Ok(None);
+    };
+    let keyword = "Error processing keyword 'timeout'";
+    let fail = |message: String| ChainError {
+        message: format!("{keyword}: {message}"),
+        chain: vec![
+            (format!("{keyword}."), task.origin.clone()),
+            (message, task.origin.clone()),
+        ],
+    };
+    let value = runner
+        .templar
+        .render(raw, vars)
+        .map_err(|e| fail(e.message().to_string()))?;
+    let converted = match &value {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::Bool(b) => Some(*b as i64),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    converted.map(Some).ok_or_else(|| {
+        fail(format!(
+            "The value {} could not be converted to 'int'.",
+            crate::template::pyrepr::json_repr(&value)
+        ))
+    })
+}
+
+/// ansible-core's result for a task that raised a timeout error.
+fn timeout_failure(msg: &str, period: Option<i64>) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert("msg".into(), json!(format!("Task failed: {msg}")));
+    if let Some(p) = period {
+        r.insert(
+            "timedout".into(),
+            json!({
+                "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+                "period": p
+            }),
+        );
+    }
+    r.insert("failed".into(), json!(true));
+    r
 }
 
 /// Ansible's default connection timeout, which an unreachable host costs each task.
