@@ -73,6 +73,10 @@ pub struct RunOptions {
     pub max_virtual_time: Option<f64>,
 }
 
+/// The include depth at which ansible-core 2.19 (Python's default recursion limit of 1000)
+/// dies: a task file including itself shows 247 `included:` lines first.
+pub const MAX_INCLUDE_DEPTH: usize = 247;
+
 /// Thirty virtual days: far past any lab (Lab 8.2 spans about 12 virtual minutes), short
 /// enough that a runaway `until` loop ends within seconds of wall time.
 pub const DEFAULT_MAX_VIRTUAL_TIME: f64 = 30.0 * 86_400.0;
@@ -1082,6 +1086,15 @@ impl Runner {
         }
         if task.action == "meta" {
             return self.run_meta(ctx, task, members, cursors);
+        }
+        // Dynamic includes nest in ansible-core's Python stack: a task file that includes
+        // itself ends with its RecursionError (an unexpected exception, exit 250) before
+        // the task 247 includes deep is shown.
+        if task.include_depth >= MAX_INCLUDE_DEPTH {
+            self.display.error(
+                "Unexpected Exception, this is probably a bug: maximum recursion depth exceeded while calling a Python object",
+            );
+            return Err(exit::UNEXPECTED);
         }
         self.update_play_magic(ctx);
         let banner_kind = if task.is_handler {

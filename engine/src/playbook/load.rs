@@ -170,6 +170,8 @@ struct Inherit {
     environment: Vec<EnvEntry>,
     role: Option<Arc<RoleRef>>,
     handlers: bool,
+    /// How many dynamic includes lead to these tasks (see [`Task::include_depth`]).
+    include_depth: usize,
 }
 
 /// Reads files relative to the playbook and remembers their text for error messages.
@@ -604,7 +606,11 @@ impl Loader {
                 exit_code: 1,
             });
         }
-        let inh = apply_block(include, apply, Inherit::default())?;
+        let inh = Inherit {
+            include_depth: include.include_depth + 1,
+            ..Inherit::default()
+        };
+        let inh = apply_block(include, apply, inh)?;
         let at = Origin::new(dir, 0, 0);
         self.load_role(dir, name, tasks_from, params, inh, at, false)
     }
@@ -1055,6 +1061,7 @@ impl Loader {
             role: inherit.role.clone(),
             file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             is_handler: inherit.handlers,
+            include_depth: inherit.include_depth,
         })
     }
 }
@@ -1255,6 +1262,7 @@ pub fn load_task_file(
     let inh = Inherit {
         role: include.role.clone(),
         handlers: include.is_handler,
+        include_depth: include.include_depth + 1,
         ..Inherit::default()
     };
     let inh = apply_block(include, apply, inh)?;

@@ -155,6 +155,9 @@ pub struct Task {
     /// The folder of the file the task was written in (for relative paths).
     pub file_dir: PathBuf,
     pub is_handler: bool,
+    /// How many dynamic includes (`include_tasks`, `include_role`) lead to this task: 0 for
+    /// the play's own tasks. A recursion that goes too deep ends as ansible-core's does.
+    pub include_depth: usize,
 }
 
 impl Task {

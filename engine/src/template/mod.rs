@@ -405,12 +405,19 @@ pub fn json_type_name(v: &J) -> &'static str {
     }
 }
 
+/// The steps one render may take: far more than any real template needs (Lab 8.2's take
+/// thousands), a few seconds of wall time at most.
+pub const TEMPLATE_FUEL: u64 = 20_000_000;
+
 fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(behavior);
     env.set_trim_blocks(true);
     env.set_keep_trailing_newline(true);
     env.set_recursion_limit(200);
+    // A step budget per render (minijinja's fuel): `{% for %}` over a huge range ends with
+    // an error naming the budget instead of running for hours.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_formatter(|out, state, value| {
         if value.is_undefined() {
             // In strict mode minijinja fails on ordinary undefined values before calling us; what
@@ -741,6 +748,12 @@ fn map_error(e: minijinja::Error, frame: &Frame, src: &str) -> TemplateError {
                     ),
                 )
             }
+            ErrorKind::OutOfFuel => (
+                TemplateErrorKind::Runtime,
+                format!(
+                    "fleetsim: the template took more than its budget of {TEMPLATE_FUEL} steps (a loop over a huge range?); fleetsim stops it rather than run for hours"
+                ),
+            ),
             _ => {
                 if (detail.contains("undefined") || detail.is_empty()) && !frame.misses.is_empty() {
                     (
