@@ -104,3 +104,80 @@ fn issue_14_an_escaped_multibyte_character_in_a_pattern_is_that_character() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("\"msg\": \"axb\""), "{stdout}");
 }
+
+#[test]
+fn issue_14_a_task_file_including_itself_ends_as_ansible_does() {
+    // ansible-core 2.19.14 shows 247 `included:` lines, then dies of Python's recursion limit.
+    let out = run(&[
+        (
+            "site.yml",
+            "- hosts: app1\n  gather_facts: false\n  tasks:\n    - include_tasks: rec.yml\n",
+        ),
+        ("rec.yml", "- include_tasks: rec.yml\n"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(250), "{stderr}");
+    assert_eq!(stdout.matches("included: ").count(), 247);
+    assert!(!stdout.contains("PLAY RECAP"));
+    assert!(stderr.contains(RECURSION), "{stderr}");
+}
+
+#[test]
+fn issue_14_the_timeout_keyword_cuts_a_task_on_the_virtual_clock() {
+    let out = run(&[(
+        "site.yml",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - shell: sleep 30000\n      timeout: 5\n      ignore_errors: true\n",
+    )]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("fatal: [app1]: FAILED! => {\"changed\": false, \"msg\": \"Task failed: Timed out after 5 second(s).\", \"timedout\": {\"frame\": \"Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.\", \"period\": 5}}"), "{stdout}");
+    assert!(stdout.contains("...ignoring"), "{stdout}");
+}
+
+/// A task retried forever: `until` never holds.
+const NEVER: &str = "- hosts: app1\n  gather_facts: false\n  tasks:\n    - name: never healthy\n      command: \"false\"\n      register: r\n      until: r.rc == 0\n      retries: 1000000000\n      delay: DELAY\n";
+
+#[test]
+fn issue_14_max_virtual_time_stops_a_runaway_retry_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inv"), "app1 ansible_connection=local\n").unwrap();
+    std::fs::write(dir.path().join("site.yml"), NEVER.replace("DELAY", "10")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["playbook", "-i", "inv", "site.yml", "--seed", "1"])
+        .args([
+            "--start-time",
+            "2026-01-01T00:00:00Z",
+            "--max-virtual-time",
+            "3600",
+        ])
+        .arg("--sandbox")
+        .arg(dir.path().join("sandbox"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stdout.contains("\"msg\": \"fleetsim: stopped retrying after 361 attempts (1000000000 retries asked): the run exceeded its virtual time budget of 3600 seconds (--max-virtual-time)\""), "{stdout}");
+    assert!(stderr.contains("[ERROR]: fleetsim: the run exceeded its virtual time budget of 3600 seconds (--max-virtual-time) in task 'never healthy' (virtual time 2026-01-01T01:00:01Z); stopping"), "{stderr}");
+}
+
+#[test]
+fn issue_14_a_retry_loop_without_delay_stops_after_its_attempt_budget() {
+    let out = run(&[("site.yml", &NEVER.replace("DELAY", "0"))]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout.contains("fleetsim: stopped retrying after 100000 attempts (1000000000 retries asked): fleetsim makes at most 100000 attempts of one task"));
+}
+
+#[test]
+fn issue_14_a_template_loop_over_a_huge_range_runs_out_of_steps() {
+    let out = run(&[(
+        "site.yml",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - debug: msg=\"{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}\"\n",
+    )]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("fleetsim: the template took more than its budget of 20000000 steps (a loop over a huge range?); fleetsim stops it rather than run for hours"), "{stdout}");
+}

@@ -733,3 +733,132 @@ fn issue_14_host_names_with_slashes_and_dots_stay_under_hosts() {
     assert_eq!(lab.read("a%2Fb", "/tmp/mine"), "a/b\n");
     assert_eq!(lab.read("%2E%2E", "/tmp/mine"), "..\n");
 }
+
+/// The hint that follows a read refused for being outside the project.
+fn outside_hint(path: &str) -> String {
+    format!(
+        "fleetsim: hint: '{path}' is outside the project (the folders of the playbooks and \
+         inventories, the roles paths, the controller's sandbox): fleetsim reads nothing else of \
+         this machine; add --project-root DIR to let a run read the folder DIR"
+    )
+}
+
+#[test]
+fn issue_14_relative_and_linked_controller_reads_stay_in_the_project() {
+    let lab = Lab::new("project");
+    // Links inside the project to files and folders outside it.
+    std::os::unix::fs::symlink("../canary/secret", lab.play.join("secret-link")).unwrap();
+    std::os::unix::fs::symlink("../canary", lab.play.join("canary-dir")).unwrap();
+    fs::create_dir_all(lab.play.join("frags")).unwrap();
+    fs::write(lab.play.join("frags/a"), "fragment a\n").unwrap();
+    std::os::unix::fs::symlink("../../canary/secret", lab.play.join("frags/b")).unwrap();
+    let run = lab.run(
+        "h1\n",
+        r#"
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - debug: {msg: "{{ lookup('file', '../canary/secret') }}"}
+      ignore_errors: true
+    - debug: {msg: "{{ lookup('file', 'secret-link') }}"}
+      ignore_errors: true
+    - debug: {msg: "{{ lookup('template', 'canary-dir/vars.yml') }}"}
+      ignore_errors: true
+    - copy: {src: ../canary/secret, dest: /tmp/secret}
+      ignore_errors: true
+    - template: {src: secret-link, dest: /tmp/secret}
+      ignore_errors: true
+    - include_vars: ../canary/vars.yml
+      ignore_errors: true
+    - include_vars: {dir: canary-dir}
+      ignore_errors: true
+    - assemble: {src: frags, dest: /tmp/assembled, remote_src: false}
+    - debug: {msg: "{{ leaked | default('not leaked') }}"}
+"#,
+        &[],
+        &[],
+    );
+    run.expect_code(0);
+    lab.assert_untouched();
+    assert!(!run.stdout.contains("real canary value"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\"msg\": \"not leaked\""),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("Unable to access the file '../canary/secret': File not found"));
+    assert!(run
+        .stdout
+        .contains("Unable to access the file 'secret-link': File not found"));
+    assert!(run
+        .stdout
+        .contains("Could not find or access '../canary/vars.yml' on the Ansible Controller."));
+    assert!(run.stdout.contains("canary-dir directory does not exist"));
+    assert_eq!(
+        run.stdout.matches("...ignoring").count(),
+        7,
+        "{}",
+        run.stdout
+    );
+    // The linked fragment is left out; the one inside the project is assembled.
+    assert_eq!(lab.read("h1", "/tmp/assembled"), "fragment a\n");
+    assert!(!lab.exists("h1", "/tmp/secret"));
+    let canary = lab.canary.display().to_string();
+    assert!(
+        run.stderr
+            .contains(&outside_hint(&format!("{canary}/secret"))),
+        "{}",
+        run.stderr
+    );
+    let play = lab.play.display().to_string();
+    assert!(run
+        .stderr
+        .contains(&outside_hint(&format!("{play}/secret-link"))));
+}
+
+#[test]
+fn issue_14_imports_and_extra_vars_files_outside_the_project_are_not_read() {
+    let lab = Lab::new("imports");
+    let canary = lab.canary.display().to_string();
+    let run = lab.run(
+        "h1\n",
+        "- hosts: h1\n  gather_facts: false\n  tasks:\n    - import_tasks: CANARY/vars.yml\n",
+        &[],
+        &[],
+    );
+    run.expect_code(1);
+    lab.assert_untouched();
+    assert!(
+        run.stderr.contains(&format!(
+            "[ERROR]: Unable to retrieve file contents.\nCould not find or access '{canary}/vars.yml' on the Ansible Controller."
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("real canary value"));
+    assert!(run
+        .stderr
+        .contains(&outside_hint(&format!("{canary}/vars.yml"))));
+
+    let vars_arg = format!("@{canary}/vars.yml");
+    let playbook = "- hosts: h1\n  gather_facts: false\n  tasks:\n    - debug: {var: leaked}\n";
+    let run = lab.run("h1\n", playbook, &["-e", &vars_arg], &[]);
+    run.expect_code(1);
+    assert!(run.stderr.contains(&format!(
+        "[ERROR]: Unable to retrieve file contents.\nCould not find or access '{canary}/vars.yml' on the Ansible Controller."
+    )));
+    assert!(!run.stderr.contains("real canary value"));
+
+    // Named with --project-root, the folder is part of the project.
+    let run = lab.run(
+        "h1\n",
+        playbook,
+        &["-e", &vars_arg, "--project-root", &canary],
+        &[],
+    );
+    run.expect_code(0);
+    assert!(run.stdout.contains("\"leaked\": \"real canary value\""));
+    lab.assert_untouched();
+}
