@@ -471,6 +471,17 @@ pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
             String::new()
         }
     ));
+    // A case that panicked is a failing case (a fleetsim bug), shown with its replay
+    // command; the campaign went on past it.
+    for a in &r.panicked {
+        t.push_str(&format!("failed: {} panicked: {}\n", a.id, a.message));
+        if let Some(case) = &a.case {
+            t.push_str(&format!(
+                "replay: {}\n",
+                artifacts::replay_command(&setup.spec, case, &setup.spec.fleet, None)
+            ));
+        }
+    }
     if !r.held.is_empty() {
         t.push_str("invariants held:\n");
         let width = r.held.keys().map(String::len).max().unwrap_or(0);
@@ -482,6 +493,13 @@ pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
         Verdict::Held if baseline_broken => {
             t.push_str("no case broke any other invariant\n");
             (t, COUNTEREXAMPLE)
+        }
+        Verdict::Held if !r.panicked.is_empty() => {
+            t.push_str(&format!(
+                "{} case(s) panicked; every other case held every invariant\n",
+                r.panicked.len()
+            ));
+            (t, exit::UNEXPECTED)
         }
         Verdict::Held => {
             t.push_str("every case held every invariant\n");

@@ -220,6 +220,8 @@ pub struct CampaignResult {
     /// The run without any fault, when the caller made one (see
     /// [`CampaignConfig::baseline_broken`]).
     pub baseline: Option<(Case, CaseOutcome)>,
+    /// Cases that panicked (fleetsim bugs), in case order; each is a failing case.
+    pub panicked: Vec<Aborted>,
 }
 
 #[derive(Debug, Clone)]
@@ -261,6 +263,9 @@ pub struct Aborted {
 enum Slot {
     Ran(Arc<[String]>, Box<[bool]>),
     Aborted(Box<Aborted>),
+    /// The case panicked (a fleetsim bug): reported with its replay command; the campaign
+    /// goes on.
+    Panicked(Box<Aborted>),
 }
 
 impl Slot {
@@ -273,6 +278,7 @@ impl Slot {
                 .zip(holds.iter())
                 .any(|(n, h)| !h && !ignored.contains(n)),
             Slot::Aborted(_) => true,
+            Slot::Panicked(_) => false,
         }
     }
 }
@@ -338,12 +344,16 @@ where
     let mut ran = 0u64;
     let mut regressions_ran = 0u64;
     let mut first_stop = None;
+    let mut panicked = Vec::new();
     for (k, slot) in slots.iter().enumerate() {
         // Every slot below the first stop was taken before it and so completed.
         let Some(slot) = slot else { break };
         ran += 1;
         if k < regression_count {
             regressions_ran += 1;
+        }
+        if let Slot::Panicked(a) = slot {
+            panicked.push((**a).clone());
         }
         if let Slot::Ran(names, holds) = slot {
             for (name, h) in names.iter().zip(holds.iter()) {
@@ -358,7 +368,7 @@ where
     let verdict = match first_stop {
         None => Verdict::Held,
         Some(k) => match slots.into_iter().nth(k).flatten() {
-            Some(Slot::Aborted(a)) => Verdict::Aborted(a),
+            Some(Slot::Aborted(a)) | Some(Slot::Panicked(a)) => Verdict::Aborted(a),
             Some(Slot::Ran(names, holds)) => {
                 let broken: Vec<String> = names
                     .iter()
@@ -384,6 +394,7 @@ where
         held,
         verdict,
         baseline: None,
+        panicked,
     }
 }
 
@@ -405,6 +416,7 @@ fn run_slot<S: Strategy<Value = Case>>(
         }
     };
     match run_checked(runner, id, &case) {
+        Err(a) if a.exit_code == Some(PANIC_EXIT) => Slot::Panicked(a),
         Ok(o) => Slot::Ran(
             names.intern(o.report.invariants.iter().map(|i| i.name.clone()).collect()),
             o.report.invariants.iter().map(|i| i.holds).collect(),
@@ -413,13 +425,35 @@ fn run_slot<S: Strategy<Value = Case>>(
     }
 }
 
+/// The exit status of a case that panicked (ansible-playbook's after an unexpected
+/// exception).
+pub const PANIC_EXIT: i32 = 250;
+
 /// Runs a case; a runner error or a fatal exit status becomes an abort.
 fn run_checked(
     runner: &dyn CaseRunner,
     id: CaseId,
     case: &Case,
 ) -> Result<CaseOutcome, Box<Aborted>> {
-    match runner.run(case) {
+    // A panic is a fleetsim bug in that case alone: it must not end the whole campaign.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(case)));
+    let ran = match ran {
+        Ok(r) => r,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string());
+            return Err(Box::new(Aborted {
+                id,
+                case: Some(case.clone()),
+                exit_code: Some(PANIC_EXIT),
+                message: format!("fleetsim: internal error (please report it): {what}"),
+            }));
+        }
+    };
+    match ran {
         Err(message) => Err(Box::new(Aborted {
             id,
             case: Some(case.clone()),
@@ -819,6 +853,42 @@ mod tests {
             verdicts.push(a.id);
         }
         assert_eq!(verdicts[0], verdicts[1]);
+    }
+
+    /// Panics on case seeds that are multiples of 3 (a fleetsim bug outside any task).
+    struct Panicky;
+
+    impl CaseRunner for Panicky {
+        fn run(&self, case: &Case) -> Result<CaseOutcome, String> {
+            if case.seed % 3 == 0 {
+                panic!("boom on seed {}", case.seed);
+            }
+            Ok(outcome(&[]))
+        }
+    }
+
+    #[test]
+    fn issue_14_a_case_that_panics_fails_alone_and_the_campaign_goes_on() {
+        let s = strategy();
+        let r = run_campaign(&s, &Panicky, &CampaignConfig::new(5, 40), &Quiet);
+        assert!(matches!(r.verdict, Verdict::Held));
+        assert_eq!(r.ran, 40);
+        let expected: Vec<u64> = (0..40)
+            .filter(|&index| case_at(&s, CaseId { seed: 5, index }).unwrap().seed % 3 == 0)
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(
+            r.panicked.iter().map(|a| a.id.index).collect::<Vec<_>>(),
+            expected
+        );
+        for a in &r.panicked {
+            let seed = a.case.as_ref().unwrap().seed;
+            assert_eq!(a.exit_code, Some(PANIC_EXIT));
+            assert_eq!(
+                a.message,
+                format!("fleetsim: internal error (please report it): boom on seed {seed}")
+            );
+        }
     }
 
     #[test]
