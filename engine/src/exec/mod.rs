@@ -1077,6 +1077,7 @@ impl Runner {
         let shown = self.templated_name(ctx, task, &members[0].0, &members[0].1);
         self.display.banner(&format!("{banner_kind} [{shown}]"));
         self.current_task_name = shown;
+        self.check_throttle(task, &members[0].0, &members[0].1)?;
         // add_host and pause act on the run, not on a host: Ansible runs them once for the
         // batch (BYPASS_HOST_LOOP).
         let run_once = matches!(task.action.as_str(), "add_host" | "pause")
@@ -1497,6 +1498,38 @@ impl Runner {
         }
     }
 
+    /// `throttle` as the strategy reads it before queueing the task: Python's `int()` of the
+    /// templated value, or the run stops (exit 1). Under the linear strategy, hosts run one
+    /// task in lockstep, so a valid throttle changes nothing that can be observed.
+    fn check_throttle(
+        &mut self,
+        task: &Task,
+        host: &str,
+        next: &iterator::NextTask,
+    ) -> Result<(), i32> {
+        let Some(v) = task.keyword("throttle") else {
+            return Ok(());
+        };
+        let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
+            &self.store,
+            host,
+            &self.base_layers(task, next),
+        ));
+        let why = match self.templar.render(v, &src) {
+            Ok(v) => match python_int(&v) {
+                Ok(_) => return Ok(()),
+                Err(why) => why,
+            },
+            Err(e) => e.message().to_string(),
+        };
+        let origin = task.keyword_origin("throttle");
+        self.display.error(&format!(
+            "Failed to convert the throttle value to an integer: {why}\n{}",
+            crate::diag::source_context(&origin, None)
+        ));
+        Err(exit::ERROR)
+    }
+
     fn keyword_bool(&self, v: &Value, host: &str, task: &Task, next: &iterator::NextTask) -> bool {
         let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
             &self.store,
@@ -1879,4 +1912,28 @@ pub struct PlayCtx {
     force_handlers: bool,
     /// Blocks that includes added during the current task (to extend the task list).
     included: Vec<Arc<Block>>,
+}
+
+/// Python's `int(value)`, with its error text (`invalid literal for int() with base 10: 'x'`).
+fn python_int(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Bool(b) => Ok(i64::from(*b)),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f.trunc() as i64))
+            .ok_or_else(|| format!("cannot convert {n} to integer")),
+        Value::String(s) => {
+            let t = s.trim().replace('_', "");
+            t.parse::<i64>().map_err(|_| {
+                format!(
+                    "invalid literal for int() with base 10: {}",
+                    crate::template::pyrepr::json_repr(v)
+                )
+            })
+        }
+        other => Err(format!(
+            "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+            crate::modules::py_type(other)
+        )),
+    }
 }

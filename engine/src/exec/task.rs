@@ -662,6 +662,9 @@ struct ItemResult {
     pre_lines: Vec<String>,
     include: Option<(Vec<Arc<Block>>, Arc<Vars>, String)>,
     include_failure: Option<IncludeFailure>,
+    /// `no_log` as templated for this execution: the callback then sees the censored
+    /// result and the item label `(censored due to no_log)`.
+    no_log: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -686,7 +689,48 @@ fn run_once_item(
         pre_lines: Vec::new(),
         include: None,
         include_failure: None,
+        no_log: false,
     };
+    // `no_log` is templated per item (the label of a skipped item is censored too); a value
+    // that is not a boolean masks the output as well (ansible-core warns and censors).
+    if let Some(v) = task.keyword("no_log") {
+        let inner = match runner.templar.render(v, &vars) {
+            Ok(v) => match modules::to_bool(&v) {
+                Some(b) => {
+                    ir.no_log = b;
+                    None
+                }
+                None => Some(format!(
+                    "The value {} could not be converted to 'bool'.",
+                    crate::template::pyrepr::json_repr(&v)
+                )),
+            },
+            Err(e) => Some(e.message().to_string()),
+        };
+        if let Some(inner) = inner {
+            // ansible-core's `_get_no_log`: the task fails post-validating the keyword, and
+            // its output is masked anyway, with a warning saying so.
+            ir.no_log = true;
+            let keyword = "Error processing keyword 'no_log'";
+            let at = task.keyword_origin("no_log");
+            let message = format!("{keyword}: {inner}");
+            let chain = vec![(format!("{keyword}."), at.clone()), (inner, at)];
+            let mut warning = format!(
+                "Invalid no_log value for task, output will be masked: {message}\n\nInvalid no_log value for task, output will be masked."
+            );
+            for (m, o) in &chain {
+                warning.push_str(&format!(
+                    "\n\n<<< caused by >>>\n\n{m}\n{}",
+                    source_context(o, None)
+                ));
+            }
+            runner.display.warning(&warning);
+            let mut ir = fail_item(ir, message, chain);
+            // Raised before the task's execution: no `changed` in the result.
+            ir.result.insert("_ansible_no_changed".into(), json!(true));
+            return ir;
+        }
+    }
     match check_when(runner, &task.when, &vars) {
         Ok(Some(cond)) => {
             ir.skipped_cond = Some(cond);
@@ -924,8 +968,20 @@ fn run_once_item(
             search_dirs: search_dirs(task, ctx),
             display: Vec::new(),
             environment: environment.clone(),
+            verbosity: runner.display.verbosity,
         };
         let mut result = module.run(&mut mctx, &args);
+        // An error the action raises (rather than a failed result): `Task failed: MESSAGE`.
+        if result.remove("_ansible_raised").is_some() {
+            let message = result.get("msg").map(text_of).unwrap_or_default();
+            result.remove("changed");
+            ir.result = result;
+            ir.chain = Some(ChainError {
+                message,
+                chain: Vec::new(),
+            });
+            return ir;
+        }
         let shown_lines = std::mem::take(&mut mctx.display);
         // The services notice what the module wrote (a config restarts an app, a pool file
         // reloads an LB) before the next attempt or task.
@@ -1416,6 +1472,7 @@ fn merge_single(
         return;
     }
     let label = host_label(runner, host, ir.delegate.as_deref());
+    let no_log = ir.no_log;
     let mut result = ir.result;
     if let Some(failure) = ir.include_failure {
         include_failure_outcome(runner, host, out, failure, &result);
@@ -1423,7 +1480,7 @@ fn merge_single(
     }
     // A failure raised while running the task carries `changed: false` (TaskExecutor's
     // `_execute`).
-    if ir.chain.is_some() {
+    if ir.chain.is_some() && result.remove("_ansible_no_changed").is_none() {
         result.entry("changed").or_insert(json!(false));
     }
     if let Some((blocks, vars, name)) = ir.include {
@@ -1453,7 +1510,7 @@ fn merge_single(
         out.lines.push(format!(
             "fatal: [{}]: UNREACHABLE! => {}",
             unreached_label(host, ir.delegate.as_deref()),
-            dump_result(&result, runner.display.verbosity)
+            dump_result(&callback_view(&result, no_log), runner.display.verbosity)
         ));
         return;
     }
@@ -1463,10 +1520,10 @@ fn merge_single(
         out.changed = changed;
         out.lines
             .extend(failure_block(task, &result, ir.chain.as_ref()));
-        let mut shown = result.clone();
+        let mut shown = callback_view(&result, no_log);
         shown.remove("failed");
         // The callback strips `changed` from debug's result, as it strips all but `msg`.
-        if ir.chain.is_some() && task.action == "debug" {
+        if ir.chain.is_some() && task.action == "debug" && !no_log {
             shown.remove("changed");
         }
         out.lines.push(format!(
@@ -1479,20 +1536,31 @@ fn merge_single(
         }
     } else if skipped {
         out.skipped = true;
-        out.lines.push(format!("skipping: [{label}]"));
+        let mut line = format!("skipping: [{label}]");
+        // At -v the callback shows why (`debug` under its `verbosity`: "Verbosity threshold
+        // not met.").
+        let shown = callback_view(&result, no_log);
+        if verbose(&shown, runner.display.verbosity) {
+            line.push_str(&format!(
+                " => {}",
+                dump_result(&clean_debug(task, &shown), runner.display.verbosity)
+            ));
+        }
+        out.lines.push(line);
     } else {
         out.changed = changed;
+        let shown = callback_view(&result, no_log);
         if changed {
-            if let Some(d) = result.get("diff") {
+            if let Some(d) = shown.get("diff") {
                 out.lines.extend(crate::output::diff::render(d));
             }
         }
         let status = if changed { "changed" } else { "ok" };
         let mut line = format!("{status}: [{label}]");
-        if verbose(&result, runner.display.verbosity) {
+        if verbose(&shown, runner.display.verbosity) {
             line.push_str(&format!(
                 " => {}",
-                dump_result(&clean_debug(task, &result), runner.display.verbosity)
+                dump_result(&clean_debug(task, &shown), runner.display.verbosity)
             ));
         }
         out.lines.push(line);
@@ -1564,6 +1632,25 @@ fn include_failure_outcome(
         ));
     }
     out.include_failure = Some(failure);
+}
+
+/// The result as the callback receives it: censored under `no_log` (ansible-core's
+/// `as_callback_task_result`), else whole.
+fn callback_view(result: &Map<String, Value>, no_log: bool) -> Map<String, Value> {
+    if no_log {
+        crate::output::censor(result)
+    } else {
+        result.clone()
+    }
+}
+
+/// The item label the callback prints: `(censored due to no_log)` under `no_log`.
+fn shown_label(label: &str, no_log: bool) -> String {
+    if no_log {
+        "(censored due to no_log)".into()
+    } else {
+        label.to_string()
+    }
 }
 
 fn verbose(result: &Map<String, Value>, verbosity: u8) -> bool {
@@ -1679,6 +1766,8 @@ fn run_loop(
             ignore_errors,
         );
         out.lines.extend(ir.pre_lines.iter().cloned());
+        let no_log = ir.no_log;
+        let label = shown_label(&label, no_log);
         let mut r = ir.result.clone();
         r.insert(loop_var.clone(), item.clone());
         r.insert("ansible_loop_var".into(), json!(loop_var));
@@ -1696,7 +1785,9 @@ fn run_loop(
             results.push(Value::Object(crate::output::strip_internal(&r)));
             continue;
         }
-        all_skipped = false;
+        if ir.include_failure.is_some() || ir.include.is_some() {
+            all_skipped = false;
+        }
         if let Some(failure) = ir.include_failure {
             // The loop's include fails as a whole (ansible-core fails the task's result).
             let result = ir.result.clone();
@@ -1724,20 +1815,30 @@ fn run_loop(
             out.lines.push(format!(
                 "failed: [{}] (item={label}) => {}",
                 unreached_label(host, ir.delegate.as_deref()),
-                dump_result(&r, runner.display.verbosity)
+                dump_result(&callback_view(&r, no_log), runner.display.verbosity)
             ));
             let mut kept = crate::output::strip_internal(&r);
             kept.insert("exception".into(), json!("(traceback unavailable)"));
             results.push(Value::Object(kept));
             any_unreachable = true;
+            all_skipped = false;
             continue;
         }
+        if !failed && r.get("skipped").and_then(Value::as_bool) == Some(true) {
+            // The action skipped this item itself (`debug` above its verbosity).
+            out.lines
+                .push(format!("skipping: [{label_host}] => (item={label}) "));
+            r.entry("failed").or_insert(json!(false));
+            results.push(Value::Object(crate::output::strip_internal(&r)));
+            continue;
+        }
+        all_skipped = false;
         r.entry("failed").or_insert(json!(false));
         if failed {
             any_failed = true;
             any_changed |= changed;
             out.lines.extend(failure_block(task, &r, ir.chain.as_ref()));
-            let mut shown = r.clone();
+            let mut shown = callback_view(&r, no_log);
             shown.remove("failed");
             out.lines.push(format!(
                 "failed: [{label_host}] (item={label}) => {}",
@@ -1745,17 +1846,18 @@ fn run_loop(
             ));
         } else {
             any_changed |= changed;
+            let shown = callback_view(&r, no_log);
             if changed {
-                if let Some(d) = r.get("diff") {
+                if let Some(d) = shown.get("diff") {
                     out.lines.extend(crate::output::diff::render(d));
                 }
             }
             let status = if changed { "changed" } else { "ok" };
             let mut line = format!("{status}: [{label_host}] => (item={label})");
-            if verbose(&r, runner.display.verbosity) {
+            if verbose(&shown, runner.display.verbosity) {
                 line.push_str(&format!(
                     " => {}",
-                    dump_result(&clean_debug(task, &r), runner.display.verbosity)
+                    dump_result(&clean_debug(task, &shown), runner.display.verbosity)
                 ));
             }
             out.lines.push(line);

@@ -166,6 +166,8 @@ struct Inherit {
     tags: Vec<String>,
     vars: Map<String, Value>,
     keywords: Map<String, Value>,
+    /// Where each of `keywords` was written (errors about its value point there).
+    keyword_origins: BTreeMap<String, Origin>,
     /// `environment:` entries, outermost first (they add up rather than override).
     environment: Vec<EnvEntry>,
     role: Option<Arc<RoleRef>>,
@@ -364,6 +366,9 @@ impl Loader {
             if let Some(v) = node.get(k) {
                 if *k != "run_once" {
                     inherit.keywords.insert((*k).to_string(), v.to_value());
+                    inherit
+                        .keyword_origins
+                        .insert((*k).to_string(), Self::origin(path, v));
                 }
             }
         }
@@ -460,6 +465,8 @@ impl Loader {
                     }
                     "environment" => inh.environment.extend(env_entries(path, v)),
                     other if COMMON_KEYWORDS.contains(&other) => {
+                        inh.keyword_origins
+                            .insert(key.clone(), Self::origin(path, v));
                         inh.keywords.insert(key, v.to_value());
                     }
                     _ => {
@@ -969,6 +976,7 @@ impl Loader {
             }
         }
         let mut keywords = inherit.keywords.clone();
+        let mut keyword_origins = inherit.keyword_origins.clone();
         for (k, v) in node.dict_entries() {
             let key = k.key_string();
             if matches!(
@@ -995,6 +1003,7 @@ impl Loader {
             }
             if COMMON_KEYWORDS.contains(&key.as_str()) || TASK_ONLY_KEYWORDS.contains(&key.as_str())
             {
+                keyword_origins.insert(key.clone(), Self::origin(path, v));
                 keywords.insert(key, v.to_value());
             }
         }
@@ -1036,6 +1045,7 @@ impl Loader {
             loop_control,
             register: node.get("register").map(|n| scalar_text(&n.to_value())),
             keywords,
+            keyword_origins,
             inherited_environment: inherit.environment.clone(),
             environment: node
                 .get("environment")
@@ -1065,6 +1075,8 @@ fn apply_inherited(path: &Path, node: &Node, inh: &mut Inherit) -> Result<(), Lo
     for k in INHERITED_KEYWORDS {
         if let Some(v) = node.get(k) {
             inh.keywords.insert((*k).to_string(), v.to_value());
+            inh.keyword_origins
+                .insert((*k).to_string(), Loader::origin(path, v));
         }
     }
     if let Some(env) = node.get("environment") {

@@ -139,6 +139,8 @@ pub struct Task {
     /// delegate_to, delegate_facts, run_once, ignore_errors, ignore_unreachable, retries,
     /// delay, no_log, check_mode, diff, throttle, any_errors_fatal, become...
     pub keywords: Map<String, Value>,
+    /// Where each keyword's value was written (the innermost place that set it).
+    pub keyword_origins: BTreeMap<String, Origin>,
     /// `environment:` entries of the play, roles, blocks and imports around the task,
     /// outermost first (Ansible's `extend`/`prepend` field).
     pub inherited_environment: Vec<EnvEntry>,
@@ -189,6 +191,14 @@ impl Task {
 
     pub fn keyword(&self, name: &str) -> Option<&Value> {
         self.keywords.get(name)
+    }
+
+    /// Where keyword `name` was written, else the task itself.
+    pub fn keyword_origin(&self, name: &str) -> Origin {
+        self.keyword_origins
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.origin.clone())
     }
 
     /// The task's environment entries, outermost first, as Ansible's `_extend_value` joins
