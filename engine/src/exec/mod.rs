@@ -487,7 +487,63 @@ impl Runner {
             .map_err(|e| e.message().to_string())
     }
 
+    /// `vars_prompt`: without a terminal ansible-core does not prompt (it warns once) and
+    /// each variable not given with --extra-vars takes its `default` as text ('None' when
+    /// there is none). The entries are templated with the play's vars first.
+    fn prompt_vars(&mut self, play: &Arc<Play>) -> Result<Arc<Play>, i32> {
+        let Some(prompts) = play.keywords.get("vars_prompt") else {
+            return Ok(play.clone());
+        };
+        let mut known = play.vars.clone();
+        known.extend(self.opts.extra_vars.clone());
+        let src: Arc<dyn VarSource> = Arc::new(crate::template::MapVars::new(Value::Object(known)));
+        let prompts = match self.templar.render(prompts, &src) {
+            Ok(Value::Array(a)) => a,
+            Ok(Value::Null) => return Ok(play.clone()),
+            Ok(other) => vec![other],
+            Err(e) => {
+                self.display.error(e.message());
+                return Err(exit::ERROR);
+            }
+        };
+        let mut vars = play.vars.clone();
+        for p in prompts {
+            let Value::Object(entry) = p else {
+                continue;
+            };
+            let Some(name) = entry.get("name").map(playbook::scalar_text) else {
+                continue;
+            };
+            if self.opts.extra_vars.contains_key(&name) {
+                continue;
+            }
+            for refused in ["encrypt", "unsafe"] {
+                let given = entry
+                    .get(refused)
+                    .is_some_and(|v| !v.is_null() && crate::modules::to_bool(v) != Some(false));
+                if given {
+                    self.display.error(&format!(
+                        "fleetsim does not support the option '{refused}' of vars_prompt yet (variable '{name}')"
+                    ));
+                    return Err(exit::PARSE_ERROR);
+                }
+            }
+            self.display
+                .warning("Not prompting as we are not in interactive mode");
+            let value = match entry.get("default") {
+                None | Some(Value::Null) => "None".to_string(),
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => crate::template::pyrepr::json_repr(v),
+            };
+            vars.insert(name, Value::String(value));
+        }
+        let mut new_play = (**play).clone();
+        new_play.vars = vars;
+        Ok(Arc::new(new_play))
+    }
+
     fn run_play(&mut self, play: &Arc<Play>) -> Result<PlayEnd, i32> {
+        let play = &self.prompt_vars(play)?;
         let hosts_value = self.template_play_value(&play.hosts).map_err(|e| {
             self.display.error(&e);
             exit::ERROR

@@ -863,6 +863,28 @@ fn run_once_item(
             }
         }
     }
+    // `module_defaults` for this action, under the task's own args (ansible-core's
+    // `_get_action_arg_defaults`: later mappings replace an action's earlier entry whole).
+    for (k, v) in action_defaults(task) {
+        if args.contains_key(&k) {
+            continue;
+        }
+        match runner.templar.render(&v, &vars) {
+            Ok(rv) if !is_omit(&rv) => {
+                args.insert(k, rv);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let message = format!(
+                    "Finalization of task args for '{}' failed: Error while resolving value for '{k}': {}",
+                    task.action_fqcn,
+                    e.message()
+                );
+                let chain = vec![(message.clone(), task.keyword_origin("module_defaults"))];
+                return fail_item(ir, message, chain);
+            }
+        }
+    }
     // The task's `diff` keyword wins over --diff, both ways.
     let diff_mode = match task.keyword("diff") {
         Some(v) => runner
@@ -2101,4 +2123,39 @@ mod tests {
         );
         assert_eq!(normalize_path(Path::new("../a/b")), PathBuf::from("../a/b"));
     }
+}
+
+/// The `module_defaults` entries that apply to the task's action, merged: an entry keyed by
+/// the action's short name, `ansible.builtin.` or `ansible.legacy.` name, later mappings
+/// replacing earlier ones. Groups (`group/NAME`): ansible.builtin's only group holding a
+/// builtin module is `testgroup` (ping).
+fn action_defaults(task: &Task) -> Map<String, Value> {
+    let mut merged: indexmap::IndexMap<String, Value> = indexmap::IndexMap::new();
+    for mapping in &task.module_defaults {
+        for (k, v) in mapping {
+            let key = k
+                .strip_prefix("ansible.builtin.")
+                .or_else(|| k.strip_prefix("ansible.legacy."))
+                .unwrap_or(k);
+            merged.insert(key.to_string(), v.clone());
+        }
+    }
+    let mut out = Map::new();
+    let in_group = |g: &str| {
+        let g = g.strip_prefix("ansible.builtin.").unwrap_or(g);
+        g == "testgroup" && task.action == "ping"
+    };
+    for (k, v) in &merged {
+        if let Some(g) = k.strip_prefix("group/") {
+            if in_group(g) {
+                if let Value::Object(m) = v {
+                    out.extend(m.clone());
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(m)) = merged.get(&task.action) {
+        out.extend(m.clone());
+    }
+    out
 }

@@ -141,6 +141,8 @@ pub struct Task {
     pub keywords: Map<String, Value>,
     /// Where each keyword's value was written (the innermost place that set it).
     pub keyword_origins: BTreeMap<String, Origin>,
+    /// `module_defaults` of the play, roles, blocks and the task, outermost first.
+    pub module_defaults: Vec<Map<String, Value>>,
     /// `environment:` entries of the play, roles, blocks and imports around the task,
     /// outermost first (Ansible's `extend`/`prepend` field).
     pub inherited_environment: Vec<EnvEntry>,
