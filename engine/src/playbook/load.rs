@@ -1445,3 +1445,19 @@ fn absolute(p: &Path) -> PathBuf {
             .unwrap_or_else(|_| p.to_path_buf())
     }
 }
+
+/// Every keyword the loader accepts on a play, block, task or role entry (sorted, deduped);
+/// `with_<lookup>` is accepted besides these. COVERAGE.md lists each with its status.
+pub fn accepted_keywords() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = PLAY_KEYWORDS
+        .iter()
+        .chain(COMMON_KEYWORDS)
+        .chain(BLOCK_ONLY_KEYWORDS)
+        .chain(TASK_ONLY_KEYWORDS)
+        .chain(INCLUDE_KEYWORDS)
+        .copied()
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}

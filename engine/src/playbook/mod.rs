@@ -20,7 +20,9 @@ use serde_json::{Map, Value};
 use crate::diag::Origin;
 
 pub use error::LoadError;
-pub use load::{load_playbook, load_task_file, resolve_task_file, scalar_text, Loader};
+pub use load::{
+    accepted_keywords, load_playbook, load_task_file, resolve_task_file, scalar_text, Loader,
+};
 
 /// A loaded playbook: its plays in order, `import_playbook` already expanded.
 #[derive(Debug, Clone)]
