@@ -237,6 +237,18 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             b64decode(&py_str(&v)).ok_or_else(|| plugin_err("b64decode", "Incorrect padding"))?;
         Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
     });
+    // Jinja's `safe` as Ansible's templates see it: the value as text (autoescaping is off,
+    // so marking it safe changes nothing else).
+    add(env, &["safe"], |_, v| Ok(Value::from(py_str(&v))));
+    // Ansible Vault is not simulated: using it is an error, never a fake ciphertext.
+    for name in ["vault", "unvault"] {
+        add(env, &[name], move |_, _| {
+            Err(plugin_err(
+                name,
+                "fleetsim does not simulate Ansible Vault (encryption and decryption)",
+            ))
+        });
+    }
     add(env, &["password_hash"], |a, v| {
         // As ansible-core hashes with passlib: crypt(3) strings, passlib's implicit rounds
         // (656000 for sha512, 535000 for sha256) unless `rounds` is given. Without a salt
