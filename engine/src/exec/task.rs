@@ -2106,25 +2106,6 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::normalize_path;
-    use std::path::{Path, PathBuf};
-
-    #[test]
-    fn included_paths_are_normalised_as_python_normpath_does() {
-        assert_eq!(
-            normalize_path(Path::new("/play/roles/outer/../../t.yml")),
-            PathBuf::from("/play/t.yml")
-        );
-        assert_eq!(
-            normalize_path(Path::new("/play/./tasks/x.yml")),
-            PathBuf::from("/play/tasks/x.yml")
-        );
-        assert_eq!(normalize_path(Path::new("../a/b")), PathBuf::from("../a/b"));
-    }
-}
-
 /// The `module_defaults` entries that apply to the task's action, merged: an entry keyed by
 /// the action's short name, `ansible.builtin.` or `ansible.legacy.` name, later mappings
 /// replacing earlier ones. Groups (`group/NAME`): ansible.builtin's only group holding a
@@ -2158,4 +2139,23 @@ fn action_defaults(task: &Task) -> Map<String, Value> {
         out.extend(m.clone());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_path;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn included_paths_are_normalised_as_python_normpath_does() {
+        assert_eq!(
+            normalize_path(Path::new("/play/roles/outer/../../t.yml")),
+            PathBuf::from("/play/t.yml")
+        );
+        assert_eq!(
+            normalize_path(Path::new("/play/./tasks/x.yml")),
+            PathBuf::from("/play/tasks/x.yml")
+        );
+        assert_eq!(normalize_path(Path::new("../a/b")), PathBuf::from("../a/b"));
+    }
 }
