@@ -94,14 +94,26 @@ fn error_block(headline: &str, task_origin: &Origin, chain: &[(String, Origin)])
             out.push(String::new());
             out.push("<<< caused by >>>".into());
             out.push(String::new());
-            out.push(msg.clone());
+            // A cause may carry help, shown after its source lines.
+            let (msg, help) = match msg.split_once(HELP_MARK) {
+                Some((m, h)) => (m, Some(h)),
+                None => (msg.as_str(), None),
+            };
+            out.push(msg.to_string());
             out.push(source_context(origin, None));
+            if let Some(h) = help {
+                out.push(String::new());
+                out.push(h.to_string());
+            }
         }
     }
     // The empty line Ansible prints after the block.
     out.push(String::new());
     vec![out.join("\n")]
 }
+
+/// Separates a cause's message from the help ansible-core prints after its source lines.
+const HELP_MARK: &str = "\u{0}help:";
 
 /// A Python-style label for an item (`(item=...)`).
 fn item_label(v: &Value) -> String {
@@ -449,11 +461,15 @@ pub fn run_on_host(
     let flag = |runner: &Runner, name: &str| {
         task.keyword(name)
             .map(|v| {
+                // A value that is not a boolean fails the task later; until then the raw
+                // value counts by Python truthiness (ansible-core reads it unvalidated).
                 runner
                     .templar
                     .render(v, &vars)
                     .ok()
-                    .and_then(|v| modules::to_bool(&v))
+                    .map(|v| {
+                        modules::to_bool(&v).unwrap_or_else(|| crate::template::json_truthy(&v))
+                    })
                     .unwrap_or(false)
             })
             .unwrap_or(false)
@@ -745,6 +761,36 @@ fn run_once_item(
             return ir;
         }
     }
+    // Boolean keywords are post-validated once the task is past its conditional: a value
+    // that is not a boolean fails the task (ansible-core's `Task.post_validate`).
+    for name in [
+        "any_errors_fatal",
+        "become",
+        "check_mode",
+        "delegate_facts",
+        "diff",
+        "ignore_errors",
+        "ignore_unreachable",
+    ] {
+        let Some(v) = task.keyword(name) else {
+            continue;
+        };
+        let inner = match runner.templar.render(v, &vars) {
+            Ok(v) if v.is_null() || modules::to_bool(&v).is_some() => continue,
+            Ok(v) => format!(
+                "The value {} could not be converted to 'bool'.",
+                crate::template::pyrepr::json_repr(&v)
+            ),
+            Err(e) => e.message().to_string(),
+        };
+        let keyword = format!("Error processing keyword '{name}'");
+        let at = task.keyword_origin(name);
+        let message = format!("{keyword}: {inner}");
+        let chain = vec![(format!("{keyword}."), at.clone()), (inner, at)];
+        let mut ir = fail_item(ir, message, chain);
+        ir.result.insert("_ansible_no_changed".into(), json!(true));
+        return ir;
+    }
     // Delegation.
     if let Some(d) = task.keyword("delegate_to") {
         match runner.templar.render(d, &vars) {
@@ -996,12 +1042,28 @@ fn run_once_item(
         // An error the action raises (rather than a failed result): `Task failed: MESSAGE`.
         if result.remove("_ansible_raised").is_some() {
             let message = result.get("msg").map(text_of).unwrap_or_default();
-            result.remove("changed");
+            // A cause at one of the task's argument keys (set_fact's variable names).
+            let chain = match result.remove("_ansible_raised_key") {
+                Some(key) => {
+                    let at = task
+                        .arg_origins
+                        .get(&format!("key:{}", text_of(&key)))
+                        .cloned()
+                        .unwrap_or_else(|| task.origin_action.clone());
+                    let mut cause = message.clone();
+                    if let Some(h) = result.remove("_ansible_raised_help") {
+                        cause = format!("{cause}{HELP_MARK}{}", text_of(&h));
+                    }
+                    result.insert("msg".into(), json!(format!("Task failed: {message}")));
+                    vec![(cause, at)]
+                }
+                None => {
+                    result.remove("changed");
+                    Vec::new()
+                }
+            };
             ir.result = result;
-            ir.chain = Some(ChainError {
-                message,
-                chain: Vec::new(),
-            });
+            ir.chain = Some(ChainError { message, chain });
             return ir;
         }
         let shown_lines = std::mem::take(&mut mctx.display);

@@ -931,6 +931,8 @@ impl Loader {
         if let Some(a) = actions.first().map(|(_, v)| *v) {
             for (k, v) in a.dict_entries() {
                 arg_origins.insert(k.key_string(), Self::origin(path, v));
+                // Where the key itself is (set_fact's invalid variable names point there).
+                arg_origins.insert(format!("key:{}", k.key_string()), Self::origin(path, k));
                 // The keys of an include's `apply:`, for "not a valid attribute for a Block".
                 if k.key_string() == "apply" {
                     for (ak, _) in v.dict_entries() {
