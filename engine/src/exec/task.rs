@@ -911,7 +911,39 @@ fn run_once_item(
     }
     // `module_defaults` for this action, under the task's own args (ansible-core's
     // `_get_action_arg_defaults`: later mappings replace an action's earlier entry whole).
-    for (k, v) in action_defaults(task) {
+    let mut defaults = Map::new();
+    for layer in action_defaults(task) {
+        // An entry may be one template resolving to the mapping (`copy: "{{ d }}"`).
+        let layer = match layer {
+            Value::String(_) => match runner.templar.render(&layer, &vars) {
+                Ok(v) => v,
+                Err(e) => {
+                    let message = format!(
+                        "Finalization of task args for '{}' failed: {}",
+                        task.action_fqcn,
+                        e.message()
+                    );
+                    let chain = vec![(message.clone(), task.keyword_origin("module_defaults"))];
+                    return fail_item(ir, message, chain);
+                }
+            },
+            other => other,
+        };
+        match layer {
+            Value::Object(m) => defaults.extend(m),
+            Value::Null => {}
+            other => {
+                let message = format!(
+                    "Finalization of task args for '{}' failed: module_defaults for the action must resolve to a 'dict' not '{}'.",
+                    task.action_fqcn,
+                    crate::template::json_type_name(&other)
+                );
+                let chain = vec![(message.clone(), task.keyword_origin("module_defaults"))];
+                return fail_item(ir, message, chain);
+            }
+        }
+    }
+    for (k, v) in defaults {
         if args.contains_key(&k) {
             continue;
         }
@@ -2172,7 +2204,7 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
 /// the action's short name, `ansible.builtin.` or `ansible.legacy.` name, later mappings
 /// replacing earlier ones. Groups (`group/NAME`): ansible.builtin's only group holding a
 /// builtin module is `testgroup` (ping).
-fn action_defaults(task: &Task) -> Map<String, Value> {
+fn action_defaults(task: &Task) -> Vec<Value> {
     let mut merged: indexmap::IndexMap<String, Value> = indexmap::IndexMap::new();
     for mapping in &task.module_defaults {
         for (k, v) in mapping {
@@ -2183,7 +2215,7 @@ fn action_defaults(task: &Task) -> Map<String, Value> {
             merged.insert(key.to_string(), v.clone());
         }
     }
-    let mut out = Map::new();
+    let mut out = Vec::new();
     let in_group = |g: &str| {
         let g = g.strip_prefix("ansible.builtin.").unwrap_or(g);
         g == "testgroup" && task.action == "ping"
@@ -2191,14 +2223,12 @@ fn action_defaults(task: &Task) -> Map<String, Value> {
     for (k, v) in &merged {
         if let Some(g) = k.strip_prefix("group/") {
             if in_group(g) {
-                if let Value::Object(m) = v {
-                    out.extend(m.clone());
-                }
+                out.push(v.clone());
             }
         }
     }
-    if let Some(Value::Object(m)) = merged.get(&task.action) {
-        out.extend(m.clone());
+    if let Some(v) = merged.get(&task.action) {
+        out.push(v.clone());
     }
     out
 }
