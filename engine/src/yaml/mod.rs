@@ -255,6 +255,15 @@ mod tests {
             "fleetsim does not support the '!unsafe' tag on text with template markers yet (it would be templated)"
         );
         assert_eq!((e.origin.line, e.origin.col), (1, 12));
+        let e = load(
+            "pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n",
+            Path::new("v.yml"),
+        )
+        .unwrap_err();
+        assert!(
+            e.headline().contains("'!vault' value cannot be decrypted"),
+            "{e}"
+        );
     }
 
     #[test]
