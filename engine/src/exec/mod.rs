@@ -505,7 +505,63 @@ impl Runner {
             .map_err(|e| e.message().to_string())
     }
 
+    /// `vars_prompt`: without a terminal ansible-core does not prompt (it warns once) and
+    /// each variable not given with --extra-vars takes its `default` as text ('None' when
+    /// there is none). The entries are templated with the play's vars first.
+    fn prompt_vars(&mut self, play: &Arc<Play>) -> Result<Arc<Play>, i32> {
+        let Some(prompts) = play.keywords.get("vars_prompt") else {
+            return Ok(play.clone());
+        };
+        let mut known = play.vars.clone();
+        known.extend(self.opts.extra_vars.clone());
+        let src: Arc<dyn VarSource> = Arc::new(crate::template::MapVars::new(Value::Object(known)));
+        let prompts = match self.templar.render(prompts, &src) {
+            Ok(Value::Array(a)) => a,
+            Ok(Value::Null) => return Ok(play.clone()),
+            Ok(other) => vec![other],
+            Err(e) => {
+                self.display.error(e.message());
+                return Err(exit::ERROR);
+            }
+        };
+        let mut vars = play.vars.clone();
+        for p in prompts {
+            let Value::Object(entry) = p else {
+                continue;
+            };
+            let Some(name) = entry.get("name").map(playbook::scalar_text) else {
+                continue;
+            };
+            if self.opts.extra_vars.contains_key(&name) {
+                continue;
+            }
+            for refused in ["encrypt", "unsafe"] {
+                let given = entry
+                    .get(refused)
+                    .is_some_and(|v| !v.is_null() && crate::modules::to_bool(v) != Some(false));
+                if given {
+                    self.display.error(&format!(
+                        "fleetsim does not support the option '{refused}' of vars_prompt yet (variable '{name}')"
+                    ));
+                    return Err(exit::PARSE_ERROR);
+                }
+            }
+            self.display
+                .warning("Not prompting as we are not in interactive mode");
+            let value = match entry.get("default") {
+                None | Some(Value::Null) => "None".to_string(),
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => crate::template::pyrepr::json_repr(v),
+            };
+            vars.insert(name, Value::String(value));
+        }
+        let mut new_play = (**play).clone();
+        new_play.vars = vars;
+        Ok(Arc::new(new_play))
+    }
+
     fn run_play(&mut self, play: &Arc<Play>) -> Result<PlayEnd, i32> {
+        let play = &self.prompt_vars(play)?;
         let hosts_value = self.template_play_value(&play.hosts).map_err(|e| {
             self.display.error(&e);
             exit::ERROR
@@ -1105,6 +1161,7 @@ impl Runner {
         let shown = self.templated_name(ctx, task, &members[0].0, &members[0].1);
         self.display.banner(&format!("{banner_kind} [{shown}]"));
         self.current_task_name = shown;
+        self.check_throttle(task, &members[0].0, &members[0].1)?;
         // add_host and pause act on the run, not on a host: Ansible runs them once for the
         // batch (BYPASS_HOST_LOOP).
         let run_once = matches!(task.action.as_str(), "add_host" | "pause")
@@ -1536,6 +1593,38 @@ impl Runner {
         }
     }
 
+    /// `throttle` as the strategy reads it before queueing the task: Python's `int()` of the
+    /// templated value, or the run stops (exit 1). Under the linear strategy, hosts run one
+    /// task in lockstep, so a valid throttle changes nothing that can be observed.
+    fn check_throttle(
+        &mut self,
+        task: &Task,
+        host: &str,
+        next: &iterator::NextTask,
+    ) -> Result<(), i32> {
+        let Some(v) = task.keyword("throttle") else {
+            return Ok(());
+        };
+        let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
+            &self.store,
+            host,
+            &self.base_layers(task, next),
+        ));
+        let why = match self.templar.render(v, &src) {
+            Ok(v) => match python_int(&v) {
+                Ok(_) => return Ok(()),
+                Err(why) => why,
+            },
+            Err(e) => e.message().to_string(),
+        };
+        let origin = task.keyword_origin("throttle");
+        self.display.error(&format!(
+            "Failed to convert the throttle value to an integer: {why}\n{}",
+            crate::diag::source_context(&origin, None)
+        ));
+        Err(exit::ERROR)
+    }
+
     fn keyword_bool(&self, v: &Value, host: &str, task: &Task, next: &iterator::NextTask) -> bool {
         let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
             &self.store,
@@ -1926,5 +2015,29 @@ pub(crate) fn fmt_seconds(s: f64) -> String {
         format!("{}", s as i64)
     } else {
         format!("{s}")
+    }
+}
+
+/// Python's `int(value)`, with its error text (`invalid literal for int() with base 10: 'x'`).
+fn python_int(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Bool(b) => Ok(i64::from(*b)),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f.trunc() as i64))
+            .ok_or_else(|| format!("cannot convert {n} to integer")),
+        Value::String(s) => {
+            let t = s.trim().replace('_', "");
+            t.parse::<i64>().map_err(|_| {
+                format!(
+                    "invalid literal for int() with base 10: {}",
+                    crate::template::pyrepr::json_repr(v)
+                )
+            })
+        }
+        other => Err(format!(
+            "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+            crate::modules::py_type(other)
+        )),
     }
 }

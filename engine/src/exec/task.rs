@@ -94,10 +94,19 @@ fn error_block(headline: &str, task_origin: &Origin, chain: &[(String, Origin)])
             out.push(String::new());
             out.push("<<< caused by >>>".into());
             out.push(String::new());
-            out.push(msg.clone());
+            // A cause may carry help, shown after its source lines.
+            let (msg, help) = match msg.split_once(HELP_MARK) {
+                Some((m, h)) => (m, Some(h)),
+                None => (msg.as_str(), None),
+            };
+            out.push(msg.to_string());
             // A cause with no place (a timeout raised by the action) is its message alone.
             if !(origin.path.as_os_str().is_empty() && origin.value.is_none()) {
                 out.push(source_context(origin, None));
+            }
+            if let Some(h) = help {
+                out.push(String::new());
+                out.push(h.to_string());
             }
         }
     }
@@ -105,6 +114,9 @@ fn error_block(headline: &str, task_origin: &Origin, chain: &[(String, Origin)])
     out.push(String::new());
     vec![out.join("\n")]
 }
+
+/// Separates a cause's message from the help ansible-core prints after its source lines.
+const HELP_MARK: &str = "\u{0}help:";
 
 /// A Python-style label for an item (`(item=...)`).
 fn item_label(v: &Value) -> String {
@@ -452,11 +464,15 @@ pub fn run_on_host(
     let flag = |runner: &Runner, name: &str| {
         task.keyword(name)
             .map(|v| {
+                // A value that is not a boolean fails the task later; until then the raw
+                // value counts by Python truthiness (ansible-core reads it unvalidated).
                 runner
                     .templar
                     .render(v, &vars)
                     .ok()
-                    .and_then(|v| modules::to_bool(&v))
+                    .map(|v| {
+                        modules::to_bool(&v).unwrap_or_else(|| crate::template::json_truthy(&v))
+                    })
                     .unwrap_or(false)
             })
             .unwrap_or(false)
@@ -665,6 +681,9 @@ struct ItemResult {
     pre_lines: Vec<String>,
     include: Option<(Vec<Arc<Block>>, Arc<Vars>, String)>,
     include_failure: Option<IncludeFailure>,
+    /// `no_log` as templated for this execution: the callback then sees the censored
+    /// result and the item label `(censored due to no_log)`.
+    no_log: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -689,7 +708,48 @@ fn run_once_item(
         pre_lines: Vec::new(),
         include: None,
         include_failure: None,
+        no_log: false,
     };
+    // `no_log` is templated per item (the label of a skipped item is censored too); a value
+    // that is not a boolean masks the output as well (ansible-core warns and censors).
+    if let Some(v) = task.keyword("no_log") {
+        let inner = match runner.templar.render(v, &vars) {
+            Ok(v) => match modules::to_bool(&v) {
+                Some(b) => {
+                    ir.no_log = b;
+                    None
+                }
+                None => Some(format!(
+                    "The value {} could not be converted to 'bool'.",
+                    crate::template::pyrepr::json_repr(&v)
+                )),
+            },
+            Err(e) => Some(e.message().to_string()),
+        };
+        if let Some(inner) = inner {
+            // ansible-core's `_get_no_log`: the task fails post-validating the keyword, and
+            // its output is masked anyway, with a warning saying so.
+            ir.no_log = true;
+            let keyword = "Error processing keyword 'no_log'";
+            let at = task.keyword_origin("no_log");
+            let message = format!("{keyword}: {inner}");
+            let chain = vec![(format!("{keyword}."), at.clone()), (inner, at)];
+            let mut warning = format!(
+                "Invalid no_log value for task, output will be masked: {message}\n\nInvalid no_log value for task, output will be masked."
+            );
+            for (m, o) in &chain {
+                warning.push_str(&format!(
+                    "\n\n<<< caused by >>>\n\n{m}\n{}",
+                    source_context(o, None)
+                ));
+            }
+            runner.display.warning(&warning);
+            let mut ir = fail_item(ir, message, chain);
+            // Raised before the task's execution: no `changed` in the result.
+            ir.result.insert("_ansible_no_changed".into(), json!(true));
+            return ir;
+        }
+    }
     match check_when(runner, &task.when, &vars) {
         Ok(Some(cond)) => {
             ir.skipped_cond = Some(cond);
@@ -703,6 +763,36 @@ fn run_once_item(
             ir.chain = Some(e);
             return ir;
         }
+    }
+    // Boolean keywords are post-validated once the task is past its conditional: a value
+    // that is not a boolean fails the task (ansible-core's `Task.post_validate`).
+    for name in [
+        "any_errors_fatal",
+        "become",
+        "check_mode",
+        "delegate_facts",
+        "diff",
+        "ignore_errors",
+        "ignore_unreachable",
+    ] {
+        let Some(v) = task.keyword(name) else {
+            continue;
+        };
+        let inner = match runner.templar.render(v, &vars) {
+            Ok(v) if v.is_null() || modules::to_bool(&v).is_some() => continue,
+            Ok(v) => format!(
+                "The value {} could not be converted to 'bool'.",
+                crate::template::pyrepr::json_repr(&v)
+            ),
+            Err(e) => e.message().to_string(),
+        };
+        let keyword = format!("Error processing keyword '{name}'");
+        let at = task.keyword_origin(name);
+        let message = format!("{keyword}: {inner}");
+        let chain = vec![(format!("{keyword}."), at.clone()), (inner, at)];
+        let mut ir = fail_item(ir, message, chain);
+        ir.result.insert("_ansible_no_changed".into(), json!(true));
+        return ir;
     }
     // Delegation.
     if let Some(d) = task.keyword("delegate_to") {
@@ -819,6 +909,60 @@ fn run_once_item(
                     (inner.clone(), at),
                 ];
                 return fail_item(ir, format!("{outer}: {inner}"), chain);
+            }
+        }
+    }
+    // `module_defaults` for this action, under the task's own args (ansible-core's
+    // `_get_action_arg_defaults`: later mappings replace an action's earlier entry whole).
+    let mut defaults = Map::new();
+    for layer in action_defaults(task) {
+        // An entry may be one template resolving to the mapping (`copy: "{{ d }}"`).
+        let layer = match layer {
+            Value::String(_) => match runner.templar.render(&layer, &vars) {
+                Ok(v) => v,
+                Err(e) => {
+                    let message = format!(
+                        "Finalization of task args for '{}' failed: {}",
+                        task.action_fqcn,
+                        e.message()
+                    );
+                    let chain = vec![(message.clone(), task.keyword_origin("module_defaults"))];
+                    return fail_item(ir, message, chain);
+                }
+            },
+            other => other,
+        };
+        match layer {
+            Value::Object(m) => defaults.extend(m),
+            Value::Null => {}
+            other => {
+                let message = format!(
+                    "Finalization of task args for '{}' failed: module_defaults for the action must resolve to a 'dict' not '{}'.",
+                    task.action_fqcn,
+                    crate::template::json_type_name(&other)
+                );
+                let chain = vec![(message.clone(), task.keyword_origin("module_defaults"))];
+                return fail_item(ir, message, chain);
+            }
+        }
+    }
+    for (k, v) in defaults {
+        if args.contains_key(&k) {
+            continue;
+        }
+        match runner.templar.render(&v, &vars) {
+            Ok(rv) if !is_omit(&rv) => {
+                args.insert(k, rv);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let message = format!(
+                    "Finalization of task args for '{}' failed: Error while resolving value for '{k}': {}",
+                    task.action_fqcn,
+                    e.message()
+                );
+                let chain = vec![(message.clone(), task.keyword_origin("module_defaults"))];
+                return fail_item(ir, message, chain);
             }
         }
     }
@@ -950,8 +1094,36 @@ fn run_once_item(
             search_dirs: search_dirs(task, ctx),
             display: Vec::new(),
             environment: environment.clone(),
+            verbosity: runner.display.verbosity,
         };
         let mut result = module.run(&mut mctx, &args);
+        // An error the action raises (rather than a failed result): `Task failed: MESSAGE`.
+        if result.remove("_ansible_raised").is_some() {
+            let message = result.get("msg").map(text_of).unwrap_or_default();
+            // A cause at one of the task's argument keys (set_fact's variable names).
+            let chain = match result.remove("_ansible_raised_key") {
+                Some(key) => {
+                    let at = task
+                        .arg_origins
+                        .get(&format!("key:{}", text_of(&key)))
+                        .cloned()
+                        .unwrap_or_else(|| task.origin_action.clone());
+                    let mut cause = message.clone();
+                    if let Some(h) = result.remove("_ansible_raised_help") {
+                        cause = format!("{cause}{HELP_MARK}{}", text_of(&h));
+                    }
+                    result.insert("msg".into(), json!(format!("Task failed: {message}")));
+                    vec![(cause, at)]
+                }
+                None => {
+                    result.remove("changed");
+                    Vec::new()
+                }
+            };
+            ir.result = result;
+            ir.chain = Some(ChainError { message, chain });
+            return ir;
+        }
         let shown_lines = std::mem::take(&mut mctx.display);
         // Past its timeout the attempt ends at the deadline with ansible-core's
         // TaskTimeoutError result; no retry, no failed_when (the error leaves the loop).
@@ -1561,6 +1733,7 @@ fn merge_single(
         return;
     }
     let label = host_label(runner, host, ir.delegate.as_deref());
+    let no_log = ir.no_log;
     let mut result = ir.result;
     if let Some(failure) = ir.include_failure {
         include_failure_outcome(runner, host, out, failure, &result);
@@ -1568,7 +1741,7 @@ fn merge_single(
     }
     // A failure raised while running the task carries `changed: false` (TaskExecutor's
     // `_execute`).
-    if ir.chain.is_some() {
+    if ir.chain.is_some() && result.remove("_ansible_no_changed").is_none() {
         result.entry("changed").or_insert(json!(false));
     }
     if let Some((blocks, vars, name)) = ir.include {
@@ -1598,7 +1771,7 @@ fn merge_single(
         out.lines.push(format!(
             "fatal: [{}]: UNREACHABLE! => {}",
             unreached_label(host, ir.delegate.as_deref()),
-            dump_result(&result, runner.display.verbosity)
+            dump_result(&callback_view(&result, no_log), runner.display.verbosity)
         ));
         return;
     }
@@ -1608,10 +1781,10 @@ fn merge_single(
         out.changed = changed;
         out.lines
             .extend(failure_block(task, &result, ir.chain.as_ref()));
-        let mut shown = result.clone();
+        let mut shown = callback_view(&result, no_log);
         shown.remove("failed");
         // The callback strips `changed` from debug's result, as it strips all but `msg`.
-        if ir.chain.is_some() && task.action == "debug" {
+        if ir.chain.is_some() && task.action == "debug" && !no_log {
             shown.remove("changed");
         }
         out.lines.push(format!(
@@ -1624,20 +1797,31 @@ fn merge_single(
         }
     } else if skipped {
         out.skipped = true;
-        out.lines.push(format!("skipping: [{label}]"));
+        let mut line = format!("skipping: [{label}]");
+        // At -v the callback shows why (`debug` under its `verbosity`: "Verbosity threshold
+        // not met.").
+        let shown = callback_view(&result, no_log);
+        if verbose(&shown, runner.display.verbosity) {
+            line.push_str(&format!(
+                " => {}",
+                dump_result(&clean_debug(task, &shown), runner.display.verbosity)
+            ));
+        }
+        out.lines.push(line);
     } else {
         out.changed = changed;
+        let shown = callback_view(&result, no_log);
         if changed {
-            if let Some(d) = result.get("diff") {
+            if let Some(d) = shown.get("diff") {
                 out.lines.extend(crate::output::diff::render(d));
             }
         }
         let status = if changed { "changed" } else { "ok" };
         let mut line = format!("{status}: [{label}]");
-        if verbose(&result, runner.display.verbosity) {
+        if verbose(&shown, runner.display.verbosity) {
             line.push_str(&format!(
                 " => {}",
-                dump_result(&clean_debug(task, &result), runner.display.verbosity)
+                dump_result(&clean_debug(task, &shown), runner.display.verbosity)
             ));
         }
         out.lines.push(line);
@@ -1709,6 +1893,25 @@ fn include_failure_outcome(
         ));
     }
     out.include_failure = Some(failure);
+}
+
+/// The result as the callback receives it: censored under `no_log` (ansible-core's
+/// `as_callback_task_result`), else whole.
+fn callback_view(result: &Map<String, Value>, no_log: bool) -> Map<String, Value> {
+    if no_log {
+        crate::output::censor(result)
+    } else {
+        result.clone()
+    }
+}
+
+/// The item label the callback prints: `(censored due to no_log)` under `no_log`.
+fn shown_label(label: &str, no_log: bool) -> String {
+    if no_log {
+        "(censored due to no_log)".into()
+    } else {
+        label.to_string()
+    }
 }
 
 fn verbose(result: &Map<String, Value>, verbosity: u8) -> bool {
@@ -1824,6 +2027,8 @@ fn run_loop(
             ignore_errors,
         );
         out.lines.extend(ir.pre_lines.iter().cloned());
+        let no_log = ir.no_log;
+        let label = shown_label(&label, no_log);
         let mut r = ir.result.clone();
         r.insert(loop_var.clone(), item.clone());
         r.insert("ansible_loop_var".into(), json!(loop_var));
@@ -1841,7 +2046,9 @@ fn run_loop(
             results.push(Value::Object(crate::output::strip_internal(&r)));
             continue;
         }
-        all_skipped = false;
+        if ir.include_failure.is_some() || ir.include.is_some() {
+            all_skipped = false;
+        }
         if let Some(failure) = ir.include_failure {
             // The loop's include fails as a whole (ansible-core fails the task's result).
             let result = ir.result.clone();
@@ -1869,20 +2076,30 @@ fn run_loop(
             out.lines.push(format!(
                 "failed: [{}] (item={label}) => {}",
                 unreached_label(host, ir.delegate.as_deref()),
-                dump_result(&r, runner.display.verbosity)
+                dump_result(&callback_view(&r, no_log), runner.display.verbosity)
             ));
             let mut kept = crate::output::strip_internal(&r);
             kept.insert("exception".into(), json!("(traceback unavailable)"));
             results.push(Value::Object(kept));
             any_unreachable = true;
+            all_skipped = false;
             continue;
         }
+        if !failed && r.get("skipped").and_then(Value::as_bool) == Some(true) {
+            // The action skipped this item itself (`debug` above its verbosity).
+            out.lines
+                .push(format!("skipping: [{label_host}] => (item={label}) "));
+            r.entry("failed").or_insert(json!(false));
+            results.push(Value::Object(crate::output::strip_internal(&r)));
+            continue;
+        }
+        all_skipped = false;
         r.entry("failed").or_insert(json!(false));
         if failed {
             any_failed = true;
             any_changed |= changed;
             out.lines.extend(failure_block(task, &r, ir.chain.as_ref()));
-            let mut shown = r.clone();
+            let mut shown = callback_view(&r, no_log);
             shown.remove("failed");
             out.lines.push(format!(
                 "failed: [{label_host}] (item={label}) => {}",
@@ -1890,17 +2107,18 @@ fn run_loop(
             ));
         } else {
             any_changed |= changed;
+            let shown = callback_view(&r, no_log);
             if changed {
-                if let Some(d) = r.get("diff") {
+                if let Some(d) = shown.get("diff") {
                     out.lines.extend(crate::output::diff::render(d));
                 }
             }
             let status = if changed { "changed" } else { "ok" };
             let mut line = format!("{status}: [{label_host}] => (item={label})");
-            if verbose(&r, runner.display.verbosity) {
+            if verbose(&shown, runner.display.verbosity) {
                 line.push_str(&format!(
                     " => {}",
-                    dump_result(&clean_debug(task, &r), runner.display.verbosity)
+                    dump_result(&clean_debug(task, &shown), runner.display.verbosity)
                 ));
             }
             out.lines.push(line);
@@ -2125,6 +2343,39 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
         }
         Err(e) => modules::action_fail(&e),
     }
+}
+
+/// The `module_defaults` entries that apply to the task's action, merged: an entry keyed by
+/// the action's short name, `ansible.builtin.` or `ansible.legacy.` name, later mappings
+/// replacing earlier ones. Groups (`group/NAME`): ansible.builtin's only group holding a
+/// builtin module is `testgroup` (ping).
+fn action_defaults(task: &Task) -> Vec<Value> {
+    let mut merged: indexmap::IndexMap<String, Value> = indexmap::IndexMap::new();
+    for mapping in &task.module_defaults {
+        for (k, v) in mapping {
+            let key = k
+                .strip_prefix("ansible.builtin.")
+                .or_else(|| k.strip_prefix("ansible.legacy."))
+                .unwrap_or(k);
+            merged.insert(key.to_string(), v.clone());
+        }
+    }
+    let mut out = Vec::new();
+    let in_group = |g: &str| {
+        let g = g.strip_prefix("ansible.builtin.").unwrap_or(g);
+        g == "testgroup" && task.action == "ping"
+    };
+    for (k, v) in &merged {
+        if let Some(g) = k.strip_prefix("group/") {
+            if in_group(g) {
+                out.push(v.clone());
+            }
+        }
+    }
+    if let Some(v) = merged.get(&task.action) {
+        out.push(v.clone());
+    }
+    out
 }
 
 #[cfg(test)]

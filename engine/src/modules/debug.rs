@@ -1,9 +1,22 @@
 //! `debug`: print `msg` (already templated) or the value of `var`, with Ansible's result
-//! shape (`_ansible_verbose_always` so the callback prints it indented).
+//! shape (`_ansible_verbose_always` so the callback prints it indented), skipped when its
+//! `verbosity` is above the run's `-v` count.
 
 use serde_json::{json, Value};
 
+use super::spec::{opt, spec, Kind, ModuleName, Spec};
 use super::{Args, Module, ModuleCtx, ModuleResult};
+
+/// The debug action's own argument spec (ansible-core's `validate_argument_spec` call).
+const SPEC: Spec = spec(
+    ModuleName::AsWritten,
+    &[
+        opt("msg", Kind::Raw),
+        opt("var", Kind::Str),
+        opt("verbosity", Kind::Int),
+    ],
+)
+.mutually_exclusive(&[&["msg", "var"]]);
 
 pub struct Debug;
 
@@ -13,9 +26,24 @@ impl Module for Debug {
     }
 
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        let args = match super::validated(ctx, &SPEC, args) {
+            Ok(a) => a,
+            // The action raises: the headline is `Task failed: MESSAGE`, not a module's.
+            Err(mut r) => {
+                r.insert("_ansible_raised".into(), json!(true));
+                return r;
+            }
+        };
         let mut r = super::ok(false);
-        if let (Some(_), Some(_)) = (args.get("msg"), args.get("var")) {
-            return super::action_fail("'msg' and 'var' are incompatible options");
+        let verbosity = args.get("verbosity").and_then(Value::as_i64).unwrap_or(0);
+        if verbosity > i64::from(ctx.verbosity) {
+            r.insert(
+                "skipped_reason".into(),
+                json!("Verbosity threshold not met."),
+            );
+            r.insert("skipped".into(), json!(true));
+            r.insert("failed".into(), json!(false));
+            return r;
         }
         if let Some(var) = args.get("var") {
             let name = crate::playbook::scalar_text(var);

@@ -62,6 +62,8 @@ pub struct ModuleCtx<'a> {
     /// The task's `environment:`, resolved: the variables the module's process (and the
     /// commands it runs) starts with, besides the host's own.
     pub environment: indexmap::IndexMap<String, String>,
+    /// The run's `-v` count (`debug`'s `verbosity:` is compared with it).
+    pub verbosity: u8,
 }
 
 impl ModuleCtx<'_> {

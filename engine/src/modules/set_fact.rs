@@ -20,15 +20,22 @@ impl Module for SetFact {
             }
             // A rare place where Ansible templates keys ("backward-compatibility for dynamic
             // storage"): `set_fact: "{{ item }}=moo"` names its variable from the loop.
+            let raw_key = k.clone();
             let k = match ctx.templar.render_str(k, &ctx.vars) {
                 Ok(Value::String(s)) => s,
                 Ok(other) => other.to_string(),
                 Err(e) => return super::action_fail(&e.to_string()),
             };
             if !is_identifier(&k) {
-                return super::action_fail(&format!(
-                    "The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
-                ));
+                // ansible-core raises here (`Invalid variable name`), pointing at the key.
+                let mut r = super::fail(&format!("Invalid variable name '{k}'."));
+                r.insert("_ansible_raised".into(), json!(true));
+                r.insert("_ansible_raised_key".into(), json!(raw_key));
+                r.insert(
+                    "_ansible_raised_help".into(),
+                    json!("Variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores."),
+                );
+                return r;
             }
             facts.insert(k, v.clone());
         }

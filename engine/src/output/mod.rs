@@ -157,6 +157,30 @@ pub fn dump_result(result: &Map<String, Value>, verbosity: u8) -> String {
     )
 }
 
+/// What the callback sees of a result under `no_log: true` (ansible-core's `censor_result`):
+/// only the keys it preserves, and the `censored` notice.
+pub fn censor(result: &Map<String, Value>) -> Map<String, Value> {
+    const PRESERVE: &[&str] = &[
+        "attempts",
+        "changed",
+        "retries",
+        "exception",
+        "warnings",
+        "deprecations",
+    ];
+    let mut out: Map<String, Value> = result
+        .iter()
+        .filter(|(k, _)| PRESERVE.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    out.insert("censored".into(), Value::String(CENSORED.into()));
+    out
+}
+
+/// The notice a censored result carries.
+pub const CENSORED: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
 /// Removes `_ansible_*` keys (recursively, as `strip_internal_keys` does) and `invocation`.
 pub fn strip_internal(result: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();

@@ -166,6 +166,10 @@ struct Inherit {
     tags: Vec<String>,
     vars: Map<String, Value>,
     keywords: Map<String, Value>,
+    /// Where each of `keywords` was written (errors about its value point there).
+    keyword_origins: BTreeMap<String, Origin>,
+    /// `module_defaults:` mappings, outermost first (a later one wins per action).
+    module_defaults: Vec<Map<String, Value>>,
     /// `environment:` entries, outermost first (they add up rather than override).
     environment: Vec<EnvEntry>,
     role: Option<Arc<RoleRef>>,
@@ -370,12 +374,19 @@ impl Loader {
             if let Some(v) = node.get(k) {
                 if *k != "run_once" {
                     inherit.keywords.insert((*k).to_string(), v.to_value());
+                    inherit
+                        .keyword_origins
+                        .insert((*k).to_string(), Self::origin(path, v));
                 }
             }
         }
         if let Some(env) = node.get("environment") {
             inherit.environment.extend(env_entries(path, env));
         }
+        if let Some(md) = node.get("module_defaults") {
+            inherit.module_defaults.extend(module_defaults(path, md)?);
+        }
+        refuse_unsupported(path, node, &inherit.keywords)?;
         self.role_handlers.clear();
         self.roles_in_play.clear();
         self.roles_used.clear();
@@ -465,7 +476,10 @@ impl Loader {
                         params.extend(vars_map(path, v)?);
                     }
                     "environment" => inh.environment.extend(env_entries(path, v)),
+                    "module_defaults" => inh.module_defaults.extend(module_defaults(path, v)?),
                     other if COMMON_KEYWORDS.contains(&other) => {
+                        inh.keyword_origins
+                            .insert(key.clone(), Self::origin(path, v));
                         inh.keywords.insert(key, v.to_value());
                     }
                     _ => {
@@ -713,6 +727,7 @@ impl Loader {
         }
         let mut inh = inherit.clone();
         apply_inherited(path, node, &mut inh)?;
+        refuse_unsupported(path, node, &inh.keywords)?;
         let list = |this: &mut Self, key: &str| -> Result<Vec<Item>, LoadError> {
             let mut items = Vec::new();
             for b in this.blocks(path, node.get(key), &inh)? {
@@ -928,6 +943,8 @@ impl Loader {
         if let Some(a) = actions.first().map(|(_, v)| *v) {
             for (k, v) in a.dict_entries() {
                 arg_origins.insert(k.key_string(), Self::origin(path, v));
+                // Where the key itself is (set_fact's invalid variable names point there).
+                arg_origins.insert(format!("key:{}", k.key_string()), Self::origin(path, k));
                 // The keys of an include's `apply:`, for "not a valid attribute for a Block".
                 if k.key_string() == "apply" {
                     for (ak, _) in v.dict_entries() {
@@ -981,6 +998,11 @@ impl Loader {
             }
         }
         let mut keywords = inherit.keywords.clone();
+        let mut keyword_origins = inherit.keyword_origins.clone();
+        let mut task_module_defaults = inherit.module_defaults.clone();
+        if let Some(md) = node.get("module_defaults") {
+            task_module_defaults.extend(module_defaults(path, md)?);
+        }
         for (k, v) in node.dict_entries() {
             let key = k.key_string();
             if matches!(
@@ -1001,15 +1023,18 @@ impl Loader {
                     | "action"
                     | "local_action"
                     | "environment"
+                    | "module_defaults"
             ) || key.starts_with("with_")
             {
                 continue;
             }
             if COMMON_KEYWORDS.contains(&key.as_str()) || TASK_ONLY_KEYWORDS.contains(&key.as_str())
             {
+                keyword_origins.insert(key.clone(), Self::origin(path, v));
                 keywords.insert(key, v.to_value());
             }
         }
+        refuse_unsupported(path, node, &keywords)?;
         if node.get("local_action").is_some() {
             keywords.insert("delegate_to".into(), Value::String("localhost".into()));
         }
@@ -1048,6 +1073,8 @@ impl Loader {
             loop_control,
             register: node.get("register").map(|n| scalar_text(&n.to_value())),
             keywords,
+            keyword_origins,
+            module_defaults: task_module_defaults,
             inherited_environment: inherit.environment.clone(),
             environment: node
                 .get("environment")
@@ -1078,10 +1105,105 @@ fn apply_inherited(path: &Path, node: &Node, inh: &mut Inherit) -> Result<(), Lo
     for k in INHERITED_KEYWORDS {
         if let Some(v) = node.get(k) {
             inh.keywords.insert((*k).to_string(), v.to_value());
+            inh.keyword_origins
+                .insert((*k).to_string(), Loader::origin(path, v));
         }
     }
     if let Some(env) = node.get("environment") {
         inh.environment.extend(env_entries(path, env));
+    }
+    if let Some(md) = node.get("module_defaults") {
+        inh.module_defaults.extend(module_defaults(path, md)?);
+    }
+    Ok(())
+}
+
+/// `module_defaults:` as ansible-core's `_load_module_defaults` takes it: a mapping or a
+/// list of mappings whose keys are action names (`copy`, `ansible.builtin.copy`) or groups.
+fn module_defaults(path: &Path, node: &Node) -> Result<Vec<Map<String, Value>>, LoadError> {
+    let entries: Vec<&Node> = match &node.kind {
+        NodeKind::Scalar(yaml::Scalar::Null) => return Ok(Vec::new()),
+        NodeKind::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        match e.to_value() {
+            Value::Object(m) => out.push(m),
+            _ => {
+                return Err(LoadError::at(
+                    "The field 'module_defaults' is supposed to be a dictionary or list of dictionaries, the keys of which must be static action, module, or group names. Only the values may contain templates. For example: {'ping': \"{{ ping_defaults }}\"}",
+                    Loader::origin(path, e),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Keywords (or values of them) fleetsim cannot honour: a load error naming the keyword at
+/// the place it was written (exit 4), never silently ignored. `inherited` holds the
+/// keywords in force around and at `node` (become from a play reaches its tasks).
+fn refuse_unsupported(
+    path: &Path,
+    node: &Node,
+    inherited: &Map<String, Value>,
+) -> Result<(), LoadError> {
+    let literal = |v: &Node| match v.to_value() {
+        Value::String(s) if s.contains("{{") || s.contains("{%") => None,
+        other => Some(other),
+    };
+    for (k, v) in node.dict_entries() {
+        let key = k.key_string();
+        let why = match key.as_str() {
+            "strategy" => match literal(v) {
+                Some(Value::String(s)) if s == "linear" || s == "ansible.builtin.linear" => None,
+                Some(Value::Null) | None => None,
+                Some(other) => Some(format!(
+                    "with the value '{}' (fleetsim plays the linear strategy only)",
+                    scalar_text(&other)
+                )),
+            },
+            "async" => match literal(v) {
+                Some(Value::Number(n)) if n.as_f64() == Some(0.0) => None,
+                Some(Value::String(s)) if s.trim() == "0" => None,
+                Some(Value::Null) => None,
+                _ => Some(
+                    "(background tasks with async/poll and async_status are not simulated)"
+                        .to_string(),
+                ),
+            },
+            "fact_path" => Some("(local facts from fact_path are not simulated)".to_string()),
+            "gather_subset" => match literal(v) {
+                Some(Value::String(s)) if s == "all" => None,
+                Some(Value::Array(a)) if a == vec![Value::String("all".into())] => None,
+                Some(Value::Null) => None,
+                _ => {
+                    Some("with a subset other than 'all' (fleetsim gathers every fact)".to_string())
+                }
+            },
+            "become_user" => {
+                let become_on = node
+                    .get("become")
+                    .map(Node::to_value)
+                    .or_else(|| inherited.get("become").cloned())
+                    .and_then(|b| crate::modules::to_bool(&b))
+                    .unwrap_or(false);
+                match literal(v) {
+                    Some(Value::String(s)) if become_on && s != "root" => Some(format!(
+                        "with the user '{s}' (tasks on simulated hosts run as root)"
+                    )),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(LoadError::at(
+                format!("fleetsim does not support the keyword '{key}' {why} yet"),
+                Loader::origin(path, k),
+            ));
+        }
     }
     Ok(())
 }
@@ -1338,4 +1460,20 @@ fn absolute(p: &Path) -> PathBuf {
             .map(|d| d.join(p))
             .unwrap_or_else(|_| p.to_path_buf())
     }
+}
+
+/// Every keyword the loader accepts on a play, block, task or role entry (sorted, deduped);
+/// `with_<lookup>` is accepted besides these. COVERAGE.md lists each with its status.
+pub fn accepted_keywords() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = PLAY_KEYWORDS
+        .iter()
+        .chain(COMMON_KEYWORDS)
+        .chain(BLOCK_ONLY_KEYWORDS)
+        .chain(TASK_ONLY_KEYWORDS)
+        .chain(INCLUDE_KEYWORDS)
+        .copied()
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
 }

@@ -20,7 +20,9 @@ use serde_json::{Map, Value};
 use crate::diag::Origin;
 
 pub use error::LoadError;
-pub use load::{load_playbook, load_task_file, resolve_task_file, scalar_text, Loader};
+pub use load::{
+    accepted_keywords, load_playbook, load_task_file, resolve_task_file, scalar_text, Loader,
+};
 
 /// A loaded playbook: its plays in order, `import_playbook` already expanded.
 #[derive(Debug, Clone)]
@@ -139,6 +141,10 @@ pub struct Task {
     /// delegate_to, delegate_facts, run_once, ignore_errors, ignore_unreachable, retries,
     /// delay, no_log, check_mode, diff, throttle, any_errors_fatal, become...
     pub keywords: Map<String, Value>,
+    /// Where each keyword's value was written (the innermost place that set it).
+    pub keyword_origins: BTreeMap<String, Origin>,
+    /// `module_defaults` of the play, roles, blocks and the task, outermost first.
+    pub module_defaults: Vec<Map<String, Value>>,
     /// `environment:` entries of the play, roles, blocks and imports around the task,
     /// outermost first (Ansible's `extend`/`prepend` field).
     pub inherited_environment: Vec<EnvEntry>,
@@ -192,6 +198,14 @@ impl Task {
 
     pub fn keyword(&self, name: &str) -> Option<&Value> {
         self.keywords.get(name)
+    }
+
+    /// Where keyword `name` was written, else the task itself.
+    pub fn keyword_origin(&self, name: &str) -> Origin {
+        self.keyword_origins
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.origin.clone())
     }
 
     /// The task's environment entries, outermost first, as Ansible's `_extend_value` joins

@@ -1,6 +1,7 @@
 //! Lookups (`lookup('file', ...)`, `query`/`q`) served by the simulated controller through the
 //! [`LookupHost`] trait, with Ansible's result munging (`wantlist`, comma joining, `errors=`).
 
+use indexmap::IndexMap;
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
@@ -522,12 +523,14 @@ fn match_hosts(groups: &Value, pattern: &str) -> Result<Vec<String>, Error> {
 pub const LOOKUP_NAMES: &[&str] = &[
     "cartesian",
     "config",
+    "csvfile",
     "dict",
     "env",
     "file",
     "fileglob",
     "first_found",
     "indexed_items",
+    "ini",
     "inventory_hostnames",
     "items",
     "lines",
@@ -593,6 +596,8 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
             }
             Ok(out)
         }
+        "csvfile" => csvfile(terms, kwargs),
+        "ini" => ini(terms, kwargs),
         "vars" => {
             let (_, ctx) = super::current().ok_or_else(|| err("no render"))?;
             let mut out = Vec::new();
@@ -999,4 +1004,310 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             .unwrap_or_else(|| "%Y-%m-%d %H:%M:%S.%f".into());
         Ok(Value::from(super::filters::strftime(&fmt, epoch)))
     });
+}
+
+/// A lookup option given as text or value, as ansible-core's `set_option` converts it.
+fn opt_int(name: &str, v: &Value) -> Result<i64, Error> {
+    if let Some(i) = v.as_i64() {
+        return Ok(i);
+    }
+    let s = py_str(v);
+    s.trim().parse::<i64>().map_err(|_| {
+        lookup_err(
+            name,
+            format!(
+                "Invalid type for configuration option {}: int() argument is not an integer: {}",
+                super::pyrepr::str_repr(name),
+                super::pyrepr::str_repr(&s)
+            ),
+        )
+    })
+}
+
+fn opt_bool(v: &Value) -> bool {
+    match v.as_str() {
+        Some(s) => matches!(
+            s.trim().to_lowercase().as_str(),
+            "1" | "true" | "yes" | "on" | "y" | "t"
+        ),
+        None => v.is_true(),
+    }
+}
+
+/// Finds and reads a lookup's file in `files/` (through the lookup host, whose reads stay in
+/// the controller's sandbox).
+fn lookup_file_text(name: &str, file: &str) -> Result<String, Error> {
+    let h = host()?;
+    let path = h.find_file(file, "files").ok_or_else(|| {
+        lookup_err(
+            name,
+            "expected str, bytes or os.PathLike object, not NoneType",
+        )
+    })?;
+    h.read_file(&path).ok_or_else(|| {
+        lookup_err(
+            name,
+            format!(
+                "Unable to access the file {}.",
+                super::pyrepr::str_repr(file)
+            ),
+        )
+    })
+}
+
+/// `csvfile`: the `col` column of the first row whose `keycol` column is the key.
+fn csvfile(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
+    const NAME: &str = "csvfile";
+    let mut opts: IndexMap<String, Value> = IndexMap::new();
+    opts.insert("col".into(), Value::from(1));
+    opts.insert("keycol".into(), Value::from(0));
+    opts.insert("default".into(), Value::from(()));
+    opts.insert("delimiter".into(), Value::from("TAB"));
+    opts.insert("file".into(), Value::from("ansible.csv"));
+    opts.insert("encoding".into(), Value::from("utf-8"));
+    for (k, v) in kwargs {
+        if opts.contains_key(k) {
+            opts.insert(k.clone(), v.clone());
+        }
+    }
+    let terms = flat_terms(terms)?;
+    if terms.is_empty() {
+        return Err(lookup_err(NAME, "Search key is required but was not found"));
+    }
+    let mut out = Vec::new();
+    for t in terms {
+        let kv = crate::playbook::kv::parse_kv(&py_str(&t), false);
+        let Some(key) = kv.get("_raw_params").map(crate::playbook::scalar_text) else {
+            return Err(lookup_err(NAME, "Search key is required but was not found"));
+        };
+        for (k, v) in &kv {
+            if k == "_raw_params" {
+                continue;
+            }
+            if !opts.contains_key(k) {
+                return Err(lookup_err(
+                    NAME,
+                    format!("{} is not a valid option", super::pyrepr::str_repr(k)),
+                ));
+            }
+            opts.insert(k.clone(), Value::from(crate::playbook::scalar_text(v)));
+        }
+        let encoding = py_str(&opts["encoding"]).to_lowercase().replace('_', "-");
+        if !matches!(encoding.as_str(), "utf-8" | "utf8" | "ascii") {
+            return Err(lookup_err(
+                NAME,
+                format!(
+                    "fleetsim reads files as UTF-8 only, not {}",
+                    py_str(&opts["encoding"])
+                ),
+            ));
+        }
+        let mut delimiter = py_str(&opts["delimiter"]);
+        if delimiter == "TAB" {
+            delimiter = "\t".into();
+        }
+        let mut chars = delimiter.chars();
+        let (Some(delim), None) = (chars.next(), chars.next()) else {
+            return Err(lookup_err(
+                NAME,
+                "\"delimiter\" must be a 1-character string",
+            ));
+        };
+        let col = opt_int("col", &opts["col"])?;
+        let keycol = opt_int("keycol", &opts["keycol"])?;
+        let text = lookup_file_text(NAME, &py_str(&opts["file"]))?;
+        let index = |row: &[String], i: i64| -> Result<String, Error> {
+            let at = if i < 0 { row.len() as i64 + i } else { i };
+            usize::try_from(at)
+                .ok()
+                .and_then(|i| row.get(i).cloned())
+                .ok_or_else(|| lookup_err(NAME, "list index out of range"))
+        };
+        let mut found = None;
+        for row in super::lookup_files::csv_rows(&text, delim) {
+            if row.is_empty() {
+                continue;
+            }
+            if index(&row, keycol)? == key {
+                found = Some(index(&row, col)?);
+                break;
+            }
+        }
+        match found {
+            Some(v) => out.push(Value::from(v)),
+            None if !opts["default"].is_none() => out.push(opts["default"].clone()),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// `ini`: a value of an INI (or Java properties) file's section, or the values whose keys
+/// match a regular expression.
+fn ini(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
+    const NAME: &str = "ini";
+    let mut opts: IndexMap<String, Value> = IndexMap::new();
+    for (k, v) in [
+        ("type", Value::from("ini")),
+        ("file", Value::from("ansible.ini")),
+        ("section", Value::from("global")),
+        ("re", Value::from(false)),
+        ("encoding", Value::from("utf-8")),
+        ("default", Value::from("")),
+        ("case_sensitive", Value::from(false)),
+        ("allow_no_value", Value::from(false)),
+        ("interpolation", Value::from(true)),
+    ] {
+        opts.insert(k.into(), v);
+    }
+    for (k, v) in kwargs {
+        let k = if k == "allow_none" {
+            "allow_no_value"
+        } else {
+            k
+        };
+        if opts.contains_key(k) {
+            opts.insert(k.to_string(), v.clone());
+        }
+    }
+    let parser_opts = super::lookup_files::IniOptions {
+        case_sensitive: opt_bool(&opts["case_sensitive"]),
+        allow_no_value: opt_bool(&opts["allow_no_value"]),
+    };
+    let interpolation = opt_bool(&opts["interpolation"]);
+    let mut parsed = super::lookup_files::Ini::default();
+    let mut out = Vec::new();
+    for t in flat_terms(terms)? {
+        let term = py_str(&t);
+        let mut key = term.clone();
+        if term.contains('=') || term.trim().contains(' ') {
+            // ansible-core's `_parse_params`: a phrase without a known `option=` joins the
+            // phrase before it (values with spaces).
+            let mut grouped: IndexMap<String, String> = IndexMap::new();
+            let mut this_key = "key".to_string();
+            for (i, phrase) in term.split_whitespace().enumerate() {
+                if phrase.contains('=') {
+                    for k in opts.keys() {
+                        if phrase.contains(&format!("{k}=")) {
+                            this_key = k.clone();
+                        }
+                    }
+                }
+                let slot = grouped.entry(this_key.clone()).or_default();
+                if i == 0 || slot.is_empty() {
+                    *slot = phrase.to_string();
+                } else {
+                    slot.push(' ');
+                    slot.push_str(phrase);
+                }
+            }
+            let params: Vec<&str> = grouped.values().map(String::as_str).collect();
+            let mut updated_key = false;
+            for param in &params {
+                if param.contains('=') {
+                    let parts: Vec<&str> = param.split('=').collect();
+                    if parts.len() != 2 {
+                        return Err(lookup_err(
+                            NAME,
+                            format!(
+                                "Could not use {} from {}.",
+                                super::pyrepr::str_repr(param),
+                                super::pyrepr::py_repr(&Value::from_serialize(&params))
+                            ),
+                        ));
+                    }
+                    let name = if parts[0] == "allow_none" {
+                        "allow_no_value"
+                    } else {
+                        parts[0]
+                    };
+                    if !opts.contains_key(name) {
+                        return Err(lookup_err(
+                            NAME,
+                            format!("{} is not a valid option.", super::pyrepr::str_repr(name)),
+                        ));
+                    }
+                    opts.insert(name.to_string(), Value::from(parts[1]));
+                } else if !updated_key {
+                    key = param.to_string();
+                    updated_key = true;
+                }
+            }
+            if !updated_key {
+                return Err(lookup_err(
+                    NAME,
+                    format!("No key to look up was provided as first term within string inline options: {term}"),
+                ));
+            }
+        }
+        let encoding = py_str(&opts["encoding"]).to_lowercase().replace('_', "-");
+        if !matches!(encoding.as_str(), "utf-8" | "utf8" | "ascii") {
+            return Err(lookup_err(
+                NAME,
+                format!(
+                    "fleetsim reads files as UTF-8 only, not {}",
+                    py_str(&opts["encoding"])
+                ),
+            ));
+        }
+        let file = py_str(&opts["file"]);
+        let mut text = lookup_file_text(NAME, &file)?;
+        let mut section = py_str(&opts["section"]);
+        if py_str(&opts["type"]) == "properties" {
+            text = format!("[java_properties]\n{text}");
+            section = "java_properties".into();
+        }
+        parsed
+            .parse(&text, &file, &parser_opts)
+            .map_err(|e| lookup_err(NAME, e))?;
+        let regex = if opt_bool(&opts["re"]) {
+            Some(
+                fancy_regex::Regex::new(&crate::pyre::to_rust(&key))
+                    .map_err(|e| lookup_err(NAME, e))?,
+            )
+        } else {
+            None
+        };
+        let got = parsed
+            .get(
+                &section,
+                &key,
+                regex.as_ref(),
+                interpolation,
+                parser_opts.case_sensitive,
+            )
+            .map_err(|e| {
+                if e.is_empty() {
+                    lookup_err(
+                        NAME,
+                        format!(
+                            "No section {} in {}.",
+                            super::pyrepr::str_repr(&section),
+                            super::pyrepr::str_repr(&file)
+                        ),
+                    )
+                } else {
+                    lookup_err(NAME, e)
+                }
+            })?;
+        match got {
+            Some(values) if regex.is_some() => {
+                out.extend(values.into_iter().map(|v| match v {
+                    Some(s) => Value::from(s),
+                    None => Value::from(()),
+                }));
+            }
+            Some(values) => {
+                if let Some(Some(s)) = values.into_iter().next() {
+                    out.push(Value::from(s));
+                }
+            }
+            None => {
+                if !opts["default"].is_none() {
+                    out.push(opts["default"].clone());
+                }
+            }
+        }
+    }
+    Ok(out)
 }

@@ -25,6 +25,7 @@
 mod convert;
 mod error;
 pub(crate) mod filters;
+mod lookup_files;
 mod lookups;
 mod methods;
 mod mutable;

@@ -1509,7 +1509,7 @@ fn registry_lists_what_templates_can_use() {
         let err = lk(&format!("{{{{ lookup('{n}') }}}}"));
         if let Err(e) = err {
             assert!(
-                !e.message().contains("was not found"),
+                !e.message().contains(&format!("'{n}' was not found")),
                 "{n}: {}",
                 e.message()
             );

@@ -237,7 +237,27 @@ impl Builder<'_> {
             if t.handle == "tag:yaml.org,2002:" {
                 return self.tagged_scalar(value, &t.suffix, mark);
             }
-            // Local tags (`!unsafe`, `!vault`) keep the text as it is written.
+            // `!unsafe` text is never templated by Ansible. fleetsim templates every string,
+            // so an unsafe value that looks like a template is refused rather than rendered;
+            // one without template markers means the same either way. `!vault` values cannot
+            // be decrypted (Vault is not simulated); other local tags keep the text.
+            let templated = ["{{", "{%", "{#"].iter().any(|m| value.contains(m));
+            if t.suffix == "unsafe" && templated {
+                return Err(YamlError::refused(
+                    self.path,
+                    self.text,
+                    span(mark),
+                    "fleetsim does not support the '!unsafe' tag on text with template markers yet (it would be templated)",
+                ));
+            }
+            if t.suffix == "vault" {
+                return Err(YamlError::refused(
+                    self.path,
+                    self.text,
+                    span(mark),
+                    "fleetsim does not simulate Ansible Vault: the '!vault' value cannot be decrypted",
+                ));
+            }
             return Ok(Scalar::Str(value.to_string()));
         }
         Ok(match style {

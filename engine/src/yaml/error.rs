@@ -22,6 +22,8 @@ pub struct YamlError {
     pub context: Box<str>,
     /// Whether the file could not be read at all (not a syntax error).
     pub io: bool,
+    /// Valid YAML that fleetsim refuses (a tag it cannot honour): the message stands alone.
+    pub refused: bool,
 }
 
 impl YamlError {
@@ -32,6 +34,7 @@ impl YamlError {
             help: None,
             context: format!("Origin: {}", path.display()).into(),
             io: true,
+            refused: false,
         }
     }
 
@@ -50,12 +53,27 @@ impl YamlError {
             help: help.map(Box::from),
             context,
             io: false,
+            refused: false,
+        }
+    }
+
+    /// Valid YAML fleetsim cannot honour, named at its place (never silently accepted).
+    pub(crate) fn refused(path: &Path, text: &str, at: Span, message: &str) -> YamlError {
+        let origin = Origin::new(PathBuf::from(path), at.line, at.col);
+        let context = source_context(&origin, Some(text)).into();
+        YamlError {
+            origin,
+            message: message.to_string(),
+            help: None,
+            context,
+            io: false,
+            refused: true,
         }
     }
 
     /// The headline Ansible prints after `[ERROR]: `.
     pub fn headline(&self) -> String {
-        if self.io {
+        if self.io || self.refused {
             self.message.clone()
         } else {
             format!("YAML parsing failed: {}", self.message)

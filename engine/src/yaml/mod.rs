@@ -241,8 +241,28 @@ mod tests {
     #[test]
     fn standard_tags_apply() {
         assert_eq!(
-            v("a: !!str 5\nb: !!int '7'\nc: !unsafe '{{ x }}'\n"),
-            json!({"a": "5", "b": 7, "c": "{{ x }}"})
+            v("a: !!str 5\nb: !!int '7'\nc: !unsafe 'plain'\n"),
+            json!({"a": "5", "b": 7, "c": "plain"})
+        );
+    }
+
+    #[test]
+    fn unsafe_text_that_would_be_templated_is_refused() {
+        let e = load("c: !unsafe '{{ x }}'\n", Path::new("v.yml")).unwrap_err();
+        assert!(e.refused, "{e}");
+        assert_eq!(
+            e.headline(),
+            "fleetsim does not support the '!unsafe' tag on text with template markers yet (it would be templated)"
+        );
+        assert_eq!((e.origin.line, e.origin.col), (1, 12));
+        let e = load(
+            "pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n",
+            Path::new("v.yml"),
+        )
+        .unwrap_err();
+        assert!(
+            e.headline().contains("'!vault' value cannot be decrypted"),
+            "{e}"
         );
     }
 

@@ -237,22 +237,74 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             b64decode(&py_str(&v)).ok_or_else(|| plugin_err("b64decode", "Incorrect padding"))?;
         Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
     });
+    // Jinja's `safe` as Ansible's templates see it: the value as text (autoescaping is off,
+    // so marking it safe changes nothing else).
+    add(env, &["safe"], |_, v| Ok(Value::from(py_str(&v))));
+    // Ansible Vault is not simulated: using it is an error, never a fake ciphertext.
+    for name in ["vault", "unvault"] {
+        add(env, &[name], move |_, _| {
+            Err(plugin_err(
+                name,
+                "fleetsim does not simulate Ansible Vault (encryption and decryption)",
+            ))
+        });
+    }
     add(env, &["password_hash"], |a, v| {
-        // Minimal: a deterministic crypt-looking string (real sha512_crypt is not reproduced).
+        // As ansible-core hashes with passlib: crypt(3) strings, passlib's implicit rounds
+        // (656000 for sha512, 535000 for sha256) unless `rounds` is given. Without a salt
+        // passlib draws a random one; here it is derived from the secret, so runs replay.
         defined(&v)?;
+        let secret = py_str(&v);
         let scheme = a.str(0, "hashtype").unwrap_or_else(|| "sha512".into());
-        let salt = a
-            .str(1, "salt")
-            .unwrap_or_else(|| sha1_hex(&py_str(&v))[..16].to_string());
-        let id = match scheme.as_str() {
-            "md5" => "1",
-            "sha256" => "5",
-            _ => "6",
+        let algo = match scheme.as_str() {
+            "md5" | "md5_crypt" => "md5_crypt",
+            "sha256" | "sha256_crypt" => "sha256_crypt",
+            "sha512" | "sha512_crypt" => "sha512_crypt",
+            "blowfish" | "bcrypt" => {
+                return Err(plugin_err(
+                    "password_hash",
+                    "fleetsim does not implement the 'bcrypt' algorithm yet",
+                ))
+            }
+            other => {
+                return Err(plugin_err(
+                    "password_hash",
+                    format!("{other} is not in the list of supported passlib algorithms: md5, blowfish, sha256, sha512"),
+                ))
+            }
         };
-        let body = b64encode(&sha256(format!("{salt}{}", py_str(&v)).as_bytes()))
-            .replace(['+', '='], "")
-            .replace('/', ".");
-        Ok(Value::from(format!("${id}${salt}${body}")))
+        let salt_size = a
+            .int(2, "salt_size")
+            .map(|n| n.max(0) as usize)
+            .unwrap_or(if algo == "md5_crypt" { 8 } else { 16 });
+        let salt = match a.str(1, "salt").filter(|s| !s.is_empty()) {
+            Some(s) => s,
+            None => {
+                const SALT_CHARS: &[u8] =
+                    b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+                sha256(secret.as_bytes())
+                    .iter()
+                    .cycle()
+                    .take(salt_size)
+                    .map(|b| SALT_CHARS[usize::from(*b) % 64] as char)
+                    .collect()
+            }
+        };
+        if !salt
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
+        {
+            return Err(plugin_err(
+                "password_hash",
+                format!("Could not hash the secret: invalid characters in {algo} salt"),
+            ));
+        }
+        let rounds = a.int(3, "rounds").filter(|r| *r > 0).map(|r| r as u32);
+        Ok(Value::from(match algo {
+            "md5_crypt" => super::crypt::md5_crypt(&secret, &salt),
+            "sha256_crypt" => super::crypt::sha256_crypt(&secret, &salt, rounds.unwrap_or(535_000)),
+            _ => super::crypt::sha512_crypt(&secret, &salt, rounds.unwrap_or(656_000)),
+        }))
     });
 }
 

@@ -2,6 +2,7 @@
 //! `urlsplit.py`, `urls.py` and Jinja's builtins, with Ansible's semantics and error texts.
 
 mod core;
+mod crypt;
 pub(crate) mod hash;
 mod jinja;
 mod lists;

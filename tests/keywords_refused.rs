@@ -1,0 +1,112 @@
+//! Keywords (and keyword values) fleetsim cannot honour stop the run at load, naming the
+//! keyword with file, line and column (exit 4), rather than being accepted and ignored.
+
+use std::process::{Command, Output};
+
+fn run(playbook: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inv"), "app1\n").unwrap();
+    std::fs::write(dir.path().join("site.yml"), playbook).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["playbook", "-i", "inv", "site.yml", "--seed", "1"])
+        .arg("--sandbox")
+        .arg(dir.path().join("sandbox"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap()
+}
+
+fn refused(playbook: &str, message: &str, place: &str) {
+    let out = run(playbook);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("[ERROR]: {message}\nOrigin: ")) && stderr.contains(place),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("PLAY ["), "{stdout}");
+}
+
+#[test]
+fn strategy_free_is_refused() {
+    refused(
+        "- hosts: all\n  strategy: free\n  tasks:\n    - debug: msg=x\n",
+        "fleetsim does not support the keyword 'strategy' with the value 'free' (fleetsim plays the linear strategy only) yet",
+        "site.yml:2:3",
+    );
+}
+
+#[test]
+fn strategy_linear_is_accepted() {
+    let out = run(
+        "- hosts: all\n  gather_facts: false\n  strategy: linear\n  tasks:\n    - debug: msg=x\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn async_is_refused_on_a_task_but_zero_is_accepted() {
+    refused(
+        "- hosts: all\n  tasks:\n    - command: sleep 1\n      async: 10\n      poll: 0\n",
+        "fleetsim does not support the keyword 'async' (background tasks with async/poll and async_status are not simulated) yet",
+        "site.yml:4:7",
+    );
+    let out = run(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo x\n      async: 0\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn become_user_other_than_root_is_refused_only_when_become_is_on() {
+    refused(
+        "- hosts: all\n  become: true\n  tasks:\n    - block:\n        - command: whoami\n      become_user: postgres\n",
+        "fleetsim does not support the keyword 'become_user' with the user 'postgres' (tasks on simulated hosts run as root) yet",
+        "site.yml:6:7",
+    );
+    let out = run(
+        "- hosts: all\n  gather_facts: false\n  become_user: postgres\n  tasks:\n    - command: whoami\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn gather_subset_and_fact_path_are_refused() {
+    refused(
+        "- hosts: all\n  gather_subset: ['!all', network]\n  tasks: []\n",
+        "fleetsim does not support the keyword 'gather_subset' with a subset other than 'all' (fleetsim gathers every fact) yet",
+        "site.yml:2:3",
+    );
+    refused(
+        "- hosts: all\n  fact_path: /etc/facts.d\n  tasks: []\n",
+        "fleetsim does not support the keyword 'fact_path' (local facts from fact_path are not simulated) yet",
+        "site.yml:2:3",
+    );
+}
+
+#[test]
+fn module_defaults_must_be_mappings() {
+    let out = run("- hosts: all\n  module_defaults: [copy]\n  tasks: []\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr.contains(
+            "The field 'module_defaults' is supposed to be a dictionary or list of dictionaries"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn vars_prompt_encrypt_is_refused() {
+    let out = run(
+        "- hosts: all\n  vars_prompt:\n    - name: pw\n      encrypt: sha512_crypt\n  tasks: []\n",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr.contains("fleetsim does not support the option 'encrypt' of vars_prompt yet"),
+        "{stderr}"
+    );
+}
