@@ -955,6 +955,11 @@ impl Runner {
         blocks: Vec<Arc<Block>>,
         hosts: &[String],
     ) -> Result<PlayEnd, i32> {
+        let blocks: Vec<Arc<Block>> = blocks
+            .iter()
+            .map(|b| self.filter_tagged(b))
+            .filter(|b| block_has_tasks(b))
+            .collect();
         let mut all_tasks: Vec<Arc<Task>> = blocks.iter().flat_map(|b| flatten_block(b)).collect();
         let blocks = Arc::new(blocks);
         let mut cursors: IndexMap<String, HostCursor> = hosts
@@ -971,7 +976,15 @@ impl Runner {
                 if !ctx.alive.contains(h) && !ctx.forced.contains(h) {
                     continue;
                 }
-                if let Some(next) = c.peek() {
+                let next = c.peek();
+                // A failure the cursor only now knows was not caught (the host failed in a
+                // rescue and its always section is done, or had nothing to run): the host is
+                // out of the play, and runs no handlers.
+                if c.failed && ctx.alive.contains(h) {
+                    ctx.alive.shift_remove(h);
+                    ctx.batch_failed.insert(h.clone());
+                }
+                if let Some(next) = next {
                     pending.push((h.clone(), next));
                 }
             }
@@ -1013,6 +1026,44 @@ impl Runner {
                 return Ok(PlayEnd::MaxFailed);
             }
         }
+    }
+
+    /// `block` without the tasks `--tags`/`--skip-tags` leave out, nor the blocks left empty,
+    /// as Ansible's `Block.filter_tagged_tasks` builds the play iterator's blocks: a rescue
+    /// whose tasks are all left out is no rescue, so its block's failure stays a failure.
+    /// Handlers run whatever the tags.
+    fn filter_tagged(&self, block: &Arc<Block>) -> Arc<Block> {
+        let keep = |items: &[Item]| -> Vec<Item> {
+            items
+                .iter()
+                .filter_map(|it| match it {
+                    Item::Task(t) => (t.is_handler || self.tags_allow(t)).then(|| it.clone()),
+                    Item::Block(b) => {
+                        let nb = self.filter_tagged(b);
+                        block_has_tasks(&nb).then_some(Item::Block(nb))
+                    }
+                })
+                .collect()
+        };
+        let (b, r, a) = (keep(&block.block), keep(&block.rescue), keep(&block.always));
+        let same = |x: &[Item], y: &[Item]| {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|p| match p {
+                    (Item::Task(m), Item::Task(n)) => Arc::ptr_eq(m, n),
+                    (Item::Block(m), Item::Block(n)) => Arc::ptr_eq(m, n),
+                    _ => false,
+                })
+        };
+        if same(&b, &block.block) && same(&r, &block.rescue) && same(&a, &block.always) {
+            // Nothing left out: keep the block itself (its identity marks included files).
+            return block.clone();
+        }
+        Arc::new(Block {
+            block: b,
+            rescue: r,
+            always: a,
+            ..(**block).clone()
+        })
     }
 
     /// Whether `--tags`/`--skip-tags` select this task (Ansible's `evaluate_tags`).
@@ -1224,6 +1275,7 @@ impl Runner {
             }
         }
         let mut failed_now = Vec::new();
+        let mut filtered_includes: Vec<(Arc<Block>, Arc<Block>)> = Vec::new();
         for o in &outcomes {
             let h = o.host.clone();
             if !o.ran_here {
@@ -1300,10 +1352,36 @@ impl Runner {
                 }
             }
             if !o.includes.is_empty() {
+                // Included blocks are filtered by tags as the play's own are; one filtered
+                // copy per block, shared by every host that included it.
+                let includes: Vec<task::Included> = o
+                    .includes
+                    .iter()
+                    .map(|inc| task::Included {
+                        blocks: inc
+                            .blocks
+                            .iter()
+                            .map(|b| {
+                                match filtered_includes.iter().find(|(k, _)| Arc::ptr_eq(k, b)) {
+                                    Some((_, f)) => f.clone(),
+                                    None => {
+                                        let f = self.filter_tagged(b);
+                                        filtered_includes.push((b.clone(), f.clone()));
+                                        f
+                                    }
+                                }
+                            })
+                            .filter(|b| block_has_tasks(b))
+                            .collect(),
+                        vars: inc.vars.clone(),
+                        name: inc.name.clone(),
+                        item_label: inc.item_label.clone(),
+                    })
+                    .collect();
                 if let Some(c) = cursors.get_mut(&h) {
-                    c.include(&o.includes);
+                    c.include(&includes);
                 }
-                for inc in &o.includes {
+                for inc in &includes {
                     for b in &inc.blocks {
                         if !ctx.included.iter().any(|x| Arc::ptr_eq(x, b)) {
                             ctx.included.push(b.clone());
@@ -1836,6 +1914,11 @@ fn handler_answers(handler: &Task, topic: &str) -> bool {
 }
 
 /// Every task of a block in document order: its tasks, rescue, then always.
+/// Ansible's `Block.has_tasks`: anything left in any of its sections.
+fn block_has_tasks(b: &Block) -> bool {
+    !(b.block.is_empty() && b.rescue.is_empty() && b.always.is_empty())
+}
+
 fn flatten_block(b: &Block) -> Vec<Arc<Task>> {
     let mut out = flatten_tasks(&b.block);
     out.extend(flatten_tasks(&b.rescue));

@@ -146,6 +146,47 @@ fn vars_with(base: &HostVarSource, extra: Map<String, Value>) -> Arc<dyn VarSour
     Arc::new(base.with_layer(Arc::new(extra)))
 }
 
+/// The variables a result's `ansible_facts` add for its own `changed_when`, `failed_when` and
+/// `until`, as Ansible's task executor updates its copy of the task's variables before it
+/// evaluates them: `set_fact` and `include_vars` facts as plain variables (not when they go to
+/// a delegated host), other modules' facts merged into `ansible_facts` and injected bare.
+fn result_fact_vars(
+    task: &Task,
+    base: &HostVarSource,
+    result: &Map<String, Value>,
+    delegated: bool,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    let Some(Value::Object(facts)) = result.get("ansible_facts") else {
+        return m;
+    };
+    match task.action.as_str() {
+        "debug" => {}
+        "set_fact" | "include_vars" => {
+            let delegate_facts = task
+                .keyword("delegate_facts")
+                .map(|v| crate::template::json_truthy(v))
+                .unwrap_or(false);
+            if !(delegated && delegate_facts) {
+                m.extend(facts.clone());
+            }
+        }
+        _ => {
+            let mut all = match base.get("ansible_facts") {
+                Some(Value::Object(o)) => o,
+                _ => Map::new(),
+            };
+            for (k, v) in facts {
+                let short = k.strip_prefix("ansible_").unwrap_or(k);
+                all.insert(short.to_string(), v.clone());
+            }
+            m.extend(facts.clone());
+            m.insert("ansible_facts".into(), Value::Object(all));
+        }
+    }
+    m
+}
+
 /// Evaluates `when` conditions; `Ok(Some(expr))` names the first false one.
 fn check_when(
     runner: &Runner,
@@ -947,6 +988,7 @@ fn run_once_item(
         }
         let post_vars = {
             let mut m = item_vars.clone().unwrap_or_default();
+            m.extend(result_fact_vars(task, base, &result, ir.delegate.is_some()));
             m.extend(reg_vars.clone());
             vars_with(base, m)
         };
@@ -987,6 +1029,7 @@ fn run_once_item(
         if let Some(conds) = &until {
             let post_vars = {
                 let mut m = item_vars.clone().unwrap_or_default();
+                m.extend(result_fact_vars(task, base, &result, ir.delegate.is_some()));
                 let clean = Value::Object(crate::output::strip_internal(&result));
                 if let Some(reg) = &task.register {
                     m.insert(reg.clone(), clean.clone());
@@ -1463,6 +1506,7 @@ fn merge_single(
         out.changed = changed;
         out.lines
             .extend(failure_block(task, &result, ir.chain.as_ref()));
+        fill_failure_msg(&mut result, ir.chain.as_ref());
         let mut shown = result.clone();
         shown.remove("failed");
         // The callback strips `changed` from debug's result, as it strips all but `msg`.
@@ -1581,9 +1625,21 @@ fn clean_debug(task: &Task, result: &Map<String, Value>) -> Map<String, Value> {
     }
     let mut r = result.clone();
     if r.contains_key("msg") {
-        r.retain(|k, _| k == "msg" || k.starts_with('_') || k == "exception" || k == "warnings");
+        r.retain(|k, _| {
+            k.starts_with('_')
+                || ["msg", "exception", "warnings", "deprecations"].contains(&k.as_str())
+        });
     } else {
-        for k in ["changed", "failed", "skipped", "invocation", "skip_reason"] {
+        for k in [
+            "changed",
+            "failed",
+            "skipped",
+            "invocation",
+            "skip_reason",
+            "ansible_loop_var",
+            "ansible_index_var",
+            "ansible_loop",
+        ] {
             r.remove(k);
         }
     }
@@ -1737,7 +1793,8 @@ fn run_loop(
             any_failed = true;
             any_changed |= changed;
             out.lines.extend(failure_block(task, &r, ir.chain.as_ref()));
-            let mut shown = r.clone();
+            fill_failure_msg(&mut r, ir.chain.as_ref());
+            let mut shown = clean_debug(task, &r);
             shown.remove("failed");
             out.lines.push(format!(
                 "failed: [{label_host}] (item={label}) => {}",
@@ -1793,6 +1850,14 @@ fn run_loop(
         if any_unreachable {
             top.insert("unreachable".into(), json!(true));
         }
+        if task.action == "debug" {
+            // Ansible's callback cleans a debug result down to its `msg` before it looks for
+            // `results`, so a failed debug loop also prints the loop's own result.
+            out.lines.push(format!(
+                "fatal: [{host}]: FAILED! => {}",
+                dump_result(&clean_debug(task, &top), runner.display.verbosity)
+            ));
+        }
         if ignore_errors {
             out.ignored = true;
             out.lines.push("...ignoring".into());
@@ -1847,22 +1912,37 @@ fn failure_block(
             &task.origin,
             &c.chain,
         ),
-        None => {
-            let kind = if result.get("_ansible_action_failed").is_some() {
-                "Action failed"
-            } else {
-                "Module failed"
-            };
-            let msg = result.get("msg").map(text_of).unwrap_or_default();
-            let detail = error_detail(result, &msg);
-            // Without a message Ansible shows the bare default ("Action failed.").
-            let headline = if detail.is_empty() {
-                format!("Task failed: {kind}.")
-            } else {
-                format!("Task failed: {kind}: {detail}")
-            };
-            error_block(&headline, &task.origin, &[])
-        }
+        None => error_block(&failure_headline(result), &task.origin, &[]),
+    }
+}
+
+/// `Task failed: Action failed: MSG` (raised by the action itself) or `Module failed: MSG`.
+/// A result without `msg` is `Unknown error.`, as Ansible's error normalisation words it; an
+/// empty message gives the bare default (`Action failed.`).
+fn failure_headline(result: &Map<String, Value>) -> String {
+    let kind = if result.get("_ansible_action_failed").is_some() {
+        "Action failed"
+    } else {
+        "Module failed"
+    };
+    let msg = result
+        .get("msg")
+        .map(text_of)
+        .unwrap_or_else(|| "Unknown error.".into());
+    let detail = error_detail(result, &msg);
+    if detail.is_empty() {
+        format!("Task failed: {kind}.")
+    } else {
+        format!("Task failed: {kind}: {detail}")
+    }
+}
+
+/// A failed result without `msg` gets the whole error text as its `msg`, as Ansible's
+/// callback shows it (`"msg": "Task failed: Action failed: Unknown error."`).
+fn fill_failure_msg(result: &mut Map<String, Value>, chain: Option<&ChainError>) {
+    if chain.is_none() && !result.contains_key("msg") {
+        let headline = failure_headline(result);
+        result.insert("msg".into(), json!(headline));
     }
 }
 

@@ -204,6 +204,19 @@ impl Templar {
         self.inner.render_in(s, &ctx)
     }
 
+    /// Evaluate a bare expression (`debug`'s `var`), as Ansible's `evaluate_expression`:
+    /// compiled in expression mode, where its lexer does not escape backslashes, so string
+    /// constants keep Jinja's escape sequences (`'\\1'` is a backreference).
+    pub fn eval_expression(
+        &self,
+        expr: &str,
+        vars: &Arc<dyn VarSource>,
+    ) -> Result<J, TemplateError> {
+        let ctx = Ctx::new(vars.clone(), self.inner.clone());
+        self.inner
+            .render_expr_in(&format!("{{{{ {expr} }}}}"), &ctx)
+    }
+
     /// Render a template file's text (the `template` module): always a string, never native.
     /// `trim_blocks` is on and the trailing newline is kept, as the module's defaults are.
     pub fn render_template_text(
@@ -456,8 +469,26 @@ impl Inner {
         if !is_template(s) {
             return Ok(J::String(s.to_string()));
         }
-        let (out, frame) = self.render_raw(s, ctx, true)?;
-        finish_native(out, frame)
+        // Jinja's lexer (keep_trailing_newline off, as Ansible compiles) drops one trailing
+        // newline, so `"{{ 5 }}\n"` is the single node 5, a native int; Ansible then gives a
+        // string result back the newlines its source ended with (`_post_render_mutation`).
+        let body = s
+            .strip_suffix("\r\n")
+            .or_else(|| s.strip_suffix('\n'))
+            .or_else(|| s.strip_suffix('\r'))
+            .unwrap_or(s);
+        let (out, frame) = self.render_raw(body, ctx, true)?;
+        match finish_native(out, frame)? {
+            J::String(mut text) => {
+                let want = trailing_newlines(s);
+                let have = trailing_newlines(&text);
+                if want > have {
+                    text.push_str(&"\n".repeat(want - have));
+                }
+                Ok(J::String(text))
+            }
+            other => Ok(other),
+        }
     }
 
     /// [`Inner::render_in`] without Ansible's backslash escaping (conditionals are expressions
@@ -586,6 +617,11 @@ fn frames_depth() -> usize {
 }
 
 /// Ansible's concat: None outputs are dropped; a single output keeps its native type.
+/// How many `\n` a string ends with (Ansible's `_count_newlines_from_end`).
+fn trailing_newlines(s: &str) -> usize {
+    s.len() - s.trim_end_matches('\n').len()
+}
+
 fn finish_native(out: String, frame: Frame) -> Result<J, TemplateError> {
     let real: Vec<&Value> = frame.nodes.iter().filter(|v| !v.is_none()).collect();
     if frame.nodes.len() == 1 && real.len() == 1 && out == pyrepr::py_str(real[0]) {

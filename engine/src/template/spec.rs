@@ -1618,3 +1618,31 @@ fn new_lookups() {
     );
     assert!(lk("{{ lookup('url', 'http://x') }}").is_err());
 }
+
+#[test]
+fn trailing_newline_and_native_values() {
+    // Jinja drops one trailing newline, then a single node keeps its type; a string result
+    // gets back the newlines its source ended with (ansible-core 2.19 printed these).
+    assert_eq!(rs("{{ 5 }}\n"), json!(5));
+    assert_eq!(rs("{{ 5 }}\r\n"), json!(5));
+    assert_eq!(rs("{{ 5 }}\n\n"), json!("5\n\n"));
+    assert_eq!(rs("{{ none }}\n"), json!(null));
+    assert_eq!(rs("{{ 'a' }}\n"), json!("a\n"));
+    assert_eq!(rs("{{ 'a\n' }}\n"), json!("a\n"));
+    assert_eq!(rs("{{ [1] }}\n"), json!([1]));
+    assert_eq!(rs("x{{ 5 }}\n"), json!("x5\n"));
+    assert_eq!(rs("{% if true %}y{% endif %}\n"), json!("y\n"));
+}
+
+#[test]
+fn expressions_keep_jinja_escapes() {
+    // `debug: var:` is an expression: `'\\2'` is Jinja's escape for a backslash; the same
+    // literal inside `{{ }}` of a YAML-sourced template has its backslashes escaped.
+    let v = json!({"label": "alpha"});
+    let expr = r"label | regex_replace('^(.)(.*)$', '\\2\\1')";
+    assert_eq!(
+        templar().eval_expression(expr, &vars(v.clone())).unwrap(),
+        json!("lphaa")
+    );
+    assert_eq!(r(&format!("{{{{ {expr} }}}}"), v), json!(r"\2\1"));
+}
