@@ -247,7 +247,7 @@ impl Runner {
         }
         store.common_magic = Arc::new(common);
         store.extra = Arc::new(self.opts.extra_vars.clone());
-        for h in self.inventory.hosts() {
+        for h in self.inventory.known_hosts() {
             let v = self.inventory.host_vars(&h);
             // `ansible_connection: local` runs the host's tasks on the controller: it sees
             // the controller's files, as it does under real Ansible.
@@ -819,10 +819,12 @@ impl Runner {
 
     /// ansible_play_hosts and friends for the current batch.
     fn update_play_magic(&mut self, ctx: &PlayCtx) {
+        // A failed host still running its always sections is no longer in the batch (Ansible
+        // lists the hosts not in the play's `_removed_hosts`, which a failure joins at once).
         let alive: Vec<&String> = ctx
             .batch
             .iter()
-            .filter(|h| ctx.alive.contains(*h))
+            .filter(|h| ctx.alive.contains(*h) && !self.failed.contains(*h))
             .collect();
         let all_alive: Vec<&String> = ctx
             .all_hosts
