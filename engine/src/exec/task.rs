@@ -165,7 +165,7 @@ fn result_fact_vars(
         "set_fact" | "include_vars" => {
             let delegate_facts = task
                 .keyword("delegate_facts")
-                .map(|v| crate::template::json_truthy(v))
+                .map(crate::template::json_truthy)
                 .unwrap_or(false);
             if !(delegated && delegate_facts) {
                 m.extend(facts.clone());
@@ -1681,8 +1681,11 @@ fn run_loop(
     // Whether an item could not reach its host.
     let mut any_unreachable = false;
     let mut all_skipped = n > 0;
+    // What the loop registered so far: Ansible stores each item's result under the register
+    // name in the loop's variables, so the next item's `when` and args see the previous one.
+    let mut carried = Map::new();
     for (i, item) in items.iter().enumerate() {
-        let mut iv = Map::new();
+        let mut iv = carried.clone();
         iv.insert(loop_var.clone(), item.clone());
         iv.insert("ansible_loop_var".into(), json!(loop_var));
         if let Some(ix) = &index_var {
@@ -1735,6 +1738,16 @@ fn run_loop(
             ignore_errors,
         );
         out.lines.extend(ir.pre_lines.iter().cloned());
+        if let Some(reg) = &task.register {
+            let mut raw = crate::output::strip_internal(&ir.result);
+            if let Some(cond) = &ir.skipped_cond {
+                raw.insert("changed".into(), json!(false));
+                raw.insert("false_condition".into(), json!(cond));
+                raw.insert("skip_reason".into(), json!("Conditional result was False"));
+                raw.insert("skipped".into(), json!(true));
+            }
+            carried.insert(reg.clone(), Value::Object(raw));
+        }
         let mut r = ir.result.clone();
         r.insert(loop_var.clone(), item.clone());
         r.insert("ansible_loop_var".into(), json!(loop_var));
