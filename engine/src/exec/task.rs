@@ -796,6 +796,22 @@ fn run_once_item(
     }
     let mut args = Map::new();
     for (k, v) in &task.args {
+        if task.action == "assert" && k == "that" {
+            // assert's `finalize_task_arg`: its conditions are expressions, evaluated by the
+            // action; only a `that` that is all one template is resolved, and kept when it
+            // gives a list.
+            let keep = match v {
+                Value::String(s) if crate::template::possibly_all_template(s) => {
+                    match runner.templar.render(v, &vars) {
+                        Ok(list @ Value::Array(_)) => list,
+                        _ => v.clone(),
+                    }
+                }
+                _ => v.clone(),
+            };
+            args.insert(k.clone(), keep);
+            continue;
+        }
         match runner.templar.render(v, &vars) {
             Ok(rv) => {
                 if !is_omit(&rv) {

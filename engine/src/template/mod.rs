@@ -244,20 +244,43 @@ impl Templar {
         vars: &Arc<dyn VarSource>,
     ) -> Result<bool, TemplateError> {
         let e = expr.trim();
-        let src = if is_template(e) {
+        // Ansible templates a conditional only when it is all template (starts and ends with
+        // delimiters); anything else is an expression, where `{{` is a syntax error.
+        let all_template = possibly_all_template(e);
+        if !all_template && e.contains("{{") {
+            return Err(TemplateError::new(
+                TemplateErrorKind::Syntax,
+                "Syntax error in expression. Template delimiters are not supported in expressions: expected token ':', got '}'",
+            ));
+        }
+        let src = if all_template {
             e.to_string()
         } else {
             format!("{{{{ {e} }}}}")
         };
         let ctx = Ctx::new(vars.clone(), self.inner.clone());
         let value = self.inner.render_expr_in(&src, &ctx).map_err(|err| {
-            let err = if is_template(e) {
-                err
-            } else {
-                shift_column(err, 3)
-            };
+            if all_template {
+                return err.map_message(|m| format!("Error while evaluating conditional: {m}"));
+            }
+            let err = shift_column(err, 3);
+            if matches!(err.kind(), TemplateErrorKind::Syntax) {
+                // Compiled as an expression: Jinja names the end of the expression 'end of
+                // template', and Ansible adds no conditional prefix to syntax errors.
+                return err.map_message(|m| {
+                    m.replacen("Syntax error in template", "Syntax error in expression", 1)
+                        .replace("'end of print statement'", "'end of template'")
+                });
+            }
             err.map_message(|m| format!("Error while evaluating conditional: {m}"))
         })?;
+        // `when: "{{ expr_var }}"` whose value is a string: that string is the expression.
+        let value = match value {
+            J::String(inner) if all_template && !inner.trim().is_empty() => {
+                return self.eval_conditional(inner.trim(), vars);
+            }
+            other => other,
+        };
         match value {
             J::Bool(b) => Ok(b),
             other => {
@@ -617,6 +640,13 @@ fn frames_depth() -> usize {
 }
 
 /// Ansible's concat: None outputs are dropped; a single output keeps its native type.
+/// Ansible's `is_possibly_all_template`: starts with a Jinja start delimiter and ends with
+/// an end delimiter.
+pub fn possibly_all_template(s: &str) -> bool {
+    (s.starts_with("{{") || s.starts_with("{%") || s.starts_with("{#"))
+        && (s.ends_with("}}") || s.ends_with("%}") || s.ends_with("#}"))
+}
+
 /// How many `\n` a string ends with (Ansible's `_count_newlines_from_end`).
 fn trailing_newlines(s: &str) -> usize {
     s.len() - s.trim_end_matches('\n').len()

@@ -1646,3 +1646,24 @@ fn expressions_keep_jinja_escapes() {
     );
     assert_eq!(r(&format!("{{{{ {expr} }}}}"), v), json!(r"\2\1"));
 }
+
+#[test]
+fn conditionals_with_template_delimiters() {
+    let t = templar();
+    let v = vars(json!({"x": 1, "e": "x == 1"}));
+    assert!(t.eval_conditional("{{ x == 1 }}", &v).unwrap());
+    // An all-template conditional giving a string: that string is the expression.
+    assert!(t.eval_conditional("{{ e }}", &v).unwrap());
+    for bad in ["{{ x }} == 1", "x == {{ x }}"] {
+        let err = t.eval_conditional(bad, &v).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "Syntax error in expression. Template delimiters are not supported in expressions: expected token ':', got '}'"
+        );
+    }
+    let err = t.eval_conditional("x ==", &v).unwrap_err();
+    assert_eq!(
+        err.message(),
+        "Syntax error in expression: unexpected 'end of template'"
+    );
+}
