@@ -265,7 +265,7 @@ impl Runner {
         }
         store.common_magic = Arc::new(common);
         store.extra = Arc::new(self.opts.extra_vars.clone());
-        for h in self.inventory.hosts() {
+        for h in self.inventory.known_hosts() {
             let v = self.inventory.host_vars(&h);
             // `ansible_connection: local` runs the host's tasks on the controller: it sees
             // the controller's files, as it does under real Ansible.
@@ -894,10 +894,12 @@ impl Runner {
 
     /// ansible_play_hosts and friends for the current batch.
     fn update_play_magic(&mut self, ctx: &PlayCtx) {
+        // A failed host still running its always sections is no longer in the batch (Ansible
+        // lists the hosts not in the play's `_removed_hosts`, which a failure joins at once).
         let alive: Vec<&String> = ctx
             .batch
             .iter()
-            .filter(|h| ctx.alive.contains(*h))
+            .filter(|h| ctx.alive.contains(*h) && !self.failed.contains(*h))
             .collect();
         let all_alive: Vec<&String> = ctx
             .all_hosts
@@ -1030,6 +1032,11 @@ impl Runner {
         blocks: Vec<Arc<Block>>,
         hosts: &[String],
     ) -> Result<PlayEnd, i32> {
+        let blocks: Vec<Arc<Block>> = blocks
+            .iter()
+            .map(|b| self.filter_tagged(b))
+            .filter(|b| block_has_tasks(b))
+            .collect();
         let mut all_tasks: Vec<Arc<Task>> = blocks.iter().flat_map(|b| flatten_block(b)).collect();
         let blocks = Arc::new(blocks);
         let mut cursors: IndexMap<String, HostCursor> = hosts
@@ -1046,7 +1053,15 @@ impl Runner {
                 if !ctx.alive.contains(h) && !ctx.forced.contains(h) {
                     continue;
                 }
-                if let Some(next) = c.peek() {
+                let next = c.peek();
+                // A failure the cursor only now knows was not caught (the host failed in a
+                // rescue and its always section is done, or had nothing to run): the host is
+                // out of the play, and runs no handlers.
+                if c.failed && ctx.alive.contains(h) {
+                    ctx.alive.shift_remove(h);
+                    ctx.batch_failed.insert(h.clone());
+                }
+                if let Some(next) = next {
                     pending.push((h.clone(), next));
                 }
             }
@@ -1088,6 +1103,44 @@ impl Runner {
                 return Ok(PlayEnd::MaxFailed);
             }
         }
+    }
+
+    /// `block` without the tasks `--tags`/`--skip-tags` leave out, nor the blocks left empty,
+    /// as Ansible's `Block.filter_tagged_tasks` builds the play iterator's blocks: a rescue
+    /// whose tasks are all left out is no rescue, so its block's failure stays a failure.
+    /// Handlers run whatever the tags.
+    fn filter_tagged(&self, block: &Arc<Block>) -> Arc<Block> {
+        let keep = |items: &[Item]| -> Vec<Item> {
+            items
+                .iter()
+                .filter_map(|it| match it {
+                    Item::Task(t) => (t.is_handler || self.tags_allow(t)).then(|| it.clone()),
+                    Item::Block(b) => {
+                        let nb = self.filter_tagged(b);
+                        block_has_tasks(&nb).then_some(Item::Block(nb))
+                    }
+                })
+                .collect()
+        };
+        let (b, r, a) = (keep(&block.block), keep(&block.rescue), keep(&block.always));
+        let same = |x: &[Item], y: &[Item]| {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|p| match p {
+                    (Item::Task(m), Item::Task(n)) => Arc::ptr_eq(m, n),
+                    (Item::Block(m), Item::Block(n)) => Arc::ptr_eq(m, n),
+                    _ => false,
+                })
+        };
+        if same(&b, &block.block) && same(&r, &block.rescue) && same(&a, &block.always) {
+            // Nothing left out: keep the block itself (its identity marks included files).
+            return block.clone();
+        }
+        Arc::new(Block {
+            block: b,
+            rescue: r,
+            always: a,
+            ..(**block).clone()
+        })
     }
 
     /// Whether `--tags`/`--skip-tags` select this task (Ansible's `evaluate_tags`).
@@ -1320,6 +1373,7 @@ impl Runner {
             }
         }
         let mut failed_now = Vec::new();
+        let mut filtered_includes: Vec<(Arc<Block>, Arc<Block>)> = Vec::new();
         for o in &outcomes {
             let h = o.host.clone();
             if !o.ran_here {
@@ -1396,10 +1450,36 @@ impl Runner {
                 }
             }
             if !o.includes.is_empty() {
+                // Included blocks are filtered by tags as the play's own are; one filtered
+                // copy per block, shared by every host that included it.
+                let includes: Vec<task::Included> = o
+                    .includes
+                    .iter()
+                    .map(|inc| task::Included {
+                        blocks: inc
+                            .blocks
+                            .iter()
+                            .map(|b| {
+                                match filtered_includes.iter().find(|(k, _)| Arc::ptr_eq(k, b)) {
+                                    Some((_, f)) => f.clone(),
+                                    None => {
+                                        let f = self.filter_tagged(b);
+                                        filtered_includes.push((b.clone(), f.clone()));
+                                        f
+                                    }
+                                }
+                            })
+                            .filter(|b| block_has_tasks(b))
+                            .collect(),
+                        vars: inc.vars.clone(),
+                        name: inc.name.clone(),
+                        item_label: inc.item_label.clone(),
+                    })
+                    .collect();
                 if let Some(c) = cursors.get_mut(&h) {
-                    c.include(&o.includes);
+                    c.include(&includes);
                 }
-                for inc in &o.includes {
+                for inc in &includes {
                     for b in &inc.blocks {
                         if !ctx.included.iter().any(|x| Arc::ptr_eq(x, b)) {
                             ctx.included.push(b.clone());
@@ -1964,6 +2044,11 @@ fn handler_answers(handler: &Task, topic: &str) -> bool {
 }
 
 /// Every task of a block in document order: its tasks, rescue, then always.
+/// Ansible's `Block.has_tasks`: anything left in any of its sections.
+fn block_has_tasks(b: &Block) -> bool {
+    !(b.block.is_empty() && b.rescue.is_empty() && b.always.is_empty())
+}
+
 fn flatten_block(b: &Block) -> Vec<Arc<Task>> {
     let mut out = flatten_tasks(&b.block);
     out.extend(flatten_tasks(&b.rescue));

@@ -161,6 +161,47 @@ fn vars_with(base: &HostVarSource, extra: Map<String, Value>) -> Arc<dyn VarSour
     Arc::new(base.with_layer(Arc::new(extra)))
 }
 
+/// The variables a result's `ansible_facts` add for its own `changed_when`, `failed_when` and
+/// `until`, as Ansible's task executor updates its copy of the task's variables before it
+/// evaluates them: `set_fact` and `include_vars` facts as plain variables (not when they go to
+/// a delegated host), other modules' facts merged into `ansible_facts` and injected bare.
+fn result_fact_vars(
+    task: &Task,
+    base: &HostVarSource,
+    result: &Map<String, Value>,
+    delegated: bool,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    let Some(Value::Object(facts)) = result.get("ansible_facts") else {
+        return m;
+    };
+    match task.action.as_str() {
+        "debug" => {}
+        "set_fact" | "include_vars" => {
+            let delegate_facts = task
+                .keyword("delegate_facts")
+                .map(crate::template::json_truthy)
+                .unwrap_or(false);
+            if !(delegated && delegate_facts) {
+                m.extend(facts.clone());
+            }
+        }
+        _ => {
+            let mut all = match base.get("ansible_facts") {
+                Some(Value::Object(o)) => o,
+                _ => Map::new(),
+            };
+            for (k, v) in facts {
+                let short = k.strip_prefix("ansible_").unwrap_or(k);
+                all.insert(short.to_string(), v.clone());
+            }
+            m.extend(facts.clone());
+            m.insert("ansible_facts".into(), Value::Object(all));
+        }
+    }
+    m
+}
+
 /// Evaluates `when` conditions; `Ok(Some(expr))` names the first false one.
 fn check_when(
     runner: &Runner,
@@ -848,6 +889,22 @@ fn run_once_item(
     }
     let mut args = Map::new();
     for (k, v) in &task.args {
+        if task.action == "assert" && k == "that" {
+            // assert's `finalize_task_arg`: its conditions are expressions, evaluated by the
+            // action; only a `that` that is all one template is resolved, and kept when it
+            // gives a list.
+            let keep = match v {
+                Value::String(s) if crate::template::possibly_all_template(s) => {
+                    match runner.templar.render(v, &vars) {
+                        Ok(list @ Value::Array(_)) => list,
+                        _ => v.clone(),
+                    }
+                }
+                _ => v.clone(),
+            };
+            args.insert(k.clone(), keep);
+            continue;
+        }
         match runner.templar.render(v, &vars) {
             Ok(rv) => {
                 if !is_omit(&rv) {
@@ -1167,6 +1224,7 @@ fn run_once_item(
         }
         let post_vars = {
             let mut m = item_vars.clone().unwrap_or_default();
+            m.extend(result_fact_vars(task, base, &result, ir.delegate.is_some()));
             m.extend(reg_vars.clone());
             vars_with(base, m)
         };
@@ -1207,6 +1265,7 @@ fn run_once_item(
         if let Some(conds) = &until {
             let post_vars = {
                 let mut m = item_vars.clone().unwrap_or_default();
+                m.extend(result_fact_vars(task, base, &result, ir.delegate.is_some()));
                 let clean = Value::Object(crate::output::strip_internal(&result));
                 if let Some(reg) = &task.register {
                     m.insert(reg.clone(), clean.clone());
@@ -1781,6 +1840,7 @@ fn merge_single(
         out.changed = changed;
         out.lines
             .extend(failure_block(task, &result, ir.chain.as_ref()));
+        fill_failure_msg(&mut result, ir.chain.as_ref());
         let mut shown = callback_view(&result, no_log);
         shown.remove("failed");
         // The callback strips `changed` from debug's result, as it strips all but `msg`.
@@ -1929,9 +1989,21 @@ fn clean_debug(task: &Task, result: &Map<String, Value>) -> Map<String, Value> {
     }
     let mut r = result.clone();
     if r.contains_key("msg") {
-        r.retain(|k, _| k == "msg" || k.starts_with('_') || k == "exception" || k == "warnings");
+        r.retain(|k, _| {
+            k.starts_with('_')
+                || ["msg", "exception", "warnings", "deprecations"].contains(&k.as_str())
+        });
     } else {
-        for k in ["changed", "failed", "skipped", "invocation", "skip_reason"] {
+        for k in [
+            "changed",
+            "failed",
+            "skipped",
+            "invocation",
+            "skip_reason",
+            "ansible_loop_var",
+            "ansible_index_var",
+            "ansible_loop",
+        ] {
             r.remove(k);
         }
     }
@@ -1973,8 +2045,11 @@ fn run_loop(
     // Whether an item could not reach its host.
     let mut any_unreachable = false;
     let mut all_skipped = n > 0;
+    // What the loop registered so far: Ansible stores each item's result under the register
+    // name in the loop's variables, so the next item's `when` and args see the previous one.
+    let mut carried = Map::new();
     for (i, item) in items.iter().enumerate() {
-        let mut iv = Map::new();
+        let mut iv = carried.clone();
         iv.insert(loop_var.clone(), item.clone());
         iv.insert("ansible_loop_var".into(), json!(loop_var));
         if let Some(ix) = &index_var {
@@ -2029,6 +2104,16 @@ fn run_loop(
         out.lines.extend(ir.pre_lines.iter().cloned());
         let no_log = ir.no_log;
         let label = shown_label(&label, no_log);
+        if let Some(reg) = &task.register {
+            let mut raw = crate::output::strip_internal(&ir.result);
+            if let Some(cond) = &ir.skipped_cond {
+                raw.insert("changed".into(), json!(false));
+                raw.insert("false_condition".into(), json!(cond));
+                raw.insert("skip_reason".into(), json!("Conditional result was False"));
+                raw.insert("skipped".into(), json!(true));
+            }
+            carried.insert(reg.clone(), Value::Object(raw));
+        }
         let mut r = ir.result.clone();
         r.insert(loop_var.clone(), item.clone());
         r.insert("ansible_loop_var".into(), json!(loop_var));
@@ -2099,7 +2184,12 @@ fn run_loop(
             any_failed = true;
             any_changed |= changed;
             out.lines.extend(failure_block(task, &r, ir.chain.as_ref()));
-            let mut shown = callback_view(&r, no_log);
+            fill_failure_msg(&mut r, ir.chain.as_ref());
+            let mut shown = if no_log {
+                callback_view(&r, no_log)
+            } else {
+                clean_debug(task, &r)
+            };
             shown.remove("failed");
             out.lines.push(format!(
                 "failed: [{label_host}] (item={label}) => {}",
@@ -2156,6 +2246,14 @@ fn run_loop(
         if any_unreachable {
             top.insert("unreachable".into(), json!(true));
         }
+        if task.action == "debug" {
+            // Ansible's callback cleans a debug result down to its `msg` before it looks for
+            // `results`, so a failed debug loop also prints the loop's own result.
+            out.lines.push(format!(
+                "fatal: [{host}]: FAILED! => {}",
+                dump_result(&clean_debug(task, &top), runner.display.verbosity)
+            ));
+        }
         if ignore_errors {
             out.ignored = true;
             out.lines.push("...ignoring".into());
@@ -2210,22 +2308,37 @@ fn failure_block(
             &task.origin,
             &c.chain,
         ),
-        None => {
-            let kind = if result.get("_ansible_action_failed").is_some() {
-                "Action failed"
-            } else {
-                "Module failed"
-            };
-            let msg = result.get("msg").map(text_of).unwrap_or_default();
-            let detail = error_detail(result, &msg);
-            // Without a message Ansible shows the bare default ("Action failed.").
-            let headline = if detail.is_empty() {
-                format!("Task failed: {kind}.")
-            } else {
-                format!("Task failed: {kind}: {detail}")
-            };
-            error_block(&headline, &task.origin, &[])
-        }
+        None => error_block(&failure_headline(result), &task.origin, &[]),
+    }
+}
+
+/// `Task failed: Action failed: MSG` (raised by the action itself) or `Module failed: MSG`.
+/// A result without `msg` is `Unknown error.`, as Ansible's error normalisation words it; an
+/// empty message gives the bare default (`Action failed.`).
+fn failure_headline(result: &Map<String, Value>) -> String {
+    let kind = if result.get("_ansible_action_failed").is_some() {
+        "Action failed"
+    } else {
+        "Module failed"
+    };
+    let msg = result
+        .get("msg")
+        .map(text_of)
+        .unwrap_or_else(|| "Unknown error.".into());
+    let detail = error_detail(result, &msg);
+    if detail.is_empty() {
+        format!("Task failed: {kind}.")
+    } else {
+        format!("Task failed: {kind}: {detail}")
+    }
+}
+
+/// A failed result without `msg` gets the whole error text as its `msg`, as Ansible's
+/// callback shows it (`"msg": "Task failed: Action failed: Unknown error."`).
+fn fill_failure_msg(result: &mut Map<String, Value>, chain: Option<&ChainError>) {
+    if chain.is_none() && !result.contains_key("msg") {
+        let headline = failure_headline(result);
+        result.insert("msg".into(), json!(headline));
     }
 }
 

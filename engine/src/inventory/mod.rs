@@ -710,6 +710,22 @@ impl Inventory {
         self.data.group_hosts("all")
     }
 
+    /// [`Inventory::hosts`], then any host no group under `all` holds: a source whose parse
+    /// failed half-way leaves its hosts in their groups, not yet under `all`, and they keep
+    /// their variables and `group_names` as in Ansible.
+    pub fn known_hosts(&self) -> Vec<HostName> {
+        let mut out = self.hosts();
+        let listed: std::collections::HashSet<HostName> = out.iter().cloned().collect();
+        out.extend(
+            self.data
+                .hosts
+                .keys()
+                .filter(|h| !listed.contains(*h))
+                .cloned(),
+        );
+        out
+    }
+
     /// Whether `name` is a host of the inventory (not the implicit localhost).
     pub fn has_host(&self, name: &str) -> bool {
         self.data.hosts.contains_key(name)

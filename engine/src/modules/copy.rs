@@ -225,7 +225,12 @@ impl Module for Copy {
         if let Some(content) = content {
             let text = match content {
                 Value::String(s) => s.clone(),
-                other => crate::output::pyjson::dumps(other, None, false),
+                // The action writes lists and dicts as JSON, anything else as Python prints
+                // it (`to_bytes`: a native bool from `"{{ a or b }}\n"` is `True`).
+                Value::Array(_) | Value::Object(_) => {
+                    crate::output::pyjson::dumps(content, None, false)
+                }
+                other => crate::template::pyrepr::json_repr(other),
             };
             payload = Some((text.into_bytes(), None));
         } else if !remote_src {

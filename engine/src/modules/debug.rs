@@ -47,10 +47,7 @@ impl Module for Debug {
         }
         if let Some(var) = args.get("var") {
             let name = crate::playbook::scalar_text(var);
-            let value = match ctx
-                .templar
-                .render_str(&format!("{{{{ {name} }}}}"), &ctx.vars)
-            {
+            let value = match ctx.templar.eval_expression(&name, &ctx.vars) {
                 Ok(v) if v == Value::String(name.clone()) => v,
                 Ok(v) => v,
                 Err(e) => json!(format!("<< error 1 - {} >>", e.message())),

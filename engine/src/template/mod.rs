@@ -205,6 +205,19 @@ impl Templar {
         self.inner.render_in(s, &ctx)
     }
 
+    /// Evaluate a bare expression (`debug`'s `var`), as Ansible's `evaluate_expression`:
+    /// compiled in expression mode, where its lexer does not escape backslashes, so string
+    /// constants keep Jinja's escape sequences (`'\\1'` is a backreference).
+    pub fn eval_expression(
+        &self,
+        expr: &str,
+        vars: &Arc<dyn VarSource>,
+    ) -> Result<J, TemplateError> {
+        let ctx = Ctx::new(vars.clone(), self.inner.clone());
+        self.inner
+            .render_expr_in(&format!("{{{{ {expr} }}}}"), &ctx)
+    }
+
     /// Render a template file's text (the `template` module): always a string, never native.
     /// `trim_blocks` is on and the trailing newline is kept, as the module's defaults are.
     pub fn render_template_text(
@@ -232,20 +245,43 @@ impl Templar {
         vars: &Arc<dyn VarSource>,
     ) -> Result<bool, TemplateError> {
         let e = expr.trim();
-        let src = if is_template(e) {
+        // Ansible templates a conditional only when it is all template (starts and ends with
+        // delimiters); anything else is an expression, where `{{` is a syntax error.
+        let all_template = possibly_all_template(e);
+        if !all_template && e.contains("{{") {
+            return Err(TemplateError::new(
+                TemplateErrorKind::Syntax,
+                "Syntax error in expression. Template delimiters are not supported in expressions: expected token ':', got '}'",
+            ));
+        }
+        let src = if all_template {
             e.to_string()
         } else {
             format!("{{{{ {e} }}}}")
         };
         let ctx = Ctx::new(vars.clone(), self.inner.clone());
         let value = self.inner.render_expr_in(&src, &ctx).map_err(|err| {
-            let err = if is_template(e) {
-                err
-            } else {
-                shift_column(err, 3)
-            };
+            if all_template {
+                return err.map_message(|m| format!("Error while evaluating conditional: {m}"));
+            }
+            let err = shift_column(err, 3);
+            if matches!(err.kind(), TemplateErrorKind::Syntax) {
+                // Compiled as an expression: Jinja names the end of the expression 'end of
+                // template', and Ansible adds no conditional prefix to syntax errors.
+                return err.map_message(|m| {
+                    m.replacen("Syntax error in template", "Syntax error in expression", 1)
+                        .replace("'end of print statement'", "'end of template'")
+                });
+            }
             err.map_message(|m| format!("Error while evaluating conditional: {m}"))
         })?;
+        // `when: "{{ expr_var }}"` whose value is a string: that string is the expression.
+        let value = match value {
+            J::String(inner) if all_template && !inner.trim().is_empty() => {
+                return self.eval_conditional(inner.trim(), vars);
+            }
+            other => other,
+        };
         match value {
             J::Bool(b) => Ok(b),
             other => {
@@ -464,8 +500,26 @@ impl Inner {
         if !is_template(s) {
             return Ok(J::String(s.to_string()));
         }
-        let (out, frame) = self.render_raw(s, ctx, true)?;
-        finish_native(out, frame)
+        // Jinja's lexer (keep_trailing_newline off, as Ansible compiles) drops one trailing
+        // newline, so `"{{ 5 }}\n"` is the single node 5, a native int; Ansible then gives a
+        // string result back the newlines its source ended with (`_post_render_mutation`).
+        let body = s
+            .strip_suffix("\r\n")
+            .or_else(|| s.strip_suffix('\n'))
+            .or_else(|| s.strip_suffix('\r'))
+            .unwrap_or(s);
+        let (out, frame) = self.render_raw(body, ctx, true)?;
+        match finish_native(out, frame)? {
+            J::String(mut text) => {
+                let want = trailing_newlines(s);
+                let have = trailing_newlines(&text);
+                if want > have {
+                    text.push_str(&"\n".repeat(want - have));
+                }
+                Ok(J::String(text))
+            }
+            other => Ok(other),
+        }
     }
 
     /// [`Inner::render_in`] without Ansible's backslash escaping (conditionals are expressions
@@ -594,6 +648,18 @@ fn frames_depth() -> usize {
 }
 
 /// Ansible's concat: None outputs are dropped; a single output keeps its native type.
+/// Ansible's `is_possibly_all_template`: starts with a Jinja start delimiter and ends with
+/// an end delimiter.
+pub fn possibly_all_template(s: &str) -> bool {
+    (s.starts_with("{{") || s.starts_with("{%") || s.starts_with("{#"))
+        && (s.ends_with("}}") || s.ends_with("%}") || s.ends_with("#}"))
+}
+
+/// How many `\n` a string ends with (Ansible's `_count_newlines_from_end`).
+fn trailing_newlines(s: &str) -> usize {
+    s.len() - s.trim_end_matches('\n').len()
+}
+
 fn finish_native(out: String, frame: Frame) -> Result<J, TemplateError> {
     let real: Vec<&Value> = frame.nodes.iter().filter(|v| !v.is_none()).collect();
     if frame.nodes.len() == 1 && real.len() == 1 && out == pyrepr::py_str(real[0]) {

@@ -1618,3 +1618,52 @@ fn new_lookups() {
     );
     assert!(lk("{{ lookup('url', 'http://x') }}").is_err());
 }
+
+#[test]
+fn trailing_newline_and_native_values() {
+    // Jinja drops one trailing newline, then a single node keeps its type; a string result
+    // gets back the newlines its source ended with (ansible-core 2.19 printed these).
+    assert_eq!(rs("{{ 5 }}\n"), json!(5));
+    assert_eq!(rs("{{ 5 }}\r\n"), json!(5));
+    assert_eq!(rs("{{ 5 }}\n\n"), json!("5\n\n"));
+    assert_eq!(rs("{{ none }}\n"), json!(null));
+    assert_eq!(rs("{{ 'a' }}\n"), json!("a\n"));
+    assert_eq!(rs("{{ 'a\n' }}\n"), json!("a\n"));
+    assert_eq!(rs("{{ [1] }}\n"), json!([1]));
+    assert_eq!(rs("x{{ 5 }}\n"), json!("x5\n"));
+    assert_eq!(rs("{% if true %}y{% endif %}\n"), json!("y\n"));
+}
+
+#[test]
+fn expressions_keep_jinja_escapes() {
+    // `debug: var:` is an expression: `'\\2'` is Jinja's escape for a backslash; the same
+    // literal inside `{{ }}` of a YAML-sourced template has its backslashes escaped.
+    let v = json!({"label": "alpha"});
+    let expr = r"label | regex_replace('^(.)(.*)$', '\\2\\1')";
+    assert_eq!(
+        templar().eval_expression(expr, &vars(v.clone())).unwrap(),
+        json!("lphaa")
+    );
+    assert_eq!(r(&format!("{{{{ {expr} }}}}"), v), json!(r"\2\1"));
+}
+
+#[test]
+fn conditionals_with_template_delimiters() {
+    let t = templar();
+    let v = vars(json!({"x": 1, "e": "x == 1"}));
+    assert!(t.eval_conditional("{{ x == 1 }}", &v).unwrap());
+    // An all-template conditional giving a string: that string is the expression.
+    assert!(t.eval_conditional("{{ e }}", &v).unwrap());
+    for bad in ["{{ x }} == 1", "x == {{ x }}"] {
+        let err = t.eval_conditional(bad, &v).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "Syntax error in expression. Template delimiters are not supported in expressions: expected token ':', got '}'"
+        );
+    }
+    let err = t.eval_conditional("x ==", &v).unwrap_err();
+    assert_eq!(
+        err.message(),
+        "Syntax error in expression: unexpected 'end of template'"
+    );
+}
