@@ -66,6 +66,27 @@ pub struct HostsArgs {
     pub opts: InventoryOpts,
 }
 
+/// Pictures and CI files of a run, written when it ends (see `crate::report`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReportOpts {
+    /// Write a self-contained HTML timeline of the run (hosts, tasks, app states, pools,
+    /// traffic, faults, invariant violations) to FILE.
+    #[arg(long = "html", value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
+    /// Write the run as Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing) to FILE.
+    #[arg(long = "trace", value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
+    /// Write JUnit XML to FILE (a test case per host and task, and per fleet invariant).
+    #[arg(long = "junit", value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
+}
+
+impl ReportOpts {
+    pub fn any(&self) -> bool {
+        self.html.is_some() || self.trace.is_some() || self.junit.is_some()
+    }
+}
+
 /// `fleetsim playbook`: ansible-playbook's options plus fleetsim's own.
 #[derive(Debug, Args)]
 pub struct PlaybookArgs {
@@ -147,6 +168,8 @@ pub struct PlaybookArgs {
     /// Write the run's event log to FILE, one JSON object a line (virtual times).
     #[arg(long = "events", value_name = "FILE")]
     pub events: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportOpts,
     /// The fleet model: services on the hosts, their files and timings, client traffic.
     /// With it, invariants are checked and a FLEET REPORT follows the recap.
     #[arg(long, value_name = "FLEET.yml")]
@@ -221,4 +244,9 @@ pub struct CheckArgs {
     /// temporary folder.
     #[arg(long, value_name = "DIR")]
     pub scratch: Option<std::path::PathBuf>,
+    /// `--junit`: a test case per invariant (failing with the counterexample and its replay
+    /// command); `--html`, `--trace`: the counterexample's run (and the baseline's when it
+    /// breaks something), replayed to draw it.
+    #[command(flatten)]
+    pub reports: ReportOpts,
 }

@@ -73,6 +73,10 @@ pub struct LabArgs {
     /// Run only the first N steps.
     #[arg(long, value_name = "N")]
     pub steps: Option<usize>,
+    /// `--html`, `--trace`, `--junit`: one page with a section per step, the steps one
+    /// after another on one trace, a JUnit test case per step.
+    #[command(flatten)]
+    pub reports: crate::cli::ReportOpts,
 }
 
 /// Quotes an argument for a POSIX shell when it needs it.
@@ -140,7 +144,10 @@ pub fn run(a: &LabArgs) -> i32 {
         .collect();
     println!("{}", lab.title);
     println!("{}", "=".repeat(lab.title.chars().count()));
-    let mut session = Session::default();
+    let mut session = Session {
+        records: a.reports.any().then(Vec::new),
+        ..Session::default()
+    };
     let mut results = Vec::new();
     for (n, step) in steps.iter().enumerate() {
         let argv = step_argv(&a.scenario, &lab, step, seed);
@@ -156,6 +163,7 @@ pub fn run(a: &LabArgs) -> i32 {
         if let Some(t) = session.next_start.as_mut() {
             *t += lab.gap_seconds.max(0.0);
         }
+        session.replay = Some(shown.join(" "));
         let mut full = argv.clone();
         full.extend(["--sandbox".into(), sandbox.display().to_string()]);
         if n == 0 {
@@ -179,7 +187,36 @@ pub fn run(a: &LabArgs) -> i32 {
             "NOT what the lab expects"
         };
         println!("--> exit {code} (expected {}): {verdict}", step.expect);
+        if let Some(records) = session.records.as_mut() {
+            // A step that stopped before running (bad options) still counts in the reports.
+            if records.last().is_none_or(|r| r.expected_exit.is_some()) {
+                records.push(crate::report::RunRecord {
+                    title: String::new(),
+                    replay: shown.join(" "),
+                    playbooks: vec![step.playbook.clone()],
+                    seed,
+                    start_time: String::new(),
+                    exit_code: code,
+                    expected_exit: None,
+                    events: Vec::new(),
+                    recap: Vec::new(),
+                    report: None,
+                    groups: Default::default(),
+                });
+            }
+            if let Some(record) = records.last_mut() {
+                record.title = step.name.clone();
+                record.expected_exit = Some(step.expect);
+            }
+        }
         results.push((step.name.clone(), code, step.expect));
+    }
+    if let Some(records) = &session.records {
+        let suites = [crate::report::junit::lab_suite(&lab.title, records)];
+        if let Err(e) = crate::report::write_files(&a.reports, &lab.title, records, &suites) {
+            eprintln!("[ERROR]: {e}");
+            return 1;
+        }
     }
     println!();
     println!("LAB SUMMARY");

@@ -7,6 +7,7 @@ mod interrupt;
 mod inventory_cmd;
 mod lab;
 mod playbook_cmd;
+mod report;
 
 use clap::Parser;
 use cli::{Cli, Command};

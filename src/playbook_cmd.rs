@@ -12,6 +12,7 @@ use fleetsim_engine::output::Display;
 use fleetsim_sim::fleet::Fleet;
 
 use crate::cli::PlaybookArgs;
+use crate::report::RunRecord;
 
 /// Parses one `-e` argument as ansible-playbook does: `@file` (YAML/JSON), a JSON or YAML
 /// mapping, or `key=value` pairs (values stay strings).
@@ -68,6 +69,13 @@ pub struct Session {
     pub fleet: Option<Arc<Mutex<Fleet>>>,
     /// Where the next step's virtual clock starts (the previous step's end).
     pub next_start: Option<f64>,
+    /// When set, each run is recorded here (a lab draws its steps on one page).
+    pub records: Option<Vec<RunRecord>>,
+    /// The command line that replays the next run, when it is not this process's own.
+    pub replay: Option<String>,
+    /// Print nothing (a run made only to draw it, as `fleetsim check --html` replays its
+    /// counterexample).
+    pub quiet: bool,
 }
 
 pub fn run(a: &PlaybookArgs) -> i32 {
@@ -195,11 +203,13 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
     };
     // The sandbox is fleetsim's own folder: `localhost`'s files are read through it.
     fleetsim_engine::project::allow(&sandbox);
-    eprintln!(
-        "fleetsim: seed {seed}, start time {} (replay with --seed {seed} --start-time {})",
-        fleetsim_sim::clock::to_rfc3339(start_time),
-        fleetsim_sim::clock::to_rfc3339(start_time)
-    );
+    if !session.quiet {
+        eprintln!(
+            "fleetsim: seed {seed}, start time {} (replay with --seed {seed} --start-time {})",
+            fleetsim_sim::clock::to_rfc3339(start_time),
+            fleetsim_sim::clock::to_rfc3339(start_time)
+        );
+    }
     // An Ansible setting fleetsim cannot honour is said, never silently ignored.
     for line in fleetsim_engine::config::unsupported_settings() {
         eprintln!("fleetsim: [WARNING]: {line}");
@@ -251,7 +261,11 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
         force_handlers: a.force_handlers,
         max_virtual_time: a.max_virtual_time,
     };
-    let display = Display::new(Box::new(std::io::stdout()), a.verbose);
+    let display = if session.quiet {
+        Display::new(Box::new(std::io::sink()), a.verbose)
+    } else {
+        Display::new(Box::new(std::io::stdout()), a.verbose)
+    };
     let templating = fleetsim_engine::exec::templar_for(&opts);
     let mut runner = Runner::new(opts, inventory, display, templating);
     if a.syntax_check || a.list_hosts || a.list_tasks {
@@ -276,10 +290,114 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
     }
     let code = runner.run_playbooks(&a.playbooks);
     session.next_start = Some(runner.world.clock.now());
-    match runner.fleet_report.take() {
-        Some(report) => crate::fleet_files::finish(&mut runner.display, &report, a, code),
+    let report = runner.fleet_report.take();
+    let code = match &report {
+        Some(report) => crate::fleet_files::finish(&mut runner.display, report, a, code),
         None => code,
+    };
+    if a.reports.any() || session.records.is_some() {
+        let replay = session
+            .replay
+            .take()
+            .unwrap_or_else(|| own_replay_line(seed, &fleetsim_sim::clock::to_rfc3339(start_time)));
+        let record = RunRecord {
+            title: a
+                .playbooks
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            replay,
+            playbooks: a
+                .playbooks
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            seed,
+            start_time: fleetsim_sim::clock::to_rfc3339(start_time),
+            exit_code: code,
+            expected_exit: None,
+            events: std::mem::take(&mut runner.world.events),
+            recap: runner.stats.iter().map(|(h, s)| (h.clone(), *s)).collect(),
+            report,
+            groups: lane_groups(&runner.inventory),
+        };
+        let suites = crate::report::junit::playbook_suites(&record);
+        let written = crate::report::write_files(
+            &a.reports,
+            &record.title,
+            std::slice::from_ref(&record),
+            &suites,
+        );
+        if let Err(e) = written {
+            eprintln!("[ERROR]: {e}");
+            return exit::ERROR;
+        }
+        if let Some(records) = session.records.as_mut() {
+            records.push(record);
+        }
     }
+    code
+}
+
+/// This process's command line, with the seed and start time that replay it exactly.
+fn own_replay_line(seed: u64, start: &str) -> String {
+    // The files this run writes about itself are left out: a replay should not overwrite them.
+    let mut args: Vec<String> = Vec::new();
+    let mut words = std::env::args().skip(1);
+    while let Some(w) = words.next() {
+        let flag = w.split('=').next().unwrap_or("");
+        if matches!(flag, "--html" | "--trace" | "--junit" | "--events") {
+            if !w.contains('=') {
+                words.next();
+            }
+            continue;
+        }
+        args.push(w);
+    }
+    if !args
+        .iter()
+        .any(|a| a == "--seed" || a.starts_with("--seed="))
+    {
+        args.extend(["--seed".into(), seed.to_string()]);
+    }
+    if !args
+        .iter()
+        .any(|a| a == "--start-time" || a.starts_with("--start-time="))
+    {
+        args.extend(["--start-time".into(), start.to_string()]);
+    }
+    let mut line = String::from("fleetsim");
+    for a in args {
+        line.push(' ');
+        line.push_str(&crate::check::artifacts::shell_quote(&a));
+    }
+    line
+}
+
+/// Each host's lane group on a timeline: its most specific inventory group (the one with
+/// the fewest hosts; by name on a tie), `ungrouped` for hosts in no group.
+fn lane_groups(
+    inventory: &fleetsim_engine::inventory::Inventory,
+) -> std::collections::BTreeMap<String, String> {
+    let sizes: std::collections::BTreeMap<String, usize> = inventory
+        .groups_map()
+        .into_iter()
+        .map(|(g, hosts)| (g, hosts.len()))
+        .collect();
+    inventory
+        .hosts()
+        .into_iter()
+        .map(|h| {
+            let group = inventory
+                .group_names(&h)
+                .into_iter()
+                .filter(|g| g != "all" && g != "ungrouped")
+                .min_by_key(|g| (sizes.get(g).copied().unwrap_or(usize::MAX), g.clone()))
+                .unwrap_or_else(|| "ungrouped".into());
+            (h.to_string(), group)
+        })
+        .collect()
 }
 
 fn split_list(values: &[String]) -> Vec<String> {

@@ -28,23 +28,11 @@ pub struct Written {
 /// Writes the minimal case of `cx` into `out` and returns the paths and the replay command.
 pub fn write(out: &Path, spec: &PlaybookSpec, cx: &Counterexample) -> Result<Written, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let stem = format!(
-        "{}-{}-{}",
-        spec.playbook
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "playbook".into()),
-        cx.id.seed,
-        cx.id.index
-    );
-    let plan_path = out.join(format!("{stem}.faults.yml"));
-    let fleet_path = if cx.minimal.fleet.is_unchanged() {
-        spec.fleet.clone()
-    } else {
-        let p = out.join(format!("{stem}.fleet.yml"));
-        write_fleet(&p, spec, &cx.minimal)?;
-        p
-    };
+    let stem = stem(spec, cx);
+    let (plan_path, fleet_path) = paths(out, spec, cx);
+    if !cx.minimal.fleet.is_unchanged() {
+        write_fleet(&fleet_path, spec, &cx.minimal)?;
+    }
     let replay = replay_command(spec, &cx.minimal, &fleet_path, Some(&plan_path));
     let plan_value = serde_json::to_value(&cx.minimal.plan)
         .map_err(|e| format!("cannot serialize the fault plan: {e}"))?;
@@ -73,6 +61,30 @@ pub fn write(out: &Path, spec: &PlaybookSpec, cx: &Counterexample) -> Result<Wri
         fleet: fleet_path,
         replay,
     })
+}
+
+/// The name every file of a counterexample starts with: `PLAYBOOK-SEED-INDEX`.
+fn stem(spec: &PlaybookSpec, cx: &Counterexample) -> String {
+    format!(
+        "{}-{}-{}",
+        spec.playbook
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "playbook".into()),
+        cx.id.seed,
+        cx.id.index
+    )
+}
+
+/// Where [`write`] puts a counterexample's fault plan, and the fleet its replay uses.
+pub fn paths(out: &Path, spec: &PlaybookSpec, cx: &Counterexample) -> (PathBuf, PathBuf) {
+    let stem = stem(spec, cx);
+    let fleet = if cx.minimal.fleet.is_unchanged() {
+        spec.fleet.clone()
+    } else {
+        out.join(format!("{stem}.fleet.yml"))
+    };
+    (out.join(format!("{stem}.faults.yml")), fleet)
 }
 
 fn dump(v: &serde_json::Value) -> String {
@@ -119,6 +131,20 @@ pub fn replay_command(
     fleet: &Path,
     plan: Option<&Path>,
 ) -> String {
+    replay_argv(spec, case, fleet, plan)
+        .iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// [`replay_command`]'s words, unquoted.
+pub fn replay_argv(
+    spec: &PlaybookSpec,
+    case: &Case,
+    fleet: &Path,
+    plan: Option<&Path>,
+) -> Vec<String> {
     let mut args: Vec<String> = vec!["fleetsim".into(), "playbook".into()];
     for i in &spec.inventory {
         args.push("-i".into());
@@ -149,10 +175,7 @@ pub fn replay_command(
     args.push(case.seed.to_string());
     args.push("--start-time".into());
     args.push(fleetsim_sim::clock::to_rfc3339(spec.start_time));
-    args.iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
+    args
 }
 
 /// POSIX shell quoting: plain words stay as they are, others go in single quotes.

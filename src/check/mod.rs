@@ -9,7 +9,7 @@
 //! does not load; a playbook that cannot run aborts the campaign with its own status (4 or
 //! 250); 1 anything else that stopped the campaign.
 
-mod artifacts;
+pub(crate) mod artifacts;
 mod progress;
 mod regressions;
 pub mod runner;
@@ -96,7 +96,148 @@ pub fn run(a: &CheckArgs) -> i32 {
     bar.finish();
     let (text, code) = conclude(&setup, &result);
     say(&mut out, &text);
+    if a.reports.any() {
+        if let Err(e) = write_reports(a, &setup, &result) {
+            eprintln!("[ERROR]: {e}");
+            return exit::ERROR;
+        }
+    }
     code
+}
+
+/// `--junit`, `--html`, `--trace` of a campaign: the JUnit suite from its result; the
+/// pictures from replays of the baseline (when it broke something) and the counterexample.
+fn write_reports(a: &CheckArgs, setup: &Setup, r: &CampaignResult) -> Result<(), String> {
+    let mut replays: Vec<(String, Vec<String>)> = Vec::new();
+    if let Some((case, o)) = &r.baseline {
+        if !o.report.holds() {
+            let argv = artifacts::replay_argv(&setup.spec, case, &setup.spec.fleet, None);
+            replays.push(("baseline: the rollout without any fault".into(), argv));
+        }
+    }
+    if let Verdict::Counterexample(cx) = &r.verdict {
+        let (plan, fleet) = artifacts::paths(&setup.out_dir, &setup.spec, cx);
+        let argv = artifacts::replay_argv(&setup.spec, &cx.minimal, &fleet, Some(&plan));
+        replays.push((format!("counterexample {}", cx.id), argv));
+    }
+    let mut records = Vec::new();
+    if a.reports.html.is_some() || a.reports.trace.is_some() {
+        for (title, argv) in &replays {
+            let line = argv
+                .iter()
+                .map(|w| artifacts::shell_quote(w))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut session = crate::playbook_cmd::Session {
+                records: Some(Vec::new()),
+                replay: Some(line),
+                quiet: true,
+                ..Default::default()
+            };
+            let args = match <crate::cli::Cli as clap::Parser>::try_parse_from(argv) {
+                Ok(crate::cli::Cli {
+                    command: crate::cli::Command::Playbook(p),
+                }) => p,
+                _ => return Err(format!("cannot replay {title}")),
+            };
+            crate::playbook_cmd::run_in(&args, &mut session);
+            for mut rec in session.records.unwrap_or_default() {
+                rec.title = title.clone();
+                records.push(rec);
+            }
+        }
+    }
+    let suites = [junit_suite(setup, r, &replays)];
+    let title = format!("fleetsim check {}", setup.spec.playbook.display());
+    crate::report::write_files(&a.reports, &title, &records, &suites)
+}
+
+/// A test case per invariant: failing when the counterexample (or the baseline) broke it,
+/// with its violations and the command that replays the run.
+fn junit_suite(
+    setup: &Setup,
+    r: &CampaignResult,
+    replays: &[(String, Vec<String>)],
+) -> crate::report::junit::Suite {
+    use crate::report::junit::{Case as TestCase, Outcome, Suite};
+    let quoted = |argv: &[String]| {
+        argv.iter()
+            .map(|w| artifacts::shell_quote(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let replay_of = |prefix: &str| {
+        replays
+            .iter()
+            .find(|(t, _)| t.starts_with(prefix))
+            .map(|(_, argv)| quoted(argv))
+            .unwrap_or_default()
+    };
+    let mut cases = Vec::new();
+    for name in fleetsim_sim::fleet::report::INVARIANTS {
+        let broken_by = match (&r.verdict, &r.baseline) {
+            (Verdict::Counterexample(cx), _) if cx.broken.iter().any(|b| b == name) => Some((
+                format!("counterexample {}", cx.id),
+                &cx.outcome.report,
+                replay_of("counterexample"),
+            )),
+            (_, Some((_, o))) if o.report.broken().contains(&name) => Some((
+                "the baseline (no fault)".to_string(),
+                &o.report,
+                replay_of("baseline"),
+            )),
+            _ => None,
+        };
+        let outcome = match broken_by {
+            Some((who, report, replay)) => {
+                let violations: Vec<_> = report
+                    .invariants
+                    .iter()
+                    .filter(|i| i.name == name)
+                    .flat_map(|i| i.violations.iter())
+                    .collect();
+                let mut output = String::new();
+                for v in &violations {
+                    output.push_str(&format!("at {} s: {}\n", v.at, v.detail));
+                }
+                output.push_str(&format!("replay: {replay}\n"));
+                let first = violations
+                    .first()
+                    .map(|v| format!(": at {} s: {}", v.at, v.detail))
+                    .unwrap_or_default();
+                Outcome::Failed {
+                    message: format!("broken by {who}{first}"),
+                    output,
+                }
+            }
+            None => Outcome::Passed,
+        };
+        let held = r.held.get(name).copied().unwrap_or(0);
+        cases.push(TestCase {
+            name: name.to_string(),
+            classname: format!("fleetsim.check.{}", setup.spec.playbook.display()),
+            time: 0.0,
+            outcome,
+            system_out: format!("held in {held} of {} cases\n", r.ran),
+        });
+    }
+    if let Verdict::Aborted(ab) = &r.verdict {
+        cases.push(TestCase {
+            name: "campaign".into(),
+            classname: format!("fleetsim.check.{}", setup.spec.playbook.display()),
+            time: 0.0,
+            outcome: Outcome::Failed {
+                message: format!("{} could not run: {}", ab.id, ab.message),
+                output: String::new(),
+            },
+            system_out: String::new(),
+        });
+    }
+    Suite {
+        name: format!("fleetsim check {}", setup.spec.playbook.display()),
+        timestamp: fleetsim_sim::clock::to_rfc3339(setup.spec.start_time),
+        cases,
+    }
 }
 
 /// Writes to stdout; a closed pipe is not worth a panic.

@@ -155,6 +155,9 @@ pub struct Runner {
     /// The running task's name as its banner shows it (fault triggers and the fleet
     /// report name tasks so).
     pub(crate) current_task_name: String,
+    /// The running play's name as its banner shows it (the event log's task records carry
+    /// it, as the junit callback's test case names do).
+    current_play_name: String,
     /// The fleet's report, once the run with a fleet is over.
     pub fleet_report: Option<Report>,
 }
@@ -190,6 +193,7 @@ impl Runner {
             include_cache: IndexMap::new(),
             role_include_vars: IndexMap::new(),
             current_task_name: String::new(),
+            current_play_name: String::new(),
             fleet_report: None,
         };
         let hosts = r.inventory.hosts();
@@ -581,6 +585,7 @@ impl Runner {
             },
             None => pattern.clone(),
         };
+        self.current_play_name = name.clone();
         let resolution = match self.inventory.resolve(&pattern) {
             Ok(r) => r,
             Err(e) => {
@@ -1235,8 +1240,11 @@ impl Runner {
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = task::search_dirs(task, ctx);
         let mut span = self.world.clock.parallel_start();
+        // Each host's virtual start and end of the task, for the event log's timeline.
+        let mut host_spans: Vec<(f64, f64)> = Vec::new();
         for (h, next) in hosts {
             span.next_host(&mut self.world.clock);
+            let started = self.world.clock.elapsed();
             *self
                 .controller
                 .now
@@ -1254,6 +1262,7 @@ impl Runner {
                         outcome
                     }
                 };
+            host_spans.push((started, self.world.clock.elapsed()));
             outcomes.push(outcome);
         }
         span.finish(&mut self.world.clock);
@@ -1290,7 +1299,7 @@ impl Runner {
             return Err(code);
         }
         let mut include_errors: Vec<String> = Vec::new();
-        for o in &outcomes {
+        for (index, o) in outcomes.iter().enumerate() {
             // A missing file or role: its error once, then the fatal line of each host.
             if let Some(task::IncludeFailure::Host(reason)) = &o.include_failure {
                 if !include_errors.contains(reason) {
@@ -1310,12 +1319,29 @@ impl Runner {
             } else {
                 "ok"
             };
-            let name = task.display_name();
-            self.world.log(
-                "task",
-                Some(&o.host),
-                json!({"task": name, "status": status, "ignored": o.ignored}),
-            );
+            let mut detail = json!({
+                "task": self.current_task_name,
+                "play": self.current_play_name,
+                "path": format!("{}:{}", shown_path(&task.origin.path), task.origin.line),
+                "action": task.action,
+                "status": status,
+                "ignored": o.ignored,
+            });
+            // When the task began and ended on this host, with the cost every module run has
+            // (a run_once result shared with the batch has no span of its own).
+            if let Some((start, end)) = host_spans.get(index) {
+                detail["start"] = json!(round_ms(*start));
+                detail["end"] = json!(round_ms(*end + task::TASK_COST_SECONDS));
+            }
+            // Under no_log the event log keeps no message either (a templated no_log counts
+            // as on: better to drop a message than to leak one).
+            let censored = task
+                .keyword("no_log")
+                .is_some_and(|v| !matches!(v, Value::Bool(false)));
+            if let Some(why) = outcome_message(o, status).filter(|_| !censored) {
+                detail["msg"] = json!(why);
+            }
+            self.world.log("task", Some(&o.host), detail);
         }
         self.hint_failures(ctx, task, &outcomes);
         // The run-wide budget: a run whose virtual clock went past it stops here, naming the
@@ -2125,4 +2151,37 @@ fn python_int(v: &Value) -> Result<i64, String> {
             crate::modules::py_type(other)
         )),
     }
+}
+
+/// Milliseconds are what a timeline needs; rounding hides the float noise of subtracting two
+/// epoch times.
+fn round_ms(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
+
+/// Why a host's task failed or was skipped, as the junit callback reports it: the result's
+/// `msg` (or `skip_reason`); `None` for other results.
+fn outcome_message(o: &HostOutcome, status: &str) -> Option<String> {
+    let result = o.registered.as_ref()?;
+    let key = match status {
+        "failed" | "unreachable" => "msg",
+        "skipped" => "skip_reason",
+        _ => return None,
+    };
+    let text = match result.get(key)? {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Some(text)
+}
+
+/// A task file's path as the event log names it: relative to the working folder when it is
+/// under it, so that logs of the same project compare equal wherever it is checked out.
+fn shown_path(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::clock::Civil;
 use crate::fs::{Journal, Sandbox, WriteMode};
@@ -491,9 +491,7 @@ impl Fleet {
             }
             fleet.lbs[i].files_seen = files;
         }
-        fleet.log("fleet_ready", None, json!({
-            "apps": fleet.apps.len(), "load_balancers": fleet.lbs.len(), "databases": fleet.dbs.len()
-        }));
+        fleet.log_state("fleet_ready");
         fleet.evaluate();
         Ok(fleet)
     }
@@ -537,7 +535,45 @@ impl Fleet {
         self.traffic.failed = 0;
         self.events.clear();
         self.evaluate();
+        // A run on a fleet an earlier run left (a lab's next step) starts from its state.
+        self.log_state("fleet_state");
         Ok(())
+    }
+
+    /// Records the fleet's services and state as they are now (`fleet_ready` when it is
+    /// built, `fleet_state` when a later run begins): a timeline draws states from here on.
+    fn log_state(&mut self, kind: &str) {
+        let pools: Vec<Value> = self
+            .lbs
+            .iter()
+            .map(|lb| {
+                json!({
+                    "lb": lb.host,
+                    "in_rotation": lb.rotation_names(),
+                    "draining": lb.pool.draining.iter().collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let app_states: Map<String, Value> = self
+            .apps
+            .iter()
+            .map(|a| {
+                let state = match a.state {
+                    AppState::Running => "up",
+                    AppState::Starting { .. } => "starting",
+                    AppState::Stopped | AppState::Crashed { .. } => "down",
+                };
+                (a.host.clone(), json!(state))
+            })
+            .collect();
+        self.log(kind, None, json!({
+            "apps": self.apps.len(), "load_balancers": self.lbs.len(), "databases": self.dbs.len(),
+            "app_hosts": self.apps.iter().map(|a| a.host.as_str()).collect::<Vec<_>>(),
+            "lb_hosts": self.lbs.iter().map(|l| l.host.as_str()).collect::<Vec<_>>(),
+            "db_hosts": self.dbs.iter().map(|d| d.host.as_str()).collect::<Vec<_>>(),
+            "app_states": app_states,
+            "pools": pools,
+        }));
     }
 
     /// Whether answers through a load balancer are replayed when their inputs repeat (on by
@@ -806,6 +842,7 @@ impl Fleet {
     pub fn finish(&mut self, now: f64) -> Report {
         self.observe(now);
         self.task = None;
+        self.log_fault_windows();
         self.log(
             "fleet_report",
             None,
@@ -817,6 +854,36 @@ impl Fleet {
             virtual_seconds: self.elapsed(),
             traffic: self.traffic.clone(),
             invariants: self.checker.results(),
+        }
+    }
+
+    /// Records every window a fault was active in, cut at the run's end (a timeline shades
+    /// them): one `fault_window` event each, in plan order, then by host.
+    fn log_fault_windows(&mut self) {
+        let end = self.elapsed();
+        let mut windows = Vec::new();
+        for (rule, armed) in self.injector.armed.iter().enumerate() {
+            for (host, host_windows) in &armed.windows {
+                for w in host_windows {
+                    let from = round_ms(self.injector.elapsed(w.from)).max(0.0);
+                    if from >= end {
+                        continue;
+                    }
+                    let until = round_ms(self.injector.elapsed(w.until)).min(end);
+                    windows.push((
+                        host.clone(),
+                        json!({
+                            "fault": armed.rule.kind.name(),
+                            "rule": rule,
+                            "from": from,
+                            "until": until,
+                        }),
+                    ));
+                }
+            }
+        }
+        for (host, detail) in windows {
+            self.log("fault_window", Some(&host), detail);
         }
     }
 
@@ -1492,17 +1559,17 @@ impl Fleet {
             }
         };
         self.traffic.requests += 1;
+        let elapsed = self.elapsed();
         let per_lb = match self.traffic.by_lb.get_mut(&lb_host) {
             Some(c) => c,
             None => self.traffic.by_lb.entry(lb_host.clone()).or_default(),
         };
-        per_lb.requests += 1;
+        per_lb.count(elapsed, outcome.is_err());
         let backend = picked_unready
             .as_ref()
             .map(|(n, _)| n.clone())
             .unwrap_or_else(|| "-".into());
         if let Err(what) = &outcome {
-            per_lb.failed += 1;
             self.traffic.failed += 1;
             let hosts = if backend == "-" {
                 Vec::new()

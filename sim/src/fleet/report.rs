@@ -37,6 +37,39 @@ pub struct Traffic {
 pub struct LbTraffic {
     pub requests: u64,
     pub failed: u64,
+    /// The same counts per virtual second of the run, for a timeline (seconds without
+    /// requests are left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_second: Vec<SecondCount>,
+}
+
+/// Requests through a load balancer during one virtual second (`second` counts from 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondCount {
+    pub second: u64,
+    pub requests: u64,
+    pub failed: u64,
+}
+
+impl LbTraffic {
+    /// Counts one request made at `elapsed` virtual seconds.
+    pub fn count(&mut self, elapsed: f64, failed: bool) {
+        self.requests += 1;
+        self.failed += u64::from(failed);
+        let second = elapsed.max(0.0).floor() as u64;
+        // Requests come in time order, so the current second is the last one or a new one.
+        match self.per_second.last_mut() {
+            Some(last) if last.second == second => {
+                last.requests += 1;
+                last.failed += u64::from(failed);
+            }
+            _ => self.per_second.push(SecondCount {
+                second,
+                requests: 1,
+                failed: u64::from(failed),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
