@@ -39,5 +39,5 @@ fn main() {
         Command::Lab(a) => lab::run(a),
         Command::Check(a) => check::run(a),
     };
-    std::process::exit(code);
+    interrupt::exit(code);
 }

@@ -87,6 +87,7 @@ pub fn real_runner(spec: &PlaybookSpec, scratch: &Path) -> Result<Box<dyn CaseRu
     let _ = ctrlc::set_handler(move || {
         // Cases running now would recreate folders as they are removed: stop new cases,
         // let the running ones end (a case takes milliseconds; bounded anyway), then remove.
+        crate::interrupt::handling();
         INTERRUPTED.store(true, Ordering::SeqCst);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while CASES_RUNNING.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
