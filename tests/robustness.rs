@@ -81,6 +81,23 @@ fn issue_14_a_file_imported_twice_side_by_side_is_no_cycle() {
     assert_eq!(stdout.matches("\"msg\": \"again\"").count(), 2, "{stdout}");
 }
 
+/// Found by the `templates` fuzz target: a base outside 2..=36 reached Rust's radix parser,
+/// which panics. Jinja's `int` gives what Python's `int(text, base)` gives, else
+/// `int(float(text))`, else 0 (ansible-core 2.19.14 prints `0 12 12 31 35 12 -26 0`).
+#[test]
+fn issue_14_int_with_any_base_is_pythons_int() {
+    let out = run(&[(
+        "site.yml",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - debug: msg=\"{{ '0x1F' | int(base=91) }} {{ '12' | int(base=1) }} {{ '12' | int(base=0) }} {{ '0x1F' | int(base=0) }} {{ 'z' | int(base=36) }} {{ '12' | int(base=-3) }} {{ '-0b1_1010' | int(base=0) }} {{ '--5' | int(base=16) }}\"\n",
+    )]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("\"msg\": \"0 12 12 31 35 12 -26 0\""),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn issue_14_negative_string_widths_pad_nothing() {
     let out = run(&[(

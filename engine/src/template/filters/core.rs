@@ -337,6 +337,53 @@ pub(crate) fn boolean_strict(v: &Value) -> Option<bool> {
     }
 }
 
+/// Python's `int(text, base)`: bases 2 to 36 (a prefix such as `0x` allowed when it names
+/// the base) or 0 (the prefix decides; decimal otherwise); a sign, surrounding spaces and
+/// `_` between digits. `None` where Python raises ValueError (any other base included).
+fn python_int_str(text: &str, base: i64) -> Option<i64> {
+    if !(base == 0 || (2..=36).contains(&base)) {
+        return None;
+    }
+    let t = text.trim();
+    let (negative, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let lower = t.to_ascii_lowercase();
+    let prefixed = |p: &str, b: i64| lower.strip_prefix(p).map(|rest| (rest.to_string(), b));
+    let (digits, radix, had_prefix) = match prefixed("0x", 16)
+        .or_else(|| prefixed("0o", 8))
+        .or_else(|| prefixed("0b", 2))
+    {
+        Some((rest, b)) if base == 0 || base == b => (rest, b, true),
+        _ if base == 0 => (lower.clone(), 10, false),
+        _ => (lower.clone(), base, false),
+    };
+    // Underscores only between digits (or right after a prefix).
+    let digits = if had_prefix {
+        digits.strip_prefix('_').unwrap_or(&digits).to_string()
+    } else {
+        digits
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    let clean = digits.replace('_', "");
+    if !clean.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    // Base 0 refuses leading zeros in a decimal number other than zero itself.
+    if base == 0 && !had_prefix && clean.starts_with('0') && clean.trim_start_matches('0') != "" {
+        return None;
+    }
+    let n = i64::from_str_radix(&clean, radix as u32).ok()?;
+    Some(if negative { -n } else { n })
+}
+
 /// Jinja's `int` filter: numbers truncate, strings parse (with base), else None.
 pub(crate) fn to_int(v: &Value, base: i64) -> Option<i64> {
     match v.kind() {
@@ -349,20 +396,15 @@ pub(crate) fn to_int(v: &Value, base: i64) -> Option<i64> {
             }
         }
         ValueKind::String => {
-            let s = v.as_str().unwrap_or("").trim().replace('_', "");
-            if base == 10 {
-                s.parse::<i64>()
+            // Jinja's do_int: `int(value, base)`, else `int(float(value))`, else the default.
+            let s = v.as_str().unwrap_or("");
+            python_int_str(s, base).or_else(|| {
+                let t = s.trim().replace('_', "");
+                t.parse::<f64>()
                     .ok()
-                    .or_else(|| s.parse::<f64>().ok().map(|f| f.trunc() as i64))
-            } else {
-                let lower = s.to_lowercase();
-                let t = lower
-                    .strip_prefix("0x")
-                    .or_else(|| lower.strip_prefix("0o"))
-                    .or_else(|| lower.strip_prefix("0b"))
-                    .unwrap_or(&lower);
-                i64::from_str_radix(t, base as u32).ok()
-            }
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.trunc() as i64)
+            })
         }
         _ => None,
     }
