@@ -322,33 +322,16 @@ fn junit_of_a_playbook_lab_and_check_keeps_to_the_schema() {
 
     // A check campaign that finds a counterexample: the invariants it broke fail.
     let check_xml = dir.path().join("check.xml");
-    let out = fleetsim(&[
-        "check",
-        LAB,
-        "--playbook",
-        &format!("{LAB}/playbooks/corrected/lb-orchestration.yml"),
-        "-l",
-        LIMIT,
-        "--cases",
-        "20",
-        "--seed",
-        "3",
-        "--out",
-        dir.path().join("check").to_str().unwrap(),
-        "--junit",
-        check_xml.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(10), "{out:?}");
+    check_corrected_rollout(dir.path(), "--junit", &check_xml);
     let xml = std::fs::read_to_string(&check_xml).unwrap();
     check_jenkins_junit(&xml);
     assert!(xml.contains("<testcase name=\"healthy_before_readd\""));
     assert!(xml.contains("broken by counterexample"));
 }
 
-#[test]
-fn check_draws_its_counterexample() {
-    let dir = tempfile::tempdir().unwrap();
-    let html = dir.path().join("check.html");
+/// `fleetsim check` on the corrected rollout (it finds a counterexample: exit 10), writing
+/// one report (`flag FILE`).
+fn check_corrected_rollout(dir: &Path, flag: &str, file: &Path) {
     let out = fleetsim(&[
         "check",
         LAB,
@@ -361,11 +344,18 @@ fn check_draws_its_counterexample() {
         "--seed",
         "3",
         "--out",
-        dir.path().join("check").to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
+        dir.join("check").to_str().unwrap(),
+        flag,
+        file.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(10), "{out:?}");
+}
+
+#[test]
+fn check_draws_its_counterexample() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("check.html");
+    check_corrected_rollout(dir.path(), "--html", &html);
     let data = page_data(&std::fs::read_to_string(&html).unwrap());
     let runs = data.as_array().unwrap();
     let cx = runs.last().unwrap();
