@@ -377,7 +377,11 @@ fn python_int_str(text: &str, base: i64) -> Option<i64> {
         return None;
     }
     // Base 0 refuses leading zeros in a decimal number other than zero itself.
-    if base == 0 && !had_prefix && clean.starts_with('0') && clean.trim_start_matches('0') != "" {
+    if base == 0
+        && !had_prefix
+        && clean.starts_with('0')
+        && !clean.trim_start_matches('0').is_empty()
+    {
         return None;
     }
     let n = i64::from_str_radix(&clean, radix as u32).ok()?;
