@@ -174,20 +174,3 @@ fn refused_keywords_stop_the_load() {
         );
     }
 }
-
-/// Prints the registries (`cargo test --test coverage -- --ignored --nocapture`), to update
-/// COVERAGE.md when names are added.
-#[test]
-#[ignore]
-fn dump_registries() {
-    println!("FILTERS {}", template::filter_names().join(" "));
-    println!("TESTS {}", template::test_names().join(" "));
-    println!("LOOKUPS {}", template::lookup_names().join(" "));
-    println!("KEYWORDS {}", playbook::accepted_keywords().join(" "));
-    let mods: Vec<&str> = playbook::modules_known::BUILTIN
-        .iter()
-        .copied()
-        .filter(|m| modules::lookup(m).is_some() || EXECUTOR_ACTIONS.contains(m))
-        .collect();
-    println!("MODULES {}", mods.join(" "));
-}
