@@ -79,18 +79,6 @@ pub struct LabArgs {
     pub reports: crate::cli::ReportOpts,
 }
 
-/// Quotes an argument for a POSIX shell when it needs it.
-fn shell_quote(arg: &str) -> String {
-    let plain = arg
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,%+".contains(c));
-    if plain && !arg.is_empty() {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
 /// The command line of a step, as the student would type it from here.
 fn step_argv(dir: &Path, lab: &LabFile, step: &LabStep, seed: u64) -> Vec<String> {
     let rel = |p: &str| dir.join(p).display().to_string();
@@ -158,7 +146,10 @@ pub fn run(a: &LabArgs) -> i32 {
                 println!("  {line}");
             }
         }
-        let shown: Vec<String> = argv.iter().map(|s| shell_quote(s)).collect();
+        let shown: Vec<String> = argv
+            .iter()
+            .map(|s| crate::check::artifacts::shell_quote(s))
+            .collect();
         println!("$ {}", shown.join(" "));
         if let Some(t) = session.next_start.as_mut() {
             *t += lab.gap_seconds.max(0.0);
