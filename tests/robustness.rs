@@ -198,3 +198,33 @@ fn issue_14_a_template_loop_over_a_huge_range_runs_out_of_steps() {
     assert_eq!(out.status.code(), Some(2), "{stdout}");
     assert!(stdout.contains("fleetsim: the template took more than its budget of 20000000 steps (a loop over a huge range?); fleetsim stops it rather than run for hours"), "{stdout}");
 }
+
+/// Found by the `inventory_ini` fuzz target: a host line whose several `[a:b]` ranges multiply
+/// to millions of long names took gigabytes. The expansion now stops at a bound with a clear
+/// message, and the INI plugin's failure is the warning Ansible prints for a file no plugin
+/// parses.
+#[test]
+fn issue_14_a_host_line_whose_ranges_multiply_out_stops_at_a_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let found = dir.path().join("found.ini");
+    std::fs::write(
+        &found,
+        include_bytes!("data/fuzz/inventory_ini-range-product.ini"),
+    )
+    .unwrap();
+    let product = dir.path().join("product.ini");
+    std::fs::write(&product, "[web]\nh[0:99]x[0:99]y[0:99]z[0:99]\n").unwrap();
+    for inventory in [&found, &product] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+            .args(["inventory", "--list", "-i"])
+            .arg(inventory)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("hosts or 64 MiB of names (fleetsim's limit)"),
+            "{stderr}"
+        );
+    }
+}

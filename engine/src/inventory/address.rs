@@ -113,17 +113,23 @@ fn zfill(s: &str, width: usize) -> String {
 }
 
 const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-/// Refuse expansions beyond this many names rather than exhaust memory on a typo.
-const MAX_EXPANSION: usize = 5_000_000;
+/// Refuse expansions beyond this many names rather than exhaust memory on a typo: real
+/// Ansible would try and run out of memory; a million hosts is ten times the largest
+/// inventory fleetsim is measured on.
+const MAX_EXPANSION: usize = 1_000_000;
+/// The same bound in bytes of names: a long line with several ranges multiplies its length
+/// by their product long before the count bound is reached.
+const MAX_EXPANSION_BYTES: usize = 64 << 20;
 
 /// `expand_hostname_range(line)`: every name a `[a:b(:step)]` pattern stands for.
 pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    expand_into(line, &mut out)?;
+    let mut bytes = 0;
+    expand_into(line, &mut out, &mut bytes)?;
     Ok(out)
 }
 
-fn expand_into(line: &str, out: &mut Vec<String>) -> Result<(), String> {
+fn expand_into(line: &str, out: &mut Vec<String>, bytes: &mut usize) -> Result<(), String> {
     if line.is_empty() {
         return Ok(());
     }
@@ -200,7 +206,9 @@ fn expand_into(line: &str, out: &mut Vec<String>) -> Result<(), String> {
             0
         };
         if count > MAX_EXPANSION as i128 {
-            return Err(format!("host range [{nrange}] expands to too many hosts"));
+            return Err(format!(
+                "host range [{nrange}] expands to more than {MAX_EXPANSION} hosts (fleetsim's limit)"
+            ));
         }
         let mut x = b;
         for _ in 0..count {
@@ -211,12 +219,17 @@ fn expand_into(line: &str, out: &mut Vec<String>) -> Result<(), String> {
     for r in seq {
         let name = format!("{head}{}{tail}", fill(r));
         if name.contains('[') {
-            expand_into(&name, out)?;
+            expand_into(&name, out, bytes)?;
         } else {
+            *bytes += name.len();
             out.push(name);
         }
-        if out.len() > MAX_EXPANSION {
-            return Err(format!("host range in '{line}' expands to too many hosts"));
+        if out.len() > MAX_EXPANSION || *bytes > MAX_EXPANSION_BYTES {
+            return Err(format!(
+                "host range in '{line}' expands to more than {MAX_EXPANSION} hosts or {} MiB of \
+                 names (fleetsim's limit)",
+                MAX_EXPANSION_BYTES >> 20
+            ));
         }
     }
     Ok(())
