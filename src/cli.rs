@@ -22,7 +22,8 @@ pub enum Command {
     /// Run a lab's steps (SCENARIO/lab.yml) on one simulated fleet, as a student would.
     Lab(crate::lab::LabArgs),
     /// Check a rollout against many generated fault plans; shrink a failure to a minimal one.
-    Check(Box<CheckArgs>),
+    /// `fleetsim check merge DIR...` combines the results of a campaign's shards.
+    Check(Box<CheckCmd>),
 }
 
 /// Inventory options every Ansible command takes (`-i`, `-l`).
@@ -185,15 +186,50 @@ pub struct PlaybookArgs {
     pub playbooks: Vec<std::path::PathBuf>,
 }
 
+/// `fleetsim check SCENARIO ...` (a campaign) or `fleetsim check merge DIR...`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct CheckCmd {
+    #[command(subcommand)]
+    pub action: Option<CheckAction>,
+    // Not an `Option`: clap's derive leaves a flattened `Option` of these arguments empty
+    // even when they are given; the two required ones are options instead.
+    #[command(flatten)]
+    pub campaign: CheckArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckAction {
+    /// Combine the results of a campaign's shards (each `--out` folder, or the result files
+    /// themselves) into the whole campaign's summary, counterexample and exit status.
+    Merge(MergeArgs),
+}
+
+/// `fleetsim check merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' `--out` folders (their `result-shard-I-of-N.json` files are read), or
+    /// result files. Every shard of the campaign must be among them.
+    #[arg(value_name = "DIR", required = true)]
+    pub inputs: Vec<std::path::PathBuf>,
+    /// Where the merged result, the counterexample and regressions.txt go.
+    #[arg(long, value_name = "DIR", default_value = "fleetsim-check")]
+    pub out: std::path::PathBuf,
+    /// `--junit`: a test case per invariant; `--html`, `--trace`: the counterexample's run
+    /// (and the baseline's when it breaks something), replayed to draw it.
+    #[command(flatten)]
+    pub reports: ReportOpts,
+}
+
 /// `fleetsim check`: a property-based campaign of one playbook over a scenario.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Scenario folder: inventory.ini, fleet.yml and (optional) space.yml.
-    #[arg(value_name = "SCENARIO")]
-    pub scenario: std::path::PathBuf,
+    #[arg(value_name = "SCENARIO", required = true)]
+    pub scenario: Option<std::path::PathBuf>,
     /// The playbook to check.
     #[arg(long, value_name = "PLAYBOOK", required = true)]
-    pub playbook: std::path::PathBuf,
+    pub playbook: Option<std::path::PathBuf>,
     /// `-i` overrides SCENARIO/inventory.ini; `-l` limits the hosts a case may roll out to.
     #[command(flatten)]
     pub opts: InventoryOpts,
@@ -222,10 +258,14 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Run only shard I of N (cases whose index is I-1 modulo N); the shards of a campaign
-    /// together run exactly the whole campaign.
+    /// together run exactly the whole campaign, and `fleetsim check merge` combines their
+    /// results. `auto` takes I and N from the CI's environment (GitLab `parallel:`:
+    /// CI_NODE_INDEX, CI_NODE_TOTAL); `auto/N` takes I from it (a Kubernetes Indexed Job's
+    /// JOB_COMPLETION_INDEX, N its completions).
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Where counterexamples and the saved failing cases (regressions.txt) go.
+    /// Where the campaign's result (result.json, or result-shard-I-of-N.json for a shard),
+    /// counterexamples and the saved failing cases (regressions.txt) go.
     #[arg(long, value_name = "DIR", default_value = "fleetsim-check")]
     pub out: std::path::PathBuf,
     /// Virtual clock start of every case, RFC 3339 (fixed by default so that a campaign is a

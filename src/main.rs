@@ -37,7 +37,7 @@ fn main() {
         Command::Hosts(a) => inventory_cmd::run_hosts(a),
         Command::Playbook(a) => playbook_cmd::run(a),
         Command::Lab(a) => lab::run(a),
-        Command::Check(a) => check::run(a),
+        Command::Check(a) => check::run_command(a),
     };
     interrupt::exit(code);
 }

@@ -284,3 +284,136 @@ fn an_interrupt_leaves_no_sandbox_behind() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// A campaign run as 3 shards in separate processes, merged with `fleetsim check merge`, is
+/// the unsharded campaign: the same summary, the same files byte for byte (counterexample,
+/// fleet report, regressions.txt, result.json) and the same exit status. The space makes the
+/// first failure case 4 of seed 1, which shard 2/3 finds, after cases the others ran.
+#[test]
+fn merged_shards_are_the_unsharded_campaign_byte_for_byte() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("scenarios/lab-8.2");
+    let playbook = scenario.join("playbooks/hardened/lb-orchestration.yml");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("space.yml"),
+        "max_faults: 1\nmin_hosts: 1\ntriggers:\n  time: {weight: 1, seconds: [0, 60]}\nkinds:\n  slow_restart: {weight: 12, hosts: rollout, seconds: [0.5, 5]}\n  unreachable: {weight: 1, hosts: [lb-prod-01], for: [1, 20]}\n",
+    )
+    .unwrap();
+    let campaign = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_fleetsim"));
+        c.arg("check")
+            .arg(&scenario)
+            .arg("--playbook")
+            .arg(&playbook)
+            .args(["--space", "space.yml", "--seed", "1", "--cases", "30"])
+            .args(extra)
+            .current_dir(dir.path());
+        c
+    };
+    let whole = campaign(&["--jobs", "2", "--out", "out"]).output().unwrap();
+    assert_eq!(whole.status.code(), Some(10), "{}", text(&whole.stderr));
+    assert!(text(&whole.stdout).contains("found: case 4 of seed 1 broke no_failed_requests"));
+    std::fs::rename(dir.path().join("out"), dir.path().join("whole")).unwrap();
+    let shards: Vec<_> = (1..=3)
+        .map(|i| {
+            let (shard, out) = (format!("{i}/3"), format!("s{i}"));
+            campaign(&["--jobs", "1", "--shard", &shard, "--out", &out])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let codes: Vec<_> = shards
+        .into_iter()
+        .map(|mut s| s.wait().unwrap().code())
+        .collect();
+    // Shard 2/3 holds case 4; the others pass or fail on their own later cases.
+    assert_eq!(codes[1], Some(10), "{codes:?}");
+    let merged = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["check", "merge", "s3", "s1", "s2", "--out", "out"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(merged.status.code(), Some(10), "{}", text(&merged.stderr));
+    let summary = |o: &Output| {
+        let t = text(&o.stdout);
+        t[t.find("\n\n").expect("a summary after the header")..].to_string()
+    };
+    assert_eq!(summary(&merged), summary(&whole));
+    assert!(text(&merged.stdout).starts_with("fleetsim check merge: seed 1, 30 cases, 3 shards\n"));
+    let files = |sub: &str| {
+        let mut names: Vec<_> = std::fs::read_dir(dir.path().join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| {
+                let bytes = std::fs::read(dir.path().join(sub).join(&n)).unwrap();
+                (n, bytes)
+            })
+            .collect::<Vec<_>>()
+    };
+    let (w, m) = (files("whole"), files("out"));
+    assert_eq!(
+        w.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        [
+            "lb-orchestration-1-4.faults.yml",
+            "lb-orchestration-1-4.report.json",
+            "regressions.txt",
+            "result.json"
+        ]
+    );
+    assert!(
+        w == m,
+        "the merged files differ from the unsharded campaign's"
+    );
+    // A shard left out is named.
+    let partial = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["check", "merge", "s1", "s3", "--out", "partial"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(partial.status.code(), Some(5));
+    assert_eq!(text(&partial.stderr), "[ERROR]: shard 2/3 is missing\n");
+}
+
+/// `--shard auto` takes the shard from GitLab's `parallel:` or a Kubernetes Indexed Job.
+#[test]
+fn the_shard_comes_from_the_ci_environment() {
+    let d = scenario();
+    let run = |shard: &str, env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_fleetsim"));
+        c.args(["check", ".", "--playbook", "deploy.yml", "--seed", "3"])
+            .args(["--cases", "4", "--shard", shard])
+            .current_dir(d.path())
+            .env_remove("CI_NODE_INDEX")
+            .env_remove("CI_NODE_TOTAL")
+            .env_remove("JOB_COMPLETION_INDEX");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let gitlab = run("auto", &[("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "3")]);
+    assert!(
+        text(&gitlab.stdout).contains(", shard 2/3, "),
+        "{}",
+        text(&gitlab.stderr)
+    );
+    assert!(d
+        .path()
+        .join("fleetsim-check/result-shard-2-of-3.json")
+        .is_file());
+    let k8s = run("auto/2", &[("JOB_COMPLETION_INDEX", "1")]);
+    assert!(
+        text(&k8s.stdout).contains(", shard 2/2, "),
+        "{}",
+        text(&k8s.stderr)
+    );
+    let none = run("auto", &[]);
+    assert_eq!(none.status.code(), Some(5));
+    assert!(text(&none.stderr).contains("no shard in the environment"));
+}

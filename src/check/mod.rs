@@ -13,10 +13,11 @@ pub(crate) mod artifacts;
 mod progress;
 mod regressions;
 pub mod runner;
+mod shards;
 mod space_file;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use fleetsim_engine::exec::exit;
 use fleetsim_engine::inventory::Inventory;
@@ -28,8 +29,16 @@ use fleetsim_sim::fleet::case::Case;
 use fleetsim_sim::fleet::space::{FaultSpace, PathSeg, Targets};
 use fleetsim_sim::fleet::strategy;
 
-use crate::cli::{CheckArgs, InventoryOpts};
+use crate::cli::{CheckArgs, CheckCmd, InventoryOpts, ReportOpts};
 use runner::{CaseRunner, PlaybookSpec};
+
+/// `fleetsim check`: a campaign, or the merge of a campaign's shards.
+pub fn run_command(c: &CheckCmd) -> i32 {
+    match (&c.action, &c.campaign) {
+        (Some(crate::cli::CheckAction::Merge(m)), _) => shards::merge(m),
+        (None, a) => run(a),
+    }
+}
 
 /// Exit status when a counterexample was found (as `fleetsim playbook` when the playbook
 /// succeeded but an invariant broke).
@@ -94,10 +103,14 @@ pub fn run(a: &CheckArgs) -> i32 {
     let bar = progress::Progress::new(setup.cfg.case_ids().len() as u64);
     let result = campaign(&setup, runner.as_ref(), &bar);
     bar.finish();
-    let (text, code) = conclude(&setup, &result);
+    let (text, code) = conclude(&setup.spec, &setup.out_dir, &result);
     say(&mut out, &text);
+    if let Err(e) = shards::write_result(&setup, &result) {
+        eprintln!("[ERROR]: {e}");
+        return exit::ERROR;
+    }
     if a.reports.any() {
-        if let Err(e) = write_reports(a, &setup, &result) {
+        if let Err(e) = write_reports(&a.reports, &setup.spec, &setup.out_dir, &result) {
             eprintln!("[ERROR]: {e}");
             return exit::ERROR;
         }
@@ -107,21 +120,26 @@ pub fn run(a: &CheckArgs) -> i32 {
 
 /// `--junit`, `--html`, `--trace` of a campaign: the JUnit suite from its result; the
 /// pictures from replays of the baseline (when it broke something) and the counterexample.
-fn write_reports(a: &CheckArgs, setup: &Setup, r: &CampaignResult) -> Result<(), String> {
+pub(crate) fn write_reports(
+    reports: &ReportOpts,
+    spec: &PlaybookSpec,
+    out_dir: &Path,
+    r: &CampaignResult,
+) -> Result<(), String> {
     let mut replays: Vec<(String, Vec<String>)> = Vec::new();
     if let Some((case, o)) = &r.baseline {
         if !o.report.holds() {
-            let argv = artifacts::replay_argv(&setup.spec, case, &setup.spec.fleet, None);
+            let argv = artifacts::replay_argv(spec, case, &spec.fleet, None);
             replays.push(("baseline: the rollout without any fault".into(), argv));
         }
     }
     if let Verdict::Counterexample(cx) = &r.verdict {
-        let (plan, fleet) = artifacts::paths(&setup.out_dir, &setup.spec, cx);
-        let argv = artifacts::replay_argv(&setup.spec, &cx.minimal, &fleet, Some(&plan));
+        let (plan, fleet) = artifacts::paths(out_dir, spec, cx);
+        let argv = artifacts::replay_argv(spec, &cx.minimal, &fleet, Some(&plan));
         replays.push((format!("counterexample {}", cx.id), argv));
     }
     let mut records = Vec::new();
-    if a.reports.html.is_some() || a.reports.trace.is_some() {
+    if reports.html.is_some() || reports.trace.is_some() {
         for (title, argv) in &replays {
             let line = argv
                 .iter()
@@ -147,15 +165,15 @@ fn write_reports(a: &CheckArgs, setup: &Setup, r: &CampaignResult) -> Result<(),
             }
         }
     }
-    let suites = [junit_suite(setup, r, &replays)];
-    let title = format!("fleetsim check {}", setup.spec.playbook.display());
-    crate::report::write_files(&a.reports, &title, &records, &suites)
+    let suites = [junit_suite(spec, r, &replays)];
+    let title = format!("fleetsim check {}", spec.playbook.display());
+    crate::report::write_files(reports, &title, &records, &suites)
 }
 
 /// A test case per invariant: failing when the counterexample (or the baseline) broke it,
 /// with its violations and the command that replays the run.
 fn junit_suite(
-    setup: &Setup,
+    spec: &PlaybookSpec,
     r: &CampaignResult,
     replays: &[(String, Vec<String>)],
 ) -> crate::report::junit::Suite {
@@ -215,7 +233,7 @@ fn junit_suite(
         let held = r.held.get(name).copied().unwrap_or(0);
         cases.push(TestCase {
             name: name.to_string(),
-            classname: format!("fleetsim.check.{}", setup.spec.playbook.display()),
+            classname: format!("fleetsim.check.{}", spec.playbook.display()),
             time: 0.0,
             outcome,
             system_out: format!("held in {held} of {} cases\n", r.ran),
@@ -224,7 +242,7 @@ fn junit_suite(
     if let Verdict::Aborted(ab) = &r.verdict {
         cases.push(TestCase {
             name: "campaign".into(),
-            classname: format!("fleetsim.check.{}", setup.spec.playbook.display()),
+            classname: format!("fleetsim.check.{}", spec.playbook.display()),
             time: 0.0,
             outcome: Outcome::Failed {
                 message: format!("{} could not run: {}", ab.id, ab.message),
@@ -234,8 +252,8 @@ fn junit_suite(
         });
     }
     Suite {
-        name: format!("fleetsim check {}", setup.spec.playbook.display()),
-        timestamp: fleetsim_sim::clock::to_rfc3339(setup.spec.start_time),
+        name: format!("fleetsim check {}", spec.playbook.display()),
+        timestamp: fleetsim_sim::clock::to_rfc3339(spec.start_time),
         cases,
     }
 }
@@ -248,6 +266,12 @@ fn say(out: &mut dyn Write, text: &str) {
 
 /// Checks the options and loads the scenario.
 pub fn prepare(a: &CheckArgs) -> Result<Setup, Fail> {
+    // clap requires both unless `merge` is given.
+    let (Some(scenario), Some(playbook_path)) = (&a.scenario, &a.playbook) else {
+        return Err(bad(
+            "a campaign needs SCENARIO and --playbook PLAYBOOK".into()
+        ));
+    };
     if a.jobs == Some(0) {
         return Err(bad("--jobs must be at least 1".into()));
     }
@@ -257,7 +281,7 @@ pub fn prepare(a: &CheckArgs) -> Result<Setup, Fail> {
             .unwrap_or(1)
     });
     let shard = match &a.shard {
-        Some(s) => Shard::parse(s).map_err(bad)?,
+        Some(s) => shards::parse(s, |name| std::env::var(name).ok()).map_err(bad)?,
         None => Shard::WHOLE,
     };
     let start_time = fleetsim_sim::clock::parse_rfc3339(&a.start_time).ok_or_else(|| {
@@ -266,14 +290,14 @@ pub fn prepare(a: &CheckArgs) -> Result<Setup, Fail> {
             a.start_time
         ))
     })?;
-    if !a.scenario.is_dir() {
+    if !scenario.is_dir() {
         return Err(bad(format!(
             "the scenario folder {} does not exist",
-            a.scenario.display()
+            scenario.display()
         )));
     }
     let inventory = if a.opts.inventory.is_empty() {
-        let default = a.scenario.join("inventory.ini");
+        let default = scenario.join("inventory.ini");
         if !default.exists() {
             return Err(bad(format!(
                 "the scenario has no inventory: {} (give -i INVENTORY)",
@@ -287,24 +311,24 @@ pub fn prepare(a: &CheckArgs) -> Result<Setup, Fail> {
     let fleet = a
         .fleet
         .clone()
-        .unwrap_or_else(|| a.scenario.join("fleet.yml"));
+        .unwrap_or_else(|| scenario.join("fleet.yml"));
     if !fleet.is_file() {
         return Err(bad(format!(
             "no fleet model: {} (write one, or give --fleet FILE)",
             fleet.display()
         )));
     }
-    if !a.playbook.is_file() {
+    if !playbook_path.is_file() {
         return Err(bad(format!(
             "the playbook: {} could not be found",
-            a.playbook.display()
+            playbook_path.display()
         )));
     }
     let mut extra = serde_json::Map::new();
     for e in &a.extra_vars {
         extra.extend(crate::playbook_cmd::parse_extra_vars(e).map_err(bad)?);
     }
-    let (pb, _) = playbook::load_playbook(&a.playbook, &extra).map_err(|e| Fail {
+    let (pb, _) = playbook::load_playbook(playbook_path, &extra).map_err(|e| Fail {
         code: e.exit_code(),
         message: Some(e.to_string()),
     })?;
@@ -325,7 +349,7 @@ pub fn prepare(a: &CheckArgs) -> Result<Setup, Fail> {
             None => "the playbook's plays select no host of the inventory".into(),
         }));
     }
-    let default_space = a.scenario.join("space.yml");
+    let default_space = scenario.join("space.yml");
     let space_path = match &a.space {
         Some(p) => Some(p.clone()),
         None if default_space.is_file() => Some(default_space),
@@ -360,14 +384,14 @@ pub fn prepare(a: &CheckArgs) -> Result<Setup, Fail> {
         cases: a.cases,
         jobs,
         shard,
-        regressions: regressions::for_playbook(&saved, &a.playbook),
+        regressions: regressions::for_playbook(&saved, playbook_path),
         max_shrink_runs: a.max_shrink_runs,
         baseline_broken: Vec::new(),
     };
     Ok(Setup {
         spec: PlaybookSpec {
             inventory,
-            playbook: a.playbook.clone(),
+            playbook: playbook_path.clone(),
             fleet,
             extra_vars: a.extra_vars.clone(),
             tags: a.tags.clone(),
@@ -561,7 +585,7 @@ pub fn campaign(setup: &Setup, runner: &dyn CaseRunner, observer: &dyn Observer)
 
 /// The baseline's part of the summary, when it broke something: what, where, and how to
 /// see it again.
-fn baseline_summary(setup: &Setup, case: &Case, o: &CaseOutcome) -> String {
+fn baseline_summary(spec: &PlaybookSpec, case: &Case, o: &CaseOutcome) -> String {
     let broken = o.report.broken();
     let mut t = format!(
         "without any fault (all rollout hosts, the scenario's fleet): {} broken
@@ -580,7 +604,7 @@ fn baseline_summary(setup: &Setup, case: &Case, o: &CaseOutcome) -> String {
     t.push_str(&format!(
         "baseline replay: {}
 ",
-        artifacts::replay_command(&setup.spec, case, &setup.spec.fleet, None)
+        artifacts::replay_command(spec, case, &spec.fleet, None)
     ));
     t.push_str(
         "the cases below count as failing only when they break another invariant
@@ -590,11 +614,11 @@ fn baseline_summary(setup: &Setup, case: &Case, o: &CaseOutcome) -> String {
 }
 
 /// The summary, the files of a counterexample, and the exit status.
-pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
+pub fn conclude(spec: &PlaybookSpec, out_dir: &Path, r: &CampaignResult) -> (String, i32) {
     let mut t = String::from("\n");
     let baseline_broken = match &r.baseline {
         Some((case, o)) if !o.report.holds() => {
-            t.push_str(&baseline_summary(setup, case, o));
+            t.push_str(&baseline_summary(spec, case, o));
             true
         }
         _ => false,
@@ -619,7 +643,7 @@ pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
         if let Some(case) = &a.case {
             t.push_str(&format!(
                 "replay: {}\n",
-                artifacts::replay_command(&setup.spec, case, &setup.spec.fleet, None)
+                artifacts::replay_command(spec, case, &spec.fleet, None)
             ));
         }
     }
@@ -703,7 +727,7 @@ pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
                     None => t.push_str(&format!("  {} broken\n", inv.name)),
                 }
             }
-            let written = match artifacts::write(&setup.out_dir, &setup.spec, cx) {
+            let written = match artifacts::write(out_dir, spec, cx) {
                 Ok(w) => w,
                 Err(m) => {
                     eprintln!("[ERROR]: {m}");
@@ -717,9 +741,9 @@ pub fn conclude(setup: &Setup, r: &CampaignResult) -> (String, i32) {
                 cx.minimal.hosts.join(",")
             );
             if let Err(m) = regressions::append(
-                &setup.out_dir.join(regressions::FILE_NAME),
+                &out_dir.join(regressions::FILE_NAME),
                 cx.id,
-                &setup.spec.playbook,
+                &spec.playbook,
                 &note,
             ) {
                 eprintln!("[WARNING]: the failing case was not saved: {m}");
@@ -830,7 +854,7 @@ mod tests {
         }
         argv.extend_from_slice(extra);
         match crate::cli::Cli::parse_from(argv).command {
-            crate::cli::Command::Check(a) => *a,
+            crate::cli::Command::Check(c) => c.campaign,
             _ => unreachable!(),
         }
     }
@@ -920,7 +944,7 @@ mod tests {
         let d = scenario();
         let s = prepare(&args(d.path(), &["--jobs", "2"])).unwrap();
         let r = campaign(&s, &Fake, &Quiet);
-        let (text, code) = conclude(&s, &r);
+        let (text, code) = conclude(&s.spec, &s.out_dir, &r);
         assert_eq!(code, COUNTEREXAMPLE, "{text}");
         let Verdict::Counterexample(cx) = &r.verdict else {
             unreachable!()
@@ -953,7 +977,7 @@ mod tests {
         let s2 = prepare(&args(d.path(), &["--seed", "1", "--cases", "0"])).unwrap();
         assert_eq!(s2.cfg.regressions, vec![cx.id]);
         let r2 = campaign(&s2, &Fake, &Quiet);
-        let (text2, code2) = conclude(&s2, &r2);
+        let (text2, code2) = conclude(&s2.spec, &s2.out_dir, &r2);
         assert_eq!(code2, COUNTEREXAMPLE);
         assert!(text2.contains("cases run: 1 (1 saved, 0 new)"), "{text2}");
     }
@@ -978,7 +1002,7 @@ mod tests {
             }
         }
         let r = campaign(&s, &SlowFleet, &Quiet);
-        let (text, code) = conclude(&s, &r);
+        let (text, code) = conclude(&s.spec, &s.out_dir, &r);
         assert_eq!(code, COUNTEREXAMPLE, "{text}");
         let Verdict::Counterexample(cx) = &r.verdict else {
             unreachable!()
@@ -1006,7 +1030,7 @@ mod tests {
         let d = scenario();
         let s = prepare(&args(d.path(), &["--cases", "25", "-l", "web-02"])).unwrap();
         let r = campaign(&s, &Fake, &Quiet);
-        let (text, code) = conclude(&s, &r);
+        let (text, code) = conclude(&s.spec, &s.out_dir, &r);
         assert_eq!(code, exit::OK);
         assert!(text.contains("cases run: 25\n"), "{text}");
         assert!(text.contains("  capacity_floor         25/25\n"), "{text}");

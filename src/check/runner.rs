@@ -23,7 +23,7 @@ use crate::cli::InventoryOpts;
 use crate::fleet_files::INVARIANT_BROKEN;
 
 /// The options of `fleetsim playbook` that every case of a campaign shares.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlaybookSpec {
     /// `-i` sources.
     pub inventory: Vec<String>,

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use indexmap::IndexMap;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde::{Deserialize, Serialize};
 
 use super::case::Case;
 use super::report::Report;
@@ -34,7 +35,7 @@ pub trait CaseRunner: Sync {
 }
 
 /// What one run gave.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseOutcome {
     /// `fleetsim playbook`'s exit status for this run.
     pub exit_code: i32,
@@ -50,7 +51,7 @@ pub struct CaseOutcome {
 }
 
 /// Names one case: the index-th case of the campaign seeded `seed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CaseId {
     pub seed: u64,
     pub index: u64,
@@ -63,7 +64,7 @@ impl fmt::Display for CaseId {
 }
 
 /// `--shard I/N`: the cases whose index is `I-1` modulo `N` (`index` is 0-based here).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     pub index: u64,
     pub count: u64,
@@ -208,7 +209,7 @@ pub fn case_at<S: Strategy<Value = Case>>(strategy: &S, id: CaseId) -> Result<Ca
 }
 
 /// What a campaign found.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CampaignResult {
     /// Cases counted: every case when all held, else the cases up to the first failure.
     pub ran: u64,
@@ -222,9 +223,36 @@ pub struct CampaignResult {
     pub baseline: Option<(Case, CaseOutcome)>,
     /// Cases that panicked (fleetsim bugs), in case order; each is a failing case.
     pub panicked: Vec<Aborted>,
+    /// How each counted case ended, in campaign order: what merging shards needs to count
+    /// exactly as the whole campaign counts (see [`merge_shards`]).
+    pub records: Vec<CaseRecord>,
+    /// The invariant name lists the records point into, in order of first appearance.
+    pub invariant_lists: Vec<Vec<String>>,
 }
 
-#[derive(Debug, Clone)]
+/// How one case of a campaign ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    pub id: CaseId,
+    /// A saved failing case rerun before the campaign's own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub saved: bool,
+    pub end: CaseEnd,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseEnd {
+    /// It ran: `list` indexes [`CampaignResult::invariant_lists`], `broken` that list.
+    Ran {
+        list: usize,
+        broken: Vec<usize>,
+    },
+    Aborted(Box<Aborted>),
+    Panicked(Box<Aborted>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Verdict {
     /// Every case held every invariant.
     Held,
@@ -234,7 +262,7 @@ pub enum Verdict {
 }
 
 /// The first failing case and the minimal case shrinking reached from it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Counterexample {
     pub id: CaseId,
     /// The case as drawn.
@@ -249,7 +277,7 @@ pub struct Counterexample {
     pub shrink_steps: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Aborted {
     pub id: CaseId,
     /// The case that could not run (a shrunk one when it happened while shrinking).
@@ -339,63 +367,242 @@ where
     });
     let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
     // case_ids() put the saved cases first.
-    let regression_count = cfg.saved_ids().len();
-    let mut held: IndexMap<String, u64> = IndexMap::new();
-    let mut ran = 0u64;
-    let mut regressions_ran = 0u64;
-    let mut first_stop = None;
-    let mut panicked = Vec::new();
-    for (k, slot) in slots.iter().enumerate() {
+    let saved_count = cfg.saved_ids().len();
+    let mut records = Vec::new();
+    let mut lists: Vec<Vec<String>> = Vec::new();
+    for (k, slot) in slots.into_iter().enumerate() {
         // Every slot below the first stop was taken before it and so completed.
         let Some(slot) = slot else { break };
-        ran += 1;
-        if k < regression_count {
-            regressions_ran += 1;
-        }
-        if let Slot::Panicked(a) = slot {
-            panicked.push((**a).clone());
-        }
-        if let Slot::Ran(names, holds) = slot {
-            for (name, h) in names.iter().zip(holds.iter()) {
-                *held.entry(name.clone()).or_insert(0) += u64::from(*h);
+        let stops = slot.stops(&cfg.baseline_broken);
+        let end = match slot {
+            Slot::Ran(names, holds) => {
+                // Lists numbered by first appearance in case order, not by which worker
+                // met them first, so that the result is the same whatever the jobs.
+                let list = match lists.iter().position(|l| l[..] == names[..]) {
+                    Some(i) => i,
+                    None => {
+                        lists.push(names.to_vec());
+                        lists.len() - 1
+                    }
+                };
+                let broken = (0..holds.len()).filter(|i| !holds[*i]).collect();
+                CaseEnd::Ran { list, broken }
             }
-        }
-        if slot.stops(&cfg.baseline_broken) {
-            first_stop = Some(k);
+            Slot::Aborted(a) => CaseEnd::Aborted(a),
+            Slot::Panicked(a) => CaseEnd::Panicked(a),
+        };
+        records.push(CaseRecord {
+            id: ids[k],
+            saved: k < saved_count,
+            end,
+        });
+        if stops {
             break;
         }
     }
-    let verdict = match first_stop {
-        None => Verdict::Held,
-        Some(k) => match slots.into_iter().nth(k).flatten() {
-            Some(Slot::Aborted(a)) | Some(Slot::Panicked(a)) => Verdict::Aborted(a),
-            Some(Slot::Ran(names, holds)) => {
-                let broken: Vec<String> = names
-                    .iter()
-                    .zip(holds.iter())
-                    .filter(|(n, h)| !**h && !cfg.baseline_broken.contains(n))
-                    .map(|(n, _)| n.clone())
-                    .collect();
-                shrink_case(
-                    strategy,
-                    runner,
-                    ids[k],
-                    broken,
-                    cfg.max_shrink_runs,
-                    observer,
-                )
-            }
-            None => Verdict::Held,
+    let verdict = match records.last().map(|r| (r, stops(r, &lists, cfg))) {
+        Some((r, Some(broken))) => match &r.end {
+            CaseEnd::Aborted(a) => Verdict::Aborted(a.clone()),
+            _ => shrink_case(
+                strategy,
+                runner,
+                r.id,
+                broken,
+                cfg.max_shrink_runs,
+                observer,
+            ),
         },
+        _ => Verdict::Held,
     };
+    tally(records, lists, verdict)
+}
+
+/// Whether a recorded case ends the campaign (see `Slot::stops`): `Some` with the
+/// invariants it broke beyond the baseline's (none for a case that could not run).
+fn stops(r: &CaseRecord, lists: &[Vec<String>], cfg: &CampaignConfig) -> Option<Vec<String>> {
+    match &r.end {
+        CaseEnd::Ran { list, broken } => {
+            let names: Vec<String> = broken
+                .iter()
+                .map(|i| lists[*list][*i].clone())
+                .filter(|n| !cfg.baseline_broken.contains(n))
+                .collect();
+            (!names.is_empty()).then_some(names)
+        }
+        CaseEnd::Aborted(_) => Some(Vec::new()),
+        CaseEnd::Panicked(_) => None,
+    }
+}
+
+/// The counts of a campaign from its records (every case up to and including the first
+/// that stopped it).
+fn tally(records: Vec<CaseRecord>, lists: Vec<Vec<String>>, verdict: Verdict) -> CampaignResult {
+    let mut held: IndexMap<String, u64> = IndexMap::new();
+    let mut panicked = Vec::new();
+    for r in &records {
+        match &r.end {
+            CaseEnd::Ran { list, broken } => {
+                for (i, name) in lists[*list].iter().enumerate() {
+                    *held.entry(name.clone()).or_insert(0) += u64::from(!broken.contains(&i));
+                }
+            }
+            CaseEnd::Panicked(a) => panicked.push((**a).clone()),
+            CaseEnd::Aborted(_) => {}
+        }
+    }
     CampaignResult {
-        ran,
-        regressions_ran,
+        ran: records.len() as u64,
+        regressions_ran: records.iter().filter(|r| r.saved).count() as u64,
         held,
         verdict,
         baseline: None,
         panicked,
+        records,
+        invariant_lists: lists,
     }
+}
+
+/// One shard's campaign as `fleetsim check --shard I/N` writes it, or a whole campaign's
+/// (shard 1/1): what [`merge_shards`] needs besides the result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardResult {
+    pub seed: u64,
+    pub cases: u64,
+    pub shard: Shard,
+    /// The saved failing cases the whole campaign reruns first (only shard 1 runs them).
+    pub saved: Vec<CaseId>,
+    pub baseline_broken: Vec<String>,
+    pub max_shrink_runs: u32,
+    pub result: CampaignResult,
+}
+
+impl ShardResult {
+    pub fn new(cfg: &CampaignConfig, result: CampaignResult) -> ShardResult {
+        let mut saved = Vec::new();
+        for r in &cfg.regressions {
+            if !saved.contains(r) {
+                saved.push(*r);
+            }
+        }
+        ShardResult {
+            seed: cfg.seed,
+            cases: cfg.cases,
+            shard: cfg.shard,
+            saved,
+            baseline_broken: cfg.baseline_broken.clone(),
+            max_shrink_runs: cfg.max_shrink_runs,
+            result,
+        }
+    }
+}
+
+/// The whole campaign from the results of its shards, exactly as one process running it
+/// unsharded would have found it: the same cases counted (every case up to the first that
+/// stops the campaign in campaign order, whichever shard ran it), the same counts, and the
+/// same counterexample (the shard owning the first failing case shrank it, and shrinking
+/// depends only on the case).
+pub fn merge_shards(mut shards: Vec<ShardResult>) -> Result<ShardResult, String> {
+    let Some(first) = shards.first() else {
+        return Err("no shard results to merge".into());
+    };
+    let (seed, cases, count) = (first.seed, first.cases, first.shard.count);
+    for s in &shards {
+        if (s.seed, s.cases, s.shard.count) != (seed, cases, count) {
+            return Err(format!(
+                "the shard results are of different campaigns: shard {} of seed {} ({} cases) \
+                 and shard {} of seed {seed} ({cases} cases)",
+                s.shard, s.seed, s.cases, first.shard
+            ));
+        }
+        if s.baseline_broken != first.baseline_broken || s.max_shrink_runs != first.max_shrink_runs
+        {
+            return Err(format!(
+                "shards {} and {} ran with different baselines or shrink budgets (different \
+                 playbooks or options?)",
+                s.shard, first.shard
+            ));
+        }
+    }
+    shards.sort_by_key(|s| s.shard.index);
+    if let Some(w) = shards.windows(2).find(|w| w[0].shard == w[1].shard) {
+        return Err(format!("shard {} is given twice", w[0].shard));
+    }
+    if let Some(k) = (0..count).find(|k| !shards.iter().any(|s| s.shard.index == *k)) {
+        return Err(format!("shard {}/{count} is missing", k + 1));
+    }
+    let cfg = CampaignConfig {
+        seed,
+        cases,
+        jobs: 1,
+        shard: Shard::WHOLE,
+        regressions: shards[0].saved.clone(),
+        max_shrink_runs: shards[0].max_shrink_runs,
+        baseline_broken: shards[0].baseline_broken.clone(),
+    };
+    // Each shard's records, by case, ready to be taken in campaign order.
+    let mut by_case: Vec<std::collections::BTreeMap<(bool, CaseId), CaseRecord>> = shards
+        .iter()
+        .map(|s| {
+            s.result
+                .records
+                .iter()
+                .map(|r| ((r.saved, r.id), r.clone()))
+                .collect()
+        })
+        .collect();
+    let saved_count = cfg.saved_ids().len();
+    let mut records = Vec::new();
+    let mut lists: Vec<Vec<String>> = Vec::new();
+    let mut stopped = None;
+    for (k, id) in cfg.case_ids().into_iter().enumerate() {
+        let saved = k < saved_count;
+        let owner = if saved {
+            0
+        } else {
+            (id.index % count) as usize
+        };
+        let Some(mut r) = by_case[owner].remove(&(saved, id)) else {
+            return Err(format!(
+                "shard {} has no result for {id}, yet no earlier case stopped the campaign \
+                 (a shard cut short?)",
+                shards[owner].shard
+            ));
+        };
+        if let CaseEnd::Ran { list, .. } = &mut r.end {
+            let names = &shards[owner].result.invariant_lists[*list];
+            *list = match lists.iter().position(|l| l == names) {
+                Some(i) => i,
+                None => {
+                    lists.push(names.clone());
+                    lists.len() - 1
+                }
+            };
+        }
+        let stop = stops(&r, &lists, &cfg).map(|_| owner);
+        records.push(r);
+        if stop.is_some() {
+            stopped = stop;
+            break;
+        }
+    }
+    let verdict = match (stopped, records.last()) {
+        (Some(owner), Some(r)) => match &r.end {
+            CaseEnd::Aborted(a) => Verdict::Aborted(a.clone()),
+            _ => match &shards[owner].result.verdict {
+                Verdict::Counterexample(cx) if cx.id == r.id => Verdict::Counterexample(cx.clone()),
+                _ => {
+                    return Err(format!(
+                        "shard {} counts {} as failing but found no counterexample from it",
+                        shards[owner].shard, r.id
+                    ))
+                }
+            },
+        },
+        _ => Verdict::Held,
+    };
+    let mut result = tally(records, lists, verdict);
+    result.baseline = shards[0].result.baseline.clone();
+    Ok(ShardResult::new(&cfg, result))
 }
 
 fn run_slot<S: Strategy<Value = Case>>(
@@ -769,6 +976,73 @@ mod tests {
         let (index, minimal) = found.into_iter().next().unwrap();
         assert_eq!(index, w.id.index);
         assert_eq!(minimal, w.minimal);
+    }
+
+    /// Runs shards `1/n..n/n` of `cfg` with `runner` and merges their results.
+    fn merged(cfg: &CampaignConfig, n: u64, runner: &dyn CaseRunner) -> ShardResult {
+        let s = strategy();
+        let shards = (1..=n)
+            .map(|i| {
+                let cfg = CampaignConfig {
+                    shard: Shard::parse(&format!("{i}/{n}")).unwrap(),
+                    jobs: 2,
+                    ..cfg.clone()
+                };
+                let r = run_campaign(&s, runner, &cfg, &Quiet);
+                // Through the file format, as separate processes would hand it over.
+                let json = serde_json::to_string(&ShardResult::new(&cfg, r)).unwrap();
+                serde_json::from_str(&json).unwrap()
+            })
+            .collect();
+        merge_shards(shards).unwrap()
+    }
+
+    #[test]
+    fn merged_shards_are_the_whole_campaign_when_every_case_holds() {
+        let cfg = CampaignConfig::new(9, 60);
+        let whole = run_campaign(&strategy(), &Recorder::default(), &cfg, &Quiet);
+        assert_eq!(
+            merged(&cfg, 4, &Recorder::default()),
+            ShardResult::new(&cfg, whole)
+        );
+    }
+
+    #[test]
+    fn merged_shards_find_the_whole_campaigns_counterexample_and_counts() {
+        let mut cfg = CampaignConfig::new(11, 300);
+        cfg.jobs = 2;
+        let whole = run_campaign(&strategy(), &SLOW_WEB01, &cfg, &Quiet);
+        let counted = whole.ran;
+        assert!(counted < 300, "the campaign stops at its first failure");
+        for n in [2, 3, 4, 7] {
+            let m = merged(&cfg, n, &SLOW_WEB01);
+            assert_eq!(m, ShardResult::new(&cfg, whole.clone()), "{n} shards");
+        }
+    }
+
+    #[test]
+    fn merging_refuses_missing_duplicated_and_foreign_shards() {
+        let cfg = CampaignConfig::new(3, 20);
+        let s = strategy();
+        let shard = |text: &str, seed: u64| {
+            let cfg = CampaignConfig {
+                seed,
+                shard: Shard::parse(text).unwrap(),
+                ..cfg.clone()
+            };
+            ShardResult::new(&cfg, run_campaign(&s, &Recorder::default(), &cfg, &Quiet))
+        };
+        let err = |v: Vec<ShardResult>| merge_shards(v).unwrap_err();
+        assert_eq!(
+            err(vec![shard("1/3", 3), shard("3/3", 3)]),
+            "shard 2/3 is missing"
+        );
+        assert_eq!(
+            err(vec![shard("1/2", 3), shard("1/2", 3), shard("2/2", 3)]),
+            "shard 1/2 is given twice"
+        );
+        assert!(err(vec![shard("1/2", 3), shard("2/2", 4)]).contains("different campaigns"));
+        assert_eq!(err(Vec::new()), "no shard results to merge");
     }
 
     #[test]
