@@ -285,10 +285,10 @@ fn an_interrupt_leaves_no_sandbox_behind() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
-/// A campaign run as 3 shards in separate processes, merged with `fleetsim check merge`, is
+/// A campaign run as 4 shards in separate processes, merged with `fleetsim check merge`, is
 /// the unsharded campaign: the same summary, the same files byte for byte (counterexample,
 /// fleet report, regressions.txt, result.json) and the same exit status. The space makes the
-/// first failure case 4 of seed 1, which shard 2/3 finds, after cases the others ran.
+/// first failure case 4 of seed 1, which shard 1/4 finds while the others run past it.
 #[test]
 fn merged_shards_are_the_unsharded_campaign_byte_for_byte() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -315,9 +315,9 @@ fn merged_shards_are_the_unsharded_campaign_byte_for_byte() {
     assert_eq!(whole.status.code(), Some(10), "{}", text(&whole.stderr));
     assert!(text(&whole.stdout).contains("found: case 4 of seed 1 broke no_failed_requests"));
     std::fs::rename(dir.path().join("out"), dir.path().join("whole")).unwrap();
-    let shards: Vec<_> = (1..=3)
+    let shards: Vec<_> = (1..=4)
         .map(|i| {
-            let (shard, out) = (format!("{i}/3"), format!("s{i}"));
+            let (shard, out) = (format!("{i}/4"), format!("s{i}"));
             campaign(&["--jobs", "1", "--shard", &shard, "--out", &out])
                 .stdout(std::process::Stdio::null())
                 .spawn()
@@ -328,10 +328,10 @@ fn merged_shards_are_the_unsharded_campaign_byte_for_byte() {
         .into_iter()
         .map(|mut s| s.wait().unwrap().code())
         .collect();
-    // Shard 2/3 holds case 4; the others pass or fail on their own later cases.
-    assert_eq!(codes[1], Some(10), "{codes:?}");
+    // Shard 1/4 holds case 4; the others pass or fail on their own later cases.
+    assert_eq!(codes[0], Some(10), "{codes:?}");
     let merged = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(["check", "merge", "s3", "s1", "s2", "--out", "out"])
+        .args(["check", "merge", "s3", "s1", "s4", "s2", "--out", "out"])
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -341,7 +341,7 @@ fn merged_shards_are_the_unsharded_campaign_byte_for_byte() {
         t[t.find("\n\n").expect("a summary after the header")..].to_string()
     };
     assert_eq!(summary(&merged), summary(&whole));
-    assert!(text(&merged.stdout).starts_with("fleetsim check merge: seed 1, 30 cases, 3 shards\n"));
+    assert!(text(&merged.stdout).starts_with("fleetsim check merge: seed 1, 30 cases, 4 shards\n"));
     let files = |sub: &str| {
         let mut names: Vec<_> = std::fs::read_dir(dir.path().join(sub))
             .unwrap()
@@ -372,12 +372,12 @@ fn merged_shards_are_the_unsharded_campaign_byte_for_byte() {
     );
     // A shard left out is named.
     let partial = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(["check", "merge", "s1", "s3", "--out", "partial"])
+        .args(["check", "merge", "s1", "s3", "s4", "--out", "partial"])
         .current_dir(dir.path())
         .output()
         .unwrap();
     assert_eq!(partial.status.code(), Some(5));
-    assert_eq!(text(&partial.stderr), "[ERROR]: shard 2/3 is missing\n");
+    assert_eq!(text(&partial.stderr), "[ERROR]: shard 2/4 is missing\n");
 }
 
 /// `--shard auto` takes the shard from GitLab's `parallel:` or a Kubernetes Indexed Job.

@@ -363,3 +363,73 @@ fn check_draws_its_counterexample() {
     assert!(!cx["violations"].as_array().unwrap().is_empty());
     assert!(cx["replay"].as_str().unwrap().contains("--faults"));
 }
+
+/// 500 hosts in two groups, rolled out 50 at a time, written as a page.
+fn five_hundred_host_page(dir: &Path) -> PathBuf {
+    let inventory = dir.join("inventory.ini");
+    std::fs::write(&inventory, "[web]\nweb[001:400]\n[api]\napi[001:100]\n").unwrap();
+    let playbook = dir.join("roll.yml");
+    std::fs::write(
+        &playbook,
+        "- hosts: all\n  gather_facts: false\n  serial: 50\n  tasks:\n    - name: Deploy\n      copy: {dest: /tmp/app.conf, content: \"{{ inventory_hostname }}\\n\"}\n    - name: Check\n      command: cat /tmp/app.conf\n      changed_when: false\n",
+    )
+    .unwrap();
+    let page = dir.join("500.html");
+    let out = fleetsim(&[
+        "playbook",
+        "-i",
+        inventory.to_str().unwrap(),
+        playbook.to_str().unwrap(),
+        "--seed",
+        "5",
+        "--sandbox",
+        dir.join("sandbox").to_str().unwrap(),
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    page
+}
+
+/// At 500 hosts the page stays small and every host is there, grouped by inventory group;
+/// groups that big start closed, so a browser draws no lane until one is opened.
+#[test]
+fn a_page_of_500_hosts_stays_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = std::fs::read_to_string(five_hundred_host_page(dir.path())).unwrap();
+    assert!(page.len() < 2_000_000, "{} bytes", page.len());
+    let data = page_data(&page);
+    let hosts = data[0]["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 500);
+    let in_group = |g: &str| hosts.iter().filter(|h| h["group"] == g).count();
+    assert_eq!((in_group("web"), in_group("api")), (400, 100));
+    let Some(browser) = chromium() else {
+        eprintln!(
+            "skipped the browser: no Chromium at /usr/bin/chromium (apt-get install chromium)"
+        );
+        return;
+    };
+    let html = dir.path().join("500.html");
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            &format!("--user-data-dir={}", dir.path().join("profile").display()),
+            "--dump-dom",
+            &format!("file://{}", html.display()),
+        ])
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("web (400 hosts)"), "{dom:.2000}");
+    assert!(dom.contains("api (100 hosts)"));
+    assert!(
+        !dom.contains("data-host="),
+        "closed groups draw no lanes yet"
+    );
+    assert!(dom.contains("PLAY RECAP"));
+}
