@@ -237,7 +237,6 @@ impl Runner {
         let groups = self.inventory.groups_map();
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let mut common = Map::new();
-        common.insert("groups".into(), json!(groups));
         common.insert("omit".into(), json!(crate::template::OMIT_PLACEHOLDER));
         common.insert("ansible_check_mode".into(), json!(self.opts.check));
         common.insert("ansible_diff_mode".into(), json!(self.opts.diff));
@@ -268,6 +267,7 @@ impl Runner {
             );
         }
         store.common_magic = Arc::new(common);
+        store.set_shared_magic("groups", json!(groups));
         store.extra = Arc::new(self.opts.extra_vars.clone());
         for h in self.inventory.known_hosts() {
             let v = self.inventory.host_vars(&h);
@@ -916,13 +916,13 @@ impl Runner {
             })
             .collect();
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.set_shared_magic("ansible_play_hosts", json!(all_alive));
+        store.set_shared_magic("play_hosts", json!(alive));
+        store.set_shared_magic("ansible_play_batch", json!(alive));
+        store.set_shared_magic("ansible_play_hosts_all", json!(ctx.all_hosts));
         // In place when no variable source of a finished task still holds the old map
         // (the usual case): it holds `groups`, which is costly to copy before every task.
         let common = Arc::make_mut(&mut store.common_magic);
-        common.insert("ansible_play_hosts".into(), json!(all_alive));
-        common.insert("play_hosts".into(), json!(alive));
-        common.insert("ansible_play_batch".into(), json!(alive));
-        common.insert("ansible_play_hosts_all".into(), json!(ctx.all_hosts));
         common.insert(
             "ansible_play_name".into(),
             json!(ctx.play.name.clone().unwrap_or_default()),

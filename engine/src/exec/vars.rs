@@ -29,11 +29,24 @@ pub struct VarStore {
     pub common_magic: Arc<Vars>,
     /// Per-host magic (inventory_hostname, group_names, ...).
     pub host_magic: IndexMap<String, Arc<Vars>>,
+    /// The big entries of `common_magic` (`groups`, the play's host lists), also held here
+    /// behind an `Arc` so that a template reading them shares them instead of copying a
+    /// value that grows with the inventory, once per host and task.
+    shared_magic: IndexMap<String, minijinja::Value>,
 }
 
 pub type SharedStore = Arc<Mutex<VarStore>>;
 
 impl VarStore {
+    /// Sets the common magic variable `name` to `value`, shared (see `shared_magic`).
+    /// In place when no variable source of a finished task still holds the old map (the
+    /// usual case).
+    pub fn set_shared_magic(&mut self, name: &str, value: Value) {
+        self.shared_magic
+            .insert(name.to_string(), crate::template::freeze(&value));
+        Arc::make_mut(&mut self.common_magic).insert(name.to_string(), value);
+    }
+
     /// A dynamic layer's value for `name`.
     fn lookup(&self, layer: &Layer, host: &str, name: &str) -> Option<Value> {
         match layer {
@@ -226,6 +239,17 @@ impl VarSource for HostVarSource {
     fn is_trusted(&self, name: &str) -> bool {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
         Self::trusted_layer(self.layer_of(&s, name))
+    }
+
+    fn get_shared(&self, name: &str) -> Option<minijinja::Value> {
+        let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let shared = s.shared_magic.get(name)?;
+        // Only when the common magic layer is the one the host sees (nothing above it
+        // holds the name).
+        match self.layer_of(&s, name)? {
+            Layer::Fixed(m) if Arc::ptr_eq(m, &s.common_magic) => Some(shared.clone()),
+            _ => None,
+        }
     }
 
     /// One lock and one search of the layers for both answers.

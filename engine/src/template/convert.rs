@@ -8,7 +8,7 @@ use serde_json::Value as J;
 use super::error::TemplateError;
 use super::mutable::{MutDict, MutList};
 use super::undefined::{undefined_error, undefined_message, with_frame};
-use super::vars::{JDict, JList};
+use super::vars::{FrozenDict, JDict, JList};
 
 /// Already-templated JSON as a minijinja value (containers are wrapped, not copied).
 pub fn to_mj_static(v: &J) -> Value {
@@ -33,6 +33,18 @@ pub fn to_mj_static(v: &J) -> Value {
             map: Arc::new(map.clone()),
             owner: None,
         }),
+    }
+}
+
+/// Data that every host reads and nothing templates (`groups`, the play's host lists),
+/// converted once: dicts become dicts of converted values, so that reading `groups['web']`
+/// shares the list instead of copying it for every host at every task.
+pub fn freeze(v: &J) -> Value {
+    match v {
+        J::Object(map) => Value::from_object(FrozenDict(
+            map.iter().map(|(k, v)| (k.clone(), freeze(v))).collect(),
+        )),
+        other => to_mj_static(other),
     }
 }
 

@@ -47,7 +47,7 @@ use minijinja::value::Value;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value as J;
 
-pub use convert::{to_json, to_mj_static};
+pub use convert::{freeze, to_json, to_mj_static};
 pub use error::{TemplateError, TemplateErrorKind};
 pub use lookups::{LookupHost, NoLookups, LOOKUP_NAMES};
 pub use undefined::{is_omit, OMIT_PLACEHOLDER};

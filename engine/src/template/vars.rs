@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde_json::Value as J;
 
@@ -47,6 +48,11 @@ pub trait VarSource: Send + Sync {
     fn get_with_trust(&self, name: &str) -> Option<(J, bool)> {
         let raw = self.get(name)?;
         Some((raw, self.is_trusted(name)))
+    }
+    /// A value that is data (never templated), shared rather than copied: for variables
+    /// that grow with the inventory (`groups`), which every host reads at every task.
+    fn get_shared(&self, _name: &str) -> Option<Value> {
+        None
     }
 }
 
@@ -215,6 +221,10 @@ impl Ctx {
         if let Some(e) = self.failed.lock().ok().and_then(|c| c.get(name).cloned()) {
             Self::report(name, e);
             return None;
+        }
+        if let Some(v) = self.vars.get_shared(name) {
+            self.cache_put(name, &v);
+            return Some(v);
         }
         let (raw, trusted) = match self.vars.get_with_trust(name) {
             Some(found) => found,
@@ -420,6 +430,45 @@ impl Object for JDict {
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
         Some(self.map.len())
+    }
+}
+
+/// A dict of data converted once and shared by every reader (see [`super::freeze`]): its
+/// values are minijinja values already, so reading one copies nothing.
+#[derive(Debug)]
+pub(crate) struct FrozenDict(pub IndexMap<String, Value>);
+
+impl Object for FrozenDict {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let k = match key.as_str() {
+            Some(s) => s.to_string(),
+            None => key.to_string(),
+        };
+        let found = self.0.get(&k).cloned();
+        if found.is_none() {
+            let shown = if key.as_str().is_some() {
+                format!("'{k}'")
+            } else {
+                k.clone()
+            };
+            record_miss(
+                &k,
+                format!("object of type 'dict' has no attribute {shown}"),
+            );
+        }
+        found
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.0.keys().map(|k| Value::from(k.as_str())).collect())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.0.len())
     }
 }
 
