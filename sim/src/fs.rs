@@ -579,11 +579,19 @@ impl Sandbox {
     }
 
     fn touch_meta(&mut self, host: &str) {
+        self.stamp_now(host);
+        self.note_change(host);
+    }
+
+    fn stamp_now(&mut self, host: &str) {
         let now = self.now;
         let m = self.meta.entry(host.to_string()).or_default();
         m.mtime = Some(now);
         m.atime = Some(now);
         m.ctime = Some(now);
+    }
+
+    fn note_change(&mut self, host: &str) {
         if let Some(j) = &self.journal {
             j.lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -596,9 +604,13 @@ impl Sandbox {
         self.journal = journal;
     }
 
+    /// The folder holding `r` gained or lost it: the folder's times change, and the journal
+    /// notes the entry (not the folder: a watcher of `/tmp/app/config.toml` has nothing to
+    /// reread when `/tmp/other` is created, which changes `/tmp`'s listing).
     fn touch_parent(&mut self, r: &Resolved) {
         let (phost, _) = parent_of(r);
-        self.touch_meta(&phost);
+        self.stamp_now(&phost);
+        self.note_change(&r.host);
     }
 
     fn forget_meta(&mut self, host: &str) {
