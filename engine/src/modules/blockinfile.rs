@@ -136,6 +136,7 @@ impl Module for BlockInFile {
         let insertbefore = arg_str(&args, "insertbefore");
         let validate = arg_str(&args, "validate");
         let check = ctx.check_mode;
+        let diff_mode = ctx.diff;
         let now = ctx.world.clock.now();
         let host = match ctx.target_host() {
             Ok(h) => h,
@@ -221,7 +222,9 @@ impl Module for BlockInFile {
             }
         }
         let mut r = super::ok(changed);
-        if let Some(d) = super::content_diff(&path, &original, &result).filter(|_| changed) {
+        if let Some(d) =
+            super::content_diff(diff_mode, &path, &original, &result).filter(|_| changed)
+        {
             r.insert("diff".into(), d);
         }
         if (exists || !check) && host.fs.exists(&path) {

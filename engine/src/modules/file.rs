@@ -36,13 +36,15 @@ const SPEC: Spec = spec(
 /// `size`, `state`...).
 pub(super) fn attrs(fs: &Sandbox, path: &str, r: &mut ModuleResult) {
     r.insert("path".into(), json!(path));
-    if fs.stat(path).is_err() {
+    // One `lstat`; a second call (following it) only for a link, to see a dangling one.
+    let Ok(st) = fs.lstat(path) else {
+        r.insert("state".into(), json!("absent"));
+        return;
+    };
+    if st.kind == FileKind::Symlink && fs.stat(path).is_err() {
         r.insert("state".into(), json!("absent"));
         return;
     }
-    let Ok(st) = fs.lstat(path) else {
-        return;
-    };
     r.insert("mode".into(), json!(format!("0{:03o}", st.mode & 0o7777)));
     r.insert("owner".into(), json!(st.owner));
     r.insert("group".into(), json!(st.group));

@@ -2,6 +2,8 @@
 //! first, `regexp`/`search_string` match, else inserting after/before a match or at the
 //! end), or remove matching lines. A port of ansible-core 2.19's `present()`/`absent()`.
 
+use std::borrow::Cow;
+
 use serde_json::json;
 
 use fleetsim_sim::fs::{Sandbox, WriteMode};
@@ -48,15 +50,19 @@ struct Want<'a> {
     firstmatch: bool,
 }
 
+/// A line without its line ending.
+fn bare(l: &str) -> &str {
+    l.trim_end_matches(['\r', '\n'])
+}
+
 /// `present()`: the lines after the edit and its message (empty when nothing changed).
-fn present(lines: &mut Vec<String>, want: &Want<'_>) -> Result<String, String> {
+fn present(lines: &mut Vec<Cow<'_, str>>, want: &Want<'_>) -> Result<String, String> {
     let line = want.line;
     let bre_ins = match (want.insertafter, want.insertbefore) {
         (Some(a), _) if a != "BOF" && a != "EOF" => Some(super::pyre::compile(a, false)?),
         (None, Some(b)) if b != "BOF" => Some(super::pyre::compile(b, false)?),
         _ => None,
     };
-    let bare = |l: &str| l.trim_end_matches(['\r', '\n']).to_string();
     // index[0]: the line the regexp/search_string (or the exact line) is on;
     // index[1]: where insertafter/insertbefore points.
     let mut index: [i64; 2] = [-1, -1];
@@ -64,7 +70,7 @@ fn present(lines: &mut Vec<String>, want: &Want<'_>) -> Result<String, String> {
     let mut exact_line_match = false;
     if let Some(re) = want.regexp {
         for (n, cur) in lines.iter().enumerate() {
-            if let Ok(Some(caps)) = re.captures(&bare(cur)) {
+            if let Ok(Some(caps)) = re.captures(bare(cur)) {
                 index[0] = n as i64;
                 matched = Some(if want.backrefs {
                     super::pyre::expand(&caps, line, &super::pyre::group_names(re))?
@@ -94,7 +100,7 @@ fn present(lines: &mut Vec<String>, want: &Want<'_>) -> Result<String, String> {
                 index[0] = n as i64;
                 exact_line_match = true;
             } else if let Some(re) = &bre_ins {
-                if super::pyre::search(re, &bare(cur)) {
+                if super::pyre::search(re, bare(cur)) {
                     if want.insertafter.is_some() {
                         index[1] = n as i64 + 1;
                         if want.firstmatch {
@@ -111,7 +117,7 @@ fn present(lines: &mut Vec<String>, want: &Want<'_>) -> Result<String, String> {
             }
         }
     }
-    let with_nl = |l: &str| format!("{l}\n");
+    let with_nl = |l: &str| Cow::Owned(format!("{l}\n"));
     let ends_nl = |l: &str| l.ends_with('\n') || l.ends_with('\r');
     let mut msg = String::new();
     if index[0] != -1 {
@@ -127,7 +133,7 @@ fn present(lines: &mut Vec<String>, want: &Want<'_>) -> Result<String, String> {
             if want.insertafter.is_some_and(|a| a != "EOF") {
                 if let Some(last) = lines.last_mut() {
                     if !ends_nl(last) {
-                        last.push('\n');
+                        last.to_mut().push('\n');
                     }
                 }
                 let i = i1.max(0) as usize;
@@ -155,7 +161,7 @@ fn present(lines: &mut Vec<String>, want: &Want<'_>) -> Result<String, String> {
         } else {
             let i0 = index[0] as usize;
             if lines[i0] != new_line {
-                lines[i0] = new_line;
+                lines[i0] = Cow::Owned(new_line);
                 msg = "line replaced".into();
             }
         }
@@ -167,7 +173,7 @@ fn present(lines: &mut Vec<String>, want: &Want<'_>) -> Result<String, String> {
     } else if want.insertafter == Some("EOF") || index[1] == -1 {
         if let Some(last) = lines.last() {
             if !ends_nl(last) {
-                lines.push("\n".into());
+                lines.push(Cow::Borrowed("\n"));
             }
         }
         lines.push(with_nl(line));
@@ -192,7 +198,7 @@ fn present(lines: &mut Vec<String>, want: &Want<'_>) -> Result<String, String> {
 
 /// `absent()`: removes the matching lines and returns how many.
 fn absent(
-    lines: &mut Vec<String>,
+    lines: &mut Vec<Cow<'_, str>>,
     regexp: Option<&fancy_regex::Regex>,
     search_string: Option<&str>,
     line: Option<&str>,
@@ -265,6 +271,7 @@ impl Module for LineInFile {
         );
         let validate = arg_str(&args, "validate");
         let check = ctx.check_mode;
+        let diff_mode = ctx.diff;
         let now = ctx.world.clock.now();
         // ansible-core warns about an empty regexp/search_string (it matches every line);
         // module warnings do not reach fleetsim's callback yet, so the edit just goes ahead.
@@ -306,8 +313,8 @@ impl Module for LineInFile {
                 }
             }
             let original = host.fs.read_to_string(&path).unwrap_or_default();
-            let mut lines: Vec<String> =
-                original.split_inclusive('\n').map(str::to_string).collect();
+            let mut lines: Vec<Cow<'_, str>> =
+                original.split_inclusive('\n').map(Cow::Borrowed).collect();
             let want = Want {
                 regexp: regexp.as_ref(),
                 search_string: search_string.as_deref(),
@@ -340,7 +347,9 @@ impl Module for LineInFile {
             let mut r = super::ok(changed);
             r.insert("msg".into(), json!(msg));
             r.insert("backup".into(), json!(backup_dest));
-            if let Some(d) = super::content_diff(&path, &original, &new_text).filter(|_| changed) {
+            if let Some(d) =
+                super::content_diff(diff_mode, &path, &original, &new_text).filter(|_| changed)
+            {
                 r.insert("diff".into(), d);
             }
             if check && !exists {
@@ -359,8 +368,8 @@ impl Module for LineInFile {
                 return r;
             }
             let original = host.fs.read_to_string(&path).unwrap_or_default();
-            let mut lines: Vec<String> =
-                original.split_inclusive('\n').map(str::to_string).collect();
+            let mut lines: Vec<Cow<'_, str>> =
+                original.split_inclusive('\n').map(Cow::Borrowed).collect();
             let found = absent(
                 &mut lines,
                 regexp.as_ref(),
@@ -394,7 +403,9 @@ impl Module for LineInFile {
                 }),
             );
             r.insert("backup".into(), json!(backup_dest));
-            if let Some(d) = super::content_diff(&path, &original, &new_text).filter(|_| changed) {
+            if let Some(d) =
+                super::content_diff(diff_mode, &path, &original, &new_text).filter(|_| changed)
+            {
                 r.insert("diff".into(), d);
             }
             r

@@ -221,8 +221,14 @@ pub fn arg_path(args: &Args) -> Option<String> {
 }
 
 /// The `diff` of a file edited in place (lineinfile, blockinfile): `PATH (content)` headers.
-pub fn content_diff(path: &str, before: &str, after: &str) -> Option<Value> {
+///
+/// Outside diff mode `before` and `after` are empty, as the modules return them: the texts
+/// can be large (a log every host appends to) and would be copied into every result.
+pub fn content_diff(diff_mode: bool, path: &str, before: &str, after: &str) -> Option<Value> {
     let header = format!("{path} (content)");
+    if !diff_mode {
+        return copy::text_diff(Some(&header), &header, b"", b"");
+    }
     copy::text_diff(Some(&header), &header, before.as_bytes(), after.as_bytes())
 }
 
