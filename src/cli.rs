@@ -146,7 +146,7 @@ pub struct PlaybookArgs {
     #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
     pub user: Option<String>,
     /// Keep every simulated host's files under DIR/hosts/HOST (default: a temporary folder
-    /// removed at exit).
+    /// removed at exit, under /dev/shm when the machine has it, else the system's).
     #[arg(long, value_name = "DIR")]
     pub sandbox: Option<std::path::PathBuf>,
     /// Seed of every random draw (default: random, and printed so the run can be replayed).

@@ -113,7 +113,10 @@ pub fn run(a: &LabArgs) -> i32 {
     let temp;
     let sandbox = match &a.sandbox {
         Some(d) => d.clone(),
-        None => match tempfile::Builder::new().prefix("fleetsim-lab-").tempdir() {
+        None => match tempfile::Builder::new()
+            .prefix("fleetsim-lab-")
+            .tempdir_in(crate::check::runner::default_scratch())
+        {
             Ok(t) => {
                 temp = t;
                 crate::interrupt::remove_on_interrupt(temp.path().to_path_buf());

@@ -175,7 +175,8 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
             return exit::ERROR;
         }
     }
-    // The sandbox: kept where the user asked, else a temporary folder removed at exit.
+    // The sandbox: kept where the user asked, else a temporary folder removed at exit, in
+    // memory when the machine has a tmpfs (a module's work is mostly file system calls).
     let temp;
     let sandbox: PathBuf = match &a.sandbox {
         Some(d) => {
@@ -188,7 +189,10 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
             }
             d.clone()
         }
-        None => match tempfile::Builder::new().prefix("fleetsim-").tempdir() {
+        None => match tempfile::Builder::new()
+            .prefix("fleetsim-")
+            .tempdir_in(crate::check::runner::default_scratch())
+        {
             Ok(t) => {
                 temp = t;
                 let path = temp.path().to_path_buf();
