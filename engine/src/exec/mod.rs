@@ -276,6 +276,13 @@ impl Runner {
             if v.get("ansible_connection").and_then(Value::as_str) == Some("local") {
                 self.world.share_filesystem(&h, "localhost");
             }
+            // The distribution the host runs; a value that is not a known name fails the
+            // host's first use with a message naming it.
+            match v.get("fleetsim_os") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(os)) => self.world.plan_os(&h, os),
+                Some(other) => self.world.plan_os(&h, &other.to_string()),
+            }
             store.inventory.insert(h.clone(), Arc::new(v));
             let mut magic = Map::new();
             magic.insert("inventory_hostname".into(), json!(h));
@@ -983,8 +990,8 @@ impl Runner {
             .unwrap_or(0.0);
         self.world
             .host(host)
-            .map(|h| h.facts(now + skew))
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?
+            .facts(now + skew)
     }
 
     /// Stores gathered facts, with inventory overrides (`ansible_memtotal_mb=...` in the

@@ -1,0 +1,1 @@
+//! Shell counterparts of the OS modules (filled in below).
