@@ -197,7 +197,7 @@ pub fn fs_err(e: crate::fs::FsError) -> String {
 }
 
 /// Writes `text` to `path`, creating its folder.
-pub(crate) fn put(fs: &mut Sandbox, path: &str, text: &str) -> Result<(), String> {
+pub fn put(fs: &mut Sandbox, path: &str, text: &str) -> Result<(), String> {
     if let Some((dir, _)) = path.rsplit_once('/') {
         if !dir.is_empty() && !fs.is_dir(dir) {
             fs.mkdir(dir, true).map_err(fs_err)?;
@@ -208,7 +208,7 @@ pub(crate) fn put(fs: &mut Sandbox, path: &str, text: &str) -> Result<(), String
 }
 
 /// A file's text, or "" when it does not exist.
-pub(crate) fn text(fs: &Sandbox, path: &str) -> String {
+pub fn text(fs: &Sandbox, path: &str) -> String {
     fs.read_to_string(path).unwrap_or_default()
 }
 
@@ -239,6 +239,12 @@ pub fn ensure(fs: &mut Sandbox, distro: Distro, hostname: &str) -> Result<(), St
             units::set_enabled(fs, &s.name, true)?;
             units::set_active(fs, &s.name, units::Active::Active)?;
         }
+    }
+    if distro.family() == Family::Debian {
+        // The package lists were last refreshed when the host was built, a day ago.
+        let built = fs.now() - 86_400.0;
+        put(fs, packages::APT_STAMP, &format!("{built}\n"))?;
+        fs.set_mtime(packages::APT_STAMP, built).map_err(fs_err)?;
     }
     for d in ["/root", "/home", "/var/log"] {
         if !fs.is_dir(d) {

@@ -200,3 +200,66 @@ mod tests {
         assert_eq!(start_problem(&fs, "ssh"), None);
     }
 }
+
+/// What `systemctl VERB UNIT` did to a unit, whoever runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// The unit's `is-active` word afterwards.
+    Done(&'static str),
+    /// No such unit on the host.
+    NotFound,
+    /// The job failed: systemctl's message (its stderr), the unit is left `failed` when it
+    /// tried to start.
+    Failed(String),
+}
+
+/// `systemctl VERB UNIT` on `host` (`start`, `stop`, `restart`, `reload`, or `status` to
+/// only ask): the one path the service modules and the shell's `systemctl` share. A unit
+/// of the fleet (an app, an LB, a database) is the fleet's to act on (its restart time,
+/// faults and health endpoint follow); any other is the host OS's.
+pub fn control(world: &mut crate::world::World, host: &str, verb: &str, unit: &str) -> Result<Control, String> {
+    let now = world.clock.now();
+    if let Some(Some(state)) = world.with_fleet(|f| f.systemctl(host, verb, unit, now)) {
+        world.absorb_fleet_events();
+        return Ok(Control::Done(state));
+    }
+    let h = world.host(host).map_err(fs_err)?;
+    h.os()?;
+    control_os(&mut h.fs, verb, unit)
+}
+
+/// [`control`] for a unit of the host's OS.
+pub fn control_os(fs: &mut Sandbox, verb: &str, unit: &str) -> Result<Control, String> {
+    let name = base_name(unit);
+    if !exists(fs, name) {
+        return Ok(Control::NotFound);
+    }
+    let running = active(fs, name) == Active::Active;
+    match verb {
+        "start" | "restart" | "reload" | "try-restart" | "reload-or-restart" => {
+            if is_masked(fs, name) {
+                return Ok(Control::Failed(format!(
+                    "Failed to {verb} {name}.service: Unit {name}.service is masked.\n"
+                )));
+            }
+            if verb == "reload" && !running {
+                return Ok(Control::Failed(format!(
+                    "Job for {name}.service invalid.\nFailed to reload {name}.service: Job type reload is not applicable for unit {name}.service.\n"
+                )));
+            }
+            if verb == "try-restart" && !running {
+                return Ok(Control::Done(active(fs, name).name()));
+            }
+            if start_problem(fs, name).is_some() {
+                set_active(fs, name, Active::Failed)?;
+                return Ok(Control::Failed(format!(
+                    "Job for {name}.service failed because the control process exited with error code.\nSee \"systemctl status {name}.service\" and \"journalctl -xeu {name}.service\" for details.\n"
+                )));
+            }
+            set_active(fs, name, Active::Active)?;
+        }
+        "stop" => set_active(fs, name, Active::Inactive)?,
+        _ => {}
+    }
+    Ok(Control::Done(active(fs, name).name()))
+}
