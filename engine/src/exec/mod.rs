@@ -969,8 +969,15 @@ impl Runner {
             let facts = match self.host_facts(&h) {
                 Ok(f) => f,
                 Err(e) => {
+                    // A host whose facts cannot be gathered (its sandbox, an unknown
+                    // `fleetsim_os`) fails here and leaves the play, as a failed setup does.
+                    let r = crate::modules::fail(&e);
+                    let json = output::dump_result(&r, self.display.verbosity);
                     self.display
-                        .line(&format!("fatal: [{h}]: FAILED! => {{\"msg\": \"{e}\"}}"));
+                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+                    self.stat(&h).failed += 1;
+                    self.failed.insert(h.clone());
+                    ctx.alive.shift_remove(&h);
                     continue;
                 }
             };

@@ -101,7 +101,9 @@ impl Module for PackageFacts {
             Family::Redhat => "rpm",
         };
         if let Some(Value::Array(wanted)) = args.get("manager") {
-            let ok = wanted.iter().any(|m| matches!(m.as_str(), Some("auto")) || m.as_str() == Some(native));
+            let ok = wanted
+                .iter()
+                .any(|m| matches!(m.as_str(), Some("auto")) || m.as_str() == Some(native));
             if !ok {
                 return super::fail(&format!(
                     "Could not detect a supported package manager from the following list: {}, or the required Python library is not installed. Check warnings for details.",

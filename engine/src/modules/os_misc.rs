@@ -28,7 +28,9 @@ const CRON_SPEC: Spec = spec(
         opt("day", Kind::Str).aliases(&["dom"]),
         opt("month", Kind::Str),
         opt("weekday", Kind::Str).aliases(&["dow"]),
-        opt("special_time", Kind::Str).choices(&["annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly"]),
+        opt("special_time", Kind::Str).choices(&[
+            "annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly",
+        ]),
         opt("disabled", Kind::Bool),
         opt("env", Kind::Bool).refused(),
         opt("insertafter", Kind::Str),
@@ -40,7 +42,10 @@ const HOSTNAME_SPEC: Spec = spec(
     ModuleName::AsWritten,
     &[
         opt("name", Kind::Str).required(),
-        opt("use", Kind::Str).choices(&["alpine", "debian", "freebsd", "generic", "macos", "macosx", "darwin", "openbsd", "openrc", "redhat", "sles", "solaris", "systemd"]),
+        opt("use", Kind::Str).choices(&[
+            "alpine", "debian", "freebsd", "generic", "macos", "macosx", "darwin", "openbsd",
+            "openrc", "redhat", "sles", "solaris", "systemd",
+        ]),
     ],
 );
 
@@ -97,10 +102,16 @@ impl Module for Cron {
             .iter()
             .any(|k| arg_str(&args, k).is_some_and(|v| v != "*"));
         if special.is_some() && times_given {
-            return super::fail("You cannot combine special_time with any of the time or day/date parameters.");
+            return super::fail(
+                "You cannot combine special_time with any of the time or day/date parameters.",
+            );
         }
         let cron_file = arg_str(&args, "cron_file").map(|f| {
-            if f.starts_with('/') { f } else { format!("/etc/cron.d/{f}") }
+            if f.starts_with('/') {
+                f
+            } else {
+                format!("/etc/cron.d/{f}")
+            }
         });
         if cron_file.as_deref() == Some("/etc/crontab") {
             return super::fail("Will not manage /etc/crontab via cron_file, see documentation.");
@@ -119,15 +130,26 @@ impl Module for Cron {
         let existing = text(&host.fs, &path);
         let mut lines: Vec<String> = existing.lines().map(str::to_string).collect();
         let comment = format!("#Ansible: {name}");
-        let disabled = if arg_bool(&args, "disabled", false).unwrap_or(false) { "#" } else { "" };
-        let prefix_user = cron_file.as_ref().map(|_| format!(" {owner}")).unwrap_or_default();
+        let disabled = if arg_bool(&args, "disabled", false).unwrap_or(false) {
+            "#"
+        } else {
+            ""
+        };
+        let prefix_user = cron_file
+            .as_ref()
+            .map(|_| format!(" {owner}"))
+            .unwrap_or_default();
         let line = job.map(|j| {
             let j = j.trim_matches(['\r', '\n']);
             match &special {
                 Some(s) => format!("{disabled}@{s}{prefix_user} {j}"),
                 None => format!(
                     "{disabled}{} {} {} {} {}{prefix_user} {j}",
-                    field("minute"), field("hour"), field("day"), field("month"), field("weekday")
+                    field("minute"),
+                    field("hour"),
+                    field("day"),
+                    field("month"),
+                    field("weekday")
                 ),
             }
         });
@@ -159,7 +181,11 @@ impl Module for Cron {
         if !changed && !existing.is_empty() && !existing.ends_with('\n') {
             changed = true;
         }
-        let rendered = if lines.is_empty() { String::new() } else { lines.join("\n") + "\n" };
+        let rendered = if lines.is_empty() {
+            String::new()
+        } else {
+            lines.join("\n") + "\n"
+        };
         let jobs: Vec<String> = lines
             .iter()
             .filter_map(|l| l.strip_prefix("#Ansible: ").map(str::to_string))
@@ -236,7 +262,10 @@ impl Module for Hostname {
         let mut r = super::ok(changed);
         r.insert("name".into(), json!(name));
         let short = name.split('.').next().unwrap_or(&name).to_string();
-        let domain = name.split_once('.').map(|(_, d)| d.to_string()).unwrap_or_default();
+        let domain = name
+            .split_once('.')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_default();
         r.insert(
             "ansible_facts".into(),
             json!({"ansible_hostname": short, "ansible_nodename": name, "ansible_fqdn": name, "ansible_domain": domain}),
@@ -279,7 +308,11 @@ impl Module for Reboot {
         }
         ctx.world.clock.advance(pre);
         let down_at = ctx.world.clock.now();
-        ctx.world.log("host_reboot", Some(&name), json!({"down_seconds": REBOOT_SECONDS}));
+        ctx.world.log(
+            "host_reboot",
+            Some(&name),
+            json!({"down_seconds": REBOOT_SECONDS}),
+        );
         // The fleet's services on the host stop with it and start again when it is back.
         let fleet_units = ctx
             .world
@@ -306,7 +339,10 @@ impl Module for Reboot {
         }
         ctx.world.clock.advance(post);
         let mut r = super::ok(true);
-        r.insert("elapsed".into(), json!((ctx.world.clock.now() - start).floor() as i64));
+        r.insert(
+            "elapsed".into(),
+            json!((ctx.world.clock.now() - start).floor() as i64),
+        );
         r.insert("rebooted".into(), json!(true));
         r
     }
@@ -318,11 +354,18 @@ impl Module for WaitForConnection {
             Ok(a) => a,
             Err(r) => return r,
         };
-        let delay = args.get("delay").and_then(Value::as_i64).unwrap_or(0).max(0) as f64;
+        let delay = args
+            .get("delay")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            .max(0) as f64;
         let start = ctx.world.clock.now();
         ctx.world.clock.advance(delay);
         let mut r = super::ok(false);
-        r.insert("elapsed".into(), json!((ctx.world.clock.now() - start).floor() as i64));
+        r.insert(
+            "elapsed".into(),
+            json!((ctx.world.clock.now() - start).floor() as i64),
+        );
         r
     }
 }

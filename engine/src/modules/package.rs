@@ -50,7 +50,9 @@ const APT_SPEC: Spec = spec(
         opt("install_recommends", Kind::Bool).aliases(&["install-recommends"]),
         opt("force", Kind::Bool),
         opt("clean", Kind::Bool),
-        opt("upgrade", Kind::Str).choices(&["dist", "full", "no", "safe", "yes"]).refused(),
+        opt("upgrade", Kind::Str)
+            .choices(&["dist", "full", "no", "safe", "yes"])
+            .refused(),
         opt("dpkg_options", Kind::Str),
         opt("deb", Kind::Path).refused(),
         opt("autoremove", Kind::Bool),
@@ -60,7 +62,11 @@ const APT_SPEC: Spec = spec(
         opt("only_upgrade", Kind::Bool),
         opt("force_apt_get", Kind::Bool),
         opt("allow_unauthenticated", Kind::Bool).aliases(&["allow-unauthenticated"]),
-        opt("allow_downgrade", Kind::Bool).aliases(&["allow-downgrade", "allow_downgrades", "allow-downgrades"]),
+        opt("allow_downgrade", Kind::Bool).aliases(&[
+            "allow-downgrade",
+            "allow_downgrades",
+            "allow-downgrades",
+        ]),
         opt("allow_change_held_packages", Kind::Bool),
         opt("lock_timeout", Kind::Int),
         opt("auto_install_module_deps", Kind::Bool),
@@ -182,7 +188,9 @@ fn python_banner(distro: Distro) -> &'static str {
     match distro {
         Distro::Debian12 => "3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]",
         Distro::Ubuntu2404 => "3.12.3 (main, Feb  4 2025, 14:48:35) [GCC 13.3.0]",
-        Distro::Rocky9 => "3.9.21 (main, Dec  5 2024, 00:00:00) \n[GCC 11.5.0 20240719 (Red Hat 11.5.0-2)]",
+        Distro::Rocky9 => {
+            "3.9.21 (main, Dec  5 2024, 00:00:00) \n[GCC 11.5.0 20240719 (Red Hat 11.5.0-2)]"
+        }
     }
 }
 
@@ -193,7 +201,10 @@ fn apt_cache_time(ctx: &mut ModuleCtx<'_>) -> i64 {
     let Ok(h) = ctx.target_host() else {
         return 0;
     };
-    let written = fleetsim_sim::os::text(&h.fs, APT_STAMP).trim().parse::<f64>().ok();
+    let written = fleetsim_sim::os::text(&h.fs, APT_STAMP)
+        .trim()
+        .parse::<f64>()
+        .ok();
     written
         .or_else(|| h.fs.stat(APT_STAMP).ok().map(|s| s.mtime))
         .map_or(0, |t| t.floor() as i64)
@@ -211,13 +222,14 @@ fn apt(ctx: &mut ModuleCtx<'_>, distro: Distro, args: &Args) -> ModuleResult {
     let diff_on = ctx.diff;
     let state = arg_str(args, "state").unwrap_or_else(|| "present".into());
     if matches!(state.as_str(), "build-dep" | "fixed") {
-        return super::fail(&format!(
-            "fleetsim does not simulate apt's state={state}"
-        ));
+        return super::fail(&format!("fleetsim does not simulate apt's state={state}"));
     }
     let pkgs = names(args);
     let update = arg_bool(args, "update_cache", false).unwrap_or(false);
-    let valid_for = args.get("cache_valid_time").and_then(Value::as_i64).unwrap_or(0);
+    let valid_for = args
+        .get("cache_valid_time")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let autoremove = arg_bool(args, "autoremove", false).unwrap_or(false);
     let purge = arg_bool(args, "purge", false).unwrap_or(false);
     for p in &pkgs {
@@ -275,7 +287,9 @@ fn apt(ctx: &mut ModuleCtx<'_>, distro: Distro, args: &Args) -> ModuleResult {
             r.insert("stdout".into(), json!(out));
             r.insert("stderr".into(), json!(""));
             r.insert("diff".into(), apt_diff(&out, diff_on));
-            ctx.world.clock.advance(SECONDS_PER_PACKAGE * all.len() as f64);
+            ctx.world
+                .clock
+                .advance(SECONDS_PER_PACKAGE * all.len() as f64);
             return r;
         }
         _ => {
@@ -305,7 +319,9 @@ fn apt(ctx: &mut ModuleCtx<'_>, distro: Distro, args: &Args) -> ModuleResult {
                         return super::fail(&e);
                     }
                     if !orphans.is_empty() {
-                        if let Err(e) = packages::apply_remove(&mut host.fs, distro, &orphans, false) {
+                        if let Err(e) =
+                            packages::apply_remove(&mut host.fs, distro, &orphans, false)
+                        {
                             return super::fail(&e);
                         }
                     }
@@ -353,7 +369,9 @@ fn apt_install_output(distro: Distro, plan: &Plan, orphans: &[Installed], check:
         Distro::Ubuntu2404 => "Ubuntu:24.04/noble",
         _ => "Debian:12.11/stable",
     };
-    let mut s = String::from("Reading package lists...\nBuilding dependency tree...\nReading state information...\n");
+    let mut s = String::from(
+        "Reading package lists...\nBuilding dependency tree...\nReading state information...\n",
+    );
     let extra: Vec<&str> = plan
         .install
         .iter()
@@ -366,7 +384,9 @@ fn apt_install_output(distro: Distro, plan: &Plan, orphans: &[Installed], check:
     }
     if !orphans.is_empty() {
         s.push_str("The following packages will be REMOVED:\n");
-        s.push_str(&wrap_names(&orphans.iter().map(|i| i.name.as_str()).collect::<Vec<_>>()));
+        s.push_str(&wrap_names(
+            &orphans.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        ));
     }
     let mut new: Vec<&str> = plan.install.iter().map(|(p, _)| p.name.as_str()).collect();
     new.sort_unstable();
@@ -385,7 +405,9 @@ fn apt_install_output(distro: Distro, plan: &Plan, orphans: &[Installed], check:
         new.len(),
         orphans.len()
     ));
-    let version = |p: &fleetsim_sim::os::catalogue::Package| p.version_for(distro).unwrap_or_default().to_string();
+    let version = |p: &fleetsim_sim::os::catalogue::Package| {
+        p.version_for(distro).unwrap_or_default().to_string()
+    };
     // dpkg unpacks dependencies first.
     let order: Vec<&fleetsim_sim::os::catalogue::Package> = plan
         .install
@@ -399,10 +421,18 @@ fn apt_install_output(distro: Distro, plan: &Plan, orphans: &[Installed], check:
             s.push_str(&format!("Remv {} [{}]\n", i.name, i.version));
         }
         for p in &order {
-            s.push_str(&format!("Inst {} ({} {release} [amd64])\n", p.name, version(p)));
+            s.push_str(&format!(
+                "Inst {} ({} {release} [amd64])\n",
+                p.name,
+                version(p)
+            ));
         }
         for p in &order {
-            s.push_str(&format!("Conf {} ({} {release} [amd64])\n", p.name, version(p)));
+            s.push_str(&format!(
+                "Conf {} ({} {release} [amd64])\n",
+                p.name,
+                version(p)
+            ));
         }
         return s;
     }
@@ -423,11 +453,19 @@ fn apt_install_output(distro: Distro, plan: &Plan, orphans: &[Installed], check:
 
 /// What `apt-get -y remove` prints.
 fn apt_remove_output(gone: &[Installed], purge: bool, check: bool) -> String {
-    let mut s = String::from("Reading package lists...\nBuilding dependency tree...\nReading state information...\n");
+    let mut s = String::from(
+        "Reading package lists...\nBuilding dependency tree...\nReading state information...\n",
+    );
     s.push_str("The following packages will be REMOVED:\n");
     let names: Vec<String> = gone
         .iter()
-        .map(|i| if purge { format!("{}*", i.name) } else { i.name.clone() })
+        .map(|i| {
+            if purge {
+                format!("{}*", i.name)
+            } else {
+                i.name.clone()
+            }
+        })
         .collect();
     s.push_str(&format!("  {}\n", names.join(" ")));
     s.push_str(&format!(
@@ -440,7 +478,10 @@ fn apt_remove_output(gone: &[Installed], purge: bool, check: bool) -> String {
         } else {
             s.push_str(&format!("Removing {} ({}) ...\n", i.name, i.version));
             if purge {
-                s.push_str(&format!("Purging configuration files for {} ({}) ...\n", i.name, i.version));
+                s.push_str(&format!(
+                    "Purging configuration files for {} ({}) ...\n",
+                    i.name, i.version
+                ));
             }
         }
     }
@@ -464,9 +505,8 @@ fn dnf(ctx: &mut ModuleCtx<'_>, distro: Distro, args: &Args) -> ModuleResult {
     let check = ctx.check_mode;
     let pkgs = names(args);
     let autoremove = arg_bool(args, "autoremove", false).unwrap_or(false);
-    let state = arg_str(args, "state").unwrap_or_else(|| {
-        if autoremove { "absent" } else { "present" }.into()
-    });
+    let state = arg_str(args, "state")
+        .unwrap_or_else(|| if autoremove { "absent" } else { "present" }.into());
     if pkgs.is_empty() && !autoremove && !arg_bool(args, "update_cache", false).unwrap_or(false) {
         let mut r = super::fail("missing required arguments: name");
         r.insert("results".into(), json!([]));
@@ -509,7 +549,10 @@ fn dnf(ctx: &mut ModuleCtx<'_>, distro: Distro, args: &Args) -> ModuleResult {
             if gone.is_empty() {
                 return response(false, "Nothing to do", results);
             }
-            results.extend(gone.iter().map(|i| format!("Removed: {}", nevra(&i.name, &i.version))));
+            results.extend(
+                gone.iter()
+                    .map(|i| format!("Removed: {}", nevra(&i.name, &i.version))),
+            );
             if !check {
                 if let Err(e) = packages::apply_remove(&mut host.fs, distro, &gone, false) {
                     return super::fail(&e);
@@ -524,7 +567,10 @@ fn dnf(ctx: &mut ModuleCtx<'_>, distro: Distro, args: &Args) -> ModuleResult {
                     let mut r = super::fail("Failed to install some of the specified packages");
                     r.insert(
                         "failures".into(),
-                        json!(missing.iter().map(|m| format!("No package {m} available.")).collect::<Vec<_>>()),
+                        json!(missing
+                            .iter()
+                            .map(|m| format!("No package {m} available."))
+                            .collect::<Vec<_>>()),
                     );
                     r.insert("results".into(), json!([]));
                     r.insert("rc".into(), json!(1));
@@ -542,8 +588,17 @@ fn dnf(ctx: &mut ModuleCtx<'_>, distro: Distro, args: &Args) -> ModuleResult {
                 .iter()
                 .map(|(p, _)| p)
                 .chain(plan.upgrade.iter().map(|(p, _)| p))
-                .map(|p| format!("Installed: {}", nevra(&p.name, p.version_for(distro).unwrap_or_default())))
-                .chain(plan.upgrade.iter().map(|(p, old)| format!("Removed: {}", nevra(&p.name, old))))
+                .map(|p| {
+                    format!(
+                        "Installed: {}",
+                        nevra(&p.name, p.version_for(distro).unwrap_or_default())
+                    )
+                })
+                .chain(
+                    plan.upgrade
+                        .iter()
+                        .map(|(p, old)| format!("Removed: {}", nevra(&p.name, old))),
+                )
                 .collect();
             if !check {
                 if let Err(e) = packages::apply_install(&mut host.fs, distro, &plan) {
@@ -560,6 +615,8 @@ fn dnf(ctx: &mut ModuleCtx<'_>, distro: Distro, args: &Args) -> ModuleResult {
             changed_results,
         );
     }
-    ctx.world.clock.advance(SECONDS_PER_PACKAGE * seconds as f64);
+    ctx.world
+        .clock
+        .advance(SECONDS_PER_PACKAGE * seconds as f64);
     response(true, "", changed_results)
 }

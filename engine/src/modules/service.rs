@@ -62,7 +62,9 @@ impl Module for Service {
             inner.remove("use");
             for unused in ["pattern", "runlevel", "sleep", "arguments", "args"] {
                 if inner.remove(unused).is_some() {
-                    warnings.push(format!("Ignoring \"{unused}\" as it is not used in \"systemd\""));
+                    warnings.push(format!(
+                        "Ignoring \"{unused}\" as it is not used in \"systemd\""
+                    ));
                 }
             }
             inner
@@ -105,14 +107,21 @@ fn systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         );
     }
     if unit.is_none() {
-        for (k, given) in [("state", state.is_some()), ("enabled", enabled.is_some()), ("masked", masked.is_some())] {
+        for (k, given) in [
+            ("state", state.is_some()),
+            ("enabled", enabled.is_some()),
+            ("masked", masked.is_some()),
+        ] {
             if given {
                 return super::fail(&format!("missing parameter(s) required by '{k}': name"));
             }
         }
     }
     let host_name = ctx.target.clone();
-    if let Err(e) = ctx.target_host().and_then(|h| h.os().map_err(|e| super::fail(&e))) {
+    if let Err(e) = ctx
+        .target_host()
+        .and_then(|h| h.os().map_err(|e| super::fail(&e)))
+    {
         let _ = e;
         return match ctx.target_host() {
             Ok(h) => super::fail(&h.os().err().unwrap_or_default()),
@@ -125,7 +134,8 @@ fn systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
     if daemon && !check {
         if let Ok(h) = ctx.target_host() {
             let t = h.fs.now();
-            let _ = fleetsim_sim::os::put(&mut h.fs, "/run/fleetsim/daemon-reload", &format!("{t}\n"));
+            let _ =
+                fleetsim_sim::os::put(&mut h.fs, "/run/fleetsim/daemon-reload", &format!("{t}\n"));
         }
     }
     let Some(unit) = unit else {
@@ -151,8 +161,15 @@ fn systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         Ok(h) => h,
         Err(r) => return r,
     };
-    r.insert("status".into(), Value::Object(show(&host.fs, &unit, found, active_word)));
-    let missing = || super::fail(&format!("Could not find the requested service {unit}: host"));
+    r.insert(
+        "status".into(),
+        Value::Object(show(&host.fs, &unit, found, active_word)),
+    );
+    let missing = || {
+        super::fail(&format!(
+            "Could not find the requested service {unit}: host"
+        ))
+    };
     if let Some(want) = masked {
         let is = units::is_masked(&host.fs, &unit);
         if is != want {
@@ -198,7 +215,11 @@ fn systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
             other => {
                 r.insert("state".into(), json!("started"));
                 Some(if running {
-                    if other == "restarted" { "restart" } else { "reload" }
+                    if other == "restarted" {
+                        "restart"
+                    } else {
+                        "reload"
+                    }
                 } else {
                     "start"
                 })
@@ -222,13 +243,21 @@ fn systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
 
 /// The `systemctl show` properties the module returns as `status` (a subset of the ~200
 /// systemd prints: the ones playbooks read).
-fn show(fs: &fleetsim_sim::fs::Sandbox, unit: &str, found: bool, active: &str) -> Map<String, Value> {
+fn show(
+    fs: &fleetsim_sim::fs::Sandbox,
+    unit: &str,
+    found: bool,
+    active: &str,
+) -> Map<String, Value> {
     let name = units::base_name(unit);
     let file = units::unit_file(fs, name);
     let description = file
         .as_deref()
         .map(|f| fleetsim_sim::os::text(fs, f))
-        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("Description=").map(str::to_string)))
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Description=").map(str::to_string))
+        })
         .unwrap_or_else(|| format!("{name}.service"));
     let load = if units::is_masked(fs, name) {
         "masked"
@@ -254,7 +283,14 @@ fn show(fs: &fleetsim_sim::fs::Sandbox, unit: &str, found: bool, active: &str) -
     put("ActiveState", active);
     put("SubState", sub);
     put("FragmentPath", file.as_deref().unwrap_or(""));
-    put("UnitFileState", if found { units::enabled_word(fs, name) } else { "" });
+    put(
+        "UnitFileState",
+        if found {
+            units::enabled_word(fs, name)
+        } else {
+            ""
+        },
+    );
     put("Type", "simple");
     put("Restart", "no");
     put("MainPID", if active == "active" { "4243" } else { "0" });

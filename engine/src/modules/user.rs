@@ -94,7 +94,11 @@ fn os_of(ctx: &mut ModuleCtx<'_>) -> Result<Distro, ModuleResult> {
 
 /// A group named by name or number.
 fn find_group(fs: &Sandbox, g: &str) -> Option<Group> {
-    accounts::group(fs, g).or_else(|| g.parse().ok().and_then(|gid| accounts::group_by_gid(fs, gid)))
+    accounts::group(fs, g).or_else(|| {
+        g.parse()
+            .ok()
+            .and_then(|gid| accounts::group_by_gid(fs, gid))
+    })
 }
 
 impl Module for UserModule {
@@ -140,7 +144,11 @@ impl Module for UserModule {
         let wanted_groups: Option<Vec<String>> = match args.get("groups") {
             Some(Value::Array(a)) => Some(
                 a.iter()
-                    .filter_map(|v| v.as_str().map(|s| s.trim().to_string()).or_else(|| Some(v.to_string())))
+                    .filter_map(|v| {
+                        v.as_str()
+                            .map(|s| s.trim().to_string())
+                            .or_else(|| Some(v.to_string()))
+                    })
                     .filter(|s| !s.is_empty())
                     .collect(),
             ),
@@ -172,7 +180,9 @@ impl Module for UserModule {
                 }
                 let uid = match args.get("uid").and_then(Value::as_u64) {
                     Some(u) => {
-                        if !flag("non_unique", false) && accounts::users(fs).iter().any(|x| x.uid as u64 == u) {
+                        if !flag("non_unique", false)
+                            && accounts::users(fs).iter().any(|x| x.uid as u64 == u)
+                        {
                             let mut f = super::fail(&format!("useradd: UID {u} is not unique\n"));
                             f.insert("name".into(), json!(name));
                             f.insert("rc".into(), json!(4));
@@ -192,7 +202,14 @@ impl Module for UserModule {
                         } else {
                             accounts::next_gid(fs, system)
                         };
-                        if let Err(e) = accounts::save_group(fs, Group { name: name.clone(), gid, members: vec![] }) {
+                        if let Err(e) = accounts::save_group(
+                            fs,
+                            Group {
+                                name: name.clone(),
+                                gid,
+                                members: vec![],
+                            },
+                        ) {
                             return super::fail(&e);
                         }
                         gid
@@ -215,7 +232,9 @@ impl Module for UserModule {
                     .and_then(|_| accounts::set_memberships(fs, &name, &group_names, true))
                     .and_then(|_| {
                         if create_home && !fs.exists(&home) {
-                            let gname = accounts::group_by_gid(fs, gid).map(|g| g.name).unwrap_or_else(|| gid.to_string());
+                            let gname = accounts::group_by_gid(fs, gid)
+                                .map(|g| g.name)
+                                .unwrap_or_else(|| gid.to_string());
                             accounts::make_home(fs, &home, &name, &gname)
                         } else {
                             Ok(())
@@ -289,15 +308,21 @@ impl Module for UserModule {
                     }
                 }
                 let pw_changed = match &password {
-                    Some(p) if update_password == "always" => accounts::password_hash(fs, &name).as_deref() != Some(p.as_str()),
+                    Some(p) if update_password == "always" => {
+                        accounts::password_hash(fs, &name).as_deref() != Some(p.as_str())
+                    }
                     _ => false,
                 };
                 if !check {
-                    let res = (if changed { accounts::save_user(fs, u.clone(), now) } else { Ok(()) })
-                        .and_then(|_| match (&password, pw_changed) {
-                            (Some(p), true) => accounts::set_password(fs, &name, p),
-                            _ => Ok(()),
-                        });
+                    let res = (if changed {
+                        accounts::save_user(fs, u.clone(), now)
+                    } else {
+                        Ok(())
+                    })
+                    .and_then(|_| match (&password, pw_changed) {
+                        (Some(p), true) => accounts::set_password(fs, &name, p),
+                        _ => Ok(()),
+                    });
                     if let Err(e) = res {
                         return super::fail(&e);
                     }
@@ -307,7 +332,10 @@ impl Module for UserModule {
                         }
                     }
                 }
-                r.insert("changed".into(), json!(changed || groups_changed || pw_changed));
+                r.insert(
+                    "changed".into(),
+                    json!(changed || groups_changed || pw_changed),
+                );
                 r.insert("append".into(), json!(append));
                 r.insert("move_home".into(), json!(flag("move_home", false)));
                 u
@@ -327,7 +355,9 @@ impl Module for UserModule {
         // A missing home folder is created for an existing user too.
         if create_home && !fs.exists(&user.home) {
             if !check {
-                let gname = accounts::group_by_gid(fs, user.gid).map(|g| g.name).unwrap_or_else(|| user.gid.to_string());
+                let gname = accounts::group_by_gid(fs, user.gid)
+                    .map(|g| g.name)
+                    .unwrap_or_else(|| user.gid.to_string());
                 if let Err(e) = accounts::make_home(fs, &user.home, &name, &gname) {
                     return super::fail(&e);
                 }
@@ -383,10 +413,18 @@ impl Module for GroupModule {
             }
             return r;
         }
-        let taken = |fs: &Sandbox, g: u32| accounts::groups(fs).iter().any(|x| x.gid == g && x.name != name);
+        let taken = |fs: &Sandbox, g: u32| {
+            accounts::groups(fs)
+                .iter()
+                .any(|x| x.gid == g && x.name != name)
+        };
         if let Some(g) = gid {
             if taken(fs, g) && !arg_bool(&args, "non_unique", false).unwrap_or(false) {
-                let verb = if existing.is_some() { "groupmod" } else { "groupadd" };
+                let verb = if existing.is_some() {
+                    "groupmod"
+                } else {
+                    "groupadd"
+                };
                 let mut f = super::fail(&format!("{verb}: GID '{g}' already exists\n"));
                 f.insert("name".into(), json!(name));
                 return f;

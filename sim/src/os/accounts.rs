@@ -45,7 +45,8 @@ pub const SHADOW: &str = "/etc/shadow";
 /// The accounts a fresh installation has.
 fn base_users(distro: Distro) -> &'static str {
     match distro.family() {
-        Family::Debian => "root:x:0:0:root:/root:/bin/bash
+        Family::Debian => {
+            "root:x:0:0:root:/root:/bin/bash
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
 bin:x:2:2:bin:/bin:/usr/sbin/nologin
 sys:x:3:3:sys:/dev:/usr/sbin/nologin
@@ -64,8 +65,10 @@ irc:x:39:39:ircd:/run/ircd:/usr/sbin/nologin
 _apt:x:42:65534::/nonexistent:/usr/sbin/nologin
 nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 sshd:x:100:65534::/run/sshd:/usr/sbin/nologin
-",
-        Family::Redhat => "root:x:0:0:root:/root:/bin/bash
+"
+        }
+        Family::Redhat => {
+            "root:x:0:0:root:/root:/bin/bash
 bin:x:1:1:bin:/bin:/sbin/nologin
 daemon:x:2:2:daemon:/sbin:/sbin/nologin
 adm:x:3:4:adm:/var/adm:/sbin/nologin
@@ -79,13 +82,15 @@ games:x:12:100:games:/usr/games:/sbin/nologin
 ftp:x:14:50:FTP User:/var/ftp:/sbin/nologin
 nobody:x:65534:65534:Kernel Overflow User:/:/sbin/nologin
 sshd:x:74:74:Privilege-separated SSH:/usr/share/empty.sshd:/sbin/nologin
-",
+"
+        }
     }
 }
 
 fn base_groups(distro: Distro) -> &'static str {
     match distro.family() {
-        Family::Debian => "root:x:0:
+        Family::Debian => {
+            "root:x:0:
 daemon:x:1:
 bin:x:2:
 sys:x:3:
@@ -117,8 +122,10 @@ staff:x:50:
 games:x:60:
 users:x:100:
 nogroup:x:65534:
-",
-        Family::Redhat => "root:x:0:
+"
+        }
+        Family::Redhat => {
+            "root:x:0:
 bin:x:1:
 daemon:x:2:
 sys:x:3:
@@ -143,7 +150,8 @@ audio:x:63:
 users:x:100:
 nobody:x:65534:
 sshd:x:74:
-",
+"
+        }
     }
 }
 
@@ -233,7 +241,10 @@ pub fn password_hash(fs: &Sandbox, user: &str) -> Option<String> {
 /// useradd's UID_MIN / SYS_UID_MAX allocate them).
 fn next_id(taken: &[u32], system: bool) -> u32 {
     if system {
-        (100..1000).rev().find(|i| !taken.contains(i)).unwrap_or(999)
+        (100..1000)
+            .rev()
+            .find(|i| !taken.contains(i))
+            .unwrap_or(999)
     } else {
         (1000..60000).find(|i| !taken.contains(i)).unwrap_or(60000)
     }
@@ -360,9 +371,18 @@ pub fn set_memberships(
 pub fn make_home(fs: &mut Sandbox, home: &str, user: &str, group: &str) -> Result<(), String> {
     fs.mkdir(home, true).map_err(fs_err)?;
     for (f, body) in [
-        (".bashrc", "# ~/.bashrc: executed by bash(1) for non-login shells.\n"),
-        (".profile", "# ~/.profile: executed by the command interpreter for login shells.\n"),
-        (".bash_logout", "# ~/.bash_logout: executed by bash(1) when login shell exits.\n"),
+        (
+            ".bashrc",
+            "# ~/.bashrc: executed by bash(1) for non-login shells.\n",
+        ),
+        (
+            ".profile",
+            "# ~/.profile: executed by the command interpreter for login shells.\n",
+        ),
+        (
+            ".bash_logout",
+            "# ~/.bash_logout: executed by bash(1) when login shell exits.\n",
+        ),
     ] {
         let p = format!("{}/{f}", home.trim_end_matches('/'));
         put(fs, &p, body)?;
@@ -395,10 +415,25 @@ mod tests {
         assert_eq!(next_uid(&fs, false), 1000);
         assert_eq!(next_uid(&fs, true), 999);
         let gid = next_gid(&fs, false);
-        save_group(&mut fs, Group { name: "alice".into(), gid, members: vec![] }).unwrap();
+        save_group(
+            &mut fs,
+            Group {
+                name: "alice".into(),
+                gid,
+                members: vec![],
+            },
+        )
+        .unwrap();
         save_user(
             &mut fs,
-            User { name: "alice".into(), uid: 1000, gid, gecos: "".into(), home: "/home/alice".into(), shell: "/bin/bash".into() },
+            User {
+                name: "alice".into(),
+                uid: 1000,
+                gid,
+                gecos: "".into(),
+                home: "/home/alice".into(),
+                shell: "/bin/bash".into(),
+            },
             86_400.0 * 3.0,
         )
         .unwrap();

@@ -153,7 +153,12 @@ mod tests {
         for d in [Distro::Debian12, Distro::Ubuntu2404, Distro::Rocky9] {
             for p in c.all(d) {
                 for dep in &p.depends {
-                    assert!(c.get(d, dep).is_some(), "{} needs {dep} on {}", p.name, d.id());
+                    assert!(
+                        c.get(d, dep).is_some(),
+                        "{} needs {dep} on {}",
+                        p.name,
+                        d.id()
+                    );
                 }
             }
             assert!(c.get(d, "nginx").is_some());
@@ -165,7 +170,9 @@ mod tests {
     #[test]
     fn a_bad_extension_names_its_file() {
         let mut c = Catalogue::default();
-        let e = c.extend_from_toml("[[package]]\nname = 1\n", "extra.toml").unwrap_err();
+        let e = c
+            .extend_from_toml("[[package]]\nname = 1\n", "extra.toml")
+            .unwrap_err();
         assert!(e.starts_with("extra.toml: "), "{e}");
     }
 }

@@ -221,7 +221,11 @@ pub fn ensure(fs: &mut Sandbox, distro: Distro, hostname: &str) -> Result<(), St
     }
     put(fs, "/etc/os-release", distro.os_release())?;
     if distro.family() == Family::Redhat {
-        put(fs, "/etc/redhat-release", "Rocky Linux release 9.5 (Blue Onyx)\n")?;
+        put(
+            fs,
+            "/etc/redhat-release",
+            "Rocky Linux release 9.5 (Blue Onyx)\n",
+        )?;
     }
     let short = hostname.split('.').next().unwrap_or(hostname);
     put(fs, "/etc/hostname", &format!("{short}\n"))?;
@@ -326,7 +330,10 @@ mod tests {
     fn distributions_parse_and_unknown_ones_are_named() {
         assert_eq!(Distro::parse("rocky-9"), Ok(Distro::Rocky9));
         let e = Distro::parse("arch").unwrap_err();
-        assert!(e.contains("'arch'") && e.contains("debian-12, ubuntu-24.04, rocky-9"), "{e}");
+        assert!(
+            e.contains("'arch'") && e.contains("debian-12, ubuntu-24.04, rocky-9"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -336,7 +343,11 @@ mod tests {
             assert_eq!(hostname(&fs, "x"), "web1");
             assert!(accounts::user(&fs, "root").is_some());
             assert!(packages::installed(&fs, d).iter().any(|p| p.name == "bash"));
-            let ssh = if d.family() == Family::Debian { "ssh" } else { "sshd" };
+            let ssh = if d.family() == Family::Debian {
+                "ssh"
+            } else {
+                "sshd"
+            };
             assert_eq!(units::active(&fs, ssh), units::Active::Active);
             assert!(units::is_enabled(&fs, ssh));
         }

@@ -245,7 +245,11 @@ fn unpack(fs: &mut Sandbox, distro: Distro, p: &Package) -> Result<(), String> {
                     let gid = accounts::next_gid(fs, true);
                     accounts::save_group(
                         fs,
-                        Group { name: u.name.clone(), gid, members: vec![] },
+                        Group {
+                            name: u.name.clone(),
+                            gid,
+                            members: vec![],
+                        },
                     )?;
                     gid
                 }
@@ -284,7 +288,11 @@ fn unpack(fs: &mut Sandbox, distro: Distro, p: &Package) -> Result<(), String> {
         put(
             fs,
             b,
-            &format!("#!/bin/sh\n# {} {} (a program simulated by fleetsim)\nexit 0\n", p.name, p.version_for(distro).unwrap_or_default()),
+            &format!(
+                "#!/bin/sh\n# {} {} (a program simulated by fleetsim)\nexit 0\n",
+                p.name,
+                p.version_for(distro).unwrap_or_default()
+            ),
         )?;
         fs.chmod(b, 0o755).map_err(fs_err)?;
     }
@@ -309,7 +317,11 @@ pub fn orphans(fs: &Sandbox, distro: Distro, removing: &[String]) -> Vec<Install
     let all = installed(fs, distro);
     let keep: Vec<&Installed> = all.iter().filter(|i| !removing.contains(&i.name)).collect();
     // Everything reachable from a manual package stays.
-    let mut needed: Vec<String> = keep.iter().filter(|i| !i.auto).map(|i| i.name.clone()).collect();
+    let mut needed: Vec<String> = keep
+        .iter()
+        .filter(|i| !i.auto)
+        .map(|i| i.name.clone())
+        .collect();
     let mut k = 0;
     while k < needed.len() {
         if let Some(p) = cat.get(distro, &needed[k]) {
@@ -330,7 +342,12 @@ pub fn orphans(fs: &Sandbox, distro: Distro, removing: &[String]) -> Vec<Install
 /// Removes packages: their programs and unit files, their non-configuration files, and
 /// (with `purge`, and always on Red Hat, where rpm removes unmodified configuration) their
 /// configuration. Their units stop.
-pub fn apply_remove(fs: &mut Sandbox, distro: Distro, gone: &[Installed], purge: bool) -> Result<(), String> {
+pub fn apply_remove(
+    fs: &mut Sandbox,
+    distro: Distro,
+    gone: &[Installed],
+    purge: bool,
+) -> Result<(), String> {
     let cat = Catalogue::builtin();
     let names: Vec<&str> = gone.iter().map(|i| i.name.as_str()).collect();
     for i in gone {
@@ -378,14 +395,24 @@ mod tests {
         apply_install(&mut fs, Distro::Debian12, &plan).unwrap();
         assert!(text(&fs, "/etc/nginx/nginx.conf").starts_with("user www-data;"));
         assert_eq!(units::active(&fs, "nginx"), units::Active::Active);
-        assert!(plan_install(&fs, Distro::Debian12, &["nginx".into()], false).unwrap().is_empty());
+        assert!(
+            plan_install(&fs, Distro::Debian12, &["nginx".into()], false)
+                .unwrap()
+                .is_empty()
+        );
         let all = installed(&fs, Distro::Debian12);
         assert!(all.iter().any(|i| i.name == "nginx-common" && i.auto));
         let gone = plan_remove(&fs, Distro::Debian12, &["nginx".into()]);
-        assert_eq!(orphans(&fs, Distro::Debian12, &["nginx".into()])[0].name, "nginx-common");
+        assert_eq!(
+            orphans(&fs, Distro::Debian12, &["nginx".into()])[0].name,
+            "nginx-common"
+        );
         apply_remove(&mut fs, Distro::Debian12, &gone, false).unwrap();
         assert!(!fs.exists("/usr/sbin/nginx"));
-        assert!(fs.exists("/etc/nginx/nginx.conf"), "dpkg keeps conffiles without purge");
+        assert!(
+            fs.exists("/etc/nginx/nginx.conf"),
+            "dpkg keeps conffiles without purge"
+        );
     }
 
     #[test]
@@ -402,7 +429,13 @@ mod tests {
     #[test]
     fn unknown_names_are_reported() {
         let (_t, fs) = host(Distro::Rocky9);
-        let e = plan_install(&fs, Distro::Rocky9, &["apache2".into(), "git".into()], false).unwrap_err();
+        let e = plan_install(
+            &fs,
+            Distro::Rocky9,
+            &["apache2".into(), "git".into()],
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e, ["apache2"]);
     }
 }

@@ -194,7 +194,12 @@ mod tests {
     #[test]
     fn a_unit_whose_program_is_missing_cannot_start() {
         let (_t, mut fs) = host(Distro::Debian12);
-        put(&mut fs, "/etc/systemd/system/app.service", &unit_text("x", "/opt/app/bin/app --serve")).unwrap();
+        put(
+            &mut fs,
+            "/etc/systemd/system/app.service",
+            &unit_text("x", "/opt/app/bin/app --serve"),
+        )
+        .unwrap();
         let e = start_problem(&fs, "app").unwrap();
         assert!(e.contains("/opt/app/bin/app"), "{e}");
         assert_eq!(start_problem(&fs, "ssh"), None);
@@ -217,7 +222,12 @@ pub enum Control {
 /// only ask): the one path the service modules and the shell's `systemctl` share. A unit
 /// of the fleet (an app, an LB, a database) is the fleet's to act on (its restart time,
 /// faults and health endpoint follow); any other is the host OS's.
-pub fn control(world: &mut crate::world::World, host: &str, verb: &str, unit: &str) -> Result<Control, String> {
+pub fn control(
+    world: &mut crate::world::World,
+    host: &str,
+    verb: &str,
+    unit: &str,
+) -> Result<Control, String> {
     let now = world.clock.now();
     if let Some(Some(state)) = world.with_fleet(|f| f.systemctl(host, verb, unit, now)) {
         world.absorb_fleet_events();
