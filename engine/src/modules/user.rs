@@ -140,6 +140,11 @@ impl Module for UserModule {
             }
             return r;
         }
+        // A new user in check mode: the module answers before useradd would look at the
+        // groups.
+        if existing.is_none() && check {
+            return super::ok(true);
+        }
         // Supplementary groups: each must exist (`groups: ''` means none).
         let wanted_groups: Option<Vec<String>> = match args.get("groups") {
             Some(Value::Array(a)) => Some(
