@@ -191,3 +191,28 @@ fn restarting_a_fleet_apps_unit_restarts_the_app() {
         r.stdout
     );
 }
+
+#[test]
+fn web_server_basics_lab_runs_as_its_steps_expect() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let r = fleetsim(&repo, &["lab", "scenarios/web-server-basics"], &[]);
+    r.expect_code(0);
+    let summary = r
+        .stdout
+        .split("LAB SUMMARY")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(summary.matches("   ok").count(), 5, "{}", r.stdout);
+    assert!(r
+        .stdout
+        .contains("Could not find the requested service nginx: host"));
+    assert!(r
+        .stdout
+        .contains("The requested handler 'restart nginx' was not found"));
+    assert!(
+        r.stdout.contains("'site_titel' is undefined"),
+        "{}",
+        r.stdout
+    );
+}
