@@ -216,3 +216,39 @@ fn web_server_basics_lab_runs_as_its_steps_expect() {
         r.stdout
     );
 }
+
+#[test]
+fn shell_commands_see_the_same_state_as_the_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("shell.yml");
+    std::fs::write(
+        &pb,
+        r#"- hosts: deb1,rocky1
+  gather_facts: false
+  tasks:
+    - package: {name: git, state: present}
+    - user: {name: dana}
+    - shell: "{{ 'dpkg -l git | tail -1 | cut -c1-7' if inventory_hostname == 'deb1' else 'rpm -q git' }}; id dana; getent passwd dana | cut -d: -f1,6; systemctl is-active {{ 'ssh' if inventory_hostname == 'deb1' else 'sshd' }}"
+      register: out
+    - debug: {var: out.stdout_lines}
+    - command: apt-get install -y no-such-pkg
+      when: inventory_hostname == 'deb1'
+      ignore_errors: true
+"#,
+    )
+    .unwrap();
+    let r = run(dir.path(), "inventory.ini", &pb.display().to_string(), &[]);
+    r.expect_code(0);
+    let out = &r.stdout;
+    assert!(out.contains("\"ii  git\","), "{out}");
+    assert!(out.contains("\"git-2.43.5-2.el9_5.x86_64\","), "{out}");
+    assert!(
+        out.contains("\"uid=1000(dana) gid=1000(dana) groups=1000(dana)\","),
+        "{out}"
+    );
+    assert!(out.contains("\"dana:/home/dana\","), "{out}");
+    assert!(
+        out.contains("E: Unable to locate package no-such-pkg"),
+        "{out}"
+    );
+}

@@ -231,6 +231,14 @@ impl Module for Command {
         if let Some(f) = fleet {
             sc.external = Some(Box::new(FleetCommands::new(SharedFleet(f))));
         }
+        // apt-get, dnf, dpkg, rpm, useradd, getent, crontab and the OS's own systemd units
+        // act on the simulated OS, in front of the fleet's commands.
+        if let Ok(distro) = host.distro() {
+            let inner = sc.external.take();
+            sc.external = Some(Box::new(fleetsim_sim::os::commands::OsCommands::new(
+                distro, inner,
+            )));
+        }
         sc.shell_name = shell_name;
         sc.bash = bash;
         if let Some(dir) = &chdir {
