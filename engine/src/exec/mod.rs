@@ -1001,6 +1001,34 @@ impl Runner {
             .facts(now + skew)
     }
 
+    /// Stores the facts a module returned, as Ansible's fact cache keeps them: `ansible_X`
+    /// is `ansible_facts.X` and the variable `ansible_X`; a key without the prefix
+    /// (`getent_passwd`) is `ansible_facts.getent_passwd` and the bare variable.
+    pub(crate) fn store_module_facts(&mut self, host: &str, facts: Vars) {
+        let mut short = Vars::new();
+        let mut bare = Vec::new();
+        for (k, v) in facts {
+            match k.strip_prefix("ansible_") {
+                Some(s) => {
+                    short.insert(s.to_string(), v);
+                }
+                _ => {
+                    bare.push(k.clone());
+                    short.insert(k, v);
+                }
+            }
+        }
+        if !bare.is_empty() {
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            store
+                .bare_facts
+                .entry(host.to_string())
+                .or_default()
+                .extend(bare);
+        }
+        self.store_facts(host, short);
+    }
+
     /// Stores gathered facts, with inventory overrides (`ansible_memtotal_mb=...` in the
     /// inventory wins over the simulated value, as a user would expect).
     pub(crate) fn store_facts(&mut self, host: &str, mut facts: Vars) {

@@ -1930,7 +1930,7 @@ fn apply_result_facts(
     } else if result.get("_ansible_include_vars").is_some() {
         runner.apply_include_vars(host, facts);
     } else {
-        runner.store_facts(&fact_host, facts);
+        runner.store_module_facts(&fact_host, facts);
     }
 }
 

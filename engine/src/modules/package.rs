@@ -537,9 +537,17 @@ fn dnf(ctx: &mut ModuleCtx<'_>, distro: Distro, args: &Args) -> ModuleResult {
     let (changed_results, seconds) = match state.as_str() {
         "absent" | "removed" => {
             let mut gone = packages::plan_remove(&host.fs, distro, &pkgs);
+            let cat = fleetsim_sim::os::catalogue::Catalogue::builtin();
+            // `vim` matches the vim-enhanced it provides.
+            let matched = |n: &String| {
+                let real = cat
+                    .resolve(distro, n)
+                    .map_or(n.as_str(), |p| p.name.as_str());
+                gone.iter().any(|i| i.name == real)
+            };
             let mut results: Vec<String> = pkgs
                 .iter()
-                .filter(|n| !gone.iter().any(|i| &i.name == *n))
+                .filter(|n| !matched(n))
                 .map(|n| format!("No match for argument: {n}"))
                 .collect();
             if autoremove {

@@ -37,6 +37,10 @@ pub struct Package {
     pub versions: IndexMap<String, String>,
     #[serde(default)]
     pub depends: Vec<String>,
+    /// Other names the package answers to when asked for (dnf resolves `vim` to
+    /// `vim-enhanced` through its `Provides:`).
+    #[serde(default)]
+    pub provides: Vec<String>,
     #[serde(default)]
     pub services: Vec<ServiceSpec>,
     #[serde(default)]
@@ -110,6 +114,15 @@ impl Catalogue {
         self.packages
             .iter()
             .find(|p| p.name == name && p.version_for(distro).is_some())
+    }
+
+    /// The package a request for `name` installs on `distro`: the package of that name, else
+    /// one that provides it.
+    pub fn resolve(&self, distro: Distro, name: &str) -> Option<&Package> {
+        self.get(distro, name).or_else(|| {
+            self.all(distro)
+                .find(|p| p.provides.iter().any(|q| q == name))
+        })
     }
 
     /// The packages a fresh `distro` host has installed.

@@ -161,12 +161,17 @@ pub fn plan_install(
     let cat = Catalogue::builtin();
     let missing: Vec<String> = names
         .iter()
-        .filter(|n| cat.get(distro, n).is_none())
+        .filter(|n| cat.resolve(distro, n).is_none())
         .cloned()
         .collect();
     if !missing.is_empty() {
         return Err(missing);
     }
+    // A name another package provides stands for that package.
+    let names: Vec<String> = names
+        .iter()
+        .filter_map(|n| cat.resolve(distro, n).map(|p| p.name.clone()))
+        .collect();
     let have = installed(fs, distro);
     let mut plan = Plan::default();
     let mut queue: Vec<(String, bool)> = names.iter().map(|n| (n.clone(), false)).collect();
@@ -305,9 +310,14 @@ fn unpack(fs: &mut Sandbox, distro: Distro, p: &Package) -> Result<(), String> {
 
 /// The installed packages among `names`, to remove.
 pub fn plan_remove(fs: &Sandbox, distro: Distro, names: &[String]) -> Vec<Installed> {
+    let cat = Catalogue::builtin();
+    let provided = |i: &Installed| {
+        cat.get(distro, &i.name)
+            .is_some_and(|p| p.provides.iter().any(|q| names.contains(q)))
+    };
     installed(fs, distro)
         .into_iter()
-        .filter(|i| names.contains(&i.name))
+        .filter(|i| names.contains(&i.name) || provided(i))
         .collect()
 }
 
@@ -424,6 +434,22 @@ mod tests {
         assert!(!units::is_enabled(&fs, "nginx"));
         assert!(accounts::user(&fs, "nginx").is_some());
         assert!(text(&fs, RPMDB).contains("nginx 1:1.20.1-20.el9.0.1 x86_64 user"));
+    }
+
+    #[test]
+    fn a_provided_name_installs_and_removes_its_provider() {
+        let (_t, mut fs) = host(Distro::Rocky9);
+        let plan = plan_install(&fs, Distro::Rocky9, &["vim".into()], false).unwrap();
+        let names: Vec<&str> = plan.install.iter().map(|(p, _)| p.name.as_str()).collect();
+        assert_eq!(names, ["vim-enhanced"]);
+        apply_install(&mut fs, Distro::Rocky9, &plan).unwrap();
+        assert!(plan_install(&fs, Distro::Rocky9, &["vim".into()], false)
+            .unwrap()
+            .is_empty());
+        let gone = plan_remove(&fs, Distro::Rocky9, &["vim".into()]);
+        assert_eq!(gone[0].name, "vim-enhanced");
+        // Debian has a package called vim and nothing provides vim-enhanced there.
+        assert!(plan_install(&fs, Distro::Debian12, &["vim-enhanced".into()], false).is_err());
     }
 
     #[test]
