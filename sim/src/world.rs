@@ -72,6 +72,17 @@ pub struct World {
     os_plan: IndexMap<String, String>,
 }
 
+/// A kept sandbox remembers file ownership for the next run (see
+/// [`crate::fs::Sandbox::save_ownership`]).
+impl Drop for World {
+    fn drop(&mut self) {
+        for host in self.hosts.values() {
+            // Best effort: a run's result does not depend on it, only the next run's.
+            let _ = host.fs.save_ownership();
+        }
+    }
+}
+
 impl World {
     pub fn new(sandbox_dir: &Path, seed: u64, start_time: f64) -> World {
         World {
