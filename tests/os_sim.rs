@@ -252,3 +252,30 @@ fn shell_commands_see_the_same_state_as_the_modules() {
         "{out}"
     );
 }
+
+#[test]
+fn a_baseline_playbook_written_apart_runs_twice_on_debian_and_rocky() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = ["-l", "deb1,rocky1"];
+    let first = run(dir.path(), "inventory.ini", "baseline.yml", &limit);
+    first.expect_code(0);
+    for h in ["deb1", "rocky1"] {
+        assert!(
+            !recap(&first.stdout, h).contains("changed=0"),
+            "{}",
+            first.stdout
+        );
+    }
+    let second = run(dir.path(), "inventory.ini", "baseline.yml", &limit);
+    second.expect_code(0);
+    for h in ["deb1", "rocky1"] {
+        assert!(
+            recap(&second.stdout, h).contains("changed=0"),
+            "{}",
+            second.stdout
+        );
+    }
+    let rpmdb = std::fs::read_to_string(dir.path().join("hosts/rocky1/var/lib/rpm/fleetsim-rpmdb"))
+        .unwrap_or_default();
+    assert!(rpmdb.contains("vim-enhanced "), "{rpmdb}");
+}
