@@ -279,3 +279,20 @@ fn a_baseline_playbook_written_apart_runs_twice_on_debian_and_rocky() {
         .unwrap_or_default();
     assert!(rpmdb.contains("vim-enhanced "), "{rpmdb}");
 }
+
+#[test]
+fn raw_prints_what_ansible_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), "inventory.ini", "raw.yml", &["-v"]);
+    r.expect_code(0);
+    for line in [
+        r#"changed: [deb1] => {"changed": true, "rc": 0, "stderr": "err\n", "stderr_lines": ["err"], "stdout": "hi\n", "stdout_lines": ["hi"]}"#,
+        "[ERROR]: Task failed: Action failed: non-zero return code",
+        r#"fatal: [deb1]: FAILED! => {"changed": true, "msg": "non-zero return code", "rc": 3, "stderr": "", "stderr_lines": [], "stdout": "", "stdout_lines": []}"#,
+        r#"skipping: [deb1] => {"changed": false}"#,
+        r#"changed: [deb1] => {"changed": true, "rc": 0, "stderr": "", "stderr_lines": [], "stdout": "/bin/bash\n", "stdout_lines": ["/bin/bash"]}"#,
+        r#""stdout_lines": ["Package: bash", "Status: install ok installed"]}"#,
+    ] {
+        assert!(r.stdout.contains(line), "{line}\nnot in\n{}", r.stdout);
+    }
+}

@@ -22,6 +22,7 @@ mod package;
 mod pause;
 mod ping;
 mod pyre;
+mod raw;
 mod replace;
 mod script;
 mod service;
@@ -126,6 +127,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "fetch" => &fetch::Fetch,
         "find" => &find::Find,
         "ping" => &ping::Ping,
+        "raw" => &raw::Raw,
         "replace" => &replace::Replace,
         "script" => &script::Script,
         "blockinfile" => &blockinfile::BlockInFile,
