@@ -213,6 +213,17 @@ struct Meta {
     special: u32,
 }
 
+/// What [`Sandbox::save_ownership`] keeps of one path's sidecar.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct SavedOwnership {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    #[serde(default)]
+    special: u32,
+}
+
 /// A path resolved inside the root.
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -320,7 +331,7 @@ impl Sandbox {
     pub fn new(sandbox_dir: &Path, hostname: &str) -> FsResult<Self> {
         let root = sandbox_dir.join("hosts").join(host_folder_name(hostname));
         stdfs::create_dir_all(&root).map_err(|e| FsError::io(&e, "/"))?;
-        Ok(Sandbox {
+        let mut sandbox = Sandbox {
             root,
             hostname: hostname.to_string(),
             meta: BTreeMap::new(),
@@ -333,7 +344,79 @@ impl Sandbox {
             actor_group: "root".into(),
             journal: None,
             known_dirs: KnownDirs::default(),
-        })
+        };
+        sandbox.load_ownership();
+        Ok(sandbox)
+    }
+
+    /// `SANDBOX/ownership/FOLDER.json`: where the owners, groups and set-uid bits recorded
+    /// in the sidecar survive from one run on a kept `--sandbox` to the next (a second run
+    /// must find `owner: www-data` already done). Outside `hosts/`, so no task can see it.
+    fn ownership_file(&self) -> Option<PathBuf> {
+        let folder = self.root.file_name()?;
+        let sandbox_dir = self.root.parent()?.parent()?;
+        let mut name = folder.to_os_string();
+        name.push(".json");
+        Some(sandbox_dir.join("ownership").join(name))
+    }
+
+    /// Reads what [`Sandbox::save_ownership`] kept, for the paths that still exist.
+    fn load_ownership(&mut self) {
+        let Some(file) = self.ownership_file() else {
+            return;
+        };
+        let Ok(text) = stdfs::read_to_string(&file) else {
+            return;
+        };
+        let Ok(saved) = serde_json::from_str::<BTreeMap<String, SavedOwnership>>(&text) else {
+            return;
+        };
+        for (path, o) in saved {
+            let real = self.root.join(path.trim_start_matches('/'));
+            if stdfs::symlink_metadata(&real).is_err() {
+                continue;
+            }
+            let m = self.meta.entry(path).or_default();
+            m.owner = o.owner;
+            m.group = o.group;
+            m.special = o.special;
+        }
+    }
+
+    /// Keeps the sidecar's owners, groups and set-uid bits for the next run on the same
+    /// sandbox (see [`Sandbox::ownership_file`]). Writes nothing when the sandbox folder is
+    /// gone (a temporary one already removed) or when there is nothing to keep.
+    pub fn save_ownership(&self) -> io::Result<()> {
+        let Some(file) = self.ownership_file() else {
+            return Ok(());
+        };
+        if !self.root.is_dir() {
+            return Ok(());
+        }
+        let saved: BTreeMap<&str, SavedOwnership> = self
+            .meta
+            .iter()
+            .filter(|(_, m)| m.owner.is_some() || m.group.is_some() || m.special != 0)
+            .map(|(path, m)| {
+                let o = SavedOwnership {
+                    owner: m.owner.clone(),
+                    group: m.group.clone(),
+                    special: m.special,
+                };
+                (path.as_str(), o)
+            })
+            .collect();
+        if saved.is_empty() {
+            return match stdfs::remove_file(&file) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        }
+        if let Some(dir) = file.parent() {
+            stdfs::create_dir_all(dir)?;
+        }
+        let text = serde_json::to_string_pretty(&saved).map_err(io::Error::other)?;
+        stdfs::write(&file, text + "\n")
     }
 
     /// The real directory holding this host's `/`.

@@ -22,6 +22,11 @@ pub struct Host {
     pub rng: Stream,
     /// The user tasks run as (the `ansible_user_id` fact).
     pub user: String,
+    /// The distribution it runs, as the inventory's `fleetsim_os` names it (checked when
+    /// first used, so a typo fails the host's first task with a clear message).
+    pub os_name: String,
+    /// When it last booted (epoch seconds): `ansible_uptime_seconds` counts from here.
+    pub booted_at: f64,
 }
 
 impl Host {
@@ -38,17 +43,48 @@ impl Host {
             fs,
             rng: Stream::derive(seed, name),
             user: "root".into(),
+            os_name: crate::os::DEFAULT_OS.into(),
+            booted_at: 0.0,
         })
     }
 
-    /// Facts as of virtual time `now`, without the `ansible_` prefix.
-    pub fn facts(&self, now: f64) -> Map<String, Value> {
-        facts::gather(&FactInputs {
-            hostname: &self.name,
+    /// The distribution the host runs.
+    pub fn distro(&self) -> Result<crate::os::Distro, String> {
+        crate::os::Distro::parse(&self.os_name)
+    }
+
+    /// The distribution, with its state laid into the sandbox (what OS modules and
+    /// commands start with).
+    pub fn os(&mut self) -> Result<crate::os::Distro, String> {
+        let d = self.distro()?;
+        crate::os::ensure(&mut self.fs, d, &self.name)?;
+        Ok(d)
+    }
+
+    /// Facts as of virtual time `now`, without the `ansible_` prefix: the machine's, then
+    /// its distribution's, then what its OS state says (host name, the user's account).
+    pub fn facts(&self, now: f64) -> Result<Map<String, Value>, String> {
+        let distro = self.distro()?;
+        let hostname = crate::os::hostname(&self.fs, &self.name);
+        let mut f = facts::gather(&FactInputs {
+            hostname: &hostname,
             address: &self.address,
             now,
             user: &self.user,
-        })
+        });
+        f.extend(distro.facts());
+        f.insert(
+            "uptime_seconds".into(),
+            serde_json::json!((now - self.booted_at).max(0.0).floor() as i64),
+        );
+        if let Some(u) = crate::os::accounts::user(&self.fs, &self.user) {
+            f.insert("user_uid".into(), serde_json::json!(u.uid));
+            f.insert("user_gid".into(), serde_json::json!(u.gid));
+            f.insert("user_dir".into(), serde_json::json!(u.home));
+            f.insert("user_shell".into(), serde_json::json!(u.shell));
+            f.insert("user_gecos".into(), serde_json::json!(u.gecos));
+        }
+        Ok(f)
     }
 }
 

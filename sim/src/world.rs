@@ -36,6 +36,9 @@ fn link_host_dir(sandbox_dir: &Path, name: &str, owner: &str) -> FsResult<()> {
     Ok(())
 }
 
+/// How long every host has been up when a run starts (virtual seconds).
+pub const BOOTED_BEFORE_START: f64 = 86_400.0;
+
 /// Everything the simulation knows.
 #[derive(Debug)]
 pub struct World {
@@ -65,6 +68,19 @@ pub struct World {
     unplanned: usize,
     /// Changed paths of every host, once something watches files ([`World::watch_files`]).
     journal: Option<Journal>,
+    /// The distribution each host runs (`fleetsim_os`), given before it is first used.
+    os_plan: IndexMap<String, String>,
+}
+
+/// A kept sandbox remembers file ownership for the next run (see
+/// [`crate::fs::Sandbox::save_ownership`]).
+impl Drop for World {
+    fn drop(&mut self) {
+        for host in self.hosts.values() {
+            // Best effort: a run's result does not depend on it, only the next run's.
+            let _ = host.fs.save_ownership();
+        }
+    }
 }
 
 impl World {
@@ -81,6 +97,15 @@ impl World {
             planned: IndexMap::new(),
             unplanned: 0,
             journal: None,
+            os_plan: IndexMap::new(),
+        }
+    }
+
+    /// Sets the distribution `host` runs (the inventory's `fleetsim_os`).
+    pub fn plan_os(&mut self, host: &str, os: &str) {
+        self.os_plan.insert(host.to_string(), os.to_string());
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.os_name = os.to_string();
         }
     }
 
@@ -134,6 +159,11 @@ impl World {
             };
             let mut h = Host::new(&self.sandbox_dir, name, index, self.seed)?;
             h.fs.set_journal(self.journal.clone());
+            if let Some(os) = self.os_plan.get(name) {
+                h.os_name = os.clone();
+            }
+            // Up for a day when the run starts, so uptime reads as a running server's.
+            h.booted_at = self.clock.start() - BOOTED_BEFORE_START;
             self.hosts.insert(name.to_string(), h);
         }
         let now = self.clock.now();

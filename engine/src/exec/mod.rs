@@ -276,6 +276,13 @@ impl Runner {
             if v.get("ansible_connection").and_then(Value::as_str) == Some("local") {
                 self.world.share_filesystem(&h, "localhost");
             }
+            // The distribution the host runs; a value that is not a known name fails the
+            // host's first use with a message naming it.
+            match v.get("fleetsim_os") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(os)) => self.world.plan_os(&h, os),
+                Some(other) => self.world.plan_os(&h, &other.to_string()),
+            }
             store.inventory.insert(h.clone(), Arc::new(v));
             let mut magic = Map::new();
             magic.insert("inventory_hostname".into(), json!(h));
@@ -962,8 +969,15 @@ impl Runner {
             let facts = match self.host_facts(&h) {
                 Ok(f) => f,
                 Err(e) => {
+                    // A host whose facts cannot be gathered (its sandbox, an unknown
+                    // `fleetsim_os`) fails here and leaves the play, as a failed setup does.
+                    let r = crate::modules::fail(&e);
+                    let json = output::dump_result(&r, self.display.verbosity);
                     self.display
-                        .line(&format!("fatal: [{h}]: FAILED! => {{\"msg\": \"{e}\"}}"));
+                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+                    self.stat(&h).failed += 1;
+                    self.failed.insert(h.clone());
+                    ctx.alive.shift_remove(&h);
                     continue;
                 }
             };
@@ -983,8 +997,36 @@ impl Runner {
             .unwrap_or(0.0);
         self.world
             .host(host)
-            .map(|h| h.facts(now + skew))
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?
+            .facts(now + skew)
+    }
+
+    /// Stores the facts a module returned, as Ansible's fact cache keeps them: `ansible_X`
+    /// is `ansible_facts.X` and the variable `ansible_X`; a key without the prefix
+    /// (`getent_passwd`) is `ansible_facts.getent_passwd` and the bare variable.
+    pub(crate) fn store_module_facts(&mut self, host: &str, facts: Vars) {
+        let mut short = Vars::new();
+        let mut bare = Vec::new();
+        for (k, v) in facts {
+            match k.strip_prefix("ansible_") {
+                Some(s) => {
+                    short.insert(s.to_string(), v);
+                }
+                _ => {
+                    bare.push(k.clone());
+                    short.insert(k, v);
+                }
+            }
+        }
+        if !bare.is_empty() {
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            store
+                .bare_facts
+                .entry(host.to_string())
+                .or_default()
+                .extend(bare);
+        }
+        self.store_facts(host, short);
     }
 
     /// Stores gathered facts, with inventory overrides (`ansible_memtotal_mb=...` in the

@@ -1930,7 +1930,7 @@ fn apply_result_facts(
     } else if result.get("_ansible_include_vars").is_some() {
         runner.apply_include_vars(host, facts);
     } else {
-        runner.store_facts(&fact_host, facts);
+        runner.store_module_facts(&fact_host, facts);
     }
 }
 
@@ -1956,12 +1956,17 @@ fn include_failure_outcome(
 }
 
 /// The result as the callback receives it: censored under `no_log` (ansible-core's
-/// `as_callback_task_result`), else whole.
+/// `as_callback_task_result`), else without its status keys.
 fn callback_view(result: &Map<String, Value>, no_log: bool) -> Map<String, Value> {
     if no_log {
         crate::output::censor(result)
     } else {
-        result.clone()
+        // The status is the event's (`_RawTaskResult.as_callback_task_result` drops
+        // `failed` and `skipped`): `ok: [h] => {...}` at -v never shows `"failed": false`.
+        let mut shown = result.clone();
+        shown.remove("failed");
+        shown.remove("skipped");
+        shown
     }
 }
 

@@ -19,6 +19,9 @@ pub struct VarStore {
     pub inventory: IndexMap<String, Arc<Vars>>,
     /// Gathered facts per host (keys without the `ansible_` prefix).
     pub facts: IndexMap<String, Arc<Vars>>,
+    /// The facts per host a module returned without the `ansible_` prefix (`getent_passwd`,
+    /// `services`, `packages`): Ansible injects them as variables under that bare name.
+    pub bare_facts: IndexMap<String, std::collections::BTreeSet<String>>,
     /// set_fact results and registered variables per host; they live for the whole run.
     pub host_facts: IndexMap<String, Vars>,
     /// include_vars per host.
@@ -47,6 +50,10 @@ impl VarStore {
         Arc::make_mut(&mut self.common_magic).insert(name.to_string(), value);
     }
 
+    fn is_bare_fact(&self, host: &str, name: &str) -> bool {
+        self.bare_facts.get(host).is_some_and(|s| s.contains(name))
+    }
+
     /// A dynamic layer's value for `name`.
     fn lookup(&self, layer: &Layer, host: &str, name: &str) -> Option<Value> {
         match layer {
@@ -56,7 +63,11 @@ impl VarStore {
                 if name == "ansible_facts" {
                     return Some(Value::Object((**facts).clone()));
                 }
-                facts.get(name.strip_prefix("ansible_")?).cloned()
+                match name.strip_prefix("ansible_") {
+                    Some(short) => facts.get(short).cloned(),
+                    None if self.is_bare_fact(host, name) => facts.get(name).cloned(),
+                    None => None,
+                }
             }
             Layer::IncludeVars => self.include_vars.get(host)?.get(name).cloned(),
             Layer::HostFacts => self.host_facts.get(host)?.get(name).cloned(),
@@ -72,6 +83,7 @@ impl VarStore {
                     || name
                         .strip_prefix("ansible_")
                         .is_some_and(|n| facts.contains_key(n))
+                    || (self.is_bare_fact(host, name) && facts.contains_key(name))
             }),
             Layer::IncludeVars => self
                 .include_vars

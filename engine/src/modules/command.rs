@@ -162,21 +162,6 @@ impl Module for Command {
         let stdin = arg_str(args, "stdin");
         let add_newline = super::arg_bool(args, "stdin_add_newline", true).unwrap_or(true);
         let strip = super::arg_bool(args, "strip_empty_ends", true).unwrap_or(true);
-        let environment = ctx.environment.clone();
-        let now = ctx.world.clock.now();
-        let seed = ctx.world.seed;
-        let fleet = ctx.world.fleet.clone();
-        // The target's own clock: a clock_skew fault moves what `date` and the result's
-        // start/end say there, not the run's time.
-        let target = ctx.target.clone();
-        let skew = ctx
-            .world
-            .with_fleet(|f| f.host_faults(&target).clock_offset)
-            .unwrap_or(0.0);
-        let host = match ctx.target_host() {
-            Ok(h) => h,
-            Err(r) => return r,
-        };
         let resolve = |p: &str| -> String {
             match (&chdir, p.starts_with('/')) {
                 (Some(dir), false) => format!("{}/{p}", dir.trim_end_matches('/')),
@@ -194,14 +179,20 @@ impl Module for Command {
             r.insert("msg".into(), json!(msg));
             r
         };
-        if let Some(c) = &creates {
-            if host.fs.exists(&resolve(c)) {
-                return skipped(format!("skipped, since {c} exists"));
+        {
+            let host = match ctx.target_host() {
+                Ok(h) => h,
+                Err(r) => return r,
+            };
+            if let Some(c) = &creates {
+                if host.fs.exists(&resolve(c)) {
+                    return skipped(format!("skipped, since {c} exists"));
+                }
             }
-        }
-        if let Some(rm) = &removes {
-            if !host.fs.exists(&resolve(rm)) {
-                return skipped(format!("skipped, since {rm} does not exist"));
+            if let Some(rm) = &removes {
+                if !host.fs.exists(&resolve(rm)) {
+                    return skipped(format!("skipped, since {rm} does not exist"));
+                }
             }
         }
         if check {
@@ -217,40 +208,22 @@ impl Module for Command {
             r.insert("skipped".into(), json!(true));
             return r;
         }
-        let mut sc = ShellContext::new(
-            host.fs.clone(),
-            seed ^ fleetsim_sim::rng::fnv1a(host.name.as_bytes()) ^ host.rng.next_u64(),
-        );
-        sc.now = now;
-        sc.clock_offset = skew;
-        sc.hostname = host.name.clone();
-        // The task's `environment:` on top of the host's (Ansible prefixes the module's
-        // command line with it, and the command inherits the module's environment).
-        sc.env.extend(environment);
-        // `curl` and `systemctl` reach the fleet's services, when the run has a fleet.
-        if let Some(f) = fleet {
-            sc.external = Some(Box::new(FleetCommands::new(SharedFleet(f))));
-        }
-        sc.shell_name = shell_name;
-        sc.bash = bash;
-        if let Some(dir) = &chdir {
-            if let Err(e) = sc.chdir(dir) {
-                let mut r =
-                    super::fail(&format!("Unable to change directory before execution: {e}"));
-                r.insert("rc".into(), json!(None::<i32>));
-                return r;
-            }
-        }
-        if let Some(s) = stdin {
-            sc.stdin = s.into_bytes();
+        let stdin = stdin.map(|s| {
+            let mut bytes = s.into_bytes();
             if add_newline {
-                sc.stdin.push(b'\n');
+                bytes.push(b'\n');
             }
-        }
-        let out = shell::run(&script, &mut sc);
-        let end = sc.now + COMMAND_COST_SECONDS;
-        host.fs = sc.sandbox;
-        ctx.world.clock.advance_to(end);
+            bytes
+        });
+        let ShellRun {
+            out,
+            start: now,
+            end,
+            skew,
+        } = match run_script(ctx, &script, shell_name, bash, chdir.as_deref(), stdin) {
+            Ok(run) => run,
+            Err(r) => return r,
+        };
         let mut stdout = out.stdout_str();
         let mut stderr = out.stderr_str();
         if strip {
@@ -275,6 +248,86 @@ impl Module for Command {
         }
         r
     }
+}
+
+/// A script's run in the target's in-process shell: its output and the virtual times it
+/// started and ended (the target's clock skew apart).
+pub(super) struct ShellRun {
+    pub out: shell::ShellOutput,
+    pub start: f64,
+    pub end: f64,
+    /// The target's clock offset (a clock_skew fault): what its `date` adds to the run's time.
+    pub skew: f64,
+}
+
+/// Runs `script` with `shell_name` (bash features when `bash`) in the target host's
+/// in-process shell, with the task's environment, the fleet's `curl`/`systemctl` and the
+/// OS's package and account commands, in `chdir`, fed `stdin`; advances the clock by what
+/// it took. Shared by `command`/`shell` and `raw`.
+pub(super) fn run_script(
+    ctx: &mut ModuleCtx<'_>,
+    script: &str,
+    shell_name: String,
+    bash: bool,
+    chdir: Option<&str>,
+    stdin: Option<Vec<u8>>,
+) -> Result<ShellRun, ModuleResult> {
+    let environment = ctx.environment.clone();
+    let now = ctx.world.clock.now();
+    let seed = ctx.world.seed;
+    let fleet = ctx.world.fleet.clone();
+    // The target's own clock: a clock_skew fault moves what `date` and the result's
+    // start/end say there, not the run's time.
+    let target = ctx.target.clone();
+    let skew = ctx
+        .world
+        .with_fleet(|f| f.host_faults(&target).clock_offset)
+        .unwrap_or(0.0);
+    let host = ctx.target_host()?;
+    let mut sc = ShellContext::new(
+        host.fs.clone(),
+        seed ^ fleetsim_sim::rng::fnv1a(host.name.as_bytes()) ^ host.rng.next_u64(),
+    );
+    sc.now = now;
+    sc.clock_offset = skew;
+    sc.hostname = host.name.clone();
+    // The task's `environment:` on top of the host's (Ansible prefixes the module's
+    // command line with it, and the command inherits the module's environment).
+    sc.env.extend(environment);
+    // `curl` and `systemctl` reach the fleet's services, when the run has a fleet.
+    if let Some(f) = fleet {
+        sc.external = Some(Box::new(FleetCommands::new(SharedFleet(f))));
+    }
+    // apt-get, dnf, dpkg, rpm, useradd, getent, crontab and the OS's own systemd units
+    // act on the simulated OS, in front of the fleet's commands.
+    if let Ok(distro) = host.distro() {
+        let inner = sc.external.take();
+        sc.external = Some(Box::new(fleetsim_sim::os::commands::OsCommands::new(
+            distro, inner,
+        )));
+    }
+    sc.shell_name = shell_name;
+    sc.bash = bash;
+    if let Some(dir) = chdir {
+        if let Err(e) = sc.chdir(dir) {
+            let mut r = super::fail(&format!("Unable to change directory before execution: {e}"));
+            r.insert("rc".into(), json!(None::<i32>));
+            return Err(r);
+        }
+    }
+    if let Some(s) = stdin {
+        sc.stdin = s;
+    }
+    let out = shell::run(script, &mut sc);
+    let end = sc.now + COMMAND_COST_SECONDS;
+    host.fs = sc.sandbox;
+    ctx.world.clock.advance_to(end);
+    Ok(ShellRun {
+        out,
+        start: now,
+        end,
+        skew,
+    })
 }
 
 /// Runs a module's `validate` command (`visudo -cf %s`) on the host against `data`, written

@@ -16,11 +16,16 @@ mod fetch;
 mod file;
 mod find;
 mod lineinfile;
+mod os_info;
+mod os_misc;
+mod package;
 mod pause;
 mod ping;
 mod pyre;
+mod raw;
 mod replace;
 mod script;
+mod service;
 mod set_fact;
 mod slurp;
 pub mod spec;
@@ -28,6 +33,7 @@ mod stat;
 mod tempfile;
 mod template;
 mod uri;
+mod user;
 mod wait_for;
 
 use std::path::PathBuf;
@@ -121,6 +127,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "fetch" => &fetch::Fetch,
         "find" => &find::Find,
         "ping" => &ping::Ping,
+        "raw" => &raw::Raw,
         "replace" => &replace::Replace,
         "script" => &script::Script,
         "blockinfile" => &blockinfile::BlockInFile,
@@ -139,6 +146,20 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "stat" => &stat::Stat,
         "template" => &template::Template,
         "uri" => &uri::Uri,
+        "package" => &package::PackageModule(package::Manager::Generic),
+        "apt" => &package::PackageModule(package::Manager::Apt),
+        "dnf" | "yum" | "dnf5" => &package::PackageModule(package::Manager::Dnf),
+        "service" => &service::Service { generic: true },
+        "systemd" | "systemd_service" => &service::Service { generic: false },
+        "user" => &user::UserModule,
+        "group" => &user::GroupModule,
+        "service_facts" => &os_info::ServiceFacts,
+        "package_facts" => &os_info::PackageFacts,
+        "getent" => &os_info::Getent,
+        "cron" => &os_misc::Cron,
+        "hostname" => &os_misc::Hostname,
+        "reboot" => &os_misc::Reboot,
+        "wait_for_connection" => &os_misc::WaitForConnection,
         _ => return None,
     })
 }

@@ -16,25 +16,34 @@ pub fn render(diff: &Value) -> Vec<String> {
     };
     let mut out = Vec::new();
     for d in entries {
-        let (Some(before), Some(after)) = (d.get("before"), d.get("after")) else {
-            continue;
-        };
-        let header = |key: &str, label: &str| match d.get(key).and_then(Value::as_str) {
-            Some(h) => format!("{label}: {h}"),
-            None => label.to_string(),
-        };
-        let lines = unified(
-            &as_text(before),
-            &as_text(after),
-            &header("before_header", "before"),
-            &header("after_header", "after"),
-        );
-        if !lines.is_empty() {
-            out.extend(lines);
-            out.push(String::new());
+        if let (Some(before), Some(after)) = (d.get("before"), d.get("after")) {
+            out.extend(before_after(d, before, after));
+        }
+        // A package manager's transaction summary (apt's `prepared`) prints as it is,
+        // after any before/after text (ansible's CallbackBase._get_diff).
+        if let Some(Value::String(p)) = d.get("prepared") {
+            out.extend(p.split('\n').map(str::to_string));
         }
     }
     out
+}
+
+/// The unified diff of one entry's before/after, followed by the blank line Ansible adds.
+fn before_after(d: &Map<String, Value>, before: &Value, after: &Value) -> Vec<String> {
+    let header = |key: &str, label: &str| match d.get(key).and_then(Value::as_str) {
+        Some(h) => format!("{label}: {h}"),
+        None => label.to_string(),
+    };
+    let mut lines = unified(
+        &as_text(before),
+        &as_text(after),
+        &header("before_header", "before"),
+        &header("after_header", "after"),
+    );
+    if !lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines
 }
 
 fn as_text(v: &Value) -> String {
@@ -101,6 +110,19 @@ fn range(start: usize, stop: usize) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn prepared_prints_as_it_is() {
+        let d = json!({"prepared": "The following NEW packages will be installed:\n  htop\n0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded."});
+        assert_eq!(
+            render(&d),
+            vec![
+                "The following NEW packages will be installed:",
+                "  htop",
+                "0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded."
+            ]
+        );
+    }
 
     #[test]
     fn new_file_and_changed_line_as_ansible_prints_them() {

@@ -762,6 +762,27 @@ impl Fleet {
         }
     }
 
+    /// The unit names of the fleet's services on `host` (apps, LBs, databases), in model
+    /// order: what a reboot of the host stops and starts.
+    pub fn units_on(&self, host: &str) -> Vec<String> {
+        let apps = self
+            .apps
+            .iter()
+            .filter(|a| a.host == host)
+            .map(|a| a.unit.clone());
+        let lbs = self
+            .lbs
+            .iter()
+            .filter(|l| l.host == host)
+            .map(|l| l.unit.clone());
+        let dbs = self
+            .dbs
+            .iter()
+            .filter(|d| d.host == host)
+            .map(|d| d.unit.clone());
+        apps.chain(lbs).chain(dbs).collect()
+    }
+
     /// `systemctl ACTION UNIT` on `host`. Returns the unit's state afterwards, or None when
     /// no service of the fleet on the host has that unit name.
     pub fn systemctl(

@@ -421,3 +421,24 @@ proptest! {
         prop_assert_eq!(w.outside().len(), 3);
     }
 }
+
+#[test]
+fn ownership_survives_into_the_next_run_for_paths_that_still_exist() {
+    let w = World::new();
+    let mut sb = w.sandbox("web1.example.com");
+    sb.write("/f", b"x", WriteMode::Truncate).unwrap();
+    sb.write("/g", b"y", WriteMode::Truncate).unwrap();
+    sb.chown("/f", Some("www-data"), Some("adm")).unwrap();
+    sb.chown("/g", Some("app"), None).unwrap();
+    sb.save_ownership().unwrap();
+    assert!(w.base.join("sb/ownership/web1.example.com.json").is_file());
+    let mut next = w.sandbox("web1.example.com");
+    let st = next.stat("/f").unwrap();
+    assert_eq!((st.owner.as_str(), st.group.as_str()), ("www-data", "adm"));
+    // A path removed since is not given its old owner back.
+    next.remove_file("/f").unwrap();
+    next.save_ownership().unwrap();
+    let again = w.sandbox("web1.example.com");
+    assert_eq!(again.stat("/g").unwrap().owner, "app");
+    assert!(again.stat("/f").is_err());
+}
