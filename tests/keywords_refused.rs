@@ -29,12 +29,37 @@ fn refused(playbook: &str, message: &str, place: &str) {
 }
 
 #[test]
-fn strategy_free_is_refused() {
+fn strategy_debug_is_refused() {
     refused(
-        "- hosts: all\n  strategy: free\n  tasks:\n    - debug: msg=x\n",
-        "fleetsim does not support the keyword 'strategy' with the value 'free' (fleetsim plays the linear strategy only) yet",
+        "- hosts: all\n  strategy: debug\n  tasks:\n    - debug: msg=x\n",
+        "fleetsim does not support the keyword 'strategy' with the value 'debug' (the debug strategy is an interactive debugger) yet",
         "site.yml:2:3",
     );
+}
+
+#[test]
+fn strategy_unknown_is_ansibles_error() {
+    let out = run(
+        "- hosts: all\n  gather_facts: false\n  strategy: bogus\n  tasks:\n    - debug: msg=x\n",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("[ERROR]: Invalid play strategy specified: bogus\nOrigin: ")
+            && stderr.contains("site.yml:1:3"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn strategy_free_and_host_pinned_run() {
+    for s in ["free", "host_pinned", "ansible.builtin.free"] {
+        let out = run(&format!(
+            "- hosts: all\n  gather_facts: false\n  strategy: {s}\n  tasks:\n    - debug: msg=x\n"
+        ));
+        assert_eq!(out.status.code(), Some(0), "{s}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("ok: [app1]"));
+    }
 }
 
 #[test]

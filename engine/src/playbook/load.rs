@@ -1157,12 +1157,18 @@ fn refuse_unsupported(
         let key = k.key_string();
         let why = match key.as_str() {
             "strategy" => match literal(v) {
-                Some(Value::String(s)) if s == "linear" || s == "ansible.builtin.linear" => None,
-                Some(Value::Null) | None => None,
-                Some(other) => Some(format!(
-                    "with the value '{}' (fleetsim plays the linear strategy only)",
-                    scalar_text(&other)
-                )),
+                // debug opens an interactive debugger; every other name is decided when the
+                // play runs, as ansible-core does (free, host_pinned, or an invalid name).
+                Some(Value::String(s))
+                    if s == "debug"
+                        || s == "ansible.builtin.debug"
+                        || s == "ansible.legacy.debug" =>
+                {
+                    Some(format!(
+                        "with the value '{s}' (the debug strategy is an interactive debugger)"
+                    ))
+                }
+                _ => None,
             },
             "async" => match literal(v) {
                 Some(Value::Number(n)) if n.as_f64() == Some(0.0) => None,
