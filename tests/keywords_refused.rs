@@ -71,19 +71,6 @@ fn strategy_linear_is_accepted() {
 }
 
 #[test]
-fn async_is_refused_on_a_task_but_zero_is_accepted() {
-    refused(
-        "- hosts: all\n  tasks:\n    - command: sleep 1\n      async: 10\n      poll: 0\n",
-        "fleetsim does not support the keyword 'async' (background tasks with async/poll and async_status are not simulated) yet",
-        "site.yml:4:7",
-    );
-    let out = run(
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo x\n      async: 0\n",
-    );
-    assert_eq!(out.status.code(), Some(0));
-}
-
-#[test]
 fn become_user_other_than_root_is_refused_only_when_become_is_on() {
     refused(
         "- hosts: all\n  become: true\n  tasks:\n    - block:\n        - command: whoami\n      become_user: postgres\n",

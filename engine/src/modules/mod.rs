@@ -7,6 +7,7 @@
 
 mod assemble;
 mod assert;
+pub mod async_status;
 mod blockinfile;
 mod command;
 mod copy;
@@ -118,6 +119,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     Some(match name {
         "assemble" => &assemble::Assemble,
         "assert" => &assert::Assert,
+        "async_status" => &async_status::AsyncStatus,
         "fetch" => &fetch::Fetch,
         "find" => &find::Find,
         "ping" => &ping::Ping,

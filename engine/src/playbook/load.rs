@@ -1170,15 +1170,6 @@ fn refuse_unsupported(
                 }
                 _ => None,
             },
-            "async" => match literal(v) {
-                Some(Value::Number(n)) if n.as_f64() == Some(0.0) => None,
-                Some(Value::String(s)) if s.trim() == "0" => None,
-                Some(Value::Null) => None,
-                _ => Some(
-                    "(background tasks with async/poll and async_status are not simulated)"
-                        .to_string(),
-                ),
-            },
             "fact_path" => Some("(local facts from fact_path are not simulated)".to_string()),
             "gather_subset" => match literal(v) {
                 Some(Value::String(s)) if s == "all" => None,
