@@ -71,6 +71,8 @@ pub struct RunOptions {
     /// `--max-virtual-time`: the virtual seconds a run may span (None: the default,
     /// [`DEFAULT_MAX_VIRTUAL_TIME`]). A run past it stops after the task that crossed it.
     pub max_virtual_time: Option<f64>,
+    /// ANSIBLE_SHOW_CUSTOM_STATS: print the `set_stats` statistics after the recap.
+    pub show_custom_stats: bool,
 }
 
 /// The include depth at which ansible-core 2.19 (Python's default recursion limit of 1000)
@@ -129,6 +131,8 @@ pub struct Runner {
     store: SharedStore,
     pub display: Display,
     pub stats: IndexMap<String, HostStats>,
+    /// `set_stats` statistics by host, and `_run` for the whole run.
+    pub(crate) custom_stats: IndexMap<String, Map<String, Value>>,
     loader: Loader,
     /// Hosts that failed (and so take no part in later plays).
     failed: IndexSet<String>,
@@ -187,6 +191,7 @@ impl Runner {
             store,
             display,
             stats: IndexMap::new(),
+            custom_stats: IndexMap::new(),
             loader: Loader::new(Path::new(".")),
             failed: IndexSet::new(),
             unreachable: IndexSet::new(),
@@ -389,6 +394,9 @@ impl Runner {
             }
         }
         output::recap(&mut self.display, &self.stats);
+        if self.opts.show_custom_stats {
+            output::custom_stats(&mut self.display, &self.custom_stats);
+        }
         self.display.flush();
         let now = self.world.clock.now();
         self.fleet_report = self.world.with_fleet(|f| f.finish(now));

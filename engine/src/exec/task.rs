@@ -2087,6 +2087,7 @@ fn merge_single(
         }
         out.lines.push(line);
         apply_result_facts(runner, task, host, ir.delegate.as_deref(), &result, out);
+        apply_result_stats(runner, host, &result);
     }
     if changed && !failed {
         out.notify = task.notify.clone();
@@ -2132,6 +2133,30 @@ fn apply_result_facts(
         runner.apply_include_vars(host, facts);
     } else {
         runner.store_facts(&fact_host, facts);
+    }
+}
+
+/// Adds a result's `set_stats` statistics (`ansible_stats`) up, as the strategy does: for
+/// the host (per_host) or the run, aggregated or set.
+fn apply_result_stats(runner: &mut Runner, host: &str, result: &Map<String, Value>) {
+    let Some(Value::Object(stats)) = result.get("ansible_stats") else {
+        return;
+    };
+    let Some(Value::Object(data)) = stats
+        .get("data")
+        .filter(|d| d.as_object().is_some_and(|m| !m.is_empty()))
+    else {
+        return;
+    };
+    let flag = |name: &str| stats.get(name).and_then(Value::as_bool).unwrap_or(false);
+    let owner = if flag("per_host") { host } else { "_run" };
+    let held = runner.custom_stats.entry(owner.to_string()).or_default();
+    for (k, v) in data {
+        if flag("aggregate") {
+            modules::set_stats::aggregate(held, k, v);
+        } else {
+            held.insert(k.clone(), v.clone());
+        }
     }
 }
 
@@ -2414,6 +2439,7 @@ fn run_loop(
             }
             out.lines.push(line);
             apply_result_facts(runner, task, host, ir.delegate.as_deref(), &r, out);
+            apply_result_stats(runner, host, &r);
             if changed {
                 for n in &task.notify {
                     if !out.notify.contains(n) {

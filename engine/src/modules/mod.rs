@@ -23,6 +23,7 @@ mod pyre;
 mod replace;
 mod script;
 mod set_fact;
+pub mod set_stats;
 mod slurp;
 pub mod spec;
 mod stat;
@@ -135,6 +136,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "lineinfile" => &lineinfile::LineInFile,
         "pause" => &pause::Pause,
         "set_fact" => &set_fact::SetFact,
+        "set_stats" => &set_stats::SetStats,
         "slurp" => &slurp::Slurp,
         "tempfile" => &tempfile::TempFile,
         "wait_for" => &wait_for::WaitFor,

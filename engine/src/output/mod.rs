@@ -274,6 +274,29 @@ pub fn recap(display: &mut Display, stats: &IndexMap<String, HostStats>) {
     display.line("");
 }
 
+/// The CUSTOM STATS block the default callback prints after the recap when
+/// show_custom_stats is on: each host's statistics, then the run's, each as indented JSON
+/// with its line breaks taken out.
+pub fn custom_stats(display: &mut Display, stats: &IndexMap<String, Map<String, Value>>) {
+    if stats.is_empty() {
+        return;
+    }
+    let flat = |m: &Map<String, Value>| {
+        pyjson::dumps(&Value::Object(m.clone()), Some(1), true).replace('\n', "")
+    };
+    display.banner("CUSTOM STATS: ");
+    let mut hosts: Vec<&String> = stats.keys().filter(|k| *k != "_run").collect();
+    hosts.sort();
+    for host in hosts {
+        display.line(&format!("\t{host}: {}", flat(&stats[host])));
+    }
+    if let Some(run) = stats.get("_run") {
+        display.line("");
+        display.line(&format!("\tRUN: {}", flat(run)));
+    }
+    display.line("");
+}
+
 fn field(name: &str, n: u32) -> String {
     format!("{name}={:<4}", n)
 }
