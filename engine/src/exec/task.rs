@@ -1257,7 +1257,15 @@ fn run_once_item(
         }
         "setup" | "gather_facts" => {
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
-            match runner.host_facts(&target) {
+            // An explicit setup task's options (gather_facts takes none of its own).
+            let facts = runner.host_facts(&target).and_then(|facts| {
+                if task.action != "setup" {
+                    return Ok(facts);
+                }
+                modules::setup::select(&task.action_written, &args, facts)
+                    .map_err(|r| r.get("msg").map(text_of).unwrap_or_default())
+            });
+            match facts {
                 Ok(facts) => {
                     ir.result
                         .insert("ansible_facts".into(), Value::Object(facts));

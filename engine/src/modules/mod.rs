@@ -24,6 +24,7 @@ mod replace;
 mod script;
 mod set_fact;
 pub mod set_stats;
+pub mod setup;
 mod slurp;
 pub mod spec;
 mod stat;
