@@ -960,6 +960,13 @@ impl Runner {
             .cloned()
             .collect();
         self.current_task_name = "Gathering Facts".into();
+        // The play's gather_subset and gather_timeout become the setup module's options.
+        let mut setup_args = Map::new();
+        for k in ["gather_subset", "gather_timeout"] {
+            if let Some(v) = ctx.play.keywords.get(k).filter(|v| !v.is_null()) {
+                setup_args.insert(k.to_string(), v.clone());
+            }
+        }
         for h in hosts {
             if let Some(r) = task::fleet_gate(self, &h, &h, true) {
                 let json = output::dump_result(&r, self.display.verbosity);
@@ -986,6 +993,19 @@ impl Runner {
                 Err(e) => {
                     self.display
                         .line(&format!("fatal: [{h}]: FAILED! => {{\"msg\": \"{e}\"}}"));
+                    continue;
+                }
+            };
+            let facts = match crate::modules::setup::select("setup", &setup_args, facts) {
+                Ok(f) => f,
+                Err(r) => {
+                    // A bad gather_subset fails the gathering as setup's own failure.
+                    let json = output::dump_result(&r, self.display.verbosity);
+                    self.display
+                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+                    self.stat(&h).failed += 1;
+                    self.failed.insert(h.clone());
+                    ctx.alive.shift_remove(&h);
                     continue;
                 }
             };

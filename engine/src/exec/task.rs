@@ -1257,11 +1257,8 @@ fn run_once_item(
         }
         "setup" | "gather_facts" => {
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
-            // An explicit setup task's options (gather_facts takes none of its own).
+            // setup's options (the gather_facts action passes its own on to setup).
             let facts = runner.host_facts(&target).and_then(|facts| {
-                if task.action != "setup" {
-                    return Ok(facts);
-                }
                 modules::setup::select(&task.action_written, &args, facts)
                     .map_err(|r| r.get("msg").map(text_of).unwrap_or_default())
             });
@@ -2497,7 +2494,6 @@ fn run_loop(
     } else if any_unreachable {
         top.insert("msg".into(), json!("All items completed"));
         top.insert("unreachable".into(), json!(true));
-        top.insert("skipped".into(), json!(false));
         out.unreachable = true;
     } else {
         top.insert("msg".into(), json!("All items completed"));

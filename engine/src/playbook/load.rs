@@ -1171,13 +1171,14 @@ fn refuse_unsupported(
                 _ => None,
             },
             "fact_path" => Some("(local facts from fact_path are not simulated)".to_string()),
+            // Subsets are chosen when facts are gathered; a templated one is not resolved.
             "gather_subset" => match literal(v) {
-                Some(Value::String(s)) if s == "all" => None,
-                Some(Value::Array(a)) if a == vec![Value::String("all".into())] => None,
+                Some(Value::String(s)) if !s.contains("{{") => None,
+                Some(Value::Array(a)) if a.iter().all(|x| !x.to_string().contains("{{")) => None,
                 Some(Value::Null) => None,
-                _ => {
-                    Some("with a subset other than 'all' (fleetsim gathers every fact)".to_string())
-                }
+                _ => Some(
+                    "with a templated subset (fleetsim reads the subset as written)".to_string(),
+                ),
             },
             "become_user" => {
                 let become_on = node
