@@ -264,6 +264,10 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
         events: a.events.clone(),
         force_handlers: a.force_handlers,
         max_virtual_time: a.max_virtual_time,
+        show_custom_stats: std::env::var("ANSIBLE_SHOW_CUSTOM_STATS")
+            .ok()
+            .and_then(|v| fleetsim_engine::config::parse_bool(&v))
+            .unwrap_or(false),
     };
     let display = if session.quiet {
         Display::new(Box::new(std::io::sink()), a.verbose)

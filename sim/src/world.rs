@@ -39,6 +39,15 @@ fn link_host_dir(sandbox_dir: &Path, name: &str, owner: &str) -> FsResult<()> {
 /// How long every host has been up when a run starts (virtual seconds).
 pub const BOOTED_BEFORE_START: f64 = 86_400.0;
 
+/// A background job (`async`): the host it runs on, when its result file is written on
+/// the virtual clock, and the result it then reports.
+#[derive(Debug, Clone)]
+pub struct AsyncJob {
+    pub host: String,
+    pub ready_at: f64,
+    pub result: serde_json::Map<String, serde_json::Value>,
+}
+
 /// Everything the simulation knows.
 #[derive(Debug)]
 pub struct World {
@@ -66,6 +75,11 @@ pub struct World {
     planned: IndexMap<String, usize>,
     /// Hosts created that were not planned (delegation targets outside the inventory).
     unplanned: usize,
+    /// Background jobs (`async`) whose result file is still there, by job id, for
+    /// `async_status`.
+    pub async_jobs: IndexMap<String, AsyncJob>,
+    /// Jobs started so far (each job id is drawn from the seed and this count).
+    pub async_started: u64,
     /// Changed paths of every host, once something watches files ([`World::watch_files`]).
     journal: Option<Journal>,
     /// The distribution each host runs (`fleetsim_os`), given before it is first used.
@@ -96,6 +110,8 @@ impl World {
             fleet: None,
             planned: IndexMap::new(),
             unplanned: 0,
+            async_jobs: IndexMap::new(),
+            async_started: 0,
             journal: None,
             os_plan: IndexMap::new(),
         }

@@ -21,6 +21,7 @@ const HONOURED: &[&str] = &[
     "ANSIBLE_INVENTORY_UNPARSED_WARNING",
     "ANSIBLE_LOCALHOST_WARNING",
     "ANSIBLE_ROLES_PATH",
+    "ANSIBLE_SHOW_CUSTOM_STATS",
 ];
 
 /// Settings that change nothing fleetsim does, whatever their value: how the real machine is

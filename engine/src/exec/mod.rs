@@ -71,6 +71,8 @@ pub struct RunOptions {
     /// `--max-virtual-time`: the virtual seconds a run may span (None: the default,
     /// [`DEFAULT_MAX_VIRTUAL_TIME`]). A run past it stops after the task that crossed it.
     pub max_virtual_time: Option<f64>,
+    /// ANSIBLE_SHOW_CUSTOM_STATS: print the `set_stats` statistics after the recap.
+    pub show_custom_stats: bool,
 }
 
 /// The include depth at which ansible-core 2.19 (Python's default recursion limit of 1000)
@@ -129,6 +131,8 @@ pub struct Runner {
     store: SharedStore,
     pub display: Display,
     pub stats: IndexMap<String, HostStats>,
+    /// `set_stats` statistics by host, and `_run` for the whole run.
+    pub(crate) custom_stats: IndexMap<String, Map<String, Value>>,
     loader: Loader,
     /// Hosts that failed (and so take no part in later plays).
     failed: IndexSet<String>,
@@ -158,6 +162,12 @@ pub struct Runner {
     /// The running play's name as its banner shows it (the event log's task records carry
     /// it, as the junit callback's test case names do).
     current_play_name: String,
+    /// Under the free strategy, the banner of the task just run, printed only when its
+    /// results are (the default callback shows a banner lazily, before a result of a task
+    /// other than the last one shown).
+    free_banner: Option<String>,
+    /// Under the free strategy, the task whose banner was shown last.
+    last_banner: Option<Arc<Task>>,
     /// The fleet's report, once the run with a fleet is over.
     pub fleet_report: Option<Report>,
 }
@@ -181,6 +191,7 @@ impl Runner {
             store,
             display,
             stats: IndexMap::new(),
+            custom_stats: IndexMap::new(),
             loader: Loader::new(Path::new(".")),
             failed: IndexSet::new(),
             unreachable: IndexSet::new(),
@@ -194,6 +205,8 @@ impl Runner {
             role_include_vars: IndexMap::new(),
             current_task_name: String::new(),
             current_play_name: String::new(),
+            free_banner: None,
+            last_banner: None,
             fleet_report: None,
         };
         let hosts = r.inventory.hosts();
@@ -388,6 +401,9 @@ impl Runner {
             }
         }
         output::recap(&mut self.display, &self.stats);
+        if self.opts.show_custom_stats {
+            output::custom_stats(&mut self.display, &self.custom_stats);
+        }
         self.display.flush();
         let now = self.world.clock.now();
         self.fleet_report = self.world.with_fleet(|f| f.finish(now));
@@ -826,7 +842,13 @@ impl Runner {
             end_play: false,
             ended: BTreeSet::new(),
             included: Vec::new(),
+            free: false,
         };
+        ctx.free = self.play_strategy(play, batch.len())?;
+        self.last_banner = None;
+        if ctx.free && ctx.max_fail.is_some() {
+            self.display.warning("Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host");
+        }
         for h in batch {
             match self.play_layers(play, h) {
                 Ok(l) => {
@@ -945,6 +967,13 @@ impl Runner {
             .cloned()
             .collect();
         self.current_task_name = "Gathering Facts".into();
+        // The play's gather_subset and gather_timeout become the setup module's options.
+        let mut setup_args = Map::new();
+        for k in ["gather_subset", "gather_timeout"] {
+            if let Some(v) = ctx.play.keywords.get(k).filter(|v| !v.is_null()) {
+                setup_args.insert(k.to_string(), v.clone());
+            }
+        }
         for h in hosts {
             if let Some(r) = task::fleet_gate(self, &h, &h, true) {
                 let json = output::dump_result(&r, self.display.verbosity);
@@ -972,6 +1001,19 @@ impl Runner {
                     // A host whose facts cannot be gathered (its sandbox, an unknown
                     // `fleetsim_os`) fails here and leaves the play, as a failed setup does.
                     let r = crate::modules::fail(&e);
+                    let json = output::dump_result(&r, self.display.verbosity);
+                    self.display
+                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+                    self.stat(&h).failed += 1;
+                    self.failed.insert(h.clone());
+                    ctx.alive.shift_remove(&h);
+                    continue;
+                }
+            };
+            let facts = match crate::modules::setup::select("setup", &setup_args, facts) {
+                Ok(f) => f,
+                Err(r) => {
+                    // A bad gather_subset fails the gathering as setup's own failure.
                     let json = output::dump_result(&r, self.display.verbosity);
                     self.display
                         .line(&format!("fatal: [{h}]: FAILED! => {json}"));
@@ -1069,6 +1111,14 @@ impl Runner {
             .filter(|h| ctx.alive.contains(*h))
             .cloned()
             .collect();
+        if ctx.free {
+            let blocks: Vec<Arc<Block>> = blocks
+                .iter()
+                .map(|b| self.filter_tagged(b))
+                .filter(|b| block_has_tasks(b))
+                .collect();
+            return self.run_blocks_free(ctx, blocks, &hosts, true);
+        }
         self.run_blocks(ctx, blocks, &hosts)
     }
 
@@ -1084,6 +1134,9 @@ impl Runner {
             .map(|b| self.filter_tagged(b))
             .filter(|b| block_has_tasks(b))
             .collect();
+        if ctx.free {
+            return self.run_blocks_free(ctx, blocks, hosts, false);
+        }
         let mut all_tasks: Vec<Arc<Task>> = blocks.iter().flat_map(|b| flatten_block(b)).collect();
         let blocks = Arc::new(blocks);
         let mut cursors: IndexMap<String, HostCursor> = hosts
@@ -1148,6 +1201,231 @@ impl Runner {
             }
             if end == PlayEnd::MaxFailed {
                 return Ok(PlayEnd::MaxFailed);
+            }
+        }
+    }
+
+    /// The free strategy over `blocks` for `hosts`, on the virtual clock: each host takes
+    /// its next task as soon as its previous one is done (free.py queues every unblocked
+    /// host in turn, then collects the results that have arrived). A host's output is held
+    /// until its task ends, and shown in the order tasks end (hosts in order for a tie),
+    /// each result under its task's banner when another task's result came last.
+    /// With `flush` (a play section), a host that is done runs the handlers it notified
+    /// at once, as 2.19's iterator gives each host its handlers when it ends the section.
+    fn run_blocks_free(
+        &mut self,
+        ctx: &mut PlayCtx,
+        blocks: Vec<Arc<Block>>,
+        hosts: &[String],
+        flush: bool,
+    ) -> Result<PlayEnd, i32> {
+        let blocks = Arc::new(blocks);
+        let mut cursors: IndexMap<String, HostCursor> = hosts
+            .iter()
+            .map(|h| (h.clone(), HostCursor::new(blocks.clone())))
+            .collect();
+        let start = self.world.clock.now();
+        // When each host's worker is free again.
+        let mut ready: IndexMap<String, f64> = hosts.iter().map(|h| (h.clone(), start)).collect();
+        // Output not shown yet: (end time, order queued, task, banner, output).
+        let mut held: Vec<FreeResult> = Vec::new();
+        let mut seq = 0usize;
+        let mut latest = start;
+        let mut handler_blocks: Vec<(Vec<usize>, Arc<Block>)> = Vec::new();
+        let result = loop {
+            if ctx.end_play {
+                break Ok(PlayEnd::Completed);
+            }
+            let mut pending: Vec<(String, iterator::NextTask)> = Vec::new();
+            for (h, c) in cursors.iter_mut() {
+                if !ctx.alive.contains(h) && !ctx.forced.contains(h) {
+                    continue;
+                }
+                let mut next = c.peek();
+                if c.failed && ctx.alive.contains(h) {
+                    ctx.alive.shift_remove(h);
+                    ctx.batch_failed.insert(h.clone());
+                }
+                if next.is_none()
+                    && flush
+                    && ctx.alive.contains(h)
+                    && self.tags_select(&["always".to_string()])
+                {
+                    let due: Vec<usize> = self
+                        .notified
+                        .get_mut(h)
+                        .map(|set| {
+                            let mut v: Vec<usize> = set.drain(..).collect();
+                            v.sort_unstable();
+                            v
+                        })
+                        .unwrap_or_default();
+                    if !due.is_empty() {
+                        let handlers = play_handlers(&ctx.play);
+                        let items: Vec<Item> = due
+                            .iter()
+                            .filter_map(|&i| handlers.get(i))
+                            .map(|t| Item::Task(t.clone()))
+                            .collect();
+                        let first = &handlers[due[0]];
+                        let block = Arc::new(Block {
+                            origin: first.origin.clone(),
+                            name: None,
+                            block: items,
+                            rescue: Vec::new(),
+                            always: Vec::new(),
+                            implicit: true,
+                        });
+                        // One shared block per set of handlers: hosts running the same
+                        // handler show one banner, as they run the same task.
+                        let block = match handler_blocks.iter().find(|(k, _)| *k == due) {
+                            Some((_, b)) => b.clone(),
+                            None => {
+                                handler_blocks.push((due.clone(), block.clone()));
+                                block
+                            }
+                        };
+                        c.include(&[task::Included {
+                            blocks: vec![block],
+                            vars: Arc::new(Map::new()),
+                            name: String::new(),
+                            item_label: None,
+                        }]);
+                        next = c.peek();
+                    }
+                }
+                if let Some(next) = next {
+                    pending.push((h.clone(), next));
+                }
+            }
+            if pending.is_empty() {
+                break Ok(PlayEnd::Completed);
+            }
+            let now = pending
+                .iter()
+                .map(|(h, _)| ready.get(h).copied().unwrap_or(start))
+                .fold(f64::INFINITY, f64::min);
+            self.show_free_results(&mut held, Some(now));
+            for (h, next) in pending {
+                if ready.get(&h).copied().unwrap_or(start) > now + FREE_TIE {
+                    continue;
+                }
+                // The host may have been taken out by an earlier host's task (end_play).
+                if ctx.end_play || (!ctx.alive.contains(&h) && !ctx.forced.contains(&h)) {
+                    continue;
+                }
+                if let Some(c) = cursors.get_mut(&h) {
+                    c.advance();
+                }
+                self.world.clock.cut_to(now);
+                self.world.clock.advance_to(now);
+                self.display.hold();
+                self.free_banner = None;
+                ctx.included.clear();
+                let task = next.task.clone();
+                let run = self.run_task_for_hosts(ctx, &task, &[(h.clone(), next)], &mut cursors);
+                let lines = self.display.release();
+                let end = self.world.clock.now();
+                latest = latest.max(end);
+                ready.insert(h.clone(), end);
+                held.push(FreeResult {
+                    end,
+                    seq,
+                    task,
+                    banner: self.free_banner.take(),
+                    lines,
+                });
+                seq += 1;
+                if let Err(code) = run {
+                    self.show_free_results(&mut held, None);
+                    return Err(code);
+                }
+            }
+        };
+        self.show_free_results(&mut held, None);
+        self.world.clock.advance_to(latest);
+        result
+    }
+
+    /// Shows the held output of tasks that ended by `until` (all of it with None).
+    fn show_free_results(&mut self, held: &mut Vec<FreeResult>, until: Option<f64>) {
+        held.sort_by(|a, b| a.end.total_cmp(&b.end).then(a.seq.cmp(&b.seq)));
+        let due = match until {
+            Some(t) => held.iter().take_while(|r| r.end <= t + FREE_TIE).count(),
+            None => held.len(),
+        };
+        for r in held.drain(..due) {
+            if r.lines.is_empty() {
+                continue;
+            }
+            let same = self
+                .last_banner
+                .as_ref()
+                .is_some_and(|t| Arc::ptr_eq(t, &r.task));
+            if !same {
+                if let Some(b) = &r.banner {
+                    self.display.banner(b);
+                }
+                self.last_banner = Some(r.task.clone());
+            }
+            self.display.replay(r.lines);
+        }
+    }
+
+    /// A task's banner: printed now under linear, kept for its results under free.
+    fn task_banner(&mut self, ctx: &PlayCtx, text: &str) {
+        if ctx.free {
+            self.free_banner = Some(text.to_string());
+        } else {
+            self.display.banner(text);
+        }
+    }
+
+    /// The play's strategy keyword, templated as ansible-core post-validates it: whether
+    /// it runs free. `host_pinned` is free with a worker pinned to each host, the same
+    /// ordering while every host of the batch has a worker (forks); fewer workers than hosts
+    /// would hold hosts back in ways fleetsim does not model, so that is refused.
+    fn play_strategy(&mut self, play: &Play, batch: usize) -> Result<bool, i32> {
+        let Some(v) = play.keywords.get("strategy") else {
+            return Ok(false);
+        };
+        let v = self.template_play_value(v).map_err(|e| {
+            self.display.error(&e);
+            exit::ERROR
+        })?;
+        if v.is_null() {
+            return Ok(false);
+        }
+        let name = playbook::scalar_text(&v);
+        let short = name
+            .strip_prefix("ansible.builtin.")
+            .or_else(|| name.strip_prefix("ansible.legacy."))
+            .unwrap_or(&name);
+        match short {
+            "linear" => Ok(false),
+            "free" => Ok(true),
+            "host_pinned" if batch <= self.opts.forks.max(1) => Ok(true),
+            "host_pinned" => {
+                self.display.error(&format!(
+                    "fleetsim does not simulate the host_pinned strategy with fewer forks ({}) than hosts in a batch ({batch})\n{}",
+                    self.opts.forks.max(1),
+                    crate::diag::source_context(&play.origin, None)
+                ));
+                Err(exit::ERROR)
+            }
+            "debug" => {
+                self.display.error(&format!(
+                    "fleetsim does not simulate the debug strategy (an interactive debugger)\n{}",
+                    crate::diag::source_context(&play.origin, None)
+                ));
+                Err(exit::ERROR)
+            }
+            _ => {
+                self.display.error(&format!(
+                    "Invalid play strategy specified: {name}\n{}",
+                    crate::diag::source_context(&play.origin, None)
+                ));
+                Err(exit::ERROR)
             }
         }
     }
@@ -1259,16 +1537,42 @@ impl Runner {
             "TASK"
         };
         let shown = self.templated_name(ctx, task, &members[0].0, &members[0].1);
-        self.display.banner(&format!("{banner_kind} [{shown}]"));
+        self.task_banner(ctx, &format!("{banner_kind} [{shown}]"));
         self.current_task_name = shown;
         self.check_throttle(task, &members[0].0, &members[0].1)?;
         // add_host and pause act on the run, not on a host: Ansible runs them once for the
         // batch (BYPASS_HOST_LOOP).
-        let run_once = matches!(task.action.as_str(), "add_host" | "pause")
+        let bypass = matches!(
+            task.action.as_str(),
+            "add_host" | "pause" | "ansible.builtin.add_host" | "ansible.builtin.pause"
+        );
+        let mut run_once = bypass
             || task
                 .keyword("run_once")
                 .map(|v| self.keyword_bool(v, &members[0].0, task, &members[0].1))
                 .unwrap_or(false);
+        if ctx.free && run_once {
+            // free.py refuses what bypasses the host loop, and runs a run_once task on every
+            // host after a warning.
+            if bypass {
+                let short = task.action.rsplit('.').next().unwrap_or(&task.action);
+                self.display.error(&format!(
+                    "The '{short}' module bypasses the host loop, which is currently not supported in the free strategy and would instead execute for every host in the inventory list.\n{}",
+                    crate::diag::source_context(&task.origin, None)
+                ));
+                return Err(exit::ERROR);
+            }
+            self.display.warning("Using run_once with the free strategy is not currently supported. This task will still be executed for every host in the inventory list.");
+            run_once = false;
+        }
+        if ctx.free
+            && task
+                .keyword("any_errors_fatal")
+                .and_then(crate::modules::to_bool)
+                .unwrap_or(false)
+        {
+            self.display.warning("Using any_errors_fatal with the free strategy is not supported, as tasks are executed independently on each host");
+        }
         let mut outcomes: Vec<HostOutcome> = Vec::new();
         self.include_cache.clear();
         let hosts: Vec<&(String, iterator::NextTask)> = if run_once {
@@ -1576,12 +1880,14 @@ impl Runner {
         }
         // any_errors_fatal, and a failed run_once task (which stands for every host), fail
         // every other host of the batch; ignore_errors on the task prevents it.
-        let fatal = ctx.any_errors_fatal
-            || run_once
-            || task
-                .keyword("any_errors_fatal")
-                .and_then(crate::modules::to_bool)
-                .unwrap_or(false);
+        // Under free, linear's any_errors_fatal handling does not exist (free.py warns).
+        let fatal = !ctx.free
+            && (ctx.any_errors_fatal
+                || run_once
+                || task
+                    .keyword("any_errors_fatal")
+                    .and_then(crate::modules::to_bool)
+                    .unwrap_or(false));
         let ignored = task
             .keyword("ignore_errors")
             .is_some_and(|v| self.keyword_bool(v, &members[0].0, task, &members[0].1));
@@ -1592,7 +1898,7 @@ impl Runner {
                 }
             }
         }
-        if let Some(pct) = ctx.max_fail {
+        if let Some(pct) = ctx.max_fail.filter(|_| !ctx.free) {
             let failed = ctx.batch_failed.len() as f64;
             if !outcomes.is_empty() && failed / ctx.batch.len() as f64 > pct / 100.0 {
                 for h in ctx.batch.clone() {
@@ -1905,8 +2211,7 @@ impl Runner {
             &members[..members.len().min(1)]
         };
         for (h, next) in running {
-            self.display
-                .banner(&format!("TASK [{}]", task.display_name()));
+            self.task_banner(ctx, &format!("TASK [{}]", task.display_name()));
             let layers = self.task_layers(ctx, h, task, next);
             let src: Arc<dyn VarSource> =
                 Arc::new(HostVarSource::for_task(&self.store, h, &layers));
@@ -2160,6 +2465,21 @@ pub struct PlayCtx {
     force_handlers: bool,
     /// Blocks that includes added during the current task (to extend the task list).
     included: Vec<Arc<Block>>,
+    /// The play runs under the free strategy (`free`, or `host_pinned` with a worker for
+    /// every host): each host goes on as soon as its own task is done.
+    free: bool,
+}
+
+/// Two virtual times this close are the same moment (sums of task costs round).
+const FREE_TIE: f64 = 1e-6;
+
+/// A host's task under the free strategy, its output held until the task ends.
+struct FreeResult {
+    end: f64,
+    seq: usize,
+    task: Arc<Task>,
+    banner: Option<String>,
+    lines: Vec<output::Held>,
 }
 
 /// Seconds as a budget message shows them: whole numbers without a fraction.

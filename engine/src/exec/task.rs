@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use crate::diag::{source_context, Origin};
-use crate::modules::{self, ModuleCtx};
+use crate::modules::{self, ModuleCtx, ModuleResult};
 use crate::output::{dump_result, pyjson};
 use crate::playbook::{self, Block, Cond, LoopSpec, Task};
 use crate::template::{is_omit, VarSource};
@@ -669,10 +669,185 @@ fn record_failure(
     if unchanged {
         r.insert("changed".into(), json!(false));
     }
+    let r = registered_result(&r);
     if let Some(reg) = &task.register {
         runner.register(host, reg, Value::Object(r.clone()));
     }
     out.registered = Some(Value::Object(r));
+}
+
+/// A result as `register` stores it: without the callback's internal keys, and a failed
+/// one with the `exception` ansible-core 2.19 normalises into every failed result (its
+/// traceback is only captured at -vvv or with ANSIBLE_DISPLAY_TRACEBACK).
+fn registered_result(result: &Map<String, Value>) -> Map<String, Value> {
+    let mut r = crate::output::strip_internal(result);
+    if r.get("failed").and_then(Value::as_bool) == Some(true) {
+        r.entry("exception")
+            .or_insert(json!("(traceback unavailable)"));
+    }
+    r
+}
+
+/// ansible-core's `DEFAULT_POLL_INTERVAL`: how often an async task is looked at.
+const DEFAULT_POLL_INTERVAL: i64 = 15;
+
+/// Actions whose action plugin runs modules in the background (`_supports_async`): the
+/// `normal` action of every module without a plugin of its own, and command, shell, uri,
+/// package, service, dnf. The rest fail under async.
+fn supports_async(action: &str) -> bool {
+    let short = action.rsplit('.').next().unwrap_or(action);
+    !matches!(
+        short,
+        "add_host"
+            | "assemble"
+            | "assert"
+            | "async_status"
+            | "copy"
+            | "debug"
+            | "fail"
+            | "fetch"
+            | "gather_facts"
+            | "group_by"
+            | "include_vars"
+            | "pause"
+            | "raw"
+            | "reboot"
+            | "script"
+            | "set_fact"
+            | "set_stats"
+            | "template"
+            | "unarchive"
+            | "validate_argument_spec"
+            | "wait_for_connection"
+    )
+}
+
+/// A task keyword templated and read as Python's `int()` would (None when absent or not
+/// a number).
+fn keyword_int(runner: &Runner, task: &Task, name: &str, vars: &Arc<dyn VarSource>) -> Option<i64> {
+    let v = runner.templar.render(task.keyword(name)?, vars).ok()?;
+    v.as_i64()
+        .or_else(|| v.as_f64().map(|f| f.trunc() as i64))
+        .or_else(|| text_of(&v).trim().parse().ok())
+}
+
+/// When async_wrapper kills a job still running after `async_seconds`: it looks every 5 s
+/// (every `async_seconds / 2` when that is 5 or less) and kills at the first look where
+/// no time is left.
+fn wrapper_kill_time(async_seconds: i64) -> f64 {
+    let limit = async_seconds as f64;
+    let step = if limit <= 5.0 { limit / 2.0 } else { 5.0 };
+    (limit / step).ceil() * step
+}
+
+/// The module result as async_status reports a finished job: the action's empty output
+/// fields under the module's own, with the job's id, file and state.
+fn finished_job_view(result: &ModuleResult, jid: &str, file: &str) -> ModuleResult {
+    let mut r = modules::async_status::empty_output();
+    r.extend(result.clone());
+    r.insert("ansible_job_id".into(), json!(jid));
+    r.insert("finished".into(), json!(true));
+    r.insert("results_file".into(), json!(file));
+    r.insert("started".into(), json!(true));
+    r
+}
+
+/// A module run under `async`, as async_wrapper and the task executor's poll loop see it on
+/// the virtual clock. The module ran from `started` to now (`took` seconds); a job longer
+/// than async_wrapper's limit is killed and reports `Timeout exceeded` a second later (what
+/// it wrote before the kill stays written: the simulated module ran whole). With `poll` > 0
+/// the executor looks every `poll` seconds, for at most `async` seconds, and the clock
+/// stands at its last look; with `poll: 0` the job is left running (the clock goes back to
+/// `started`) and `async_status` follows it.
+fn run_async(
+    runner: &mut Runner,
+    host: &str,
+    target: &str,
+    started: f64,
+    result: ModuleResult,
+    async_seconds: i64,
+    poll: i64,
+) -> (ModuleResult, Vec<String>) {
+    let world = &mut runner.world;
+    world.async_started += 1;
+    let n = world.async_started;
+    // A job id shaped as async_wrapper's (`j` + random.randint(0, 999999999999) + `.` +
+    // its pid), drawn from the seed.
+    let digits = (world.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_mul(0xBF58_476D_1CE4_E5B9)
+        % 1_000_000_000_000;
+    let pid = u64::from(modules::SIMULATED_PID) + 2 * n;
+    let jid = format!("j{digits}.{pid}");
+    let file = modules::async_status::results_file(&jid);
+    let took = (world.clock.now() - started).max(0.0);
+    let kill = wrapper_kill_time(async_seconds);
+    let (ready_after, job_result) = if took <= kill {
+        (took, result)
+    } else {
+        let mut r = modules::fail("Timeout exceeded");
+        r.remove("changed");
+        r.insert("child_pid".into(), json!(pid + 1));
+        (kill + 1.0, r)
+    };
+    world.clock.cut_to(started);
+    if poll <= 0 {
+        world.async_jobs.insert(
+            jid.clone(),
+            fleetsim_sim::world::AsyncJob {
+                host: target.to_string(),
+                ready_at: started + ready_after,
+                result: job_result,
+            },
+        );
+        let mut r = Map::new();
+        r.insert("ansible_job_id".into(), json!(jid));
+        r.insert("changed".into(), json!(true));
+        r.insert("failed".into(), json!(false));
+        r.insert("finished".into(), json!(false));
+        r.insert("results_file".into(), json!(file));
+        r.insert("started".into(), json!(true));
+        return (r, Vec::new());
+    }
+    // The executor's loop: `time_left = async`; sleep poll, look; a finished job ends the
+    // loop, an unfinished one costs `poll` seconds of time_left and prints ASYNC POLL.
+    let poll_seconds = poll as f64;
+    let looks = (async_seconds + poll - 1) / poll;
+    let mut lines = Vec::new();
+    for look in 1..=looks {
+        let at = look as f64 * poll_seconds;
+        world.clock.advance_to(started + at);
+        if at + 1e-9 >= ready_after {
+            let failed = job_result.get("failed").and_then(Value::as_bool) == Some(true);
+            lines.push(format!(
+                "ASYNC {} on {host}: jid={jid}",
+                if failed { "FAILED" } else { "OK" }
+            ));
+            return (finished_job_view(&job_result, &jid, &file), lines);
+        }
+        lines.push(format!(
+            "ASYNC POLL on {host}: jid={jid} started=True finished=False"
+        ));
+    }
+    lines.push(format!("ASYNC FAILED on {host}: jid={jid}"));
+    // Only a finished job's file is cleaned up: this one stays for async_status.
+    world.async_jobs.insert(
+        jid.clone(),
+        fleetsim_sim::world::AsyncJob {
+            host: target.to_string(),
+            ready_at: started + ready_after,
+            result: job_result,
+        },
+    );
+    let mut unfinished = modules::async_status::empty_output();
+    unfinished.insert("ansible_job_id".into(), json!(jid));
+    unfinished.insert("finished".into(), json!(false));
+    unfinished.insert("results_file".into(), json!(file));
+    unfinished.insert("started".into(), json!(true));
+    let mut r = modules::action_fail(&format!(
+        "async task did not complete within the requested time - {async_seconds}s"
+    ));
+    r.insert("async_result".into(), Value::Object(unfinished));
+    (r, lines)
 }
 
 /// Actions that take free-form text (ansible-core's `RAW_PARAM_MODULES`: the free-form
@@ -1043,6 +1218,26 @@ fn run_once_item(
             .unwrap_or(runner.opts.check),
         None => runner.opts.check,
     };
+    // `async`/`poll`: seconds a background job may run, and how often to look at it.
+    let async_val = keyword_int(runner, task, "async", &vars).unwrap_or(0);
+    let poll = keyword_int(runner, task, "poll", &vars).unwrap_or(DEFAULT_POLL_INTERVAL);
+    if async_val > 0
+        && !supports_async(&task.action)
+        && !matches!(task.action.as_str(), "include_tasks" | "include_role")
+    {
+        let message = format!(
+            "This action ({}) does not support async.",
+            task.action_written
+        );
+        // Raised by the action (AnsibleActionFail): the result's msg is the bare message.
+        ir.result.insert("msg".into(), json!(message));
+        ir.result.insert("failed".into(), json!(true));
+        ir.chain = Some(ChainError {
+            message,
+            chain: Vec::new(),
+        });
+        return ir;
+    }
     // Actions the executor itself carries out.
     match task.action.as_str() {
         "include_tasks" | "include_role" => {
@@ -1062,7 +1257,12 @@ fn run_once_item(
         }
         "setup" | "gather_facts" => {
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
-            match runner.host_facts(&target) {
+            // setup's options (the gather_facts action passes its own on to setup).
+            let facts = runner.host_facts(&target).and_then(|facts| {
+                modules::setup::select(&task.action_written, &args, facts)
+                    .map_err(|r| r.get("msg").map(text_of).unwrap_or_default())
+            });
+            match facts {
                 Ok(facts) => {
                     ir.result
                         .insert("ansible_facts".into(), Value::Object(facts));
@@ -1182,6 +1382,12 @@ fn run_once_item(
             return ir;
         }
         let shown_lines = std::mem::take(&mut mctx.display);
+        // A job runs in check mode too: the module answers as in check mode.
+        if async_val > 0 {
+            let (r, lines) = run_async(runner, host, &target, started, result, async_val, poll);
+            result = r;
+            ir.pre_lines.extend(lines);
+        }
         // Past its timeout the attempt ends at the deadline with ansible-core's
         // TaskTimeoutError result; no retry, no failed_when (the error leaves the loop).
         if let Some(t) = timeout.filter(|t| *t > 0) {
@@ -1886,11 +2092,12 @@ fn merge_single(
         }
         out.lines.push(line);
         apply_result_facts(runner, task, host, ir.delegate.as_deref(), &result, out);
+        apply_result_stats(runner, host, &result);
     }
     if changed && !failed {
         out.notify = task.notify.clone();
     }
-    let registered = Value::Object(crate::output::strip_internal(&result));
+    let registered = Value::Object(registered_result(&result));
     if let Some(reg) = &task.register {
         runner.register(host, reg, registered.clone());
     }
@@ -1931,6 +2138,30 @@ fn apply_result_facts(
         runner.apply_include_vars(host, facts);
     } else {
         runner.store_module_facts(&fact_host, facts);
+    }
+}
+
+/// Adds a result's `set_stats` statistics (`ansible_stats`) up, as the strategy does: for
+/// the host (per_host) or the run, aggregated or set.
+fn apply_result_stats(runner: &mut Runner, host: &str, result: &Map<String, Value>) {
+    let Some(Value::Object(stats)) = result.get("ansible_stats") else {
+        return;
+    };
+    let Some(Value::Object(data)) = stats
+        .get("data")
+        .filter(|d| d.as_object().is_some_and(|m| !m.is_empty()))
+    else {
+        return;
+    };
+    let flag = |name: &str| stats.get(name).and_then(Value::as_bool).unwrap_or(false);
+    let owner = if flag("per_host") { host } else { "_run" };
+    let held = runner.custom_stats.entry(owner.to_string()).or_default();
+    for (k, v) in data {
+        if flag("aggregate") {
+            modules::set_stats::aggregate(held, k, v);
+        } else {
+            held.insert(k.clone(), v.clone());
+        }
     }
 }
 
@@ -2218,6 +2449,7 @@ fn run_loop(
             }
             out.lines.push(line);
             apply_result_facts(runner, task, host, ir.delegate.as_deref(), &r, out);
+            apply_result_stats(runner, host, &r);
             if changed {
                 for n in &task.notify {
                     if !out.notify.contains(n) {
@@ -2226,7 +2458,7 @@ fn run_loop(
                 }
             }
         }
-        results.push(Value::Object(crate::output::strip_internal(&r)));
+        results.push(Value::Object(registered_result(&r)));
         if pause > 0.0 {
             runner.world.clock.advance(pause);
         }
@@ -2246,6 +2478,7 @@ fn run_loop(
     } else if any_failed {
         top.insert("failed".into(), json!(true));
         top.insert("msg".into(), json!("One or more items failed"));
+        top.insert("skipped".into(), json!(false));
         out.failed = true;
         out.changed = any_changed;
         if any_unreachable {
@@ -2498,7 +2731,8 @@ fn action_defaults(task: &Task) -> Vec<Value> {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize_path;
+    use super::{modules, normalize_path, registered_result, supports_async, wrapper_kill_time};
+    use serde_json::json;
     use std::path::{Path, PathBuf};
 
     #[test]
@@ -2512,5 +2746,32 @@ mod tests {
             PathBuf::from("/play/tasks/x.yml")
         );
         assert_eq!(normalize_path(Path::new("../a/b")), PathBuf::from("../a/b"));
+    }
+
+    #[test]
+    fn async_wrapper_kills_at_its_first_look_past_the_limit() {
+        // Up to 5 s it looks twice (at half the limit and at the limit).
+        assert_eq!(wrapper_kill_time(2), 2.0);
+        assert_eq!(wrapper_kill_time(5), 5.0);
+        // Beyond, every 5 s: a 7 s limit is noticed at 10 s.
+        assert_eq!(wrapper_kill_time(7), 10.0);
+        assert_eq!(wrapper_kill_time(10), 10.0);
+        assert_eq!(wrapper_kill_time(3600), 3600.0);
+    }
+
+    #[test]
+    fn only_failed_results_are_registered_with_an_exception() {
+        let mut failed = modules::fail("boom");
+        failed.insert("_ansible_no_log".into(), json!(false));
+        let r = registered_result(&failed);
+        assert_eq!(r["exception"], json!("(traceback unavailable)"));
+        assert!(!r.contains_key("_ansible_no_log"));
+        assert!(!registered_result(&modules::ok(true)).contains_key("exception"));
+    }
+
+    #[test]
+    fn async_support_follows_the_action_plugins() {
+        assert!(supports_async("command") && supports_async("shell") && supports_async("file"));
+        assert!(!supports_async("copy") && !supports_async("debug") && !supports_async("set_fact"));
     }
 }

@@ -168,12 +168,21 @@ impl Module for Command {
                 _ => p.to_string(),
             }
         };
-        let skipped = |msg: String| {
+        // The module's result before it runs anything: no start, end or delta.
+        let not_run = || {
             let mut r = super::ok(false);
             r.insert("cmd".into(), cmd_value.clone());
+            r.insert("start".into(), Value::Null);
+            r.insert("end".into(), Value::Null);
+            r.insert("delta".into(), Value::Null);
+            r
+        };
+        let shoulda = if check { "Would" } else { "Did" };
+        let skipped = |msg: String, stdout: String| {
+            let mut r = not_run();
             r.insert("rc".into(), json!(0));
-            r.insert("stdout".into(), json!(msg));
-            r.insert("stdout_lines".into(), json!([msg]));
+            r.insert("stdout".into(), json!(stdout));
+            r.insert("stdout_lines".into(), json!([stdout]));
             r.insert("stderr".into(), json!(""));
             r.insert("stderr_lines".into(), json!([]));
             r.insert("msg".into(), json!(msg));
@@ -186,18 +195,23 @@ impl Module for Command {
             };
             if let Some(c) = &creates {
                 if host.fs.exists(&resolve(c)) {
-                    return skipped(format!("skipped, since {c} exists"));
+                    return skipped(
+                        format!("{shoulda} not run command since '{c}' exists"),
+                        format!("skipped, since {c} exists"),
+                    );
                 }
             }
             if let Some(rm) = &removes {
                 if !host.fs.exists(&resolve(rm)) {
-                    return skipped(format!("skipped, since {rm} does not exist"));
+                    return skipped(
+                        format!("{shoulda} not run command since '{rm}' does not exist"),
+                        format!("skipped, since {rm} does not exist"),
+                    );
                 }
             }
         }
         if check {
-            let mut r = super::ok(false);
-            r.insert("cmd".into(), cmd_value);
+            let mut r = not_run();
             r.insert(
                 "msg".into(),
                 json!("Command would have run if not in check mode"),

@@ -7,6 +7,7 @@
 
 mod assemble;
 mod assert;
+pub mod async_status;
 mod blockinfile;
 mod command;
 mod copy;
@@ -27,6 +28,8 @@ mod replace;
 mod script;
 mod service;
 mod set_fact;
+pub mod set_stats;
+pub mod setup;
 mod slurp;
 pub mod spec;
 mod stat;
@@ -124,6 +127,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     Some(match name {
         "assemble" => &assemble::Assemble,
         "assert" => &assert::Assert,
+        "async_status" => &async_status::AsyncStatus,
         "fetch" => &fetch::Fetch,
         "find" => &find::Find,
         "ping" => &ping::Ping,
@@ -140,6 +144,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "lineinfile" => &lineinfile::LineInFile,
         "pause" => &pause::Pause,
         "set_fact" => &set_fact::SetFact,
+        "set_stats" => &set_stats::SetStats,
         "slurp" => &slurp::Slurp,
         "tempfile" => &tempfile::TempFile,
         "wait_for" => &wait_for::WaitFor,

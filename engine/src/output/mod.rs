@@ -39,6 +39,17 @@ pub struct Display {
     /// run (the whole text, `Origin` and source lines included), so two hosts failing a task
     /// with the same message print one error block and two `fatal:` lines. Only looked up.
     shown_once: HashSet<String>,
+    /// While set, what would be printed is kept here instead (the free strategy prints a
+    /// host's result when its task ends on the virtual clock, not when it starts).
+    held: Option<Vec<Held>>,
+}
+
+/// One piece of output kept back by [`Display::hold`].
+#[derive(Debug, Clone)]
+pub enum Held {
+    Line(String),
+    Error(String),
+    Note(String),
 }
 
 impl Display {
@@ -48,6 +59,7 @@ impl Display {
             verbosity,
             captured: None,
             shown_once: HashSet::new(),
+            held: None,
         }
     }
 
@@ -58,6 +70,7 @@ impl Display {
             verbosity,
             captured: Some(Vec::new()),
             shown_once: HashSet::new(),
+            held: None,
         }
     }
 
@@ -72,6 +85,10 @@ impl Display {
     /// that text was not shown already, a warning on stderr. A closed pipe is not an error worth dying for:
     /// output simply stops.
     pub fn line(&mut self, text: &str) {
+        if let Some(held) = &mut self.held {
+            held.push(Held::Line(text.to_string()));
+            return;
+        }
         let once = text.starts_with("[ERROR]: ") || text.starts_with("[WARNING]: ");
         if once && !self.shown_once.insert(text.to_string()) {
             return;
@@ -108,6 +125,10 @@ impl Display {
     /// the run (a playbook that does not load, a bad pattern). Failed tasks print their
     /// `[ERROR]` blocks on stdout, with their results, through [`Display::line`].
     pub fn error(&mut self, msg: &str) {
+        if let Some(held) = &mut self.held {
+            held.push(Held::Error(msg.to_string()));
+            return;
+        }
         match &mut self.captured {
             Some(buf) => {
                 buf.extend_from_slice(format!("[ERROR]: {msg}\n\n").as_bytes());
@@ -127,11 +148,36 @@ impl Display {
 
     /// One line of fleetsim's own on stderr (a hint, an internal error report).
     pub fn note(&mut self, line: &str) {
+        if let Some(held) = &mut self.held {
+            held.push(Held::Note(line.to_string()));
+            return;
+        }
         match &mut self.captured {
             Some(buf) => buf.extend_from_slice(format!("{line}\n").as_bytes()),
             None => {
                 let _ = self.out.flush();
                 eprintln!("{line}");
+            }
+        }
+    }
+
+    /// Keeps what is printed from now on until [`Display::release`].
+    pub fn hold(&mut self) {
+        self.held.get_or_insert_with(Vec::new);
+    }
+
+    /// Stops holding output and hands back what was kept.
+    pub fn release(&mut self) -> Vec<Held> {
+        self.held.take().unwrap_or_default()
+    }
+
+    /// Prints output kept back earlier, as it would have been printed then.
+    pub fn replay(&mut self, held: Vec<Held>) {
+        for h in held {
+            match h {
+                Held::Line(t) => self.line(&t),
+                Held::Error(t) => self.error(&t),
+                Held::Note(t) => self.note(&t),
             }
         }
     }
@@ -224,6 +270,29 @@ pub fn recap(display: &mut Display, stats: &IndexMap<String, HostStats>) {
             field("rescued", s.rescued),
             field("ignored", s.ignored),
         ));
+    }
+    display.line("");
+}
+
+/// The CUSTOM STATS block the default callback prints after the recap when
+/// show_custom_stats is on: each host's statistics, then the run's, each as indented JSON
+/// with its line breaks taken out.
+pub fn custom_stats(display: &mut Display, stats: &IndexMap<String, Map<String, Value>>) {
+    if stats.is_empty() {
+        return;
+    }
+    let flat = |m: &Map<String, Value>| {
+        pyjson::dumps(&Value::Object(m.clone()), Some(1), true).replace('\n', "")
+    };
+    display.banner("CUSTOM STATS: ");
+    let mut hosts: Vec<&String> = stats.keys().filter(|k| *k != "_run").collect();
+    hosts.sort();
+    for host in hosts {
+        display.line(&format!("\t{host}: {}", flat(&stats[host])));
+    }
+    if let Some(run) = stats.get("_run") {
+        display.line("");
+        display.line(&format!("\tRUN: {}", flat(run)));
     }
     display.line("");
 }

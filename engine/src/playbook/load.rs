@@ -1157,30 +1157,28 @@ fn refuse_unsupported(
         let key = k.key_string();
         let why = match key.as_str() {
             "strategy" => match literal(v) {
-                Some(Value::String(s)) if s == "linear" || s == "ansible.builtin.linear" => None,
-                Some(Value::Null) | None => None,
-                Some(other) => Some(format!(
-                    "with the value '{}' (fleetsim plays the linear strategy only)",
-                    scalar_text(&other)
-                )),
-            },
-            "async" => match literal(v) {
-                Some(Value::Number(n)) if n.as_f64() == Some(0.0) => None,
-                Some(Value::String(s)) if s.trim() == "0" => None,
-                Some(Value::Null) => None,
-                _ => Some(
-                    "(background tasks with async/poll and async_status are not simulated)"
-                        .to_string(),
-                ),
+                // debug opens an interactive debugger; every other name is decided when the
+                // play runs, as ansible-core does (free, host_pinned, or an invalid name).
+                Some(Value::String(s))
+                    if s == "debug"
+                        || s == "ansible.builtin.debug"
+                        || s == "ansible.legacy.debug" =>
+                {
+                    Some(format!(
+                        "with the value '{s}' (the debug strategy is an interactive debugger)"
+                    ))
+                }
+                _ => None,
             },
             "fact_path" => Some("(local facts from fact_path are not simulated)".to_string()),
+            // Subsets are chosen when facts are gathered; a templated one is not resolved.
             "gather_subset" => match literal(v) {
-                Some(Value::String(s)) if s == "all" => None,
-                Some(Value::Array(a)) if a == vec![Value::String("all".into())] => None,
+                Some(Value::String(s)) if !s.contains("{{") => None,
+                Some(Value::Array(a)) if a.iter().all(|x| !x.to_string().contains("{{")) => None,
                 Some(Value::Null) => None,
-                _ => {
-                    Some("with a subset other than 'all' (fleetsim gathers every fact)".to_string())
-                }
+                _ => Some(
+                    "with a templated subset (fleetsim reads the subset as written)".to_string(),
+                ),
             },
             "become_user" => {
                 let become_on = node

@@ -1,0 +1,385 @@
+//! The options of `setup` (an explicit task, or the play's fact gathering): `gather_subset`
+//! picks fact collectors as ansible-core's `get_collector_names` and `_solve_deps` do,
+//! `filter` keeps the facts whose `ansible_` name matches one of its fnmatch patterns (as
+//! `_filter`); `fact_path` is refused with an error; `gather_timeout` changes nothing
+//! (simulated facts are gathered at once).
+
+use regex::Regex;
+use std::collections::BTreeSet;
+
+use serde_json::{json, Map, Value};
+
+use super::spec::{opt, spec, Kind, ModuleName, Spec};
+use super::{Args, ModuleResult};
+
+const SPEC: Spec = spec(
+    ModuleName::AsWritten,
+    &[
+        opt("gather_subset", Kind::List),
+        opt("gather_timeout", Kind::Int),
+        opt("filter", Kind::List),
+        opt("fact_path", Kind::Path).refused(),
+    ],
+);
+
+/// Whether `pattern` matches `name` as `fnmatch.fnmatch` does on POSIX (case-sensitive).
+fn fnmatch(name: &str, pattern: &str) -> bool {
+    Regex::new(&crate::inventory::pattern::fnmatch_translate(pattern))
+        .map(|r| r.is_match(name))
+        .unwrap_or(false)
+}
+
+/// Whether the fact `name` (without its `ansible_` prefix) passes the filter patterns: an
+/// empty pattern matches all; a pattern not starting with ansible_, facter or ohai is also
+/// tried with `ansible_` in front.
+fn kept(name: &str, patterns: &[String]) -> bool {
+    let full = format!("ansible_{name}");
+    patterns.iter().any(|f| {
+        f.is_empty()
+            || fnmatch(&full, f)
+            || (!["ansible_", "facter", "ohai"]
+                .iter()
+                .any(|p| f.starts_with(p))
+                && fnmatch(&full, &format!("ansible_{f}")))
+    })
+}
+
+/// Each name `gather_subset` may give and the collector it selects (ansible-core 2.19's
+/// `build_fact_id_to_collector_map` on Linux: collector names and their `_fact_ids`).
+const FACT_IDS: &[(&str, &str)] = &[
+    ("all_ipv4_addresses", "network"),
+    ("all_ipv6_addresses", "network"),
+    ("apparmor", "apparmor"),
+    ("architecture", "platform"),
+    ("caps", "caps"),
+    ("chroot", "chroot"),
+    ("cmdline", "cmdline"),
+    ("date_time", "date_time"),
+    ("default_ipv4", "network"),
+    ("default_ipv6", "network"),
+    ("devices", "hardware"),
+    ("distribution", "distribution"),
+    ("distribution_major_version", "distribution"),
+    ("distribution_release", "distribution"),
+    ("distribution_version", "distribution"),
+    ("dns", "dns"),
+    ("effective_group_ids", "user"),
+    ("effective_user_id", "user"),
+    ("env", "env"),
+    ("facter", "facter"),
+    ("fibre_channel_wwn", "fibre_channel_wwn"),
+    ("fips", "fips"),
+    ("hardware", "hardware"),
+    ("interfaces", "network"),
+    ("is_chroot", "chroot"),
+    ("iscsi", "iscsi"),
+    ("kernel", "platform"),
+    ("kernel_version", "platform"),
+    ("loadavg", "loadavg"),
+    ("local", "local"),
+    ("lsb", "lsb"),
+    ("machine", "platform"),
+    ("machine_id", "platform"),
+    ("mounts", "hardware"),
+    ("network", "network"),
+    ("nvme", "nvme"),
+    ("ohai", "ohai"),
+    ("os_family", "distribution"),
+    ("pkg_mgr", "pkg_mgr"),
+    ("platform", "platform"),
+    ("processor", "hardware"),
+    ("processor_cores", "hardware"),
+    ("processor_count", "hardware"),
+    ("python", "python"),
+    ("python_version", "platform"),
+    ("real_user_id", "user"),
+    ("selinux", "selinux"),
+    ("service_mgr", "service_mgr"),
+    ("ssh_host_key_dsa_public", "ssh_pub_keys"),
+    ("ssh_host_key_ecdsa_public", "ssh_pub_keys"),
+    ("ssh_host_key_ed25519_public", "ssh_pub_keys"),
+    ("ssh_host_key_rsa_public", "ssh_pub_keys"),
+    ("ssh_host_pub_keys", "ssh_pub_keys"),
+    ("ssh_pub_keys", "ssh_pub_keys"),
+    ("system", "platform"),
+    ("system_capabilities", "caps"),
+    ("system_capabilities_enforced", "caps"),
+    ("systemd", "systemd"),
+    ("user", "user"),
+    ("user_dir", "user"),
+    ("user_gecos", "user"),
+    ("user_gid", "user"),
+    ("user_id", "user"),
+    ("user_shell", "user"),
+    ("user_uid", "user"),
+    ("virtual", "virtual"),
+    ("virtualization_role", "virtual"),
+    ("virtualization_tech_guest", "virtual"),
+    ("virtualization_tech_host", "virtual"),
+    ("virtualization_type", "virtual"),
+];
+
+/// The setup module's `minimal_gather_subset`: gathered even under `!all`.
+const MINIMAL: &[&str] = &[
+    "apparmor",
+    "caps",
+    "cmdline",
+    "date_time",
+    "distribution",
+    "dns",
+    "env",
+    "fips",
+    "local",
+    "lsb",
+    "pkg_mgr",
+    "platform",
+    "python",
+    "selinux",
+    "service_mgr",
+    "ssh_pub_keys",
+    "user",
+];
+
+/// Collectors that need others' facts (`required_facts`), which are then gathered too.
+const REQUIRES: &[(&str, &[&str])] = &[
+    ("hardware", &["platform"]),
+    ("network", &["distribution", "platform"]),
+    ("pkg_mgr", &["distribution"]),
+    ("service_mgr", &["distribution", "platform"]),
+];
+
+/// The collector of each simulated fact.
+fn collector_of(fact: &str) -> &'static str {
+    match fact {
+        "architecture" | "domain" | "fqdn" | "hostname" | "kernel" | "machine" | "nodename"
+        | "python_version" | "system" => "platform",
+        "os_family" => "distribution",
+        f if f.starts_with("distribution") => "distribution",
+        "memfree_mb" | "memtotal_mb" => "hardware",
+        f if f.starts_with("processor") => "hardware",
+        "all_ipv4_addresses" | "all_ipv6_addresses" | "default_ipv4" => "network",
+        f if f.starts_with("virtualization_") => "virtual",
+        f if f.starts_with("user_") => "user",
+        "date_time" | "env" | "lsb" | "pkg_mgr" | "python" | "service_mgr" | "loadavg" => FACT_IDS
+            .iter()
+            .find(|(id, _)| *id == fact)
+            .map(|(_, c)| *c)
+            .unwrap_or("unknown"),
+        _ => "unknown",
+    }
+}
+
+fn collector(id: &str) -> Option<&'static str> {
+    FACT_IDS.iter().find(|(f, _)| *f == id).map(|(_, c)| *c)
+}
+
+/// The collectors a `gather_subset` list selects: `get_collector_names` (min first, then
+/// additions, exclusions with a collector's own fact ids, explicit additions winning),
+/// then the collectors those need. An unknown name is ansible-core's `Bad subset` error.
+pub fn collectors(subset: &[String]) -> Result<BTreeSet<&'static str>, String> {
+    let valid: BTreeSet<&str> = FACT_IDS.iter().map(|(f, _)| *f).collect();
+    let minimal: BTreeSet<&str> = MINIMAL.iter().copied().collect();
+    let asked: Vec<&str> = if subset.is_empty() {
+        vec!["all"]
+    } else {
+        subset.iter().map(String::as_str).collect()
+    };
+    let mut additional: BTreeSet<&str> = BTreeSet::new();
+    let mut exclude: BTreeSet<&str> = BTreeSet::new();
+    let mut explicit: BTreeSet<&str> = BTreeSet::new();
+    for name in std::iter::once("min").chain(asked) {
+        match name {
+            "min" => additional.extend(&minimal),
+            "all" => additional.extend(&valid),
+            _ => match name.strip_prefix('!') {
+                Some("min") => exclude.extend(&minimal),
+                Some("all") => exclude.extend(valid.difference(&minimal)),
+                Some(other) => {
+                    // `!hardware` also excludes hardware's own fact ids (devices, ...).
+                    if valid.contains(other) && collector(other) == Some(other) {
+                        exclude.extend(
+                            FACT_IDS
+                                .iter()
+                                .filter(|(_, c)| *c == other)
+                                .map(|(f, _)| *f),
+                        );
+                    }
+                    if let Some(known) = valid.get(other) {
+                        exclude.insert(known);
+                    }
+                }
+                None => {
+                    let Some(known) = valid.get(name) else {
+                        let all: Vec<&str> = valid.iter().copied().collect();
+                        return Err(format!(
+                            "Bad subset '{name}' given to Ansible. gather_subset options allowed: all, {}",
+                            all.join(", ")
+                        ));
+                    };
+                    explicit.insert(known);
+                    additional.insert(known);
+                }
+            },
+        }
+    }
+    if additional.is_empty() {
+        additional.extend(&valid);
+    }
+    let removed: BTreeSet<&str> = exclude.difference(&explicit).copied().collect();
+    let mut chosen: BTreeSet<&'static str> = additional
+        .difference(&removed)
+        .filter_map(|id| collector(id))
+        .collect();
+    loop {
+        let needed: Vec<&'static str> = REQUIRES
+            .iter()
+            .filter(|(c, _)| chosen.contains(c))
+            .flat_map(|(_, reqs)| reqs.iter().copied())
+            .filter(|r| !chosen.contains(r))
+            .collect();
+        if needed.is_empty() {
+            return Ok(chosen);
+        }
+        chosen.extend(needed);
+    }
+}
+
+/// A list option as text items (a string is one item after the spec's comma split).
+fn texts(args: &Args, name: &str) -> Vec<String> {
+    match args.get(name) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The facts `setup` returns with these options, or its failure: the chosen collectors'
+/// facts with `gather_subset` (as given) and `module_setup`, then the filter.
+pub fn select(
+    action_written: &str,
+    args: &Args,
+    facts: Map<String, Value>,
+) -> Result<Map<String, Value>, ModuleResult> {
+    let args = SPEC.validate(action_written, args)?;
+    let mut subset = texts(&args, "gather_subset");
+    if subset.is_empty() {
+        subset.push("all".into());
+    }
+    let chosen = collectors(&subset).map_err(|e| super::fail(&e))?;
+    let mut out: Map<String, Value> = facts
+        .into_iter()
+        .filter(|(k, _)| chosen.contains(collector_of(k)))
+        .collect();
+    out.insert("gather_subset".into(), json!(subset));
+    out.insert("module_setup".into(), json!(true));
+    let patterns = texts(&args, "filter");
+    // `filter: []`, `''` or `'*'`: no filtering.
+    if patterns.is_empty() || patterns == ["*"] {
+        return Ok(out);
+    }
+    Ok(out
+        .into_iter()
+        .filter(|(k, _)| kept(k, &patterns))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(p: &[&str]) -> Vec<&'static str> {
+        let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+        [
+            "distribution",
+            "distribution_version",
+            "hostname",
+            "facter_x",
+        ]
+        .into_iter()
+        .filter(|n| kept(n, &p))
+        .collect()
+    }
+
+    fn chosen(subset: &[&str]) -> Vec<&'static str> {
+        let s: Vec<String> = subset.iter().map(|x| x.to_string()).collect();
+        collectors(&s).unwrap().into_iter().collect()
+    }
+
+    #[test]
+    fn subsets_select_collectors_as_ansible_core_does() {
+        let min = [
+            "apparmor",
+            "caps",
+            "cmdline",
+            "date_time",
+            "distribution",
+            "dns",
+            "env",
+            "fips",
+            "local",
+            "lsb",
+            "pkg_mgr",
+            "platform",
+            "python",
+            "selinux",
+            "service_mgr",
+            "ssh_pub_keys",
+            "user",
+        ];
+        assert_eq!(chosen(&["!all"]), min);
+        assert_eq!(chosen(&["!all", "!min"]), Vec::<&str>::new());
+        // Network needs the platform and distribution facts.
+        assert_eq!(
+            chosen(&["!all", "!min", "network"]),
+            ["distribution", "network", "platform"]
+        );
+        // A fact id selects its collector.
+        assert_eq!(chosen(&["!all", "!min", "architecture"]), ["platform"]);
+        // Excluding a collector excludes its fact ids; an explicit addition wins.
+        assert!(!chosen(&["all", "!hardware"]).contains(&"hardware"));
+        assert!(chosen(&["!hardware", "hardware"]).contains(&"hardware"));
+        // What is needed comes back even when excluded.
+        assert!(chosen(&["!all", "!platform", "!min", "hardware"]).contains(&"platform"));
+    }
+
+    #[test]
+    fn an_unknown_subset_is_ansibles_error() {
+        let e = collectors(&["bogus".to_string()]).unwrap_err();
+        assert!(e.starts_with("Bad subset 'bogus' given to Ansible. gather_subset options allowed: all, all_ipv4_addresses, all_ipv6_addresses, apparmor,"), "{e}");
+        // Excluding an unknown name is ignored.
+        assert!(collectors(&["!bogus".to_string()]).is_ok());
+    }
+
+    #[test]
+    fn every_simulated_fact_has_a_collector() {
+        let facts = fleetsim_sim::facts::gather(&fleetsim_sim::facts::FactInputs {
+            hostname: "web1",
+            address: "127.1.0.1",
+            now: 0.0,
+            user: "root",
+        });
+        for k in facts.keys() {
+            assert_ne!(collector_of(k), "unknown", "{k}");
+        }
+    }
+
+    #[test]
+    fn filter_patterns_match_the_prefixed_names() {
+        assert_eq!(
+            names(&["ansible_distribution*"]),
+            ["distribution", "distribution_version"]
+        );
+        assert_eq!(names(&["distribution"]), ["distribution"]);
+        assert_eq!(
+            names(&["ansible_host*", "*_version"]),
+            ["distribution_version", "hostname"]
+        );
+        assert_eq!(names(&["Distribution"]), Vec::<&str>::new());
+        assert_eq!(names(&[""]).len(), 4);
+    }
+}
