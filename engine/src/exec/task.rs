@@ -228,6 +228,18 @@ fn check_when(
 /// the help text, without "Task failed".
 const LOOP_ERROR_MARK: &str = "\u{1}loop-error";
 
+/// Marks a `with_<lookup>` whose plugin raised: Ansible shows the bare lookup error with no
+/// source (`Origin: <unknown>` and the `invoke_lookup()` frame), and `when` cannot skip it
+/// (only undefined-variable errors in loop terms are deferred to the conditional).
+const LOOKUP_ERROR_MARK: &str = "\u{1}lookup-error";
+
+fn lookup_failure(message: String) -> ChainError {
+    ChainError {
+        message,
+        chain: vec![(LOOKUP_ERROR_MARK.to_string(), Origin::new("", 0, 0))],
+    }
+}
+
 /// Evaluates the loop into items.
 fn loop_items(
     runner: &Runner,
@@ -293,9 +305,18 @@ fn loop_items(
                     .templar
                     .run_lookup(name, &rendered, vars)
                     .map(Some)
-                    .map_err(|e| err(e.message().to_string()));
+                    .map_err(|e| {
+                        let msg = e.message().to_string();
+                        if msg.starts_with("The lookup plugin '") {
+                            lookup_failure(msg)
+                        } else {
+                            err(msg)
+                        }
+                    });
             }
-            with_lookup(name, rendered).map(Some).map_err(err)
+            with_lookup(name, rendered)
+                .map(Some)
+                .map_err(|e| lookup_failure(format!("The lookup plugin '{name}' failed: {e}")))
         }
     }
 }
@@ -309,9 +330,7 @@ const LOOP_ONLY_LOOKUPS: &[&str] = &[
     "dict",
     "nested",
     "cartesian",
-    "together",
     "subelements",
-    "sequence",
 ];
 
 /// The `with_*` lookups that turn terms into items.
@@ -376,20 +395,6 @@ fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {
             }
             acc.into_iter().map(Value::Array).collect()
         }
-        "together" => {
-            let lists: Vec<Vec<Value>> = as_list(terms).into_iter().map(as_list).collect();
-            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-            (0..n)
-                .map(|i| {
-                    Value::Array(
-                        lists
-                            .iter()
-                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
-                            .collect(),
-                    )
-                })
-                .collect()
-        }
         "subelements" => {
             let parts = as_list(terms);
             let (Some(list), Some(key)) = (parts.first(), parts.get(1)) else {
@@ -401,90 +406,85 @@ fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {
                 .and_then(modules::to_bool)
                 .unwrap_or(false);
             let key = text_of(key);
-            let mut out = Vec::new();
-            for elem in as_list(list.clone()) {
-                let mut cur = Some(&elem);
-                for part in key.split('.') {
-                    cur = cur.and_then(|c| c.get(part));
+            // ansible-core's subelements: a dict is its values, and a (registered) result
+            // that was skipped yields nothing.
+            let elements = match list {
+                Value::Object(m) if m.get("skipped").is_some_and(|v| v != &Value::Bool(false)) => {
+                    Vec::new()
                 }
-                match cur {
-                    Some(Value::Array(subs)) => {
-                        let mut parent = elem.clone();
-                        if let Value::Object(m) = &mut parent {
-                            if !key.contains('.') {
-                                m.remove(&key);
+                Value::Object(m) => m.values().cloned().collect(),
+                Value::Array(a) => a.clone(),
+                _ => {
+                    return Err("subelements lookup expects a list of two or three items, first a dict or a list, second a string pointing to the subkey".into())
+                }
+            };
+            let subkeys: Vec<&str> = key.split('.').collect();
+            let mut out = Vec::new();
+            for mut elem in elements {
+                if !elem.is_object() {
+                    return Err(format!(
+                        "subelements lookup expects a dictionary, got '{}'",
+                        item_label(&elem)
+                    ));
+                }
+                if elem.get("skipped").is_some_and(|v| v != &Value::Bool(false)) {
+                    continue;
+                }
+                // Walk the subkeys as the plugin does; the list found under the last one is
+                // popped from its dict, so every item shows its parent without it.
+                let mut path: Vec<&str> = Vec::new();
+                let mut sublist = Vec::new();
+                for (i, part) in subkeys.iter().enumerate() {
+                    let last = i + 1 == subkeys.len();
+                    let mut cur = &elem;
+                    for p in &path {
+                        cur = &cur[*p];
+                    }
+                    let Some(found) = cur.get(*part) else {
+                        if skip_missing {
+                            continue;
+                        }
+                        return Err(format!(
+                            "could not find '{part}' key in iterated item '{}'",
+                            item_label(cur)
+                        ));
+                    };
+                    if !last {
+                        if !found.is_object() {
+                            if skip_missing {
+                                continue;
                             }
+                            return Err(format!(
+                                "the key {part} should point to a dictionary, got '{}'",
+                                item_label(found)
+                            ));
                         }
-                        for sub in subs {
-                            out.push(json!([parent, sub]));
+                        path.push(part);
+                    } else {
+                        let Value::Array(subs) = found else {
+                            return Err(format!(
+                                "the key {part} should point to a list, got '{}'",
+                                item_label(found)
+                            ));
+                        };
+                        sublist = subs.clone();
+                        let mut holder = &mut elem;
+                        for p in &path {
+                            holder = &mut holder[*p];
+                        }
+                        if let Value::Object(m) = holder {
+                            m.shift_remove(*part);
                         }
                     }
-                    None if skip_missing => {}
-                    None => {
-                        return Err(format!(
-                            "could not find '{key}' key in iterated item '{}'",
-                            item_label(&elem)
-                        ))
-                    }
-                    Some(_) => {
-                        return Err(format!(
-                            "the key {key} should point to a list, got '{}'",
-                            item_label(&elem)
-                        ))
-                    }
+                }
+                for sub in sublist {
+                    out.push(json!([elem.clone(), sub]));
                 }
             }
             out
         }
-        "sequence" => {
-            let spec = text_of(&terms);
-            sequence(&spec)?
-        }
         other => return Err(format!("lookup plugin '{other}' not found")),
     })
-}
-
-/// `with_sequence: start=1 end=5 format=x%d` (or `1-5`).
-fn sequence(spec: &str) -> Result<Vec<Value>, String> {
-    let kv = crate::playbook::kv::parse_kv(spec, false);
-    let num = |k: &str, d: i64| -> Result<i64, String> {
-        match kv.get(k) {
-            Some(v) => text_of(v)
-                .parse()
-                .map_err(|_| format!("can't parse {k}={}", text_of(v))),
-            None => Ok(d),
-        }
-    };
-    let (start, end) = if let Some(raw) = kv.get("_raw_params") {
-        let r = text_of(raw);
-        match r.split_once('-') {
-            Some((a, b)) => (a.trim().parse().unwrap_or(1), b.trim().parse().unwrap_or(0)),
-            None => (1, r.trim().parse().unwrap_or(0)),
-        }
-    } else {
-        (
-            num("start", 1)?,
-            match kv.get("count") {
-                Some(_) => num("start", 1)? + num("count", 0)? - 1,
-                None => num("end", 0)?,
-            },
-        )
-    };
-    let stride = num("stride", 1)?;
-    let fmt = kv.get("format").map(text_of).unwrap_or_else(|| "%d".into());
-    let mut out = Vec::new();
-    let mut i = start;
-    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-        out.push(json!(fmt
-            .replace("%d", &i.to_string())
-            .replace("%02d", &format!("{i:02}"))
-            .replace("%x", &format!("{i:x}"))));
-        i += stride;
-        if stride == 0 {
-            break;
-        }
-    }
-    Ok(out)
 }
 
 /// Runs `task` for `host` and returns what happened.
@@ -533,6 +533,22 @@ pub fn run_on_host(
                 "[ERROR]: {}\n{}{help}\n",
                 e.message,
                 source_context(&origin, None)
+            ));
+            record_failure(
+                runner,
+                task,
+                host,
+                &mut out,
+                &e.message,
+                ignore_errors,
+                false,
+            );
+            return out;
+        }
+        Err(e) if e.chain.first().is_some_and(|(m, _)| m == LOOKUP_ERROR_MARK) => {
+            out.lines.push(format!(
+                "[ERROR]: {}\nOrigin: <unknown>\n\ninvoke_lookup()\n",
+                e.message
             ));
             record_failure(
                 runner,

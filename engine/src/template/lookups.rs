@@ -761,6 +761,12 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
             Ok(acc.into_iter().map(Value::from).collect())
         }
         "together" => {
+            if terms.is_empty() {
+                return Err(lookup_err(
+                    "together",
+                    "with_together requires at least one element in each list",
+                ));
+            }
             let lists: Vec<Vec<Value>> = terms.iter().map(items).collect::<Result<_, _>>()?;
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
             Ok((0..n)
