@@ -330,7 +330,6 @@ const LOOP_ONLY_LOOKUPS: &[&str] = &[
     "dict",
     "nested",
     "cartesian",
-    "subelements",
 ];
 
 /// The `with_*` lookups that turn terms into items.
@@ -395,94 +394,6 @@ fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {
             }
             acc.into_iter().map(Value::Array).collect()
         }
-        "subelements" => {
-            let parts = as_list(terms);
-            let (Some(list), Some(key)) = (parts.first(), parts.get(1)) else {
-                return Err("subelements lookup expects a list of two or three items".into());
-            };
-            let skip_missing = parts
-                .get(2)
-                .and_then(|f| f.get("skip_missing"))
-                .and_then(modules::to_bool)
-                .unwrap_or(false);
-            let key = text_of(key);
-            // ansible-core's subelements: a dict is its values, and a (registered) result
-            // that was skipped yields nothing.
-            let elements = match list {
-                Value::Object(m) if m.get("skipped").is_some_and(|v| v != &Value::Bool(false)) => {
-                    Vec::new()
-                }
-                Value::Object(m) => m.values().cloned().collect(),
-                Value::Array(a) => a.clone(),
-                _ => {
-                    return Err("subelements lookup expects a list of two or three items, first a dict or a list, second a string pointing to the subkey".into())
-                }
-            };
-            let subkeys: Vec<&str> = key.split('.').collect();
-            let mut out = Vec::new();
-            for mut elem in elements {
-                if !elem.is_object() {
-                    return Err(format!(
-                        "subelements lookup expects a dictionary, got '{}'",
-                        item_label(&elem)
-                    ));
-                }
-                if elem.get("skipped").is_some_and(|v| v != &Value::Bool(false)) {
-                    continue;
-                }
-                // Walk the subkeys as the plugin does; the list found under the last one is
-                // popped from its dict, so every item shows its parent without it.
-                let mut path: Vec<&str> = Vec::new();
-                let mut sublist = Vec::new();
-                for (i, part) in subkeys.iter().enumerate() {
-                    let last = i + 1 == subkeys.len();
-                    let mut cur = &elem;
-                    for p in &path {
-                        cur = &cur[*p];
-                    }
-                    let Some(found) = cur.get(*part) else {
-                        if skip_missing {
-                            continue;
-                        }
-                        return Err(format!(
-                            "could not find '{part}' key in iterated item '{}'",
-                            item_label(cur)
-                        ));
-                    };
-                    if !last {
-                        if !found.is_object() {
-                            if skip_missing {
-                                continue;
-                            }
-                            return Err(format!(
-                                "the key {part} should point to a dictionary, got '{}'",
-                                item_label(found)
-                            ));
-                        }
-                        path.push(part);
-                    } else {
-                        let Value::Array(subs) = found else {
-                            return Err(format!(
-                                "the key {part} should point to a list, got '{}'",
-                                item_label(found)
-                            ));
-                        };
-                        sublist = subs.clone();
-                        let mut holder = &mut elem;
-                        for p in &path {
-                            holder = &mut holder[*p];
-                        }
-                        if let Value::Object(m) = holder {
-                            m.shift_remove(*part);
-                        }
-                    }
-                }
-                for sub in sublist {
-                    out.push(json!([elem.clone(), sub]));
-                }
-            }
-            out
-        }
         other => return Err(format!("lookup plugin '{other}' not found")),
     })
 }
@@ -495,7 +406,10 @@ pub fn run_on_host(
     host: &str,
     layers: TaskLayers,
 ) -> HostOutcome {
-    let base = HostVarSource::for_task(runner.store(), host, &layers);
+    let mut base = HostVarSource::for_task(runner.store(), host, &layers);
+    if task.keyword("delegate_to").is_none() {
+        base = base.with_connection_defaults();
+    }
     let vars: Arc<dyn VarSource> = Arc::new(base.clone());
     let mut out = HostOutcome {
         host: host.to_string(),
