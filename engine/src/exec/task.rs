@@ -2295,9 +2295,11 @@ fn group_by(runner: &mut Runner, host: &str, args: &Map<String, Value>) -> Map<S
     };
     let parent_refs: Vec<&str> = parents.iter().map(String::as_str).collect();
     match runner.inventory.add_host_to_group(host, &key, &parent_refs) {
-        Ok(_) => {
+        Ok(changed) => {
             runner.refresh_inventory_vars();
-            let mut r = modules::ok(true);
+            // The strategy's add_dynamic_host sets `changed`: only a new host, new or changed
+            // variables or a new group membership count.
+            let mut r = modules::ok(changed);
             r.insert("add_group".into(), json!(key));
             r.insert("parent_groups".into(), json!(parents));
             r
@@ -2375,9 +2377,11 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
     }
     let group_refs: Vec<&str> = groups.iter().map(String::as_str).collect();
     match runner.inventory.add_host(&name, &group_refs, &host_vars) {
-        Ok(_) => {
+        Ok(changed) => {
             runner.refresh_inventory_vars();
-            let mut r = modules::ok(true);
+            // The strategy's add_dynamic_host sets `changed`: only a new host, new or changed
+            // variables or a new group membership count.
+            let mut r = modules::ok(changed);
             r.insert(
                 "add_host".into(),
                 json!({"groups": groups, "host_name": name, "host_vars": host_vars}),

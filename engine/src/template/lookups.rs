@@ -605,8 +605,18 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
         "vars" => {
             let (_, ctx) = super::current().ok_or_else(|| err("no render"))?;
             let mut out = Vec::new();
-            for t in flat_terms(terms)? {
-                let name = py_str(&t);
+            // Terms are not flattened: each one must be a name.
+            for t in terms {
+                if t.kind() != ValueKind::String {
+                    return Err(lookup_err(
+                        "vars",
+                        format!(
+                            "Variable name must be 'str' not '{}'.",
+                            super::pyrepr::py_type_name(t)
+                        ),
+                    ));
+                }
+                let name = py_str(t);
                 match ctx.resolve(&name) {
                     Some(v) => out.push(v),
                     None => match kw(kwargs, "default") {
