@@ -2316,17 +2316,21 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
         None => {}
         Some(Value::Object(raw)) => combined.extend(raw.clone()),
         Some(other) => {
+            // Text written in the playbook reaches the action as a tagged string.
             let class = match other {
-                Value::String(_) => "str",
+                Value::String(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedStr",
                 Value::Array(_) => "list",
                 Value::Bool(_) => "bool",
                 Value::Number(n) if n.is_f64() => "float",
                 Value::Number(_) => "int",
                 _ => "NoneType",
             };
-            return modules::action_fail(&format!(
+            // Raised as AnsibleActionFail: the result carries the (absent) traceback.
+            let mut r = modules::action_fail(&format!(
                 "Invalid raw parameters passed, requires a dictionary/mapping got a  <class '{class}'>"
             ));
+            r.insert("exception".into(), json!("(traceback unavailable)"));
+            return r;
         }
     }
     combined.extend(
@@ -2335,24 +2339,24 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
             .map(|(k, v)| (k.clone(), v.clone())),
     );
     let args = &combined;
+    // The action's own order: `name`, then `hostname`, then `host`.
     let Some(raw) = args
         .get("name")
-        .or_else(|| args.get("host"))
         .or_else(|| args.get("hostname"))
+        .or_else(|| args.get("host"))
         .map(text_of)
     else {
-        return modules::action_fail("name or hostname arg needs to be provided");
+        return modules::action_fail("name, host or hostname needs to be provided");
     };
-    let (name, port) = match raw.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
-            (h.to_string(), p.parse::<i64>().ok())
-        }
-        _ => (raw.clone(), None),
+    // `host:port` (parse_address without ranges); a name it cannot parse is used as it is.
+    let (name, port) = match crate::inventory::address::parse_address(&raw, false) {
+        Ok((host, port)) => (host, port),
+        Err(_) => (raw.clone(), None),
     };
     let groups: Vec<String> = match args
-        .get("groups")
+        .get("groupname")
+        .or_else(|| args.get("groups"))
         .or_else(|| args.get("group"))
-        .or_else(|| args.get("groupname"))
     {
         Some(Value::Array(a)) => a.iter().map(text_of).collect(),
         Some(Value::String(s)) => s
@@ -2367,13 +2371,14 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
     for (k, v) in args {
         if !matches!(
             k.as_str(),
-            "name" | "host" | "hostname" | "groups" | "group" | "groupname"
+            "name" | "hostname" | "groups" | "groupname"
         ) {
             host_vars.insert(k.clone(), v.clone());
         }
     }
     if let Some(p) = port {
-        host_vars.insert("ansible_port".into(), json!(p));
+        // The action sets the old name; it wins over a port given as an argument.
+        host_vars.insert("ansible_ssh_port".into(), json!(p));
     }
     let group_refs: Vec<&str> = groups.iter().map(String::as_str).collect();
     match runner.inventory.add_host(&name, &group_refs, &host_vars) {
