@@ -2369,10 +2369,7 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
     };
     let mut host_vars = Map::new();
     for (k, v) in args {
-        if !matches!(
-            k.as_str(),
-            "name" | "hostname" | "groups" | "groupname"
-        ) {
+        if !matches!(k.as_str(), "name" | "hostname" | "groups" | "groupname") {
             host_vars.insert(k.clone(), v.clone());
         }
     }

@@ -103,10 +103,8 @@ fn kw<'a>(kwargs: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
 fn sequence(term: &str, kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
     static SHORTCUT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let shortcut = SHORTCUT.get_or_init(|| {
-        regex::Regex::new(
-            r"(?i)^((0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(/(0?x?[0-9a-f]+))?(:(.+))?$",
-        )
-        .expect("static regex")
+        regex::Regex::new(r"(?i)^((0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(/(0?x?[0-9a-f]+))?(:(.+))?$")
+            .expect("static regex")
     });
     let fail = |m: String| lookup_err("sequence", m);
     let int = |k: &str, v: &str| -> Result<i64, Error> {
@@ -117,7 +115,8 @@ fn sequence(term: &str, kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error>
         })
     };
     // Options given as keywords are the defaults of every term.
-    let mut opts: Vec<(String, String)> = kwargs.iter().map(|(k, v)| (k.clone(), py_str(v))).collect();
+    let mut opts: Vec<(String, String)> =
+        kwargs.iter().map(|(k, v)| (k.clone(), py_str(v))).collect();
     let mut set = |k: &str, v: String| {
         opts.retain(|(o, _)| o != k);
         opts.push((k.to_string(), v));
@@ -153,7 +152,9 @@ fn sequence(term: &str, kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error>
     match (count, end) {
         (None, None) => return Err(fail("must specify count or end in with_sequence".into())),
         (Some(_), Some(_)) => {
-            return Err(fail("can't specify both count and end in with_sequence".into()))
+            return Err(fail(
+                "can't specify both count and end in with_sequence".into(),
+            ))
         }
         (Some(0), None) => return Ok(vec![]),
         (Some(c), None) => end = Some(start + c * stride - 1),
