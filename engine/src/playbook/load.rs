@@ -162,6 +162,9 @@ const INHERITED_KEYWORDS: &[&str] = &[
 /// What a block, import or role passes down to the tasks it holds.
 #[derive(Clone, Default)]
 struct Inherit {
+    /// `notify` of the nearest block or import that sets it: a task without its own
+    /// takes it (Task._get_parent_attribute; notify does not extend).
+    notify: Option<Vec<String>>,
     when: Vec<Cond>,
     tags: Vec<String>,
     vars: Map<String, Value>,
@@ -1167,7 +1170,10 @@ impl Loader {
             failed_when: node.get("failed_when").map(|n| conds(path, n)),
             changed_when: node.get("changed_when").map(|n| conds(path, n)),
             until: node.get("until").map(|n| conds(path, n)),
-            notify: string_list(node.get("notify")),
+            notify: match node.get("notify") {
+                Some(n) => string_list(Some(n)),
+                None => inherit.notify.clone().unwrap_or_default(),
+            },
             listen: string_list(node.get("listen")),
             role: inherit.role.clone(),
             file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -1185,6 +1191,9 @@ fn apply_inherited(path: &Path, node: &Node, inh: &mut Inherit) -> Result<(), Lo
     inh.tags.extend(string_list(node.get("tags")));
     if let Some(v) = node.get("vars") {
         inh.vars.extend(vars_map(path, v)?);
+    }
+    if let Some(n) = node.get("notify") {
+        inh.notify = Some(string_list(Some(n)));
     }
     for k in INHERITED_KEYWORDS {
         if let Some(v) = node.get(k) {
