@@ -1144,6 +1144,13 @@ fn run_once_item(
         }
         ir.pre_lines.extend(shown_lines);
         result.entry("changed").or_insert(json!(false));
+        // A failed result carries its error summary (normalize_result_exception), which a
+        // registered variable shows as the traceback Ansible does not display.
+        if result.get("failed").and_then(Value::as_bool) == Some(true) {
+            result
+                .entry("exception")
+                .or_insert(json!("(traceback unavailable)"));
+        }
         // changed_when / failed_when see the result under its register name.
         let mut reg_vars = Map::new();
         if let Some(reg) = &task.register {
@@ -1183,6 +1190,10 @@ fn run_once_item(
                         result.insert("failed".into(), json!(true));
                     } else {
                         result.insert("failed".into(), json!(false));
+                        // The task executor keeps a failure failed_when overrode aside.
+                        if let Some(e) = result.remove("exception") {
+                            result.insert("failed_when_suppressed_exception".into(), e);
+                        }
                     }
                 }
                 Err(e) => {
@@ -1190,6 +1201,12 @@ fn run_once_item(
                     result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
                     ir.chain = Some(e);
                 }
+            }
+            // A result failed_when failed gets its summary too, when the result is made.
+            if result.get("failed").and_then(Value::as_bool) == Some(true) {
+                result
+                    .entry("exception")
+                    .or_insert(json!("(traceback unavailable)"));
             }
         }
         if let Some(conds) = &until {
