@@ -262,7 +262,7 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
         start_time,
         env,
         events: a.events.clone(),
-        force_handlers: a.force_handlers,
+        force_handlers: a.force_handlers || fleetsim_engine::config::force_handlers(),
         max_virtual_time: a.max_virtual_time,
         show_custom_stats: std::env::var("ANSIBLE_SHOW_CUSTOM_STATS")
             .ok()

@@ -221,3 +221,42 @@ fn three_ten_second_pauses_advance_the_clock_by_thirty_seconds() {
     // Three pauses plus four tasks' 0.2 s each: between 30 and a few seconds more.
     assert!((30..35).contains(&(t1 - t0)), "clock moved {} s", t1 - t0);
 }
+
+/// `ANSIBLE_FORCE_HANDLERS=true` is the default of `--force-handlers` (DEFAULT_FORCE_HANDLERS):
+/// the run is the one the flag gives, and the setting is not reported as ignored.
+#[test]
+fn ansible_force_handlers_in_the_environment_acts_as_the_flag() {
+    let case =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/cases/handler-force-flag");
+    let run = |extra: &[&str], envs: &[(&str, &str)]| {
+        let tmp = tempfile::tempdir().unwrap();
+        let sandbox = tmp.path().join("sandbox");
+        let mut args = vec![
+            "playbook",
+            "-i",
+            "inventory.ini",
+            "site.yml",
+            "--sandbox",
+            sandbox.to_str().unwrap(),
+            "--seed",
+            "1",
+            "--start-time",
+            START,
+        ];
+        args.extend_from_slice(extra);
+        fleetsim(&case, &args, envs)
+    };
+    let by_flag = run(&["--force-handlers"], &[]);
+    by_flag.expect_code(2);
+    let by_env = run(&[], &[("ANSIBLE_FORCE_HANDLERS", "true")]);
+    by_env.expect_code(2);
+    assert_eq!(by_env.stdout, by_flag.stdout);
+    assert!(by_env.stdout.contains("app2 handler on app2"));
+    assert!(
+        !by_env.stderr.contains("ANSIBLE_FORCE_HANDLERS"),
+        "{}",
+        by_env.stderr
+    );
+    let plain = run(&[], &[]);
+    assert!(!plain.stdout.contains("app2 handler on app2"));
+}

@@ -13,6 +13,7 @@ use settings::{Setting, SETTINGS};
 /// The settings fleetsim reads and honours (some of them in the inventory and output code).
 const HONOURED: &[&str] = &[
     "ANSIBLE_DEPRECATION_WARNINGS",
+    "ANSIBLE_FORCE_HANDLERS",
     "ANSIBLE_HOME",
     "ANSIBLE_HOST_PATTERN_MISMATCH",
     "ANSIBLE_INVENTORY",
@@ -67,6 +68,15 @@ fn is_default(s: &Setting, value: &str) -> bool {
         return parse_bool(value) == parse_bool(s.default);
     }
     value == s.default
+}
+
+/// `DEFAULT_FORCE_HANDLERS` (`ANSIBLE_FORCE_HANDLERS`): the default of `--force-handlers`,
+/// and so of the play keyword `force_handlers`.
+pub fn force_handlers() -> bool {
+    std::env::var("ANSIBLE_FORCE_HANDLERS")
+        .ok()
+        .and_then(|v| parse_bool(&v))
+        .unwrap_or(false)
 }
 
 /// `~` and `~user`-less home expansion and `$VAR` expansion, as `unfrackpath` does, then

@@ -2094,10 +2094,11 @@ impl Runner {
     fn base_layers(&self, task: &Task, next: &iterator::NextTask) -> TaskLayers {
         let mut t = TaskLayers::default();
         if let Some(r) = &task.role {
-            t.role_defaults.push(Arc::new(r.defaults.clone()));
-            t.role_vars.push(Arc::new(r.vars.clone()));
-            if !r.params.is_empty() {
-                t.role_params.push(Arc::new(r.params.clone()));
+            let layers = r.layers();
+            t.role_defaults.push(layers.defaults.clone());
+            t.role_vars.push(layers.vars.clone());
+            if !layers.params.is_empty() {
+                t.role_params.push(layers.params.clone());
             }
             // A role's handlers are shared by its uses; they see the latest include's vars.
             if task.is_handler {

@@ -228,6 +228,18 @@ fn check_when(
 /// the help text, without "Task failed".
 const LOOP_ERROR_MARK: &str = "\u{1}loop-error";
 
+/// Marks a `with_<lookup>` whose plugin raised: Ansible shows the bare lookup error with no
+/// source (`Origin: <unknown>` and the `invoke_lookup()` frame), and `when` cannot skip it
+/// (only undefined-variable errors in loop terms are deferred to the conditional).
+const LOOKUP_ERROR_MARK: &str = "\u{1}lookup-error";
+
+fn lookup_failure(message: String) -> ChainError {
+    ChainError {
+        message,
+        chain: vec![(LOOKUP_ERROR_MARK.to_string(), Origin::new("", 0, 0))],
+    }
+}
+
 /// Evaluates the loop into items.
 fn loop_items(
     runner: &Runner,
@@ -293,9 +305,18 @@ fn loop_items(
                     .templar
                     .run_lookup(name, &rendered, vars)
                     .map(Some)
-                    .map_err(|e| err(e.message().to_string()));
+                    .map_err(|e| {
+                        let msg = e.message().to_string();
+                        if msg.starts_with("The lookup plugin '") {
+                            lookup_failure(msg)
+                        } else {
+                            err(msg)
+                        }
+                    });
             }
-            with_lookup(name, rendered).map(Some).map_err(err)
+            with_lookup(name, rendered)
+                .map(Some)
+                .map_err(|e| lookup_failure(format!("The lookup plugin '{name}' failed: {e}")))
         }
     }
 }
@@ -309,9 +330,6 @@ const LOOP_ONLY_LOOKUPS: &[&str] = &[
     "dict",
     "nested",
     "cartesian",
-    "together",
-    "subelements",
-    "sequence",
 ];
 
 /// The `with_*` lookups that turn terms into items.
@@ -376,115 +394,8 @@ fn with_lookup(name: &str, terms: Value) -> Result<Vec<Value>, String> {
             }
             acc.into_iter().map(Value::Array).collect()
         }
-        "together" => {
-            let lists: Vec<Vec<Value>> = as_list(terms).into_iter().map(as_list).collect();
-            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-            (0..n)
-                .map(|i| {
-                    Value::Array(
-                        lists
-                            .iter()
-                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
-                            .collect(),
-                    )
-                })
-                .collect()
-        }
-        "subelements" => {
-            let parts = as_list(terms);
-            let (Some(list), Some(key)) = (parts.first(), parts.get(1)) else {
-                return Err("subelements lookup expects a list of two or three items".into());
-            };
-            let skip_missing = parts
-                .get(2)
-                .and_then(|f| f.get("skip_missing"))
-                .and_then(modules::to_bool)
-                .unwrap_or(false);
-            let key = text_of(key);
-            let mut out = Vec::new();
-            for elem in as_list(list.clone()) {
-                let mut cur = Some(&elem);
-                for part in key.split('.') {
-                    cur = cur.and_then(|c| c.get(part));
-                }
-                match cur {
-                    Some(Value::Array(subs)) => {
-                        let mut parent = elem.clone();
-                        if let Value::Object(m) = &mut parent {
-                            if !key.contains('.') {
-                                m.remove(&key);
-                            }
-                        }
-                        for sub in subs {
-                            out.push(json!([parent, sub]));
-                        }
-                    }
-                    None if skip_missing => {}
-                    None => {
-                        return Err(format!(
-                            "could not find '{key}' key in iterated item '{}'",
-                            item_label(&elem)
-                        ))
-                    }
-                    Some(_) => {
-                        return Err(format!(
-                            "the key {key} should point to a list, got '{}'",
-                            item_label(&elem)
-                        ))
-                    }
-                }
-            }
-            out
-        }
-        "sequence" => {
-            let spec = text_of(&terms);
-            sequence(&spec)?
-        }
         other => return Err(format!("lookup plugin '{other}' not found")),
     })
-}
-
-/// `with_sequence: start=1 end=5 format=x%d` (or `1-5`).
-fn sequence(spec: &str) -> Result<Vec<Value>, String> {
-    let kv = crate::playbook::kv::parse_kv(spec, false);
-    let num = |k: &str, d: i64| -> Result<i64, String> {
-        match kv.get(k) {
-            Some(v) => text_of(v)
-                .parse()
-                .map_err(|_| format!("can't parse {k}={}", text_of(v))),
-            None => Ok(d),
-        }
-    };
-    let (start, end) = if let Some(raw) = kv.get("_raw_params") {
-        let r = text_of(raw);
-        match r.split_once('-') {
-            Some((a, b)) => (a.trim().parse().unwrap_or(1), b.trim().parse().unwrap_or(0)),
-            None => (1, r.trim().parse().unwrap_or(0)),
-        }
-    } else {
-        (
-            num("start", 1)?,
-            match kv.get("count") {
-                Some(_) => num("start", 1)? + num("count", 0)? - 1,
-                None => num("end", 0)?,
-            },
-        )
-    };
-    let stride = num("stride", 1)?;
-    let fmt = kv.get("format").map(text_of).unwrap_or_else(|| "%d".into());
-    let mut out = Vec::new();
-    let mut i = start;
-    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-        out.push(json!(fmt
-            .replace("%d", &i.to_string())
-            .replace("%02d", &format!("{i:02}"))
-            .replace("%x", &format!("{i:x}"))));
-        i += stride;
-        if stride == 0 {
-            break;
-        }
-    }
-    Ok(out)
 }
 
 /// Runs `task` for `host` and returns what happened.
@@ -495,7 +406,10 @@ pub fn run_on_host(
     host: &str,
     layers: TaskLayers,
 ) -> HostOutcome {
-    let base = HostVarSource::for_task(runner.store(), host, &layers);
+    let mut base = HostVarSource::for_task(runner.store(), host, &layers);
+    if task.keyword("delegate_to").is_none() {
+        base = base.with_connection_defaults();
+    }
     let vars: Arc<dyn VarSource> = Arc::new(base.clone());
     let mut out = HostOutcome {
         host: host.to_string(),
@@ -533,6 +447,22 @@ pub fn run_on_host(
                 "[ERROR]: {}\n{}{help}\n",
                 e.message,
                 source_context(&origin, None)
+            ));
+            record_failure(
+                runner,
+                task,
+                host,
+                &mut out,
+                &e.message,
+                ignore_errors,
+                false,
+            );
+            return out;
+        }
+        Err(e) if e.chain.first().is_some_and(|(m, _)| m == LOOKUP_ERROR_MARK) => {
+            out.lines.push(format!(
+                "[ERROR]: {}\nOrigin: <unknown>\n\ninvoke_lookup()\n",
+                e.message
             ));
             record_failure(
                 runner,
@@ -1420,6 +1350,13 @@ fn run_once_item(
         }
         ir.pre_lines.extend(shown_lines);
         result.entry("changed").or_insert(json!(false));
+        // A failed result carries its error summary (normalize_result_exception), which a
+        // registered variable shows as the traceback Ansible does not display.
+        if result.get("failed").and_then(Value::as_bool) == Some(true) {
+            result
+                .entry("exception")
+                .or_insert(json!("(traceback unavailable)"));
+        }
         // changed_when / failed_when see the result under its register name.
         let mut reg_vars = Map::new();
         if let Some(reg) = &task.register {
@@ -1459,6 +1396,10 @@ fn run_once_item(
                         result.insert("failed".into(), json!(true));
                     } else {
                         result.insert("failed".into(), json!(false));
+                        // The task executor keeps a failure failed_when overrode aside.
+                        if let Some(e) = result.remove("exception") {
+                            result.insert("failed_when_suppressed_exception".into(), e);
+                        }
                     }
                 }
                 Err(e) => {
@@ -1466,6 +1407,12 @@ fn run_once_item(
                     result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
                     ir.chain = Some(e);
                 }
+            }
+            // A result failed_when failed gets its summary too, when the result is made.
+            if result.get("failed").and_then(Value::as_bool) == Some(true) {
+                result
+                    .entry("exception")
+                    .or_insert(json!("(traceback unavailable)"));
             }
         }
         if let Some(conds) = &until {
@@ -2603,9 +2550,11 @@ fn group_by(runner: &mut Runner, host: &str, args: &Map<String, Value>) -> Map<S
     };
     let parent_refs: Vec<&str> = parents.iter().map(String::as_str).collect();
     match runner.inventory.add_host_to_group(host, &key, &parent_refs) {
-        Ok(_) => {
+        Ok(changed) => {
             runner.refresh_inventory_vars();
-            let mut r = modules::ok(true);
+            // The strategy's add_dynamic_host sets `changed`: only a new host, new or changed
+            // variables or a new group membership count.
+            let mut r = modules::ok(changed);
             r.insert("add_group".into(), json!(key));
             r.insert("parent_groups".into(), json!(parents));
             r
@@ -2622,17 +2571,21 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
         None => {}
         Some(Value::Object(raw)) => combined.extend(raw.clone()),
         Some(other) => {
+            // Text written in the playbook reaches the action as a tagged string.
             let class = match other {
-                Value::String(_) => "str",
+                Value::String(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedStr",
                 Value::Array(_) => "list",
                 Value::Bool(_) => "bool",
                 Value::Number(n) if n.is_f64() => "float",
                 Value::Number(_) => "int",
                 _ => "NoneType",
             };
-            return modules::action_fail(&format!(
+            // Raised as AnsibleActionFail: the result carries the (absent) traceback.
+            let mut r = modules::action_fail(&format!(
                 "Invalid raw parameters passed, requires a dictionary/mapping got a  <class '{class}'>"
             ));
+            r.insert("exception".into(), json!("(traceback unavailable)"));
+            return r;
         }
     }
     combined.extend(
@@ -2641,24 +2594,24 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
             .map(|(k, v)| (k.clone(), v.clone())),
     );
     let args = &combined;
+    // The action's own order: `name`, then `hostname`, then `host`.
     let Some(raw) = args
         .get("name")
-        .or_else(|| args.get("host"))
         .or_else(|| args.get("hostname"))
+        .or_else(|| args.get("host"))
         .map(text_of)
     else {
-        return modules::action_fail("name or hostname arg needs to be provided");
+        return modules::action_fail("name, host or hostname needs to be provided");
     };
-    let (name, port) = match raw.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
-            (h.to_string(), p.parse::<i64>().ok())
-        }
-        _ => (raw.clone(), None),
+    // `host:port` (parse_address without ranges); a name it cannot parse is used as it is.
+    let (name, port) = match crate::inventory::address::parse_address(&raw, false) {
+        Ok((host, port)) => (host, port),
+        Err(_) => (raw.clone(), None),
     };
     let groups: Vec<String> = match args
-        .get("groups")
+        .get("groupname")
+        .or_else(|| args.get("groups"))
         .or_else(|| args.get("group"))
-        .or_else(|| args.get("groupname"))
     {
         Some(Value::Array(a)) => a.iter().map(text_of).collect(),
         Some(Value::String(s)) => s
@@ -2671,21 +2624,21 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
     };
     let mut host_vars = Map::new();
     for (k, v) in args {
-        if !matches!(
-            k.as_str(),
-            "name" | "host" | "hostname" | "groups" | "group" | "groupname"
-        ) {
+        if !matches!(k.as_str(), "name" | "hostname" | "groups" | "groupname") {
             host_vars.insert(k.clone(), v.clone());
         }
     }
     if let Some(p) = port {
-        host_vars.insert("ansible_port".into(), json!(p));
+        // The action sets the old name; it wins over a port given as an argument.
+        host_vars.insert("ansible_ssh_port".into(), json!(p));
     }
     let group_refs: Vec<&str> = groups.iter().map(String::as_str).collect();
     match runner.inventory.add_host(&name, &group_refs, &host_vars) {
-        Ok(_) => {
+        Ok(changed) => {
             runner.refresh_inventory_vars();
-            let mut r = modules::ok(true);
+            // The strategy's add_dynamic_host sets `changed`: only a new host, new or changed
+            // variables or a new group membership count.
+            let mut r = modules::ok(changed);
             r.insert(
                 "add_host".into(),
                 json!({"groups": groups, "host_name": name, "host_vars": host_vars}),

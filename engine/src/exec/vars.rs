@@ -205,6 +205,33 @@ impl HostVarSource {
     }
 
     /// Adds a layer on top (loop variables, a registered result within a loop, ...).
+    /// Adds, below everything, the connection variables ansible-core's executor puts into a
+    /// task's variables when the host does not set them (`PlayContext.update_vars`):
+    /// `ansible_host`/`ansible_ssh_host` (the remote address, the inventory name unless set),
+    /// and the play context's defaults for a connection fleetsim simulates.
+    pub fn with_connection_defaults(&self) -> HostVarSource {
+        let mut m = Vars::new();
+        let addr = self
+            .get("ansible_host")
+            .unwrap_or_else(|| Value::String(self.host.clone()));
+        m.insert("ansible_ssh_host".into(), addr.clone());
+        m.insert("ansible_host".into(), addr);
+        m.insert("ansible_timeout".into(), Value::from(10));
+        m.insert("ansible_pipelining".into(), Value::Bool(false));
+        m.insert(
+            "ansible_module_compression".into(),
+            Value::String("ZIP_DEFLATED".into()),
+        );
+        m.insert(
+            "ansible_shell_executable".into(),
+            Value::String("/bin/sh".into()),
+        );
+        let mut v = self.clone();
+        v.layers.insert(0, Layer::Fixed(Arc::new(m)));
+        v.item_at += 1;
+        v
+    }
+
     pub fn with_layer(&self, layer: Arc<Vars>) -> HostVarSource {
         let mut v = self.clone();
         v.layers.insert(v.item_at, Layer::Fixed(layer));

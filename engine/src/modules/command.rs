@@ -49,6 +49,63 @@ fn sh_quote(w: &str) -> String {
 }
 
 /// Where a host has its shells: `/bin`, `/usr/bin`, or a bare name found on PATH.
+/// Python's `os.path.expandvars`: `$NAME` and `${NAME}` replaced by the variable's value
+/// when it is set, left as written when not.
+fn expand_vars(word: &str, env: &indexmap::IndexMap<String, String>) -> String {
+    if !word.contains('$') {
+        return word.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = word;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, len) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(j) => (&braced[..j], j + 2),
+                None => ("", 0),
+            }
+        } else {
+            let n = after
+                .char_indices()
+                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+                .map(|(j, _)| j)
+                .unwrap_or(after.len());
+            (&after[..n], n)
+        };
+        match env.get(name).filter(|_| len > 0 && !name.is_empty()) {
+            Some(v) => {
+                out.push_str(v);
+                rest = &after[len..];
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Python's `os.path.expanduser` for `~` and `~/...` (from `HOME`); `~user` is left as it is.
+fn expand_user(word: &str, env: &indexmap::IndexMap<String, String>) -> String {
+    match (word.strip_prefix('~'), env.get("HOME")) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            let home = home.trim_end_matches('/');
+            let home = if home.is_empty() { "/" } else { home };
+            if rest.is_empty() {
+                home.to_string()
+            } else if home == "/" {
+                rest.to_string()
+            } else {
+                format!("{home}{rest}")
+            }
+        }
+        _ => word.to_string(),
+    }
+}
+
 fn is_shell_path(exe: &str) -> bool {
     match exe.rsplit_once('/') {
         None => true,
@@ -87,6 +144,8 @@ impl Module for Command {
             Ok(a) => a,
             Err(r) => return r,
         };
+        // The command module's words, kept to expand `$VAR` and `~` in them before running.
+        let mut argv_words: Option<Vec<String>> = None;
         let (script, cmd_value) = if self.shell {
             let Some(cmd) = arg_str(args, "_raw_params").or_else(|| arg_str(args, "cmd")) else {
                 return super::fail("no command given");
@@ -94,6 +153,7 @@ impl Module for Command {
             (cmd.clone(), json!(cmd))
         } else if let Some(Value::Array(argv)) = args.get("argv") {
             let words: Vec<String> = argv.iter().map(crate::playbook::scalar_text).collect();
+            argv_words = Some(words.clone());
             (
                 words
                     .iter()
@@ -110,6 +170,7 @@ impl Module for Command {
                 Ok(w) => w,
                 Err(e) => return super::fail(&e),
             };
+            argv_words = Some(words.clone());
             (
                 words
                     .iter()
@@ -222,6 +283,9 @@ impl Module for Command {
             r.insert("skipped".into(), json!(true));
             return r;
         }
+        let expand_words = argv_words
+            .as_deref()
+            .filter(|_| super::arg_bool(args, "expand_argument_vars", true).unwrap_or(true));
         let stdin = stdin.map(|s| {
             let mut bytes = s.into_bytes();
             if add_newline {
@@ -234,7 +298,15 @@ impl Module for Command {
             start: now,
             end,
             skew,
-        } = match run_script(ctx, &script, shell_name, bash, chdir.as_deref(), stdin) {
+        } = match run_script(
+            ctx,
+            &script,
+            expand_words,
+            shell_name,
+            bash,
+            chdir.as_deref(),
+            stdin,
+        ) {
             Ok(run) => run,
             Err(r) => return r,
         };
@@ -278,9 +350,14 @@ pub(super) struct ShellRun {
 /// in-process shell, with the task's environment, the fleet's `curl`/`systemctl` and the
 /// OS's package and account commands, in `chdir`, fed `stdin`; advances the clock by what
 /// it took. Shared by `command`/`shell` and `raw`.
+///
+/// `expand_words`: the command's argv when `expand_argument_vars` applies (run_command's
+/// expand_user_and_vars): each word through os.path.expandvars and expanduser in the
+/// module's environment, quoted again, becomes the command line.
 pub(super) fn run_script(
     ctx: &mut ModuleCtx<'_>,
     script: &str,
+    expand_words: Option<&[String]>,
     shell_name: String,
     bash: bool,
     chdir: Option<&str>,
@@ -308,6 +385,14 @@ pub(super) fn run_script(
     // The task's `environment:` on top of the host's (Ansible prefixes the module's
     // command line with it, and the command inherits the module's environment).
     sc.env.extend(environment);
+    let expanded = expand_words.map(|words| {
+        words
+            .iter()
+            .map(|w| sh_quote(&expand_user(&expand_vars(w, &sc.env), &sc.env)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let script = expanded.as_deref().unwrap_or(script);
     // `curl` and `systemctl` reach the fleet's services, when the run has a fleet.
     if let Some(f) = fleet {
         sc.external = Some(Box::new(FleetCommands::new(SharedFleet(f))));
@@ -391,5 +476,22 @@ mod tests {
         assert_eq!(sh_quote("a b"), "'a b'");
         assert_eq!(sh_quote("|"), "'|'");
         assert_eq!(sh_quote("plain/path.txt"), "plain/path.txt");
+    }
+
+    #[test]
+    fn words_expand_as_python_expandvars_and_expanduser() {
+        let env: indexmap::IndexMap<String, String> = [("HOME", "/root"), ("V", "x y")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(expand_vars("$V", &env), "x y");
+        assert_eq!(expand_vars("a${V}b", &env), "ax yb");
+        assert_eq!(expand_vars("$UNSET/$V", &env), "$UNSET/x y");
+        assert_eq!(expand_vars("${V", &env), "${V");
+        assert_eq!(expand_vars("cost $5", &env), "cost $5");
+        assert_eq!(expand_user("~/f", &env), "/root/f");
+        assert_eq!(expand_user("~", &env), "/root");
+        assert_eq!(expand_user("~bob/f", &env), "~bob/f");
+        assert_eq!(expand_user("a~", &env), "a~");
     }
 }

@@ -50,7 +50,7 @@ impl Module for Raw {
                 return r;
             }
         };
-        let ShellRun { out, .. } = match run_script(ctx, &script, shell_name, bash, None, None) {
+        let ShellRun { out, .. } = match run_script(ctx, &script, None, shell_name, bash, None, None) {
             Ok(run) => run,
             Err(r) => return r,
         };

@@ -195,7 +195,9 @@ pub fn dump_result(result: &Map<String, Value>, verbosity: u8) -> String {
         .and_then(Value::as_bool)
         .unwrap_or(false)
         || verbosity > 2;
-    let clean = strip_internal(result);
+    let mut clean = strip_internal(result);
+    // `_dump_results` drops the error summary: the callback shows errors on their own.
+    clean.remove("exception");
     pyjson::dumps(
         &Value::Object(clean),
         if indent { Some(4) } else { None },

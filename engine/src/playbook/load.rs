@@ -162,6 +162,9 @@ const INHERITED_KEYWORDS: &[&str] = &[
 /// What a block, import or role passes down to the tasks it holds.
 #[derive(Clone, Default)]
 struct Inherit {
+    /// `notify` of the nearest block or import that sets it: a task without its own
+    /// takes it (Task._get_parent_attribute; notify does not extend).
+    notify: Option<Vec<String>>,
     when: Vec<Cond>,
     tags: Vec<String>,
     vars: Map<String, Value>,
@@ -189,9 +192,13 @@ pub struct Loader {
     /// added once (Ansible deduplicates them per play).
     roles_in_play: std::collections::BTreeSet<String>,
     /// The `roles:` entries and dependencies of the play being loaded, by role identity.
-    roles_used: std::collections::BTreeSet<String>,
+    roles_used: BTreeMap<String, Arc<RoleRef>>,
+    /// The role `load_role` loaded last (set when it returns).
+    last_role: Option<Arc<RoleRef>>,
     role_defaults: Map<String, Value>,
     role_vars: Map<String, Value>,
+    /// While a role's meta dependencies load: the roles loaded directly at each level.
+    loading_dependencies: Vec<Vec<Arc<RoleRef>>>,
     /// The files whose static imports are being expanded, outermost first: a file imported
     /// again while it is still being expanded is a cycle that would never end.
     importing: Vec<PathBuf>,
@@ -204,9 +211,11 @@ impl Loader {
             sources: BTreeMap::new(),
             role_handlers: Vec::new(),
             roles_in_play: std::collections::BTreeSet::new(),
-            roles_used: std::collections::BTreeSet::new(),
+            roles_used: BTreeMap::new(),
+            last_role: None,
             role_defaults: Map::new(),
             role_vars: Map::new(),
+            loading_dependencies: Vec::new(),
             importing: Vec::new(),
         }
     }
@@ -455,6 +464,7 @@ impl Loader {
         };
         let mut inh = inherit.clone();
         let mut params = Map::new();
+        let mut keyword_vars = Map::new();
         // What makes two uses of a role the same role (ansible-core's `Role._get_hash_dict`):
         // its params, vars, `when` and `tags`, not other keywords.
         let mut identity = Map::new();
@@ -473,7 +483,7 @@ impl Loader {
                     }
                     "vars" => {
                         identity.insert(key.clone(), v.to_value());
-                        params.extend(vars_map(path, v)?);
+                        keyword_vars.extend(vars_map(path, v)?);
                     }
                     "environment" => inh.environment.extend(env_entries(path, v)),
                     "module_defaults" => inh.module_defaults.extend(module_defaults(path, v)?),
@@ -498,19 +508,53 @@ impl Loader {
                 real.display(),
                 serde_json::to_string(&identity).unwrap_or_default()
             );
-            if !self.roles_used.insert(key) {
-                return Ok(Vec::new());
+            if let Some(seen) = self.roles_used.get(&key).cloned() {
+                if !self.allows_duplicates(&real)? {
+                    // Its tasks do not run again, but it is still a dependency whose vars
+                    // and defaults the role that lists it gets.
+                    if let Some(siblings) = self.loading_dependencies.last_mut() {
+                        siblings.push(seen);
+                    }
+                    return Ok(Vec::new());
+                }
             }
+            let blocks = self.load_role(
+                dir,
+                &name,
+                "main",
+                params,
+                keyword_vars,
+                inh,
+                Self::origin(path, node),
+                true,
+            )?;
+            if let Some(role) = self.last_role.clone() {
+                self.roles_used.entry(key).or_insert(role);
+            }
+            return Ok(blocks);
         }
         self.load_role(
             dir,
             &name,
             "main",
             params,
+            keyword_vars,
             inh,
             Self::origin(path, node),
             true,
         )
+    }
+
+    /// The role's `allow_duplicates` (meta/main.yml): it then runs again wherever it is used.
+    fn allows_duplicates(&mut self, role_dir: &Path) -> Result<bool, LoadError> {
+        let Some(meta) = find_yaml(&role_dir.join("meta"), "main") else {
+            return Ok(false);
+        };
+        let node = self.read_yaml(&meta)?;
+        Ok(node
+            .get("allow_duplicates")
+            .and_then(|n| crate::modules::to_bool(&n.to_value()))
+            .unwrap_or(false))
     }
 
     /// Finds a role's folder as Ansible does: `roles/NAME` beside the playbook, then in the
@@ -538,6 +582,7 @@ impl Loader {
         name: &str,
         tasks_from: &str,
         params: Map<String, Value>,
+        keyword_vars: Map<String, Value>,
         mut inh: Inherit,
         at: Origin,
         with_handlers: bool,
@@ -556,36 +601,53 @@ impl Loader {
         let vars = self.vars_file_in(&role_dir.join("vars"))?;
         self.role_defaults.extend(defaults.clone());
         self.role_vars.extend(vars.clone());
-        let role = Arc::new(RoleRef {
-            name: name.to_string(),
-            path: role_dir.clone(),
+        let role = Arc::new(RoleRef::new(
+            name,
+            role_dir.clone(),
             defaults,
             vars,
             params,
-        });
+            keyword_vars,
+            inh.role.clone(),
+        ));
+        if let Some(siblings) = self.loading_dependencies.last_mut() {
+            siblings.push(role.clone());
+        }
         let mut blocks = Vec::new();
         let first_in_play = self.roles_in_play.insert(name.to_string());
         // Dependencies in meta/main.yml run first (a dependency already used in the play
         // with the same identity is skipped by `role_entry`).
         let meta = find_yaml(&role_dir.join("meta"), "main");
+        // The dependencies' dep chain ends with this role.
+        let dep_inh = Inherit {
+            role: Some(role.clone()),
+            ..inh.clone()
+        };
+        self.loading_dependencies.push(Vec::new());
         if let Some(meta) = meta {
             let node = self.read_yaml(&meta)?;
             if let Some(deps) = node.get("dependencies") {
                 for d in deps.items().unwrap_or(&[]) {
-                    blocks.extend(self.role_entry(&meta, &role_dir, d, &inh)?);
+                    let loaded = self.role_entry(&meta, &role_dir, d, &dep_inh);
+                    match loaded {
+                        Ok(b) => blocks.extend(b),
+                        Err(e) => {
+                            self.loading_dependencies.pop();
+                            return Err(e);
+                        }
+                    }
                 }
             }
         }
-        inh.role = Some(role.clone());
-        if let Some(tasks_file) = find_yaml(&role_dir.join("tasks"), tasks_from) {
-            let node = self.read_yaml(&tasks_file)?;
-            blocks.extend(self.blocks(&tasks_file, Some(&node), &inh)?);
-        } else if tasks_from != "main" {
-            return Err(missing_file(
-                &role_dir.join("tasks").join(format!("{tasks_from}.yml")),
-                &std::io::Error::from(std::io::ErrorKind::NotFound),
-            ));
-        }
+        let _ = role
+            .dependencies
+            .set(self.loading_dependencies.pop().unwrap_or_default());
+        // Roles its tasks import are not its dependencies.
+        self.loading_dependencies.push(Vec::new());
+        let tasks = self.role_tasks(&role_dir, tasks_from, &role, &mut inh);
+        self.loading_dependencies.pop();
+        blocks.extend(tasks?);
+        self.last_role = Some(role.clone());
         if with_handlers && first_in_play {
             if let Some(h) = find_yaml(&role_dir.join("handlers"), "main") {
                 let node = self.read_yaml(&h)?;
@@ -598,6 +660,28 @@ impl Loader {
             }
         }
         Ok(blocks)
+    }
+
+    /// A role's task file (`tasks/main.yml` or `tasks_from`), its tasks belonging to `role`.
+    fn role_tasks(
+        &mut self,
+        role_dir: &Path,
+        tasks_from: &str,
+        role: &Arc<RoleRef>,
+        inh: &mut Inherit,
+    ) -> Result<Vec<Arc<Block>>, LoadError> {
+        inh.role = Some(role.clone());
+        if let Some(tasks_file) = find_yaml(&role_dir.join("tasks"), tasks_from) {
+            let node = self.read_yaml(&tasks_file)?;
+            self.blocks(&tasks_file, Some(&node), inh)
+        } else if tasks_from != "main" {
+            Err(missing_file(
+                &role_dir.join("tasks").join(format!("{tasks_from}.yml")),
+                &std::io::Error::from(std::io::ErrorKind::NotFound),
+            ))
+        } else {
+            Ok(Vec::new())
+        }
     }
 
     /// Loads a role for `include_role` at run time; its handlers join no play (Ansible adds
@@ -620,13 +704,15 @@ impl Loader {
                 exit_code: 1,
             });
         }
+        // The including role (if any) heads the included role's dep chain.
         let inh = Inherit {
             include_depth: include.include_depth + 1,
+            role: include.role.clone(),
             ..Inherit::default()
         };
         let inh = apply_block(include, apply, inh)?;
         let at = Origin::new(dir, 0, 0);
-        self.load_role(dir, name, tasks_from, params, inh, at, false)
+        self.load_role(dir, name, tasks_from, params, Map::new(), inh, at, false)
     }
 
     /// ansible-core's message for a role it cannot find, with the folders it searched.
@@ -800,6 +886,7 @@ impl Loader {
                     &dir,
                     &name,
                     &tasks_from,
+                    Map::new(),
                     Map::new(),
                     inh,
                     task.origin.clone(),
@@ -1083,7 +1170,10 @@ impl Loader {
             failed_when: node.get("failed_when").map(|n| conds(path, n)),
             changed_when: node.get("changed_when").map(|n| conds(path, n)),
             until: node.get("until").map(|n| conds(path, n)),
-            notify: string_list(node.get("notify")),
+            notify: match node.get("notify") {
+                Some(n) => string_list(Some(n)),
+                None => inherit.notify.clone().unwrap_or_default(),
+            },
             listen: string_list(node.get("listen")),
             role: inherit.role.clone(),
             file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -1101,6 +1191,9 @@ fn apply_inherited(path: &Path, node: &Node, inh: &mut Inherit) -> Result<(), Lo
     inh.tags.extend(string_list(node.get("tags")));
     if let Some(v) = node.get("vars") {
         inh.vars.extend(vars_map(path, v)?);
+    }
+    if let Some(n) = node.get("notify") {
+        inh.notify = Some(string_list(Some(n)));
     }
     for k in INHERITED_KEYWORDS {
         if let Some(v) = node.get(k) {

@@ -109,8 +109,120 @@ pub struct RoleRef {
     pub path: PathBuf,
     pub defaults: Map<String, Value>,
     pub vars: Map<String, Value>,
-    /// Parameters given where the role was used (`- role: x` with vars, or include_role vars).
+    /// Parameters given where the role was used (`- role: x` with `x_var: 1`, or
+    /// include_role's params).
     pub params: Map<String, Value>,
+    /// The `vars:` keyword where the role was used (`- role: x` with `vars:`): at the level
+    /// of the role's vars, not of its params.
+    pub keyword_vars: Map<String, Value>,
+    /// The role whose meta dependency (or whose tasks' `import_role`) brought this one in:
+    /// ansible-core's dep chain, whose vars the role inherits.
+    pub parent: Option<Arc<RoleRef>>,
+    /// The direct meta dependencies, set once they are loaded: their vars and defaults are
+    /// exported to this role.
+    pub dependencies: std::sync::OnceLock<Vec<Arc<RoleRef>>>,
+    /// The three layers a task of this role sees (defaults, vars, params), computed once.
+    layers: std::sync::OnceLock<RoleLayers>,
+}
+
+/// The variables a role gives its tasks, as ansible-core's `Role.get_default_vars`,
+/// `get_vars(include_params=False)` and `get_role_params` compute them with the task's dep
+/// chain.
+#[derive(Debug, Clone)]
+pub struct RoleLayers {
+    pub defaults: Arc<Map<String, Value>>,
+    pub vars: Arc<Map<String, Value>>,
+    pub params: Arc<Map<String, Value>>,
+}
+
+impl RoleRef {
+    pub fn new(
+        name: &str,
+        path: PathBuf,
+        defaults: Map<String, Value>,
+        vars: Map<String, Value>,
+        params: Map<String, Value>,
+        keyword_vars: Map<String, Value>,
+        parent: Option<Arc<RoleRef>>,
+    ) -> RoleRef {
+        RoleRef {
+            name: name.to_string(),
+            path,
+            defaults,
+            vars,
+            params,
+            keyword_vars,
+            parent,
+            dependencies: std::sync::OnceLock::new(),
+            layers: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The dep chain, outermost role first, this role last (ansible-core's `Role.compile`
+    /// gives a role's own blocks `dep_chain + [self]`).
+    fn chain(&self) -> Vec<&RoleRef> {
+        let mut chain = vec![self];
+        let mut at = self.parent.as_deref();
+        while let Some(r) = at {
+            chain.push(r);
+            at = r.parent.as_deref();
+        }
+        chain.reverse();
+        chain
+    }
+
+    fn deps(&self) -> &[Arc<RoleRef>] {
+        self.dependencies.get().map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// `get_default_vars()` without a chain: the dependencies' defaults, then its own.
+    fn exported_defaults(&self, out: &mut Map<String, Value>) {
+        for d in self.deps() {
+            d.exported_defaults(out);
+        }
+        out.extend(self.defaults.clone());
+    }
+
+    /// `get_vars(only_exports=True)` without a chain: the dependencies' vars, then its own.
+    fn exported_vars(&self, out: &mut Map<String, Value>) {
+        for d in self.deps() {
+            d.exported_vars(out);
+        }
+        out.extend(self.vars.clone());
+    }
+
+    pub fn layers(&self) -> &RoleLayers {
+        self.layers.get_or_init(|| {
+            let chain = self.chain();
+            let mut defaults = Map::new();
+            for d in self.deps() {
+                d.exported_defaults(&mut defaults);
+            }
+            for r in &chain[..chain.len() - 1] {
+                defaults.extend(r.defaults.clone());
+            }
+            defaults.extend(self.defaults.clone());
+            let mut vars = Map::new();
+            for r in &chain {
+                vars.extend(r.keyword_vars.clone());
+                vars.extend(r.vars.clone());
+            }
+            for d in self.deps() {
+                d.exported_vars(&mut vars);
+            }
+            vars.extend(self.vars.clone());
+            vars.extend(self.keyword_vars.clone());
+            let mut params = Map::new();
+            for r in &chain {
+                params.extend(r.params.clone());
+            }
+            RoleLayers {
+                defaults: Arc::new(defaults),
+                vars: Arc::new(vars),
+                params: Arc::new(params),
+            }
+        })
+    }
 }
 
 /// One task, with the keywords it inherits from its blocks and imports already applied.

@@ -97,90 +97,87 @@ fn kw<'a>(kwargs: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
     kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
+/// ansible-core's `sequence` lookup for one term: the shortcut form
+/// `[start-]end[/stride][:format]` or `key=value` options, each option checked as the
+/// plugin's config does (an integer, "has an invalid value" otherwise).
 fn sequence(term: &str, kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
-    let mut start = 1i64;
-    let mut end: Option<i64> = None;
-    let mut count: Option<i64> = None;
-    let mut stride = 1i64;
-    let mut format = "%d".to_string();
-    let parse_num = |s: &str| -> Result<i64, Error> {
-        let s = s.trim();
-        let r = if let Some(h) = s.strip_prefix("0x") {
-            i64::from_str_radix(h, 16)
-        } else if let Some(o) = s.strip_prefix("0o") {
-            i64::from_str_radix(o, 8)
-        } else {
-            s.parse()
-        };
-        r.map_err(|_| lookup_err("sequence", format!("can't parse arg {s}")))
+    static SHORTCUT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let shortcut = SHORTCUT.get_or_init(|| {
+        regex::Regex::new(r"(?i)^((0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(/(0?x?[0-9a-f]+))?(:(.+))?$")
+            .expect("static regex")
+    });
+    let fail = |m: String| lookup_err("sequence", m);
+    let int = |k: &str, v: &str| -> Result<i64, Error> {
+        v.trim().replace('_', "").parse::<i64>().map_err(|_| {
+            fail(format!(
+                "Config '{k}' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': '{v}'"
+            ))
+        })
     };
-    let term = term.trim();
-    if !term.is_empty() && !term.contains('=') {
-        // shortcut form: [start-]end[/stride][:format]
-        let (rest, fmt) = match term.split_once(':') {
-            Some((r, f)) => (r, Some(f)),
-            None => (term, None),
-        };
-        let (rest, st) = match rest.split_once('/') {
-            Some((r, s)) => (r, Some(s)),
-            None => (rest, None),
-        };
-        match rest.split_once('-') {
-            Some((a, b)) if !a.is_empty() => {
-                start = parse_num(a)?;
-                end = Some(parse_num(b)?);
+    // Options given as keywords are the defaults of every term.
+    let mut opts: Vec<(String, String)> =
+        kwargs.iter().map(|(k, v)| (k.clone(), py_str(v))).collect();
+    let mut set = |k: &str, v: String| {
+        opts.retain(|(o, _)| o != k);
+        opts.push((k.to_string(), v));
+    };
+    if let Some(c) = shortcut.captures(term) {
+        for (k, g) in [("start", 2), ("end", 3), ("stride", 5), ("format", 7)] {
+            if let Some(m) = c.get(g) {
+                set(k, m.as_str().to_string());
             }
-            _ => end = Some(parse_num(rest)?),
-        }
-        if let Some(s) = st {
-            stride = parse_num(s)?;
-        }
-        if let Some(f) = fmt {
-            format = f.to_string();
         }
     } else {
-        for part in term.split_whitespace() {
-            let Some((k, v)) = part.split_once('=') else {
-                continue;
-            };
-            match k {
-                "start" => start = parse_num(v)?,
-                "end" => end = Some(parse_num(v)?),
-                "count" => count = Some(parse_num(v)?),
-                "stride" => stride = parse_num(v)?,
-                "format" => format = v.to_string(),
-                _ => {
-                    return Err(lookup_err(
-                        "sequence",
-                        format!("unrecognized arguments to with_sequence: {k}"),
-                    ))
-                }
+        let mut kv = crate::playbook::kv::parse_kv(term, false);
+        for f in ["start", "end", "stride", "count", "format"] {
+            if let Some(v) = kv.shift_remove(f) {
+                set(f, json_text(&v));
             }
         }
-    }
-    for (k, v) in kwargs {
-        match k.as_str() {
-            "start" => start = parse_num(&py_str(v))?,
-            "end" => end = Some(parse_num(&py_str(v))?),
-            "count" => count = Some(parse_num(&py_str(v))?),
-            "stride" => stride = parse_num(&py_str(v))?,
-            "format" => format = py_str(v),
-            _ => {}
+        if !kv.is_empty() {
+            let keys: Vec<String> = kv.keys().map(|k| format!("'{k}'")).collect();
+            return Err(fail(format!(
+                "unrecognized arguments to with_sequence: [{}]",
+                keys.join(", ")
+            )));
         }
     }
-    if let Some(c) = count {
-        end = Some(start + (c - 1) * stride);
+    let get = |k: &str| opts.iter().find(|(o, _)| o == k).map(|(_, v)| v.clone());
+    let opt_int = |k: &str| get(k).map(|v| int(k, &v)).transpose();
+    let start = opt_int("start")?.unwrap_or(1);
+    let mut end = opt_int("end")?;
+    let count = opt_int("count")?;
+    let stride = opt_int("stride")?.unwrap_or(1);
+    let format = get("format").unwrap_or_else(|| "%d".to_string());
+    match (count, end) {
+        (None, None) => return Err(fail("must specify count or end in with_sequence".into())),
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                "can't specify both count and end in with_sequence".into(),
+            ))
+        }
+        (Some(0), None) => return Ok(vec![]),
+        (Some(c), None) => end = Some(start + c * stride - 1),
+        _ => {}
     }
-    let end =
-        end.ok_or_else(|| lookup_err("sequence", "must specify count or end in with_sequence"))?;
+    let end = end.unwrap_or(0);
+    if stride > 0 && end < start {
+        return Err(fail("to count backwards make stride negative".into()));
+    }
+    if stride < 0 && end > start {
+        return Err(fail("to count forward don't make stride negative".into()));
+    }
     if stride == 0 {
         return Ok(vec![]);
+    }
+    if format.matches('%').count() != 1 {
+        return Err(fail(format!("bad formatting string: {format}")));
     }
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
         let s = super::pyformat::percent_format(&format, &Value::from(i))
-            .map_err(|e| lookup_err("sequence", e.detail().unwrap_or("bad format").to_string()))?;
+            .map_err(|_| fail(format!("problem formatting {i} with '{format}'")))?;
         out.push(Value::from(s));
         i += stride;
         if out.len() > 100_000 {
@@ -188,6 +185,14 @@ fn sequence(term: &str, kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error>
         }
     }
     Ok(out)
+}
+
+/// A kv option's text (parse_kv gives strings; anything else in its Python form).
+fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn password(term: &str, kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error> {
@@ -601,8 +606,18 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
         "vars" => {
             let (_, ctx) = super::current().ok_or_else(|| err("no render"))?;
             let mut out = Vec::new();
-            for t in flat_terms(terms)? {
-                let name = py_str(&t);
+            // Terms are not flattened: each one must be a name.
+            for t in terms {
+                if t.kind() != ValueKind::String {
+                    return Err(lookup_err(
+                        "vars",
+                        format!(
+                            "Variable name must be 'str' not '{}'.",
+                            super::pyrepr::py_type_name(t)
+                        ),
+                    ));
+                }
+                let name = py_str(t);
                 match ctx.resolve(&name) {
                     Some(v) => out.push(v),
                     None => match kw(kwargs, "default") {
@@ -718,7 +733,8 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
         }
         "sequence" => {
             let mut out = Vec::new();
-            if terms.is_empty() {
+            // With keywords only there is still one (empty) term to loop over.
+            if terms.is_empty() && !kwargs.is_empty() {
                 out.extend(sequence("", kwargs)?);
             }
             for t in flat_terms(terms)? {
@@ -761,6 +777,12 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
             Ok(acc.into_iter().map(Value::from).collect())
         }
         "together" => {
+            if terms.is_empty() {
+                return Err(lookup_err(
+                    "together",
+                    "with_together requires at least one element in each list",
+                ));
+            }
             let lists: Vec<Vec<Value>> = terms.iter().map(items).collect::<Result<_, _>>()?;
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
             Ok((0..n)
