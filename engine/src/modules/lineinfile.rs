@@ -450,8 +450,8 @@ fn parent(path: &str) -> String {
 mod tests {
     use super::*;
 
-    fn lines(text: &str) -> Vec<String> {
-        text.split_inclusive('\n').map(str::to_string).collect()
+    fn lines(text: &str) -> Vec<Cow<'_, str>> {
+        text.split_inclusive('\n').map(Cow::Borrowed).collect()
     }
 
     fn want<'a>(line: &'a str) -> Want<'a> {

@@ -50,10 +50,11 @@ impl Module for Raw {
                 return r;
             }
         };
-        let ShellRun { out, .. } = match run_script(ctx, &script, None, shell_name, bash, None, None) {
-            Ok(run) => run,
-            Err(r) => return r,
-        };
+        let ShellRun { out, .. } =
+            match run_script(ctx, &script, None, shell_name, bash, None, None) {
+                Ok(run) => run,
+                Err(r) => return r,
+            };
         let stdout = out.stdout_str();
         let stderr = out.stderr_str();
         let mut r = if out.rc == 0 {

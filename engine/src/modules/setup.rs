@@ -152,10 +152,13 @@ const REQUIRES: &[(&str, &[&str])] = &[
 fn collector_of(fact: &str) -> &'static str {
     match fact {
         "architecture" | "domain" | "fqdn" | "hostname" | "kernel" | "machine" | "nodename"
-        | "python_version" | "system" => "platform",
+        | "python_version" | "system" | "kernel_version" => "platform",
+        "apparmor" => "apparmor",
+        "selinux" | "selinux_python_present" => "selinux",
         "os_family" => "distribution",
         f if f.starts_with("distribution") => "distribution",
-        "memfree_mb" | "memtotal_mb" => "hardware",
+        "memfree_mb" | "memtotal_mb" | "uptime_seconds" => "hardware",
+        "effective_user_id" | "real_user_id" => "user",
         f if f.starts_with("processor") => "hardware",
         "all_ipv4_addresses" | "all_ipv6_addresses" | "default_ipv4" => "network",
         f if f.starts_with("virtualization_") => "virtual",
@@ -363,7 +366,18 @@ mod tests {
             now: 0.0,
             user: "root",
         });
-        for k in facts.keys() {
+        // The host adds its uptime and its OS's facts to these.
+        let host_facts = [
+            "uptime_seconds",
+            "os_family",
+            "pkg_mgr",
+            "service_mgr",
+            "apparmor",
+            "selinux",
+            "selinux_python_present",
+            "kernel_version",
+        ];
+        for k in facts.keys().map(String::as_str).chain(host_facts) {
             assert_ne!(collector_of(k), "unknown", "{k}");
         }
     }
