@@ -410,15 +410,7 @@ impl Object for JDict {
         match self.map.get(&k) {
             Some(raw) => Some(element(raw, &self.owner)),
             None => {
-                let shown = if key.as_str().is_some() {
-                    format!("'{k}'")
-                } else {
-                    k.clone()
-                };
-                record_miss(
-                    &k,
-                    format!("object of type 'dict' has no attribute {shown}"),
-                );
+                record_dict_miss(key, &k);
                 None
             }
         }
@@ -431,6 +423,16 @@ impl Object for JDict {
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
         Some(self.map.len())
     }
+}
+
+/// Notes a dict lookup that found nothing, in Jinja's words for the error it may become.
+fn record_dict_miss(key: &Value, k: &str) {
+    let shown = if key.as_str().is_some() {
+        format!("'{k}'")
+    } else {
+        k.to_string()
+    };
+    record_miss(k, format!("object of type 'dict' has no attribute {shown}"));
 }
 
 /// A dict of data converted once and shared by every reader (see [`super::freeze`]): its
@@ -450,15 +452,7 @@ impl Object for FrozenDict {
         };
         let found = self.0.get(&k).cloned();
         if found.is_none() {
-            let shown = if key.as_str().is_some() {
-                format!("'{k}'")
-            } else {
-                k.clone()
-            };
-            record_miss(
-                &k,
-                format!("object of type 'dict' has no attribute {shown}"),
-            );
+            record_dict_miss(key, &k);
         }
         found
     }
