@@ -114,9 +114,9 @@ fn zfill(s: &str, width: usize) -> String {
 
 const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 /// Refuse expansions beyond this many names rather than exhaust memory on a typo: real
-/// Ansible would try and run out of memory; a million hosts is ten times the largest
-/// inventory fleetsim is measured on.
-const MAX_EXPANSION: usize = 1_000_000;
+/// Ansible would try and run out of memory. No range can give more hosts than an inventory
+/// may hold, so the bound is the inventory's.
+const MAX_EXPANSION: usize = super::model::MAX_HOSTS;
 /// The same bound in bytes of names: a long line with several ranges multiplies its length
 /// by their product long before the count bound is reached.
 const MAX_EXPANSION_BYTES: usize = 64 << 20;
@@ -125,11 +125,18 @@ const MAX_EXPANSION_BYTES: usize = 64 << 20;
 pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut bytes = 0;
-    expand_into(line, &mut out, &mut bytes)?;
+    expand_into(line, line, &mut out, &mut bytes)?;
     Ok(out)
 }
 
-fn expand_into(line: &str, out: &mut Vec<String>, bytes: &mut usize) -> Result<(), String> {
+/// `whole` is the pattern as written, named in the bound's error; `line` is what is left of
+/// it to expand at this depth.
+fn expand_into(
+    whole: &str,
+    line: &str,
+    out: &mut Vec<String>,
+    bytes: &mut usize,
+) -> Result<(), String> {
     if line.is_empty() {
         return Ok(());
     }
@@ -219,14 +226,14 @@ fn expand_into(line: &str, out: &mut Vec<String>, bytes: &mut usize) -> Result<(
     for r in seq {
         let name = format!("{head}{}{tail}", fill(r));
         if name.contains('[') {
-            expand_into(&name, out, bytes)?;
+            expand_into(whole, &name, out, bytes)?;
         } else {
             *bytes += name.len();
             out.push(name);
         }
         if out.len() > MAX_EXPANSION || *bytes > MAX_EXPANSION_BYTES {
             return Err(format!(
-                "host range in '{line}' expands to more than {MAX_EXPANSION} hosts or {} MiB of \
+                "host range in '{whole}' expands to more than {MAX_EXPANSION} hosts or {} MiB of \
                  names (fleetsim's limit)",
                 MAX_EXPANSION_BYTES >> 20
             ));

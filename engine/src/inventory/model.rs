@@ -12,6 +12,12 @@ use std::collections::HashSet;
 /// Names Ansible treats as the local machine (`C.LOCALHOST`).
 pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
 
+/// The most hosts one inventory may hold. Real Ansible has no bound and would run the
+/// machine out of memory on a range typo (`h[0:99][0:99][0:99]`); each host costs fleetsim a
+/// few kilobytes, so two hundred thousand (twice the largest inventory fleetsim is measured
+/// on) keeps the worst case near half a gigabyte and a couple of seconds.
+pub const MAX_HOSTS: usize = 200_000;
+
 /// One inventory group (`ansible.inventory.group.Group`).
 #[derive(Debug, Clone)]
 pub struct Group {
@@ -151,6 +157,12 @@ impl InventoryData {
             }
         }
         if !self.hosts.contains_key(name) {
+            if self.hosts.len() >= MAX_HOSTS {
+                return Err(format!(
+                    "adding host {name} would take the inventory past {MAX_HOSTS} hosts \
+                     (fleetsim's limit)"
+                ));
+            }
             let mut h = Host {
                 name: name.to_string(),
                 vars: Map::with_capacity(4),
@@ -596,6 +608,22 @@ pub fn python_str_repr(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_inventory_stops_growing_at_its_bound() {
+        let mut d = InventoryData::new();
+        for i in 0..MAX_HOSTS {
+            d.add_host(&format!("h{i}"), None, None).unwrap();
+        }
+        // A host it already has is still fine; a new one is refused with fleetsim's limit.
+        d.add_host("h7", Some("ungrouped"), None).unwrap();
+        let err = d.add_host("one-more", None, None).unwrap_err();
+        assert_eq!(
+            err,
+            "adding host one-more would take the inventory past 200000 hosts (fleetsim's limit)"
+        );
+        assert_eq!(d.hosts.len(), MAX_HOSTS);
+    }
 
     #[test]
     fn depth_and_ungrouped() {
