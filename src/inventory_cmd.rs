@@ -18,7 +18,7 @@ const EXIT_UNEXPECTED: i32 = 250;
 const EXIT_PARSER: i32 = 4;
 
 /// Ansible's boolean parsing of environment settings.
-fn env_bool(name: &str, default: bool) -> bool {
+pub(crate) fn env_bool(name: &str, default: bool) -> bool {
     match std::env::var(name) {
         Ok(v) => matches!(
             v.trim().to_ascii_lowercase().as_str(),

@@ -223,6 +223,15 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
         Err(code) => return code,
     };
     let mut inventory = inventory;
+    // ansible-playbook's `get_host_list(inventory, subset)` (pattern 'all'): an inventory with
+    // no hosts leaves only the implicit localhost, which 'all' does not match.
+    if inventory.hosts().is_empty()
+        && crate::inventory_cmd::env_bool("ANSIBLE_LOCALHOST_WARNING", true)
+    {
+        eprintln!(
+            "[WARNING]: provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'"
+        );
+    }
     if let Err(e) = inventory.set_limit(a.opts.limit.as_deref()) {
         eprintln!("[ERROR]: {}", e.0);
         return exit::ERROR;

@@ -149,3 +149,38 @@ fn an_unknown_apply_keyword_stops_the_run_when_the_include_runs() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_timeout_that_is_not_an_int_points_at_the_keywords_value() {
+    let out = run(
+        "app1\n",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - name: a\n      debug: msg=hi\n      timeout: abc\n",
+    );
+    // ansible-core prints a task's error on stdout, inside the task's output.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    // The task, then both links of the cause chain at `abc` (line 6, column 16), as
+    // ansible-core 2.19 prints them.
+    assert_eq!(stdout.matches("site.yml:4:7\n").count(), 1, "{stdout}");
+    assert_eq!(stdout.matches("site.yml:6:16\n").count(), 2, "{stdout}");
+    assert!(
+        stdout.contains("\n<<< caused by >>>\n\nError processing keyword 'timeout'.\nOrigin: "),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_empty_inventory_warns_that_all_does_not_match_the_implicit_localhost() {
+    let out = run(
+        "",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("[WARNING]: provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'\n"), "{stderr}");
+    let with_hosts = run(
+        "app1\n",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+    );
+    assert!(!String::from_utf8_lossy(&with_hosts.stderr).contains("provided hosts list is empty"));
+}

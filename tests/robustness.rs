@@ -231,7 +231,9 @@ fn issue_14_a_host_line_whose_ranges_multiply_out_stops_at_a_bound() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{stderr}");
         assert!(
-            stderr.contains("expands to more than 200000 hosts or 64 MiB of names (fleetsim's limit)"),
+            stderr.contains(
+                "expands to more than 200000 hosts or 64 MiB of names (fleetsim's limit)"
+            ),
             "{stderr}"
         );
     }

@@ -1540,12 +1540,11 @@ fn task_timeout(
         return Ok(None);
     };
     let keyword = "Error processing keyword 'timeout'";
+    // Both links of the chain point at the keyword's value, as ansible-core's do.
+    let at = task.keyword_origin("timeout");
     let fail = |message: String| ChainError {
         message: format!("{keyword}: {message}"),
-        chain: vec![
-            (format!("{keyword}."), task.origin.clone()),
-            (message, task.origin.clone()),
-        ],
+        chain: vec![(format!("{keyword}."), at.clone()), (message, at.clone())],
     };
     let value = runner
         .templar
