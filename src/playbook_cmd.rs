@@ -205,8 +205,10 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
             }
         },
     };
-    // The sandbox is fleetsim's own folder: `localhost`'s files are read through it.
-    fleetsim_engine::project::allow(&sandbox);
+    // The controller's files are `localhost`'s in the sandbox; the other hosts' are not the
+    // controller's to read.
+    let _ = std::fs::create_dir_all(sandbox.join("hosts").join("localhost"));
+    fleetsim_engine::project::allow_sandboxes(&sandbox, 0);
     if !session.quiet {
         eprintln!(
             "fleetsim: seed {seed}, start time {} (replay with --seed {seed} --start-time {})",

@@ -862,3 +862,41 @@ fn issue_14_imports_and_extra_vars_files_outside_the_project_are_not_read() {
     assert!(run.stdout.contains("\"leaked\": \"real canary value\""));
     lab.assert_untouched();
 }
+
+/// The controller is `localhost`'s filesystem in the sandbox; the managed hosts' folders
+/// beside it are their disks, which the controller cannot read through a real path either.
+/// (An absolute path is the simulated controller's own, so only a relative path from the
+/// project reaches the real sandbox folder.)
+#[test]
+fn the_controller_reads_its_own_sandbox_not_the_other_hosts() {
+    let lab = Lab::new("ctlhosts");
+    let playbook = r#"
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - copy: {dest: /tmp/private.txt, content: "h1 private\n"}
+    - copy: {dest: /tmp/ctl.txt, content: "controller file\n"}
+      delegate_to: localhost
+    - debug: {msg: "{{ lookup('file', '../sandbox/hosts/h1/tmp/private.txt') }}"}
+      ignore_errors: true
+    - debug: {msg: "{{ lookup('file', '../sandbox/hosts/localhost/tmp/ctl.txt') }}"}
+    - debug: {msg: "{{ lookup('file', '/tmp/ctl.txt') }}"}
+"#;
+    let run = lab.run("h1\n", playbook, &[], &[]);
+    run.expect_code(0);
+    lab.assert_untouched();
+    assert!(
+        run.stdout.contains(
+            "Unable to access the file '../sandbox/hosts/h1/tmp/private.txt': File not found"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("h1 private"), "{}", run.stdout);
+    assert_eq!(
+        run.stdout.matches("\"msg\": \"controller file\"").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+}

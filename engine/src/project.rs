@@ -2,7 +2,8 @@
 //!
 //! Under Ansible the controller is the machine itself; under fleetsim it is the project: the
 //! folders of the playbooks and inventories, the roles and collections paths, every
-//! `--project-root DIR`, and the simulated controller's (`localhost`'s) sandbox. Every
+//! `--project-root DIR`, and the simulated controller's (`localhost`'s) sandbox (never the
+//! other hosts' sandboxes beside it: the controller cannot read a managed host's disk). Every
 //! controller-side read (playbooks, imports and includes, roles, `vars_files`,
 //! `include_vars`, `src:` of copy/template/script/assemble, file lookups, `-e @file`) asks
 //! [`readable`] first; a path that is missing or whose real location (after every symlink)
@@ -20,7 +21,14 @@ use std::sync::{Mutex, RwLock};
 #[derive(Debug, Clone, Default)]
 struct Roots {
     dirs: Vec<PathBuf>,
+    /// Sandbox areas (canonical) with how many folder levels lie between the area and a
+    /// sandbox (0: the area is one sandbox; 1: it holds a sandbox per case). Inside an area
+    /// only `SANDBOX/hosts/localhost` is readable, even when a project folder holds the area.
+    sandboxes: Vec<(PathBuf, usize)>,
 }
+
+/// The folder of the simulated controller's filesystem inside a sandbox.
+const CONTROLLER_DIR: [&str; 2] = ["hosts", "localhost"];
 
 static ROOTS: RwLock<Option<Roots>> = RwLock::new(None);
 
@@ -49,7 +57,10 @@ pub fn confine<P: AsRef<Path>>(dirs: &[P]) {
             }
         }
     }
-    *ROOTS.write().unwrap_or_else(|e| e.into_inner()) = Some(Roots { dirs: canon });
+    *ROOTS.write().unwrap_or_else(|e| e.into_inner()) = Some(Roots {
+        dirs: canon,
+        sandboxes: Vec::new(),
+    });
     REFUSED.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
 
@@ -77,6 +88,22 @@ pub fn allow<P: AsRef<Path>>(dir: P) {
     }
 }
 
+/// Adds a sandbox area to the current confinement: `area` is one sandbox (`depth` 0) or holds
+/// one sandbox per folder `depth` levels down (`fleetsim check`'s cases). Of each sandbox
+/// only the controller's filesystem (`hosts/localhost`) is readable. No effect when
+/// unconfined or when `area` does not exist.
+pub fn allow_sandboxes<P: AsRef<Path>>(area: P, depth: usize) {
+    let Ok(c) = std::fs::canonicalize(area.as_ref()) else {
+        return;
+    };
+    let mut roots = ROOTS.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(r) = roots.as_mut() {
+        if !r.sandboxes.iter().any(|(a, _)| *a == c) {
+            r.sandboxes.push((c, depth));
+        }
+    }
+}
+
 /// Where a read of `path` may go: the path itself when it exists and its real location (all
 /// symlinks followed) is inside the project; `None` when it does not exist or is outside
 /// (the latter remembered for [`take_refused`]). Every controller-side read goes through
@@ -86,7 +113,7 @@ pub fn readable(path: &Path) -> Option<PathBuf> {
     let Some(roots) = roots.as_ref() else {
         return path.exists().then(|| path.to_path_buf());
     };
-    match inside(&roots.dirs, path) {
+    match inside(roots, path) {
         Ok(p) => Some(p),
         Err(Refusal::Missing) => None,
         Err(Refusal::Outside) => {
@@ -108,9 +135,26 @@ enum Refusal {
 }
 
 /// The check behind [`readable`], for given canonical roots.
-fn inside(roots: &[PathBuf], path: &Path) -> Result<PathBuf, Refusal> {
+fn inside(roots: &Roots, path: &Path) -> Result<PathBuf, Refusal> {
     let real = std::fs::canonicalize(path).map_err(|_| Refusal::Missing)?;
-    if roots.iter().any(|d| real.starts_with(d)) {
+    // A sandbox area decides alone for what is in it: a project folder that happens to hold
+    // the sandbox does not open the other hosts' files.
+    for (area, depth) in &roots.sandboxes {
+        if let Ok(rest) = real.strip_prefix(area) {
+            let parts: Vec<_> = rest.components().map(|c| c.as_os_str()).collect();
+            let controller = parts.len() >= depth + CONTROLLER_DIR.len()
+                && parts[*depth..depth + CONTROLLER_DIR.len()]
+                    .iter()
+                    .zip(CONTROLLER_DIR)
+                    .all(|(p, want)| *p == want);
+            return if controller {
+                Ok(path.to_path_buf())
+            } else {
+                Err(Refusal::Outside)
+            };
+        }
+    }
+    if roots.dirs.iter().any(|d| real.starts_with(d)) {
         Ok(path.to_path_buf())
     } else {
         Err(Refusal::Outside)
@@ -180,7 +224,10 @@ mod tests {
         std::os::unix::fs::symlink("sub/a.yml", proj.join("in.yml")).unwrap();
         std::os::unix::fs::symlink("../outside/secret", proj.join("up")).unwrap();
 
-        let roots = [std::fs::canonicalize(&proj).unwrap()];
+        let roots = Roots {
+            dirs: vec![std::fs::canonicalize(&proj).unwrap()],
+            sandboxes: Vec::new(),
+        };
         let ok = |p: &str| inside(&roots, &proj.join(p));
         assert_eq!(ok("sub/a.yml"), Ok(proj.join("sub/a.yml")));
         assert_eq!(ok("in.yml"), Ok(proj.join("in.yml")));
@@ -192,5 +239,45 @@ mod tests {
             lexical_absolute(Path::new("/a/b/../../c/./d")),
             Path::new("/c/d")
         );
+    }
+
+    #[test]
+    fn of_a_sandbox_only_the_controllers_files_are_readable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let proj = tmp.path().join("proj");
+        // A sandbox inside the project (`--sandbox ./sb`), and an area of case sandboxes.
+        let sandbox = proj.join("sb");
+        let cases = tmp.path().join("cases");
+        for dir in [
+            sandbox.join("hosts/localhost/tmp"),
+            sandbox.join("hosts/web1/etc"),
+            cases.join("case-1/hosts/localhost/tmp"),
+            cases.join("case-1/hosts/web1/etc"),
+        ] {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("f"), "x\n").unwrap();
+        }
+        // A host that shares the controller's filesystem (`ansible_connection: local`).
+        std::os::unix::fs::symlink("localhost", sandbox.join("hosts/local1")).unwrap();
+        let canon = |p: &Path| std::fs::canonicalize(p).unwrap();
+        let roots = Roots {
+            dirs: vec![canon(&proj)],
+            sandboxes: vec![(canon(&sandbox), 0), (canon(&cases), 1)],
+        };
+        let at = |p: PathBuf| inside(&roots, &p).map(|_| ());
+        assert_eq!(at(sandbox.join("hosts/localhost/tmp/f")), Ok(()));
+        assert_eq!(at(sandbox.join("hosts/local1/tmp/f")), Ok(()));
+        assert_eq!(at(sandbox.join("hosts/web1/etc/f")), Err(Refusal::Outside));
+        assert_eq!(at(sandbox.join("hosts")), Err(Refusal::Outside));
+        assert_eq!(
+            at(sandbox.join("hosts/localhost/../web1/etc/f")),
+            Err(Refusal::Outside)
+        );
+        assert_eq!(at(cases.join("case-1/hosts/localhost/tmp/f")), Ok(()));
+        assert_eq!(
+            at(cases.join("case-1/hosts/web1/etc/f")),
+            Err(Refusal::Outside)
+        );
+        assert_eq!(at(cases.join("hosts/localhost")), Err(Refusal::Missing));
     }
 }

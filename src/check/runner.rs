@@ -81,7 +81,8 @@ pub fn real_runner(spec: &PlaybookSpec, scratch: &Path) -> Result<Box<dyn CaseRu
         &spec.inventory,
         &[fleet_dir],
     );
-    fleetsim_engine::project::allow(sandboxes.path());
+    // Each case's sandbox is a folder of this one; of each, only the controller's files.
+    fleetsim_engine::project::allow_sandboxes(sandboxes.path(), 1);
     let doomed = sandboxes.path().to_path_buf();
     // Only the first handler of a process is installed; `fleetsim check` sets no other.
     let _ = ctrlc::set_handler(move || {
