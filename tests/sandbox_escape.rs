@@ -900,3 +900,54 @@ fn the_controller_reads_its_own_sandbox_not_the_other_hosts() {
         run.stdout
     );
 }
+
+/// Inventory variables and inventory folders are controller reads too: a `group_vars/all`
+/// folder, a `host_vars` file or an inventory folder's entry that links out of the project
+/// is not followed (it reads as missing, with the hint), so nothing of the canary reaches a
+/// variable or a host name.
+#[test]
+fn inventory_links_out_of_the_project_are_not_followed() {
+    let lab = Lab::new("invlinks");
+    fs::create_dir_all(lab.play.join("group_vars")).unwrap();
+    fs::create_dir_all(lab.play.join("host_vars")).unwrap();
+    fs::create_dir_all(lab.play.join("invdir")).unwrap();
+    std::os::unix::fs::symlink(&lab.canary, lab.play.join("group_vars/all")).unwrap();
+    std::os::unix::fs::symlink(
+        lab.canary.join("vars.yml"),
+        lab.play.join("host_vars/h1.yml"),
+    )
+    .unwrap();
+    fs::write(lab.play.join("invdir/hosts"), "h1\n").unwrap();
+    std::os::unix::fs::symlink(lab.canary.join("secret"), lab.play.join("invdir/leak")).unwrap();
+    let playbook = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: {msg: \"{{ leaked | default('not read') }} {{ groups['all'] | join(',') }}\"}
+";
+    for inventory in ["inv", "invdir"] {
+        fs::write(lab.play.join("inv"), "h1\n").unwrap();
+        fs::write(lab.play.join("p.yml"), playbook).unwrap();
+        let sandbox = lab.sandbox.to_str().unwrap();
+        let run = fleetsim(
+            &lab.play,
+            &["playbook", "-i", inventory, "p.yml", "--sandbox", sandbox],
+            &[],
+        );
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains("\"msg\": \"not read h1\""),
+            "{}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("canary"), "{}", run.stdout);
+        for refused in ["group_vars/all", "host_vars/h1.yml"] {
+            let shown = format!(
+                "fleetsim: hint: '{}/{refused}' is outside the project",
+                lab.play.display()
+            );
+            assert!(run.stderr.contains(&shown), "{}", run.stderr);
+        }
+    }
+    lab.assert_untouched();
+}

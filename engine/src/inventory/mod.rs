@@ -402,7 +402,12 @@ impl Inventory {
                 {
                     continue;
                 }
-                let full = path.join(&name).to_string_lossy().into_owned();
+                let full = path.join(&name);
+                // An entry linking out of the project is not followed (issue 14).
+                if crate::project::readable(&full).is_none() {
+                    continue;
+                }
+                let full = full.to_string_lossy().into_owned();
                 if self.parse_source(&full, diags) {
                     parsed = true;
                 }

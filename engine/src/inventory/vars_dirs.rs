@@ -62,6 +62,11 @@ impl VarsDir {
                 continue;
             }
             let full = dir.join(&file);
+            // Outside the project (a link out of it) reads as missing, as every controller
+            // read does (issue 14).
+            if crate::project::readable(&full).is_none() {
+                return Vec::new();
+            }
             if full.is_dir() {
                 let mut found = Vec::new();
                 dir_files(&full, &mut found);
@@ -90,6 +95,9 @@ fn dir_files(path: &Path, found: &mut Vec<PathBuf>) {
         }
         let ext = python_splitext_ext(&n);
         let full = path.join(&n);
+        if crate::project::readable(&full).is_none() {
+            continue;
+        }
         if full.is_dir() && ext.is_empty() {
             dir_files(&full, found);
         } else if full.is_file() && (ext.is_empty() || EXTENSIONS.contains(&ext)) {
