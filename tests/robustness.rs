@@ -238,3 +238,41 @@ fn issue_14_a_host_line_whose_ranges_multiply_out_stops_at_a_bound() {
         );
     }
 }
+
+/// Fuel counts steps, not bytes: a few steps over a 100 MB string asked for gigabytes, and an
+/// allocation that fails aborts the process (exit 134). Each way of building text past the
+/// budget now fails its task and the run goes on. (Left out here, as they take half a minute
+/// each in a debug build, escaping 256 MB a character at a time: a list's `repr`, `set_fact`
+/// of a repeated list, `''.join(...)`; the same bound stops them.)
+#[test]
+fn issue_14_text_past_its_budget_fails_the_task_not_the_process() {
+    let tasks = [
+        "debug: msg=\"{% for i in range(3) %}{{ big }}{% endfor %}\"",
+        "copy: {content: \"{{ ([big] * 3) | join }}\", dest: /tmp/x}",
+        "copy: {content: \"{{ ([big] * 3) | to_json }}\", dest: /tmp/x}",
+    ];
+    let mut play = String::from(
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - set_fact: {big: \"{{ 'x' * 100000000 }}\"}\n",
+    );
+    for t in tasks {
+        play.push_str(&format!("    - {t}\n      ignore_errors: true\n"));
+    }
+    play.push_str("    - debug: msg=survived\n");
+    let out = run(&[("site.yml", &play)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let tail: String = stdout
+        .chars()
+        .rev()
+        .take(3000)
+        .collect::<String>()
+        .chars()
+        .rev()
+        .collect();
+    assert_eq!(out.status.code(), Some(0), "{tail}");
+    let failed = stdout
+        .lines()
+        .filter(|l| l.starts_with("fatal: [app1]") && l.contains("fleetsim: the template's result is larger than its budget of 256 MiB; fleetsim stops it rather than exhaust the machine's memory"))
+        .count();
+    assert_eq!(failed, tasks.len(), "{tail}");
+    assert!(stdout.contains("\"msg\": \"survived\""), "{tail}");
+}

@@ -91,19 +91,31 @@ pub fn number_to_json(v: &Value) -> J {
 
 /// A minijinja value as JSON; an undefined anywhere inside is an error, as in Ansible.
 pub fn to_json(v: &Value) -> Result<J, TemplateError> {
-    to_json_depth(v, 0)
+    to_json_depth(v, 0, &mut 0)
 }
 
-fn to_json_depth(v: &Value, depth: usize) -> Result<J, TemplateError> {
+/// `text` counts the bytes of strings copied so far: a lazy `[big] * 1000` is cheap as a
+/// template value and gigabytes as data (see [`super::MAX_TEXT_BYTES`]).
+fn to_json_depth(v: &Value, depth: usize, text: &mut usize) -> Result<J, TemplateError> {
     if depth > 512 {
         return Err(super::vars::recursion_error());
+    }
+    if *text > super::MAX_TEXT_BYTES {
+        return Err(super::too_large());
     }
     Ok(match v.kind() {
         ValueKind::Undefined => return Err(undefined_in_result()),
         ValueKind::None => J::Null,
         ValueKind::Bool => J::Bool(v.is_true()),
         ValueKind::Number => number_to_json(v),
-        ValueKind::String => J::String(v.as_str().unwrap_or_default().to_string()),
+        ValueKind::String => {
+            let text_of = v.as_str().unwrap_or_default();
+            *text += text_of.len();
+            if *text > super::MAX_TEXT_BYTES {
+                return Err(super::too_large());
+            }
+            J::String(text_of.to_string())
+        }
         ValueKind::Bytes => J::String(v.to_string()),
         ValueKind::Seq | ValueKind::Iterable => {
             if let Some(l) = v.downcast_object_ref::<JList>() {
@@ -115,14 +127,14 @@ fn to_json_depth(v: &Value, depth: usize) -> Result<J, TemplateError> {
                 let items = l.snapshot();
                 let mut out = Vec::with_capacity(items.len());
                 for item in items.iter() {
-                    out.push(to_json_depth(item, depth + 1)?);
+                    out.push(to_json_depth(item, depth + 1, text)?);
                 }
                 return Ok(J::Array(out));
             }
             let mut out = Vec::new();
             if let Ok(iter) = v.try_iter() {
                 for item in iter {
-                    out.push(to_json_depth(&item, depth + 1)?);
+                    out.push(to_json_depth(&item, depth + 1, text)?);
                 }
             }
             J::Array(out)
@@ -136,7 +148,7 @@ fn to_json_depth(v: &Value, depth: usize) -> Result<J, TemplateError> {
             if let Some(d) = v.downcast_object_ref::<MutDict>() {
                 let mut out = serde_json::Map::new();
                 for (k, item) in d.snapshot() {
-                    out.insert(key_string(&k), to_json_depth(&item, depth + 1)?);
+                    out.insert(key_string(&k), to_json_depth(&item, depth + 1, text)?);
                 }
                 return Ok(J::Object(out));
             }
@@ -144,7 +156,7 @@ fn to_json_depth(v: &Value, depth: usize) -> Result<J, TemplateError> {
             if let Ok(iter) = v.try_iter() {
                 for key in iter {
                     let item = v.get_item(&key).unwrap_or(Value::UNDEFINED);
-                    out.insert(key_string(&key), to_json_depth(&item, depth + 1)?);
+                    out.insert(key_string(&key), to_json_depth(&item, depth + 1, text)?);
                 }
             }
             J::Object(out)

@@ -249,6 +249,7 @@ fn string_method(
                 .first()
                 .ok_or_else(|| err("join() takes exactly one argument"))?;
             let mut parts = Vec::new();
+            let mut total = 0usize;
             for it in items.try_iter()? {
                 if it.kind() != ValueKind::String {
                     return Err(err(format!(
@@ -258,6 +259,10 @@ fn string_method(
                     )));
                 }
                 parts.push(py_str(&it));
+                total += parts.last().map_or(0, String::len) + s.len();
+                if total > crate::template::MAX_TEXT_BYTES {
+                    return Err(err(crate::template::too_large().message()));
+                }
             }
             Value::from(parts.join(s))
         }

@@ -119,10 +119,10 @@ fn render_strict(src: &str, root: Value) -> Result<String, minijinja::Error> {
         Err(_) => (None, false),
     };
     if let Some(t) = cached {
-        return t.render(root);
+        return render_bounded(&t, root);
     }
     if !room {
-        return STRICT.render_str(src, root);
+        return render_bounded(&STRICT.template_from_str(src)?, root);
     }
     // Compiled once to see that it compiles: a source that does not is not kept (its error
     // comes from compiling it, as without the cache).
@@ -133,7 +133,52 @@ fn render_strict(src: &str, root: Value) -> Result<String, minijinja::Error> {
         c.bytes += leaked.len();
         c.templates.insert(leaked, t.clone());
     }
-    t.render(root)
+    render_bounded(&t, root)
+}
+
+/// The most text one render, or one value turned into text or data, may produce. Fuel bounds
+/// the steps, not the bytes: `{% for i in range(100) %}{{ big }}{% endfor %}` over a 100 MB
+/// string is a few hundred steps and ten gigabytes, which would end the process (an
+/// allocation failure aborts) where it should fail the task.
+pub const MAX_TEXT_BYTES: usize = 256 << 20;
+
+/// The error of a render past [`MAX_TEXT_BYTES`].
+pub(crate) fn too_large() -> TemplateError {
+    TemplateError::new(
+        TemplateErrorKind::Runtime,
+        format!(
+            "fleetsim: the template's result is larger than its budget of {} MiB; fleetsim stops it rather than exhaust the machine's memory",
+            MAX_TEXT_BYTES >> 20
+        ),
+    )
+}
+
+/// A render's output, refused past [`MAX_TEXT_BYTES`].
+struct BoundedText(Vec<u8>);
+
+impl std::io::Write for BoundedText {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_TEXT_BYTES {
+            return Err(std::io::Error::other("template output over budget"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn render_bounded(
+    t: &minijinja::Template<'_, '_>,
+    root: Value,
+) -> Result<String, minijinja::Error> {
+    let mut out = BoundedText(Vec::new());
+    t.render_captured_to(root, &mut out)?;
+    // minijinja writes only whole `str`s, so the bytes are UTF-8.
+    Ok(String::from_utf8(out.0)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 thread_local! {
@@ -814,6 +859,9 @@ fn map_error(e: minijinja::Error, frame: &Frame, src: &str) -> TemplateError {
                         kind_to_python(ty)
                     ),
                 )
+            }
+            ErrorKind::WriteFailure => {
+                return too_large();
             }
             ErrorKind::OutOfFuel => (
                 TemplateErrorKind::Runtime,

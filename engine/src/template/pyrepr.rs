@@ -103,6 +103,11 @@ fn write_repr(v: &Value, out: &mut String, depth: usize) {
         out.push_str("...");
         return;
     }
+    // Past the text budget the render fails (its frame carries the error); stop writing.
+    if out.len() > super::MAX_TEXT_BYTES {
+        super::undefined::record_fatal(super::too_large());
+        return;
+    }
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => out.push_str("None"),
         ValueKind::Bool => out.push_str(if v.is_true() { "True" } else { "False" }),
@@ -120,6 +125,9 @@ fn write_repr(v: &Value, out: &mut String, depth: usize) {
             out.push('[');
             if let Ok(iter) = v.try_iter() {
                 for (i, item) in iter.enumerate() {
+                    if out.len() > super::MAX_TEXT_BYTES {
+                        break;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }
@@ -132,6 +140,9 @@ fn write_repr(v: &Value, out: &mut String, depth: usize) {
             out.push('{');
             if let Ok(iter) = v.try_iter() {
                 for (i, key) in iter.enumerate() {
+                    if out.len() > super::MAX_TEXT_BYTES {
+                        break;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }

@@ -385,13 +385,20 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let xs = items(&v)?;
         let sep = a.str(0, "d").unwrap_or_default();
         let attr = a.str(1, "attribute");
-        let parts: Vec<String> = xs
-            .iter()
-            .map(|x| match &attr {
+        let mut parts: Vec<String> = Vec::with_capacity(xs.len());
+        let mut total = 0usize;
+        for x in &xs {
+            let part = match &attr {
                 Some(p) => py_str(&get_path(x, p)),
                 None => py_str(x),
-            })
-            .collect();
+            };
+            // `[big] * 1000 | join` is cheap to ask for and gigabytes to build.
+            total += part.len() + sep.len();
+            if total > crate::template::MAX_TEXT_BYTES {
+                return Err(err(crate::template::too_large().message()));
+            }
+            parts.push(part);
+        }
         Ok(Value::from(parts.join(&sep)))
     });
     add(env, &["unique"], |a, v| {
