@@ -276,3 +276,24 @@ fn issue_14_text_past_its_budget_fails_the_task_not_the_process() {
     assert_eq!(failed, tasks.len(), "{tail}");
     assert!(stdout.contains("\"msg\": \"survived\""), "{tail}");
 }
+
+/// "A billion laughs": nine nested aliases of nine items. PyYAML shares aliased nodes, so
+/// Ansible loads this in no time; fleetsim copies them and took every byte of memory until
+/// the process aborted. Its aliases now have a bound, and the play is refused as a file
+/// Ansible could not parse would be.
+#[test]
+fn issue_14_a_billion_laughs_is_refused_at_the_alias_that_crosses_the_bound() {
+    let mut vars = String::from("    a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (prev, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
+        let items = vec![format!("*{prev}"); 9].join(", ");
+        vars.push_str(&format!("    {name}: &{name} [{items}]\n"));
+    }
+    let play = format!(
+        "- hosts: app1\n  gather_facts: false\n  vars:\n{vars}  tasks:\n    - debug: msg=hi\n"
+    );
+    let out = run(&[("site.yml", &play)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("[ERROR]: YAML parsing failed: The aliases of this file copy more than 1000000 nodes (fleetsim's limit: it copies an aliased node where PyYAML shares it)."), "{stderr}");
+    assert!(stderr.contains("site.yml:10:12\n"), "{stderr}");
+}

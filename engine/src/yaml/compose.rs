@@ -47,6 +47,7 @@ pub(super) fn compose_single(text: &str, path: &Path) -> Result<Node, YamlError>
         events: &recorder.events,
         pos: 0,
         anchors: BTreeMap::new(),
+        copied: 0,
         path,
         text,
     };
@@ -75,6 +76,54 @@ pub(super) fn compose_single(text: &str, path: &Path) -> Result<Node, YamlError>
         .unwrap_or_else(|| Node::null(Span { line: 1, col: 1 })))
 }
 
+/// Whether the aliases of `text` (any number of documents) stay within [`MAX_ALIAS_COPIES`],
+/// measured on the parser's events without building anything: for loaders that copy aliased
+/// nodes (yaml-rust2's `YamlLoader`, behind `from_yaml`). Syntax errors are the loader's to
+/// report; they pass here.
+pub fn check_alias_copies(text: &str) -> Result<(), String> {
+    let mut recorder = Recorder::default();
+    if Parser::new_from_str(text)
+        .load(&mut recorder, true)
+        .is_err()
+    {
+        return Ok(());
+    }
+    let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
+    // Open collections: their anchor and the nodes counted in them so far.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut copied = 0usize;
+    for (ev, _) in &recorder.events {
+        let done = match ev {
+            Event::Scalar(_, _, anchor, _) => Some((*anchor, 1)),
+            Event::Alias(id) => {
+                let size = sizes.get(id).copied().unwrap_or(1);
+                copied = copied.saturating_add(size);
+                if copied > MAX_ALIAS_COPIES {
+                    return Err(format!(
+                        "the aliases of this YAML copy more than {MAX_ALIAS_COPIES} nodes (fleetsim's limit: it copies an aliased node where PyYAML shares it)"
+                    ));
+                }
+                Some((0, size))
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                open.push((*anchor, 1));
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => open.pop(),
+            _ => None,
+        };
+        if let Some((anchor, size)) = done {
+            if anchor > 0 {
+                sizes.insert(anchor, size);
+            }
+            if let Some(parent) = open.last_mut() {
+                parent.1 = parent.1.saturating_add(size);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// yaml-rust2 writes "context, problem"; libyaml (which Ansible uses) keeps them apart and
 /// Ansible joins them with a space.
 fn scan_message(info: &str) -> String {
@@ -84,9 +133,32 @@ fn scan_message(info: &str) -> String {
 struct Builder<'a> {
     events: &'a [(Event, Marker)],
     pos: usize,
-    anchors: BTreeMap<usize, Node>,
+    /// Each anchored node, with how many nodes it holds.
+    anchors: BTreeMap<usize, (Node, usize)>,
+    /// Nodes copied for aliases so far (see [`MAX_ALIAS_COPIES`]).
+    copied: usize,
     path: &'a Path,
     text: &'a str,
+}
+
+/// The most nodes aliases may copy in one file. PyYAML shares an aliased node, so nine
+/// nested aliases of nine items each ("a billion laughs") cost Ansible nothing until a
+/// template walks them; fleetsim's tree copies each alias, and would take every byte of the
+/// machine's memory before the process aborted.
+const MAX_ALIAS_COPIES: usize = 1_000_000;
+
+/// How many nodes `node` holds, itself included.
+fn node_count(node: &Node) -> usize {
+    match &node.kind {
+        NodeKind::Scalar(_) => 1,
+        NodeKind::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        NodeKind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| node_count(k) + node_count(v))
+                .sum::<usize>()
+        }
+    }
 }
 
 impl Builder<'_> {
@@ -111,14 +183,24 @@ impl Builder<'_> {
                 self.remember(*anchor, &node);
                 Ok(node)
             }
-            Event::Alias(id) => self
-                .anchors
-                .get(id)
-                .map(|n| Node {
+            Event::Alias(id) => {
+                let Some((anchored, size)) = self.anchors.get(id) else {
+                    return Err(self.err(&mark, "found undefined alias"));
+                };
+                self.copied += size;
+                if self.copied > MAX_ALIAS_COPIES {
+                    return Err(self.err(
+                        &mark,
+                        &format!(
+                            "the aliases of this file copy more than {MAX_ALIAS_COPIES} nodes (fleetsim's limit: it copies an aliased node where PyYAML shares it)"
+                        ),
+                    ));
+                }
+                Ok(Node {
                     span: span(&mark),
-                    ..n.clone()
+                    ..anchored.clone()
                 })
-                .ok_or_else(|| self.err(&mark, "found undefined alias")),
+            }
             Event::SequenceStart(anchor, tag) => {
                 let mut items = Vec::new();
                 loop {
@@ -222,7 +304,8 @@ impl Builder<'_> {
 
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors
+                .insert(anchor, (node.clone(), node_count(node)));
         }
     }
 

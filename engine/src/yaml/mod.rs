@@ -13,6 +13,7 @@ mod typed;
 
 use std::path::Path;
 
+pub use compose::check_alias_copies;
 pub use error::YamlError;
 pub use resolve::resolve_plain;
 use serde_json::Value;
@@ -221,6 +222,37 @@ mod tests {
             v("a: '0644'\nb: 0644\nc: \"yes\"\nd: yes\ne: |\n  x\n"),
             json!({"a": "0644", "b": 420, "c": "yes", "d": true, "e": "x\n"})
         );
+    }
+
+    /// Nine nested aliases of nine items: 387 million nodes if copied.
+    fn billion_laughs() -> String {
+        let mut text = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (prev, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
+            let items = vec![format!("*{prev}"); 9].join(", ");
+            text.push_str(&format!("{name}: &{name} [{items}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn aliases_that_copy_past_the_bound_are_refused() {
+        let text = billion_laughs();
+        let err = load(&text, Path::new("laughs.yml")).unwrap_err();
+        assert!(
+            err.headline().contains(
+                "The aliases of this file copy more than 1000000 nodes (fleetsim's limit"
+            ),
+            "{}",
+            err.headline()
+        );
+        // Refused at the alias that crossed the bound: line 7, the `f` list (9^5 nodes each).
+        assert_eq!(err.origin.line, 7, "{err:?}");
+        assert!(check_alias_copies(&text).is_err());
+        // A few aliases are nothing.
+        let small = "a: &a [1, 2]\nb: [*a, *a]\nc: {<<: {x: 1}}\n";
+        assert!(load(small, Path::new("small.yml")).is_ok());
+        assert!(check_alias_copies(small).is_ok());
+        assert!(check_alias_copies("- *undefined\n").is_ok());
     }
 
     #[test]

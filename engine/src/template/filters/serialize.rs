@@ -94,6 +94,7 @@ pub(crate) fn yaml_to_json(y: &yaml_rust2::Yaml) -> J {
 }
 
 fn load_yaml(name: &str, s: &str) -> Result<Vec<J>, Error> {
+    crate::yaml::check_alias_copies(s).map_err(|e| plugin_err(name, e))?;
     let docs = yaml_rust2::YamlLoader::load_from_str(s).map_err(|e| plugin_err(name, e))?;
     Ok(docs.iter().map(yaml_to_json).collect())
 }
