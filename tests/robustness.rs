@@ -297,3 +297,46 @@ fn issue_14_a_billion_laughs_is_refused_at_the_alias_that_crosses_the_bound() {
     assert!(stderr.contains("[ERROR]: YAML parsing failed: The aliases of this file copy more than 1000000 nodes (fleetsim's limit: it copies an aliased node where PyYAML shares it)."), "{stderr}");
     assert!(stderr.contains("site.yml:10:12\n"), "{stderr}");
 }
+
+/// One template step can ask for a gigabyte of padding or billions of tuples; each is refused
+/// before it is built, and the counts below the bounds are still Python's.
+#[test]
+fn issue_14_padding_and_combinatorics_past_their_bounds_fail_the_task() {
+    let refused = [
+        "{{ 'x' | center(1000000000) }}",
+        "{{ 'x'.rjust(1000000000) }}",
+        "{{ 'x' | indent(1000000000, true) }}",
+        "{{ '%.1000000000f' % 1.0 }}",
+        "{{ '{:>1000000000}'.format('x') }}",
+        "{{ range(30) | permutations | list | length }}",
+        "{{ range(100) | combinations(50) | list | length }}",
+        "{{ [1, 2] | product(repeat=40) | list | length }}",
+        "{{ [1] | slice(1000000000) | list | length }}",
+    ];
+    let mut play = String::from("- hosts: app1\n  gather_facts: false\n  tasks:\n");
+    for t in refused {
+        play.push_str(&format!(
+            "    - debug: msg=\"{t}\"\n      ignore_errors: true\n"
+        ));
+    }
+    play.push_str("    - debug: msg=\"{{ [range(12) | combinations(6) | list | length, range(8) | permutations(3) | list | length, [1, 2, 3] | product([4, 5], repeat=2) | list | length] }}\"\n");
+    let out = run(&[("site.yml", &play)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let fatal: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("fatal: [app1]"))
+        .collect();
+    assert_eq!(fatal.len(), refused.len(), "{stdout}");
+    for line in fatal {
+        assert!(
+            line.contains("larger than its budget of 256 MiB")
+                || line.contains("the result would have more than 10000000 items"),
+            "{line}"
+        );
+    }
+    assert!(
+        stdout.contains("\"msg\": [\n        924,\n        336,\n        36\n    ]"),
+        "{stdout}"
+    );
+}

@@ -330,6 +330,7 @@ fn string_method(
         "zfill" => {
             // A negative width pads nothing, as in Python.
             let w = pos.first().and_then(|v| v.as_i64()).unwrap_or(0).max(0) as usize;
+            super::check_text_len(w)?;
             let n = s.chars().count();
             if n >= w {
                 Value::from(s)
@@ -343,6 +344,7 @@ fn string_method(
             // A negative width pads nothing, as in Python.
             let w = pos.first().and_then(|v| v.as_i64()).unwrap_or(0).max(0) as usize;
             let fill = pos.get(1).map(py_str).unwrap_or_else(|| " ".into());
+            super::check_text_len(w.saturating_mul(fill.len().max(1)))?;
             let n = s.chars().count();
             if n >= w {
                 Value::from(s)

@@ -153,6 +153,36 @@ pub(crate) fn too_large() -> TemplateError {
     )
 }
 
+/// Refuses a string of `len` bytes past [`MAX_TEXT_BYTES`] before it is built (a padding
+/// width or a precision of a billion is one step and a gigabyte).
+pub(crate) fn check_text_len(len: usize) -> Result<(), minijinja::Error> {
+    if len > MAX_TEXT_BYTES {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            too_large().message().to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// The most items a filter may build in one list (all the tuples' items together): the
+/// same guard as [`MAX_TEXT_BYTES`] for `permutations`, `product`, `batch` and `slice`, one
+/// step each for the template and billions of values for the filter.
+pub const MAX_ITEMS: usize = 10_000_000;
+
+/// Refuses a filter result of `count` items past [`MAX_ITEMS`] before it is built.
+pub(crate) fn check_items(count: usize) -> Result<(), minijinja::Error> {
+    if count > MAX_ITEMS {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "fleetsim: the result would have more than {MAX_ITEMS} items; fleetsim stops it rather than exhaust the machine's memory"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A render's output, refused past [`MAX_TEXT_BYTES`].
 struct BoundedText(Vec<u8>);
 

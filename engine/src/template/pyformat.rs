@@ -102,6 +102,7 @@ fn as_f64(v: &Value) -> Option<f64> {
 /// Format one value by a format spec, as Python's `format(value, spec)`.
 pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
     let s = parse_spec(spec);
+    super::check_text_len(s.width.max(s.precision.unwrap_or(0)))?;
     let is_num = matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
     let (body, numeric) = match s.ty {
         Some('d') | Some('n') => {

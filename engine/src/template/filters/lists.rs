@@ -514,10 +514,13 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             lists.push(items(p)?);
         }
         let repeat = a.kw("repeat").and_then(|r| r.as_i64()).unwrap_or(1).max(0) as usize;
+        crate::template::check_items(lists.len().saturating_mul(repeat))?;
         let base = lists.clone();
         for _ in 1..repeat {
             lists.extend(base.iter().cloned());
         }
+        let tuples = lists.iter().fold(1usize, |n, l| n.saturating_mul(l.len()));
+        crate::template::check_items(tuples.saturating_mul(lists.len()))?;
         let mut acc: Vec<Vec<Value>> = vec![vec![]];
         for l in lists {
             let mut next = Vec::new();
@@ -537,6 +540,15 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["combinations"], |a, v| {
         let xs = items(&v)?;
         let r = a.int(0, "r").unwrap_or(0).max(0) as usize;
+        // C(n, r) tuples of r items, counted without overflow.
+        let mut tuples = 1usize;
+        if r <= xs.len() {
+            for i in 0..r {
+                tuples = tuples.saturating_mul(xs.len() - i) / (i + 1);
+                crate::template::check_items(tuples)?;
+            }
+        }
+        crate::template::check_items(tuples.saturating_mul(r))?;
         let mut out = Vec::new();
         combos(&xs, r, 0, &mut vec![], &mut out);
         Ok(Value::from(out))
@@ -544,6 +556,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["permutations"], |a, v| {
         let xs = items(&v)?;
         let r = a.int(0, "r").map(|r| r.max(0) as usize).unwrap_or(xs.len());
+        // n! / (n - r)! tuples of r items.
+        let tuples = (0..r.min(xs.len() + 1))
+            .fold(1usize, |n, i| n.saturating_mul(xs.len().saturating_sub(i)));
+        crate::template::check_items(tuples.saturating_mul(r))?;
         let mut out = Vec::new();
         perms(&xs, r, &mut vec![], &mut vec![false; xs.len()], &mut out);
         Ok(Value::from(out))
@@ -593,6 +609,9 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let xs = items(&v)?;
         let n = a.int(0, "linecount").unwrap_or(1).max(1) as usize;
         let fill = a.get(1, "fill_with").cloned();
+        if fill.is_some() {
+            crate::template::check_items(n)?;
+        }
         let mut out = Vec::new();
         for chunk in xs.chunks(n) {
             let mut c = chunk.to_vec();
@@ -608,6 +627,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["slice"], |a, v| {
         let xs = items(&v)?;
         let slices = a.int(0, "slices").unwrap_or(1).max(1) as usize;
+        crate::template::check_items(slices)?;
         let fill = a.get(1, "fill_with").cloned();
         let per = xs.len() / slices;
         let extra = xs.len() % slices;

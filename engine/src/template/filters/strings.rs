@@ -488,12 +488,21 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             .get(0, "width")
             .map(|w| {
                 if let Some(s) = w.as_str() {
-                    s.to_string()
+                    Ok::<String, Error>(s.to_string())
                 } else {
-                    " ".repeat(w.as_i64().unwrap_or(4).max(0) as usize)
+                    let n = w.as_i64().unwrap_or(4).max(0) as usize;
+                    crate::template::check_text_len(n)?;
+                    Ok(" ".repeat(n))
                 }
             })
+            .transpose()?
             .unwrap_or_else(|| "    ".into());
+        crate::template::check_text_len(
+            width
+                .len()
+                .saturating_mul(s.matches('\n').count() + 1)
+                .saturating_add(s.len()),
+        )?;
         let first = a.bool(1, "first", false);
         let blank = a.bool(2, "blank", false);
         let mut out = Vec::new();
@@ -509,6 +518,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["center"], |a, v| {
         let s = py_str(&v);
         let w = a.int(0, "width").unwrap_or(80).max(0) as usize;
+        crate::template::check_text_len(w)?;
         let n = s.chars().count();
         if n >= w {
             return Ok(Value::from(s));
