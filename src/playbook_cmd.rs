@@ -246,7 +246,15 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
         );
         return exit::ERROR;
     }
+    let gathering = match fleetsim_engine::config::gathering() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("[ERROR]: {e}");
+            return exit::ERROR;
+        }
+    };
     let opts = RunOptions {
+        gathering,
         inventory: a.opts.inventory.clone(),
         limit: a.opts.limit.clone(),
         extra_vars: extra,

@@ -14,6 +14,7 @@ use settings::{Setting, SETTINGS};
 const HONOURED: &[&str] = &[
     "ANSIBLE_DEPRECATION_WARNINGS",
     "ANSIBLE_FORCE_HANDLERS",
+    "ANSIBLE_GATHERING",
     "ANSIBLE_HOME",
     "ANSIBLE_HOST_PATTERN_MISMATCH",
     "ANSIBLE_INVENTORY",
@@ -77,6 +78,34 @@ pub fn force_handlers() -> bool {
         .ok()
         .and_then(|v| parse_bool(&v))
         .unwrap_or(false)
+}
+
+/// `DEFAULT_GATHERING` (`ANSIBLE_GATHERING`): when a play gathers facts before its tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Gathering {
+    /// Unless the play says `gather_facts: false` (the default).
+    #[default]
+    Implicit,
+    /// Only when the play says `gather_facts: true`.
+    Explicit,
+    /// As implicit, but only for hosts whose facts no earlier play of the run gathered.
+    Smart,
+}
+
+/// The `ANSIBLE_GATHERING` setting; a value outside its choices is an error naming them,
+/// as Ansible's own configuration check gives.
+pub fn gathering() -> Result<Gathering, String> {
+    match std::env::var("ANSIBLE_GATHERING") {
+        Err(_) => Ok(Gathering::Implicit),
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "implicit" => Ok(Gathering::Implicit),
+            "explicit" => Ok(Gathering::Explicit),
+            "smart" => Ok(Gathering::Smart),
+            _ => Err(format!(
+                "Invalid value '{v}' for configuration option 'DEFAULT_GATHERING' (ANSIBLE_GATHERING), valid values are: implicit, explicit, smart"
+            )),
+        },
+    }
 }
 
 /// `~` and `~user`-less home expansion and `$VAR` expansion, as `unfrackpath` does, then

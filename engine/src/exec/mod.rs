@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub max_virtual_time: Option<f64>,
     /// ANSIBLE_SHOW_CUSTOM_STATS: print the `set_stats` statistics after the recap.
     pub show_custom_stats: bool,
+    /// ANSIBLE_GATHERING: when a play gathers facts.
+    pub gathering: crate::config::Gathering,
 }
 
 /// The include depth at which ansible-core 2.19 (Python's default recursion limit of 1000)
@@ -170,6 +172,8 @@ pub struct Runner {
     last_banner: Option<Arc<Task>>,
     /// The fleet's report, once the run with a fleet is over.
     pub fleet_report: Option<Report>,
+    /// Hosts whose facts a play gathered (ANSIBLE_GATHERING=smart gathers them once).
+    facts_gathered: IndexSet<String>,
 }
 
 impl Runner {
@@ -208,6 +212,7 @@ impl Runner {
             free_banner: None,
             last_banner: None,
             fleet_report: None,
+            facts_gathered: IndexSet::new(),
         };
         let hosts = r.inventory.hosts();
         r.world.plan_addresses(hosts.iter().map(String::as_str));
@@ -387,6 +392,20 @@ impl Runner {
                         .unwrap_or_default()),
                 );
                 store.common_magic = Arc::new(common);
+            }
+            // The default callback's `v2_playbook_on_start` and the executor's count, at -vv.
+            if self.display.verbosity >= 2 {
+                let base = pb
+                    .path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                self.display.banner(&format!("PLAYBOOK: {base}"));
+                self.display.line(&format!(
+                    "{} plays in {}",
+                    pb.plays.len(),
+                    pb.given.display()
+                ));
             }
             for play in &pb.plays {
                 match self.run_play(play) {
@@ -878,9 +897,17 @@ impl Runner {
     /// Facts, then each section of the play followed by its handlers, for one batch.
     fn run_batch_sections(&mut self, play: &Arc<Play>, ctx: &mut PlayCtx) -> Result<PlayEnd, i32> {
         self.update_play_magic(ctx);
-        let gather = match play.keywords.get("gather_facts") {
-            Some(v) => crate::modules::to_bool(v).unwrap_or(true),
-            None => true,
+        // ansible-core's PlayIterator: `implied` is an unset or true gather_facts.
+        let keyword = play
+            .keywords
+            .get("gather_facts")
+            .filter(|v| !v.is_null())
+            .map(|v| crate::modules::to_bool(v).unwrap_or(true));
+        let gather = match self.opts.gathering {
+            crate::config::Gathering::Implicit | crate::config::Gathering::Smart => {
+                keyword.unwrap_or(true)
+            }
+            crate::config::Gathering::Explicit => keyword.unwrap_or(false),
         };
         if gather && !ctx.alive.is_empty() {
             self.gather_facts(ctx);
@@ -959,13 +986,20 @@ impl Runner {
     }
 
     fn gather_facts(&mut self, ctx: &mut PlayCtx) {
-        self.display.banner("TASK [Gathering Facts]");
+        let smart = self.opts.gathering == crate::config::Gathering::Smart;
         let hosts: Vec<String> = ctx
             .batch
             .iter()
             .filter(|h| ctx.alive.contains(*h))
+            .filter(|h| !(smart && self.facts_gathered.contains(*h)))
             .cloned()
             .collect();
+        if hosts.is_empty() {
+            // `smart`: every host's facts are known already; no host runs the task, and
+            // the linear strategy shows no banner for a task no host runs.
+            return;
+        }
+        self.display.banner("TASK [Gathering Facts]");
         self.current_task_name = "Gathering Facts".into();
         // The play's gather_subset and gather_timeout become the setup module's options.
         let mut setup_args = Map::new();
@@ -1024,6 +1058,7 @@ impl Runner {
                 }
             };
             self.store_facts(&h, facts);
+            self.facts_gathered.insert(h.clone());
             self.display.line(&format!("ok: [{h}]"));
             self.stat(&h).ok += 1;
         }
@@ -1647,7 +1682,7 @@ impl Runner {
         let mut include_errors: Vec<String> = Vec::new();
         for (index, o) in outcomes.iter().enumerate() {
             // A missing file or role: its error once, then the fatal line of each host.
-            if let Some(task::IncludeFailure::Host(reason)) = &o.include_failure {
+            for reason in o.include_failure.iter().flat_map(|f| f.reasons()) {
                 if !include_errors.contains(reason) {
                     self.display.error(reason);
                     include_errors.push(reason.clone());
@@ -1762,11 +1797,11 @@ impl Runner {
                 failed_now.push(h);
                 continue;
             }
-            if o.include_failure.is_some() {
+            if let Some(failure) = &o.include_failure {
                 // The include's failure counts as a failure even when a rescue catches it,
                 // and the host stays failed for later plays (ansible-core marks it failed
                 // without a task result, in its list of failed hosts).
-                self.stat(&h).failed += 1;
+                self.stat(&h).failed += failure.failures();
                 self.failed.insert(h.clone());
                 let rescued = cursors.get_mut(&h).map(|c| c.fail()).unwrap_or(false);
                 if !rescued {
@@ -2289,6 +2324,10 @@ impl Runner {
                 for h in &ctx.batch {
                     self.failed.shift_remove(h);
                     self.unreachable.shift_remove(h);
+                    ctx.batch_failed.remove(h);
+                    if let Some(c) = cursors.get_mut(h) {
+                        c.clear_errors();
+                    }
                 }
             }
             _ => {}

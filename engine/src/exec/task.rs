@@ -51,8 +51,31 @@ pub enum IncludeFailure {
     /// fails the hosts that included it, whatever their ignore_errors (failed=1 in the
     /// recap even when a rescue section catches it).
     Host(String),
+    /// The files or roles a looped include could not load, one reason per failing item:
+    /// ansible-core shows each reason as an error and no `fatal:` line (the callback sees
+    /// the loop's result, whose items are includes), and counts one failure per item.
+    Items(Vec<String>),
     /// A file that does not parse: the run stops with this error and exit status.
     Fatal(String, i32),
+}
+
+impl IncludeFailure {
+    /// The reasons shown as errors before the task's results.
+    pub fn reasons(&self) -> &[String] {
+        match self {
+            IncludeFailure::Host(reason) => std::slice::from_ref(reason),
+            IncludeFailure::Items(reasons) => reasons,
+            IncludeFailure::Fatal(..) => &[],
+        }
+    }
+
+    /// How many failures the recap counts for it.
+    pub fn failures(&self) -> u32 {
+        match self {
+            IncludeFailure::Items(reasons) => reasons.len() as u32,
+            _ => 1,
+        }
+    }
 }
 
 /// One included file (or role) for one host.
@@ -2228,6 +2251,8 @@ fn run_loop(
     // Whether an item could not reach its host.
     let mut any_unreachable = false;
     let mut all_skipped = n > 0;
+    // Why the items of a looped include that could not load failed.
+    let mut item_failures: Vec<String> = Vec::new();
     // What the loop registered so far: Ansible stores each item's result under the register
     // name in the loop's variables, so the next item's `when` and args see the previous one.
     let mut carried = Map::new();
@@ -2317,11 +2342,18 @@ fn run_loop(
         if ir.include_failure.is_some() || ir.include.is_some() {
             all_skipped = false;
         }
-        if let Some(failure) = ir.include_failure {
-            // The loop's include fails as a whole (ansible-core fails the task's result).
-            let result = ir.result.clone();
-            include_failure_outcome(runner, host, out, failure, &result);
-            return;
+        match ir.include_failure {
+            Some(IncludeFailure::Host(reason)) => {
+                // Every item is tried; the host fails once the loop is over.
+                item_failures.push(reason);
+                continue;
+            }
+            Some(failure) => {
+                let result = ir.result.clone();
+                include_failure_outcome(runner, host, out, failure, &result);
+                return;
+            }
+            None => {}
         }
         if let Some((blocks, vars, name)) = ir.include {
             // Each item of an include loop includes the file again, with that item.
@@ -2409,6 +2441,14 @@ fn run_loop(
         if pause > 0.0 {
             runner.world.clock.advance(pause);
         }
+    }
+    if !item_failures.is_empty() {
+        // ansible-core marks the host failed after the include results: the files the
+        // other items included never run.
+        out.failed = true;
+        out.includes.clear();
+        out.include_failure = Some(IncludeFailure::Items(item_failures));
+        return;
     }
     let mut top = Map::new();
     top.insert("changed".into(), json!(any_changed));
