@@ -1044,6 +1044,29 @@ impl Runner {
                     continue;
                 }
             };
+            // The module runs with the play's environment, which its `env` facts show.
+            let facts = match self.play_environment(ctx, &h) {
+                Ok(env) if !env.is_empty() => {
+                    let mut facts = facts;
+                    if let Some(Value::Object(known)) = facts.get_mut("env") {
+                        for (k, v) in env {
+                            known.insert(k, Value::String(v));
+                        }
+                    }
+                    facts
+                }
+                Ok(_) => facts,
+                Err(e) => {
+                    let r = crate::modules::fail(&e);
+                    let json = output::dump_result(&r, self.display.verbosity);
+                    self.display
+                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+                    self.stat(&h).failed += 1;
+                    self.failed.insert(h.clone());
+                    ctx.alive.shift_remove(&h);
+                    continue;
+                }
+            };
             let facts = match crate::modules::setup::select("setup", &setup_args, facts) {
                 Ok(f) => f,
                 Err(r) => {
@@ -1063,6 +1086,24 @@ impl Runner {
             self.stat(&h).ok += 1;
         }
         self.world.clock.advance(task::TASK_COST_SECONDS);
+    }
+
+    /// The play's `environment:` templated for `host`, as the implicit fact gathering
+    /// runs with it.
+    fn play_environment(
+        &self,
+        ctx: &PlayCtx,
+        host: &str,
+    ) -> Result<IndexMap<String, String>, String> {
+        let Some(written) = ctx.play.keywords.get("environment") else {
+            return Ok(IndexMap::new());
+        };
+        let layers = TaskLayers {
+            play: ctx.play_layers.get(host).cloned().unwrap_or_default(),
+            ..TaskLayers::default()
+        };
+        let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &layers));
+        environment::resolve_play(&self.templar, written, &src)
     }
 
     /// The facts `setup` reports for `host` now (a clock_skew fault moves its clock).

@@ -1217,6 +1217,15 @@ fn run_once_item(
             });
             match facts {
                 Ok(facts) => {
+                    // The module's result names each fact as the variable (`ansible_X`);
+                    // only setup's own two keys have no prefix.
+                    let facts: Map<String, Value> = facts
+                        .into_iter()
+                        .map(|(k, v)| match k.as_str() {
+                            "gather_subset" | "module_setup" => (k, v),
+                            _ => (format!("ansible_{k}"), v),
+                        })
+                        .collect();
                     ir.result
                         .insert("ansible_facts".into(), Value::Object(facts));
                     ir.result.insert("changed".into(), json!(false));
