@@ -15,6 +15,7 @@ const HONOURED: &[&str] = &[
     "ANSIBLE_DEPRECATION_WARNINGS",
     "ANSIBLE_FORCE_HANDLERS",
     "ANSIBLE_GATHERING",
+    "ANSIBLE_HASH_BEHAVIOUR",
     "ANSIBLE_HOME",
     "ANSIBLE_HOST_PATTERN_MISMATCH",
     "ANSIBLE_INVENTORY",
@@ -108,6 +109,37 @@ pub fn gathering() -> Result<Gathering, String> {
     }
 }
 
+/// `DEFAULT_HASH_BEHAVIOUR` (`ANSIBLE_HASH_BEHAVIOUR`) is `merge`: a dict variable defined
+/// at two places (precedence levels, inventory sources) is merged key by key rather than
+/// replaced. Read once: the setting is the process's.
+pub fn hash_merge() -> bool {
+    static MERGE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MERGE
+        .get_or_init(|| std::env::var("ANSIBLE_HASH_BEHAVIOUR").is_ok_and(|v| v.trim() == "merge"))
+}
+
+/// ansible-core's `combine_vars` for one variable: `new` wins, except that under
+/// [`hash_merge`] two dicts merge recursively (`merge_hash`, lists replaced).
+pub fn combine(old: serde_json::Value, new: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    if !hash_merge() {
+        return new;
+    }
+    match (old, new) {
+        (Value::Object(mut a), Value::Object(b)) => {
+            for (k, v) in b {
+                let merged = match a.remove(&k) {
+                    Some(prev) => combine(prev, v),
+                    None => v,
+                };
+                a.insert(k, merged);
+            }
+            Value::Object(a)
+        }
+        (_, new) => new,
+    }
+}
+
 /// `~` and `~user`-less home expansion and `$VAR` expansion, as `unfrackpath` does, then
 /// relative paths made absolute from the current folder.
 fn unfrack(path: &str) -> PathBuf {
@@ -180,6 +212,12 @@ pub fn unsupported_settings() -> Vec<String> {
                     "{name}={value}: fleetsim does not read ansible.cfg files; their settings are ignored"
                 ));
             }
+            continue;
+        }
+        if name == "ANSIBLE_HASH_BEHAVIOUR" && !matches!(value.trim(), "merge" | "replace") {
+            out.push(format!(
+                "{name}={value} (DEFAULT_HASH_BEHAVIOUR): not one of replace, merge; replace is used"
+            ));
             continue;
         }
         if HONOURED.contains(&name.as_str()) || NO_EFFECT.contains(&name.as_str()) {

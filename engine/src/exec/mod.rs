@@ -316,6 +316,10 @@ impl Runner {
     /// Makes sure a host that is not in the inventory (implicit localhost, a delegate_to
     /// target) has variables and magic variables like any other.
     pub(crate) fn ensure_host_vars(&mut self, host: &str) {
+        // The implicit localhost sees the `all` group's variables (ansible-core's
+        // VariableManager reads the all group for every host).
+        let implicit_localhost =
+            (host == "localhost" || host == "127.0.0.1").then(|| self.inventory.host_vars(host));
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         if store.host_magic.contains_key(host) {
             return;
@@ -329,7 +333,7 @@ impl Runner {
         magic.insert("group_names".into(), json!(Vec::<String>::new()));
         store.host_magic.insert(host.to_string(), Arc::new(magic));
         if !store.inventory.contains_key(host) {
-            let mut v = Map::new();
+            let mut v = implicit_localhost.unwrap_or_default();
             if host == "localhost" || host == "127.0.0.1" {
                 v.insert("ansible_connection".into(), json!("local"));
                 v.insert(

@@ -1403,19 +1403,27 @@ fn run_once_item(
             m.extend(reg_vars.clone());
             vars_with(base, m)
         };
+        // ansible-core evaluates both in one `try`: an error fails the result and is kept as
+        // the text of `changed_when_result` or `failed_when_result`, the module's own result
+        // (and msg) left as they were; failed_when is not evaluated after a changed_when error.
+        let fail_on_condition_error =
+            |result: &mut Map<String, Value>, key: &str, message: &str| {
+                if result.get("failed").and_then(Value::as_bool) != Some(true) {
+                    result.insert("_ansible_action_failed".into(), json!(true));
+                }
+                result.insert("failed".into(), json!(true));
+                result.insert(key.into(), json!(message));
+            };
         if let Some(conds) = &task.changed_when {
             match all_true(runner, conds, &post_vars) {
                 Ok(c) => {
                     result.insert("changed".into(), json!(c));
                 }
-                Err(e) => {
-                    result.insert("failed".into(), json!(true));
-                    result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
-                    ir.chain = Some(e);
-                }
+                Err(e) => fail_on_condition_error(&mut result, "changed_when_result", &e.message),
             }
         }
-        if let Some(conds) = &task.failed_when {
+        let condition_error = result.contains_key("changed_when_result");
+        if let Some(conds) = task.failed_when.as_ref().filter(|_| !condition_error) {
             match all_true_any(runner, conds, &post_vars) {
                 Ok(f) => {
                     result.insert("failed_when_result".into(), json!(f));
@@ -1434,11 +1442,7 @@ fn run_once_item(
                         }
                     }
                 }
-                Err(e) => {
-                    result.insert("failed".into(), json!(true));
-                    result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
-                    ir.chain = Some(e);
-                }
+                Err(e) => fail_on_condition_error(&mut result, "failed_when_result", &e.message),
             }
             // A result failed_when failed gets its summary too, when the result is made.
             if result.get("failed").and_then(Value::as_bool) == Some(true) {

@@ -756,7 +756,11 @@ impl Inventory {
         let mut out = Map::new();
         let merge = |out: &mut Map<String, Value>, m: &Map<String, Value>| {
             for (k, v) in m {
-                out.insert(k.clone(), v.clone());
+                let v = match out.remove(k) {
+                    Some(old) => crate::config::combine(old, v.clone()),
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), v);
             }
         };
         let implicit_vars;

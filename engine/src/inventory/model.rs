@@ -253,10 +253,19 @@ impl InventoryData {
             if key == "ansible_group_priority" {
                 g.priority = python_int(&value)?;
             } else {
+                // Group.set_variable's combine_vars: dicts merge under hash merge.
+                let value = match g.vars.remove(key) {
+                    Some(old) => crate::config::combine(old, value),
+                    None => value,
+                };
                 g.vars.insert(key.to_string(), value);
             }
             Ok(())
         } else if let Some(h) = self.hosts.get_mut(entity) {
+            let value = match h.vars.remove(key) {
+                Some(old) => crate::config::combine(old, value),
+                None => value,
+            };
             h.vars.insert(key.to_string(), value);
             Ok(())
         } else {
