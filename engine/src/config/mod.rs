@@ -25,6 +25,7 @@ const HONOURED: &[&str] = &[
     "ANSIBLE_LOCALHOST_WARNING",
     "ANSIBLE_ROLES_PATH",
     "ANSIBLE_SHOW_CUSTOM_STATS",
+    "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS",
 ];
 
 /// Settings that change nothing fleetsim does, whatever their value: how the real machine is
