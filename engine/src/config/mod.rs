@@ -26,6 +26,8 @@ const HONOURED: &[&str] = &[
     "ANSIBLE_ROLES_PATH",
     "ANSIBLE_SHOW_CUSTOM_STATS",
     "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS",
+    "ANSIBLE_VAULT_IDENTITY_LIST",
+    "ANSIBLE_VAULT_PASSWORD_FILE",
 ];
 
 /// Settings that change nothing fleetsim does, whatever their value: how the real machine is

@@ -889,14 +889,12 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                             format!("Unable to find file matching \"{term}\" "),
                         )
                     })?;
-                if text.starts_with("$ANSIBLE_VAULT") {
-                    return Err(lookup_err(
-                        "unvault",
-                        format!(
-                            "fleetsim does not simulate Ansible Vault: cannot decrypt {}",
-                            super::pyrepr::str_repr(&term)
-                        ),
-                    ));
+                // A vaulted file is decrypted with the run's secrets; another is its text.
+                if crate::vault::is_encrypted(text.as_bytes()) {
+                    let plain = crate::vault::decrypt_run(text.as_bytes())
+                        .map_err(|e| lookup_err("unvault", e))?;
+                    out.push(Value::from(String::from_utf8_lossy(&plain).into_owned()));
+                    continue;
                 }
                 out.push(Value::from(text));
             }
