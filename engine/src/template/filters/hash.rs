@@ -327,7 +327,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             password: py_str(&secret).into_bytes(),
         }];
         let plain = crate::vault::decrypt(text.as_bytes(), &secrets)
-            .map_err(|_| plugin_err("unvault", "Unable to decrypt."))?;
+            .map_err(|e| plugin_err("unvault", format!("Unable to decrypt: {e}.")))?;
         Ok(Value::from(String::from_utf8_lossy(&plain).into_owned()))
     });
     add(env, &["password_hash"], |a, v| {
