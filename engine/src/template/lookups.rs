@@ -827,11 +827,12 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                     ));
                 };
                 let re = super::filters::regex_compile(pattern, None).map_err(|e| {
+                    let detail = e.detail().unwrap_or_default();
                     lookup_err(
                         "varnames",
                         format!(
                             "Unable to use \"{pattern}\" as a search parameter: {}",
-                            e.detail().unwrap_or_default()
+                            python_re_error(detail).unwrap_or_else(|| detail.to_string())
                         ),
                     )
                 })?;
@@ -1012,6 +1013,11 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_function("dict", |args: Rest<Value>| super::filters::to_dict(&args.0));
+    // ansible-core 2.19's `undef(hint)`: an undefined value (a lookup's `default=undef()`
+    // makes a missing term undefined rather than a default text).
+    env.add_function("undef", |_args: Rest<Value>| -> Result<Value, Error> {
+        Ok(Value::UNDEFINED)
+    });
     // `now(utc=False, fmt=None)`: the controller's (virtual) clock; without `fmt` Python would
     // return a datetime, printed as `YYYY-MM-DD HH:MM:SS.ffffff`, which is what we return.
     env.add_function("now", |args: Rest<Value>| -> Result<Value, Error> {
@@ -1027,14 +1033,28 @@ pub(crate) fn register(env: &mut Environment<'static>) {
 }
 
 /// A lookup option given as text or value, as ansible-core's `set_option` converts it.
+/// csvfile's integer option `name`: a text that is no integer is refused as the config
+/// system refuses it.
 fn opt_int(name: &str, v: &Value) -> Result<i64, Error> {
     if let Some(i) = v.as_i64() {
         return Ok(i);
     }
     let s = py_str(v);
+    if v.as_str().is_some() {
+        return s.trim().parse::<i64>().map_err(|_| {
+            lookup_err(
+                "csvfile",
+                format!(
+                    "Config {} for 'csvfile' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'int': {}",
+                    super::pyrepr::str_repr(name),
+                    super::pyrepr::str_repr(&s)
+                ),
+            )
+        });
+    }
     s.trim().parse::<i64>().map_err(|_| {
         lookup_err(
-            name,
+            "csvfile",
             format!(
                 "Invalid type for configuration option {}: int() argument is not an integer: {}",
                 super::pyrepr::str_repr(name),
@@ -1155,7 +1175,13 @@ fn csvfile(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Er
         }
         match found {
             Some(v) => out.push(Value::from(v)),
-            None if !opts["default"].is_none() => out.push(opts["default"].clone()),
+            // A list default extends the results (`ret.extend(var)` for a sequence).
+            None if !opts["default"].is_none() => match opts["default"].try_iter() {
+                Ok(items) if opts["default"].kind() == minijinja::value::ValueKind::Seq => {
+                    out.extend(items)
+                }
+                _ => out.push(opts["default"].clone()),
+            },
             None => {}
         }
     }
@@ -1330,4 +1356,19 @@ fn ini(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error>
         }
     }
     Ok(out)
+}
+
+/// Python `re.error`'s text for the regex engine's parse errors it has a name for
+/// (`nothing to repeat at position 0`), from "... Parsing error at position N: WHAT".
+fn python_re_error(detail: &str) -> Option<String> {
+    let (_, rest) = detail.split_once("Parsing error at position ")?;
+    let (pos, what) = rest.split_once(": ")?;
+    let pos: usize = pos.trim().parse().ok()?;
+    let python = match what.trim() {
+        "Target of repeat operator is invalid" => "nothing to repeat",
+        "Opening parenthesis without closing parenthesis" => "missing ), unterminated subpattern",
+        "Unclosed character class" => "unterminated character set",
+        _ => return None,
+    };
+    Some(format!("{python} at position {pos}"))
 }
