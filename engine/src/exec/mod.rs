@@ -675,6 +675,12 @@ impl Runner {
                 return Err(exit::ERROR);
             }
         };
+        // The executor reads the play's vars before its banner: a vars file named plainly
+        // that does not parse stops the run there (ansible-core's parser error, status 4).
+        if let Err(e) = self.check_plain_vars_files(play) {
+            self.display.error(&e);
+            return Err(exit::PARSE_ERROR);
+        }
         let mut break_play = false;
         for batch in batches {
             // Ansible announces the play again for every serial batch.
@@ -793,6 +799,28 @@ impl Runner {
             step += 1;
         }
         Ok(batches)
+    }
+
+    /// Parses each `vars_files` entry written without a template (the ones ansible-core
+    /// loads when it first gets the play's vars, before any host); the first that does not
+    /// parse is the error.
+    fn check_plain_vars_files(&self, play: &Play) -> Result<(), String> {
+        for vf in &play.vars_files {
+            let Value::String(name) = vf else {
+                continue;
+            };
+            if crate::template::is_template(name) {
+                continue;
+            }
+            let Some(path) = controller::controller_path(&self.opts.sandbox, &play.dir, name)
+            else {
+                continue;
+            };
+            if let Some(path) = crate::project::readable_file(&path) {
+                crate::yaml::load_file(&path).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
     }
 
     /// Play vars (and vars_files, which may name a file per host) for one host.
