@@ -121,6 +121,10 @@ impl LookupHost for Controller {
         std::fs::read_to_string(self.real(path)?).ok()
     }
 
+    fn read_bytes(&self, path: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.real(path)?).ok()
+    }
+
     fn env(&self, name: &str) -> Option<String> {
         self.env
             .iter()
