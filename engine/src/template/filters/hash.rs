@@ -248,11 +248,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             return Err(plugin_err(
                 "vault",
                 format!(
-                    "Secret passed is required to be a string, instead we got {}.",
-                    format!(
-                        "<class '{}'>",
-                        crate::template::pyrepr::py_type_name(&secret)
-                    )
+                    "Secret passed is required to be a string, instead we got <class '{}'>.",
+                    crate::template::pyrepr::py_type_name(&secret)
                 ),
             ));
         }
@@ -260,8 +257,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             return Err(plugin_err(
                 "vault",
                 format!(
-                    "Can only vault strings, instead we got {}.",
-                    format!("<class '{}'>", crate::template::pyrepr::py_type_name(&v))
+                    "Can only vault strings, instead we got <class '{}'>.",
+                    crate::template::pyrepr::py_type_name(&v)
                 ),
             ));
         }
@@ -297,11 +294,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             return Err(plugin_err(
                 "unvault",
                 format!(
-                    "Secret passed is required to be as string, instead we got {}.",
-                    format!(
-                        "<class '{}'>",
-                        crate::template::pyrepr::py_type_name(&secret)
-                    )
+                    "Secret passed is required to be as string, instead we got <class '{}'>.",
+                    crate::template::pyrepr::py_type_name(&secret)
                 ),
             ));
         }
@@ -309,8 +303,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             return Err(plugin_err(
                 "unvault",
                 format!(
-                    "Vault should be in the form of a string, instead we got {}.",
-                    format!("<class '{}'>", crate::template::pyrepr::py_type_name(&v))
+                    "Vault should be in the form of a string, instead we got <class '{}'>.",
+                    crate::template::pyrepr::py_type_name(&v)
                 ),
             ));
         }
