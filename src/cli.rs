@@ -132,6 +132,23 @@ pub struct PlaybookArgs {
     /// Run handlers even if a task fails.
     #[arg(long = "force-handlers")]
     pub force_handlers: bool,
+    /// A file holding a vault password (its text, whitespace stripped). Repeatable.
+    #[arg(
+        long = "vault-password-file",
+        visible_alias = "vault-pass-file",
+        value_name = "FILE"
+    )]
+    pub vault_password_files: Vec<std::path::PathBuf>,
+    /// A vault identity: `LABEL@FILE` or `FILE` (the label `default`). Repeatable.
+    #[arg(long = "vault-id", value_name = "VAULT_ID")]
+    pub vault_ids: Vec<String>,
+    /// Ask for the vault password (refused: a simulation run never prompts).
+    #[arg(
+        short = 'J',
+        long = "ask-vault-password",
+        visible_alias = "ask-vault-pass"
+    )]
+    pub ask_vault_password: bool,
     /// Clear the fact cache for every host in inventory (every run starts with an empty
     /// cache here, as with Ansible's default memory cache, so there is nothing to clear).
     #[arg(long = "flush-cache")]

@@ -220,6 +220,13 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
     for line in fleetsim_engine::config::unsupported_settings() {
         eprintln!("fleetsim: [WARNING]: {line}");
     }
+    match vault_secrets(a) {
+        Ok(secrets) => fleetsim_engine::vault::set_secrets(secrets),
+        Err(e) => {
+            eprintln!("[ERROR]: {e}");
+            return exit::ERROR;
+        }
+    }
     let inventory = match crate::inventory_cmd::load(&a.opts) {
         Ok(i) => i,
         Err(code) => return code,
@@ -257,7 +264,15 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
         );
         return exit::ERROR;
     }
+    let gathering = match fleetsim_engine::config::gathering() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("[ERROR]: {e}");
+            return exit::ERROR;
+        }
+    };
     let opts = RunOptions {
+        gathering,
         inventory: a.opts.inventory.clone(),
         limit: a.opts.limit.clone(),
         extra_vars: extra,
@@ -426,4 +441,52 @@ fn split_list(values: &[String]) -> Vec<String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// The run's vault secrets, as ansible-playbook gathers them: each `--vault-id` (`LABEL@FILE`
+/// or `FILE`), each `--vault-password-file` (label `default`), and, when the command line
+/// gives none, `ANSIBLE_VAULT_IDENTITY_LIST` and `ANSIBLE_VAULT_PASSWORD_FILE`.
+fn vault_secrets(a: &PlaybookArgs) -> Result<Vec<fleetsim_engine::vault::Secret>, String> {
+    use fleetsim_engine::vault::{read_password_file, split_vault_id, Secret};
+    if a.ask_vault_password {
+        return Err(
+            "fleetsim does not prompt for a vault password: give it with --vault-password-file or --vault-id".into(),
+        );
+    }
+    let mut ids: Vec<String> = a.vault_ids.clone();
+    let mut files: Vec<std::path::PathBuf> = a.vault_password_files.clone();
+    if ids.is_empty() && files.is_empty() {
+        if let Ok(list) = std::env::var("ANSIBLE_VAULT_IDENTITY_LIST") {
+            ids.extend(
+                list.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
+            );
+        }
+        if let Ok(file) = std::env::var("ANSIBLE_VAULT_PASSWORD_FILE") {
+            if !file.is_empty() {
+                files.push(file.into());
+            }
+        }
+    }
+    let mut secrets = Vec::new();
+    for id in &ids {
+        let (label, file) = split_vault_id(id);
+        if file == "prompt" || file == "prompt_ask_vault_pass" {
+            return Err(format!(
+                "fleetsim does not prompt for a vault password (--vault-id {id}): give a password file"
+            ));
+        }
+        secrets.push(Secret {
+            vault_id: label,
+            password: read_password_file(std::path::Path::new(&file))?,
+        });
+    }
+    for file in &files {
+        secrets.push(Secret {
+            vault_id: "default".into(),
+            password: read_password_file(file)?,
+        });
+    }
+    Ok(secrets)
 }

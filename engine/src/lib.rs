@@ -15,4 +15,5 @@ pub mod playbook;
 pub mod project;
 pub mod pyre;
 pub mod template;
+pub mod vault;
 pub mod yaml;

@@ -14,6 +14,8 @@ use settings::{Setting, SETTINGS};
 const HONOURED: &[&str] = &[
     "ANSIBLE_DEPRECATION_WARNINGS",
     "ANSIBLE_FORCE_HANDLERS",
+    "ANSIBLE_GATHERING",
+    "ANSIBLE_HASH_BEHAVIOUR",
     "ANSIBLE_HOME",
     "ANSIBLE_HOST_PATTERN_MISMATCH",
     "ANSIBLE_INVENTORY",
@@ -23,6 +25,9 @@ const HONOURED: &[&str] = &[
     "ANSIBLE_LOCALHOST_WARNING",
     "ANSIBLE_ROLES_PATH",
     "ANSIBLE_SHOW_CUSTOM_STATS",
+    "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS",
+    "ANSIBLE_VAULT_IDENTITY_LIST",
+    "ANSIBLE_VAULT_PASSWORD_FILE",
 ];
 
 /// Settings that change nothing fleetsim does, whatever their value: how the real machine is
@@ -77,6 +82,65 @@ pub fn force_handlers() -> bool {
         .ok()
         .and_then(|v| parse_bool(&v))
         .unwrap_or(false)
+}
+
+/// `DEFAULT_GATHERING` (`ANSIBLE_GATHERING`): when a play gathers facts before its tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Gathering {
+    /// Unless the play says `gather_facts: false` (the default).
+    #[default]
+    Implicit,
+    /// Only when the play says `gather_facts: true`.
+    Explicit,
+    /// As implicit, but only for hosts whose facts no earlier play of the run gathered.
+    Smart,
+}
+
+/// The `ANSIBLE_GATHERING` setting; a value outside its choices is an error naming them,
+/// as Ansible's own configuration check gives.
+pub fn gathering() -> Result<Gathering, String> {
+    match std::env::var("ANSIBLE_GATHERING") {
+        Err(_) => Ok(Gathering::Implicit),
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "implicit" => Ok(Gathering::Implicit),
+            "explicit" => Ok(Gathering::Explicit),
+            "smart" => Ok(Gathering::Smart),
+            _ => Err(format!(
+                "Invalid value '{v}' for configuration option 'DEFAULT_GATHERING' (ANSIBLE_GATHERING), valid values are: implicit, explicit, smart"
+            )),
+        },
+    }
+}
+
+/// `DEFAULT_HASH_BEHAVIOUR` (`ANSIBLE_HASH_BEHAVIOUR`) is `merge`: a dict variable defined
+/// at two places (precedence levels, inventory sources) is merged key by key rather than
+/// replaced. Read once: the setting is the process's.
+pub fn hash_merge() -> bool {
+    static MERGE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MERGE
+        .get_or_init(|| std::env::var("ANSIBLE_HASH_BEHAVIOUR").is_ok_and(|v| v.trim() == "merge"))
+}
+
+/// ansible-core's `combine_vars` for one variable: `new` wins, except that under
+/// [`hash_merge`] two dicts merge recursively (`merge_hash`, lists replaced).
+pub fn combine(old: serde_json::Value, new: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    if !hash_merge() {
+        return new;
+    }
+    match (old, new) {
+        (Value::Object(mut a), Value::Object(b)) => {
+            for (k, v) in b {
+                let merged = match a.remove(&k) {
+                    Some(prev) => combine(prev, v),
+                    None => v,
+                };
+                a.insert(k, merged);
+            }
+            Value::Object(a)
+        }
+        (_, new) => new,
+    }
 }
 
 /// `~` and `~user`-less home expansion and `$VAR` expansion, as `unfrackpath` does, then
@@ -151,6 +215,12 @@ pub fn unsupported_settings() -> Vec<String> {
                     "{name}={value}: fleetsim does not read ansible.cfg files; their settings are ignored"
                 ));
             }
+            continue;
+        }
+        if name == "ANSIBLE_HASH_BEHAVIOUR" && !matches!(value.trim(), "merge" | "replace") {
+            out.push(format!(
+                "{name}={value} (DEFAULT_HASH_BEHAVIOUR): not one of replace, merge; replace is used"
+            ));
             continue;
         }
         if HONOURED.contains(&name.as_str()) || NO_EFFECT.contains(&name.as_str()) {

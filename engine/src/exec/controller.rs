@@ -94,6 +94,13 @@ impl Controller {
 impl LookupHost for Controller {
     fn find_file(&self, name: &str, subdir: &str) -> Option<String> {
         if Path::new(name).is_absolute() {
+            // A project file named by its full path (`fileglob`'s results, `role_path ~
+            // '/files/x'`) is the project's; any other absolute path the controller's.
+            if self.is_project_path(Path::new(name))
+                && crate::project::readable(Path::new(name)).is_some()
+            {
+                return Some(name.to_string());
+            }
             let sb = self.sandbox()?;
             return sb.exists(name).then(|| name.to_string());
         }
@@ -114,6 +121,10 @@ impl LookupHost for Controller {
         std::fs::read_to_string(self.real(path)?).ok()
     }
 
+    fn read_bytes(&self, path: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.real(path)?).ok()
+    }
+
     fn env(&self, name: &str) -> Option<String> {
         self.env
             .iter()
@@ -129,6 +140,10 @@ impl LookupHost for Controller {
         let mut ctx = ShellContext::new(sb, self.seed ^ fleetsim_sim::rng::fnv1a(cmd.as_bytes()));
         ctx.now = *self.now.lock().unwrap_or_else(|e| e.into_inner());
         ctx.hostname = "localhost".into();
+        // The command sees the controller's environment, as Popen inherits ansible-playbook's.
+        for (k, v) in &self.env {
+            ctx.env.insert(k.clone(), v.clone());
+        }
         let out = shell::run(cmd, &mut ctx);
         if out.rc != 0 {
             return Err(format!("lookup_plugin.pipe({cmd}) returned {}", out.rc));

@@ -36,6 +36,69 @@ fn written_repr(entries: &[&EnvEntry]) -> String {
     pyrepr::json_repr(&Value::Array(values))
 }
 
+/// Whether an error templating one environment value is an undefined `ansible_env` that
+/// `Task._post_validate_environment` ignores.
+fn skips_undefined_env(message: &str) -> bool {
+    message.contains("ansible_env") || message.contains("ansible_facts.env")
+}
+
+/// The play's own `environment:` for the implicit fact gathering (the setup task sits in a
+/// block of the play): names and values, the ones naming a not yet gathered `ansible_env`
+/// left out as ansible-core leaves them out.
+pub fn resolve_play(
+    templar: &Templar,
+    written: &Value,
+    vars: &Arc<dyn VarSource>,
+) -> Result<IndexMap<String, String>, String> {
+    let items: Vec<&Value> = match written {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    let mut merged: IndexMap<String, Value> = IndexMap::new();
+    for item in items {
+        match item {
+            Value::Object(map) => {
+                for (name, value) in map {
+                    match templar.render(value, vars) {
+                        Ok(v) if is_omit(&v) => {}
+                        Ok(v) => {
+                            merged.insert(name.clone(), v);
+                        }
+                        Err(e) if skips_undefined_env(e.message()) => {}
+                        Err(e) => {
+                            return Err(format!(
+                                "Error processing keyword 'environment': {}",
+                                e.message()
+                            ))
+                        }
+                    }
+                }
+            }
+            other => match templar.render(other, vars) {
+                Ok(Value::Object(map)) => merged.extend(map),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(format!(
+                        "Error processing keyword 'environment': {}",
+                        e.message()
+                    ))
+                }
+            },
+        }
+    }
+    Ok(merged
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match &value {
+                Value::String(s) => s.clone(),
+                other => pyrepr::json_repr(other),
+            };
+            (name, text)
+        })
+        .collect())
+}
+
 /// Resolves the task's environment for one host (and loop item).
 pub fn resolve(
     templar: &Templar,
@@ -70,6 +133,10 @@ pub fn resolve(
                         Ok(v) => {
                             merged.insert(name.clone(), v);
                         }
+                        // ansible-core skips a value naming the facts' environment before
+                        // facts are known (its test reads `'ansible_env' in error` for any
+                        // action, by operator precedence).
+                        Err(e) if skips_undefined_env(e.message()) => {}
                         Err(e) => {
                             let origin = entry.value_origins.get(name).unwrap_or(&entry.origin);
                             return Err(fail(e.message(), origin));

@@ -199,6 +199,16 @@ impl HostCursor {
         }
     }
 
+    /// Forgets the failures of the blocks the host is in (`meta: clear_host_errors`, as
+    /// ansible-core's `PlayIterator.clear_host_errors`): leaving an always section after a
+    /// failure then goes on with the next task instead of failing the host. A host that
+    /// already left the play stays out.
+    pub fn clear_errors(&mut self) {
+        for frame in &mut self.stack {
+            frame.failed = false;
+        }
+    }
+
     /// Stops the host (meta end_host, unreachable, any_errors_fatal).
     pub fn stop(&mut self, failed: bool) {
         self.stack.clear();

@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub max_virtual_time: Option<f64>,
     /// ANSIBLE_SHOW_CUSTOM_STATS: print the `set_stats` statistics after the recap.
     pub show_custom_stats: bool,
+    /// ANSIBLE_GATHERING: when a play gathers facts.
+    pub gathering: crate::config::Gathering,
 }
 
 /// The include depth at which ansible-core 2.19 (Python's default recursion limit of 1000)
@@ -170,6 +172,8 @@ pub struct Runner {
     last_banner: Option<Arc<Task>>,
     /// The fleet's report, once the run with a fleet is over.
     pub fleet_report: Option<Report>,
+    /// Hosts whose facts a play gathered (ANSIBLE_GATHERING=smart gathers them once).
+    facts_gathered: IndexSet<String>,
 }
 
 impl Runner {
@@ -208,6 +212,7 @@ impl Runner {
             free_banner: None,
             last_banner: None,
             fleet_report: None,
+            facts_gathered: IndexSet::new(),
         };
         let hosts = r.inventory.hosts();
         r.world.plan_addresses(hosts.iter().map(String::as_str));
@@ -311,6 +316,10 @@ impl Runner {
     /// Makes sure a host that is not in the inventory (implicit localhost, a delegate_to
     /// target) has variables and magic variables like any other.
     pub(crate) fn ensure_host_vars(&mut self, host: &str) {
+        // The implicit localhost sees the `all` group's variables (ansible-core's
+        // VariableManager reads the all group for every host).
+        let implicit_localhost =
+            (host == "localhost" || host == "127.0.0.1").then(|| self.inventory.host_vars(host));
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         if store.host_magic.contains_key(host) {
             return;
@@ -324,7 +333,7 @@ impl Runner {
         magic.insert("group_names".into(), json!(Vec::<String>::new()));
         store.host_magic.insert(host.to_string(), Arc::new(magic));
         if !store.inventory.contains_key(host) {
-            let mut v = Map::new();
+            let mut v = implicit_localhost.unwrap_or_default();
             if host == "localhost" || host == "127.0.0.1" {
                 v.insert("ansible_connection".into(), json!("local"));
                 v.insert(
@@ -387,6 +396,20 @@ impl Runner {
                         .unwrap_or_default()),
                 );
                 store.common_magic = Arc::new(common);
+            }
+            // The default callback's `v2_playbook_on_start` and the executor's count, at -vv.
+            if self.display.verbosity >= 2 {
+                let base = pb
+                    .path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                self.display.banner(&format!("PLAYBOOK: {base}"));
+                self.display.line(&format!(
+                    "{} plays in {}",
+                    pb.plays.len(),
+                    pb.given.display()
+                ));
             }
             for play in &pb.plays {
                 match self.run_play(play) {
@@ -652,6 +675,12 @@ impl Runner {
                 return Err(exit::ERROR);
             }
         };
+        // The executor reads the play's vars before its banner: a vars file named plainly
+        // that does not parse stops the run there (ansible-core's parser error, status 4).
+        if let Err(e) = self.check_plain_vars_files(play) {
+            self.display.error(&e);
+            return Err(exit::PARSE_ERROR);
+        }
         let mut break_play = false;
         for batch in batches {
             // Ansible announces the play again for every serial batch.
@@ -772,6 +801,28 @@ impl Runner {
         Ok(batches)
     }
 
+    /// Parses each `vars_files` entry written without a template (the ones ansible-core
+    /// loads when it first gets the play's vars, before any host); the first that does not
+    /// parse is the error.
+    fn check_plain_vars_files(&self, play: &Play) -> Result<(), String> {
+        for vf in &play.vars_files {
+            let Value::String(name) = vf else {
+                continue;
+            };
+            if crate::template::is_template(name) {
+                continue;
+            }
+            let Some(path) = controller::controller_path(&self.opts.sandbox, &play.dir, name)
+            else {
+                continue;
+            };
+            if let Some(path) = crate::project::readable_file(&path) {
+                crate::yaml::load_file(&path).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Play vars (and vars_files, which may name a file per host) for one host.
     fn play_layers(&mut self, play: &Play, host: &str) -> Result<Vec<Arc<Vars>>, String> {
         let mut layers = vec![Arc::new(play.vars.clone())];
@@ -878,9 +929,17 @@ impl Runner {
     /// Facts, then each section of the play followed by its handlers, for one batch.
     fn run_batch_sections(&mut self, play: &Arc<Play>, ctx: &mut PlayCtx) -> Result<PlayEnd, i32> {
         self.update_play_magic(ctx);
-        let gather = match play.keywords.get("gather_facts") {
-            Some(v) => crate::modules::to_bool(v).unwrap_or(true),
-            None => true,
+        // ansible-core's PlayIterator: `implied` is an unset or true gather_facts.
+        let keyword = play
+            .keywords
+            .get("gather_facts")
+            .filter(|v| !v.is_null())
+            .map(|v| crate::modules::to_bool(v).unwrap_or(true));
+        let gather = match self.opts.gathering {
+            crate::config::Gathering::Implicit | crate::config::Gathering::Smart => {
+                keyword.unwrap_or(true)
+            }
+            crate::config::Gathering::Explicit => keyword.unwrap_or(false),
         };
         if gather && !ctx.alive.is_empty() {
             self.gather_facts(ctx);
@@ -959,13 +1018,20 @@ impl Runner {
     }
 
     fn gather_facts(&mut self, ctx: &mut PlayCtx) {
-        self.display.banner("TASK [Gathering Facts]");
+        let smart = self.opts.gathering == crate::config::Gathering::Smart;
         let hosts: Vec<String> = ctx
             .batch
             .iter()
             .filter(|h| ctx.alive.contains(*h))
+            .filter(|h| !(smart && self.facts_gathered.contains(*h)))
             .cloned()
             .collect();
+        if hosts.is_empty() {
+            // `smart`: every host's facts are known already; no host runs the task, and
+            // the linear strategy shows no banner for a task no host runs.
+            return;
+        }
+        self.display.banner("TASK [Gathering Facts]");
         self.current_task_name = "Gathering Facts".into();
         // The play's gather_subset and gather_timeout become the setup module's options.
         let mut setup_args = Map::new();
@@ -1010,6 +1076,29 @@ impl Runner {
                     continue;
                 }
             };
+            // The module runs with the play's environment, which its `env` facts show.
+            let facts = match self.play_environment(ctx, &h) {
+                Ok(env) if !env.is_empty() => {
+                    let mut facts = facts;
+                    if let Some(Value::Object(known)) = facts.get_mut("env") {
+                        for (k, v) in env {
+                            known.insert(k, Value::String(v));
+                        }
+                    }
+                    facts
+                }
+                Ok(_) => facts,
+                Err(e) => {
+                    let r = crate::modules::fail(&e);
+                    let json = output::dump_result(&r, self.display.verbosity);
+                    self.display
+                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+                    self.stat(&h).failed += 1;
+                    self.failed.insert(h.clone());
+                    ctx.alive.shift_remove(&h);
+                    continue;
+                }
+            };
             let facts = match crate::modules::setup::select("setup", &setup_args, facts) {
                 Ok(f) => f,
                 Err(r) => {
@@ -1024,10 +1113,29 @@ impl Runner {
                 }
             };
             self.store_facts(&h, facts);
+            self.facts_gathered.insert(h.clone());
             self.display.line(&format!("ok: [{h}]"));
             self.stat(&h).ok += 1;
         }
         self.world.clock.advance(task::TASK_COST_SECONDS);
+    }
+
+    /// The play's `environment:` templated for `host`, as the implicit fact gathering
+    /// runs with it.
+    fn play_environment(
+        &self,
+        ctx: &PlayCtx,
+        host: &str,
+    ) -> Result<IndexMap<String, String>, String> {
+        let Some(written) = ctx.play.keywords.get("environment") else {
+            return Ok(IndexMap::new());
+        };
+        let layers = TaskLayers {
+            play: ctx.play_layers.get(host).cloned().unwrap_or_default(),
+            ..TaskLayers::default()
+        };
+        let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &layers));
+        environment::resolve_play(&self.templar, written, &src)
     }
 
     /// The facts `setup` reports for `host` now (a clock_skew fault moves its clock).
@@ -1647,7 +1755,7 @@ impl Runner {
         let mut include_errors: Vec<String> = Vec::new();
         for (index, o) in outcomes.iter().enumerate() {
             // A missing file or role: its error once, then the fatal line of each host.
-            if let Some(task::IncludeFailure::Host(reason)) = &o.include_failure {
+            for reason in o.include_failure.iter().flat_map(|f| f.reasons()) {
                 if !include_errors.contains(reason) {
                     self.display.error(reason);
                     include_errors.push(reason.clone());
@@ -1762,11 +1870,11 @@ impl Runner {
                 failed_now.push(h);
                 continue;
             }
-            if o.include_failure.is_some() {
+            if let Some(failure) = &o.include_failure {
                 // The include's failure counts as a failure even when a rescue catches it,
                 // and the host stays failed for later plays (ansible-core marks it failed
                 // without a task result, in its list of failed hosts).
-                self.stat(&h).failed += 1;
+                self.stat(&h).failed += failure.failures();
                 self.failed.insert(h.clone());
                 let rescued = cursors.get_mut(&h).map(|c| c.fail()).unwrap_or(false);
                 if !rescued {
@@ -2289,6 +2397,10 @@ impl Runner {
                 for h in &ctx.batch {
                     self.failed.shift_remove(h);
                     self.unreachable.shift_remove(h);
+                    ctx.batch_failed.remove(h);
+                    if let Some(c) = cursors.get_mut(h) {
+                        c.clear_errors();
+                    }
                 }
             }
             _ => {}

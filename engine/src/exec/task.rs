@@ -51,8 +51,31 @@ pub enum IncludeFailure {
     /// fails the hosts that included it, whatever their ignore_errors (failed=1 in the
     /// recap even when a rescue section catches it).
     Host(String),
+    /// The files or roles a looped include could not load, one reason per failing item:
+    /// ansible-core shows each reason as an error and no `fatal:` line (the callback sees
+    /// the loop's result, whose items are includes), and counts one failure per item.
+    Items(Vec<String>),
     /// A file that does not parse: the run stops with this error and exit status.
     Fatal(String, i32),
+}
+
+impl IncludeFailure {
+    /// The reasons shown as errors before the task's results.
+    pub fn reasons(&self) -> &[String] {
+        match self {
+            IncludeFailure::Host(reason) => std::slice::from_ref(reason),
+            IncludeFailure::Items(reasons) => reasons,
+            IncludeFailure::Fatal(..) => &[],
+        }
+    }
+
+    /// How many failures the recap counts for it.
+    pub fn failures(&self) -> u32 {
+        match self {
+            IncludeFailure::Items(reasons) => reasons.len() as u32,
+            _ => 1,
+        }
+    }
 }
 
 /// One included file (or role) for one host.
@@ -1174,7 +1197,7 @@ fn run_once_item(
             return include_action(runner, ctx, task, host, &vars, &args, item_vars, ir);
         }
         "include_vars" => {
-            ir.result = include_vars(runner, task, &args);
+            ir.result = include_vars(runner, task, &args, &vars);
             return ir;
         }
         "group_by" => {
@@ -1194,6 +1217,15 @@ fn run_once_item(
             });
             match facts {
                 Ok(facts) => {
+                    // The module's result names each fact as the variable (`ansible_X`);
+                    // only setup's own two keys have no prefix.
+                    let facts: Map<String, Value> = facts
+                        .into_iter()
+                        .map(|(k, v)| match k.as_str() {
+                            "gather_subset" | "module_setup" => (k, v),
+                            _ => (format!("ansible_{k}"), v),
+                        })
+                        .collect();
                     ir.result
                         .insert("ansible_facts".into(), Value::Object(facts));
                     ir.result.insert("changed".into(), json!(false));
@@ -1371,19 +1403,27 @@ fn run_once_item(
             m.extend(reg_vars.clone());
             vars_with(base, m)
         };
+        // ansible-core evaluates both in one `try`: an error fails the result and is kept as
+        // the text of `changed_when_result` or `failed_when_result`, the module's own result
+        // (and msg) left as they were; failed_when is not evaluated after a changed_when error.
+        let fail_on_condition_error =
+            |result: &mut Map<String, Value>, key: &str, message: &str| {
+                if result.get("failed").and_then(Value::as_bool) != Some(true) {
+                    result.insert("_ansible_action_failed".into(), json!(true));
+                }
+                result.insert("failed".into(), json!(true));
+                result.insert(key.into(), json!(message));
+            };
         if let Some(conds) = &task.changed_when {
             match all_true(runner, conds, &post_vars) {
                 Ok(c) => {
                     result.insert("changed".into(), json!(c));
                 }
-                Err(e) => {
-                    result.insert("failed".into(), json!(true));
-                    result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
-                    ir.chain = Some(e);
-                }
+                Err(e) => fail_on_condition_error(&mut result, "changed_when_result", &e.message),
             }
         }
-        if let Some(conds) = &task.failed_when {
+        let condition_error = result.contains_key("changed_when_result");
+        if let Some(conds) = task.failed_when.as_ref().filter(|_| !condition_error) {
             match all_true_any(runner, conds, &post_vars) {
                 Ok(f) => {
                     result.insert("failed_when_result".into(), json!(f));
@@ -1402,11 +1442,7 @@ fn run_once_item(
                         }
                     }
                 }
-                Err(e) => {
-                    result.insert("failed".into(), json!(true));
-                    result.insert("msg".into(), json!(format!("Task failed: {}", e.message)));
-                    ir.chain = Some(e);
-                }
+                Err(e) => fail_on_condition_error(&mut result, "failed_when_result", &e.message),
             }
             // A result failed_when failed gets its summary too, when the result is made.
             if result.get("failed").and_then(Value::as_bool) == Some(true) {
@@ -1627,19 +1663,55 @@ pub(super) fn search_dirs(task: &Task, ctx: &PlayCtx) -> Vec<PathBuf> {
     dirs
 }
 
-fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> Map<String, Value> {
+/// ansible-core's `merge_hash`: `new` over `old`, dicts merged recursively, lists replaced.
+fn merge_hash(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = old.clone();
+    for (k, v) in new {
+        let merged = match (out.get(k), v) {
+            (Some(Value::Object(a)), Value::Object(b)) => Value::Object(merge_hash(a, b)),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), merged);
+    }
+    out
+}
+
+/// include_vars' own failure: the reason in `message` (not `msg`), no facts, no files.
+fn include_vars_failed(message: &str) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("failed".into(), json!(true));
+    r.insert("ansible_facts".into(), json!({}));
+    r.insert("ansible_included_var_files".into(), json!([]));
+    r.insert("message".into(), json!(message));
+    r.insert("_ansible_action_failed".into(), json!(true));
+    r
+}
+
+fn include_vars(
+    runner: &mut Runner,
+    task: &Task,
+    args: &Map<String, Value>,
+    vars: &Arc<dyn VarSource>,
+) -> Map<String, Value> {
     let sandbox = runner.opts.sandbox.clone();
     // Relative names are searched in the role's and task file's folders; absolute ones live
     // in the simulated controller, never on the real machine.
     let candidates = |name: &str| -> Vec<PathBuf> {
         if std::path::Path::new(name).is_absolute() {
-            return super::controller::controller_path(&sandbox, std::path::Path::new("/"), name)
-                .into_iter()
-                .collect();
+            // A path inside the project (`{{ role_path }}/vars2`) is the project's file;
+            // any other lives in the simulated controller.
+            let mut d = vec![PathBuf::from(name)];
+            d.extend(super::controller::controller_path(
+                &sandbox,
+                std::path::Path::new("/"),
+                name,
+            ));
+            return d;
         }
         let mut d = Vec::new();
         if let Some(r) = &task.role {
             d.push(r.path.join("vars").join(name));
+            d.push(r.path.join(name));
         }
         d.push(task.file_dir.join("vars").join(name));
         d.push(task.file_dir.join(name));
@@ -1647,12 +1719,24 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
     };
     // The files to read, in order: one `file`, or every vars file of a `dir` (sorted, as
     // Ansible walks it).
+    // A `dir` is found as the action's `_set_root_dir` finds it: in a role, under the role
+    // (`vars/...` as written, anything else inside `vars/`); elsewhere beside the task's file.
+    let dir_candidates = |name: &str| -> Vec<PathBuf> {
+        if std::path::Path::new(name).is_absolute() {
+            return candidates(name);
+        }
+        match &task.role {
+            Some(r) if name.split('/').next() == Some("vars") => vec![r.path.join(name)],
+            Some(r) => vec![r.path.join("vars").join(name)],
+            None => vec![task.file_dir.join(name)],
+        }
+    };
     let files: Vec<PathBuf> = if let Some(dir) = args.get("dir").map(text_of) {
-        let Some(root) = candidates(&dir)
+        let Some(root) = dir_candidates(&dir)
             .into_iter()
             .find(|p| crate::project::readable_dir(p).is_some())
         else {
-            return modules::action_fail(&format!("{dir} directory does not exist"));
+            return include_vars_failed(&format!("{dir} directory does not exist"));
         };
         let exts: Vec<String> = match args.get("extensions") {
             Some(Value::Array(a)) => a.iter().map(text_of).collect(),
@@ -1673,26 +1757,64 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
             &root,
             1,
             depth,
-            &exts,
-            matching.as_ref(),
-            &ignore,
+            &VarsFileFilter {
+                matching: matching.as_ref(),
+                ignore: &ignore,
+                role_main: task
+                    .role
+                    .as_ref()
+                    .map(|r| r.path.join("vars").join("main.yml")),
+            },
             &mut found,
         );
+        // Without ignore_unknown_extensions (the default) a file of another extension fails
+        // the action, naming it and the valid ones.
+        let ignore_unknown = args
+            .get("ignore_unknown_extensions")
+            .and_then(modules::to_bool)
+            .unwrap_or(false);
+        let valid = |p: &PathBuf| {
+            let ext = p
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            exts.contains(&ext)
+        };
+        if !ignore_unknown {
+            if let Some(bad) = found.iter().find(|p| !valid(p)) {
+                return include_vars_failed(&format!(
+                    "{} does not have a valid extension: {}",
+                    bad.display(),
+                    exts.join(", ")
+                ));
+            }
+        }
+        found.retain(valid);
         found
     } else {
+        // The free-form name is split as key=value arguments are, so a folded `>` scalar
+        // loses its newline.
         let file = args
             .get("_raw_params")
             .or_else(|| args.get("file"))
+            .filter(|v| !v.is_null())
             .map(text_of)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        if file.is_empty() {
+            return include_vars_failed(
+                "Could not find file on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
+            );
+        }
         match candidates(&file)
             .into_iter()
             .find(|p| crate::project::readable_file(p).is_some())
         {
             Some(p) => vec![p],
             None => {
-                return modules::action_fail(&format!(
-                    "Could not find or access '{file}' on the Ansible Controller."
+                return include_vars_failed(&format!(
+                    "Could not find or access '{file}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
                 ))
             }
         }
@@ -1704,7 +1826,7 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
                 Value::Object(m) => merged.extend(m),
                 Value::Null => {}
                 _ => {
-                    return modules::action_fail(&format!(
+                    return include_vars_failed(&format!(
                         "{} must be stored as a dictionary/hash",
                         path.display()
                     ))
@@ -1713,7 +1835,7 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
             Err(e) => return modules::action_fail(&e.headline()),
         }
     }
-    let facts = match args.get("name").map(text_of) {
+    let mut facts = match args.get("name").map(text_of) {
         Some(name) => {
             let mut m = Map::new();
             m.insert(name, Value::Object(merged));
@@ -1721,6 +1843,21 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
         }
         None => merged,
     };
+    // `hash_behaviour: merge` (when not the configured behaviour): each loaded dict is
+    // merged into the variable's current value.
+    let hash_behaviour = args.get("hash_behaviour").map(text_of);
+    let configured = if crate::config::hash_merge() {
+        "merge"
+    } else {
+        "replace"
+    };
+    if hash_behaviour.as_deref() == Some("merge") && configured != "merge" {
+        for (k, v) in facts.iter_mut() {
+            if let (Some(Value::Object(old)), Value::Object(new)) = (vars.get(k), &*v) {
+                *v = Value::Object(merge_hash(&old, new));
+            }
+        }
+    }
     let mut r = modules::ok(false);
     r.insert("ansible_facts".into(), Value::Object(facts));
     r.insert(
@@ -1736,13 +1873,19 @@ fn include_vars(runner: &mut Runner, task: &Task, args: &Map<String, Value>) -> 
 
 /// Vars files under `dir` as include_vars' `dir:` walks them: names sorted, subfolders after
 /// the files of their parent, down to `depth` levels (0 = no limit).
+/// Which files of a `dir:` include_vars reads: `files_matching`, `ignore_files`, and never
+/// the role's own `vars/main.yml` (the role loads it already).
+struct VarsFileFilter<'a> {
+    matching: Option<&'a regex::Regex>,
+    ignore: &'a [String],
+    role_main: Option<PathBuf>,
+}
+
 fn collect_vars_files(
     dir: &std::path::Path,
     level: usize,
     depth: usize,
-    exts: &[String],
-    matching: Option<&regex::Regex>,
-    ignore: &[String],
+    filter: &VarsFileFilter<'_>,
     out: &mut Vec<PathBuf>,
 ) {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -1764,21 +1907,17 @@ fn collect_vars_files(
             subdirs.push(p);
             continue;
         }
-        let ext = p
-            .extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if !exts.contains(&ext) || ignore.contains(&name) {
+        if filter.ignore.contains(&name) || filter.role_main.as_ref() == Some(&p) {
             continue;
         }
-        if matching.is_some_and(|re| !re.is_match(&name)) {
+        if filter.matching.is_some_and(|re| !re.is_match(&name)) {
             continue;
         }
         out.push(p);
     }
     if depth == 0 || level < depth {
         for d in subdirs {
-            collect_vars_files(&d, level + 1, depth, exts, matching, ignore, out);
+            collect_vars_files(&d, level + 1, depth, filter, out);
         }
     }
 }
@@ -2227,6 +2366,8 @@ fn run_loop(
     // Whether an item could not reach its host.
     let mut any_unreachable = false;
     let mut all_skipped = n > 0;
+    // Why the items of a looped include that could not load failed.
+    let mut item_failures: Vec<String> = Vec::new();
     // What the loop registered so far: Ansible stores each item's result under the register
     // name in the loop's variables, so the next item's `when` and args see the previous one.
     let mut carried = Map::new();
@@ -2316,11 +2457,18 @@ fn run_loop(
         if ir.include_failure.is_some() || ir.include.is_some() {
             all_skipped = false;
         }
-        if let Some(failure) = ir.include_failure {
-            // The loop's include fails as a whole (ansible-core fails the task's result).
-            let result = ir.result.clone();
-            include_failure_outcome(runner, host, out, failure, &result);
-            return;
+        match ir.include_failure {
+            Some(IncludeFailure::Host(reason)) => {
+                // Every item is tried; the host fails once the loop is over.
+                item_failures.push(reason);
+                continue;
+            }
+            Some(failure) => {
+                let result = ir.result.clone();
+                include_failure_outcome(runner, host, out, failure, &result);
+                return;
+            }
+            None => {}
         }
         if let Some((blocks, vars, name)) = ir.include {
             // Each item of an include loop includes the file again, with that item.
@@ -2408,6 +2556,14 @@ fn run_loop(
         if pause > 0.0 {
             runner.world.clock.advance(pause);
         }
+    }
+    if !item_failures.is_empty() {
+        // ansible-core marks the host failed after the include results: the files the
+        // other items included never run.
+        out.failed = true;
+        out.includes.clear();
+        out.include_failure = Some(IncludeFailure::Items(item_failures));
+        return;
     }
     let mut top = Map::new();
     top.insert("changed".into(), json!(any_changed));

@@ -244,7 +244,8 @@ impl VarSource for HostVarSource {
     fn get(&self, name: &str) -> Option<Value> {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let layer = self.layer_of(&s, name)?;
-        s.lookup(layer, &self.host, name)
+        let value = s.lookup(layer, &self.host, name)?;
+        Some(self.merged(&s, name, value))
     }
 
     fn names(&self) -> Vec<String> {
@@ -296,6 +297,7 @@ impl VarSource for HostVarSource {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let layer = self.layer_of(&s, name)?;
         let raw = s.lookup(layer, &self.host, name)?;
+        let raw = self.merged(&s, name, raw);
         Some((raw, Self::trusted_layer(Some(layer))))
     }
 }
@@ -307,6 +309,24 @@ impl HostVarSource {
             .iter()
             .rev()
             .find(|l| s.has(l, &self.host, name))
+    }
+
+    /// Under `ANSIBLE_HASH_BEHAVIOUR=merge`, a dict's value is every layer's dict merged,
+    /// lowest precedence first (ansible-core combines each level with `combine_vars`).
+    fn merged(&self, s: &VarStore, name: &str, top: Value) -> Value {
+        if !crate::config::hash_merge() || !top.is_object() {
+            return top;
+        }
+        let mut acc: Option<Value> = None;
+        for layer in &self.layers {
+            if let Some(v) = s.lookup(layer, &self.host, name) {
+                acc = Some(match acc {
+                    Some(prev) => crate::config::combine(prev, v),
+                    None => v,
+                });
+            }
+        }
+        acc.unwrap_or(top)
     }
 
     /// Facts and set_fact/registered results are data, never templated again (2.19's

@@ -118,8 +118,7 @@ pub fn parse(inv: &mut InventoryData, text: &str) -> Result<(), SourceError> {
             continue;
         }
         if let Some(m) = SECTION.captures(line) {
-            let name = m[1].to_string();
-            p.inv.check_group_name(&name);
+            let name = p.inv.safe_group_name(&m[1]);
             let st = m.get(2).map(|s| s.as_str()).unwrap_or("hosts");
             state = match st {
                 "hosts" => State::Hosts,

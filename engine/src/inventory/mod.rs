@@ -432,18 +432,44 @@ impl Inventory {
     fn try_plugins(&mut self, source: &str, failures: &mut Vec<Diagnostic>) -> bool {
         let path = Path::new(source);
         // host_list: a comma-separated list that is not a file name.
+        // advanced_host_list (when INVENTORY_ENABLED names it) also expands `[a:b]` ranges;
+        // an entry it cannot parse is kept as written.
+        let advanced = std::env::var("ANSIBLE_INVENTORY_ENABLED")
+            .is_ok_and(|v| v.split(',').any(|p| p.trim() == "advanced_host_list"));
         if source.contains(',') && !path.exists() {
+            let plugin = if advanced {
+                "advanced_host_list"
+            } else {
+                "host_list"
+            };
             for h in source.split(',') {
                 let h = h.trim();
                 if h.is_empty() {
                     continue;
                 }
-                let (host, port) =
-                    address::parse_address(h, false).unwrap_or_else(|_| (h.to_string(), None));
-                if !self.data.hosts.contains_key(&host) {
-                    if let Err(e) = self.data.add_host(&host, Some("ungrouped"), port) {
-                        failures.push(plugin_failure("host_list", &e, None, source, None));
-                        return false;
+                let (names, port) = if advanced {
+                    match address::parse_address(h, true).and_then(|(pattern, port)| {
+                        let names = if pattern.contains('[') {
+                            address::expand_hostname_range(&pattern)?
+                        } else {
+                            vec![pattern]
+                        };
+                        Ok((names, port))
+                    }) {
+                        Ok(x) => x,
+                        Err(_) => (vec![h.to_string()], None),
+                    }
+                } else {
+                    let (host, port) =
+                        address::parse_address(h, false).unwrap_or_else(|_| (h.to_string(), None));
+                    (vec![host], port)
+                };
+                for host in names {
+                    if !self.data.hosts.contains_key(&host) {
+                        if let Err(e) = self.data.add_host(&host, Some("ungrouped"), port) {
+                            failures.push(plugin_failure(plugin, &e, None, source, None));
+                            return false;
+                        }
                     }
                 }
             }
@@ -761,7 +787,11 @@ impl Inventory {
         let mut out = Map::new();
         let merge = |out: &mut Map<String, Value>, m: &Map<String, Value>| {
             for (k, v) in m {
-                out.insert(k.clone(), v.clone());
+                let v = match out.remove(k) {
+                    Some(old) => crate::config::combine(old, v.clone()),
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), v);
             }
         };
         let implicit_vars;

@@ -118,21 +118,34 @@ impl InventoryData {
         if name.is_empty() {
             return Err(format!("Invalid empty/false group name provided: {name}"));
         }
-        if !self.groups.contains_key(name) {
-            if invalid_group_name(name) {
-                // TRANSFORM_INVALID_GROUP_CHARS defaults to 'never': warn, keep the name.
-                self.warn("Invalid characters were found in group names but not replaced, use -vvvv to see details");
-            }
-            self.groups.insert(name.to_string(), Group::new(name));
+        let name = self.safe_group_name(name);
+        if !self.groups.contains_key(&name) {
+            self.groups.insert(name.clone(), Group::new(&name));
         }
-        Ok(name.to_string())
+        Ok(name)
     }
 
-    /// `to_safe_group_name` as the INI parser calls it on every section header: warns (once)
-    /// about characters Ansible would like to replace, and keeps the name.
-    pub fn check_group_name(&mut self, name: &str) {
-        if invalid_group_name(name) {
-            self.warn("Invalid characters were found in group names but not replaced, use -vvvv to see details");
+    /// `to_safe_group_name`, as the INI parser calls it on every section header and a new
+    /// group gets it: under TRANSFORM_INVALID_GROUP_CHARS `always` or `silently` the
+    /// characters Ansible rejects become `_`; `never` (the default) and `always` warn.
+    pub fn safe_group_name(&mut self, name: &str) -> String {
+        if !invalid_group_name(name) {
+            return name.to_string();
+        }
+        match std::env::var("ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS")
+            .unwrap_or_default()
+            .trim()
+        {
+            "always" => {
+                self.warn("Invalid characters were found in group names and automatically replaced, use -vvvv to see details");
+                replace_invalid_group_chars(name)
+            }
+            "silently" => replace_invalid_group_chars(name),
+            "ignore" => name.to_string(),
+            _ => {
+                self.warn("Invalid characters were found in group names but not replaced, use -vvvv to see details");
+                name.to_string()
+            }
         }
     }
 
@@ -265,10 +278,19 @@ impl InventoryData {
             if key == "ansible_group_priority" {
                 g.priority = python_int(&value)?;
             } else {
+                // Group.set_variable's combine_vars: dicts merge under hash merge.
+                let value = match g.vars.remove(key) {
+                    Some(old) => crate::config::combine(old, value),
+                    None => value,
+                };
                 g.vars.insert(key.to_string(), value);
             }
             Ok(())
         } else if let Some(h) = self.hosts.get_mut(entity) {
+            let value = match h.vars.remove(key) {
+                Some(old) => crate::config::combine(old, value),
+                None => value,
+            };
             h.vars.insert(key.to_string(), value);
             Ok(())
         } else {
@@ -525,6 +547,22 @@ fn is_identifier(name: &str) -> bool {
 }
 
 /// `C.INVALID_VARIABLE_NAMES`: `^[\d\W]|[^\w]`.
+/// `C.INVALID_VARIABLE_NAMES.sub('_', name)`: a leading digit or non-word character and
+/// every later non-word character become `_`.
+fn replace_invalid_group_chars(name: &str) -> String {
+    name.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            let word = c.is_alphanumeric() || c == '_';
+            if !word || (i == 0 && c.is_numeric()) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn invalid_group_name(name: &str) -> bool {
     let mut chars = name.chars();
     match chars.next() {

@@ -636,6 +636,14 @@ impl Parser {
                 "True" => Ok(Py::Bool(true)),
                 "False" => Ok(Py::Bool(false)),
                 "None" => Ok(Py::None),
+                // literal_eval's one call: the empty set (a list once stored).
+                "set" if self.eat('(') => {
+                    if self.eat(')') {
+                        Ok(Py::List(Vec::new()))
+                    } else {
+                        Err(PErr::Syntax)
+                    }
+                }
                 _ => Err(PErr::Syntax),
             },
             Tok::Op('[') => Ok(Py::List(self.seq(']')?.0)),
@@ -768,6 +776,11 @@ mod tests {
         assert_eq!(ev("1+2j"), json!("(1+2j)"));
         assert_eq!(ev("1+2"), json!("1+2"));
         assert_eq!(ev("..."), json!("..."));
+        assert_eq!(ev("set()"), json!([]));
+        assert_eq!(
+            ev("[..., 1j, set(), {1, 2}, b'x']"),
+            json!(["...", "1j", [], [1, 2], "x"])
+        );
         assert_eq!(ev(""), json!(""));
         assert_eq!(ev("{1, 2}"), json!([1, 2]));
         assert_eq!(ev("'\\x41\\n'"), json!("A\n"));

@@ -280,6 +280,9 @@ impl Module for Assemble {
         }
         r.insert("changed".into(), json!(changed));
         r.insert("msg".into(), json!("OK"));
+        // exit_json's `add_path_info` for `dest`: its state, mode, owner... (no `path`).
+        super::file::attrs(&host.fs, &dest, &mut r);
+        r.remove("path");
         r
     }
 }

@@ -44,6 +44,17 @@ struct Edit<'a> {
     append_newline: bool,
 }
 
+/// Whether a Python pattern sets `re.MULTILINE` inline (`(?m)`, `(?im)`: global flags lead
+/// the pattern).
+fn multiline_flag(pattern: &str) -> bool {
+    pattern
+        .strip_prefix("(?")
+        .and_then(|rest| rest.split_once(')'))
+        .is_some_and(|(flags, _)| {
+            flags.contains('m') && flags.chars().all(|c| "aiLmsux".contains(c))
+        })
+}
+
 fn apply(lines: &mut Vec<String>, e: &Edit<'_>) -> Result<bool, String> {
     let (mut insertafter, insertbefore) = (e.insertafter, e.insertbefore);
     if insertafter.is_none() && insertbefore.is_none() {
@@ -85,6 +96,18 @@ fn apply(lines: &mut Vec<String>, e: &Edit<'_>) -> Result<bool, String> {
             b
         }
         _ => match &insertre {
+            // A pattern with the inline MULTILINE flag searches the whole text; the block
+            // goes after the line the match ends on (before the one it starts on).
+            Some(re) if multiline_flag(insertafter.or(insertbefore).unwrap_or_default()) => {
+                let original: String = lines.concat();
+                match re.find(&original).ok().flatten() {
+                    None => lines.len(),
+                    Some(m) if insertafter.is_some() => {
+                        original[..m.end()].matches('\n').count() + 1
+                    }
+                    Some(m) => original[..m.start()].matches('\n').count(),
+                }
+            }
             Some(re) => {
                 let found = lines
                     .iter()

@@ -50,7 +50,19 @@ impl Module for Debug {
             let value = match ctx.templar.eval_expression(&name, &ctx.vars) {
                 Ok(v) if v == Value::String(name.clone()) => v,
                 Ok(v) => v,
-                Err(e) => json!(format!("<< error 1 - {} >>", e.message())),
+                // An undefined value shows as its marker; any other error (a filter that
+                // raised) fails the action.
+                Err(e) if matches!(e.kind(), crate::template::TemplateErrorKind::Undefined) => {
+                    json!(format!("<< error 1 - {} >>", e.message()))
+                }
+                Err(e) => {
+                    let mut r = super::fail(&format!(
+                        "Error while resolving `var` expression: {}",
+                        e.message()
+                    ));
+                    r.insert("_ansible_raised".into(), json!(true));
+                    return r;
+                }
             };
             r.insert(name, value);
         } else {

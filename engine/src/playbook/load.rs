@@ -1456,11 +1456,12 @@ pub fn load_playbook(
     path: &Path,
     extra_vars: &Map<String, Value>,
 ) -> Result<(Playbook, Loader), LoadError> {
+    let given = path.to_path_buf();
     let path = absolute(path);
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut loader = Loader::new(&dir);
     let plays = loader.load_plays(&path, extra_vars)?;
-    Ok((Playbook { path, plays }, loader))
+    Ok((Playbook { path, given, plays }, loader))
 }
 
 /// Loads a task file for `include_tasks` at run time (`include` is the include task), its
@@ -1533,6 +1534,19 @@ fn apply_block(
                 if let Value::Object(m) = value {
                     inh.vars.extend(m.clone());
                 }
+            }
+            // The apply block's notify is the included tasks' own unless they set one.
+            "notify" => {
+                inh.notify = Some(match value {
+                    Value::Array(a) => a.iter().map(scalar_text).collect(),
+                    Value::Null => Vec::new(),
+                    Value::String(s) => s
+                        .split(',')
+                        .map(|p| p.trim().to_string())
+                        .filter(|p| !p.is_empty())
+                        .collect(),
+                    other => vec![scalar_text(other)],
+                });
             }
             other if INHERITED_KEYWORDS.contains(&other) => {
                 inh.keywords.insert(key.clone(), value.clone());

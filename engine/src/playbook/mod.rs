@@ -28,6 +28,8 @@ pub use load::{
 #[derive(Debug, Clone)]
 pub struct Playbook {
     pub path: PathBuf,
+    /// The path as the command line gave it (`-vv` shows "N plays in PATH").
+    pub given: PathBuf,
     pub plays: Vec<Arc<Play>>,
 }
 

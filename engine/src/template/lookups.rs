@@ -22,6 +22,10 @@ pub trait LookupHost: Send + Sync {
     fn read_file(&self, _path: &str) -> Option<String> {
         None
     }
+    /// A file's bytes (for lookups that decode another encoding than UTF-8).
+    fn read_bytes(&self, _path: &str) -> Option<Vec<u8>> {
+        None
+    }
     /// Write a controller file (the `password` lookup stores generated passwords).
     fn write_file(&self, _path: &str, _content: &str) -> bool {
         false
@@ -827,11 +831,12 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                     ));
                 };
                 let re = super::filters::regex_compile(pattern, None).map_err(|e| {
+                    let detail = e.detail().unwrap_or_default();
                     lookup_err(
                         "varnames",
                         format!(
                             "Unable to use \"{pattern}\" as a search parameter: {}",
-                            e.detail().unwrap_or_default()
+                            python_re_error(detail).unwrap_or_else(|| detail.to_string())
                         ),
                     )
                 })?;
@@ -889,14 +894,12 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                             format!("Unable to find file matching \"{term}\" "),
                         )
                     })?;
-                if text.starts_with("$ANSIBLE_VAULT") {
-                    return Err(lookup_err(
-                        "unvault",
-                        format!(
-                            "fleetsim does not simulate Ansible Vault: cannot decrypt {}",
-                            super::pyrepr::str_repr(&term)
-                        ),
-                    ));
+                // A vaulted file is decrypted with the run's secrets; another is its text.
+                if crate::vault::is_encrypted(text.as_bytes()) {
+                    let plain = crate::vault::decrypt_run(text.as_bytes())
+                        .map_err(|e| lookup_err("unvault", e))?;
+                    out.push(Value::from(String::from_utf8_lossy(&plain).into_owned()));
+                    continue;
                 }
                 out.push(Value::from(text));
             }
@@ -1014,6 +1017,11 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_function("dict", |args: Rest<Value>| super::filters::to_dict(&args.0));
+    // ansible-core 2.19's `undef(hint)`: an undefined value (a lookup's `default=undef()`
+    // makes a missing term undefined rather than a default text).
+    env.add_function("undef", |_args: Rest<Value>| -> Result<Value, Error> {
+        Ok(Value::UNDEFINED)
+    });
     // `now(utc=False, fmt=None)`: the controller's (virtual) clock; without `fmt` Python would
     // return a datetime, printed as `YYYY-MM-DD HH:MM:SS.ffffff`, which is what we return.
     env.add_function("now", |args: Rest<Value>| -> Result<Value, Error> {
@@ -1029,14 +1037,28 @@ pub(crate) fn register(env: &mut Environment<'static>) {
 }
 
 /// A lookup option given as text or value, as ansible-core's `set_option` converts it.
+/// csvfile's integer option `name`: a text that is no integer is refused as the config
+/// system refuses it.
 fn opt_int(name: &str, v: &Value) -> Result<i64, Error> {
     if let Some(i) = v.as_i64() {
         return Ok(i);
     }
     let s = py_str(v);
+    if v.as_str().is_some() {
+        return s.trim().parse::<i64>().map_err(|_| {
+            lookup_err(
+                "csvfile",
+                format!(
+                    "Config {} for 'csvfile' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'int': {}",
+                    super::pyrepr::str_repr(name),
+                    super::pyrepr::str_repr(&s)
+                ),
+            )
+        });
+    }
     s.trim().parse::<i64>().map_err(|_| {
         lookup_err(
-            name,
+            "csvfile",
             format!(
                 "Invalid type for configuration option {}: int() argument is not an integer: {}",
                 super::pyrepr::str_repr(name),
@@ -1058,6 +1080,69 @@ fn opt_bool(v: &Value) -> bool {
 
 /// Finds and reads a lookup's file in `files/` (through the lookup host, whose reads stay in
 /// the controller's sandbox).
+/// Python codec names fleetsim decodes: UTF-8 and ASCII, Latin-1 and ISO 8859-15.
+fn known_encoding(encoding: &str) -> bool {
+    codec(encoding).is_some()
+}
+
+/// The normalised codec for a Python encoding name.
+fn codec(encoding: &str) -> Option<&'static str> {
+    let e = encoding.trim().to_lowercase().replace('_', "-");
+    match e.as_str() {
+        "utf-8" | "utf8" | "ascii" | "us-ascii" => Some("utf-8"),
+        "latin-1" | "latin1" | "iso8859-1" | "iso-8859-1" | "l1" | "8859" | "cp819" => {
+            Some("latin-1")
+        }
+        "iso8859-15" | "iso-8859-15" | "latin-9" | "latin9" | "l9" => Some("iso8859-15"),
+        _ => None,
+    }
+}
+
+/// Bytes decoded as a single-byte codec: Latin-1 maps each byte to its code point; ISO
+/// 8859-15 differs in eight places (the euro sign, Š, Ž, Œ, Ÿ...).
+fn decode_single_byte(bytes: &[u8], codec: &str) -> String {
+    bytes
+        .iter()
+        .map(|&b| match (codec, b) {
+            ("iso8859-15", 0xA4) => '\u{20AC}',
+            ("iso8859-15", 0xA6) => '\u{0160}',
+            ("iso8859-15", 0xA8) => '\u{0161}',
+            ("iso8859-15", 0xB4) => '\u{017D}',
+            ("iso8859-15", 0xB8) => '\u{017E}',
+            ("iso8859-15", 0xBC) => '\u{0152}',
+            ("iso8859-15", 0xBD) => '\u{0153}',
+            ("iso8859-15", 0xBE) => '\u{0178}',
+            _ => char::from(b),
+        })
+        .collect()
+}
+
+/// A lookup's file read in `encoding`.
+fn lookup_file_decoded(name: &str, file: &str, encoding: &str) -> Result<String, Error> {
+    match codec(encoding) {
+        Some(c) if c != "utf-8" => {
+            let h = host()?;
+            let path = h.find_file(file, "files").ok_or_else(|| {
+                lookup_err(
+                    name,
+                    "expected str, bytes or os.PathLike object, not NoneType",
+                )
+            })?;
+            let bytes = h.read_bytes(&path).ok_or_else(|| {
+                lookup_err(
+                    name,
+                    format!(
+                        "Unable to access the file {}.",
+                        super::pyrepr::str_repr(file)
+                    ),
+                )
+            })?;
+            Ok(decode_single_byte(&bytes, c))
+        }
+        _ => lookup_file_text(name, file),
+    }
+}
+
 fn lookup_file_text(name: &str, file: &str) -> Result<String, Error> {
     let h = host()?;
     let path = h.find_file(file, "files").ok_or_else(|| {
@@ -1114,13 +1199,12 @@ fn csvfile(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Er
             }
             opts.insert(k.clone(), Value::from(crate::playbook::scalar_text(v)));
         }
-        let encoding = py_str(&opts["encoding"]).to_lowercase().replace('_', "-");
-        if !matches!(encoding.as_str(), "utf-8" | "utf8" | "ascii") {
+        let encoding = py_str(&opts["encoding"]);
+        if !known_encoding(&encoding) {
             return Err(lookup_err(
                 NAME,
                 format!(
-                    "fleetsim reads files as UTF-8 only, not {}",
-                    py_str(&opts["encoding"])
+                    "fleetsim reads files as UTF-8, ASCII, Latin-1 or ISO 8859-15 only, not {encoding}"
                 ),
             ));
         }
@@ -1137,7 +1221,7 @@ fn csvfile(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Er
         };
         let col = opt_int("col", &opts["col"])?;
         let keycol = opt_int("keycol", &opts["keycol"])?;
-        let text = lookup_file_text(NAME, &py_str(&opts["file"]))?;
+        let text = lookup_file_decoded(NAME, &py_str(&opts["file"]), &encoding)?;
         let index = |row: &[String], i: i64| -> Result<String, Error> {
             let at = if i < 0 { row.len() as i64 + i } else { i };
             usize::try_from(at)
@@ -1157,7 +1241,13 @@ fn csvfile(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Er
         }
         match found {
             Some(v) => out.push(Value::from(v)),
-            None if !opts["default"].is_none() => out.push(opts["default"].clone()),
+            // A list default extends the results (`ret.extend(var)` for a sequence).
+            None if !opts["default"].is_none() => match opts["default"].try_iter() {
+                Ok(items) if opts["default"].kind() == minijinja::value::ValueKind::Seq => {
+                    out.extend(items)
+                }
+                _ => out.push(opts["default"].clone()),
+            },
             None => {}
         }
     }
@@ -1262,18 +1352,17 @@ fn ini(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error>
                 ));
             }
         }
-        let encoding = py_str(&opts["encoding"]).to_lowercase().replace('_', "-");
-        if !matches!(encoding.as_str(), "utf-8" | "utf8" | "ascii") {
+        let encoding = py_str(&opts["encoding"]);
+        if !known_encoding(&encoding) {
             return Err(lookup_err(
                 NAME,
                 format!(
-                    "fleetsim reads files as UTF-8 only, not {}",
-                    py_str(&opts["encoding"])
+                    "fleetsim reads files as UTF-8, ASCII, Latin-1 or ISO 8859-15 only, not {encoding}"
                 ),
             ));
         }
         let file = py_str(&opts["file"]);
-        let mut text = lookup_file_text(NAME, &file)?;
+        let mut text = lookup_file_decoded(NAME, &file, &encoding)?;
         let mut section = py_str(&opts["section"]);
         if py_str(&opts["type"]) == "properties" {
             text = format!("[java_properties]\n{text}");
@@ -1332,4 +1421,19 @@ fn ini(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Error>
         }
     }
     Ok(out)
+}
+
+/// Python `re.error`'s text for the regex engine's parse errors it has a name for
+/// (`nothing to repeat at position 0`), from "... Parsing error at position N: WHAT".
+fn python_re_error(detail: &str) -> Option<String> {
+    let (_, rest) = detail.split_once("Parsing error at position ")?;
+    let (pos, what) = rest.split_once(": ")?;
+    let pos: usize = pos.trim().parse().ok()?;
+    let python = match what.trim() {
+        "Target of repeat operator is invalid" => "nothing to repeat",
+        "Opening parenthesis without closing parenthesis" => "missing ), unterminated subpattern",
+        "Unclosed character class" => "unterminated character set",
+        _ => return None,
+    };
+    Some(format!("{python} at position {pos}"))
 }

@@ -351,8 +351,29 @@ impl Templar {
             err.map_message(|m| format!("Error while evaluating conditional: {m}"))
         })?;
         // `when: "{{ expr_var }}"` whose value is a string: that string is the expression.
+        // Only a variable's own value keeps the trust of the file that defined it; a string
+        // the template computed (`{{ '1 == 1' }}`) is untrusted and Ansible refuses to
+        // evaluate it as an expression.
         let value = match value {
             J::String(inner) if all_template && !inner.trim().is_empty() => {
+                let body = e
+                    .trim_start_matches("{{")
+                    .trim_end_matches("}}")
+                    .trim()
+                    .trim_start_matches('-')
+                    .trim_end_matches('-')
+                    .trim();
+                let is_variable = !body.is_empty()
+                    && !body.starts_with(|c: char| c.is_ascii_digit())
+                    && body
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+                if !is_variable {
+                    return Err(TemplateError::new(
+                        TemplateErrorKind::Runtime,
+                        "Encountered untrusted template or expression.",
+                    ));
+                }
                 return self.eval_conditional(inner.trim(), vars);
             }
             other => other,

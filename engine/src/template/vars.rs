@@ -491,10 +491,15 @@ impl Object for JList {
         let len = self.items.len() as i64;
         let real = if idx < 0 { idx + len } else { idx };
         if real < 0 || real >= len {
-            record_miss(
-                &idx.to_string(),
-                format!("object of type 'list' has no attribute {idx}"),
-            );
+            // ansible-core's Marker builds "has no attribute" only for a truthy name: a
+            // missing element 0 keeps Jinja's own message, naming the lazy list class a
+            // variable's list is in Ansible.
+            let msg = if idx == 0 {
+                "ansible._internal._templating._lazy_containers._AnsibleLazyTemplateList object has no element 0".to_string()
+            } else {
+                format!("object of type 'list' has no attribute {idx}")
+            };
+            record_miss(&idx.to_string(), msg);
             return None;
         }
         Some(element(&self.items[real as usize], &self.owner))

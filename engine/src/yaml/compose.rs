@@ -322,8 +322,8 @@ impl Builder<'_> {
             }
             // `!unsafe` text is never templated by Ansible. fleetsim templates every string,
             // so an unsafe value that looks like a template is refused rather than rendered;
-            // one without template markers means the same either way. `!vault` values cannot
-            // be decrypted (Vault is not simulated); other local tags keep the text.
+            // one without template markers means the same either way; other local tags keep
+            // the text.
             let templated = ["{{", "{%", "{#"].iter().any(|m| value.contains(m));
             if t.suffix == "unsafe" && templated {
                 return Err(YamlError::refused(
@@ -333,13 +333,19 @@ impl Builder<'_> {
                     "fleetsim does not support the '!unsafe' tag on text with template markers yet (it would be templated)",
                 ));
             }
+            // A `!vault` value is its plaintext, decrypted with the run's vault secrets.
+            // ansible-core decrypts it when it is first used; fleetsim when it loads it, so
+            // a value no secret decrypts stops the run here, with Ansible's reason.
             if t.suffix == "vault" {
-                return Err(YamlError::refused(
-                    self.path,
-                    self.text,
-                    span(mark),
-                    "fleetsim does not simulate Ansible Vault: the '!vault' value cannot be decrypted",
-                ));
+                return match crate::vault::decrypt_run(value.as_bytes()) {
+                    Ok(plain) => Ok(Scalar::Str(String::from_utf8_lossy(&plain).into_owned())),
+                    Err(e) => Err(YamlError::refused(
+                        self.path,
+                        self.text,
+                        span(mark),
+                        &format!("Error decrypting the '!vault' value: {e}"),
+                    )),
+                };
             }
             return Ok(Scalar::Str(value.to_string()));
         }

@@ -31,6 +31,17 @@ fn base(arg0: &str) -> &str {
 }
 
 impl ExternalCommands for OsCommands {
+    fn provides(&self, name: &str) -> bool {
+        let fam = self.distro.family();
+        let mine = match name {
+            "apt-get" | "apt" | "dpkg" => fam == Family::Debian,
+            "dnf" | "yum" | "rpm" => fam == Family::Redhat,
+            "useradd" | "groupadd" | "getent" | "crontab" | "systemctl" => true,
+            _ => false,
+        };
+        mine || self.inner.as_ref().is_some_and(|i| i.provides(name))
+    }
+
     fn call(
         &mut self,
         argv: &[String],

@@ -115,6 +115,12 @@ pub trait ExternalCommands {
         stdin: &[u8],
         host: &mut HostView<'_>,
     ) -> Option<ShellOutput>;
+
+    /// Whether `name` is a command of this system whatever its arguments (`which NAME`
+    /// finds it in `/usr/bin`).
+    fn provides(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// Everything a script runs against: one host's sandbox and the process-like state.

@@ -240,15 +240,90 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     // Jinja's `safe` as Ansible's templates see it: the value as text (autoescaping is off,
     // so marking it safe changes nothing else).
     add(env, &["safe"], |_, v| Ok(Value::from(py_str(&v))));
-    // Ansible Vault is not simulated: using it is an error, never a fake ciphertext.
-    for name in ["vault", "unvault"] {
-        add(env, &[name], move |_, _| {
-            Err(plugin_err(
-                name,
-                "fleetsim does not simulate Ansible Vault (encryption and decryption)",
-            ))
-        });
-    }
+    // Ansible Vault's filters (`plugins/filter/encryption.py`), with real AES256.
+    add(env, &["vault"], |a, v| {
+        defined(&v)?;
+        let secret = a.get(0, "secret").cloned().unwrap_or(Value::UNDEFINED);
+        if secret.as_str().is_none() {
+            return Err(plugin_err(
+                "vault",
+                format!(
+                    "Secret passed is required to be a string, instead we got <class '{}'>.",
+                    crate::template::pyrepr::py_type_name(&secret)
+                ),
+            ));
+        }
+        if v.as_str().is_none() {
+            return Err(plugin_err(
+                "vault",
+                format!(
+                    "Can only vault strings, instead we got <class '{}'>.",
+                    crate::template::pyrepr::py_type_name(&v)
+                ),
+            ));
+        }
+        if a.bool(3, "wrap_object", false) {
+            return Err(plugin_err(
+                "vault",
+                "fleetsim does not support wrap_object=True (a VaultedValue object) yet",
+            ));
+        }
+        let data = py_str(&v);
+        let secret = py_str(&secret);
+        let vault_id = a
+            .str(2, "vault_id")
+            .or_else(|| a.str(4, "vaultid"))
+            .unwrap_or_else(|| "filter_default".into());
+        // Without a salt Ansible draws 32 random bytes; here they derive from the text and
+        // the secret, so a run replays.
+        let salt = match a.str(1, "salt") {
+            Some(s) => s.into_bytes(),
+            None => sha256(format!("{secret}\0{data}").as_bytes()).to_vec(),
+        };
+        Ok(Value::from(crate::vault::encrypt(
+            data.as_bytes(),
+            secret.as_bytes(),
+            &salt,
+            Some(&vault_id),
+        )))
+    });
+    add(env, &["unvault"], |a, v| {
+        defined(&v)?;
+        let secret = a.get(0, "secret").cloned().unwrap_or(Value::UNDEFINED);
+        if secret.as_str().is_none() {
+            return Err(plugin_err(
+                "unvault",
+                format!(
+                    "Secret passed is required to be as string, instead we got <class '{}'>.",
+                    crate::template::pyrepr::py_type_name(&secret)
+                ),
+            ));
+        }
+        if v.as_str().is_none() {
+            return Err(plugin_err(
+                "unvault",
+                format!(
+                    "Vault should be in the form of a string, instead we got <class '{}'>.",
+                    crate::template::pyrepr::py_type_name(&v)
+                ),
+            ));
+        }
+        let text = py_str(&v);
+        if !crate::vault::is_encrypted(text.as_bytes()) {
+            return Ok(Value::from(text));
+        }
+        let vault_id = a
+            .str(1, "vault_id")
+            .or_else(|| a.str(2, "vaultid"))
+            .unwrap_or_else(|| "filter_default".into());
+        let secrets = [crate::vault::Secret {
+            vault_id,
+            password: py_str(&secret).into_bytes(),
+        }];
+        let plain = crate::vault::decrypt(text.as_bytes(), &secrets)
+            .map_err(|e| plugin_err("unvault", format!("Unable to decrypt: {e}.")))?;
+        Ok(Value::from(String::from_utf8_lossy(&plain).into_owned()))
+    });
     add(env, &["password_hash"], |a, v| {
         // As ansible-core hashes with passlib: crypt(3) strings, passlib's implicit rounds
         // (656000 for sha512, 535000 for sha256) unless `rounds` is given. Without a salt

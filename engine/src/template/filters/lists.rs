@@ -402,7 +402,14 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Ok(Value::from(parts.join(&sep)))
     });
     add(env, &["unique"], |a, v| {
-        let xs = list_of(&v, "unique")?;
+        // Both Jinja's unique and Ansible's fallback iterate the value: Python's TypeError.
+        defined(&v)?;
+        let xs = items(&v).map_err(|_| {
+            plugin_err(
+                "unique",
+                format!("'{}' object is not iterable", py_type_name(&v)),
+            )
+        })?;
         let attr = a.str(1, "attribute");
         let cs = a.get(0, "case_sensitive").map(truthy_arg);
         // Ansible runs Jinja's `unique` (case-insensitive unless told otherwise) and falls back
@@ -410,6 +417,25 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let unhashable = xs
             .iter()
             .any(|x| matches!(x.kind(), ValueKind::Seq | ValueKind::Map));
+        // Jinja's unique cannot hash a dict or list key, and Ansible's own fallback does not
+        // take `case_sensitive=False` or `attribute`: the filter fails then.
+        let unhashable_key = xs.iter().find_map(|x| {
+            let k = match &attr {
+                Some(p) => get_path(x, p),
+                None => x.clone(),
+            };
+            match k.kind() {
+                ValueKind::Map => Some("_AnsibleLazyTemplateDict"),
+                ValueKind::Seq => Some("_AnsibleLazyTemplateList"),
+                _ => None,
+            }
+        });
+        if let (Some(ty), true) = (unhashable_key, cs == Some(false) || attr.is_some()) {
+            return Err(plugin_err(
+                "unique",
+                format!("Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied: unhashable type: '{ty}'"),
+            ));
+        }
         if attr.is_none() && (cs == Some(true) || unhashable) {
             return Ok(Value::from(unique(xs)));
         }

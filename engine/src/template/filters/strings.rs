@@ -656,7 +656,9 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             Some(q) if !q.is_empty() => m
                 .get(&q)
                 .map(crate::template::convert::to_mj_static)
-                .ok_or_else(|| plugin_err("urlsplit", format!("unknown URL component: {q}"))),
+                .ok_or_else(|| {
+                    plugin_err("urlsplit", format!("urlsplit: unknown URL component: {q}"))
+                }),
             _ => Ok(crate::template::convert::to_mj_static(
                 &serde_json::Value::Object(m),
             )),

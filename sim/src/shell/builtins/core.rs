@@ -460,7 +460,10 @@ pub(crate) fn type_(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
 pub(crate) fn which(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
     let mut rc = 0;
     for n in &argv[1..] {
-        if kind(n).is_some() && !matches!(n.as_str(), "cd" | "export" | "set" | "unset") {
+        let external = sh.ctx.external.as_ref().is_some_and(|e| e.provides(n));
+        if external
+            || (kind(n).is_some() && !matches!(n.as_str(), "cd" | "export" | "set" | "unset"))
+        {
             sh.out(fds, format!("/usr/bin/{n}\n"));
         } else {
             rc = 1;
