@@ -22,8 +22,8 @@ use std::sync::{Mutex, RwLock};
 struct Roots {
     dirs: Vec<PathBuf>,
     /// Sandbox areas (canonical) with how many folder levels lie between the area and a
-    /// sandbox (0: the area is one sandbox; 1: it holds a sandbox per case). Inside an area
-    /// only `SANDBOX/hosts/localhost` is readable, even when a project folder holds the area.
+    /// sandbox (0: the area is one sandbox; 1: it holds a sandbox per case). Of a sandbox's
+    /// `hosts/` only `localhost` is readable, even when a project folder holds the area.
     sandboxes: Vec<(PathBuf, usize)>,
 }
 
@@ -89,8 +89,8 @@ pub fn allow<P: AsRef<Path>>(dir: P) {
 }
 
 /// Adds a sandbox area to the current confinement: `area` is one sandbox (`depth` 0) or holds
-/// one sandbox per folder `depth` levels down (`fleetsim check`'s cases). Of each sandbox
-/// only the controller's filesystem (`hosts/localhost`) is readable. No effect when
+/// one sandbox per folder `depth` levels down (`fleetsim check`'s cases). Of each sandbox's
+/// hosts only the controller's filesystem (`hosts/localhost`) is readable. No effect when
 /// unconfined or when `area` does not exist.
 pub fn allow_sandboxes<P: AsRef<Path>>(area: P, depth: usize) {
     let Ok(c) = std::fs::canonicalize(area.as_ref()) else {
@@ -137,21 +137,23 @@ enum Refusal {
 /// The check behind [`readable`], for given canonical roots.
 fn inside(roots: &Roots, path: &Path) -> Result<PathBuf, Refusal> {
     let real = std::fs::canonicalize(path).map_err(|_| Refusal::Missing)?;
-    // A sandbox area decides alone for what is in it: a project folder that happens to hold
-    // the sandbox does not open the other hosts' files.
+    // Inside a sandbox area the hosts' filesystems decide alone: a project folder that
+    // happens to hold the sandbox does not open the managed hosts' disks, while the
+    // controller's own is always readable. Anything else there (a playbook the user keeps
+    // beside the sandbox) follows the project's folders.
     for (area, depth) in &roots.sandboxes {
         if let Ok(rest) = real.strip_prefix(area) {
             let parts: Vec<_> = rest.components().map(|c| c.as_os_str()).collect();
-            let controller = parts.len() >= depth + CONTROLLER_DIR.len()
-                && parts[*depth..depth + CONTROLLER_DIR.len()]
-                    .iter()
-                    .zip(CONTROLLER_DIR)
-                    .all(|(p, want)| *p == want);
-            return if controller {
-                Ok(path.to_path_buf())
-            } else {
-                Err(Refusal::Outside)
-            };
+            if parts.len() > *depth && parts[*depth] == CONTROLLER_DIR[0] {
+                let controller = parts
+                    .get(depth + 1)
+                    .is_some_and(|p| *p == CONTROLLER_DIR[1]);
+                return if controller {
+                    Ok(path.to_path_buf())
+                } else {
+                    Err(Refusal::Outside)
+                };
+            }
         }
     }
     if roots.dirs.iter().any(|d| real.starts_with(d)) {
@@ -242,7 +244,7 @@ mod tests {
     }
 
     #[test]
-    fn of_a_sandbox_only_the_controllers_files_are_readable() {
+    fn of_a_sandboxs_hosts_only_the_controllers_files_are_readable() {
         let tmp = tempfile::tempdir().unwrap();
         let proj = tmp.path().join("proj");
         // A sandbox inside the project (`--sandbox ./sb`), and an area of case sandboxes.
@@ -279,5 +281,10 @@ mod tests {
             Err(Refusal::Outside)
         );
         assert_eq!(at(cases.join("hosts/localhost")), Err(Refusal::Missing));
+        // The user's own files beside the hosts (`--sandbox .`) follow the project's folders.
+        std::fs::write(sandbox.join("site.yml"), "- hosts: all\n").unwrap();
+        std::fs::write(cases.join("case-1/site.yml"), "- hosts: all\n").unwrap();
+        assert_eq!(at(sandbox.join("site.yml")), Ok(()));
+        assert_eq!(at(cases.join("case-1/site.yml")), Err(Refusal::Outside));
     }
 }
