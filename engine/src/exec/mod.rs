@@ -255,6 +255,9 @@ impl Runner {
         common.insert("ansible_diff_mode".into(), json!(self.opts.diff));
         common.insert("ansible_forks".into(), json!(self.opts.forks.max(1)));
         common.insert("ansible_verbosity".into(), json!(self.opts.verbosity));
+        // `sys.executable` of ansible-playbook: the simulated controller's Python, the one
+        // its facts report.
+        common.insert("ansible_playbook_python".into(), json!("/usr/bin/python3"));
         common.insert(
             "ansible_version".into(),
             json!({"full": "2.19.4", "major": 2, "minor": 19, "revision": 4, "string": "2.19.4"}),

@@ -49,6 +49,7 @@ pub(super) fn compose_single(text: &str, path: &Path) -> Result<Node, YamlError>
         anchors: BTreeMap::new(),
         path,
         text,
+        unsafe_depth: 0,
     };
     let mut docs: Vec<Node> = Vec::new();
     while builder.pos < builder.events.len() {
@@ -87,6 +88,9 @@ struct Builder<'a> {
     anchors: BTreeMap<usize, Node>,
     path: &'a Path,
     text: &'a str,
+    /// How many `!unsafe` sequences or mappings enclose the node being built: strings
+    /// inside one are data, never templates (ansible-core's `_unsafe_depth`).
+    unsafe_depth: usize,
 }
 
 impl Builder<'_> {
@@ -120,6 +124,8 @@ impl Builder<'_> {
                 })
                 .ok_or_else(|| self.err(&mark, "found undefined alias")),
             Event::SequenceStart(anchor, tag) => {
+                let unsafe_tag = is_unsafe(tag.as_ref());
+                self.unsafe_depth += usize::from(unsafe_tag);
                 let mut items = Vec::new();
                 loop {
                     match self.events.get(self.pos) {
@@ -130,6 +136,7 @@ impl Builder<'_> {
                         _ => items.push(self.node()?),
                     }
                 }
+                self.unsafe_depth -= usize::from(unsafe_tag);
                 let node = Node {
                     kind: NodeKind::Seq(items),
                     span: span(&mark),
@@ -139,6 +146,8 @@ impl Builder<'_> {
                 Ok(node)
             }
             Event::MappingStart(anchor, tag) => {
+                let unsafe_tag = is_unsafe(tag.as_ref());
+                self.unsafe_depth += usize::from(unsafe_tag);
                 let mut merged: Vec<(Node, Node)> = Vec::new();
                 let mut own: Vec<(Node, Node)> = Vec::new();
                 loop {
@@ -166,6 +175,7 @@ impl Builder<'_> {
                         }
                     }
                 }
+                self.unsafe_depth -= usize::from(unsafe_tag);
                 // yaml-rust2 marks a block mapping where it found the first `:`; Ansible's
                 // origin is where the mapping starts, i.e. its first key.
                 let start = own
@@ -237,18 +247,15 @@ impl Builder<'_> {
             if t.handle == "tag:yaml.org,2002:" {
                 return self.tagged_scalar(value, &t.suffix, mark);
             }
-            // `!unsafe` text is never templated by Ansible. fleetsim templates every string,
-            // so an unsafe value that looks like a template is refused rather than rendered;
-            // one without template markers means the same either way. `!vault` values cannot
-            // be decrypted (Vault is not simulated); other local tags keep the text.
-            let templated = ["{{", "{%", "{#"].iter().any(|m| value.contains(m));
-            if t.suffix == "unsafe" && templated {
-                return Err(YamlError::refused(
-                    self.path,
-                    self.text,
-                    span(mark),
-                    "fleetsim does not support the '!unsafe' tag on text with template markers yet (it would be templated)",
-                ));
+            // `!unsafe` resolves its text as a plain scalar would (`!unsafe '7'` is the int
+            // 7, as ansible-core's construct_yaml_unsafe re-resolves the tag), and its strings
+            // are never templated. `!vault` values cannot be decrypted (Vault is not
+            // simulated); other local tags keep the text.
+            if t.handle == "!" && t.suffix == "unsafe" {
+                return Ok(match resolve_plain(value) {
+                    Scalar::Str(text) => Scalar::Str(quote_template(&text)),
+                    other => other,
+                });
             }
             if t.suffix == "vault" {
                 return Err(YamlError::refused(
@@ -260,9 +267,13 @@ impl Builder<'_> {
             }
             return Ok(Scalar::Str(value.to_string()));
         }
-        Ok(match style {
+        let scalar = match style {
             TScalarStyle::Plain => resolve_plain(value),
             _ => Scalar::Str(value.to_string()),
+        };
+        Ok(match scalar {
+            Scalar::Str(text) if self.unsafe_depth > 0 => Scalar::Str(quote_template(&text)),
+            other => other,
         })
     }
 
@@ -288,6 +299,26 @@ impl Builder<'_> {
             _ => resolve_plain(value),
         })
     }
+}
+
+fn is_unsafe(tag: Option<&Tag>) -> bool {
+    tag.is_some_and(|t| t.handle == "!" && t.suffix == "unsafe")
+}
+
+/// Unsafe text as a template that renders to exactly that text. fleetsim carries values as
+/// plain JSON, where a string is a template whenever it holds `{{`, `{%` or `{#`; wrapping
+/// unsafe text in `{% raw %}` keeps it data through every place that templates it (vars,
+/// task args, set_fact), and what a render gives back is never templated again, so the
+/// text stays untemplated through registered results and filters as in ansible-core 2.19.
+/// Text without template markers is the same either way and stays as written.
+pub(crate) fn quote_template(text: &str) -> String {
+    if !crate::template::is_template(text) {
+        return text.to_string();
+    }
+    // `{%` inside the raw block could close it (`{% endraw %}`): each one is put back by an
+    // expression between two raw blocks.
+    let body = text.replace("{%", "{% endraw %}{{ '{%' }}{% raw %}");
+    format!("{{% raw %}}{body}{{% endraw %}}")
 }
 
 fn local_tag(tag: Option<&Tag>) -> Option<String> {
