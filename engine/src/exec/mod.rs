@@ -796,8 +796,16 @@ impl Runner {
                     Ok(v) => playbook::scalar_text(&v),
                     Err(_) => continue,
                 };
-                let Some(path) = controller::controller_path(&self.opts.sandbox, &play.dir, &name)
-                else {
+                // An absolute path inside the project (what `first_found` returns) is the
+                // project's file; any other absolute path is on the simulated controller.
+                let project = std::path::absolute(&play.dir).unwrap_or_else(|_| play.dir.clone());
+                let path =
+                    if Path::new(&name).is_absolute() && Path::new(&name).starts_with(&project) {
+                        Some(PathBuf::from(&name))
+                    } else {
+                        controller::controller_path(&self.opts.sandbox, &play.dir, &name)
+                    };
+                let Some(path) = path else {
                     continue;
                 };
                 // Outside the project counts as missing (the next candidate is tried).
