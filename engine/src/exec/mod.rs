@@ -978,9 +978,9 @@ impl Runner {
             .cloned()
             .collect();
         self.current_task_name = "Gathering Facts".into();
-        // The play's gather_subset and gather_timeout become the setup module's options.
+        // The play's gather_subset, gather_timeout and fact_path become setup's options.
         let mut setup_args = Map::new();
-        for k in ["gather_subset", "gather_timeout"] {
+        for k in ["gather_subset", "gather_timeout", "fact_path"] {
             if let Some(v) = ctx.play.keywords.get(k).filter(|v| !v.is_null()) {
                 setup_args.insert(k.to_string(), v.clone());
             }
@@ -1021,7 +1021,48 @@ impl Runner {
                     continue;
                 }
             };
-            let facts = match crate::modules::setup::select("setup", &setup_args, facts) {
+            // A templated gather_subset is templated for each host, with its variables, as
+            // the implicit setup task's arguments are.
+            let host_setup_args = if setup_args.values().any(|v| v.to_string().contains("{{")) {
+                let layers = TaskLayers {
+                    play: ctx.play_layers.get(&h).cloned().unwrap_or_default(),
+                    ..TaskLayers::default()
+                };
+                let src: Arc<dyn VarSource> =
+                    Arc::new(HostVarSource::for_task(&self.store, &h, &layers));
+                match self
+                    .templar
+                    .render(&Value::Object(setup_args.clone()), &src)
+                {
+                    Ok(Value::Object(m)) => m,
+                    Ok(_) => setup_args.clone(),
+                    Err(e) => {
+                        let r = crate::modules::fail(e.message());
+                        let json = output::dump_result(&r, self.display.verbosity);
+                        self.display
+                            .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+                        self.stat(&h).failed += 1;
+                        self.failed.insert(h.clone());
+                        ctx.alive.shift_remove(&h);
+                        continue;
+                    }
+                }
+            } else {
+                setup_args.clone()
+            };
+            // The play keyword is a list: a string is its one element (`"!all,min"` stays
+            // one entry, split by the collectors but reported as written).
+            let mut host_setup_args = host_setup_args;
+            if let Some(Value::String(text)) = host_setup_args.get("gather_subset").cloned() {
+                host_setup_args.insert("gather_subset".into(), json!([text]));
+            }
+            let fs = self.world.host(&h).ok().map(|host| host.fs.clone());
+            let facts = match crate::modules::setup::select(
+                "setup",
+                &host_setup_args,
+                facts,
+                fs.as_ref(),
+            ) {
                 Ok(f) => f,
                 Err(r) => {
                     // A bad gather_subset fails the gathering as setup's own failure.

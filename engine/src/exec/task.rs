@@ -1268,8 +1268,9 @@ fn run_once_item(
         "setup" | "gather_facts" => {
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
             // setup's options (the gather_facts action passes its own on to setup).
+            let fs = runner.world.host(&target).ok().map(|h| h.fs.clone());
             let facts = runner.host_facts(&target).and_then(|facts| {
-                modules::setup::select(&task.action_written, &args, facts)
+                modules::setup::select(&task.action_written, &args, facts, fs.as_ref())
                     .map_err(|r| r.get("msg").map(text_of).unwrap_or_default())
             });
             match facts {

@@ -1454,16 +1454,6 @@ fn refuse_unsupported(
                 }
                 _ => None,
             },
-            "fact_path" => Some("(local facts from fact_path are not simulated)".to_string()),
-            // Subsets are chosen when facts are gathered; a templated one is not resolved.
-            "gather_subset" => match literal(v) {
-                Some(Value::String(s)) if !s.contains("{{") => None,
-                Some(Value::Array(a)) if a.iter().all(|x| !x.to_string().contains("{{")) => None,
-                Some(Value::Null) => None,
-                _ => Some(
-                    "with a templated subset (fleetsim reads the subset as written)".to_string(),
-                ),
-            },
             "become_user" => {
                 let become_on = node
                     .get("become")
