@@ -84,20 +84,20 @@ fn become_user_other_than_root_is_refused_only_when_become_is_on() {
 }
 
 #[test]
-fn a_templated_gather_subset_and_fact_path_are_refused() {
-    refused(
-        "- hosts: all\n  gather_subset: \"{{ subsets }}\"\n  tasks: []\n",
-        "fleetsim does not support the keyword 'gather_subset' with a templated subset (fleetsim reads the subset as written) yet",
-        "site.yml:2:3",
+fn a_templated_gather_subset_and_fact_path_are_honoured() {
+    // Once refused here; now honoured (conformance gather-subset-templated, local-facts).
+    let out = run("- hosts: all\n  vars:\n    subsets: ['!all', network]\n  gather_subset: \"{{ subsets }}\"\n  fact_path: /etc/facts.d\n  tasks:\n    - debug: msg=\"{{ ansible_facts.gather_subset }} {{ ansible_local }}\"\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("\"msg\": \"['!all', 'network'] {}\""),
+        "{stdout}"
     );
-    refused(
-        "- hosts: all\n  fact_path: /etc/facts.d\n  tasks: []\n",
-        "fleetsim does not support the keyword 'fact_path' (local facts from fact_path are not simulated) yet",
-        "site.yml:2:3",
-    );
-    // A subset as written is honoured (the conformance case gather-subset).
-    let out = run("- hosts: all\n  gather_subset: ['!all', network]\n  tasks: []\n");
-    assert_eq!(out.status.code(), Some(0));
+    // An undefined variable in the subset fails the gathering for that host.
+    let out = run("- hosts: all\n  gather_subset: \"{{ subsets }}\"\n  tasks: []\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("'subsets' is undefined"), "{stdout}");
 }
 
 #[test]

@@ -29,11 +29,15 @@ fn an_unknown_subset_fails_the_task() {
 }
 
 #[test]
-fn fact_path_fails_the_task() {
-    let out = run("- hosts: all\n  gather_facts: false\n  tasks:\n    - setup:\n        fact_path: /etc/ansible/facts.d\n");
+fn executable_local_facts_fail_the_task() {
+    // A `.fact` file that is a program: the simulated hosts run no programs of their own.
+    let out = run("- hosts: all\n  gather_facts: false\n  tasks:\n    - file: path=/etc/ansible/facts.d state=directory\n    - copy: dest=/etc/ansible/facts.d/x.fact content='#!/bin/sh' mode=0755\n    - setup:\n        fact_path: /etc/ansible/facts.d\n");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(text.contains("fact_path"), "{text}");
+    assert!(
+        text.contains("fleetsim does not run executable local facts yet ('/etc/ansible/facts.d/x.fact' is executable)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -192,6 +192,12 @@ impl LookupHost for Controller {
     fn now_epoch(&self) -> Option<f64> {
         Some(*self.now.lock().unwrap_or_else(|e| e.into_inner()))
     }
+
+    fn mtime(&self, path: &str) -> Option<f64> {
+        let modified = std::fs::metadata(self.real(path)?).ok()?.modified().ok()?;
+        let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some(since.as_secs_f64())
+    }
 }
 
 /// Where a controller-side path is on the real machine: an absolute path resolves inside the

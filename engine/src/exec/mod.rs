@@ -260,6 +260,9 @@ impl Runner {
         common.insert("ansible_diff_mode".into(), json!(self.opts.diff));
         common.insert("ansible_forks".into(), json!(self.opts.forks.max(1)));
         common.insert("ansible_verbosity".into(), json!(self.opts.verbosity));
+        // `sys.executable` of ansible-playbook: the simulated controller's Python, the one
+        // its facts report.
+        common.insert("ansible_playbook_python".into(), json!("/usr/bin/python3"));
         common.insert(
             "ansible_version".into(),
             json!({"full": "2.19.4", "major": 2, "minor": 19, "revision": 4, "string": "2.19.4"}),
@@ -844,8 +847,16 @@ impl Runner {
                     Ok(v) => playbook::scalar_text(&v),
                     Err(_) => continue,
                 };
-                let Some(path) = controller::controller_path(&self.opts.sandbox, &play.dir, &name)
-                else {
+                // An absolute path inside the project (what `first_found` returns) is the
+                // project's file; any other absolute path is on the simulated controller.
+                let project = std::path::absolute(&play.dir).unwrap_or_else(|_| play.dir.clone());
+                let path =
+                    if Path::new(&name).is_absolute() && Path::new(&name).starts_with(&project) {
+                        Some(PathBuf::from(&name))
+                    } else {
+                        controller::controller_path(&self.opts.sandbox, &play.dir, &name)
+                    };
+                let Some(path) = path else {
                     continue;
                 };
                 // Outside the project counts as missing (the next candidate is tried).
@@ -1033,9 +1044,9 @@ impl Runner {
         }
         self.display.banner("TASK [Gathering Facts]");
         self.current_task_name = "Gathering Facts".into();
-        // The play's gather_subset and gather_timeout become the setup module's options.
+        // The play's gather_subset, gather_timeout and fact_path become setup's options.
         let mut setup_args = Map::new();
-        for k in ["gather_subset", "gather_timeout"] {
+        for k in ["gather_subset", "gather_timeout", "fact_path"] {
             if let Some(v) = ctx.play.keywords.get(k).filter(|v| !v.is_null()) {
                 setup_args.insert(k.to_string(), v.clone());
             }
@@ -1099,7 +1110,48 @@ impl Runner {
                     continue;
                 }
             };
-            let facts = match crate::modules::setup::select("setup", &setup_args, facts) {
+            // A templated gather_subset is templated for each host, with its variables, as
+            // the implicit setup task's arguments are.
+            let host_setup_args = if setup_args.values().any(|v| v.to_string().contains("{{")) {
+                let layers = TaskLayers {
+                    play: ctx.play_layers.get(&h).cloned().unwrap_or_default(),
+                    ..TaskLayers::default()
+                };
+                let src: Arc<dyn VarSource> =
+                    Arc::new(HostVarSource::for_task(&self.store, &h, &layers));
+                match self
+                    .templar
+                    .render(&Value::Object(setup_args.clone()), &src)
+                {
+                    Ok(Value::Object(m)) => m,
+                    Ok(_) => setup_args.clone(),
+                    Err(e) => {
+                        let r = crate::modules::fail(e.message());
+                        let json = output::dump_result(&r, self.display.verbosity);
+                        self.display
+                            .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+                        self.stat(&h).failed += 1;
+                        self.failed.insert(h.clone());
+                        ctx.alive.shift_remove(&h);
+                        continue;
+                    }
+                }
+            } else {
+                setup_args.clone()
+            };
+            // The play keyword is a list: a string is its one element (`"!all,min"` stays
+            // one entry, split by the collectors but reported as written).
+            let mut host_setup_args = host_setup_args;
+            if let Some(Value::String(text)) = host_setup_args.get("gather_subset").cloned() {
+                host_setup_args.insert("gather_subset".into(), json!([text]));
+            }
+            let fs = self.world.host(&h).ok().map(|host| host.fs.clone());
+            let facts = match crate::modules::setup::select(
+                "setup",
+                &host_setup_args,
+                facts,
+                fs.as_ref(),
+            ) {
                 Ok(f) => f,
                 Err(r) => {
                     // A bad gather_subset fails the gathering as setup's own failure.

@@ -433,6 +433,9 @@ pub fn run_on_host(
     if task.keyword("delegate_to").is_none() {
         base = base.with_connection_defaults();
     }
+    if let Some(user) = task.keyword("remote_user").filter(|u| !u.is_null()) {
+        base = base.with_remote_user(user.clone());
+    }
     let vars: Arc<dyn VarSource> = Arc::new(base.clone());
     let mut out = HostOutcome {
         host: host.to_string(),
@@ -457,6 +460,46 @@ pub fn run_on_host(
     };
     let ignore_errors = flag(runner, "ignore_errors");
     let ignore_unreachable = flag(runner, "ignore_unreachable");
+    let resolved;
+    let task = if task.action_template.is_some() {
+        match resolve_templated_action(runner, task, &vars) {
+            Ok(t) => {
+                resolved = t;
+                &resolved
+            }
+            Err(e) => {
+                if let Ok(Some(_)) = check_when(runner, &task.when, &vars) {
+                    return skipped_outcome(runner, task, host, out, None);
+                }
+                // Raised from the task's post-validation, whose failed result says
+                // `changed: false` before its message.
+                let msg = format!("Task failed: {}", e.message);
+                out.lines.extend(error_block(&msg, &task.origin, &e.chain));
+                let result = json!({"changed": false, "msg": msg});
+                out.lines.push(format!(
+                    "fatal: [{host}]: FAILED! => {}",
+                    pyjson::dumps(&result, None, true)
+                ));
+                out.failed = true;
+                if ignore_errors {
+                    out.ignored = true;
+                    out.lines.push("...ignoring".into());
+                }
+                let r = registered_result(&Map::from_iter([
+                    ("changed".to_string(), json!(false)),
+                    ("msg".to_string(), json!(msg)),
+                    ("failed".to_string(), json!(true)),
+                ]));
+                if let Some(reg) = &task.register {
+                    runner.register(host, reg, Value::Object(r.clone()));
+                }
+                out.registered = Some(Value::Object(r));
+                return out;
+            }
+        }
+    } else {
+        task
+    };
     let items = match loop_items(runner, task, &vars) {
         Ok(i) => i,
         Err(e)
@@ -533,6 +576,43 @@ pub fn run_on_host(
         out.lines.push("...ignoring".into());
     }
     out
+}
+
+/// The task as this host runs it when its action is a template (`action: "{{ mod }} k=v"`):
+/// the name templated with the host's variables and resolved, the arguments parsed for that
+/// module, as ansible-core's `Task._post_validate_args` does when the task runs.
+fn resolve_templated_action(
+    runner: &Runner,
+    task: &Arc<Task>,
+    vars: &Arc<dyn VarSource>,
+) -> Result<Arc<Task>, ChainError> {
+    let Some((action_args, extra_args)) = task.action_template.clone() else {
+        return Ok(task.clone());
+    };
+    let cause = |message: String| ChainError {
+        message: message.clone(),
+        chain: vec![(message, task.origin_action.clone())],
+    };
+    let name = match runner.templar.render_str(&task.action_written, vars) {
+        Ok(v) if is_omit(&v) => {
+            return Err(cause("Omit is not valid for the `action` keyword.".into()))
+        }
+        Ok(v) => text_of(&v),
+        Err(e) => return Err(cause(e.message().to_string())),
+    };
+    let Some(short) = playbook::modules_known::resolve(&name) else {
+        return Err(cause(format!(
+            "Cannot resolve {} to an action or module.",
+            crate::template::pyrepr::str_repr(&name)
+        )));
+    };
+    let mut t = Task::clone(task);
+    t.action = short.to_string();
+    t.action_fqcn = format!("ansible.builtin.{short}");
+    t.action_written = name;
+    t.args = playbook::task_args(short, action_args, extra_args);
+    t.action_template = None;
+    Ok(Arc::new(t))
 }
 
 /// The result of a task whose run panicked: the host fails it as Ansible fails a task whose
@@ -1211,8 +1291,9 @@ fn run_once_item(
         "setup" | "gather_facts" => {
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
             // setup's options (the gather_facts action passes its own on to setup).
+            let fs = runner.world.host(&target).ok().map(|h| h.fs.clone());
             let facts = runner.host_facts(&target).and_then(|facts| {
-                modules::setup::select(&task.action_written, &args, facts)
+                modules::setup::select(&task.action_written, &args, facts, fs.as_ref())
                     .map_err(|r| r.get("msg").map(text_of).unwrap_or_default())
             });
             match facts {

@@ -232,6 +232,17 @@ impl HostVarSource {
         v
     }
 
+    /// `ansible_user` from the `remote_user` keyword (PlayContext.update_vars), under every
+    /// variable that sets it: the simulated hosts have no logins, but templates see it.
+    pub fn with_remote_user(&self, user: Value) -> HostVarSource {
+        let mut m = Vars::new();
+        m.insert("ansible_user".into(), user);
+        let mut v = self.clone();
+        v.layers.insert(0, Layer::Fixed(Arc::new(m)));
+        v.item_at += 1;
+        v
+    }
+
     pub fn with_layer(&self, layer: Arc<Vars>) -> HostVarSource {
         let mut v = self.clone();
         v.layers.insert(v.item_at, Layer::Fixed(layer));

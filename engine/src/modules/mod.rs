@@ -27,7 +27,7 @@ mod raw;
 mod replace;
 mod script;
 mod service;
-mod set_fact;
+pub(crate) mod set_fact;
 pub mod set_stats;
 pub mod setup;
 mod slurp;

@@ -56,7 +56,7 @@ impl Module for SetFact {
 
 /// `validate_variable_name`: an ASCII Python identifier that is not one of the names Jinja
 /// gives a meaning (`true`, `None`, `not`, ...).
-fn is_variable_name(s: &str) -> bool {
+pub(crate) fn is_variable_name(s: &str) -> bool {
     const JINJA_KEYWORDS: &[&str] = &["true", "false", "none", "True", "False", "None", "not"];
     let mut chars = s.chars();
     s.is_ascii()
@@ -67,7 +67,7 @@ fn is_variable_name(s: &str) -> bool {
 
 /// `validate_variable_name`'s message: scalars shown by `repr(str(name))`, the type named
 /// for anything but a string.
-fn invalid_name_message(name: &Value) -> String {
+pub(crate) fn invalid_name_message(name: &Value) -> String {
     let mut description = match name {
         Value::String(s) => format!("name {}", crate::template::pyrepr::str_repr(s)),
         Value::Array(_) | Value::Object(_) => "name".to_string(),

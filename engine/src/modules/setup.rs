@@ -1,8 +1,9 @@
 //! The options of `setup` (an explicit task, or the play's fact gathering): `gather_subset`
 //! picks fact collectors as ansible-core's `get_collector_names` and `_solve_deps` do,
 //! `filter` keeps the facts whose `ansible_` name matches one of its fnmatch patterns (as
-//! `_filter`); `fact_path` is refused with an error; `gather_timeout` changes nothing
-//! (simulated facts are gathered at once).
+//! `_filter`); the `local` collector reads `fact_path` (default /etc/ansible/facts.d) on
+//! the simulated host as ansible-core's LocalFactCollector does (`*.fact` files as JSON, else
+//! INI); `gather_timeout` changes nothing (simulated facts are gathered at once).
 
 use regex::Regex;
 use std::collections::BTreeSet;
@@ -18,7 +19,7 @@ const SPEC: Spec = spec(
         opt("gather_subset", Kind::List),
         opt("gather_timeout", Kind::Int),
         opt("filter", Kind::List),
-        opt("fact_path", Kind::Path).refused(),
+        opt("fact_path", Kind::Path),
     ],
 );
 
@@ -267,6 +268,7 @@ pub fn select(
     action_written: &str,
     args: &Args,
     facts: Map<String, Value>,
+    fs: Option<&fleetsim_sim::fs::Sandbox>,
 ) -> Result<Map<String, Value>, ModuleResult> {
     let args = SPEC.validate(action_written, args)?;
     let mut subset = texts(&args, "gather_subset");
@@ -278,6 +280,17 @@ pub fn select(
         .into_iter()
         .filter(|(k, _)| chosen.contains(collector_of(k)))
         .collect();
+    if chosen.contains("local") {
+        let fact_path = match args.get("fact_path") {
+            Some(Value::String(p)) => p.clone(),
+            _ => DEFAULT_FACT_PATH.to_string(),
+        };
+        let local = match fs {
+            Some(fs) => local_facts(fs, &fact_path).map_err(|e| super::fail(&e))?,
+            None => Map::new(),
+        };
+        out.insert("local".into(), Value::Object(local));
+    }
     out.insert("gather_subset".into(), json!(subset));
     out.insert("module_setup".into(), json!(true));
     let patterns = texts(&args, "filter");
@@ -289,6 +302,118 @@ pub fn select(
         .into_iter()
         .filter(|(k, _)| kept(k, &patterns))
         .collect())
+}
+
+/// setup's default `fact_path`.
+const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
+
+/// ansible-core's LocalFactCollector: every `*.fact` file of `fact_path` (sorted), under its
+/// name without `.fact`, read as JSON or else as INI (sections of lower-cased options);
+/// text that is neither becomes the message ansible-core stores instead. A folder that is
+/// not there gives no local facts. Executable fact files are programs, which the simulated
+/// hosts do not run: an error naming the file.
+pub fn local_facts(
+    fs: &fleetsim_sim::fs::Sandbox,
+    fact_path: &str,
+) -> Result<Map<String, Value>, String> {
+    let mut local = Map::new();
+    let Ok(mut names) = fs.list_dir(fact_path) else {
+        return Ok(local);
+    };
+    names.sort();
+    for name in names.iter().filter(|n| n.ends_with(".fact")) {
+        let path = format!("{}/{name}", fact_path.trim_end_matches('/'));
+        let base = name.replace(".fact", "");
+        let stat = match fs.stat(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                local.insert(base, json!(format!("Could not stat fact ({path}): {e}")));
+                continue;
+            }
+        };
+        if stat.mode & 0o100 != 0 {
+            return Err(format!(
+                "fleetsim does not run executable local facts yet ('{path}' is executable)"
+            ));
+        }
+        let text = fs.read_to_string(&path).unwrap_or_default();
+        let fact = match serde_json::from_str::<Value>(&text) {
+            Ok(v) => v,
+            Err(_) => match parse_ini(&text) {
+                Some(sections) => Value::Object(sections),
+                None => json!(format!(
+                    "error loading facts as JSON or ini - please check content: {path}"
+                )),
+            },
+        };
+        local.insert(base, fact);
+    }
+    Ok(local)
+}
+
+/// Python's `configparser` (strict, default options, `=` or `:`, `#`/`;` comments,
+/// indented continuation lines): sections of options with lower-cased names, or `None`
+/// where configparser raises (text before the first section, a repeated section or option).
+fn parse_ini(text: &str) -> Option<Map<String, Value>> {
+    let mut defaults: Vec<(String, String)> = Vec::new();
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut in_default = false;
+    let mut last_key: Option<(bool, usize)> = None;
+    for raw in text.lines() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            last_key = None;
+            continue;
+        }
+        if raw.starts_with([' ', '\t']) {
+            // A continuation of the previous option's value.
+            let (in_def, idx) = last_key?;
+            let opts = if in_def {
+                &mut defaults
+            } else {
+                &mut sections.last_mut()?.1
+            };
+            let v = &mut opts[idx].1;
+            v.push('\n');
+            v.push_str(trimmed);
+            continue;
+        }
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            if name == "DEFAULT" {
+                in_default = true;
+            } else {
+                if sections.iter().any(|(s, _)| s == name) {
+                    return None;
+                }
+                in_default = false;
+                sections.push((name.to_string(), Vec::new()));
+            }
+            last_key = None;
+            continue;
+        }
+        let split = trimmed.find(['=', ':'])?;
+        let key = trimmed[..split].trim().to_lowercase();
+        let value = trimmed[split + 1..].trim().to_string();
+        let opts = if in_default {
+            &mut defaults
+        } else {
+            &mut sections.last_mut()?.1
+        };
+        if opts.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        opts.push((key, value));
+        last_key = Some((in_default, opts.len() - 1));
+    }
+    let mut out = Map::new();
+    for (name, opts) in sections {
+        let mut m = Map::new();
+        for (k, v) in opts.into_iter().chain(defaults.iter().cloned()) {
+            m.entry(k).or_insert(Value::String(v));
+        }
+        out.insert(name, Value::Object(m));
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -395,5 +520,18 @@ mod tests {
         );
         assert_eq!(names(&["Distribution"]), Vec::<&str>::new());
         assert_eq!(names(&[""]).len(), 4);
+    }
+
+    #[test]
+    fn ini_local_facts_read_as_configparser_does() {
+        let got =
+            parse_ini("# c\n[General]\nAsdf = 1\nbar: two\n  more\n[DEFAULT]\nd=x\n").unwrap();
+        assert_eq!(
+            Value::Object(got),
+            json!({"General": {"asdf": "1", "bar": "two\nmore", "d": "x"}})
+        );
+        assert_eq!(parse_ini("no header = 1\n"), None);
+        assert_eq!(parse_ini("[a]\nx=1\n[a]\n"), None);
+        assert_eq!(parse_ini(""), Some(Map::new()));
     }
 }

@@ -32,6 +32,16 @@ impl Module for TempFile {
         let dir = arg_str(args, "path").unwrap_or_else(|| "/tmp".into());
         let prefix = arg_str(args, "prefix").unwrap_or_else(|| "ansible.".into());
         let suffix = arg_str(args, "suffix").unwrap_or_default();
+        // The module's own check: each must be one file name component
+        // (`os.path.basename(x) == x`), so `../x` or `a/b` cannot leave `path`.
+        for (option, value) in [("prefix", &prefix), ("suffix", &suffix)] {
+            if !value.is_empty() && value.contains('/') {
+                return super::fail(&format!(
+                    "{option} must be a valid file name component, got {}",
+                    crate::template::pyrepr::str_repr(value)
+                ));
+            }
+        }
         if state != "file" && state != "directory" {
             return super::fail(&format!(
                 "value of state must be one of: directory, file, got: {state}"

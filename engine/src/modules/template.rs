@@ -326,12 +326,35 @@ impl Module for Template {
             Ok(t) => t,
             Err(e) => return super::action_fail(&format!("could not read {src}: {e}")),
         };
+        let now = ctx.world.clock.now();
+        let mtime = std::fs::metadata(&real)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(now, |d| d.as_secs_f64());
+        // An absolute src is a path on the simulated controller; a relative one was found
+        // in the project, where it really is.
+        let fullpath = if std::path::Path::new(&src).is_absolute() {
+            src.clone()
+        } else {
+            real.display().to_string()
+        };
+        let vars = crate::template::with_template_file_vars(
+            &ctx.vars,
+            &crate::template::TemplateFile {
+                written: &src,
+                fullpath: &fullpath,
+                dest: Some(&dest),
+                mtime,
+                now,
+            },
+        );
         let body = match header_overrides(&text, &mut ws) {
             Ok(b) => b,
             Err(e) => return super::action_fail(&e),
         };
         let rendered = if ws == Whitespace::default() {
-            ctx.templar.render_template_text(&body, &ctx.vars)
+            ctx.templar.render_template_text(&body, &vars)
         } else {
             // Jinja drops the source's last newline (keep_trailing_newline is off) and
             // ansible-core then appends newline_sequence until the output ends with as many
@@ -341,7 +364,7 @@ impl Module for Template {
                 .or_else(|| body.strip_suffix('\n'))
                 .unwrap_or(&body);
             ctx.templar
-                .render_template_text(&rewrite(trimmed, &ws), &ctx.vars)
+                .render_template_text(&rewrite(trimmed, &ws), &vars)
                 .map(|mut out| {
                     let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
                     for _ in trailing(&out)..trailing(&body) {

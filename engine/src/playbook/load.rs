@@ -279,9 +279,25 @@ impl Loader {
                 exit_code: 4,
             });
         }
+        // Playbook._load_playbook_data: nothing to run is an error naming the file.
+        let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let items = match &doc.kind {
+            NodeKind::Seq(items) if items.is_empty() => {
+                return Err(LoadError::Plain {
+                    message: format!(
+                        "A playbook must contain at least one play: {}",
+                        shown.display()
+                    ),
+                    exit_code: 4,
+                })
+            }
             NodeKind::Seq(items) => items.clone(),
-            NodeKind::Scalar(yaml::Scalar::Null) => Vec::new(),
+            NodeKind::Scalar(yaml::Scalar::Null) => {
+                return Err(LoadError::Plain {
+                    message: format!("Empty playbook, nothing to do: {}", shown.display()),
+                    exit_code: 4,
+                })
+            }
             _ => {
                 return Err(LoadError::at(
                     "A playbook must be a list of plays.",
@@ -329,6 +345,21 @@ impl Loader {
         node: &Node,
         import_vars: &Map<String, Value>,
     ) -> Result<Play, LoadError> {
+        // Play.preprocess_data: the play keyword `user` is the old name of `remote_user`.
+        let renamed;
+        let node = match node.key_node("user") {
+            Some(_) if node.get("remote_user").is_some() => {
+                return Err(LoadError::at(
+                    "both 'user' and 'remote_user' are set for this play. The use of 'user' is deprecated, and should be removed",
+                    Self::origin(path, node),
+                ));
+            }
+            Some(_) => {
+                renamed = rename_key(node, "user", "remote_user");
+                &renamed
+            }
+            None => node,
+        };
         for (k, _) in node.entries().unwrap_or(&[]) {
             let key = k.key_string();
             if !PLAY_KEYWORDS.contains(&key.as_str()) {
@@ -339,6 +370,73 @@ impl Loader {
             }
         }
         let origin = Self::origin(path, node);
+        // Play._validate_hosts: a hosts list that is there but empty.
+        if let Some(h) = node.get("hosts") {
+            let empty = match &h.kind {
+                NodeKind::Seq(items) => items.is_empty(),
+                NodeKind::Scalar(yaml::Scalar::Str(s)) => s.is_empty(),
+                _ => false,
+            };
+            if empty {
+                return Err(LoadError::Plain {
+                    message: "Hosts list cannot be empty. Please check your playbook".into(),
+                    exit_code: 4,
+                });
+            }
+        }
+        // Play._load_roles: `roles:` must be a list (null is none).
+        if let Some(roles) = node
+            .get("roles")
+            .filter(|r| !r.is_null() && r.items().is_none())
+        {
+            let value = roles.to_value();
+            return Err(LoadError::at(
+                format!(
+                    "A malformed role declaration was encountered: ds ({}) should be a list but was a {}",
+                    match &value {
+                        Value::String(s) => s.clone(),
+                        other => crate::template::pyrepr::json_repr(other),
+                    },
+                    python_class(&value)
+                ),
+                Self::origin(path, node),
+            ));
+        }
+        // Play._load_vars_prompt: every prompt names its variable.
+        if let Some(prompts) = node.get("vars_prompt") {
+            let nameless = prompts
+                .items()
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p.entries().is_some() && p.get("name").is_none());
+            if nameless {
+                return Err(LoadError::at(
+                    "Invalid vars_prompt data structure, missing 'name' key",
+                    Self::origin(path, prompts),
+                ));
+            }
+        }
+        // Play._load_tasks and the like: a task list that is not a list.
+        for section in ["pre_tasks", "tasks", "post_tasks", "handlers"] {
+            let Some(list) = node.get(section) else {
+                continue;
+            };
+            if list.is_null() || list.items().is_some() {
+                continue;
+            }
+            let value = list.to_value();
+            return Err(LoadError::at(
+                format!(
+                    "A malformed block was encountered while loading {section}: {} should be a list or None but is {}",
+                    match &value {
+                        Value::String(s) => s.clone(),
+                        other => crate::template::pyrepr::json_repr(other),
+                    },
+                    python_class(&value)
+                ),
+                Self::origin(path, node),
+            ));
+        }
         let hosts = match node.get("hosts") {
             Some(h) if !h.is_null() => h.to_value(),
             _ => {
@@ -445,6 +543,13 @@ impl Loader {
         node: &Node,
         inherit: &Inherit,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
+        // RoleInclude.load: the old `role,param=value` string form is an error (exit 1).
+        if let Some(text) = node.as_str().filter(|t| t.contains(',')) {
+            return Err(LoadError::Plain {
+                message: format!("Invalid old style role requirement: {text}"),
+                exit_code: 1,
+            });
+        }
         let (name, params_node) = match &node.kind {
             NodeKind::Scalar(_) => (scalar_text(&node.to_value()), None),
             NodeKind::Map(_) => {
@@ -930,20 +1035,37 @@ impl Loader {
             }
             match a.to_value() {
                 Value::String(s) => {
-                    let (m, rest) = s
-                        .split_once(char::is_whitespace)
-                        .unwrap_or((s.as_str(), ""));
+                    // ansible-core's _split_module_string: the first word as split_args
+                    // splits (a `{{ template }}` is one word), the others joined by spaces.
+                    let words = super::kv::split_args(&s);
+                    let module = words.first().map(|w| w.trim().to_string());
                     (
-                        m.to_string(),
-                        Value::String(rest.trim().to_string()),
+                        module.unwrap_or_default(),
+                        Value::String(words.get(1..).unwrap_or_default().join(" ")),
                         Self::origin(path, a),
                     )
                 }
                 Value::Object(mut m) => {
-                    let module = m
-                        .remove("module")
-                        .map(|v| scalar_text(&v))
-                        .unwrap_or_default();
+                    let (module, rest) = match m.remove("module").map(|v| scalar_text(&v)) {
+                        Some(text) => {
+                            let words = super::kv::split_args(&text);
+                            (
+                                words
+                                    .first()
+                                    .map(|w| w.trim().to_string())
+                                    .unwrap_or_default(),
+                                words.get(1..).unwrap_or_default().join(" "),
+                            )
+                        }
+                        None => (String::new(), String::new()),
+                    };
+                    if !rest.is_empty() {
+                        let check_raw = modules_known::resolve(&module)
+                            .is_some_and(|short| FREEFORM_ACTIONS.contains(&short));
+                        for (k, v) in parse_kv(&rest, check_raw) {
+                            m.insert(k, v);
+                        }
+                    }
                     (module, Value::Object(m), Self::origin(path, a))
                 }
                 _ => (String::new(), Value::Null, Self::origin(path, a)),
@@ -967,7 +1089,17 @@ impl Loader {
                 }
             }
         };
-        let Some(short) = modules_known::resolve(&action_name) else {
+        // `action: "{{ name }}"`: the module is known only when the task runs, per host
+        // (ansible-core templates the action in Task._post_validate_args); its arguments are
+        // parsed then, as below.
+        let templated_action = possibly_template(&action_name)
+            && (node.get("action").is_some() || node.get("local_action").is_some());
+        let short = if templated_action {
+            Some("")
+        } else {
+            modules_known::resolve(&action_name)
+        };
+        let Some(short) = short else {
             if let Some(plugin) =
                 super::plugins::module_plugin(&action_name, path, &self.playbook_dir)
             {
@@ -1004,27 +1136,11 @@ impl Loader {
                 }
             }
         }
-        let mut args = match action_args {
-            Value::String(s) => {
-                if matches!(
-                    short,
-                    "import_tasks" | "include_tasks" | "meta" | "include_vars"
-                ) && !s.contains('=')
-                {
-                    let mut m = Map::new();
-                    m.insert("_raw_params".into(), Value::String(s));
-                    m
-                } else {
-                    parse_kv(&s, matches!(short, "command" | "shell" | "raw" | "script"))
-                }
-            }
-            Value::Object(m) => m,
-            Value::Null => Map::new(),
-            other => {
-                let mut m = Map::new();
-                m.insert("_raw_params".into(), other);
-                m
-            }
+        let extra_args = node.get("args").map(Node::to_value);
+        let (args, action_template) = if templated_action {
+            (Map::new(), Some((action_args, extra_args)))
+        } else {
+            (task_args(short, action_args, extra_args), None)
         };
         let mut arg_origins = BTreeMap::new();
         if let Some(a) = actions.first().map(|(_, v)| *v) {
@@ -1046,11 +1162,6 @@ impl Loader {
             }
         }
         if let Some(extra) = node.get("args") {
-            if let Value::Object(m) = extra.to_value() {
-                for (k, v) in m {
-                    args.entry(k).or_insert(v);
-                }
-            }
             for (k, v) in extra.dict_entries() {
                 arg_origins
                     .entry(k.key_string())
@@ -1139,6 +1250,23 @@ impl Loader {
         if let Some(v) = node.get("vars") {
             vars.extend(vars_map(path, v)?);
         }
+        if let Some(reg) = node.get("register").filter(|r| !r.is_null()) {
+            // Task._validate_register: the name is validated as set_fact's variable names.
+            let value = reg.to_value();
+            if !value
+                .as_str()
+                .is_some_and(crate::modules::set_fact::is_variable_name)
+            {
+                let cause = crate::modules::set_fact::invalid_name_message(&value);
+                let context = crate::diag::source_context(&Self::origin(path, reg), None);
+                return Err(LoadError::Plain {
+                    message: format!(
+                        "Invalid 'register' specified: {cause}\n\nInvalid 'register' specified.\n{context}\n\n<<< caused by >>>\n\n{cause}\n{context}\n\nVariable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores."
+                    ),
+                    exit_code: 4,
+                });
+            }
+        }
         let loop_control = match node.get("loop_control").map(Node::to_value) {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
@@ -1149,6 +1277,7 @@ impl Loader {
             action: short.to_string(),
             action_fqcn: format!("ansible.builtin.{short}"),
             action_written: action_name.clone(),
+            action_template,
             args,
             arg_origins,
             origin_action: action_origin,
@@ -1181,6 +1310,68 @@ impl Loader {
             include_depth: inherit.include_depth,
         })
     }
+}
+
+/// A mapping node with every `from` key named `to`.
+fn rename_key(node: &Node, from: &str, to: &str) -> Node {
+    let mut out = node.clone();
+    if let NodeKind::Map(entries) = &mut out.kind {
+        for (k, _) in entries.iter_mut() {
+            if k.as_str() == Some(from) {
+                k.kind = NodeKind::Scalar(yaml::Scalar::Str(to.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Modules whose `k=v` text keeps what is not `k=v` as `_raw_params` (FREEFORM_ACTIONS).
+const FREEFORM_ACTIONS: &[&str] = &[
+    "command",
+    "shell",
+    "raw",
+    "script",
+    "win_command",
+    "win_shell",
+];
+
+/// Whether a module name may be a template (ansible-core's `is_possibly_template`).
+fn possibly_template(name: &str) -> bool {
+    ["{{", "{%", "{#"].iter().any(|m| name.contains(m))
+}
+
+/// A task's arguments for module `short` from what the task wrote after the module name (a
+/// `k=v` string, a mapping or a lone value) and its `args:` keyword, which fills in what
+/// the former does not set.
+pub fn task_args(short: &str, action_args: Value, extra_args: Option<Value>) -> Map<String, Value> {
+    let mut args = match action_args {
+        Value::String(s) => {
+            if matches!(
+                short,
+                "import_tasks" | "include_tasks" | "meta" | "include_vars"
+            ) && !s.contains('=')
+            {
+                let mut m = Map::new();
+                m.insert("_raw_params".into(), Value::String(s));
+                m
+            } else {
+                parse_kv(&s, FREEFORM_ACTIONS.contains(&short))
+            }
+        }
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        other => {
+            let mut m = Map::new();
+            m.insert("_raw_params".into(), other);
+            m
+        }
+    };
+    if let Some(Value::Object(m)) = extra_args {
+        for (k, v) in m {
+            args.entry(k).or_insert(v);
+        }
+    }
+    args
 }
 
 /// Applies a block's or import's `when`, `tags`, `vars` and inheritable keywords.
@@ -1262,16 +1453,6 @@ fn refuse_unsupported(
                     ))
                 }
                 _ => None,
-            },
-            "fact_path" => Some("(local facts from fact_path are not simulated)".to_string()),
-            // Subsets are chosen when facts are gathered; a templated one is not resolved.
-            "gather_subset" => match literal(v) {
-                Some(Value::String(s)) if !s.contains("{{") => None,
-                Some(Value::Array(a)) if a.iter().all(|x| !x.to_string().contains("{{")) => None,
-                Some(Value::Null) => None,
-                _ => Some(
-                    "with a templated subset (fleetsim reads the subset as written)".to_string(),
-                ),
             },
             "become_user" => {
                 let become_on = node

@@ -21,7 +21,8 @@ use crate::diag::Origin;
 
 pub use error::LoadError;
 pub use load::{
-    accepted_keywords, load_playbook, load_task_file, resolve_task_file, scalar_text, Loader,
+    accepted_keywords, load_playbook, load_task_file, resolve_task_file, scalar_text, task_args,
+    Loader,
 };
 
 /// A loaded playbook: its plays in order, `import_playbook` already expanded.
@@ -238,6 +239,9 @@ pub struct Task {
     pub action_fqcn: String,
     /// The module name as the task wrote it (an unnamed task's banner shows it).
     pub action_written: String,
+    /// For `action: "{{ expr }}"`: what the task wrote after the module name and its
+    /// `args:` keyword, parsed into [`Task::args`] once the name is templated for a host.
+    pub action_template: Option<(Value, Option<Value>)>,
     pub args: Map<String, Value>,
     /// Where each argument was written, for "Error while resolving value for 'msg'".
     pub arg_origins: BTreeMap<String, Origin>,

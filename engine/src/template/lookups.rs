@@ -64,6 +64,10 @@ pub trait LookupHost: Send + Sync {
     fn now_epoch(&self) -> Option<f64> {
         None
     }
+    /// A controller file's modification time, epoch seconds (`template_mtime`).
+    fn mtime(&self, _path: &str) -> Option<f64> {
+        None
+    }
 }
 
 /// A [`LookupHost`] with nothing behind it.
@@ -597,6 +601,18 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                     out.push(Value::from(s));
                 } else {
                     let (inner, ctx) = super::current().ok_or_else(|| err("no render"))?;
+                    let now = h.now_epoch().unwrap_or(0.0);
+                    let vars = super::with_template_file_vars(
+                        &ctx.vars,
+                        &super::TemplateFile {
+                            written: &term,
+                            fullpath: &path,
+                            dest: None,
+                            mtime: h.mtime(&path).unwrap_or(now),
+                            now,
+                        },
+                    );
+                    let ctx = super::vars::Ctx::new(vars, inner.clone());
                     let rendered = inner
                         .render_text_in(&text, &ctx)
                         .map_err(|e| lookup_err(short, e.message()))?;

@@ -24,6 +24,7 @@
 
 mod convert;
 mod error;
+mod file_vars;
 pub(crate) mod filters;
 mod lookup_files;
 mod lookups;
@@ -49,6 +50,7 @@ use serde_json::Value as J;
 
 pub use convert::{freeze, to_json, to_mj_static};
 pub use error::{TemplateError, TemplateErrorKind};
+pub use file_vars::{with_template_file_vars, TemplateFile, CONTROLLER_HOSTNAME, CONTROLLER_USER};
 pub use lookups::{LookupHost, NoLookups, LOOKUP_NAMES};
 pub use undefined::{is_omit, OMIT_PLACEHOLDER};
 pub use vars::{is_template, MapVars, VarSource};
@@ -760,6 +762,9 @@ fn finish_native(out: String, frame: Frame) -> Result<J, TemplateError> {
     let real: Vec<&Value> = frame.nodes.iter().filter(|v| !v.is_none()).collect();
     if frame.nodes.len() == 1 && real.len() == 1 && out == pyrepr::py_str(real[0]) {
         push_frame();
+        // An undefined value inside the result (`map(attribute='x')` over a dict without
+        // it) was noted while rendering: its message is what the conversion reports.
+        with_frame(|fr| fr.misses.clone_from(&frame.misses));
         let r = convert::to_json(real[0]);
         pop_frame();
         return r;

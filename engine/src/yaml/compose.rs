@@ -50,6 +50,7 @@ pub(super) fn compose_single(text: &str, path: &Path) -> Result<Node, YamlError>
         copied: 0,
         path,
         text,
+        unsafe_depth: 0,
     };
     let mut docs: Vec<Node> = Vec::new();
     while builder.pos < builder.events.len() {
@@ -139,6 +140,9 @@ struct Builder<'a> {
     copied: usize,
     path: &'a Path,
     text: &'a str,
+    /// How many `!unsafe` sequences or mappings enclose the node being built: strings
+    /// inside one are data, never templates (ansible-core's `_unsafe_depth`).
+    unsafe_depth: usize,
 }
 
 /// The most nodes aliases may copy in one file. PyYAML shares an aliased node, so nine
@@ -202,6 +206,8 @@ impl Builder<'_> {
                 })
             }
             Event::SequenceStart(anchor, tag) => {
+                let unsafe_tag = is_unsafe(tag.as_ref());
+                self.unsafe_depth += usize::from(unsafe_tag);
                 let mut items = Vec::new();
                 loop {
                     match self.events.get(self.pos) {
@@ -212,6 +218,7 @@ impl Builder<'_> {
                         _ => items.push(self.node()?),
                     }
                 }
+                self.unsafe_depth -= usize::from(unsafe_tag);
                 let node = Node {
                     kind: NodeKind::Seq(items),
                     span: span(&mark),
@@ -221,6 +228,8 @@ impl Builder<'_> {
                 Ok(node)
             }
             Event::MappingStart(anchor, tag) => {
+                let unsafe_tag = is_unsafe(tag.as_ref());
+                self.unsafe_depth += usize::from(unsafe_tag);
                 let mut merged: Vec<(Node, Node)> = Vec::new();
                 let mut own: Vec<(Node, Node)> = Vec::new();
                 loop {
@@ -248,6 +257,7 @@ impl Builder<'_> {
                         }
                     }
                 }
+                self.unsafe_depth -= usize::from(unsafe_tag);
                 // yaml-rust2 marks a block mapping where it found the first `:`; Ansible's
                 // origin is where the mapping starts, i.e. its first key.
                 let start = own
@@ -320,18 +330,15 @@ impl Builder<'_> {
             if t.handle == "tag:yaml.org,2002:" {
                 return self.tagged_scalar(value, &t.suffix, mark);
             }
-            // `!unsafe` text is never templated by Ansible. fleetsim templates every string,
-            // so an unsafe value that looks like a template is refused rather than rendered;
-            // one without template markers means the same either way; other local tags keep
+            // `!unsafe` resolves its text as a plain scalar would (`!unsafe '7'` is the int
+            // 7, as ansible-core's construct_yaml_unsafe re-resolves the tag), and its strings
+            // are never templated. Other local tags keep
             // the text.
-            let templated = ["{{", "{%", "{#"].iter().any(|m| value.contains(m));
-            if t.suffix == "unsafe" && templated {
-                return Err(YamlError::refused(
-                    self.path,
-                    self.text,
-                    span(mark),
-                    "fleetsim does not support the '!unsafe' tag on text with template markers yet (it would be templated)",
-                ));
+            if t.handle == "!" && t.suffix == "unsafe" {
+                return Ok(match resolve_plain(value) {
+                    Scalar::Str(text) => Scalar::Str(quote_template(&text)),
+                    other => other,
+                });
             }
             // A `!vault` value is its plaintext, decrypted with the run's vault secrets.
             // ansible-core decrypts it when it is first used; fleetsim when it loads it, so
@@ -349,9 +356,13 @@ impl Builder<'_> {
             }
             return Ok(Scalar::Str(value.to_string()));
         }
-        Ok(match style {
+        let scalar = match style {
             TScalarStyle::Plain => resolve_plain(value),
             _ => Scalar::Str(value.to_string()),
+        };
+        Ok(match scalar {
+            Scalar::Str(text) if self.unsafe_depth > 0 => Scalar::Str(quote_template(&text)),
+            other => other,
         })
     }
 
@@ -377,6 +388,26 @@ impl Builder<'_> {
             _ => resolve_plain(value),
         })
     }
+}
+
+fn is_unsafe(tag: Option<&Tag>) -> bool {
+    tag.is_some_and(|t| t.handle == "!" && t.suffix == "unsafe")
+}
+
+/// Unsafe text as a template that renders to exactly that text. fleetsim carries values as
+/// plain JSON, where a string is a template whenever it holds `{{`, `{%` or `{#`; wrapping
+/// unsafe text in `{% raw %}` keeps it data through every place that templates it (vars,
+/// task args, set_fact), and what a render gives back is never templated again, so the
+/// text stays untemplated through registered results and filters as in ansible-core 2.19.
+/// Text without template markers is the same either way and stays as written.
+pub(crate) fn quote_template(text: &str) -> String {
+    if !crate::template::is_template(text) {
+        return text.to_string();
+    }
+    // `{%` inside the raw block could close it (`{% endraw %}`): each one is put back by an
+    // expression between two raw blocks.
+    let body = text.replace("{%", "{% endraw %}{{ '{%' }}{% raw %}");
+    format!("{{% raw %}}{body}{{% endraw %}}")
 }
 
 fn local_tag(tag: Option<&Tag>) -> Option<String> {

@@ -293,14 +293,29 @@ mod tests {
     }
 
     #[test]
-    fn unsafe_text_that_would_be_templated_is_refused() {
-        let e = load("c: !unsafe '{{ x }}'\n", Path::new("v.yml")).unwrap_err();
-        assert!(e.refused, "{e}");
+    fn unsafe_values_resolve_as_plain_and_their_templates_are_quoted() {
         assert_eq!(
-            e.headline(),
-            "fleetsim does not support the '!unsafe' tag on text with template markers yet (it would be templated)"
+            v("n: !unsafe '7'\nb: !unsafe yes\ns: !unsafe 'a {{ x }}'\n"),
+            json!({"n": 7, "b": true, "s": "{% raw %}a {{ x }}{% endraw %}"})
         );
-        assert_eq!((e.origin.line, e.origin.col), (1, 12));
+        // Everything under an unsafe sequence or mapping, and nothing after it.
+        assert_eq!(
+            v("l: !unsafe ['{{ x }}', {k: '{# c #}'}, 3]\nd: !unsafe {a: '{{ y }}'}\ne: '{{ z }}'\n"),
+            json!({
+                "l": ["{% raw %}{{ x }}{% endraw %}", {"k": "{% raw %}{# c #}{% endraw %}"}, 3],
+                "d": {"a": "{% raw %}{{ y }}{% endraw %}"},
+                "e": "{{ z }}",
+            })
+        );
+        // A `{%` inside could end the raw block early: it is put back by an expression.
+        assert_eq!(
+            v("s: !unsafe 'a {% endraw %} b'\n"),
+            json!({"s": "{% raw %}a {% endraw %}{{ '{%' }}{% raw %} endraw %} b{% endraw %}"})
+        );
+    }
+
+    #[test]
+    fn vault_values_are_refused() {
         let e = load(
             "pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n",
             Path::new("v.yml"),
