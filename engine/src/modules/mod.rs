@@ -16,6 +16,7 @@ mod fail;
 mod fetch;
 mod file;
 mod find;
+mod get_url;
 mod lineinfile;
 mod os_info;
 mod os_misc;
@@ -129,6 +130,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "assert" => &assert::Assert,
         "async_status" => &async_status::AsyncStatus,
         "fetch" => &fetch::Fetch,
+        "get_url" => &get_url::GetUrl,
         "find" => &find::Find,
         "ping" => &ping::Ping,
         "raw" => &raw::Raw,
