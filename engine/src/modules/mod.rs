@@ -36,6 +36,7 @@ pub mod spec;
 mod stat;
 mod tempfile;
 mod template;
+mod unarchive;
 mod uri;
 mod user;
 mod wait_for;
@@ -152,6 +153,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "wait_for" => &wait_for::WaitFor,
         "stat" => &stat::Stat,
         "template" => &template::Template,
+        "unarchive" => &unarchive::Unarchive,
         "uri" => &uri::Uri,
         "package" => &package::PackageModule(package::Manager::Generic),
         "apt" => &package::PackageModule(package::Manager::Apt),
