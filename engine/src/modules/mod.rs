@@ -17,6 +17,7 @@ mod fetch;
 mod file;
 mod find;
 mod get_url;
+mod known_hosts;
 mod lineinfile;
 mod os_info;
 mod os_misc;
@@ -144,6 +145,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "debug" => &debug::Debug,
         "fail" => &fail::Fail,
         "file" => &file::File,
+        "known_hosts" => &known_hosts::KnownHosts,
         "lineinfile" => &lineinfile::LineInFile,
         "pause" => &pause::Pause,
         "set_fact" => &set_fact::SetFact,
@@ -207,6 +209,10 @@ pub fn backup_local(
     }
     Ok(dest)
 }
+
+/// A result key by which a module says its `diff` belongs in the result whatever the diff
+/// mode (ansible-core modules that return it unconditionally); the executor removes the key.
+pub const DIFF_ALWAYS: &str = "_fleetsim_diff_always";
 
 /// The process id modules and the simulated shell (`$$`) report.
 pub const SIMULATED_PID: u32 = 4242;

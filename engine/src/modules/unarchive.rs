@@ -799,6 +799,7 @@ impl Module for Unarchive {
         }
         if handler == Handler::Zip && !prepared.is_empty() {
             r.insert("diff".into(), json!({ "prepared": prepared }));
+            r.insert(super::DIFF_ALWAYS.into(), json!(true));
         }
         if !check {
             // The file attributes on every member, then on the top folders.
