@@ -331,3 +331,27 @@ fn get_url_and_unarchive_download_from_a_fleet_artifact_server() {
     );
     assert!(!file("opt/down.tar.gz").exists());
 }
+
+#[test]
+fn apt_repository_writes_sources_and_refreshes_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), "inventory.ini", "repos.yml", &[]);
+    r.expect_code(0);
+    let path = dir
+        .path()
+        .join("hosts/deb1/etc/apt/sources.list.d/mirror_example_net_debian.list");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "deb http://mirror.example.net/debian bookworm contrib\n"
+    );
+    // The emptied file is removed, as the module's save() removes it.
+    assert!(!dir
+        .path()
+        .join("hosts/deb1/etc/apt/sources.list.d/example.list")
+        .exists());
+    assert!(
+        r.stdout.contains("python3-apt must be installed"),
+        "{}",
+        r.stdout
+    );
+}

@@ -5,6 +5,7 @@
 //! the action itself (`fail`, `assert`) rather than by the module on the host, which changes
 //! the `[ERROR]: Task failed: Action failed: ...` / `Module failed: ...` wording.
 
+mod apt_repository;
 mod assemble;
 mod assert;
 pub mod async_status;
@@ -128,6 +129,7 @@ pub trait Module: Sync {
 /// The modules fleetsim simulates, by short name.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     Some(match name {
+        "apt_repository" => &apt_repository::AptRepository,
         "assemble" => &assemble::Assemble,
         "assert" => &assert::Assert,
         "async_status" => &async_status::AsyncStatus,
