@@ -369,12 +369,12 @@ fn compare(
             diff.push_str(&format!(">{ftype}++++++.?? {}\n", m.name));
             continue;
         };
-        let kind_ok = match (&m.body, st.kind) {
-            (Body::Dir, FileKind::Dir) => true,
-            (Body::Symlink(_), FileKind::Symlink) => true,
-            (Body::File(_) | Body::Hardlink(_), FileKind::File) => true,
-            _ => false,
-        };
+        let kind_ok = matches!(
+            (&m.body, st.kind),
+            (Body::Dir, FileKind::Dir)
+                | (Body::Symlink(_), FileKind::Symlink)
+                | (Body::File(_) | Body::Hardlink(_), FileKind::File)
+        );
         if !kind_ok {
             unarchived = false;
             diff.push_str(&format!("c{ftype}++++++.?? {}\n", m.name));
