@@ -296,3 +296,62 @@ fn raw_prints_what_ansible_prints() {
         assert!(r.stdout.contains(line), "{line}\nnot in\n{}", r.stdout);
     }
 }
+
+#[test]
+fn get_url_and_unarchive_download_from_a_fleet_artifact_server() {
+    // repo1's app serves /srv/www (`docroot:` in the fleet file); web1 downloads a release
+    // with a checksum from a checksum file, unpacks it straight from the URL, gets a 404 for
+    // a missing one, and times out while a fault takes repo1 off the network.
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        dir.path(),
+        "artifacts-inventory.ini",
+        "artifacts.yml",
+        &[
+            "--fleet",
+            "artifacts-fleet.yml",
+            "--faults",
+            "artifacts-faults.yml",
+        ],
+    );
+    r.expect_code(0);
+    assert!(
+        recap(&r.stdout, "web1").contains("ok=9    changed=3"),
+        "{}",
+        r.stdout
+    );
+    let file = |p: &str| dir.path().join("hosts/web1").join(p);
+    assert_eq!(
+        std::fs::read(file("opt/app-1.0.tar.gz")).unwrap(),
+        std::fs::read(data().join("files/app-1.0.tar.gz")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(file("opt/app/app-1.0/conf/app.ini")).unwrap(),
+        "[app]\nport = 8080\n"
+    );
+    assert!(!file("opt/down.tar.gz").exists());
+}
+
+#[test]
+fn apt_repository_writes_sources_and_refreshes_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), "inventory.ini", "repos.yml", &[]);
+    r.expect_code(0);
+    let path = dir
+        .path()
+        .join("hosts/deb1/etc/apt/sources.list.d/mirror_example_net_debian.list");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "deb http://mirror.example.net/debian bookworm contrib\n"
+    );
+    // The emptied file is removed, as the module's save() removes it.
+    assert!(!dir
+        .path()
+        .join("hosts/deb1/etc/apt/sources.list.d/example.list")
+        .exists());
+    assert!(
+        r.stdout.contains("python3-apt must be installed"),
+        "{}",
+        r.stdout
+    );
+}

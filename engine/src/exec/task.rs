@@ -933,6 +933,9 @@ struct ItemResult {
     /// `no_log` as templated for this execution: the callback then sees the censored
     /// result and the item label `(censored due to no_log)`.
     no_log: bool,
+    /// The result keeps a `diff` the callback must not print: a module that returns its
+    /// diff in any mode (known_hosts, unarchive) ran without diff mode.
+    hide_diff: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -958,6 +961,7 @@ fn run_once_item(
         include: None,
         include_failure: None,
         no_log: false,
+        hide_diff: false,
     };
     // `no_log` is templated per item (the label of a skipped item is censored too); a value
     // that is not a boolean masks the output as well (ansible-core warns and censors).
@@ -1457,9 +1461,16 @@ fn run_once_item(
         // reloads an LB) before the next attempt or task.
         let now = runner.world.clock.now();
         runner.world.with_fleet(|f| f.observe(now));
-        // Modules describe what they changed; the result keeps it only in diff mode.
+        // Modules describe what they changed; the result keeps it only in diff mode, unless
+        // the module returns it whatever the mode (as known_hosts does, so a registered
+        // result has it), and then only the callback leaves it out.
+        let diff_always = result.remove(modules::DIFF_ALWAYS).is_some();
         if !diff_mode {
-            result.remove("diff");
+            if diff_always {
+                ir.hide_diff = true;
+            } else {
+                result.remove("diff");
+            }
         }
         ir.pre_lines.extend(shown_lines);
         result.entry("changed").or_insert(json!(false));
@@ -2243,7 +2254,7 @@ fn merge_single(
     } else {
         out.changed = changed;
         let shown = callback_view(&result, no_log);
-        if changed {
+        if changed && !ir.hide_diff {
             if let Some(d) = shown.get("diff") {
                 out.lines.extend(crate::output::diff::render(d));
             }
@@ -2609,7 +2620,7 @@ fn run_loop(
         } else {
             any_changed |= changed;
             let shown = callback_view(&r, no_log);
-            if changed {
+            if changed && !ir.hide_diff {
                 if let Some(d) = shown.get("diff") {
                     out.lines.extend(crate::output::diff::render(d));
                 }

@@ -5,6 +5,7 @@
 //! the action itself (`fail`, `assert`) rather than by the module on the host, which changes
 //! the `[ERROR]: Task failed: Action failed: ...` / `Module failed: ...` wording.
 
+mod apt_repository;
 mod assemble;
 mod assert;
 pub mod async_status;
@@ -16,6 +17,8 @@ mod fail;
 mod fetch;
 mod file;
 mod find;
+mod get_url;
+mod known_hosts;
 mod lineinfile;
 mod os_info;
 mod os_misc;
@@ -35,6 +38,7 @@ pub mod spec;
 mod stat;
 mod tempfile;
 mod template;
+mod unarchive;
 mod uri;
 mod user;
 mod wait_for;
@@ -125,10 +129,12 @@ pub trait Module: Sync {
 /// The modules fleetsim simulates, by short name.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     Some(match name {
+        "apt_repository" => &apt_repository::AptRepository,
         "assemble" => &assemble::Assemble,
         "assert" => &assert::Assert,
         "async_status" => &async_status::AsyncStatus,
         "fetch" => &fetch::Fetch,
+        "get_url" => &get_url::GetUrl,
         "find" => &find::Find,
         "ping" => &ping::Ping,
         "raw" => &raw::Raw,
@@ -141,6 +147,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "debug" => &debug::Debug,
         "fail" => &fail::Fail,
         "file" => &file::File,
+        "known_hosts" => &known_hosts::KnownHosts,
         "lineinfile" => &lineinfile::LineInFile,
         "pause" => &pause::Pause,
         "set_fact" => &set_fact::SetFact,
@@ -150,6 +157,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "wait_for" => &wait_for::WaitFor,
         "stat" => &stat::Stat,
         "template" => &template::Template,
+        "unarchive" => &unarchive::Unarchive,
         "uri" => &uri::Uri,
         "package" => &package::PackageModule(package::Manager::Generic),
         "apt" => &package::PackageModule(package::Manager::Apt),
@@ -203,6 +211,10 @@ pub fn backup_local(
     }
     Ok(dest)
 }
+
+/// A result key by which a module says its `diff` belongs in the result whatever the diff
+/// mode (ansible-core modules that return it unconditionally); the executor removes the key.
+pub const DIFF_ALWAYS: &str = "_fleetsim_diff_always";
 
 /// The process id modules and the simulated shell (`$$`) report.
 pub const SIMULATED_PID: u32 = 4242;

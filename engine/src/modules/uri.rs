@@ -12,7 +12,7 @@ use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
 pub struct Uri;
 
 /// Splits `http://host:port/path` into (scheme, host, port, path).
-fn parse_url(url: &str) -> Option<(String, String, u16, String)> {
+pub(super) fn parse_url(url: &str) -> Option<(String, String, u16, String)> {
     let (scheme, rest) = url.split_once("://")?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),

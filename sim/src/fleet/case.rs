@@ -76,6 +76,7 @@ mod tests {
                 restart_seconds: 0.1,
                 initial_version: "1".into(),
                 unit: "app".into(),
+                docroot: None,
             }],
             load_balancers: vec![],
             databases: vec![],

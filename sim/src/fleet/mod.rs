@@ -308,6 +308,7 @@ impl Fleet {
                     tier: str_var(topology.var(&host, &labels.tier)),
                     config_path: host_path(&spec.config, &host),
                     unit: spec.unit.clone(),
+                    docroot: spec.docroot.clone(),
                     restart_seconds: spec.restart_seconds,
                     version: spec.initial_version.clone(),
                     next_version: spec.initial_version.clone(),
@@ -1380,9 +1381,12 @@ impl Fleet {
             .map(|r| r.status.unwrap_or(500));
         let result = match service {
             Service::App(i) => {
+                let served = self.docroot_file(i, &req);
                 let app = &self.apps[i];
-                self.wire
-                    .block_on(exchange(req, |r| async move { app.respond(&r, unhealthy) }))
+                let served = served.as_deref();
+                self.wire.block_on(exchange(req, |r| async move {
+                    app.respond(&r, unhealthy, served)
+                }))
             }
             Service::Db(i) => {
                 let db = &self.dbs[i];
@@ -1393,6 +1397,31 @@ impl Fleet {
             Service::Lb(_) => return Err(NetError::Refused),
         };
         Ok(result.unwrap_or_else(|e| HttpResponse::text(500, &format!("{e:?}"))))
+    }
+
+    /// The file of app `i`'s docroot that a GET (or HEAD) of `req` names, read from the app's
+    /// host; None without a docroot, for another method, for `/` and `/health`, for a path
+    /// with `..`, and for a missing file.
+    fn docroot_file(&self, i: usize, req: &HttpRequest) -> Option<Vec<u8>> {
+        let app = &self.apps[i];
+        let root = app.docroot.as_deref()?;
+        if !matches!(req.method.as_str(), "GET" | "HEAD") {
+            return None;
+        }
+        let path = req.path_only();
+        if matches!(path, "/" | "/health") || path.split('/').any(|c| c == "..") {
+            return None;
+        }
+        let fs = self.hosts.get(&app.host)?.fs()?;
+        let full = format!(
+            "{}/{}",
+            root.trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
+        if !fs.is_file(&full) {
+            return None;
+        }
+        fs.read(&full).ok()
     }
 
     /// Why app `i` cannot serve requests from `from` now, or None when it can.
@@ -1463,6 +1492,9 @@ impl Fleet {
                 .active(FaultKind::Unhealthy, self.host_name(*h), now)
                 .map(|r| r.status.unwrap_or(500))
         });
+        // A docroot file's bytes are not among the remembered answers' inputs: such an
+        // answer is made afresh every time.
+        let served = reached.and_then(|(a, _)| self.docroot_file(*a, req));
         let app = reached.map(|(a, _)| &self.apps[*a]);
         let inputs = AnswerInputsRef {
             backend: backend.map(|b| b.name.as_str()),
@@ -1472,45 +1504,49 @@ impl Fleet {
             version: app.map_or("", |a| a.version.as_str()),
             request: req,
         };
-        if self.replay_answers {
+        if self.replay_answers && served.is_none() {
             if let Some((_, resp)) = self.answers[i].iter().find(|(k, _)| inputs.matches(k)) {
                 return Ok((Arc::clone(resp), picked));
             }
         }
         let backend_name = inputs.backend;
-        let result =
-            self.wire.block_on(exchange(req.clone(), |r| {
-                let forward = &forward;
-                async move {
-                    match (forward, app) {
-                        (None, _) => HttpResponse::text(503, "no backend in rotation\n"),
-                        (Some(Err(NetError::Timeout { .. })), _) => {
-                            HttpResponse::text(504, "backend timed out\n")
+        let served_bytes = served.as_deref();
+        let result = self.wire.block_on(exchange(req.clone(), |r| {
+            let forward = &forward;
+            async move {
+                match (forward, app) {
+                    (None, _) => HttpResponse::text(503, "no backend in rotation\n"),
+                    (Some(Err(NetError::Timeout { .. })), _) => {
+                        HttpResponse::text(504, "backend timed out\n")
+                    }
+                    (Some(Err(_)), _) | (Some(Ok(_)), None) => {
+                        HttpResponse::text(502, "backend refused the connection\n")
+                    }
+                    (Some(Ok(_)), Some(app)) => {
+                        let mut resp = match exchange(r, |r2| async move {
+                            app.respond(&r2, unhealthy, served_bytes)
+                        })
+                        .await
+                        {
+                            Ok(resp) => resp,
+                            Err(_) => HttpResponse::text(502, "bad answer from backend\n"),
+                        };
+                        if let Some(n) = backend_name {
+                            resp.headers
+                                .push(("x-fleetsim-backend".into(), n.to_string()));
                         }
-                        (Some(Err(_)), _) | (Some(Ok(_)), None) => {
-                            HttpResponse::text(502, "backend refused the connection\n")
-                        }
-                        (Some(Ok(_)), Some(app)) => {
-                            let mut resp =
-                                match exchange(r, |r2| async move { app.respond(&r2, unhealthy) })
-                                    .await
-                                {
-                                    Ok(resp) => resp,
-                                    Err(_) => HttpResponse::text(502, "bad answer from backend\n"),
-                                };
-                            if let Some(n) = backend_name {
-                                resp.headers
-                                    .push(("x-fleetsim-backend".into(), n.to_string()));
-                            }
-                            resp
-                        }
+                        resp
                     }
                 }
-            }));
+            }
+        }));
         let Ok(resp) = result else {
             return Err(NetError::Refused);
         };
         let resp = Arc::new(resp);
+        if served.is_some() {
+            return Ok((resp, picked));
+        }
         let key = inputs.to_owned();
         let remembered = &mut self.answers[i];
         if remembered.len() == REMEMBERED_ANSWERS {

@@ -45,6 +45,11 @@ pub struct AppSpec {
     /// A service name for `systemctl` (default `app`).
     #[serde(default = "default_app_unit")]
     pub unit: String,
+    /// A folder on the app's host whose files the app serves over HTTP (`GET /rel/app.tar.gz`
+    /// answers `DOCROOT/rel/app.tar.gz`), as an artifact or static-file server: what
+    /// `get_url` and `unarchive` download from. None: the app answers only `/` and `/health`.
+    #[serde(default)]
+    pub docroot: Option<String>,
 }
 
 /// `load_balancers:` entry.

@@ -34,6 +34,8 @@ pub struct App {
     /// Config file (host path) whose writes restart the app.
     pub config_path: String,
     pub unit: String,
+    /// The folder (host path) whose files the app serves, if any.
+    pub docroot: Option<String>,
     /// Virtual seconds a restart takes when no fault slows it.
     pub restart_seconds: f64,
     pub version: String,
@@ -69,7 +71,14 @@ impl App {
 
     /// The app's answer to a request that reached its port (closed ports are refused before).
     /// `unhealthy` is the status an `unhealthy` fault imposes.
-    pub fn respond(&self, req: &HttpRequest, unhealthy: Option<u16>) -> HttpResponse {
+    /// The answer to `req`. `served` is the docroot file the path names, read by the fleet
+    /// from the host's sandbox beforehand (None: no docroot, or no such file).
+    pub fn respond(
+        &self,
+        req: &HttpRequest,
+        unhealthy: Option<u16>,
+        served: Option<&[u8]>,
+    ) -> HttpResponse {
         let path = req.path.split('?').next().unwrap_or("/");
         if let AppState::Starting { .. } = self.state {
             return HttpResponse::json(
@@ -89,7 +98,14 @@ impl App {
                 &json!({"status": "ok", "version": self.version, "host": self.host}),
             ),
             "/" => HttpResponse::text(200, &format!("{} version {}\n", self.host, self.version)),
-            _ => HttpResponse::text(404, "not found\n"),
+            _ => match served {
+                Some(bytes) => {
+                    let mut resp = HttpResponse::new(200);
+                    resp.body = bytes.to_vec();
+                    resp.with_header("Content-Type", "application/octet-stream")
+                }
+                None => HttpResponse::text(404, "not found\n"),
+            },
         }
     }
 }
@@ -376,6 +392,7 @@ mod tests {
             tier: "frontend".into(),
             config_path: "/tmp/app/config.toml".into(),
             unit: "app".into(),
+            docroot: None,
             restart_seconds: 0.1,
             version: "1".into(),
             next_version: "2".into(),
@@ -386,14 +403,15 @@ mod tests {
             checked_since_restart: false,
         };
         let health = HttpRequest::get("127.1.0.2:8080", "/health");
-        assert_eq!(app.respond(&health, None).status, 200);
-        assert_eq!(app.respond(&health, Some(503)).status, 503);
+        assert_eq!(app.respond(&health, None, None).status, 200);
+        assert_eq!(app.respond(&health, Some(503), None).status, 503);
         assert_eq!(
-            app.respond(&HttpRequest::get("x", "/nope"), None).status,
+            app.respond(&HttpRequest::get("x", "/nope"), None, None)
+                .status,
             404
         );
         app.state = AppState::Starting { until: 5.0 };
-        assert_eq!(app.respond(&health, None).status, 503);
+        assert_eq!(app.respond(&health, None, None).status, 503);
         assert_eq!(app.unready_reason().as_deref(), Some("restarting"));
     }
 }

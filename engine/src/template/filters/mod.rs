@@ -6,7 +6,7 @@ mod crypt;
 pub(crate) mod hash;
 mod jinja;
 mod lists;
-mod paths;
+pub(crate) mod paths;
 mod serialize;
 mod strings;
 
