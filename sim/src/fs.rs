@@ -733,7 +733,9 @@ impl Sandbox {
 
     /// Reads a file as UTF-8 (lossy).
     pub fn read_to_string(&self, path: &str) -> FsResult<String> {
-        Ok(String::from_utf8_lossy(&self.read(path)?).into_owned())
+        // Valid UTF-8 (nearly always) is checked in one fast pass and kept as it is.
+        Ok(String::from_utf8(self.read(path)?)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     /// Whether the path exists (following symlinks; a dangling link does not exist).

@@ -196,6 +196,11 @@ fn present(lines: &mut Vec<Cow<'_, str>>, want: &Want<'_>) -> Result<String, Str
     Ok(msg)
 }
 
+/// How many times `byte` occurs in `bytes`.
+fn count_byte(bytes: &[u8], byte: u8) -> usize {
+    bytes.iter().filter(|&&b| b == byte).count()
+}
+
 /// `absent()`: removes the matching lines and returns how many.
 fn absent(
     lines: &mut Vec<Cow<'_, str>>,
@@ -312,9 +317,19 @@ impl Module for LineInFile {
                     }
                 }
             }
-            let original = host.fs.read_to_string(&path).unwrap_or_default();
+            // Whether the file as read is the text below byte for byte (not missing,
+            // unreadable or mended from invalid UTF-8): then an edit that only adds lines at
+            // the end appends them instead of writing the whole file again.
+            let (original, verbatim) = match host.fs.read(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => (text, true),
+                    Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
+                },
+                Err(_) => (String::new(), false),
+            };
             let mut lines: Vec<Cow<'_, str>> =
-                original.split_inclusive('\n').map(Cow::Borrowed).collect();
+                Vec::with_capacity(count_byte(original.as_bytes(), b'\n') + 2);
+            lines.extend(original.split_inclusive('\n').map(Cow::Borrowed));
             let want = Want {
                 regexp: regexp.as_ref(),
                 search_string: search_string.as_deref(),
@@ -338,9 +353,19 @@ impl Module for LineInFile {
                         Err(r) => return r,
                     }
                 }
-                if let Err(r) =
-                    write_changes(validate.as_deref(), host, now, &path, new_text.as_bytes())
-                {
+                let appended = new_text
+                    .strip_prefix(original.as_str())
+                    .filter(|_| verbatim && validate.is_none() && !original.is_empty());
+                let written = match appended {
+                    Some(tail) => host
+                        .fs
+                        .write(&path, tail.as_bytes(), WriteMode::Append)
+                        .map_err(|e| super::fail(&e.to_string())),
+                    None => {
+                        write_changes(validate.as_deref(), host, now, &path, new_text.as_bytes())
+                    }
+                };
+                if let Err(r) = written {
                     return r;
                 }
             }
@@ -367,9 +392,19 @@ impl Module for LineInFile {
                 r.insert("msg".into(), json!("file not present"));
                 return r;
             }
-            let original = host.fs.read_to_string(&path).unwrap_or_default();
+            // Whether the file as read is the text below byte for byte (not missing,
+            // unreadable or mended from invalid UTF-8): then an edit that only adds lines at
+            // the end appends them instead of writing the whole file again.
+            let (original, verbatim) = match host.fs.read(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => (text, true),
+                    Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
+                },
+                Err(_) => (String::new(), false),
+            };
             let mut lines: Vec<Cow<'_, str>> =
-                original.split_inclusive('\n').map(Cow::Borrowed).collect();
+                Vec::with_capacity(count_byte(original.as_bytes(), b'\n') + 2);
+            lines.extend(original.split_inclusive('\n').map(Cow::Borrowed));
             let found = absent(
                 &mut lines,
                 regexp.as_ref(),
@@ -386,9 +421,19 @@ impl Module for LineInFile {
                         Err(r) => return r,
                     }
                 }
-                if let Err(r) =
-                    write_changes(validate.as_deref(), host, now, &path, new_text.as_bytes())
-                {
+                let appended = new_text
+                    .strip_prefix(original.as_str())
+                    .filter(|_| verbatim && validate.is_none() && !original.is_empty());
+                let written = match appended {
+                    Some(tail) => host
+                        .fs
+                        .write(&path, tail.as_bytes(), WriteMode::Append)
+                        .map_err(|e| super::fail(&e.to_string())),
+                    None => {
+                        write_changes(validate.as_deref(), host, now, &path, new_text.as_bytes())
+                    }
+                };
+                if let Err(r) = written {
                     return r;
                 }
             }

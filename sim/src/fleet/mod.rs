@@ -24,7 +24,7 @@ pub mod space;
 pub mod strategy;
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -32,7 +32,7 @@ use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
 use crate::clock::Civil;
-use crate::fs::{Journal, Sandbox, WriteMode};
+use crate::fs::{FileKind, Journal, Sandbox, WriteMode};
 use crate::world::{Event, World};
 use checker::{round_ms, Breach, Checker};
 use faults::{FaultKind, FaultPlan, TaskEdge};
@@ -157,6 +157,72 @@ impl AnswerInputsRef<'_> {
     }
 }
 
+/// A service that watches files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Watcher {
+    App(usize),
+    Lb(usize),
+    Db(usize),
+}
+
+/// The paths the services watch, indexed so that a changed path finds its watchers in
+/// logarithmic time instead of a scan of every service (a fleet of thousands of apps sees
+/// a change after nearly every task).
+#[derive(Debug, Default)]
+struct Watchers {
+    by_path: BTreeMap<String, Vec<Watcher>>,
+}
+
+impl Watchers {
+    fn watch(&mut self, path: &str, w: Watcher) {
+        self.by_path.entry(path.to_string()).or_default().push(w);
+    }
+
+    /// Adds the watchers a change of `changed` concerns to `touched`: a watched path that
+    /// is the changed one, inside it, or a folder above it (`rm -rf /tmp`). A change inside
+    /// a watched folder is listed with its watcher, so that it can reread just that entry;
+    /// any other change means the watcher rereads everything (None).
+    fn touched_by(&self, changed: &str, touched: &mut BTreeMap<Watcher, Option<Vec<String>>>) {
+        let mut whole = |ws: &Vec<Watcher>| {
+            for w in ws {
+                touched.insert(*w, None);
+            }
+        };
+        if changed == "/" {
+            self.by_path.values().for_each(&mut whole);
+            return;
+        }
+        if let Some(ws) = self.by_path.get(changed) {
+            whole(ws);
+        }
+        let below = format!("{changed}/");
+        for (_, ws) in self
+            .by_path
+            .range(below.clone()..)
+            .take_while(|(k, _)| k.starts_with(&below))
+        {
+            whole(ws);
+        }
+        // The folders above `changed`: every prefix that a `/` follows.
+        for (k, _) in changed.match_indices('/') {
+            if let Some(ws) = self.by_path.get(&changed[..k]) {
+                for w in ws {
+                    match touched.entry(*w) {
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(Some(vec![changed.to_string()]));
+                        }
+                        std::collections::btree_map::Entry::Occupied(mut e) => {
+                            if let Some(list) = e.get_mut() {
+                                list.push(changed.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Answers remembered per load balancer: enough for every backend of a pool in a few states,
 /// few enough that a linear search stays cheap.
 const REMEMBERED_ANSWERS: usize = 32;
@@ -193,6 +259,26 @@ pub struct Fleet {
     replay_answers: bool,
     /// Paths the hosts changed since the services last looked.
     journal: Journal,
+    /// Who watches which path.
+    watchers: Watchers,
+    /// Per load balancer, what each stanza file parsed to, by file (`active/a.conf`) with
+    /// the bytes it was parsed from: a reload parses only the files that changed.
+    parsed_stanzas: Vec<services::StanzaCache>,
+    /// Per load balancer, whether its pool's files include a symbolic link: a change
+    /// anywhere in the pool folder may then change another file's content, so every change
+    /// rereads the whole folder.
+    pool_has_links: Vec<bool>,
+    /// Per load balancer, the outcome of its last capacity check while nothing it depends
+    /// on changed since: None to check again, Some(None) when it held, Some(Some(key)) the
+    /// breach going on. Only used while no fault is armed (faults change with time).
+    capacity_seen: Vec<Option<Option<String>>>,
+    /// Per app, the load balancers whose pools route to it (whose capacity depends on it).
+    app_lbs: Vec<Vec<usize>>,
+    /// Per load balancer, the app each backend of its pool reaches, in the pool's order.
+    lb_apps: Vec<Vec<Option<usize>>>,
+    /// When the first restarting app is up (infinity when none is restarting), None when
+    /// an app's state changed since it was computed.
+    restart_due: Option<f64>,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -482,12 +568,36 @@ impl Fleet {
             client_requests,
             replay_answers: true,
             journal: world.watch_files(),
+            watchers: Watchers::default(),
+            parsed_stanzas: Vec::new(),
+            pool_has_links: Vec::new(),
+            capacity_seen: Vec::new(),
+            app_lbs: Vec::new(),
+            lb_apps: Vec::new(),
+            restart_due: None,
         };
+        for (i, a) in fleet.apps.iter().enumerate() {
+            fleet.watchers.watch(&a.config_path, Watcher::App(i));
+        }
+        for (i, l) in fleet.lbs.iter().enumerate() {
+            fleet.watchers.watch(&l.pool_dir, Watcher::Lb(i));
+        }
+        for (i, d) in fleet.dbs.iter().enumerate() {
+            fleet.watchers.watch(&d.replication_config, Watcher::Db(i));
+            if let Some(b) = &d.backups_dir {
+                fleet.watchers.watch(b, Watcher::Db(i));
+            }
+        }
+        fleet.parsed_stanzas = vec![Default::default(); fleet.lbs.len()];
+        fleet.pool_has_links = vec![false; fleet.lbs.len()];
+        fleet.capacity_seen = vec![None; fleet.lbs.len()];
+        fleet.app_lbs = vec![Vec::new(); fleet.apps.len()];
+        fleet.lb_apps = vec![Vec::new(); fleet.lbs.len()];
         // Load the pools just laid out (not a re-add: they were there before the run).
         for i in 0..fleet.lbs.len() {
             let files = fleet.read_pool_files(i);
-            match Pool::from_files(&files.0, &files.1) {
-                Ok(pool) => fleet.lbs[i].pool = pool,
+            match Pool::from_files(&files.0, &files.1, &mut fleet.parsed_stanzas[i]) {
+                Ok(pool) => fleet.set_pool(i, pool),
                 Err(e) => return Err(format!("initial pool of {}: {e}", fleet.lbs[i].host)),
             }
             fleet.lbs[i].files_seen = files;
@@ -679,32 +789,17 @@ impl Fleet {
         let changed: Vec<String> =
             std::mem::take(&mut *self.journal.lock().unwrap_or_else(|e| e.into_inner()));
         if !changed.is_empty() {
-            // A service rereads its files when a changed path is one of them, inside one of
-            // its folders, or a folder above them (`rm -rf /tmp`).
-            let touches = |watched: &str| {
-                changed.iter().any(|c| {
-                    c == watched
-                        || watched
-                            .strip_prefix(c.as_str())
-                            .is_some_and(|r| r.starts_with('/'))
-                        || c.strip_prefix(watched).is_some_and(|r| r.starts_with('/'))
-                        || c == "/"
-                })
-            };
-            for i in 0..self.apps.len() {
-                if touches(&self.apps[i].config_path) {
-                    self.observe_app(i);
-                }
+            // Services in their order (apps, then LBs, then databases), each with the
+            // changed paths inside one of its watched folders (None: reread everything).
+            let mut touched: BTreeMap<Watcher, Option<Vec<String>>> = BTreeMap::new();
+            for c in &changed {
+                self.watchers.touched_by(c, &mut touched);
             }
-            for i in 0..self.lbs.len() {
-                if touches(&self.lbs[i].pool_dir) {
-                    self.observe_lb(i);
-                }
-            }
-            for i in 0..self.dbs.len() {
-                let d = &self.dbs[i];
-                if touches(&d.replication_config) || d.backups_dir.as_deref().is_some_and(touches) {
-                    self.observe_db(i);
+            for (watcher, inside) in touched {
+                match watcher {
+                    Watcher::App(i) => self.observe_app(i),
+                    Watcher::Lb(i) => self.observe_lb(i, inside.as_deref()),
+                    Watcher::Db(i) => self.observe_db(i),
                 }
             }
         }
@@ -810,6 +905,7 @@ impl Fleet {
                 "restart" | "reload" => self.restart_app(i, &format!("systemctl {action}")),
                 "stop" => {
                     self.apps[i].state = AppState::Stopped;
+                    self.app_changed(i);
                     self.log("app_stopped", Some(host), json!({"by": "systemctl stop"}));
                 }
                 _ => {}
@@ -835,7 +931,7 @@ impl Fleet {
             if matches!(action, "start" | "restart" | "reload") {
                 // A reload re-reads the pool even when no file changed.
                 self.lbs[i].files_seen = (Vec::new(), Vec::new());
-                self.observe_lb(i);
+                self.observe_lb(i, None);
             }
             self.evaluate();
             return Some(if self.lbs[i].running {
@@ -917,14 +1013,21 @@ impl Fleet {
             return;
         }
         loop {
-            let restart_due = self
-                .apps
-                .iter()
-                .filter_map(|a| match a.state {
-                    AppState::Starting { until } => Some(until),
-                    _ => None,
-                })
-                .fold(f64::INFINITY, f64::min);
+            let restart_due = match self.restart_due {
+                Some(due) => due,
+                None => {
+                    let due = self
+                        .apps
+                        .iter()
+                        .filter_map(|a| match a.state {
+                            AppState::Starting { until } => Some(until),
+                            _ => None,
+                        })
+                        .fold(f64::INFINITY, f64::min);
+                    self.restart_due = Some(due);
+                    due
+                }
+            };
             let request_due = self
                 .next_request
                 .iter()
@@ -948,13 +1051,20 @@ impl Fleet {
             let state_may_change = next == restart_due || next == check_due || next == edge_due;
             self.now = self.now.max(next);
             self.apply_one_shots();
+            // Only when an app is due (the one-shots may have restarted one: then the
+            // cached time is gone and the apps are looked at).
+            let any_due = self.restart_due.is_none_or(|due| due <= self.now);
             for i in 0..self.apps.len() {
+                if !any_due {
+                    break;
+                }
                 if let AppState::Starting { until } = self.apps[i].state {
                     if until <= self.now {
                         let app = &mut self.apps[i];
                         app.state = AppState::Running;
                         app.version = app.next_version.clone();
                         let (host, version) = (app.host.clone(), app.version.clone());
+                        self.app_changed(i);
                         self.log("app_up", Some(&host), json!({"version": version}));
                     }
                 }
@@ -990,10 +1100,13 @@ impl Fleet {
         for (kind, host, end) in edges {
             match (kind, end) {
                 (FaultKind::Crash, false) => {
-                    for a in self.apps.iter_mut().filter(|a| a.host == host) {
-                        a.state = AppState::Crashed {
-                            why: "crash fault".into(),
-                        };
+                    for i in 0..self.apps.len() {
+                        if self.apps[i].host == host {
+                            self.apps[i].state = AppState::Crashed {
+                                why: "crash fault".into(),
+                            };
+                            self.app_changed(i);
+                        }
                     }
                     for l in self.lbs.iter_mut().filter(|l| l.host == host) {
                         l.running = false;
@@ -1062,6 +1175,7 @@ impl Fleet {
                 let why = format!("cannot read {}: {e}", self.apps[i].config_path);
                 self.log("app_crashed", Some(&host), json!({"why": why}));
                 self.apps[i].state = AppState::Crashed { why };
+                self.app_changed(i);
             }
         }
     }
@@ -1083,6 +1197,7 @@ impl Fleet {
         app.restarted_at = Some(self.now);
         app.checked_since_restart = false;
         let version = app.next_version.clone();
+        self.app_changed(i);
         self.log(
             "app_restart",
             Some(&host),
@@ -1090,13 +1205,15 @@ impl Fleet {
         );
     }
 
-    /// The stanza files of an LB's `active/` and `draining/`, sorted by name.
-    fn read_pool_files(&self, i: usize) -> (StanzaFiles, StanzaFiles) {
+    /// The stanza files of an LB's `active/` and `draining/`, sorted by name; also notes
+    /// whether any of them is a symbolic link.
+    fn read_pool_files(&mut self, i: usize) -> (StanzaFiles, StanzaFiles) {
         let lb = &self.lbs[i];
         let Some(fs) = self.hosts[&lb.host].fs() else {
             return Default::default();
         };
-        let read_dir = |sub: &str| {
+        let mut links = false;
+        let mut read_dir = |sub: &str| {
             let dir = format!("{}/{sub}", lb.pool_dir);
             let mut names = fs.list_dir(&dir).unwrap_or_default();
             names.sort();
@@ -1104,20 +1221,83 @@ impl Fleet {
                 .into_iter()
                 .filter(|n| n.ends_with(".conf"))
                 .filter_map(|n| {
-                    let bytes = fs.read(&format!("{dir}/{n}")).ok()?;
+                    let path = format!("{dir}/{n}");
+                    links |= fs.lstat(&path).is_ok_and(|s| s.kind == FileKind::Symlink);
+                    let bytes = fs.read(&path).ok()?;
                     Some((format!("{sub}/{n}"), bytes))
                 })
                 .collect::<Vec<_>>()
         };
-        (read_dir("active"), read_dir("draining"))
+        let files = (read_dir("active"), read_dir("draining"));
+        self.pool_has_links[i] = links;
+        files
     }
 
-    fn observe_lb(&mut self, i: usize) {
-        let files = self.read_pool_files(i);
-        if files == self.lbs[i].files_seen {
-            return;
+    /// Brings the LB's files seen up to date after the changes `changed` (paths inside its
+    /// pool folder), reading only the changed files: whether any file changed, or None when
+    /// a change is not one file of `active/` or `draining/`, or the pool has symbolic links
+    /// (then the whole folder must be read again; the files seen are left as they were).
+    fn reread_pool_files(&mut self, i: usize, changed: &[String]) -> Option<bool> {
+        if self.pool_has_links[i] {
+            return None;
         }
-        self.lbs[i].files_seen = files.clone();
+        let lb = &self.lbs[i];
+        let fs = self.hosts[&lb.host].fs()?;
+        // First check that every change is one file, then read them.
+        let mut entries = Vec::with_capacity(changed.len());
+        for c in changed {
+            let rel = c.strip_prefix(lb.pool_dir.as_str())?.strip_prefix('/')?;
+            let (sub, name) = rel.split_once('/')?;
+            if name.is_empty() || name.contains('/') {
+                return None;
+            }
+            if !matches!(sub, "active" | "draining") || !name.ends_with(".conf") {
+                continue;
+            }
+            if fs.lstat(c).is_ok_and(|s| s.kind == FileKind::Symlink) {
+                // read_pool_files, which reads everything instead, notes the link.
+                return None;
+            }
+            entries.push((sub == "active", format!("{sub}/{name}"), fs.read(c).ok()));
+        }
+        let seen = &mut self.lbs[i].files_seen;
+        let mut any = false;
+        for (active, key, bytes) in entries {
+            let list = if active { &mut seen.0 } else { &mut seen.1 };
+            let at = list.binary_search_by(|(k, _)| k.as_str().cmp(&key));
+            match (bytes, at) {
+                (Some(bytes), Ok(k)) if list[k].1 != bytes => {
+                    list[k].1 = bytes;
+                    any = true;
+                }
+                (Some(_), Ok(_)) | (None, Err(_)) => {}
+                (Some(bytes), Err(k)) => {
+                    list.insert(k, (key, bytes));
+                    any = true;
+                }
+                (None, Ok(k)) => {
+                    list.remove(k);
+                    any = true;
+                }
+            }
+        }
+        Some(any)
+    }
+
+    /// The LB's pool folder changed: `changed` lists the paths inside it, None to read
+    /// the whole folder again.
+    fn observe_lb(&mut self, i: usize, changed: Option<&[String]>) {
+        match changed.and_then(|c| self.reread_pool_files(i, c)) {
+            Some(false) => return,
+            Some(true) => {}
+            None => {
+                let files = self.read_pool_files(i);
+                if files == self.lbs[i].files_seen {
+                    return;
+                }
+                self.lbs[i].files_seen = files;
+            }
+        }
         let host = self.lbs[i].host.clone();
         if self
             .injector
@@ -1131,7 +1311,8 @@ impl Fleet {
             );
             return;
         }
-        match Pool::from_files(&files.0, &files.1) {
+        let files = &self.lbs[i].files_seen;
+        match Pool::from_files(&files.0, &files.1, &mut self.parsed_stanzas[i]) {
             Ok(pool) => self.apply_pool(i, pool),
             Err(e) => self.log(
                 "lb_config_rejected",
@@ -1141,11 +1322,43 @@ impl Fleet {
         }
     }
 
+    /// Puts `pool` in force on LB `i` and notes which apps its capacity now depends on.
+    fn set_pool(&mut self, i: usize, pool: Pool) {
+        for a in std::mem::take(&mut self.lb_apps[i]).into_iter().flatten() {
+            self.app_lbs[a].retain(|&l| l != i);
+        }
+        self.lbs[i].pool = pool;
+        let lb = &self.lbs[i];
+        let apps: Vec<Option<usize>> = lb
+            .pool
+            .active
+            .values()
+            .map(|b| self.app_at(&lb.host, &b.address, b.port))
+            .collect();
+        for &a in apps.iter().flatten() {
+            if !self.app_lbs[a].contains(&i) {
+                self.app_lbs[a].push(i);
+            }
+        }
+        self.lb_apps[i] = apps;
+        self.capacity_seen[i] = None;
+    }
+
+    /// App `i`'s state changed: the capacity of the LBs routing to it may have too.
+    fn app_changed(&mut self, i: usize) {
+        self.restart_due = None;
+        for &l in &self.app_lbs[i] {
+            self.capacity_seen[l] = None;
+        }
+    }
+
     /// Puts a newly loaded pool in force and checks what entered rotation.
     fn apply_pool(&mut self, i: usize, pool: Pool) {
         let before = self.lbs[i].rotation_names();
-        self.lbs[i].pool = pool;
+        self.set_pool(i, pool);
         let after = self.lbs[i].rotation_names();
+        let (before_set, after_set): (HashSet<&String>, HashSet<&String>) =
+            (before.iter().collect(), after.iter().collect());
         let lb_host = self.lbs[i].host.clone();
         self.log(
             "lb_reload",
@@ -1153,7 +1366,7 @@ impl Fleet {
             json!({"in_rotation": after, "draining": self.lbs[i].pool.draining.iter().collect::<Vec<_>>()}),
         );
         let task = self.task.clone();
-        for name in after.iter().filter(|n| !before.contains(n)) {
+        for name in after.iter().filter(|n| !before_set.contains(n)) {
             let b = self.lbs[i].pool.active[name].clone();
             let target = self.app_at(&lb_host, &b.address, b.port);
             let problem = match target {
@@ -1206,7 +1419,7 @@ impl Fleet {
                 }
             }
         }
-        for name in before.iter().filter(|n| !after.contains(n)) {
+        for name in before.iter().filter(|n| !after_set.contains(n)) {
             self.checker
                 .close("environment_isolation", &format!("{lb_host}|{name}"));
         }
@@ -1689,6 +1902,7 @@ impl Fleet {
                 lb.failing_checks.insert(b.name.clone())
             };
             if changed {
+                self.capacity_seen[i] = None;
                 self.log(
                     "lb_health_check",
                     Some(&lb_host),
@@ -1707,26 +1921,61 @@ impl Fleet {
     /// Checks the invariants about state (capacity, replication) as of now.
     fn evaluate(&mut self) {
         let task = self.task.clone();
+        // Armed faults change what is healthy as time goes: then every check is made again.
+        let faults_armed = !self.injector.armed.is_empty();
         for i in 0..self.lbs.len() {
+            if faults_armed {
+                self.capacity_seen[i] = None;
+            }
+            // Nothing the check depends on changed since the last one: the same outcome,
+            // observed again now.
+            match &self.capacity_seen[i] {
+                Some(None) => {
+                    let prefix = format!("{}|", self.lbs[i].host);
+                    self.checker.close("capacity_floor", &prefix);
+                    continue;
+                }
+                Some(Some(key)) if self.checker.is_open("capacity_floor", key) => {
+                    self.checker.breach(Breach {
+                        invariant: "capacity_floor",
+                        key: key.clone(),
+                        at: self.elapsed(),
+                        hosts: Vec::new(),
+                        lb: None,
+                        task: None,
+                        template: String::new(),
+                    });
+                    continue;
+                }
+                _ => {}
+            }
             let lb_host = self.lbs[i].host.clone();
             let floor = self.lbs[i]
                 .initial_size
                 .saturating_sub(self.lbs[i].max_unavailable);
-            let healthy: Vec<String> = self.lbs[i]
-                .rotation_names()
-                .into_iter()
-                .filter(|name| {
-                    let b = &self.lbs[i].pool.active[name];
-                    self.app_at(&lb_host, &b.address, b.port)
-                        .is_some_and(|a| self.app_unready(a, &lb_host).is_none())
+            // The backends in rotation (as `rotation_names`) whose app is ready.
+            let lb = &self.lbs[i];
+            let healthy: Vec<String> = lb
+                .pool
+                .active
+                .values()
+                .zip(&self.lb_apps[i])
+                .filter(|(b, _)| {
+                    b.weight > 0
+                        && !lb.pool.draining.contains(&b.name)
+                        && !lb.failing_checks.contains(&b.name)
                 })
+                .filter(|(_, a)| a.is_some_and(|a| self.app_unready(a, &lb_host).is_none()))
+                .map(|(b, _)| b.name.clone())
                 .collect();
             let prefix = format!("{lb_host}|");
             if healthy.len() >= floor {
+                self.capacity_seen[i] = Some(None);
                 self.checker.close("capacity_floor", &prefix);
                 continue;
             }
             let key = format!("{lb_host}|{}", healthy.join(","));
+            self.capacity_seen[i] = Some(Some(key.clone()));
             if self.checker.is_open("capacity_floor", &key) {
                 self.checker.breach(Breach {
                     invariant: "capacity_floor",

@@ -2,6 +2,8 @@
 //! balancer with its pool read from files, a database primary or replica. They know nothing
 //! of time or faults beyond what the fleet hands them; the fleet drives them.
 
+use std::collections::HashMap;
+
 use indexmap::{IndexMap, IndexSet};
 use serde_json::json;
 
@@ -138,10 +140,16 @@ impl Pool {
     }
 
     /// Reads a pool from the stanza files of `active/` and `draining/` (file name, content).
-    pub fn from_files(active: &StanzaFiles, draining: &StanzaFiles) -> Result<Pool, String> {
+    /// `cache` keeps what each file parsed to: a file with the same bytes as last time is
+    /// not parsed again (a pool of hundreds of files reloads after each one changes).
+    pub fn from_files(
+        active: &StanzaFiles,
+        draining: &StanzaFiles,
+        cache: &mut StanzaCache,
+    ) -> Result<Pool, String> {
         let mut pool = Pool::default();
         for (file, bytes) in active {
-            for s in parse_file(file, bytes)? {
+            for s in parse_file_cached(file, bytes, cache)? {
                 let (Some(address), Some(port)) = (s.address(), s.port()) else {
                     return Err(format!(
                         "{file}:{}: server {} has no address or port",
@@ -167,11 +175,29 @@ impl Pool {
             }
         }
         for (file, bytes) in draining {
-            for s in parse_file(file, bytes)? {
-                pool.draining.insert(s.name);
+            for s in parse_file_cached(file, bytes, cache)? {
+                pool.draining.insert(s.name.clone());
             }
         }
         Ok(pool)
+    }
+}
+
+/// What a stanza file parsed to, by file name, with the bytes it was parsed from.
+pub type StanzaCache = HashMap<String, (Vec<u8>, Result<Vec<Stanza>, String>)>;
+
+fn parse_file_cached<'c>(
+    file: &str,
+    bytes: &[u8],
+    cache: &'c mut StanzaCache,
+) -> Result<&'c [Stanza], String> {
+    let fresh = cache.get(file).is_none_or(|(seen, _)| seen != bytes);
+    if fresh {
+        cache.insert(file.to_string(), (bytes.to_vec(), parse_file(file, bytes)));
+    }
+    match &cache[file].1 {
+        Ok(stanzas) => Ok(stanzas),
+        Err(e) => Err(e.clone()),
     }
 }
 
@@ -351,7 +377,7 @@ mod tests {
             stanza("d", 4, 100, "draining"),
         ];
         let draining = vec![("draining/b.conf".into(), b"server b {\n}\n".to_vec())];
-        let pool = Pool::from_files(&active, &draining).unwrap();
+        let pool = Pool::from_files(&active, &draining, &mut Default::default()).unwrap();
         let names: Vec<&str> = pool.in_rotation().iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["a"]);
     }
@@ -362,14 +388,14 @@ mod tests {
             "active/x.conf".to_string(),
             b"server x {\n  address = \"127.1.0.2\"\n}\n".to_vec(),
         )];
-        let err = Pool::from_files(&active, &Vec::new()).unwrap_err();
+        let err = Pool::from_files(&active, &Vec::new(), &mut Default::default()).unwrap_err();
         assert_eq!(err, "active/x.conf:1: server x has no address or port");
     }
 
     #[test]
     fn smooth_weighted_round_robin_follows_the_weights() {
         let active = vec![stanza("a", 1, 5, "active"), stanza("b", 2, 1, "active")];
-        let mut lb = lb(Pool::from_files(&active, &Vec::new()).unwrap());
+        let mut lb = lb(Pool::from_files(&active, &Vec::new(), &mut Default::default()).unwrap());
         let picks: String = (0..12)
             .map(|_| {
                 let k = lb.pick().unwrap();
