@@ -3,9 +3,13 @@
 
 use clap::{Args, Parser, Subcommand};
 
+/// `fleetsim --version`: fleetsim's own version and the ansible-core release it mimics
+/// (`fleetsim_engine::ANSIBLE_CORE_VERSION`; a test keeps the two equal).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (ansible-core 2.19.14)");
+
 /// Run real Ansible playbooks against a simulated fleet.
 #[derive(Debug, Parser)]
-#[command(name = "fleetsim", version, about)]
+#[command(name = "fleetsim", version = VERSION, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -198,8 +202,11 @@ pub struct PlaybookArgs {
     /// Write the fleet report as JSON to FILE (needs --fleet).
     #[arg(long, value_name = "FILE.json", requires = "fleet")]
     pub report: Option<std::path::PathBuf>,
+    /// Show ansible-playbook's version lines (the ansible-core release fleetsim mimics) and exit.
+    #[arg(long = "version")]
+    pub version: bool,
     /// Playbooks to run, in order.
-    #[arg(value_name = "PLAYBOOK", required = true)]
+    #[arg(value_name = "PLAYBOOK", required_unless_present = "version")]
     pub playbooks: Vec<std::path::PathBuf>,
 }
 
@@ -306,4 +313,15 @@ pub struct CheckArgs {
     /// breaks something), replayed to draw it.
     #[command(flatten)]
     pub reports: ReportOpts,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_names_the_mimicked_ansible_core() {
+        assert!(super::VERSION.ends_with(&format!(
+            "(ansible-core {})",
+            fleetsim_engine::ANSIBLE_CORE_VERSION
+        )));
+    }
 }

@@ -82,8 +82,26 @@ pub fn run(a: &PlaybookArgs) -> i32 {
     run_in(a, &mut Session::default())
 }
 
+/// `fleetsim playbook --version`: ansible-playbook's first line (`ansible-playbook [core
+/// 2.19.14]`, which scripts grep for) with fleetsim's own version, the configuration file
+/// (fleetsim reads only `ANSIBLE_*` variables, never an ansible.cfg) and the executable.
+fn version_text() -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "fleetsim".into());
+    format!(
+        "ansible-playbook [core {}] (fleetsim {})\n  config file = None\n  executable location = {exe}\n",
+        fleetsim_engine::ANSIBLE_CORE_VERSION,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// Runs one `fleetsim playbook` command, within a lab's session (or a fresh one).
 pub fn run_in(a: &PlaybookArgs, session: &mut Session) -> i32 {
+    if a.version {
+        print!("{}", version_text());
+        return 0;
+    }
     confine_project(&a.playbooks, &a.opts.inventory, &a.project_roots);
     let code = run_confined(a, session);
     for path in fleetsim_engine::project::take_refused() {

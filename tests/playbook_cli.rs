@@ -260,3 +260,22 @@ fn ansible_force_handlers_in_the_environment_acts_as_the_flag() {
     let plain = run(&[], &[]);
     assert!(!plain.stdout.contains("app2 handler on app2"));
 }
+
+/// `--version` names the ansible-core release fleetsim mimics, in the first line scripts
+/// grep for (`ansible-playbook [core X.Y.Z]`), and needs no playbook.
+#[test]
+fn version_names_the_mimicked_ansible_core_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = fleetsim(tmp.path(), &["playbook", "--version"], &[]);
+    run.expect_code(0);
+    let first = run.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("ansible-playbook [core 2.19.14]"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\n  config file = None\n"));
+    let top = fleetsim(tmp.path(), &["--version"], &[]);
+    top.expect_code(0);
+    assert!(top.stdout.contains("(ansible-core 2.19.14)"), "{}", top.stdout);
+}
