@@ -141,6 +141,11 @@ impl std::error::Error for FsError {}
 /// Result of sandbox operations.
 pub type FsResult<T> = Result<T, FsError>;
 
+/// The null device. On disk it is an empty placeholder file (so that listing and
+/// resolving `/dev` find it); the sandbox describes it as a device (mode 0666), reads it as
+/// empty and discards what is written to it, as Linux does.
+pub const NULL_DEVICE: &str = "/dev/null";
+
 /// What kind of object a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -727,6 +732,9 @@ impl Sandbox {
             // Never open fifos/devices: they could block the simulator.
             return Err(FsError::new(Errno::Access, path));
         }
+        if r.host == NULL_DEVICE {
+            return Ok(Vec::new());
+        }
         self.check_access(&r.host, &r.real, Access::Read, path)?;
         stdfs::read(&r.real).map_err(|e| FsError::io(&e, path))
     }
@@ -793,10 +801,15 @@ impl Sandbox {
         }
         let meta = self.meta.get(&r.host);
         let mtime = meta.and_then(|m| m.mtime).unwrap_or(0.0);
+        let null_device = r.host == NULL_DEVICE && kind == FileKind::File;
         Ok(Stat {
-            kind,
-            mode: (md.permissions().mode() & 0o1777) | meta.map(|m| m.special).unwrap_or(0),
-            size: md.len(),
+            kind: if null_device { FileKind::Other } else { kind },
+            mode: if null_device {
+                0o666
+            } else {
+                (md.permissions().mode() & 0o1777) | meta.map(|m| m.special).unwrap_or(0)
+            },
+            size: if null_device { 0 } else { md.len() },
             mtime,
             atime: meta.and_then(|m| m.atime).unwrap_or(mtime),
             ctime: meta.and_then(|m| m.ctime).unwrap_or(mtime),
@@ -862,6 +875,9 @@ impl Sandbox {
             }
             if !md.is_file() {
                 return Err(FsError::new(Errno::Access, path));
+            }
+            if r.host == NULL_DEVICE && mode != WriteMode::CreateNew {
+                return Ok(());
             }
             if mode == WriteMode::CreateNew {
                 return Err(FsError::new(Errno::Exist, path));

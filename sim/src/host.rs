@@ -37,6 +37,11 @@ impl Host {
             fs.mkdir("/tmp", true)?;
             fs.chmod("/tmp", 0o1777)?;
         }
+        // Every Linux host has the null device; commands and redirections use it.
+        if !fs.exists(crate::fs::NULL_DEVICE) {
+            fs.mkdir("/dev", true)?;
+            fs.write(crate::fs::NULL_DEVICE, b"", crate::fs::WriteMode::Truncate)?;
+        }
         Ok(Host {
             name: name.to_string(),
             address: address_for(index),
