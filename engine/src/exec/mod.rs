@@ -158,6 +158,9 @@ pub struct Runner {
     pub(crate) include_cache: IndexMap<String, Vec<Arc<Block>>>,
     /// The vars of the latest `include_role` of each role: its handlers run with them.
     pub(crate) role_include_vars: IndexMap<String, Arc<Vars>>,
+    /// The roles the current play's `include_role` tasks added to it, in order (ansible-core
+    /// appends each to `play.roles`): they count in `ansible_play_role_names` from then on.
+    pub(crate) included_roles: Vec<Arc<playbook::RoleRef>>,
     /// The running task's name as its banner shows it (fault triggers and the fleet
     /// report name tasks so).
     pub(crate) current_task_name: String,
@@ -207,6 +210,7 @@ impl Runner {
             start_at,
             include_cache: IndexMap::new(),
             role_include_vars: IndexMap::new(),
+            included_roles: Vec::new(),
             current_task_name: String::new(),
             current_play_name: String::new(),
             free_banner: None,
@@ -263,10 +267,7 @@ impl Runner {
         // `sys.executable` of ansible-playbook: the simulated controller's Python, the one
         // its facts report.
         common.insert("ansible_playbook_python".into(), json!("/usr/bin/python3"));
-        common.insert(
-            "ansible_version".into(),
-            json!({"full": "2.19.4", "major": 2, "minor": 19, "revision": 4, "string": "2.19.4"}),
-        );
+        common.insert("ansible_version".into(), crate::ansible_version_var());
         common.insert(
             "ansible_run_tags".into(),
             json!(if self.opts.tags.is_empty() {
@@ -614,6 +615,7 @@ impl Runner {
     }
 
     fn run_play(&mut self, play: &Arc<Play>) -> Result<PlayEnd, i32> {
+        self.included_roles.clear();
         let play = &self.prompt_vars(play)?;
         let hosts_value = self.template_play_value(&play.hosts).map_err(|e| {
             self.display.error(&e);
@@ -2288,15 +2290,37 @@ impl Runner {
             .insert(0, Arc::new(ctx.play.role_defaults.clone()));
         t.play = ctx.play_layers.get(host).cloned().unwrap_or_default();
         t.role_vars.insert(0, Arc::new(ctx.play.role_vars.clone()));
-        let mut magic = Map::new();
+        let mut magic = self.play_role_names(&ctx.play);
         if let Some(r) = &task.role {
             magic.insert("role_name".into(), json!(r.name));
             magic.insert("role_path".into(), json!(r.path.display().to_string()));
+            magic.insert("ansible_role_name".into(), json!(r.name));
         }
-        if !magic.is_empty() {
-            t.magic = Some(Arc::new(magic));
-        }
+        t.magic = Some(Arc::new(magic));
         t
+    }
+
+    /// ansible-core's `VariableManager._get_magic_variables` for the play's roles:
+    /// `ansible_play_role_names` (and its old name `role_names`), the roles the play names
+    /// or imports and those its includes added so far; `ansible_dependent_role_names`,
+    /// their meta dependencies; `ansible_role_names`, both. Ansible builds the last two from
+    /// a Python set (an order that changes from run to run); fleetsim sorts them.
+    fn play_role_names(&self, play: &Play) -> Map<String, Value> {
+        let roles: Vec<&Arc<playbook::RoleRef>> =
+            play.roles.iter().chain(&self.included_roles).collect();
+        let play_names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
+        let mut dependencies = Vec::new();
+        for r in &roles {
+            r.all_dependency_names(&mut dependencies);
+        }
+        let dependencies: BTreeSet<String> = dependencies.into_iter().collect();
+        let all: BTreeSet<&String> = dependencies.iter().chain(&play_names).collect();
+        let mut magic = Map::new();
+        magic.insert("ansible_role_names".into(), json!(all));
+        magic.insert("ansible_play_role_names".into(), json!(play_names));
+        magic.insert("ansible_dependent_role_names".into(), json!(dependencies));
+        magic.insert("role_names".into(), json!(play_names));
+        magic
     }
 
     fn print_outcome(&mut self, o: &HostOutcome) {

@@ -2110,6 +2110,9 @@ fn include_action(
         apply,
     ) {
         Ok(blocks) => {
+            if let Some(role) = runner.loader_mut().last_loaded_role() {
+                runner.included_roles.push(role);
+            }
             let blocks = super::environment::inherit_from_include(task, blocks);
             runner.include_cache.insert(key, blocks.clone());
             ir.include = Some((blocks, Arc::new(Map::new()), name));

@@ -199,6 +199,15 @@ pub struct Loader {
     role_vars: Map<String, Value>,
     /// While a role's meta dependencies load: the roles loaded directly at each level.
     loading_dependencies: Vec<Vec<Arc<RoleRef>>>,
+    /// The play's `roles:` entries so far, then the roles its `import_role`s loaded (each
+    /// after its own tasks, as ansible-core appends it to `play.roles`): see [`Play::roles`].
+    play_role_entries: Vec<Arc<RoleRef>>,
+    play_roles: Vec<Arc<RoleRef>>,
+    /// Set while the play's `roles:` entry is about to load its role.
+    play_entry_pending: bool,
+    /// How deep in meta dependencies loading is: a role loaded at depth 0 is one of the
+    /// play's roles (a dependency's own `import_role` is again at depth 0).
+    meta_dep_depth: usize,
     /// The files whose static imports are being expanded, outermost first: a file imported
     /// again while it is still being expanded is a cycle that would never end.
     importing: Vec<PathBuf>,
@@ -216,6 +225,10 @@ impl Loader {
             role_defaults: Map::new(),
             role_vars: Map::new(),
             loading_dependencies: Vec::new(),
+            play_role_entries: Vec::new(),
+            play_roles: Vec::new(),
+            play_entry_pending: false,
+            meta_dep_depth: 0,
             importing: Vec::new(),
         }
     }
@@ -497,13 +510,18 @@ impl Loader {
         self.role_handlers.clear();
         self.roles_in_play.clear();
         self.roles_used.clear();
+        self.play_roles.clear();
+        self.play_role_entries.clear();
         self.role_defaults = Map::new();
         self.role_vars = Map::new();
         let pre_tasks = self.blocks(path, node.get("pre_tasks"), &inherit)?;
         let mut tasks = Vec::new();
         if let Some(roles) = node.get("roles") {
             for r in roles.items().unwrap_or(&[]) {
-                tasks.extend(self.role_entry(path, dir, r, &inherit)?);
+                self.play_entry_pending = true;
+                let loaded = self.role_entry(path, dir, r, &inherit);
+                self.play_entry_pending = false;
+                tasks.extend(loaded?);
             }
         }
         tasks.extend(self.blocks(path, node.get("tasks"), &inherit)?);
@@ -532,6 +550,10 @@ impl Loader {
             dir: dir.to_path_buf(),
             role_defaults: std::mem::take(&mut self.role_defaults),
             role_vars: std::mem::take(&mut self.role_vars),
+            roles: std::mem::take(&mut self.play_role_entries)
+                .into_iter()
+                .chain(std::mem::take(&mut self.play_roles))
+                .collect(),
         })
     }
 
@@ -718,6 +740,10 @@ impl Loader {
         if let Some(siblings) = self.loading_dependencies.last_mut() {
             siblings.push(role.clone());
         }
+        let play_entry = std::mem::take(&mut self.play_entry_pending);
+        if play_entry {
+            self.play_role_entries.push(role.clone());
+        }
         let mut blocks = Vec::new();
         let first_in_play = self.roles_in_play.insert(name.to_string());
         // Dependencies in meta/main.yml run first (a dependency already used in the play
@@ -733,7 +759,9 @@ impl Loader {
             let node = self.read_yaml(&meta)?;
             if let Some(deps) = node.get("dependencies") {
                 for d in deps.items().unwrap_or(&[]) {
+                    self.meta_dep_depth += 1;
                     let loaded = self.role_entry(&meta, &role_dir, d, &dep_inh);
+                    self.meta_dep_depth -= 1;
                     match loaded {
                         Ok(b) => blocks.extend(b),
                         Err(e) => {
@@ -749,9 +777,14 @@ impl Loader {
             .set(self.loading_dependencies.pop().unwrap_or_default());
         // Roles its tasks import are not its dependencies.
         self.loading_dependencies.push(Vec::new());
+        let depth = std::mem::take(&mut self.meta_dep_depth);
         let tasks = self.role_tasks(&role_dir, tasks_from, &role, &mut inh);
+        self.meta_dep_depth = depth;
         self.loading_dependencies.pop();
         blocks.extend(tasks?);
+        if !play_entry && self.meta_dep_depth == 0 {
+            self.play_roles.push(role.clone());
+        }
         self.last_role = Some(role.clone());
         if with_handlers && first_in_play {
             if let Some(h) = find_yaml(&role_dir.join("handlers"), "main") {
@@ -799,7 +832,7 @@ impl Loader {
         dir: &Path,
         name: &str,
         tasks_from: &str,
-        params: Map<String, Value>,
+        mut params: Map<String, Value>,
         include: &Task,
         apply: Option<&Map<String, Value>>,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
@@ -809,6 +842,7 @@ impl Loader {
                 exit_code: 1,
             });
         }
+        add_parent_role(&mut params, include.role.as_deref());
         // The including role (if any) heads the included role's dep chain.
         let inh = Inherit {
             include_depth: include.include_depth + 1,
@@ -817,7 +851,15 @@ impl Loader {
         };
         let inh = apply_block(include, apply, inh)?;
         let at = Origin::new(dir, 0, 0);
-        self.load_role(dir, name, tasks_from, params, Map::new(), inh, at, false)
+        let blocks = self.load_role(dir, name, tasks_from, params, Map::new(), inh, at, false);
+        // The play was loaded long ago: the runner keeps the roles includes add to it.
+        self.play_roles.clear();
+        blocks
+    }
+
+    /// The role `load_role` (or [`Loader::load_role_dynamic`]) loaded last.
+    pub fn last_loaded_role(&self) -> Option<Arc<RoleRef>> {
+        self.last_role.clone()
     }
 
     /// ansible-core's message for a role it cannot find, with the folders it searched.
@@ -987,11 +1029,13 @@ impl Loader {
                 let mut inh = inherit.clone();
                 apply_inherited(path, node, &mut inh)?;
                 let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+                let mut params = Map::new();
+                add_parent_role(&mut params, inherit.role.as_deref());
                 let blocks = self.load_role(
                     &dir,
                     &name,
                     &tasks_from,
-                    Map::new(),
+                    params,
                     Map::new(),
                     inh,
                     task.origin.clone(),
@@ -1762,4 +1806,23 @@ pub fn accepted_keywords() -> Vec<&'static str> {
     all.sort_unstable();
     all.dedup();
     all
+}
+
+/// `include_role`/`import_role` in a role's tasks: the included role's tasks see
+/// `ansible_parent_role_names` and `ansible_parent_role_paths`, the including role first and
+/// then the roles that included it (ansible-core's `IncludeRole.get_include_params`).
+fn add_parent_role(params: &mut Map<String, Value>, parent: Option<&RoleRef>) {
+    let Some(parent) = parent else {
+        return;
+    };
+    for (key, value) in [
+        ("ansible_parent_role_names", parent.name.clone()),
+        ("ansible_parent_role_paths", parent.path.display().to_string()),
+    ] {
+        let mut list = vec![Value::String(value)];
+        if let Some(Value::Array(outer)) = parent.params.get(key) {
+            list.extend(outer.iter().cloned());
+        }
+        params.insert(key.into(), Value::Array(list));
+    }
 }

@@ -57,6 +57,10 @@ pub struct Play {
     /// Role defaults and vars visible to the whole play (Ansible exposes them play-wide).
     pub role_defaults: Map<String, Value>,
     pub role_vars: Map<String, Value>,
+    /// ansible-core's `play.roles` as loading leaves it: the `roles:` entries and the roles
+    /// of `import_role`, in load order (not meta dependencies; `include_role` adds its role
+    /// when it runs). `ansible_play_role_names` and its kin are computed from them.
+    pub roles: Vec<Arc<RoleRef>>,
 }
 
 /// A block: tasks, and what runs when one of them fails, and what always runs.
@@ -158,6 +162,15 @@ impl RoleRef {
             parent,
             dependencies: std::sync::OnceLock::new(),
             layers: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The names of all its meta dependencies, recursively, each dependency's own
+    /// dependencies before it (ansible-core's `Role.get_all_dependencies`).
+    pub fn all_dependency_names(&self, out: &mut Vec<String>) {
+        for dep in self.dependencies.get().map(Vec::as_slice).unwrap_or(&[]) {
+            dep.all_dependency_names(out);
+            out.push(dep.name.clone());
         }
     }
 
