@@ -1693,6 +1693,7 @@ impl Runner {
             return Err(exit::UNEXPECTED);
         }
         self.update_play_magic(ctx);
+        self.refuse_omitted_action(ctx, task, &members[..1])?;
         let banner_kind = if task.is_handler {
             "RUNNING HANDLER"
         } else {
@@ -1700,6 +1701,8 @@ impl Runner {
         };
         let shown = self.templated_name(ctx, task, &members[0].0, &members[0].1);
         self.task_banner(ctx, &format!("{banner_kind} [{shown}]"));
+        // The banner came with the first host's task; the others are templated after it.
+        self.refuse_omitted_action(ctx, task, &members[1..])?;
         self.current_task_name = shown;
         self.check_throttle(task, &members[0].0, &members[0].1)?;
         // add_host and pause act on the run, not on a host: Ansible runs them once for the
@@ -2107,6 +2110,37 @@ impl Runner {
 
     /// The task's name templated with the first host's variables (an included task named
     /// "Summary for {{ env }}" shows each include's value), or as written when it cannot be.
+    /// `action: "{{ expr }}"` whose module name templates to `omit` for a host: ansible-core's
+    /// linear strategy templates the action of each host before it queues the task there
+    /// (whatever `when` says; the banner comes with the first host queued) and stops the run
+    /// with a parser error (exit 4). The free strategy does not: there the task's own
+    /// post-validation fails the host.
+    fn refuse_omitted_action(
+        &mut self,
+        ctx: &PlayCtx,
+        task: &Task,
+        members: &[(String, iterator::NextTask)],
+    ) -> Result<(), i32> {
+        if task.action_template.is_none() || ctx.free {
+            return Ok(());
+        }
+        for (host, next) in members {
+            let layers = self.task_layers(ctx, host, task, next);
+            let src: Arc<dyn VarSource> =
+                Arc::new(HostVarSource::for_task(&self.store, host, &layers));
+            if let Ok(v) = self.templar.render_str(&task.action_written, &src) {
+                if crate::template::is_omit(&v) {
+                    self.display.error(&format!(
+                        "Omit is not valid for the `action` keyword.\n{}",
+                        crate::diag::source_context(&task.origin_action, None)
+                    ));
+                    return Err(exit::PARSE_ERROR);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn templated_name(
         &self,
         ctx: &PlayCtx,
