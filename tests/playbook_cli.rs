@@ -277,5 +277,9 @@ fn version_names_the_mimicked_ansible_core_release() {
     assert!(run.stdout.contains("\n  config file = None\n"));
     let top = fleetsim(tmp.path(), &["--version"], &[]);
     top.expect_code(0);
-    assert!(top.stdout.contains("(ansible-core 2.19.14)"), "{}", top.stdout);
+    assert!(
+        top.stdout.contains("(ansible-core 2.19.14)"),
+        "{}",
+        top.stdout
+    );
 }

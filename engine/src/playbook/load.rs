@@ -1817,7 +1817,10 @@ fn add_parent_role(params: &mut Map<String, Value>, parent: Option<&RoleRef>) {
     };
     for (key, value) in [
         ("ansible_parent_role_names", parent.name.clone()),
-        ("ansible_parent_role_paths", parent.path.display().to_string()),
+        (
+            "ansible_parent_role_paths",
+            parent.path.display().to_string(),
+        ),
     ] {
         let mut list = vec![Value::String(value)];
         if let Some(Value::Array(outer)) = parent.params.get(key) {
