@@ -258,8 +258,9 @@ pub struct Sandbox {
     known_dirs: KnownDirs,
 }
 
-/// Bumped by every operation, in any sandbox of the process, that removes, renames or links
-/// a path: the only ways a directory can stop being one (or become a symlink). Sandboxes
+/// Bumped by every operation, in any sandbox of the process, that may remove a directory, or
+/// renames or links a path: the only ways a directory can stop being one (or become a
+/// symlink). `unlink` of a file is none of these. Sandboxes
 /// share folders (hosts that share a filesystem, the controller's lookups), so one that
 /// removed nothing still has to forget what it knew.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -946,7 +947,10 @@ impl Sandbox {
 
     /// Removes a non-directory (`unlink`): a symlink itself, never its target.
     pub fn remove_file(&mut self, path: &str) -> FsResult<()> {
-        let _replacing = Replacing::start();
+        // No [`Replacing`]: `unlink` cannot remove a directory (EISDIR), so no directory
+        // stops being one here, and what [`KnownDirs`] holds stays true. (Bumping the
+        // generation here made every sandbox forget its directories after each `file:
+        // state=absent` of a fleet's rollout, and stat each folder of each path again.)
         let r = self.resolve(path, false)?;
         let md = Self::meta_of(&r).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         if md.is_dir() {
