@@ -697,12 +697,27 @@ impl Sandbox {
         self.note_change(&r.host);
     }
 
+    /// Forgets the sidecar of `host` and of everything under it: the range of keys that
+    /// start with `host/`, not a scan of the whole map (a folder that a rollout fills and
+    /// empties host by host holds thousands of entries).
     fn forget_meta(&mut self, host: &str) {
-        let prefix = format!("{}/", host.trim_end_matches('/'));
-        self.meta
-            .retain(|k, _| k != host && !(k.starts_with(&prefix) && host != "/"));
         if host == "/" {
-            self.meta.retain(|k, _| k == "/");
+            self.meta.clear();
+            return;
+        }
+        self.meta.remove(host);
+        let prefix = format!("{}/", host.trim_end_matches('/'));
+        let inside: Vec<String> = self
+            .meta
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in inside {
+            self.meta.remove(&k);
         }
     }
 
