@@ -263,8 +263,9 @@ pub struct Sandbox {
     known_dirs: KnownDirs,
 }
 
-/// Bumped by every operation, in any sandbox of the process, that removes, renames or links
-/// a path: the only ways a directory can stop being one (or become a symlink). Sandboxes
+/// Bumped by every operation, in any sandbox of the process, that may remove a directory, or
+/// renames or links a path: the only ways a directory can stop being one (or become a
+/// symlink). `unlink` of a file is none of these. Sandboxes
 /// share folders (hosts that share a filesystem, the controller's lookups), so one that
 /// removed nothing still has to forget what it knew.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -701,12 +702,27 @@ impl Sandbox {
         self.note_change(&r.host);
     }
 
+    /// Forgets the sidecar of `host` and of everything under it: the range of keys that
+    /// start with `host/`, not a scan of the whole map (a folder that a rollout fills and
+    /// empties host by host holds thousands of entries).
     fn forget_meta(&mut self, host: &str) {
-        let prefix = format!("{}/", host.trim_end_matches('/'));
-        self.meta
-            .retain(|k, _| k != host && !(k.starts_with(&prefix) && host != "/"));
         if host == "/" {
-            self.meta.retain(|k, _| k == "/");
+            self.meta.clear();
+            return;
+        }
+        self.meta.remove(host);
+        let prefix = format!("{}/", host.trim_end_matches('/'));
+        let inside: Vec<String> = self
+            .meta
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in inside {
+            self.meta.remove(&k);
         }
     }
 
@@ -962,7 +978,10 @@ impl Sandbox {
 
     /// Removes a non-directory (`unlink`): a symlink itself, never its target.
     pub fn remove_file(&mut self, path: &str) -> FsResult<()> {
-        let _replacing = Replacing::start();
+        // No [`Replacing`]: `unlink` cannot remove a directory (EISDIR), so no directory
+        // stops being one here, and what [`KnownDirs`] holds stays true. (Bumping the
+        // generation here made every sandbox forget its directories after each `file:
+        // state=absent` of a fleet's rollout, and stat each folder of each path again.)
         let r = self.resolve(path, false)?;
         let md = Self::meta_of(&r).ok_or_else(|| FsError::new(Errno::NoEnt, path))?;
         if md.is_dir() {

@@ -196,6 +196,49 @@ fn present(lines: &mut Vec<Cow<'_, str>>, want: &Want<'_>) -> Result<String, Str
     Ok(msg)
 }
 
+/// [`present`] for the common edit, `line` alone (no regexp or search_string, no anchor
+/// but the default `insertafter: EOF`, no backrefs), decided without splitting the file
+/// into lines: a log that every host of a fleet appends to is otherwise split once per
+/// host. `Some(None)`: the last line equal to `line` is there as written, nothing changes;
+/// `Some(Some(tail))`: `tail` is what the edit appends; `None`: another edit, or the line
+/// is there with another line ending, for [`present`] to decide.
+fn exact_line_edit(original: &str, want: &Want<'_>) -> Option<Option<String>> {
+    let line = want.line;
+    let simple = want.regexp.is_none()
+        && want.search_string.is_none()
+        && want.insertafter == Some("EOF")
+        && want.insertbefore.is_none()
+        && !want.backrefs
+        && !line.is_empty()
+        && !line.contains(['\r', '\n']);
+    if !simple {
+        return None;
+    }
+    // present() replaces the last line that is `line` once its line ending is trimmed: a
+    // match that starts a line and that only `\r`s and then `\n` (or the end) follow.
+    // (`line` holds neither, so a match that overlaps a whole-line one cannot hide it.)
+    // The search runs forward and keeps the last such line: memmem's forward search is
+    // vectorised, its reverse one is not (a reverse search was most of a 10,000-host run).
+    let mut last_ending = None;
+    for at in memchr::memmem::find_iter(original.as_bytes(), line.as_bytes()) {
+        let starts_line = at == 0 || original.as_bytes()[at - 1] == b'\n';
+        let rest = &original[at + line.len()..];
+        let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let ending = &rest[..end];
+        if starts_line && ending.trim_end_matches(['\r', '\n']).is_empty() {
+            last_ending = Some(ending);
+        }
+    }
+    if let Some(ending) = last_ending {
+        return (ending == "\n").then_some(None);
+    }
+    let newline_first = !original.is_empty() && !original.ends_with(['\n', '\r']);
+    Some(Some(format!(
+        "{}{line}\n",
+        if newline_first { "\n" } else { "" }
+    )))
+}
+
 /// How many times `byte` occurs in `bytes`.
 fn count_byte(bytes: &[u8], byte: u8) -> usize {
     bytes.iter().filter(|&&b| b == byte).count()
@@ -327,9 +370,6 @@ impl Module for LineInFile {
                 },
                 Err(_) => (String::new(), false),
             };
-            let mut lines: Vec<Cow<'_, str>> =
-                Vec::with_capacity(count_byte(original.as_bytes(), b'\n') + 2);
-            lines.extend(original.split_inclusive('\n').map(Cow::Borrowed));
             let want = Want {
                 regexp: regexp.as_ref(),
                 search_string: search_string.as_deref(),
@@ -339,12 +379,31 @@ impl Module for LineInFile {
                 backrefs,
                 firstmatch,
             };
-            let msg = match present(&mut lines, &want) {
-                Ok(m) => m,
-                Err(e) => return super::fail(&e),
+            // The edit: the text it adds at the end when that is all it does, and the whole
+            // new text when it was built (the line-by-line path builds it anyway).
+            let (msg, tail, built) = match exact_line_edit(&original, &want) {
+                Some(tail) => {
+                    let msg = if tail.is_some() { "line added" } else { "" };
+                    (msg.to_string(), tail, None)
+                }
+                None => {
+                    let mut lines: Vec<Cow<'_, str>> =
+                        Vec::with_capacity(count_byte(original.as_bytes(), b'\n') + 2);
+                    lines.extend(original.split_inclusive('\n').map(Cow::Borrowed));
+                    let msg = match present(&mut lines, &want) {
+                        Ok(m) => m,
+                        Err(e) => return super::fail(&e),
+                    };
+                    let new_text = lines.concat();
+                    let tail = new_text.strip_prefix(original.as_str()).map(str::to_string);
+                    (msg, tail, Some(new_text))
+                }
             };
             let changed = !msg.is_empty();
-            let new_text = lines.concat();
+            let new_text = || match &built {
+                Some(text) => Cow::Borrowed(text.as_str()),
+                None => Cow::Owned(format!("{original}{}", tail.as_deref().unwrap_or(""))),
+            };
             let mut backup_dest = String::new();
             if changed && !check {
                 if backup && exists {
@@ -353,8 +412,8 @@ impl Module for LineInFile {
                         Err(r) => return r,
                     }
                 }
-                let appended = new_text
-                    .strip_prefix(original.as_str())
+                let appended = tail
+                    .as_deref()
                     .filter(|_| verbatim && validate.is_none() && !original.is_empty());
                 let written = match appended {
                     Some(tail) => host
@@ -362,7 +421,7 @@ impl Module for LineInFile {
                         .write(&path, tail.as_bytes(), WriteMode::Append)
                         .map_err(|e| super::fail(&e.to_string())),
                     None => {
-                        write_changes(validate.as_deref(), host, now, &path, new_text.as_bytes())
+                        write_changes(validate.as_deref(), host, now, &path, new_text().as_bytes())
                     }
                 };
                 if let Err(r) = written {
@@ -372,8 +431,14 @@ impl Module for LineInFile {
             let mut r = super::ok(changed);
             r.insert("msg".into(), json!(msg));
             r.insert("backup".into(), json!(backup_dest));
+            // Without --diff the texts are not compared: no need to build the new one.
+            let after = if diff_mode && changed {
+                new_text()
+            } else {
+                Cow::Borrowed("")
+            };
             if let Some(d) =
-                super::content_diff(diff_mode, &path, &original, &new_text).filter(|_| changed)
+                super::content_diff(diff_mode, &path, &original, &after).filter(|_| changed)
             {
                 r.insert("diff".into(), d);
             }
@@ -509,6 +574,52 @@ mod tests {
             backrefs: false,
             firstmatch: false,
         }
+    }
+
+    #[test]
+    fn the_exact_line_shortcut_agrees_with_present() {
+        let texts = [
+            "",
+            "x",
+            "x\n",
+            "x\r\n",
+            "a\nx",
+            "a\nx\r",
+            "a\nxx\nx\n",
+            "a\nxx\n",
+            "a\nax\nb\n",
+            "x\nb\nx\r\n",
+            "x\r\nb\nx\n",
+            "b\n\r",
+            "b",
+            "xx",
+        ];
+        let mut decided = 0;
+        for text in texts {
+            for line in ["x", "xx", "a"] {
+                let w = want(line);
+                let mut l = lines(text);
+                let msg = present(&mut l, &w).unwrap();
+                match exact_line_edit(text, &w) {
+                    Some(None) => assert_eq!((msg.as_str(), l.concat()), ("", text.into())),
+                    Some(Some(tail)) => {
+                        assert_eq!(msg, "line added", "{text:?} {line:?}");
+                        assert_eq!(l.concat(), format!("{text}{tail}"), "{text:?} {line:?}");
+                    }
+                    None => {
+                        assert_eq!(msg, "line replaced", "{text:?} {line:?}");
+                        continue;
+                    }
+                }
+                decided += 1;
+            }
+        }
+        assert!(decided > 30);
+        // Any other edit is left to present().
+        let mut w = want("x");
+        w.insertafter = None;
+        assert_eq!(exact_line_edit("a\n", &w), None);
+        assert_eq!(exact_line_edit("a\n", &want("x\ny")), None);
     }
 
     #[test]

@@ -2171,3 +2171,53 @@ fn initial_stanza(app: &App, address: &str) -> String {
         app.host, app.port, app.environment, app.tier
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touched(w: &Watchers, changed: &[&str]) -> Vec<(Watcher, Option<Vec<String>>)> {
+        let mut t = BTreeMap::new();
+        for c in changed {
+            w.touched_by(c, &mut t);
+        }
+        t.into_iter().collect()
+    }
+
+    #[test]
+    fn a_change_finds_the_watchers_of_its_path_of_the_paths_inside_and_above_it() {
+        let mut w = Watchers::default();
+        w.watch("/tmp/lb/pool", Watcher::Lb(0));
+        w.watch("/tmp/app/config.toml", Watcher::App(1));
+        w.watch("/srv/db.conf", Watcher::Db(0));
+        let file = "/tmp/lb/pool/active/a.conf";
+        // Inside a watched folder: the watcher is told which entry changed.
+        assert_eq!(
+            touched(&w, &[file, "/tmp/lb/pool/draining/a.conf"]),
+            vec![(
+                Watcher::Lb(0),
+                Some(vec![
+                    file.to_string(),
+                    "/tmp/lb/pool/draining/a.conf".into()
+                ])
+            )]
+        );
+        // The watched path itself, or a folder above it: everything is read again, and
+        // the services come in their order (apps, LBs, databases).
+        assert_eq!(
+            touched(&w, &[file, "/tmp"]),
+            vec![(Watcher::App(1), None), (Watcher::Lb(0), None)]
+        );
+        assert_eq!(
+            touched(&w, &["/tmp/app/config.toml"]),
+            vec![(Watcher::App(1), None)]
+        );
+        assert_eq!(touched(&w, &["/"]).len(), 3);
+        // A sibling that only shares a prefix of the name is no change of theirs.
+        assert!(touched(
+            &w,
+            &["/tmp/lb/poolside", "/tmp/app/config.toml.bak", "/srv/db"]
+        )
+        .is_empty());
+    }
+}

@@ -383,6 +383,25 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_parse_is_used_only_while_the_bytes_are_the_same() {
+        let mut cache = StanzaCache::default();
+        let first = vec![stanza("a", 1, 100, "active")];
+        let pool = Pool::from_files(&first, &Vec::new(), &mut cache).unwrap();
+        assert_eq!(pool.active["a"].port, 1);
+        assert_eq!(
+            Pool::from_files(&first, &Vec::new(), &mut cache).unwrap(),
+            pool
+        );
+        // The same file with other bytes is parsed again, not taken from the cache.
+        let changed = vec![stanza("a", 2, 0, "active")];
+        let pool = Pool::from_files(&changed, &Vec::new(), &mut cache).unwrap();
+        assert_eq!((pool.active["a"].port, pool.active["a"].weight), (2, 0));
+        let broken = vec![("active/a.conf".to_string(), b"server a {\n".to_vec())];
+        assert!(Pool::from_files(&broken, &Vec::new(), &mut cache).is_err());
+        assert!(Pool::from_files(&broken, &Vec::new(), &mut cache).is_err());
+    }
+
+    #[test]
     fn a_stanza_without_a_port_is_rejected_with_its_file() {
         let active = vec![(
             "active/x.conf".to_string(),

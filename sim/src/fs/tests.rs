@@ -442,3 +442,29 @@ fn ownership_survives_into_the_next_run_for_paths_that_still_exist() {
     assert_eq!(again.stat("/g").unwrap().owner, "app");
     assert!(again.stat("/f").is_err());
 }
+
+#[test]
+fn removing_a_path_forgets_its_sidecar_and_what_is_under_it_only() {
+    let w = World::new();
+    let mut sb = w.sandbox("h");
+    for d in ["/a", "/a/b", "/a/bc"] {
+        sb.mkdir(d, false).unwrap();
+    }
+    for f in ["/a/b/f", "/a/bc/f", "/a/b.conf", "/a/b/g"] {
+        sb.write(f, b"x", WriteMode::Truncate).unwrap();
+        sb.chown(f, Some("app"), None).unwrap();
+    }
+    sb.chown("/a/b", Some("app"), None).unwrap();
+    sb.remove_file("/a/b/g").unwrap();
+    sb.write("/a/b/g", b"x", WriteMode::Truncate).unwrap();
+    assert_eq!(sb.stat("/a/b/g").unwrap().owner, "root");
+    assert_eq!(sb.stat("/a/b/f").unwrap().owner, "app");
+    sb.remove_all("/a/b").unwrap();
+    sb.mkdir("/a/b", false).unwrap();
+    sb.write("/a/b/f", b"x", WriteMode::Truncate).unwrap();
+    assert_eq!(sb.stat("/a/b").unwrap().owner, "root");
+    assert_eq!(sb.stat("/a/b/f").unwrap().owner, "root");
+    // Neighbours whose names only start with the same letters keep theirs.
+    assert_eq!(sb.stat("/a/bc/f").unwrap().owner, "app");
+    assert_eq!(sb.stat("/a/b.conf").unwrap().owner, "app");
+}
