@@ -42,6 +42,72 @@ fn skips_undefined_env(message: &str) -> bool {
     message.contains("ansible_env") || message.contains("ansible_facts.env")
 }
 
+/// A templating error in one written entry, with the name of the value it came from
+/// (`None` when the whole entry is one template).
+struct EntryError<'a> {
+    message: String,
+    name: Option<&'a String>,
+}
+
+/// Templates one written `environment:` entry into `merged`: a mapping value by value (an
+/// omitted value left out; one naming the facts' not yet gathered `ansible_env` skipped, as
+/// ansible-core's test reads `'ansible_env' in error` for any action, by operator
+/// precedence), or a whole template that must give a mapping. `Ok(false)` when it gave
+/// something else.
+fn merge_entry<'a>(
+    templar: &Templar,
+    written: &'a Value,
+    vars: &Arc<dyn VarSource>,
+    merged: &mut IndexMap<String, Value>,
+) -> Result<bool, EntryError<'a>> {
+    match written {
+        Value::Object(map) => {
+            for (name, value) in map {
+                match templar.render(value, vars) {
+                    Ok(v) if is_omit(&v) => {}
+                    Ok(v) => {
+                        merged.insert(name.clone(), v);
+                    }
+                    Err(e) if skips_undefined_env(e.message()) => {}
+                    Err(e) => {
+                        return Err(EntryError {
+                            message: e.message().to_string(),
+                            name: Some(name),
+                        })
+                    }
+                }
+            }
+            Ok(true)
+        }
+        other => match templar.render(other, vars) {
+            Ok(v) if is_omit(&v) => Ok(true),
+            Ok(Value::Object(map)) => {
+                merged.extend(map);
+                Ok(true)
+            }
+            Ok(_) => Ok(false),
+            Err(e) => Err(EntryError {
+                message: e.message().to_string(),
+                name: None,
+            }),
+        },
+    }
+}
+
+/// The merged values as the module's process sees them: each as Python's `str()` prints it.
+fn as_process_env(merged: IndexMap<String, Value>) -> IndexMap<String, String> {
+    merged
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                Value::String(s) => s,
+                other => pyrepr::json_repr(&other),
+            };
+            (name, text)
+        })
+        .collect()
+}
+
 /// The play's own `environment:` for the implicit fact gathering (the setup task sits in a
 /// block of the play): names and values, the ones naming a not yet gathered `ansible_env`
 /// left out as ansible-core leaves them out.
@@ -57,46 +123,10 @@ pub fn resolve_play(
     };
     let mut merged: IndexMap<String, Value> = IndexMap::new();
     for item in items {
-        match item {
-            Value::Object(map) => {
-                for (name, value) in map {
-                    match templar.render(value, vars) {
-                        Ok(v) if is_omit(&v) => {}
-                        Ok(v) => {
-                            merged.insert(name.clone(), v);
-                        }
-                        Err(e) if skips_undefined_env(e.message()) => {}
-                        Err(e) => {
-                            return Err(format!(
-                                "Error processing keyword 'environment': {}",
-                                e.message()
-                            ))
-                        }
-                    }
-                }
-            }
-            other => match templar.render(other, vars) {
-                Ok(Value::Object(map)) => merged.extend(map),
-                Ok(_) => {}
-                Err(e) => {
-                    return Err(format!(
-                        "Error processing keyword 'environment': {}",
-                        e.message()
-                    ))
-                }
-            },
-        }
+        merge_entry(templar, item, vars, &mut merged)
+            .map_err(|e| format!("Error processing keyword 'environment': {}", e.message))?;
     }
-    Ok(merged
-        .into_iter()
-        .map(|(name, value)| {
-            let text = match &value {
-                Value::String(s) => s.clone(),
-                other => pyrepr::json_repr(other),
-            };
-            (name, text)
-        })
-        .collect())
+    Ok(as_process_env(merged))
 }
 
 /// Resolves the task's environment for one host (and loop item).
@@ -125,44 +155,22 @@ pub fn resolve(
     };
     let mut merged: IndexMap<String, Value> = IndexMap::new();
     for entry in &entries {
-        match &entry.value {
-            Value::Object(map) => {
-                for (name, value) in map {
-                    match templar.render(value, vars) {
-                        Ok(v) if is_omit(&v) => {}
-                        Ok(v) => {
-                            merged.insert(name.clone(), v);
-                        }
-                        // ansible-core skips a value naming the facts' environment before
-                        // facts are known (its test reads `'ansible_env' in error` for any
-                        // action, by operator precedence).
-                        Err(e) if skips_undefined_env(e.message()) => {}
-                        Err(e) => {
-                            let origin = entry.value_origins.get(name).unwrap_or(&entry.origin);
-                            return Err(fail(e.message(), origin));
-                        }
-                    }
-                }
+        match merge_entry(templar, &entry.value, vars, &mut merged) {
+            Ok(true) => {}
+            Ok(false) => env.warnings.push(format!(
+                "could not parse environment value, skipping: {}",
+                written_repr(&entries)
+            )),
+            Err(e) => {
+                let origin = e
+                    .name
+                    .and_then(|name| entry.value_origins.get(name))
+                    .unwrap_or(&entry.origin);
+                return Err(fail(&e.message, origin));
             }
-            other => match templar.render(other, vars) {
-                Ok(v) if is_omit(&v) => {}
-                Ok(Value::Object(map)) => merged.extend(map),
-                Ok(_) => env.warnings.push(format!(
-                    "could not parse environment value, skipping: {}",
-                    written_repr(&entries)
-                )),
-                Err(e) => return Err(fail(e.message(), &entry.origin)),
-            },
         }
     }
-    // The module's process sees each value as Python's `str()` prints it.
-    for (name, value) in merged {
-        let text = match &value {
-            Value::String(s) => s.clone(),
-            other => pyrepr::json_repr(other),
-        };
-        env.vars.insert(name, text);
-    }
+    env.vars = as_process_env(merged);
     Ok(env)
 }
 

@@ -1079,13 +1079,7 @@ impl Runner {
                 Err(e) => {
                     // A host whose facts cannot be gathered (its sandbox, an unknown
                     // `fleetsim_os`) fails here and leaves the play, as a failed setup does.
-                    let r = crate::modules::fail(&e);
-                    let json = output::dump_result(&r, self.display.verbosity);
-                    self.display
-                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
-                    self.stat(&h).failed += 1;
-                    self.failed.insert(h.clone());
-                    ctx.alive.shift_remove(&h);
+                    self.gathering_failed(ctx, &h, &crate::modules::fail(&e));
                     continue;
                 }
             };
@@ -1102,19 +1096,16 @@ impl Runner {
                 }
                 Ok(_) => facts,
                 Err(e) => {
-                    let r = crate::modules::fail(&e);
-                    let json = output::dump_result(&r, self.display.verbosity);
-                    self.display
-                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
-                    self.stat(&h).failed += 1;
-                    self.failed.insert(h.clone());
-                    ctx.alive.shift_remove(&h);
+                    self.gathering_failed(ctx, &h, &crate::modules::fail(&e));
                     continue;
                 }
             };
             // A templated gather_subset is templated for each host, with its variables, as
             // the implicit setup task's arguments are.
-            let host_setup_args = if setup_args.values().any(|v| v.to_string().contains("{{")) {
+            let host_setup_args = if setup_args
+                .values()
+                .any(|v| crate::template::is_template(&v.to_string()))
+            {
                 let layers = TaskLayers {
                     play: ctx.play_layers.get(&h).cloned().unwrap_or_default(),
                     ..TaskLayers::default()
@@ -1128,13 +1119,7 @@ impl Runner {
                     Ok(Value::Object(m)) => m,
                     Ok(_) => setup_args.clone(),
                     Err(e) => {
-                        let r = crate::modules::fail(e.message());
-                        let json = output::dump_result(&r, self.display.verbosity);
-                        self.display
-                            .line(&format!("fatal: [{h}]: FAILED! => {json}"));
-                        self.stat(&h).failed += 1;
-                        self.failed.insert(h.clone());
-                        ctx.alive.shift_remove(&h);
+                        self.gathering_failed(ctx, &h, &crate::modules::fail(e.message()));
                         continue;
                     }
                 }
@@ -1157,12 +1142,7 @@ impl Runner {
                 Ok(f) => f,
                 Err(r) => {
                     // A bad gather_subset fails the gathering as setup's own failure.
-                    let json = output::dump_result(&r, self.display.verbosity);
-                    self.display
-                        .line(&format!("fatal: [{h}]: FAILED! => {json}"));
-                    self.stat(&h).failed += 1;
-                    self.failed.insert(h.clone());
-                    ctx.alive.shift_remove(&h);
+                    self.gathering_failed(ctx, &h, &r);
                     continue;
                 }
             };
@@ -1172,6 +1152,17 @@ impl Runner {
             self.stat(&h).ok += 1;
         }
         self.world.clock.advance(task::TASK_COST_SECONDS);
+    }
+
+    /// A host whose fact gathering failed: its `fatal:` line, its count, and it leaves the
+    /// play, as a failed setup task does.
+    fn gathering_failed(&mut self, ctx: &mut PlayCtx, h: &str, r: &crate::modules::ModuleResult) {
+        let json = output::dump_result(r, self.display.verbosity);
+        self.display
+            .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+        self.stat(h).failed += 1;
+        self.failed.insert(h.to_string());
+        ctx.alive.shift_remove(h);
     }
 
     /// The play's `environment:` templated for `host`, as the implicit fact gathering

@@ -883,15 +883,9 @@ fn run_async(
     (r, lines)
 }
 
-/// Actions that take free-form text (ansible-core's `RAW_PARAM_MODULES`: the free-form
-/// modules and the builtin actions that read `_raw_params` themselves).
+/// Besides the free-form modules, the builtin actions that read `_raw_params` themselves
+/// (together ansible-core's `RAW_PARAM_MODULES`).
 const RAW_PARAM_ACTIONS: &[&str] = &[
-    "command",
-    "shell",
-    "raw",
-    "script",
-    "win_command",
-    "win_shell",
     "include_vars",
     "include_tasks",
     "include_role",
@@ -1089,7 +1083,8 @@ fn run_once_item(
     };
     // Arguments. Free-form text (`_raw_params`) is for the actions that take it; for any
     // other it must be one template that resolves to the args mapping (`debug: "{{ d }}"`).
-    let takes_raw_params = RAW_PARAM_ACTIONS.contains(&task.action.as_str());
+    let takes_raw_params = crate::playbook::load::FREEFORM_ACTIONS.contains(&task.action.as_str())
+        || RAW_PARAM_ACTIONS.contains(&task.action.as_str());
     if !takes_raw_params {
         if let Some(raw) = task.args.get("_raw_params") {
             if !possibly_all_template(&text_of(raw)) {

@@ -13,6 +13,7 @@ use fleetsim_sim::fs::WriteMode;
 
 use super::spec::{opt, spec, Kind, ModuleName, Spec};
 use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
+use crate::template::filters::hash::b64encode;
 
 pub struct GetUrl;
 
@@ -240,31 +241,13 @@ pub(super) fn request_headers(args: &Args) -> Vec<(String, String)> {
         let password = arg_str(args, "url_password").unwrap_or_default();
         headers.push((
             "Authorization".into(),
-            format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+            format!(
+                "Basic {}",
+                b64encode(format!("{user}:{password}").as_bytes())
+            ),
         ));
     }
     headers
-}
-
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// The `timeout` option in seconds (get_url's default is 10).
@@ -601,8 +584,8 @@ mod tests {
 
     #[test]
     fn basic_auth() {
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(b64encode(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(b64encode(b"a"), "YQ==");
+        assert_eq!(b64encode(b"ab"), "YWI=");
     }
 }

@@ -10,6 +10,7 @@ use fleetsim_sim::fs::WriteMode;
 
 use super::spec::{opt, spec, Kind, ModuleName, Spec};
 use super::{arg_str, Args, Module, ModuleCtx, ModuleResult};
+use crate::template::filters::hash::{b64decode, b64encode};
 
 pub struct KnownHosts;
 
@@ -78,10 +79,10 @@ fn host_matches(field: &str, host: &str) -> bool {
         let Some((salt, hash)) = rest.split_once('|') else {
             return false;
         };
-        let Some(salt) = base64_decode(salt) else {
+        let Some(salt) = b64decode(salt) else {
             return false;
         };
-        return base64_encode(&hmac_sha1(&salt, host.as_bytes())) == hash;
+        return b64encode(&hmac_sha1(&salt, host.as_bytes())) == hash;
     }
     let mut positive = false;
     for pattern in field.split(',') {
@@ -112,60 +113,13 @@ fn find(text: &str, host: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
+/// HMAC-SHA1, as OpenSSH hashes a known_hosts name (`|1|salt|hash`).
 fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {
-    use sha1::{Digest, Sha1};
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..20].copy_from_slice(&Sha1::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
-    let mut inner = Sha1::new();
-    inner.update(pad(0x36));
-    inner.update(data);
-    let mut outer = Sha1::new();
-    outer.update(pad(0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().to_vec()
-}
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.bytes().filter(|c| *c != b'=') {
-        let v = B64.iter().position(|b| *b == c)? as u32;
-        bits = (bits << 6) | v;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    Some(out)
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        <Hmac<sha1::Sha1> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
 }
 
 impl Module for KnownHosts {
@@ -193,8 +147,8 @@ impl Module for KnownHosts {
             let salt: Vec<u8> = (0..20).map(|_| target.rng.below(256) as u8).collect();
             let hashed = format!(
                 "|1|{}|{}",
-                base64_encode(&salt),
-                base64_encode(&hmac_sha1(&salt, host.as_bytes()))
+                b64encode(&salt),
+                b64encode(&hmac_sha1(&salt, host.as_bytes()))
             );
             let mut parts: Vec<String> = k.split_whitespace().map(str::to_string).collect();
             let i = usize::from(parts.first().is_some_and(|p| p.starts_with('@')));
@@ -386,11 +340,11 @@ mod tests {
     #[test]
     fn hashed_names_match_with_their_salt() {
         // From OpenSSH's own known_hosts: `|1|salt|hmac` of "example.org" with this salt.
-        let salt = base64_decode("d71/U7CbOH3Su+d2zxlbmiNfXtI=").unwrap();
+        let salt = b64decode("d71/U7CbOH3Su+d2zxlbmiNfXtI=").unwrap();
         let field = format!(
             "|1|{}|{}",
-            base64_encode(&salt),
-            base64_encode(&hmac_sha1(&salt, b"example.org"))
+            b64encode(&salt),
+            b64encode(&hmac_sha1(&salt, b"example.org"))
         );
         assert!(host_matches(&field, "example.org"));
         assert!(!host_matches(&field, "example.com"));
@@ -406,7 +360,7 @@ mod tests {
     #[test]
     fn base64_round_trips() {
         for data in [&b""[..], b"a", b"ab", b"abc", b"abcd"] {
-            assert_eq!(base64_decode(&base64_encode(data)).unwrap(), data);
+            assert_eq!(b64decode(&b64encode(data)).unwrap(), data);
         }
     }
 }

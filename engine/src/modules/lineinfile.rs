@@ -263,6 +263,18 @@ fn absent(
     before - lines.len()
 }
 
+/// A file's text as read, and whether it is that text byte for byte (`false` when it is
+/// missing, unreadable, or was mended from invalid UTF-8).
+fn read_text(host: &fleetsim_sim::host::Host, path: &str) -> (String, bool) {
+    match host.fs.read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => (text, true),
+            Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
+        },
+        Err(_) => (String::new(), false),
+    }
+}
+
 /// Writes the new content through `validate` (when given) and the backup (when asked).
 pub(super) fn write_changes(
     ctx_validate: Option<&str>,
@@ -360,16 +372,9 @@ impl Module for LineInFile {
                     }
                 }
             }
-            // Whether the file as read is the text below byte for byte (not missing,
-            // unreadable or mended from invalid UTF-8): then an edit that only adds lines at
-            // the end appends them instead of writing the whole file again.
-            let (original, verbatim) = match host.fs.read(&path) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => (text, true),
-                    Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
-                },
-                Err(_) => (String::new(), false),
-            };
+            // Whether the file as read is the text below byte for byte: then an edit that
+            // only adds lines at the end appends them instead of writing the whole file again.
+            let (original, verbatim) = read_text(host, &path);
             let want = Want {
                 regexp: regexp.as_ref(),
                 search_string: search_string.as_deref(),
@@ -457,16 +462,8 @@ impl Module for LineInFile {
                 r.insert("msg".into(), json!("file not present"));
                 return r;
             }
-            // Whether the file as read is the text below byte for byte (not missing,
-            // unreadable or mended from invalid UTF-8): then an edit that only adds lines at
-            // the end appends them instead of writing the whole file again.
-            let (original, verbatim) = match host.fs.read(&path) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => (text, true),
-                    Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
-                },
-                Err(_) => (String::new(), false),
-            };
+            // Removing lines never only appends: the whole new text is written.
+            let (original, _) = read_text(host, &path);
             let mut lines: Vec<Cow<'_, str>> =
                 Vec::with_capacity(count_byte(original.as_bytes(), b'\n') + 2);
             lines.extend(original.split_inclusive('\n').map(Cow::Borrowed));
@@ -486,19 +483,9 @@ impl Module for LineInFile {
                         Err(r) => return r,
                     }
                 }
-                let appended = new_text
-                    .strip_prefix(original.as_str())
-                    .filter(|_| verbatim && validate.is_none() && !original.is_empty());
-                let written = match appended {
-                    Some(tail) => host
-                        .fs
-                        .write(&path, tail.as_bytes(), WriteMode::Append)
-                        .map_err(|e| super::fail(&e.to_string())),
-                    None => {
-                        write_changes(validate.as_deref(), host, now, &path, new_text.as_bytes())
-                    }
-                };
-                if let Err(r) = written {
+                if let Err(r) =
+                    write_changes(validate.as_deref(), host, now, &path, new_text.as_bytes())
+                {
                     return r;
                 }
             }

@@ -1136,7 +1136,7 @@ impl Loader {
         // `action: "{{ name }}"`: the module is known only when the task runs, per host
         // (ansible-core templates the action in Task._post_validate_args); its arguments are
         // parsed then, as below.
-        let templated_action = possibly_template(&action_name)
+        let templated_action = crate::template::is_template(&action_name)
             && (node.get("action").is_some() || node.get("local_action").is_some());
         let short = if templated_action {
             Some("")
@@ -1370,7 +1370,7 @@ fn rename_key(node: &Node, from: &str, to: &str) -> Node {
 }
 
 /// Modules whose `k=v` text keeps what is not `k=v` as `_raw_params` (FREEFORM_ACTIONS).
-const FREEFORM_ACTIONS: &[&str] = &[
+pub(crate) const FREEFORM_ACTIONS: &[&str] = &[
     "command",
     "shell",
     "raw",
@@ -1378,11 +1378,6 @@ const FREEFORM_ACTIONS: &[&str] = &[
     "win_command",
     "win_shell",
 ];
-
-/// Whether a module name may be a template (ansible-core's `is_possibly_template`).
-fn possibly_template(name: &str) -> bool {
-    ["{{", "{%", "{#"].iter().any(|m| name.contains(m))
-}
 
 /// A task's arguments for module `short` from what the task wrote after the module name (a
 /// `k=v` string, a mapping or a lone value) and its `args:` keyword, which fills in what

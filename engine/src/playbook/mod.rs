@@ -7,7 +7,7 @@
 
 mod error;
 pub mod kv;
-mod load;
+pub(crate) mod load;
 pub mod modules_known;
 mod plugins;
 

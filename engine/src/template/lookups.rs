@@ -1133,33 +1133,8 @@ fn decode_single_byte(bytes: &[u8], codec: &str) -> String {
         .collect()
 }
 
-/// A lookup's file read in `encoding`.
+/// A lookup's file read in `encoding` (UTF-8 unless a single-byte codec is named).
 fn lookup_file_decoded(name: &str, file: &str, encoding: &str) -> Result<String, Error> {
-    match codec(encoding) {
-        Some(c) if c != "utf-8" => {
-            let h = host()?;
-            let path = h.find_file(file, "files").ok_or_else(|| {
-                lookup_err(
-                    name,
-                    "expected str, bytes or os.PathLike object, not NoneType",
-                )
-            })?;
-            let bytes = h.read_bytes(&path).ok_or_else(|| {
-                lookup_err(
-                    name,
-                    format!(
-                        "Unable to access the file {}.",
-                        super::pyrepr::str_repr(file)
-                    ),
-                )
-            })?;
-            Ok(decode_single_byte(&bytes, c))
-        }
-        _ => lookup_file_text(name, file),
-    }
-}
-
-fn lookup_file_text(name: &str, file: &str) -> Result<String, Error> {
     let h = host()?;
     let path = h.find_file(file, "files").ok_or_else(|| {
         lookup_err(
@@ -1167,7 +1142,11 @@ fn lookup_file_text(name: &str, file: &str) -> Result<String, Error> {
             "expected str, bytes or os.PathLike object, not NoneType",
         )
     })?;
-    h.read_file(&path).ok_or_else(|| {
+    let text = match codec(encoding) {
+        Some(c) if c != "utf-8" => h.read_bytes(&path).map(|b| decode_single_byte(&b, c)),
+        _ => h.read_file(&path),
+    };
+    text.ok_or_else(|| {
         lookup_err(
             name,
             format!(

@@ -1918,6 +1918,19 @@ impl Fleet {
 
     // ----- invariants over state -----
 
+    /// An open capacity breach whose backends are as they were: it goes on now.
+    fn capacity_breach_goes_on(&mut self, key: String) {
+        self.checker.breach(Breach {
+            invariant: "capacity_floor",
+            key,
+            at: self.elapsed(),
+            hosts: Vec::new(),
+            lb: None,
+            task: None,
+            template: String::new(),
+        });
+    }
+
     /// Checks the invariants about state (capacity, replication) as of now.
     fn evaluate(&mut self) {
         let task = self.task.clone();
@@ -1936,15 +1949,8 @@ impl Fleet {
                     continue;
                 }
                 Some(Some(key)) if self.checker.is_open("capacity_floor", key) => {
-                    self.checker.breach(Breach {
-                        invariant: "capacity_floor",
-                        key: key.clone(),
-                        at: self.elapsed(),
-                        hosts: Vec::new(),
-                        lb: None,
-                        task: None,
-                        template: String::new(),
-                    });
+                    let key = key.clone();
+                    self.capacity_breach_goes_on(key);
                     continue;
                 }
                 _ => {}
@@ -1977,15 +1983,7 @@ impl Fleet {
             let key = format!("{lb_host}|{}", healthy.join(","));
             self.capacity_seen[i] = Some(Some(key.clone()));
             if self.checker.is_open("capacity_floor", &key) {
-                self.checker.breach(Breach {
-                    invariant: "capacity_floor",
-                    key,
-                    at: self.elapsed(),
-                    hosts: Vec::new(),
-                    lb: None,
-                    task: None,
-                    template: String::new(),
-                });
+                self.capacity_breach_goes_on(key);
                 continue;
             }
             self.checker.close("capacity_floor", &prefix);
