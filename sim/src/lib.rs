@@ -7,6 +7,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod base64;
 pub mod clock;
 pub mod facts;
 pub mod fleet;
