@@ -218,9 +218,18 @@ fn list_expr(depth: u32, ctx: Ctx) -> BoxedStrategy<String> {
             1,
             one(|l| format!("({l}) | first | default('none') | string | list")),
         ),
-        (1, two(|(a, b)| format!("({a}) | difference({b})"))),
-        (1, two(|(a, b)| format!("({a}) | union({b})"))),
-        (1, two(|(a, b)| format!("({a}) | intersect({b})"))),
+        (
+            1,
+            two(|(a, b)| format!("({a}) | difference({b}) | map('string') | sort")),
+        ),
+        (
+            1,
+            two(|(a, b)| format!("({a}) | union({b}) | map('string') | sort")),
+        ),
+        (
+            1,
+            two(|(a, b)| format!("({a}) | intersect({b}) | map('string') | sort")),
+        ),
         (1, two(|(a, b)| format!("({a}) | zip({b}) | list"))),
         (
             1,
