@@ -2443,7 +2443,31 @@ impl Runner {
             }
         }
         if action == "flush_handlers" {
-            return self.flush_handlers(ctx);
+            let failed_before: Vec<u32> =
+                members.iter().map(|(h, _)| self.stat(h).failed).collect();
+            let end = self.flush_handlers(ctx)?;
+            // A handler that fails fails the host where the flush stands (2.19's
+            // mark_host_failed goes back to the state before flushing): a block around the
+            // meta task rescues it or runs its always section.
+            for ((h, _), before) in members.iter().zip(failed_before) {
+                if self.stat(h).failed <= before || self.unreachable.contains(h) {
+                    continue;
+                }
+                let Some(c) = cursors.get_mut(h) else {
+                    continue;
+                };
+                if c.fail() {
+                    let stat = self.stat(h);
+                    stat.failed -= 1;
+                    stat.rescued += 1;
+                    self.failed.shift_remove(h);
+                    ctx.batch_failed.remove(h);
+                    ctx.alive.insert(h.clone());
+                } else if !c.failed {
+                    ctx.alive.insert(h.clone());
+                }
+            }
+            return Ok(end);
         }
         match action.as_str() {
             // end_play and end_batch end every host of the batch (out of ansible_play_hosts,

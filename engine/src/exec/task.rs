@@ -1397,7 +1397,7 @@ fn run_once_item(
         };
         let mut result = module.run(&mut mctx, &args);
         // An error the action raises (rather than a failed result): `Task failed: MESSAGE`.
-        if result.remove("_ansible_raised").is_some() {
+        if let Some(raised) = result.remove("_ansible_raised") {
             let message = result.get("msg").map(text_of).unwrap_or_default();
             // A cause at one of the task's argument keys (set_fact's variable names).
             let chain = match result.remove("_ansible_raised_key") {
@@ -1413,6 +1413,12 @@ fn run_once_item(
                     }
                     result.insert("msg".into(), json!(format!("Task failed: {message}")));
                     vec![(cause, at)]
+                }
+                // An AnsibleError out of the action (not AnsibleActionFail): the executor's
+                // own failed result, `changed: false` and the headline as its msg.
+                None if raised == modules::RAISED_ERROR => {
+                    result.insert("msg".into(), json!(format!("Task failed: {message}")));
+                    Vec::new()
                 }
                 None => {
                     result.remove("changed");

@@ -66,6 +66,18 @@ pub(super) fn write_file(
         r.insert("checksum".into(), json!(checksum));
         r
     };
+    // The action plugin stats the destination first (`_execute_remote_stat`): any error but
+    // a missing file is raised, so failed_when cannot hide it (a parent that is a file).
+    if let Err(e) = host.fs.stat(dest) {
+        if e.errno != fleetsim_sim::fs::Errno::NoEnt {
+            let mut r = super::fail(&format!(
+                "Failed to get information on remote file ({dest}): {}",
+                e.errno.message()
+            ));
+            r.insert("_ansible_raised".into(), json!(super::RAISED_ERROR));
+            return r;
+        }
+    }
     let dir = parent(dest);
     if !host.fs.is_dir(&dir) {
         return failed(&format!("Destination directory {dir} does not exist"));

@@ -447,7 +447,18 @@ impl Run<'_> {
                 return Ok(r);
             }
             fs.write(path, b"", fleetsim_sim::fs::WriteMode::Append)
-                .map_err(|_| fail_at("Error, could not touch target.", path))?;
+                .map_err(|e| {
+                    // fail_json(exception=ex): the error line joins the OSError to the msg.
+                    let mut r = fail_at("Error, could not touch target.", path);
+                    r.insert(
+                        "_ansible_error_detail".into(),
+                        json!(format!(
+                            "Error, could not touch target: {}",
+                            super::py_os_error(&e)
+                        )),
+                    );
+                    r
+                })?;
             changed = true;
         }
         let mut diff = initial_diff(fs, path, "touch", prev);

@@ -219,6 +219,30 @@ pub const DIFF_ALWAYS: &str = "_fleetsim_diff_always";
 /// The process id modules and the simulated shell (`$$`) report.
 pub const SIMULATED_PID: u32 = 4242;
 
+/// How Python prints the OSError a sandbox error stands for, when the module passed a
+/// bytes path: `[Errno 20] Not a directory: b'/tmp/f/e'` (the detail of an error line).
+pub fn py_os_error(e: &fleetsim_sim::fs::FsError) -> String {
+    use fleetsim_sim::fs::Errno;
+    let number = match e.errno {
+        Errno::Perm => 1,
+        Errno::NoEnt => 2,
+        Errno::Access => 13,
+        Errno::Busy => 16,
+        Errno::Exist => 17,
+        Errno::XDev => 18,
+        Errno::NotDir => 20,
+        Errno::IsDir => 21,
+        Errno::Inval => 22,
+        Errno::NoSpc => 28,
+        Errno::RoFs => 30,
+        Errno::NameTooLong => 36,
+        Errno::NotEmpty => 39,
+        Errno::Loop => 40,
+        Errno::Other(_) => return format!("{}: b'{}'", e.errno.message(), e.path),
+    };
+    format!("[Errno {number}] {}: b'{}'", e.errno.message(), e.path)
+}
+
 /// A failed result with Ansible's shape.
 pub fn fail(msg: &str) -> ModuleResult {
     let mut m = Map::new();
@@ -227,6 +251,10 @@ pub fn fail(msg: &str) -> ModuleResult {
     m.insert("msg".into(), json!(msg));
     m
 }
+
+/// The value of `_ansible_raised` for an AnsibleError the action raises (as opposed to an
+/// AnsibleActionFail): the task executor's generic failure, which failed_when cannot change.
+pub const RAISED_ERROR: &str = "error";
 
 /// A failure raised by the action plugin itself (`Action failed:` in the error line).
 pub fn action_fail(msg: &str) -> ModuleResult {

@@ -152,6 +152,13 @@ impl Module for Stat {
             host.fs.lstat(&path)
         };
         let s = match st {
+            // Only a missing file is `exists: false`; any other OSError fails the module.
+            Err(e) if e.errno != fleetsim_sim::fs::Errno::NoEnt => {
+                let mut r = super::fail(e.errno.message());
+                let detail = format!("{}: {}", e.errno.message(), super::py_os_error(&e));
+                r.insert("_ansible_error_detail".into(), json!(detail));
+                return r;
+            }
             Err(_) => {
                 let mut s = Map::new();
                 s.insert("exists".into(), json!(false));
