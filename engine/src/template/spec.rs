@@ -1242,6 +1242,15 @@ fn assorted_against_ansible() {
         rs("{{ [{'k': 'b'}, {'k': 'a'}, {'k': 'b'}] | groupby('k') }}"),
         json!([["a", [{"k": "a"}]], ["b", [{"k": "b"}, {"k": "b"}]]])
     );
+    // Python's bools are ints: they sort False first, and mix with numbers.
+    assert_eq!(
+        rs("{{ [true, false, true] | sort }} {{ [true, 0.5, 2] | max }}"),
+        json!("[False, True, True] 2")
+    );
+    assert_eq!(
+        rs("{{ [{'a': true}, {'a': false}, {'a': true}] | groupby('a') | map('first') | list }}"),
+        json!([false, true])
+    );
     assert_eq!(rs("{{ 'abc' | list }}"), json!(["a", "b", "c"]));
     assert_eq!(
         rs("{{ 5.0 | int }} {{ '5.5' | float }} {{ 1e3 }}"),

@@ -15,17 +15,20 @@ use crate::template::pyrepr::{py_str, py_type_name};
 pub(crate) fn py_cmp(a: &Value, b: &Value, case_sensitive: bool) -> Result<Ordering, Error> {
     let num = |v: &Value| matches!(v.kind(), ValueKind::Number | ValueKind::Bool);
     if num(a) && num(b) {
-        let (x, y) = (
-            f64::try_from(a.clone()).unwrap_or(0.0),
-            f64::try_from(b.clone()).unwrap_or(0.0),
-        );
-        if a.is_integer() && b.is_integer() {
-            let (x, y) = (
-                i128::try_from(a.clone()).unwrap_or(0),
-                i128::try_from(b.clone()).unwrap_or(0),
-            );
+        // Python's bool is an int (False == 0, True == 1).
+        let int = |v: &Value| match v.kind() {
+            ValueKind::Bool => Some(i128::from(v.is_true())),
+            _ if v.is_integer() => i128::try_from(v.clone()).ok(),
+            _ => None,
+        };
+        if let (Some(x), Some(y)) = (int(a), int(b)) {
             return Ok(x.cmp(&y));
         }
+        let float = |v: &Value| match int(v) {
+            Some(i) => i as f64,
+            None => f64::try_from(v.clone()).unwrap_or(0.0),
+        };
+        let (x, y) = (float(a), float(b));
         return Ok(x.partial_cmp(&y).unwrap_or(Ordering::Equal));
     }
     match (a.kind(), b.kind()) {
