@@ -296,7 +296,13 @@ fn mode_of(p: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
     format!(
         "{:o}",
-        fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+        // Followed, as the shared runner's os.stat does (a link shows its target's mode).
+        fs::metadata(p)
+            .or_else(|_| fs::symlink_metadata(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
     )
 }
 

@@ -2314,6 +2314,11 @@ fn apply_result_facts(
                 .get_or_insert_with(Map::new)
                 .extend(facts.clone());
         }
+        // The strategy stores cacheable ones in the fact cache too (lower precedence, but
+        // `ansible_facts.NAME` and later plays see them).
+        if result.get("_ansible_facts_cacheable").is_some() {
+            runner.store_module_facts(&fact_host, facts.clone());
+        }
         runner.apply_set_fact(&fact_host, facts);
     } else if result.get("_ansible_include_vars").is_some() {
         runner.apply_include_vars(host, facts);

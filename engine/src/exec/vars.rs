@@ -59,7 +59,10 @@ impl VarStore {
         match layer {
             Layer::Fixed(m) => m.get(name).cloned(),
             Layer::Facts => {
-                let facts = self.facts.get(host)?;
+                // `ansible_facts` is defined for every host, empty before any fact is known.
+                let Some(facts) = self.facts.get(host) else {
+                    return (name == "ansible_facts").then(|| Value::Object(Map::new()));
+                };
                 if name == "ansible_facts" {
                     return Some(Value::Object((**facts).clone()));
                 }
@@ -78,13 +81,14 @@ impl VarStore {
     fn has(&self, layer: &Layer, host: &str, name: &str) -> bool {
         match layer {
             Layer::Fixed(m) => m.contains_key(name),
-            Layer::Facts => self.facts.get(host).is_some_and(|facts| {
+            Layer::Facts => {
                 name == "ansible_facts"
-                    || name
-                        .strip_prefix("ansible_")
-                        .is_some_and(|n| facts.contains_key(n))
-                    || (self.is_bare_fact(host, name) && facts.contains_key(name))
-            }),
+                    || self.facts.get(host).is_some_and(|facts| {
+                        name.strip_prefix("ansible_")
+                            .is_some_and(|n| facts.contains_key(n) && !self.is_bare_fact(host, n))
+                            || (self.is_bare_fact(host, name) && facts.contains_key(name))
+                    })
+            }
             Layer::IncludeVars => self
                 .include_vars
                 .get(host)
@@ -103,7 +107,7 @@ impl VarStore {
                 .facts
                 .get(host)
                 .map(|f| fact_vars(f).keys().cloned().collect())
-                .unwrap_or_default(),
+                .unwrap_or_else(|| vec!["ansible_facts".to_string()]),
             Layer::IncludeVars => self
                 .include_vars
                 .get(host)

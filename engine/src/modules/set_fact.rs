@@ -50,6 +50,10 @@ impl Module for SetFact {
         let mut r = super::ok(false);
         r.insert("ansible_facts".into(), Value::Object(facts));
         r.insert("_ansible_set_fact".into(), json!(true));
+        // `cacheable: true` makes them facts as well (the fact cache: `ansible_facts.NAME`).
+        if args.get("cacheable").and_then(super::to_bool) == Some(true) {
+            r.insert("_ansible_facts_cacheable".into(), json!(true));
+        }
         r
     }
 }
