@@ -310,6 +310,20 @@ impl Module for Command {
             Ok(run) => run,
             Err(r) => return r,
         };
+        // The command module execs its argv without a shell: a program that is not there
+        // is Popen's FileNotFoundError, which run_command reports as its own failure.
+        if let (false, 127, Some(program)) = (
+            self.shell,
+            out.rc,
+            argv_words.as_ref().and_then(|w| w.first()),
+        ) {
+            if out.stderr_str() == format!("sh: 1: {program}: not found\n") {
+                return exec_failure(
+                    &format!("[Errno 2] No such file or directory: b'{program}'"),
+                    argv_words.as_deref().unwrap_or_default(),
+                );
+            }
+        }
         let mut stdout = out.stdout_str();
         let mut stderr = out.stderr_str();
         if strip {
@@ -334,6 +348,24 @@ impl Module for Command {
         }
         r
     }
+}
+
+/// run_command's failure when the program cannot be executed: `Error executing command.`,
+/// rc the errno, the command line as `_clean_args` joins it, and the OSError in the error line.
+fn exec_failure(os_error: &str, argv: &[String]) -> ModuleResult {
+    let mut r = super::fail("Error executing command.");
+    r.insert(
+        "_ansible_error_detail".into(),
+        json!(format!("Error executing command: {os_error}")),
+    );
+    let joined: Vec<String> = argv.iter().map(|w| sh_quote(w)).collect();
+    r.insert("cmd".into(), json!(joined.join(" ")));
+    r.insert("rc".into(), json!(2));
+    for key in ["stdout", "stderr"] {
+        r.insert(key.into(), json!(""));
+        r.insert(format!("{key}_lines"), json!([]));
+    }
+    r
 }
 
 /// A script's run in the target's in-process shell: its output and the virtual times it

@@ -364,7 +364,7 @@ impl Module for Template {
                 .or_else(|| body.strip_suffix('\n'))
                 .unwrap_or(&body);
             ctx.templar
-                .render_template_text(&rewrite(trimmed, &ws), &vars)
+                .render_template_text_verbatim(&rewrite(trimmed, &ws), &vars)
                 .map(|mut out| {
                     let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
                     for _ in trailing(&out)..trailing(&body) {

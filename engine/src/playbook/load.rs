@@ -1144,6 +1144,15 @@ impl Loader {
             modules_known::resolve(&action_name)
         };
         let Some(short) = short else {
+            // ansible_builtin_runtime.yml's tombstone for the action plugin `include`: the
+            // plugin loader raises AnsiblePluginRemovedError, an error but no parse error.
+            if matches!(action_name.as_str(), "include" | "ansible.builtin.include") {
+                return Err(LoadError::At {
+                    message: "The 'ansible.builtin.include' action plugin has been removed. Use include_tasks or import_tasks instead. This feature was removed from ansible-core in a release after 2023-05-16.".into(),
+                    origin,
+                    exit_code: 1,
+                });
+            }
             if let Some(plugin) =
                 super::plugins::module_plugin(&action_name, path, &self.playbook_dir)
             {

@@ -309,6 +309,20 @@ impl Templar {
         self.inner.render_text_in(text, &ctx)
     }
 
+    /// [`Templar::render_template_text`] without the trailing-newline handling, for a caller
+    /// that strips and restores the newlines itself.
+    pub fn render_template_text_verbatim(
+        &self,
+        text: &str,
+        vars: &Arc<dyn VarSource>,
+    ) -> Result<String, TemplateError> {
+        if !is_template(text) {
+            return Ok(text.to_string());
+        }
+        let ctx = Ctx::new(vars.clone(), self.inner.clone());
+        self.inner.render_text_verbatim_in(text, &ctx)
+    }
+
     /// Evaluate a conditional (`when`, `failed_when`, `changed_when`, `until`, `assert`'s
     /// `that`): a bare expression (or a template), whose result must be a boolean (2.19).
     ///
@@ -633,6 +647,28 @@ impl Inner {
 
     /// Render `s` to text (no native types): the template module and the `template` lookup.
     pub(crate) fn render_text_in(
+        self: &Arc<Self>,
+        s: &str,
+        ctx: &Arc<Ctx>,
+    ) -> Result<String, TemplateError> {
+        // As in render_in: Jinja drops the source's last newline before trim_blocks can see
+        // it, and Ansible gives the output back the newlines the source ended with.
+        let body = s
+            .strip_suffix("\r\n")
+            .or_else(|| s.strip_suffix('\n'))
+            .or_else(|| s.strip_suffix('\r'))
+            .unwrap_or(s);
+        let (mut out, _frame) = self.render_raw(body, ctx, false)?;
+        let (want, have) = (trailing_newlines(s), trailing_newlines(&out));
+        if want > have {
+            out.push_str(&"\n".repeat(want - have));
+        }
+        Ok(out)
+    }
+
+    /// [`Inner::render_text_in`] of a source whose trailing newline the caller already
+    /// handled (the template module with its own `newline_sequence`).
+    pub(crate) fn render_text_verbatim_in(
         self: &Arc<Self>,
         s: &str,
         ctx: &Arc<Ctx>,
