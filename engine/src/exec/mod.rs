@@ -691,8 +691,10 @@ impl Runner {
             // Ansible announces the play again for every serial batch.
             self.display.banner(&format!("PLAY [{name}]"));
             let failed_before = self.failed.len() + self.unreachable.len();
-            let carried_failures = !self.failed.is_empty();
+            let carried: Vec<String> = self.failed.iter().cloned().collect();
             let end = self.run_batch(play, &batch, &all_hosts)?;
+            // Unless `meta: clear_host_errors` cleared them during the batch.
+            let carried_failures = carried.iter().any(|h| self.failed.contains(h));
             // ansible-playbook exits with the status of the last batch it ran: hosts failed
             // in it (or carried as failed into it from earlier batches) give 2, any host
             // unreachable so far 4, and max_fail_percentage 2 whatever else.
@@ -2518,8 +2520,10 @@ impl Runner {
                     store.facts.shift_remove(h);
                 }
             }
+            // Every host of the play's pattern, not only the batch: one that failed in an
+            // earlier play is no longer failed (the run can end with 0).
             "clear_host_errors" if !applies.is_empty() => {
-                for h in &ctx.batch {
+                for h in &ctx.all_hosts {
                     self.failed.shift_remove(h);
                     self.unreachable.shift_remove(h);
                     ctx.batch_failed.remove(h);
