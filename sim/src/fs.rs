@@ -781,9 +781,16 @@ impl Sandbox {
     /// kept under the new [`CHANGES`]. What it remembers of those paths goes; the rest stays
     /// true unless another sandbox changed something since it learnt it.
     fn changed(&self, r: &Resolved, entries: bool) {
+        // A file with other hard links changes under their names too (size, mode, link
+        // count): then nothing remembered is kept. (None: resolving did not look.)
+        let linked = match &r.last {
+            Some(Some(md)) => !md.is_dir() && md.nlink() > 1,
+            Some(None) => false,
+            None => true,
+        };
         let mut known = self.known_dirs.0.lock().unwrap_or_else(|e| e.into_inner());
         let before = CHANGES.fetch_add(1, Ordering::SeqCst);
-        if known.changes == before {
+        if known.changes == before && !linked {
             known.stats.remove(&r.real);
             if entries {
                 if let Some(parent) = r.real.parent() {

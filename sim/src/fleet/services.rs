@@ -517,7 +517,7 @@ mod tests {
         let first = files(&[("a", 3), ("b", 1), ("c", 2), ("d", 1)]);
         let mut lb = lb(Pool::from_files(&first, &Vec::new(), &mut cache).unwrap());
         let mut rr = IndexMap::new();
-        let mut picks = |lb: &mut Lb, rr: &mut IndexMap<String, i64>, n: usize| {
+        let picks = |lb: &mut Lb, rr: &mut IndexMap<String, i64>, n: usize| {
             for _ in 0..n {
                 let want = pick_by_name(lb, rr);
                 let got = lb.pick().map(|k| lb.pool.active[k].name.clone());

@@ -507,3 +507,16 @@ fn a_remembered_lstat_follows_every_change_made_through_any_sandbox() {
     assert_eq!(a.read("/l").unwrap(), b"target");
     assert_eq!(a.lstat("/l").unwrap().kind, FileKind::Symlink);
 }
+
+#[test]
+fn a_change_through_one_hard_link_is_seen_through_the_others() {
+    let w = World::new();
+    let mut a = w.sandbox("web1");
+    a.write("/f", b"1", WriteMode::Truncate).unwrap();
+    a.hardlink("/f", "/g").unwrap();
+    assert_eq!(a.stat("/f").unwrap().size, 1);
+    a.write("/g", b"234", WriteMode::Append).unwrap();
+    assert_eq!(a.stat("/f").unwrap().size, 4);
+    a.chmod("/g", 0o600).unwrap();
+    assert_eq!(a.stat("/f").unwrap().mode, 0o600);
+}
