@@ -1446,7 +1446,14 @@ impl Fleet {
         self.log(
             "lb_reload",
             Some(&lb_host),
-            json!({"in_rotation": after, "draining": self.lbs[i].pool.draining.iter().collect::<Vec<_>>()}),
+            // Built as values directly: through `json!` every name of a pool of hundreds went
+            // through serde's generic serializer, on each drain and each re-add.
+            json!({
+                "in_rotation": Value::Array(after.iter().map(|n| Value::String(n.clone())).collect()),
+                "draining": Value::Array(
+                    self.lbs[i].pool.draining.iter().map(|n| Value::String(n.clone())).collect()
+                ),
+            }),
         );
         let task = self.task.clone();
         for name in after.iter().filter(|n| !before_set.contains(n)) {
