@@ -1429,34 +1429,74 @@ impl Fleet {
 
     /// Puts a newly loaded pool in force and checks what entered rotation.
     fn apply_pool(&mut self, i: usize, pool: NewPool) {
-        let before = self.lbs[i].rotation_names();
-        match pool {
-            NewPool::Whole(pool) => self.set_pool(i, pool),
+        // The rotation after, and the names that entered and left it, in the pool's order.
+        let (after, entered, left) = match pool {
+            NewPool::Whole(pool) => {
+                let before = self.lbs[i].rotation_names();
+                self.set_pool(i, pool);
+                let after = self.lbs[i].rotation_names();
+                let (before_set, after_set): (HashSet<&String>, HashSet<&String>) =
+                    (before.iter().collect(), after.iter().collect());
+                let entered: Vec<String> = after
+                    .iter()
+                    .filter(|n| !before_set.contains(n))
+                    .cloned()
+                    .collect();
+                let left: Vec<String> = before
+                    .iter()
+                    .filter(|n| !after_set.contains(n))
+                    .cloned()
+                    .collect();
+                (after, entered, left)
+            }
             NewPool::Draining(draining) => {
                 let lb = &mut self.lbs[i];
-                lb.pool.draining = draining;
+                let old = std::mem::replace(&mut lb.pool.draining, draining);
                 lb.rotation_changed();
                 self.capacity_seen[i] = None;
+                // The backends and their weights are those of before: a name entered the
+                // rotation when it left draining/, and left it when it entered draining/,
+                // so neither set of a pool of hundreds is made.
+                let lb = &self.lbs[i];
+                let after = lb.rotation_names();
+                let entered: Vec<String> =
+                    after.iter().filter(|n| old.contains(*n)).cloned().collect();
+                let left: Vec<String> = lb
+                    .pool
+                    .active
+                    .values()
+                    .filter(|b| {
+                        b.weight > 0
+                            && !lb.failing_checks.contains(&b.name)
+                            && lb.pool.draining.contains(&b.name)
+                            && !old.contains(&b.name)
+                    })
+                    .map(|b| b.name.clone())
+                    .collect();
+                (after, entered, left)
             }
-        }
-        let after = self.lbs[i].rotation_names();
-        let (before_set, after_set): (HashSet<&String>, HashSet<&String>) =
-            (before.iter().collect(), after.iter().collect());
+        };
         let lb_host = self.lbs[i].host.clone();
         self.log(
             "lb_reload",
             Some(&lb_host),
-            // Built as values directly: through `json!` every name of a pool of hundreds went
-            // through serde's generic serializer, on each drain and each re-add.
-            json!({
-                "in_rotation": Value::Array(after.iter().map(|n| Value::String(n.clone())).collect()),
-                "draining": Value::Array(
-                    self.lbs[i].pool.draining.iter().map(|n| Value::String(n.clone())).collect()
-                ),
-            }),
+            // Built as values directly: `json!` puts every value through serde's serializer
+            // (a copy of each name of a pool of hundreds, on each drain and each re-add).
+            {
+                let names = |it: &mut dyn Iterator<Item = &String>| {
+                    Value::Array(it.map(|n| Value::String(n.clone())).collect())
+                };
+                let mut detail = Map::new();
+                detail.insert("in_rotation".into(), names(&mut after.iter()));
+                detail.insert(
+                    "draining".into(),
+                    names(&mut self.lbs[i].pool.draining.iter()),
+                );
+                Value::Object(detail)
+            },
         );
         let task = self.task.clone();
-        for name in after.iter().filter(|n| !before_set.contains(n)) {
+        for name in &entered {
             let b = self.lbs[i].pool.active[name].clone();
             let target = self.app_at(&lb_host, &b.address, b.port);
             let problem = match target {
@@ -1509,7 +1549,7 @@ impl Fleet {
                 }
             }
         }
-        for name in before.iter().filter(|n| !after_set.contains(n)) {
+        for name in &left {
             self.checker
                 .close("environment_isolation", &format!("{lb_host}|{name}"));
         }
