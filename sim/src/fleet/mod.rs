@@ -2304,6 +2304,86 @@ fn initial_stanza(app: &App, address: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Two apps behind one LB whose pool is in `/etc/lb`.
+    struct TwoApps;
+
+    impl Topology for TwoApps {
+        fn resolve(&self, pattern: &str) -> Vec<String> {
+            match pattern {
+                "apps" => vec!["app-1".into(), "app-2".into()],
+                "lbs" => vec!["lb-1".into()],
+                _ => Vec::new(),
+            }
+        }
+        fn var(&self, host: &str, name: &str) -> Option<Value> {
+            match (host, name) {
+                ("app-1", "app_port") => Some(json!(8001)),
+                ("app-2", "app_port") => Some(json!(8002)),
+                ("lb-1", "lb_port") => Some(json!(80)),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_drain_after_a_rejected_pool_reloads_the_whole_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut world = World::new(dir.path(), 1, 1_800_000_000.0);
+        let model: FleetModel = serde_json::from_value(json!({
+            "apps": [{"hosts": "apps", "port_var": "app_port", "config": "/etc/app.toml"}],
+            "load_balancers": [{"hosts": "lbs", "port_var": "lb_port", "pool_dir": "/etc/lb",
+                "backends": "apps", "environment": "production", "tier": "frontend"}],
+        }))
+        .unwrap();
+        let mut fleet = Fleet::new(model, &FaultPlan::default(), &TwoApps, &mut world).unwrap();
+        let rotation = |f: &Fleet| f.lbs[0].rotation_names();
+        assert_eq!(rotation(&fleet), ["app-1", "app-2"]);
+        let write = |world: &mut World, path: &str, text: &str| {
+            let fs = &mut world.host("lb-1").unwrap().fs;
+            fs.write(path, text.as_bytes(), WriteMode::Truncate)
+                .unwrap();
+        };
+        world
+            .host("lb-1")
+            .unwrap()
+            .fs
+            .mkdir("/etc/lb/draining", false)
+            .unwrap();
+        fleet.observe(1_800_000_000.5);
+        // A broken file in active/: the pool in force stays.
+        write(&mut world, "/etc/lb/active/app-3.conf", "server app-3 {\n");
+        fleet.observe(1_800_000_001.0);
+        assert_eq!(rotation(&fleet), ["app-1", "app-2"]);
+        // A drain now is not a change of draining/ alone against the pool in force: the
+        // whole pool is read again, still broken, and nothing changes.
+        write(
+            &mut world,
+            "/etc/lb/draining/app-1.conf",
+            "server app-1 {\n}\n",
+        );
+        fleet.observe(1_800_000_002.0);
+        assert_eq!(rotation(&fleet), ["app-1", "app-2"]);
+        let kinds: Vec<String> = fleet.drain_events().into_iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "lb_config_rejected").count(),
+            2,
+            "{kinds:?}"
+        );
+        // Repaired, the pool loads whole; then a drain alone takes the quick way.
+        write(&mut world, "/etc/lb/active/app-3.conf", "");
+        fleet.observe(1_800_000_003.0);
+        assert_eq!(rotation(&fleet), ["app-2"]);
+        assert!(fleet.pool_is_seen[0]);
+        write(&mut world, "/etc/lb/draining/app-1.conf", "");
+        write(
+            &mut world,
+            "/etc/lb/draining/app-2.conf",
+            "server app-2 {\n}\n",
+        );
+        fleet.observe(1_800_000_004.0);
+        assert_eq!(rotation(&fleet), ["app-1"]);
+    }
+
     fn touched(w: &Watchers, changed: &[&str]) -> Vec<(Watcher, Option<Vec<String>>)> {
         let mut t = BTreeMap::new();
         for c in changed {
