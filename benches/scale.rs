@@ -2,8 +2,9 @@
 //! playbook of `scenarios/rolling-50` on generated inventories of 500, 2,000 and 10,000 web
 //! hosts, then a rollout of 10,000 fleet apps behind 20 load balancers with client traffic
 //! of 100 requests per virtual second per LB. Each run is a fresh `fleetsim` process with a
-//! fresh sandbox; the bench prints its wall time, its peak memory (the child's `ru_maxrss`)
-//! and the growth ratio between consecutive points (linear is the ratio of host counts).
+//! fresh sandbox; the bench prints its wall time, its CPU time (user + system), its peak
+//! memory (the child's `ru_maxrss`) and the CPU time's growth ratio between consecutive
+//! points (linear is the ratio of host counts).
 //!
 //! Not criterion: a 10,000-host point is one run of seconds, and the figure that matters is
 //! the ratio between points of the same run, measured under the same load.
@@ -125,9 +126,11 @@ const FLEET_PLAYBOOK: &str = r#"- hosts: lbs
       delegate_to: "{{ lb }}"
 "#;
 
-/// One measured run: wall seconds and peak resident memory in MB.
+/// One measured run: wall seconds, CPU seconds (user + system) and peak resident memory
+/// in MB. The CPU time moves far less than the wall time when other work shares the cores.
 struct Measure {
     wall: f64,
+    cpu: f64,
     peak_mb: f64,
     exit: i32,
 }
@@ -156,8 +159,10 @@ fn run(dir: &Path, args: &[&str]) -> Measure {
     let exit = std::process::ExitStatus::from_raw(status)
         .code()
         .unwrap_or(-1);
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Measure {
         wall,
+        cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
         peak_mb: usage.ru_maxrss as f64 / 1024.0,
         exit,
     }
@@ -212,8 +217,8 @@ fn main() {
     }
     println!("rolling playbook (scenarios/rolling-50/rolling.yml, serial 20%)");
     println!(
-        "{:>8}  {:>9}  {:>9}  {:>14}",
-        "hosts", "wall s", "peak MB", "growth (linear)"
+        "{:>8}  {:>9}  {:>9}  {:>9}  {:>20}",
+        "hosts", "wall s", "CPU s", "peak MB", "CPU growth (linear)"
     );
     let mut prev: Option<(usize, f64)> = None;
     for &n in &pts {
@@ -237,11 +242,14 @@ fn main() {
         let m = run(dir.path(), &args);
         assert_eq!(m.exit, 0, "rolling playbook on {n} hosts exits 0");
         let growth = match prev {
-            Some((pn, pw)) => format!("{:.2} ({:.2})", m.wall / pw, n as f64 / pn as f64),
+            Some((pn, pc)) => format!("{:.2} ({:.2})", m.cpu / pc, n as f64 / pn as f64),
             None => "-".into(),
         };
-        println!("{n:>8}  {:>9.2}  {:>9.1}  {growth:>14}", m.wall, m.peak_mb);
-        prev = Some((n, m.wall));
+        println!(
+            "{n:>8}  {:>9.2}  {:>9.2}  {:>9.1}  {growth:>20}",
+            m.wall, m.cpu, m.peak_mb
+        );
+        prev = Some((n, m.cpu));
     }
 
     let apps: usize = std::env::var("FLEETSIM_SCALE_FLEET").map_or(10_000, |v| {
@@ -287,8 +295,9 @@ fn main() {
     .unwrap_or_default();
     println!("\nfleet rollout: {apps} apps behind {FLEET_LBS} LBs, serial 10%, 100 req/s per LB");
     println!(
-        "wall {:.2} s, peak {:.1} MB, exit {}, virtual {} s, requests {}, failed {}",
+        "wall {:.2} s, CPU {:.2} s, peak {:.1} MB, exit {}, virtual {} s, requests {}, failed {}",
         m.wall,
+        m.cpu,
         m.peak_mb,
         m.exit,
         report["virtual_seconds"],

@@ -12,7 +12,7 @@
 //! no real `chown`, no wall clock, no real set-uid file.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs as stdfs;
 use std::io::{self, Write};
@@ -288,13 +288,35 @@ impl Drop for Replacing {
     }
 }
 
-/// The directories [`Sandbox::resolve`] found (the real path, not a symlink) since
-/// [`GENERATION`] last changed: resolving through them again skips their `lstat`. That
-/// keeps the chroot guarantee: a path that was a directory still is one until something
-/// removes, renames or links a path, which clears them all, and the last component, the
-/// only one handed to the OS unresolved, is always checked. A clone starts empty.
+/// Bumped after every change any sandbox of the process makes on disk (a file written,
+/// created or removed, a folder made, a mode changed): what a sandbox remembers of the
+/// `lstat` of last components ([`Known::stats`]) holds only while this has not moved, or moved
+/// by that sandbox's own changes, whose paths it forgets itself. Bumped after the change, so
+/// that an `lstat` made before it is never kept under the new value.
+static CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// What [`Sandbox::resolve`] learnt from the OS and may use again. A clone starts empty.
 #[derive(Default)]
-struct KnownDirs(Mutex<(u64, HashSet<PathBuf>)>);
+struct KnownDirs(Mutex<Known>);
+
+#[derive(Default)]
+struct Known {
+    /// The [`GENERATION`] `dirs` and `stats` hold for.
+    generation: u64,
+    /// The directories found (the real path, not a symlink) since [`GENERATION`] last
+    /// changed: resolving through them again skips their `lstat`. That keeps the chroot
+    /// guarantee: a path that was a directory still is one until something removes, renames
+    /// or links a path, which clears them all.
+    dirs: HashSet<PathBuf>,
+    /// The [`CHANGES`] `stats` holds for.
+    changes: u64,
+    /// The `lstat` of last components (None: nothing there), by real path. A module asks
+    /// about its path several times (exists, is a folder, its mode, then writes it), and
+    /// each ask resolved the path again; now only the first goes to the OS. Any change on
+    /// disk by another sandbox clears it (sandboxes share folders); this sandbox's own
+    /// changes forget their paths ([`Sandbox::changed`]).
+    stats: HashMap<PathBuf, Option<stdfs::Metadata>>,
+}
 
 impl Clone for KnownDirs {
     fn clone(&self) -> Self {
@@ -502,8 +524,15 @@ impl Sandbox {
         let mut last: Option<Option<stdfs::Metadata>> = None;
         let mut known = self.known_dirs.0.lock().unwrap_or_else(|e| e.into_inner());
         let generation = GENERATION.load(Ordering::SeqCst);
-        if known.0 != generation {
-            *known = (generation, HashSet::new());
+        let changes = CHANGES.load(Ordering::SeqCst);
+        if known.generation != generation {
+            known.generation = generation;
+            known.dirs.clear();
+            known.stats.clear();
+        }
+        if known.changes != changes {
+            known.changes = changes;
+            known.stats.clear();
         }
         while let Some(comp) = pending.pop() {
             if comp == ".." {
@@ -519,12 +548,33 @@ impl Sandbox {
             }
             let is_last = pending.is_empty();
             real.push(&*comp);
-            if !is_last && known.1.contains(&real) {
+            if !is_last && known.dirs.contains(&real) {
                 host.push('/');
                 host.push_str(&comp);
                 continue;
             }
-            match stdfs::symlink_metadata(&real) {
+            let found = if is_last {
+                match known.stats.get(&real) {
+                    Some(Some(md)) => Ok(md.clone()),
+                    Some(None) => Err(io::Error::from(io::ErrorKind::NotFound)),
+                    None => {
+                        let found = stdfs::symlink_metadata(&real);
+                        match &found {
+                            Ok(md) => {
+                                known.stats.insert(real.clone(), Some(md.clone()));
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                                known.stats.insert(real.clone(), None);
+                            }
+                            Err(_) => {}
+                        }
+                        found
+                    }
+                }
+            } else {
+                stdfs::symlink_metadata(&real)
+            };
+            match found {
                 Ok(md)
                     if md.file_type().is_symlink()
                         && (!is_last || follow_last || trailing_slash) =>
@@ -550,7 +600,7 @@ impl Sandbox {
                 }
                 Ok(md) => {
                     if md.is_dir() {
-                        known.1.insert(real.clone());
+                        known.dirs.insert(real.clone());
                     } else if !is_last {
                         return Err(FsError::new(Errno::NotDir, path));
                     }
@@ -724,6 +774,33 @@ impl Sandbox {
         for k in inside {
             self.meta.remove(&k);
         }
+    }
+
+    /// This sandbox just changed `r` on disk (and its folder's entries, with `entries`),
+    /// whether or not the change succeeded: after it, so that no `lstat` from before is
+    /// kept under the new [`CHANGES`]. What it remembers of those paths goes; the rest stays
+    /// true unless another sandbox changed something since it learnt it.
+    fn changed(&self, r: &Resolved, entries: bool) {
+        // A file with other hard links changes under their names too (size, mode, link
+        // count): then nothing remembered is kept. (None: resolving did not look.)
+        let linked = match &r.last {
+            Some(Some(md)) => !md.is_dir() && md.nlink() > 1,
+            Some(None) => false,
+            None => true,
+        };
+        let mut known = self.known_dirs.0.lock().unwrap_or_else(|e| e.into_inner());
+        let before = CHANGES.fetch_add(1, Ordering::SeqCst);
+        if known.changes == before && !linked {
+            known.stats.remove(&r.real);
+            if entries {
+                if let Some(parent) = r.real.parent() {
+                    known.stats.remove(parent);
+                }
+            }
+        } else {
+            known.stats.clear();
+        }
+        known.changes = before + 1;
     }
 
     fn set_new_mode(real: &Path, mode: u32) -> FsResult<()> {
@@ -922,11 +999,17 @@ impl Sandbox {
             WriteMode::Append => opts.create(true).append(true),
             WriteMode::CreateNew => opts.create_new(true),
         };
-        let mut f = opts.open(&r.real).map_err(|e| FsError::io(&e, path))?;
-        f.write_all(data).map_err(|e| FsError::io(&e, path))?;
-        drop(f);
+        let written = opts
+            .open(&r.real)
+            .and_then(|mut f| f.write_all(data))
+            .map_err(|e| FsError::io(&e, path))
+            .and_then(|()| match md {
+                None => Self::set_new_mode(&r.real, 0o666 & !self.umask),
+                Some(_) => Ok(()),
+            });
+        self.changed(&r, md.is_none());
+        written?;
         if md.is_none() {
-            Self::set_new_mode(&r.real, 0o666 & !self.umask)?;
             self.touch_parent(&r);
         }
         self.touch_meta(&r.host);
@@ -969,8 +1052,11 @@ impl Sandbox {
         }
         self.check_writable(shown)?;
         self.check_parent_write(&r, shown)?;
-        stdfs::create_dir(&r.real).map_err(|e| FsError::io(&e, shown))?;
-        Self::set_new_mode(&r.real, 0o777 & !self.umask)?;
+        let made = stdfs::create_dir(&r.real)
+            .map_err(|e| FsError::io(&e, shown))
+            .and_then(|()| Self::set_new_mode(&r.real, 0o777 & !self.umask));
+        self.changed(&r, true);
+        made?;
         self.touch_meta(&r.host);
         self.touch_parent(&r);
         Ok(())
@@ -992,7 +1078,9 @@ impl Sandbox {
         }
         self.check_writable(path)?;
         self.check_parent_write(&r, path)?;
-        stdfs::remove_file(&r.real).map_err(|e| FsError::io(&e, path))?;
+        let removed = stdfs::remove_file(&r.real);
+        self.changed(&r, true);
+        removed.map_err(|e| FsError::io(&e, path))?;
         self.forget_meta(&r.host);
         self.touch_parent(&r);
         Ok(())
@@ -1153,7 +1241,11 @@ impl Sandbox {
         self.check_writable(new)?;
         self.check_parent_write(&rn, new)?;
         // std's hard_link uses linkat(..., 0) on Linux: it does not follow `existing`.
-        stdfs::hard_link(&re.real, &rn.real).map_err(|e| FsError::io(&e, new))?;
+        let linked = stdfs::hard_link(&re.real, &rn.real);
+        // The existing file's link count changes too.
+        self.changed(&re, false);
+        self.changed(&rn, true);
+        linked.map_err(|e| FsError::io(&e, new))?;
         if let Some(m) = self.meta.get(&re.host).cloned() {
             self.meta.insert(rn.host.clone(), m);
         }
@@ -1179,8 +1271,9 @@ impl Sandbox {
                 return Err(FsError::new(Errno::Perm, path));
             }
         }
-        stdfs::set_permissions(&r.real, stdfs::Permissions::from_mode(mode & 0o1777))
-            .map_err(|e| FsError::io(&e, path))?;
+        let set = stdfs::set_permissions(&r.real, stdfs::Permissions::from_mode(mode & 0o1777));
+        self.changed(&r, false);
+        set.map_err(|e| FsError::io(&e, path))?;
         let now = self.now;
         let m = self.meta.entry(r.host).or_default();
         m.special = mode & 0o6000;

@@ -223,9 +223,53 @@ impl Watchers {
     }
 }
 
-/// Answers remembered per load balancer: enough for every backend of a pool in a few states,
-/// few enough that a linear search stays cheap.
-const REMEMBERED_ANSWERS: usize = 32;
+/// A pool to put in force: a whole new one, or the one in force with a new draining set.
+enum NewPool {
+    Whole(Pool),
+    Draining(indexmap::IndexSet<String>),
+}
+
+/// Answers remembered per backend of a load balancer: enough for a backend in a few states
+/// (starting, up, each version), few enough that a linear search stays cheap.
+const REMEMBERED_ANSWERS: usize = 8;
+
+/// One load balancer's remembered answers, by the backend its round-robin picked (the
+/// first of their inputs), newest last. Kept per backend, not in one list for the LB: the
+/// round-robin visits every backend in turn, so a list shorter than the pool held none of
+/// the answers a pool of hundreds asked for again, and every request went over the wire.
+#[derive(Debug, Default, Clone)]
+struct Remembered {
+    /// Answers when no backend was in rotation.
+    none: Vec<(AnswerInputs, Arc<HttpResponse>)>,
+    /// Looked up only, never iterated.
+    by_backend: HashMap<String, Vec<(AnswerInputs, Arc<HttpResponse>)>>,
+}
+
+impl Remembered {
+    fn find(&self, inputs: &AnswerInputsRef<'_>) -> Option<&Arc<HttpResponse>> {
+        let list = match inputs.backend {
+            None => &self.none,
+            Some(b) => self.by_backend.get(b)?,
+        };
+        list.iter()
+            .find(|(k, _)| inputs.matches(k))
+            .map(|(_, resp)| resp)
+    }
+
+    fn remember(&mut self, inputs: AnswerInputs, resp: Arc<HttpResponse>) {
+        let list = match &inputs.backend {
+            None => &mut self.none,
+            Some(b) => match self.by_backend.get_mut(b) {
+                Some(list) => list,
+                None => self.by_backend.entry(b.clone()).or_default(),
+            },
+        };
+        if list.len() == REMEMBERED_ANSWERS {
+            list.remove(0);
+        }
+        list.push((inputs, resp));
+    }
+}
 
 /// The running fleet.
 pub struct Fleet {
@@ -251,7 +295,7 @@ pub struct Fleet {
     events: Vec<Event>,
     wire: Wire,
     /// Per load balancer, answers got over the wire by their inputs, newest last.
-    answers: Vec<Vec<(AnswerInputs, Arc<HttpResponse>)>>,
+    answers: Vec<Remembered>,
     /// The request the clients send to each load balancer (always the same one).
     client_requests: Vec<HttpRequest>,
     /// Whether [`Fleet::through_lb`] replays remembered answers (off only to test that
@@ -268,6 +312,10 @@ pub struct Fleet {
     /// anywhere in the pool folder may then change another file's content, so every change
     /// rereads the whole folder.
     pool_has_links: Vec<bool>,
+    /// Per load balancer, whether the pool in force is what its `files_seen` parse to (not
+    /// so after a rejected config): only then may a change of `draining/` alone keep the
+    /// pool's backends ([`Fleet::observe_lb`]).
+    pool_is_seen: Vec<bool>,
     /// Per load balancer, the outcome of its last capacity check while nothing it depends
     /// on changed since: None to check again, Some(None) when it held, Some(Some(key)) the
     /// breach going on. Only used while no fault is armed (faults change with time).
@@ -447,6 +495,8 @@ impl Fleet {
                     pool: Pool::default(),
                     files_seen: (Vec::new(), Vec::new()),
                     rr_current: IndexMap::new(),
+                    rr: None,
+                    eligible: None,
                     running: true,
                     failing_checks: Default::default(),
                     health_interval: spec.health_check.as_ref().map(|h| h.interval.max(0.01)),
@@ -527,7 +577,7 @@ impl Fleet {
         for lb in &lbs {
             traffic.by_lb.insert(lb.host.clone(), LbTraffic::default());
         }
-        let answers = vec![Vec::new(); lbs.len()];
+        let answers = vec![Remembered::default(); lbs.len()];
         let client_requests = lbs
             .iter()
             .map(|lb| {
@@ -571,6 +621,7 @@ impl Fleet {
             watchers: Watchers::default(),
             parsed_stanzas: Vec::new(),
             pool_has_links: Vec::new(),
+            pool_is_seen: Vec::new(),
             capacity_seen: Vec::new(),
             app_lbs: Vec::new(),
             lb_apps: Vec::new(),
@@ -590,6 +641,7 @@ impl Fleet {
         }
         fleet.parsed_stanzas = vec![Default::default(); fleet.lbs.len()];
         fleet.pool_has_links = vec![false; fleet.lbs.len()];
+        fleet.pool_is_seen = vec![false; fleet.lbs.len()];
         fleet.capacity_seen = vec![None; fleet.lbs.len()];
         fleet.app_lbs = vec![Vec::new(); fleet.apps.len()];
         fleet.lb_apps = vec![Vec::new(); fleet.lbs.len()];
@@ -601,6 +653,7 @@ impl Fleet {
                 Err(e) => return Err(format!("initial pool of {}: {e}", fleet.lbs[i].host)),
             }
             fleet.lbs[i].files_seen = files;
+            fleet.pool_is_seen[i] = true;
         }
         fleet.log_state("fleet_ready");
         fleet.evaluate();
@@ -931,6 +984,7 @@ impl Fleet {
             if matches!(action, "start" | "restart" | "reload") {
                 // A reload re-reads the pool even when no file changed.
                 self.lbs[i].files_seen = (Vec::new(), Vec::new());
+                self.pool_is_seen[i] = false;
                 self.observe_lb(i, None);
             }
             self.evaluate();
@@ -1237,7 +1291,8 @@ impl Fleet {
     /// pool folder), reading only the changed files: whether any file changed, or None when
     /// a change is not one file of `active/` or `draining/`, or the pool has symbolic links
     /// (then the whole folder must be read again; the files seen are left as they were).
-    fn reread_pool_files(&mut self, i: usize, changed: &[String]) -> Option<bool> {
+    /// With it, whether a file of `active/` changed.
+    fn reread_pool_files(&mut self, i: usize, changed: &[String]) -> Option<(bool, bool)> {
         if self.pool_has_links[i] {
             return None;
         }
@@ -1261,43 +1316,55 @@ impl Fleet {
             entries.push((sub == "active", format!("{sub}/{name}"), fs.read(c).ok()));
         }
         let seen = &mut self.lbs[i].files_seen;
-        let mut any = false;
+        let (mut any, mut any_active) = (false, false);
         for (active, key, bytes) in entries {
             let list = if active { &mut seen.0 } else { &mut seen.1 };
             let at = list.binary_search_by(|(k, _)| k.as_str().cmp(&key));
-            match (bytes, at) {
+            let changed = match (bytes, at) {
                 (Some(bytes), Ok(k)) if list[k].1 != bytes => {
                     list[k].1 = bytes;
-                    any = true;
+                    true
                 }
-                (Some(_), Ok(_)) | (None, Err(_)) => {}
+                (Some(_), Ok(_)) | (None, Err(_)) => false,
                 (Some(bytes), Err(k)) => {
                     list.insert(k, (key, bytes));
-                    any = true;
+                    true
                 }
                 (None, Ok(k)) => {
                     list.remove(k);
-                    any = true;
+                    true
                 }
-            }
+            };
+            any |= changed;
+            any_active |= changed && active;
         }
-        Some(any)
+        Some((any, any_active))
     }
 
     /// The LB's pool folder changed: `changed` lists the paths inside it, None to read
     /// the whole folder again.
     fn observe_lb(&mut self, i: usize, changed: Option<&[String]>) {
-        match changed.and_then(|c| self.reread_pool_files(i, c)) {
-            Some(false) => return,
-            Some(true) => {}
+        // Whether `active/` is as the pool in force was loaded from: then a change of
+        // `draining/` alone (a drain or an undrain, twice per host of a rollout) replaces
+        // the draining set and leaves the backends, and what they route to, as they are.
+        let active_in_force = std::mem::take(&mut self.pool_is_seen[i]);
+        let only_draining = match changed.and_then(|c| self.reread_pool_files(i, c)) {
+            Some((false, _)) => {
+                self.pool_is_seen[i] = active_in_force;
+                return;
+            }
+            Some((true, active)) => active_in_force && !active,
             None => {
                 let files = self.read_pool_files(i);
                 if files == self.lbs[i].files_seen {
+                    self.pool_is_seen[i] = active_in_force;
                     return;
                 }
+                let same_active = files.0 == self.lbs[i].files_seen.0;
                 self.lbs[i].files_seen = files;
+                active_in_force && same_active
             }
-        }
+        };
         let host = self.lbs[i].host.clone();
         if self
             .injector
@@ -1312,8 +1379,16 @@ impl Fleet {
             return;
         }
         let files = &self.lbs[i].files_seen;
-        match Pool::from_files(&files.0, &files.1, &mut self.parsed_stanzas[i]) {
-            Ok(pool) => self.apply_pool(i, pool),
+        let loaded = if only_draining {
+            Pool::draining_from_files(&files.1, &mut self.parsed_stanzas[i]).map(NewPool::Draining)
+        } else {
+            Pool::from_files(&files.0, &files.1, &mut self.parsed_stanzas[i]).map(NewPool::Whole)
+        };
+        match loaded {
+            Ok(pool) => {
+                self.apply_pool(i, pool);
+                self.pool_is_seen[i] = true;
+            }
             Err(e) => self.log(
                 "lb_config_rejected",
                 Some(&host),
@@ -1327,7 +1402,7 @@ impl Fleet {
         for a in std::mem::take(&mut self.lb_apps[i]).into_iter().flatten() {
             self.app_lbs[a].retain(|&l| l != i);
         }
-        self.lbs[i].pool = pool;
+        self.lbs[i].set_pool(pool);
         let lb = &self.lbs[i];
         let apps: Vec<Option<usize>> = lb
             .pool
@@ -1353,20 +1428,75 @@ impl Fleet {
     }
 
     /// Puts a newly loaded pool in force and checks what entered rotation.
-    fn apply_pool(&mut self, i: usize, pool: Pool) {
-        let before = self.lbs[i].rotation_names();
-        self.set_pool(i, pool);
-        let after = self.lbs[i].rotation_names();
-        let (before_set, after_set): (HashSet<&String>, HashSet<&String>) =
-            (before.iter().collect(), after.iter().collect());
+    fn apply_pool(&mut self, i: usize, pool: NewPool) {
+        // The rotation after, and the names that entered and left it, in the pool's order.
+        let (after, entered, left) = match pool {
+            NewPool::Whole(pool) => {
+                let before = self.lbs[i].rotation_names();
+                self.set_pool(i, pool);
+                let after = self.lbs[i].rotation_names();
+                let (before_set, after_set): (HashSet<&String>, HashSet<&String>) =
+                    (before.iter().collect(), after.iter().collect());
+                let entered: Vec<String> = after
+                    .iter()
+                    .filter(|n| !before_set.contains(n))
+                    .cloned()
+                    .collect();
+                let left: Vec<String> = before
+                    .iter()
+                    .filter(|n| !after_set.contains(n))
+                    .cloned()
+                    .collect();
+                (after, entered, left)
+            }
+            NewPool::Draining(draining) => {
+                let lb = &mut self.lbs[i];
+                let old = std::mem::replace(&mut lb.pool.draining, draining);
+                lb.rotation_changed();
+                self.capacity_seen[i] = None;
+                // The backends and their weights are those of before: a name entered the
+                // rotation when it left draining/, and left it when it entered draining/,
+                // so neither set of a pool of hundreds is made.
+                let lb = &self.lbs[i];
+                let after = lb.rotation_names();
+                let entered: Vec<String> =
+                    after.iter().filter(|n| old.contains(*n)).cloned().collect();
+                let left: Vec<String> = lb
+                    .pool
+                    .active
+                    .values()
+                    .filter(|b| {
+                        b.weight > 0
+                            && !lb.failing_checks.contains(&b.name)
+                            && lb.pool.draining.contains(&b.name)
+                            && !old.contains(&b.name)
+                    })
+                    .map(|b| b.name.clone())
+                    .collect();
+                (after, entered, left)
+            }
+        };
         let lb_host = self.lbs[i].host.clone();
         self.log(
             "lb_reload",
             Some(&lb_host),
-            json!({"in_rotation": after, "draining": self.lbs[i].pool.draining.iter().collect::<Vec<_>>()}),
+            // Built as values directly: `json!` puts every value through serde's serializer
+            // (a copy of each name of a pool of hundreds, on each drain and each re-add).
+            {
+                let names = |it: &mut dyn Iterator<Item = &String>| {
+                    Value::Array(it.map(|n| Value::String(n.clone())).collect())
+                };
+                let mut detail = Map::new();
+                detail.insert("in_rotation".into(), names(&mut after.iter()));
+                detail.insert(
+                    "draining".into(),
+                    names(&mut self.lbs[i].pool.draining.iter()),
+                );
+                Value::Object(detail)
+            },
         );
         let task = self.task.clone();
-        for name in after.iter().filter(|n| !before_set.contains(n)) {
+        for name in &entered {
             let b = self.lbs[i].pool.active[name].clone();
             let target = self.app_at(&lb_host, &b.address, b.port);
             let problem = match target {
@@ -1419,7 +1549,7 @@ impl Fleet {
                 }
             }
         }
-        for name in before.iter().filter(|n| !after_set.contains(n)) {
+        for name in &left {
             self.checker
                 .close("environment_isolation", &format!("{lb_host}|{name}"));
         }
@@ -1718,7 +1848,7 @@ impl Fleet {
             request: req,
         };
         if self.replay_answers && served.is_none() {
-            if let Some((_, resp)) = self.answers[i].iter().find(|(k, _)| inputs.matches(k)) {
+            if let Some(resp) = self.answers[i].find(&inputs) {
                 return Ok((Arc::clone(resp), picked));
             }
         }
@@ -1761,11 +1891,7 @@ impl Fleet {
             return Ok((resp, picked));
         }
         let key = inputs.to_owned();
-        let remembered = &mut self.answers[i];
-        if remembered.len() == REMEMBERED_ANSWERS {
-            remembered.remove(0);
-        }
-        remembered.push((key, Arc::clone(&resp)));
+        self.answers[i].remember(key, Arc::clone(&resp));
         Ok((resp, picked))
     }
 
@@ -1902,6 +2028,7 @@ impl Fleet {
                 lb.failing_checks.insert(b.name.clone())
             };
             if changed {
+                lb.rotation_changed();
                 self.capacity_seen[i] = None;
                 self.log(
                     "lb_health_check",
@@ -1961,25 +2088,28 @@ impl Fleet {
                 .saturating_sub(self.lbs[i].max_unavailable);
             // The backends in rotation (as `rotation_names`) whose app is ready.
             let lb = &self.lbs[i];
-            let healthy: Vec<String> = lb
-                .pool
-                .active
-                .values()
-                .zip(&self.lb_apps[i])
-                .filter(|(b, _)| {
-                    b.weight > 0
-                        && !lb.pool.draining.contains(&b.name)
-                        && !lb.failing_checks.contains(&b.name)
-                })
-                .filter(|(_, a)| a.is_some_and(|a| self.app_unready(a, &lb_host).is_none()))
-                .map(|(b, _)| b.name.clone())
-                .collect();
+            let healthy_backends = || {
+                lb.pool
+                    .active
+                    .values()
+                    .zip(&self.lb_apps[i])
+                    .filter(|(b, _)| {
+                        b.weight > 0
+                            && !lb.pool.draining.contains(&b.name)
+                            && !lb.failing_checks.contains(&b.name)
+                    })
+                    .filter(|(_, a)| a.is_some_and(|a| self.app_unready(a, &lb_host).is_none()))
+                    .map(|(b, _)| b)
+            };
             let prefix = format!("{lb_host}|");
-            if healthy.len() >= floor {
+            // Counted first: the names are wanted only for a breach, and a pool of hundreds
+            // is checked again after each of its backends' restarts, drains and re-adds.
+            if healthy_backends().count() >= floor {
                 self.capacity_seen[i] = Some(None);
                 self.checker.close("capacity_floor", &prefix);
                 continue;
             }
+            let healthy: Vec<String> = healthy_backends().map(|b| b.name.clone()).collect();
             let key = format!("{lb_host}|{}", healthy.join(","));
             self.capacity_seen[i] = Some(Some(key.clone()));
             if self.checker.is_open("capacity_floor", &key) {
@@ -2173,6 +2303,86 @@ fn initial_stanza(app: &App, address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two apps behind one LB whose pool is in `/etc/lb`.
+    struct TwoApps;
+
+    impl Topology for TwoApps {
+        fn resolve(&self, pattern: &str) -> Vec<String> {
+            match pattern {
+                "apps" => vec!["app-1".into(), "app-2".into()],
+                "lbs" => vec!["lb-1".into()],
+                _ => Vec::new(),
+            }
+        }
+        fn var(&self, host: &str, name: &str) -> Option<Value> {
+            match (host, name) {
+                ("app-1", "app_port") => Some(json!(8001)),
+                ("app-2", "app_port") => Some(json!(8002)),
+                ("lb-1", "lb_port") => Some(json!(80)),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_drain_after_a_rejected_pool_reloads_the_whole_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut world = World::new(dir.path(), 1, 1_800_000_000.0);
+        let model: FleetModel = serde_json::from_value(json!({
+            "apps": [{"hosts": "apps", "port_var": "app_port", "config": "/etc/app.toml"}],
+            "load_balancers": [{"hosts": "lbs", "port_var": "lb_port", "pool_dir": "/etc/lb",
+                "backends": "apps", "environment": "production", "tier": "frontend"}],
+        }))
+        .unwrap();
+        let mut fleet = Fleet::new(model, &FaultPlan::default(), &TwoApps, &mut world).unwrap();
+        let rotation = |f: &Fleet| f.lbs[0].rotation_names();
+        assert_eq!(rotation(&fleet), ["app-1", "app-2"]);
+        let write = |world: &mut World, path: &str, text: &str| {
+            let fs = &mut world.host("lb-1").unwrap().fs;
+            fs.write(path, text.as_bytes(), WriteMode::Truncate)
+                .unwrap();
+        };
+        world
+            .host("lb-1")
+            .unwrap()
+            .fs
+            .mkdir("/etc/lb/draining", false)
+            .unwrap();
+        fleet.observe(1_800_000_000.5);
+        // A broken file in active/: the pool in force stays.
+        write(&mut world, "/etc/lb/active/app-3.conf", "server app-3 {\n");
+        fleet.observe(1_800_000_001.0);
+        assert_eq!(rotation(&fleet), ["app-1", "app-2"]);
+        // A drain now is not a change of draining/ alone against the pool in force: the
+        // whole pool is read again, still broken, and nothing changes.
+        write(
+            &mut world,
+            "/etc/lb/draining/app-1.conf",
+            "server app-1 {\n}\n",
+        );
+        fleet.observe(1_800_000_002.0);
+        assert_eq!(rotation(&fleet), ["app-1", "app-2"]);
+        let kinds: Vec<String> = fleet.drain_events().into_iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "lb_config_rejected").count(),
+            2,
+            "{kinds:?}"
+        );
+        // Repaired, the pool loads whole; then a drain alone takes the quick way.
+        write(&mut world, "/etc/lb/active/app-3.conf", "");
+        fleet.observe(1_800_000_003.0);
+        assert_eq!(rotation(&fleet), ["app-2"]);
+        assert!(fleet.pool_is_seen[0]);
+        write(&mut world, "/etc/lb/draining/app-1.conf", "");
+        write(
+            &mut world,
+            "/etc/lb/draining/app-2.conf",
+            "server app-2 {\n}\n",
+        );
+        fleet.observe(1_800_000_004.0);
+        assert_eq!(rotation(&fleet), ["app-1"]);
+    }
 
     fn touched(w: &Watchers, changed: &[&str]) -> Vec<(Watcher, Option<Vec<String>>)> {
         let mut t = BTreeMap::new();

@@ -174,12 +174,23 @@ impl Pool {
                 );
             }
         }
+        pool.draining = Pool::draining_from_files(draining, cache)?;
+        Ok(pool)
+    }
+
+    /// The server names of `draining/`'s stanza files, as [`Pool::from_files`] reads them:
+    /// what a change that only drains or undrains needs, without rebuilding the active map.
+    pub fn draining_from_files(
+        draining: &StanzaFiles,
+        cache: &mut StanzaCache,
+    ) -> Result<IndexSet<String>, String> {
+        let mut names = IndexSet::new();
         for (file, bytes) in draining {
             for s in parse_file_cached(file, bytes, cache)? {
-                pool.draining.insert(s.name.clone());
+                names.insert(s.name.clone());
             }
         }
-        Ok(pool)
+        Ok(names)
     }
 }
 
@@ -221,12 +232,21 @@ pub struct Lb {
     pub max_unavailable: usize,
     /// Pool size before the first play: N of `capacity_floor`.
     pub initial_size: usize,
-    /// The pool in force (the last one that loaded).
+    /// The pool in force (the last one that loaded). Replace it with [`Lb::set_pool`]; after
+    /// changing its `draining` or `failing_checks`, call [`Lb::rotation_changed`].
     pub pool: Pool,
     /// The files last seen (active, draining), to notice changes.
     pub files_seen: (StanzaFiles, StanzaFiles),
-    /// Smooth weighted round-robin state, by backend name.
+    /// Smooth weighted round-robin state, by backend name, of the pools before the one in
+    /// force (while a pool is in force its counters are in `rr`).
     pub rr_current: IndexMap<String, i64>,
+    /// The round-robin counters of the pool in force, by index in `pool.active` (None: not
+    /// taken from `rr_current` yet). Kept by index so that a request looks no name up.
+    pub rr: Option<Vec<i64>>,
+    /// The backends [`Lb::pick`] chooses among (index in `pool.active`, weight), None when
+    /// the pool, the draining set or the failing checks changed since it was made: a pool of
+    /// hundreds changes far less often than it takes a request.
+    pub eligible: Option<Vec<(usize, i64)>>,
     pub running: bool,
     /// Backends the LB's own health checks took out of rotation.
     pub failing_checks: IndexSet<String>,
@@ -240,32 +260,62 @@ impl Lb {
     /// index in the pool's `active` map, or None when nothing is in rotation. Called for
     /// every client request, so it allocates nothing once each backend has been seen.
     pub fn pick(&mut self) -> Option<usize> {
+        let rr = self.rr.get_or_insert_with(|| {
+            self.pool
+                .active
+                .keys()
+                .map(|n| self.rr_current.get(n).copied().unwrap_or(0))
+                .collect()
+        });
+        let eligible = self.eligible.get_or_insert_with(|| {
+            self.pool
+                .active
+                .values()
+                .enumerate()
+                .filter(|(_, b)| {
+                    b.weight > 0
+                        && !self.pool.draining.contains(&b.name)
+                        && !self.failing_checks.contains(&b.name)
+                })
+                .map(|(index, b)| (index, i64::from(b.weight)))
+                .collect()
+        });
         let mut total: i64 = 0;
         let mut best: Option<(usize, i64)> = None;
-        for (index, b) in self.pool.active.values().enumerate() {
-            if b.weight == 0
-                || self.pool.draining.contains(&b.name)
-                || self.failing_checks.contains(&b.name)
-            {
-                continue;
-            }
-            let weight = i64::from(b.weight);
+        for &(index, weight) in eligible.iter() {
             total += weight;
-            let current = match self.rr_current.get_mut(&b.name) {
-                Some(c) => c,
-                None => self.rr_current.entry(b.name.clone()).or_insert(0),
-            };
+            let current = &mut rr[index];
             *current += weight;
             if best.is_none_or(|(_, w)| *current > w) {
                 best = Some((index, *current));
             }
         }
         let (index, _) = best?;
-        let name = &self.pool.active.get_index(index)?.1.name;
-        if let Some(current) = self.rr_current.get_mut(name) {
-            *current -= total;
-        }
+        rr[index] -= total;
         Some(index)
+    }
+
+    /// Puts `pool` in force: the round-robin counters of the one before go back to
+    /// `rr_current` by name, so a backend in both keeps its place.
+    pub fn set_pool(&mut self, pool: Pool) {
+        if let Some(rr) = self.rr.take() {
+            for (name, c) in self.pool.active.keys().zip(rr) {
+                match self.rr_current.get_mut(name) {
+                    Some(current) => *current = c,
+                    None => {
+                        self.rr_current.insert(name.clone(), c);
+                    }
+                }
+            }
+        }
+        self.pool = pool;
+        self.eligible = None;
+    }
+
+    /// The pool's draining set or the failing checks changed: what [`Lb::pick`] chooses
+    /// among is made again.
+    pub fn rotation_changed(&mut self) {
+        self.eligible = None;
     }
 
     /// Names of the backends in rotation (what clients can reach).
@@ -361,6 +411,8 @@ mod tests {
             pool,
             files_seen: Default::default(),
             rr_current: IndexMap::new(),
+            rr: None,
+            eligible: None,
             running: true,
             failing_checks: IndexSet::new(),
             health_interval: None,
@@ -426,6 +478,69 @@ mod tests {
         assert_eq!(picks, "aaabaaaaabaa");
         let mut empty = self::lb(Pool::default());
         assert!(empty.pick().is_none());
+    }
+
+    /// The round-robin as it was written first, by name on every request: what
+    /// [`Lb::pick`]'s counters by index must keep doing.
+    fn pick_by_name(lb: &Lb, rr: &mut IndexMap<String, i64>) -> Option<String> {
+        let mut total = 0;
+        let mut best: Option<(String, i64)> = None;
+        for b in lb.pool.active.values() {
+            if b.weight == 0
+                || lb.pool.draining.contains(&b.name)
+                || lb.failing_checks.contains(&b.name)
+            {
+                continue;
+            }
+            total += i64::from(b.weight);
+            let c = rr.entry(b.name.clone()).or_insert(0);
+            *c += i64::from(b.weight);
+            if best.as_ref().is_none_or(|(_, w)| *c > *w) {
+                best = Some((b.name.clone(), *c));
+            }
+        }
+        let (name, _) = best?;
+        rr[&name] -= total;
+        Some(name)
+    }
+
+    #[test]
+    fn the_round_robin_keeps_each_backends_place_across_drains_checks_and_reloads() {
+        let files = |names: &[(&str, u32)]| -> StanzaFiles {
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, (n, w))| stanza(n, i as u16 + 1, *w, "active"))
+                .collect()
+        };
+        let mut cache = StanzaCache::default();
+        let first = files(&[("a", 3), ("b", 1), ("c", 2), ("d", 1)]);
+        let mut lb = lb(Pool::from_files(&first, &Vec::new(), &mut cache).unwrap());
+        let mut rr = IndexMap::new();
+        let picks = |lb: &mut Lb, rr: &mut IndexMap<String, i64>, n: usize| {
+            for _ in 0..n {
+                let want = pick_by_name(lb, rr);
+                let got = lb.pick().map(|k| lb.pool.active[k].name.clone());
+                assert_eq!(got, want);
+            }
+        };
+        picks(&mut lb, &mut rr, 7);
+        lb.pool.draining.insert("c".into());
+        lb.rotation_changed();
+        picks(&mut lb, &mut rr, 5);
+        lb.failing_checks.insert("a".into());
+        lb.rotation_changed();
+        picks(&mut lb, &mut rr, 3);
+        lb.pool.draining.clear();
+        lb.failing_checks.clear();
+        lb.rotation_changed();
+        picks(&mut lb, &mut rr, 6);
+        // A reload that reorders the backends, drops one and adds one.
+        let second = files(&[("e", 2), ("c", 2), ("a", 3), ("b", 1)]);
+        lb.set_pool(Pool::from_files(&second, &Vec::new(), &mut cache).unwrap());
+        picks(&mut lb, &mut rr, 9);
+        lb.set_pool(Pool::from_files(&first, &Vec::new(), &mut cache).unwrap());
+        picks(&mut lb, &mut rr, 9);
     }
 
     #[test]

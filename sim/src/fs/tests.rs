@@ -468,3 +468,55 @@ fn removing_a_path_forgets_its_sidecar_and_what_is_under_it_only() {
     assert_eq!(sb.stat("/a/bc/f").unwrap().owner, "app");
     assert_eq!(sb.stat("/a/b.conf").unwrap().owner, "app");
 }
+
+#[test]
+fn a_remembered_lstat_follows_every_change_made_through_any_sandbox() {
+    let w = World::new();
+    let mut a = w.sandbox("web1");
+    // A second sandbox on the same folder, as hosts sharing a filesystem have.
+    let mut b = w.sandbox("web1");
+    assert!(!a.exists("/f"));
+    b.write("/f", b"12345", WriteMode::Truncate).unwrap();
+    assert_eq!(a.stat("/f").unwrap().size, 5, "a file another sandbox made");
+    a.write("/f", b"1", WriteMode::Append).unwrap();
+    assert_eq!(a.stat("/f").unwrap().size, 6, "its own append");
+    assert_eq!(b.stat("/f").unwrap().size, 6, "another sandbox's append");
+    b.chmod("/f", 0o600).unwrap();
+    assert_eq!(a.stat("/f").unwrap().mode, 0o600);
+    a.mkdir("/d", false).unwrap();
+    let links = a.stat("/d").unwrap().nlink;
+    b.mkdir("/d/sub", false).unwrap();
+    assert_eq!(
+        a.stat("/d").unwrap().nlink,
+        links + 1,
+        "a folder made inside"
+    );
+    b.hardlink("/f", "/g").unwrap();
+    assert_eq!(a.stat("/f").unwrap().nlink, 2, "a hard link made to it");
+    a.remove_file("/g").unwrap();
+    assert_eq!(a.stat("/f").unwrap().nlink, 1);
+    assert!(b.lstat("/g").is_err(), "a file another sandbox removed");
+    b.remove_file("/f").unwrap();
+    assert!(!a.exists("/f"));
+    // A file becoming a symbolic link is followed at once.
+    a.write("/t", b"target", WriteMode::Truncate).unwrap();
+    a.write("/l", b"x", WriteMode::Truncate).unwrap();
+    assert_eq!(a.read("/l").unwrap(), b"x");
+    b.remove_file("/l").unwrap();
+    b.symlink("/t", "/l").unwrap();
+    assert_eq!(a.read("/l").unwrap(), b"target");
+    assert_eq!(a.lstat("/l").unwrap().kind, FileKind::Symlink);
+}
+
+#[test]
+fn a_change_through_one_hard_link_is_seen_through_the_others() {
+    let w = World::new();
+    let mut a = w.sandbox("web1");
+    a.write("/f", b"1", WriteMode::Truncate).unwrap();
+    a.hardlink("/f", "/g").unwrap();
+    assert_eq!(a.stat("/f").unwrap().size, 1);
+    a.write("/g", b"234", WriteMode::Append).unwrap();
+    assert_eq!(a.stat("/f").unwrap().size, 4);
+    a.chmod("/g", 0o600).unwrap();
+    assert_eq!(a.stat("/f").unwrap().mode, 0o600);
+}
