@@ -1290,13 +1290,19 @@ fn run_once_item(
         "setup" | "gather_facts" => {
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
             // setup's options (the gather_facts action passes its own on to setup).
-            let fs = runner.world.host(&target).ok().map(|h| h.fs.clone());
+            let now = runner.world.clock.now();
             let facts = runner.host_facts(&target).and_then(|facts| {
-                modules::setup::select(&task.action_written, &args, facts, fs.as_ref())
+                let fs = runner.world.host(&target).ok().map(|h| &mut h.fs);
+                modules::setup::select(&task.action_written, &args, facts, fs, now)
                     .map_err(|r| r.get("msg").map(text_of).unwrap_or_default())
             });
             match facts {
-                Ok(facts) => {
+                Ok((facts, warnings)) => {
+                    if !warnings.is_empty() {
+                        ir.pre_lines
+                            .extend(warnings.iter().map(|w| format!("[WARNING]: {w}")));
+                        ir.result.insert("warnings".into(), json!(warnings));
+                    }
                     // The module's result names each fact as the variable (`ansible_X`);
                     // only setup's own two keys have no prefix.
                     let facts: Map<String, Value> = facts
@@ -1423,7 +1429,12 @@ fn run_once_item(
             ir.chain = Some(ChainError { message, chain });
             return ir;
         }
-        let shown_lines = std::mem::take(&mut mctx.display);
+        let mut shown_lines = std::mem::take(&mut mctx.display);
+        // The module's warnings (module.warn): the callback shows each before the result,
+        // which keeps them for `register` only.
+        if let Some(Value::Array(warnings)) = result.get("warnings") {
+            shown_lines.extend(warnings.iter().map(|w| format!("[WARNING]: {}", text_of(w))));
+        }
         // A job runs in check mode too: the module answers as in check mode.
         if async_val > 0 {
             let (r, lines) = run_async(runner, host, &target, started, result, async_val, poll);
