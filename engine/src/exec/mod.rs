@@ -1134,25 +1134,20 @@ impl Runner {
             }
             let now = self.world.clock.now();
             let fs = self.world.host(&h).ok().map(|host| &mut host.fs);
-            let facts = match crate::modules::setup::select(
-                "setup",
-                &host_setup_args,
-                facts,
-                fs,
-                now,
-            ) {
-                Ok((f, warnings)) => {
-                    for w in warnings {
-                        self.display.warning(&w);
+            let facts =
+                match crate::modules::setup::select("setup", &host_setup_args, facts, fs, now) {
+                    Ok((f, warnings)) => {
+                        for w in warnings {
+                            self.display.warning(&w);
+                        }
+                        f
                     }
-                    f
-                }
-                Err(r) => {
-                    // A bad gather_subset fails the gathering as setup's own failure.
-                    self.gathering_failed(ctx, &h, &r);
-                    continue;
-                }
-            };
+                    Err(r) => {
+                        // A bad gather_subset fails the gathering as setup's own failure.
+                        self.gathering_failed(ctx, &h, &r);
+                        continue;
+                    }
+                };
             self.store_facts(&h, facts);
             self.facts_gathered.insert(h.clone());
             self.display.line(&format!("ok: [{h}]"));

@@ -1100,7 +1100,22 @@ fn run_once_item(
             // assert's `finalize_task_arg`: its conditions are expressions, evaluated by the
             // action; only a `that` that is all one template is resolved, and kept when it
             // gives a list.
+            // `resolve_to_container` gives the list without templating its items: a
+            // variable's list as written (`that: '{{ list_of_templates }}'`).
+            let simple_var = match v {
+                Value::String(s) => s
+                    .trim()
+                    .strip_prefix("{{")
+                    .and_then(|t| t.strip_suffix("}}"))
+                    .map(str::trim)
+                    .filter(|n| {
+                        !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+                    .and_then(|n| vars.get(n)),
+                _ => None,
+            };
             let keep = match v {
+                _ if matches!(simple_var, Some(Value::Array(_))) => simple_var.unwrap_or_default(),
                 Value::String(s) if crate::template::possibly_all_template(s) => {
                     match runner.templar.render(v, &vars) {
                         Ok(list @ Value::Array(_)) => list,
@@ -1433,7 +1448,11 @@ fn run_once_item(
         // The module's warnings (module.warn): the callback shows each before the result,
         // which keeps them for `register` only.
         if let Some(Value::Array(warnings)) = result.get("warnings") {
-            shown_lines.extend(warnings.iter().map(|w| format!("[WARNING]: {}", text_of(w))));
+            shown_lines.extend(
+                warnings
+                    .iter()
+                    .map(|w| format!("[WARNING]: {}", text_of(w))),
+            );
         }
         // A job runs in check mode too: the module answers as in check mode.
         if async_val > 0 {
@@ -1481,8 +1500,9 @@ fn run_once_item(
         ir.pre_lines.extend(shown_lines);
         result.entry("changed").or_insert(json!(false));
         // A failed result carries its error summary (normalize_result_exception), which a
-        // registered variable shows as the traceback Ansible does not display.
-        if result.get("failed").and_then(Value::as_bool) == Some(true) {
+        // registered variable shows as the traceback Ansible does not display. Only module
+        // results get one: an action that runs no module (assert, fail) returns its own.
+        if module.connects() && result.get("failed").and_then(Value::as_bool) == Some(true) {
             result
                 .entry("exception")
                 .or_insert(json!("(traceback unavailable)"));

@@ -369,8 +369,9 @@ pub fn local_facts(
             Err(_) => match parse_ini(&text) {
                 Some(ini) => ini_fact(&ini, &path, warnings),
                 None => {
-                    let fact =
-                        format!("error loading facts as JSON or ini - please check content: {path}");
+                    let fact = format!(
+                        "error loading facts as JSON or ini - please check content: {path}"
+                    );
                     warnings.push(fact.clone());
                     json!(fact)
                 }
@@ -510,9 +511,8 @@ fn ini_fact(ini: &Ini, path: &str, warnings: &mut Vec<String>) -> Value {
         for (opt, raw) in &all {
             match interpolate(&all, name, opt, raw) {
                 Err(ex) => {
-                    let msg = format!(
-                        "error loading facts as ini - please check content: {path} ({ex})"
-                    );
+                    let msg =
+                        format!("error loading facts as ini - please check content: {path} ({ex})");
                     warnings.push(msg.clone());
                     fact = Err(msg);
                 }

@@ -115,7 +115,13 @@ fn template_options(
     kwargs: &[(String, Value)],
     path: &str,
     h: &std::sync::Arc<dyn LookupHost>,
-) -> Result<(super::FileRender, Option<serde_json::Map<String, serde_json::Value>>), Error> {
+) -> Result<
+    (
+        super::FileRender,
+        Option<serde_json::Map<String, serde_json::Value>>,
+    ),
+    Error,
+> {
     let invalid = |name: &str, ty: &str, v: &Value| {
         lookup_err(
             "template",
