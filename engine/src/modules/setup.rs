@@ -339,7 +339,7 @@ pub fn local_facts(
         let stat = match fs.stat(&path) {
             Ok(s) => s,
             Err(e) => {
-                let failed = format!("Could not stat fact ({path}): {e}");
+                let failed = format!("Could not stat fact ({path}): {}", os_error(&e, &path));
                 warnings.push(failed.clone());
                 local.insert(base, json!(failed));
                 continue;
@@ -380,6 +380,25 @@ pub fn local_facts(
         local.insert(base, fact);
     }
     Ok(local)
+}
+
+/// Python's `str(OSError)` for a failed call on `path`: `[Errno N] MESSAGE: 'PATH'`.
+fn os_error(e: &fleetsim_sim::fs::FsError, path: &str) -> String {
+    use fleetsim_sim::fs::Errno;
+    let number = match e.errno {
+        Errno::Perm => 1,
+        Errno::NoEnt => 2,
+        Errno::Access => 13,
+        Errno::NotDir => 20,
+        Errno::NameTooLong => 36,
+        Errno::Loop => 40,
+        _ => return e.to_string(),
+    };
+    format!(
+        "[Errno {number}] {}: {}",
+        e.errno.message(),
+        crate::template::pyrepr::str_repr(path)
+    )
 }
 
 /// Runs an executable fact file: its stdout, or the message ansible-core stores for a
