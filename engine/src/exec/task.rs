@@ -1401,6 +1401,13 @@ fn run_once_item(
         ir.result = r;
         return ir;
     }
+    if let Some(message) = ansiballz_debugger(runner, task, module.connects(), &vars) {
+        let mut ir = fail_item(ir, message, Vec::new());
+        ir.result.insert("changed".into(), json!(false));
+        ir.result
+            .insert("exception".into(), json!("(traceback unavailable)"));
+        return ir;
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -2846,6 +2853,57 @@ fn error_detail(result: &Map<String, Value>, msg: &str) -> String {
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| msg.to_string())
+}
+
+/// AnsiballZ's remote debugging (`_ansible_ansiballz_pydevd_config` or
+/// `_ansible_ansiballz_debugpy_config`): the controller builds the extension's options (an
+/// unknown option is its TypeError), and the module's wrapper imports the debugger module
+/// (pydevd's `module`, default `pydevd`; always `debugpy`) before the module runs. The
+/// simulated hosts have no debugger installed, so the import fails the module as it would
+/// on such a host. The error raised, or `None`; actions that run no Python module (and raw,
+/// script) are unaffected.
+fn ansiballz_debugger(
+    runner: &Runner,
+    task: &Task,
+    connects: bool,
+    vars: &Arc<dyn VarSource>,
+) -> Option<String> {
+    if !connects || matches!(task.action.as_str(), "raw" | "script") {
+        return None;
+    }
+    let (written, default, fields): (Value, &str, &[&str]) = [
+        (
+            "_ansible_ansiballz_pydevd_config",
+            "pydevd",
+            &["module", "settrace", "source_mapping"][..],
+        ),
+        (
+            "_ansible_ansiballz_debugpy_config",
+            "debugpy",
+            &["host", "port", "connect", "source_mapping"][..],
+        ),
+    ]
+    .into_iter()
+    .find_map(|(name, default, fields)| vars.get(name).map(|v| (v, default, fields)))?;
+    let config = runner.templar.render(&written, vars).unwrap_or(written);
+    // The option is a mapping (JSON text in its environment variable form).
+    let config = match config {
+        Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
+        other => other,
+    };
+    let Value::Object(options) = config else {
+        return None;
+    };
+    if let Some(k) = options.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Some(format!(
+            "Options.__init__() got an unexpected keyword argument '{k}'"
+        ));
+    }
+    let name = match options.get("module") {
+        Some(v) => text_of(v),
+        None => default.to_string(),
+    };
+    Some(format!("Module failed: No module named '{name}'"))
 }
 
 /// The task's changed_when/failed_when on a result (see [`apply_changed_failed_when`]).
