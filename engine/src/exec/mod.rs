@@ -1134,20 +1134,22 @@ impl Runner {
             if let Some(Value::String(text)) = host_setup_args.get("gather_subset").cloned() {
                 host_setup_args.insert("gather_subset".into(), json!([text]));
             }
-            let fs = self.world.host(&h).ok().map(|host| host.fs.clone());
-            let facts = match crate::modules::setup::select(
-                "setup",
-                &host_setup_args,
-                facts,
-                fs.as_ref(),
-            ) {
-                Ok(f) => f,
-                Err(r) => {
-                    // A bad gather_subset fails the gathering as setup's own failure.
-                    self.gathering_failed(ctx, &h, &r);
-                    continue;
-                }
-            };
+            let now = self.world.clock.now();
+            let fs = self.world.host(&h).ok().map(|host| &mut host.fs);
+            let facts =
+                match crate::modules::setup::select("setup", &host_setup_args, facts, fs, now) {
+                    Ok((f, warnings)) => {
+                        for w in warnings {
+                            self.display.warning(&w);
+                        }
+                        f
+                    }
+                    Err(r) => {
+                        // A bad gather_subset fails the gathering as setup's own failure.
+                        self.gathering_failed(ctx, &h, &r);
+                        continue;
+                    }
+                };
             self.store_facts(&h, facts);
             self.facts_gathered.insert(h.clone());
             self.display.line(&format!("ok: [{h}]"));

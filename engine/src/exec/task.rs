@@ -1100,7 +1100,22 @@ fn run_once_item(
             // assert's `finalize_task_arg`: its conditions are expressions, evaluated by the
             // action; only a `that` that is all one template is resolved, and kept when it
             // gives a list.
+            // `resolve_to_container` gives the list without templating its items: a
+            // variable's list as written (`that: '{{ list_of_templates }}'`).
+            let simple_var = match v {
+                Value::String(s) => s
+                    .trim()
+                    .strip_prefix("{{")
+                    .and_then(|t| t.strip_suffix("}}"))
+                    .map(str::trim)
+                    .filter(|n| {
+                        !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+                    .and_then(|n| vars.get(n)),
+                _ => None,
+            };
             let keep = match v {
+                _ if matches!(simple_var, Some(Value::Array(_))) => simple_var.unwrap_or_default(),
                 Value::String(s) if crate::template::possibly_all_template(s) => {
                     match runner.templar.render(v, &vars) {
                         Ok(list @ Value::Array(_)) => list,
@@ -1275,28 +1290,47 @@ fn run_once_item(
         "include_tasks" | "include_role" => {
             return include_action(runner, ctx, task, host, &vars, &args, item_vars, ir);
         }
-        "include_vars" => {
-            ir.result = include_vars(runner, task, &args, &vars);
-            return ir;
-        }
-        "group_by" => {
-            ir.result = group_by(runner, host, &args);
-            return ir;
-        }
-        "add_host" => {
-            ir.result = add_host(runner, &args);
+        // Actions the task executor runs like any other: changed_when and failed_when
+        // apply to their results.
+        "include_vars" | "group_by" | "add_host" => {
+            let delegated = ir.delegate.is_some();
+            let conditions = |runner: &Runner, result: &mut Map<String, Value>| {
+                apply_changed_failed_when(
+                    runner,
+                    task,
+                    base,
+                    item_vars.as_ref(),
+                    result,
+                    delegated,
+                );
+            };
+            ir.result = match task.action.as_str() {
+                "include_vars" => {
+                    let mut result = include_vars(runner, task, &args, &vars);
+                    conditions(runner, &mut result);
+                    result
+                }
+                "group_by" => group_by(runner, host, &args, &conditions),
+                _ => add_host(runner, &args, &conditions),
+            };
             return ir;
         }
         "setup" | "gather_facts" => {
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
             // setup's options (the gather_facts action passes its own on to setup).
-            let fs = runner.world.host(&target).ok().map(|h| h.fs.clone());
+            let now = runner.world.clock.now();
             let facts = runner.host_facts(&target).and_then(|facts| {
-                modules::setup::select(&task.action_written, &args, facts, fs.as_ref())
+                let fs = runner.world.host(&target).ok().map(|h| &mut h.fs);
+                modules::setup::select(&task.action_written, &args, facts, fs, now)
                     .map_err(|r| r.get("msg").map(text_of).unwrap_or_default())
             });
             match facts {
-                Ok(facts) => {
+                Ok((facts, warnings)) => {
+                    if !warnings.is_empty() {
+                        ir.pre_lines
+                            .extend(warnings.iter().map(|w| format!("[WARNING]: {w}")));
+                        ir.result.insert("warnings".into(), json!(warnings));
+                    }
                     // The module's result names each fact as the variable (`ansible_X`);
                     // only setup's own two keys have no prefix.
                     let facts: Map<String, Value> = facts
@@ -1367,6 +1401,13 @@ fn run_once_item(
         ir.result = r;
         return ir;
     }
+    if let Some(message) = ansiballz_debugger(runner, task, module.connects(), &vars) {
+        let mut ir = fail_item(ir, message, Vec::new());
+        ir.result.insert("changed".into(), json!(false));
+        ir.result
+            .insert("exception".into(), json!("(traceback unavailable)"));
+        return ir;
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -1429,7 +1470,16 @@ fn run_once_item(
             ir.chain = Some(ChainError { message, chain });
             return ir;
         }
-        let shown_lines = std::mem::take(&mut mctx.display);
+        let mut shown_lines = std::mem::take(&mut mctx.display);
+        // The module's warnings (module.warn): the callback shows each before the result,
+        // which keeps them for `register` only.
+        if let Some(Value::Array(warnings)) = result.get("warnings") {
+            shown_lines.extend(
+                warnings
+                    .iter()
+                    .map(|w| format!("[WARNING]: {}", text_of(w))),
+            );
+        }
         // A job runs in check mode too: the module answers as in check mode.
         if async_val > 0 {
             let (r, lines) = run_async(runner, host, &target, started, result, async_val, poll);
@@ -1476,74 +1526,21 @@ fn run_once_item(
         ir.pre_lines.extend(shown_lines);
         result.entry("changed").or_insert(json!(false));
         // A failed result carries its error summary (normalize_result_exception), which a
-        // registered variable shows as the traceback Ansible does not display.
-        if result.get("failed").and_then(Value::as_bool) == Some(true) {
+        // registered variable shows as the traceback Ansible does not display. Only module
+        // results get one: an action that runs no module (assert, fail) returns its own.
+        if module.connects() && result.get("failed").and_then(Value::as_bool) == Some(true) {
             result
                 .entry("exception")
                 .or_insert(json!("(traceback unavailable)"));
         }
-        // changed_when / failed_when see the result under its register name.
-        let mut reg_vars = Map::new();
-        if let Some(reg) = &task.register {
-            reg_vars.insert(
-                reg.clone(),
-                Value::Object(crate::output::strip_internal(&result)),
-            );
-        }
-        let post_vars = {
-            let mut m = item_vars.clone().unwrap_or_default();
-            m.extend(result_fact_vars(task, base, &result, ir.delegate.is_some()));
-            m.extend(reg_vars.clone());
-            vars_with(base, m)
-        };
-        // ansible-core evaluates both in one `try`: an error fails the result and is kept as
-        // the text of `changed_when_result` or `failed_when_result`, the module's own result
-        // (and msg) left as they were; failed_when is not evaluated after a changed_when error.
-        let fail_on_condition_error =
-            |result: &mut Map<String, Value>, key: &str, message: &str| {
-                if result.get("failed").and_then(Value::as_bool) != Some(true) {
-                    result.insert("_ansible_action_failed".into(), json!(true));
-                }
-                result.insert("failed".into(), json!(true));
-                result.insert(key.into(), json!(message));
-            };
-        if let Some(conds) = &task.changed_when {
-            match all_true(runner, conds, &post_vars) {
-                Ok(c) => {
-                    result.insert("changed".into(), json!(c));
-                }
-                Err(e) => fail_on_condition_error(&mut result, "changed_when_result", &e.message),
-            }
-        }
-        let condition_error = result.contains_key("changed_when_result");
-        if let Some(conds) = task.failed_when.as_ref().filter(|_| !condition_error) {
-            match all_true_any(runner, conds, &post_vars) {
-                Ok(f) => {
-                    result.insert("failed_when_result".into(), json!(f));
-                    if f {
-                        // A result the module did not fail fails here, in the action: Ansible
-                        // then reports "Action failed", not "Module failed".
-                        if result.get("failed").and_then(Value::as_bool) != Some(true) {
-                            result.insert("_ansible_action_failed".into(), json!(true));
-                        }
-                        result.insert("failed".into(), json!(true));
-                    } else {
-                        result.insert("failed".into(), json!(false));
-                        // The task executor keeps a failure failed_when overrode aside.
-                        if let Some(e) = result.remove("exception") {
-                            result.insert("failed_when_suppressed_exception".into(), e);
-                        }
-                    }
-                }
-                Err(e) => fail_on_condition_error(&mut result, "failed_when_result", &e.message),
-            }
-            // A result failed_when failed gets its summary too, when the result is made.
-            if result.get("failed").and_then(Value::as_bool) == Some(true) {
-                result
-                    .entry("exception")
-                    .or_insert(json!("(traceback unavailable)"));
-            }
-        }
+        apply_changed_failed_when(
+            runner,
+            task,
+            base,
+            item_vars.as_ref(),
+            &mut result,
+            ir.delegate.is_some(),
+        );
         if let Some(conds) = &until {
             let post_vars = {
                 let mut m = item_vars.clone().unwrap_or_default();
@@ -1714,6 +1711,82 @@ fn timeout_failure(msg: &str, period: Option<i64>) -> Map<String, Value> {
 
 /// Ansible's default connection timeout, which an unreachable host costs each task.
 const SSH_CONNECT_TIMEOUT: f64 = 10.0;
+
+/// `changed_when` and `failed_when` on a result, as the task executor applies them to every
+/// action's result: both see the result under its register name (and its facts).
+fn apply_changed_failed_when(
+    runner: &Runner,
+    task: &Task,
+    base: &HostVarSource,
+    item_vars: Option<&Map<String, Value>>,
+    result: &mut Map<String, Value>,
+    delegated: bool,
+) {
+    if task.changed_when.is_none() && task.failed_when.is_none() {
+        return;
+    }
+    // changed_when / failed_when see the result under its register name.
+    let mut reg_vars = Map::new();
+    if let Some(reg) = &task.register {
+        reg_vars.insert(
+            reg.clone(),
+            Value::Object(crate::output::strip_internal(result)),
+        );
+    }
+    let post_vars = {
+        let mut m = item_vars.cloned().unwrap_or_default();
+        m.extend(result_fact_vars(task, base, result, delegated));
+        m.extend(reg_vars.clone());
+        vars_with(base, m)
+    };
+    // ansible-core evaluates both in one `try`: an error fails the result and is kept as
+    // the text of `changed_when_result` or `failed_when_result`, the module's own result
+    // (and msg) left as they were; failed_when is not evaluated after a changed_when error.
+    let fail_on_condition_error = |result: &mut Map<String, Value>, key: &str, message: &str| {
+        if result.get("failed").and_then(Value::as_bool) != Some(true) {
+            result.insert("_ansible_action_failed".into(), json!(true));
+        }
+        result.insert("failed".into(), json!(true));
+        result.insert(key.into(), json!(message));
+    };
+    if let Some(conds) = &task.changed_when {
+        match all_true(runner, conds, &post_vars) {
+            Ok(c) => {
+                result.insert("changed".into(), json!(c));
+            }
+            Err(e) => fail_on_condition_error(result, "changed_when_result", &e.message),
+        }
+    }
+    let condition_error = result.contains_key("changed_when_result");
+    if let Some(conds) = task.failed_when.as_ref().filter(|_| !condition_error) {
+        match all_true_any(runner, conds, &post_vars) {
+            Ok(f) => {
+                result.insert("failed_when_result".into(), json!(f));
+                if f {
+                    // A result the module did not fail fails here, in the action: Ansible
+                    // then reports "Action failed", not "Module failed".
+                    if result.get("failed").and_then(Value::as_bool) != Some(true) {
+                        result.insert("_ansible_action_failed".into(), json!(true));
+                    }
+                    result.insert("failed".into(), json!(true));
+                } else {
+                    result.insert("failed".into(), json!(false));
+                    // The task executor keeps a failure failed_when overrode aside.
+                    if let Some(e) = result.remove("exception") {
+                        result.insert("failed_when_suppressed_exception".into(), e);
+                    }
+                }
+            }
+            Err(e) => fail_on_condition_error(result, "failed_when_result", &e.message),
+        }
+        // A result failed_when failed gets its summary too, when the result is made.
+        if result.get("failed").and_then(Value::as_bool) == Some(true) {
+            result
+                .entry("exception")
+                .or_insert(json!("(traceback unavailable)"));
+        }
+    }
+}
 
 /// `changed_when`: every condition must hold.
 fn all_true(
@@ -2793,8 +2866,92 @@ fn error_detail(result: &Map<String, Value>, msg: &str) -> String {
         .unwrap_or_else(|| msg.to_string())
 }
 
+/// AnsiballZ's remote debugging (`_ansible_ansiballz_pydevd_config` or
+/// `_ansible_ansiballz_debugpy_config`): the controller builds the extension's options (an
+/// unknown option is its TypeError), and the module's wrapper imports the debugger module
+/// (pydevd's `module`, default `pydevd`; always `debugpy`) before the module runs. The
+/// simulated hosts have no debugger installed, so the import fails the module as it would
+/// on such a host. The error raised, or `None`; actions that run no Python module (and raw,
+/// script) are unaffected.
+fn ansiballz_debugger(
+    runner: &Runner,
+    task: &Task,
+    connects: bool,
+    vars: &Arc<dyn VarSource>,
+) -> Option<String> {
+    if !connects || matches!(task.action.as_str(), "raw" | "script") {
+        return None;
+    }
+    let (written, default, fields): (Value, &str, &[&str]) = [
+        (
+            "_ansible_ansiballz_pydevd_config",
+            "pydevd",
+            &["module", "settrace", "source_mapping"][..],
+        ),
+        (
+            "_ansible_ansiballz_debugpy_config",
+            "debugpy",
+            &["host", "port", "connect", "source_mapping"][..],
+        ),
+    ]
+    .into_iter()
+    .find_map(|(name, default, fields)| vars.get(name).map(|v| (v, default, fields)))?;
+    let config = runner.templar.render(&written, vars).unwrap_or(written);
+    // The option is a mapping (JSON text in its environment variable form).
+    let config = match config {
+        Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
+        other => other,
+    };
+    let Value::Object(options) = config else {
+        return None;
+    };
+    if let Some(k) = options.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Some(format!(
+            "Options.__init__() got an unexpected keyword argument '{k}'"
+        ));
+    }
+    let name = match options.get("module") {
+        Some(v) => text_of(v),
+        None => default.to_string(),
+    };
+    Some(format!("Module failed: No module named '{name}'"))
+}
+
+/// The task's changed_when/failed_when on a result (see [`apply_changed_failed_when`]).
+type Conditions<'a> = dyn Fn(&Runner, &mut Map<String, Value>) + 'a;
+
+/// group_by and add_host meet changed_when/failed_when twice, as in ansible-core: the task
+/// executor on the action's result (`changed: false`), where a failure stops the change;
+/// then, when the strategy has added the host or group, on the result whose `changed` says
+/// whether that changed anything.
+fn dynamic_inventory_change(
+    runner: &mut Runner,
+    mut result: Map<String, Value>,
+    conditions: &Conditions<'_>,
+    change: impl FnOnce(&mut Runner) -> Result<bool, String>,
+) -> Map<String, Value> {
+    conditions(runner, &mut result);
+    if result.get("failed").and_then(Value::as_bool) == Some(true) {
+        return result;
+    }
+    match change(runner) {
+        Ok(changed) => {
+            runner.refresh_inventory_vars();
+            result.insert("changed".into(), json!(changed));
+            conditions(runner, &mut result);
+            result
+        }
+        Err(e) => modules::action_fail(&e),
+    }
+}
+
 /// `group_by`: put the host in a group named by `key` (created under `parents`).
-fn group_by(runner: &mut Runner, host: &str, args: &Map<String, Value>) -> Map<String, Value> {
+fn group_by(
+    runner: &mut Runner,
+    host: &str,
+    args: &Map<String, Value>,
+    conditions: &Conditions<'_>,
+) -> Map<String, Value> {
     let Some(key) = args.get("key").map(text_of) else {
         return modules::action_fail("the 'key' param is required when using group_by");
     };
@@ -2804,23 +2961,22 @@ fn group_by(runner: &mut Runner, host: &str, args: &Map<String, Value>) -> Map<S
         Some(v) => vec![text_of(v)],
         None => vec!["all".into()],
     };
-    let parent_refs: Vec<&str> = parents.iter().map(String::as_str).collect();
-    match runner.inventory.add_host_to_group(host, &key, &parent_refs) {
-        Ok(changed) => {
-            runner.refresh_inventory_vars();
-            // The strategy's add_dynamic_host sets `changed`: only a new host, new or changed
-            // variables or a new group membership count.
-            let mut r = modules::ok(changed);
-            r.insert("add_group".into(), json!(key));
-            r.insert("parent_groups".into(), json!(parents));
-            r
-        }
-        Err(e) => modules::action_fail(&e),
-    }
+    let mut r = modules::ok(false);
+    r.insert("add_group".into(), json!(key));
+    r.insert("parent_groups".into(), json!(parents));
+    // The strategy's add_dynamic_group sets `changed`: only a new group membership counts.
+    dynamic_inventory_change(runner, r, conditions, |runner| {
+        let parent_refs: Vec<&str> = parents.iter().map(String::as_str).collect();
+        runner.inventory.add_host_to_group(host, &key, &parent_refs)
+    })
 }
 
 /// `add_host`: a new host (or new groups and vars for a known one) in the in-memory inventory.
-fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value> {
+fn add_host(
+    runner: &mut Runner,
+    args: &Map<String, Value>,
+    conditions: &Conditions<'_>,
+) -> Map<String, Value> {
     // Free-form args (`add_host: "{{ data }}"`) must be a mapping; the args written out win.
     let mut combined = Map::new();
     match args.get("_raw_params") {
@@ -2888,21 +3044,17 @@ fn add_host(runner: &mut Runner, args: &Map<String, Value>) -> Map<String, Value
         // The action sets the old name; it wins over a port given as an argument.
         host_vars.insert("ansible_ssh_port".into(), json!(p));
     }
-    let group_refs: Vec<&str> = groups.iter().map(String::as_str).collect();
-    match runner.inventory.add_host(&name, &group_refs, &host_vars) {
-        Ok(changed) => {
-            runner.refresh_inventory_vars();
-            // The strategy's add_dynamic_host sets `changed`: only a new host, new or changed
-            // variables or a new group membership count.
-            let mut r = modules::ok(changed);
-            r.insert(
-                "add_host".into(),
-                json!({"groups": groups, "host_name": name, "host_vars": host_vars}),
-            );
-            r
-        }
-        Err(e) => modules::action_fail(&e),
-    }
+    let mut r = modules::ok(false);
+    r.insert(
+        "add_host".into(),
+        json!({"groups": groups, "host_name": name, "host_vars": host_vars}),
+    );
+    // The strategy's add_dynamic_host sets `changed`: only a new host, new or changed
+    // variables or a new group membership count.
+    dynamic_inventory_change(runner, r, conditions, |runner| {
+        let group_refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+        runner.inventory.add_host(&name, &group_refs, &host_vars)
+    })
 }
 
 /// The `module_defaults` entries that apply to the task's action, merged: an entry keyed by

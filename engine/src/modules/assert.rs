@@ -39,6 +39,10 @@ impl Module for Assert {
                     r.insert("msg".into(), msg);
                     r.insert("assertion".into(), json!(text));
                     r.insert("evaluated_to".into(), json!(false));
+                    // The action asks for its whole result to be shown, failed or not.
+                    if !quiet {
+                        r.insert("_ansible_verbose_always".into(), json!(true));
+                    }
                     return r;
                 }
                 Err(e) => {

@@ -113,6 +113,53 @@ fn is_shell_path(exe: &str) -> bool {
     }
 }
 
+/// Whether Python's `glob.glob(pattern)` finds anything on the host: `*`, `?` and `[...]`
+/// in a component match names in its folder (a leading `.` only by a pattern that starts
+/// with one); a pattern without wildcards names a path that exists (a dangling link too).
+fn glob_matches(fs: &fleetsim_sim::fs::Sandbox, pattern: &str) -> bool {
+    use fleetsim_sim::fs::FileKind;
+    use fleetsim_sim::shell::pattern::Pattern;
+    fn walk(fs: &fleetsim_sim::fs::Sandbox, base: &str, parts: &[&str], dir: bool) -> bool {
+        let Some((first, rest)) = parts.split_first() else {
+            return match dir {
+                true => fs.stat(base).is_ok_and(|s| s.kind == FileKind::Dir),
+                false => fs.lstat(base).is_ok(),
+            };
+        };
+        let join = |name: &str| {
+            if base.is_empty() {
+                name.to_string()
+            } else if base.ends_with('/') {
+                format!("{base}{name}")
+            } else {
+                format!("{base}/{name}")
+            }
+        };
+        let pat = Pattern::parse(first);
+        if !pat.has_wildcards() {
+            return walk(fs, &join(first), rest, dir);
+        }
+        let folder = if base.is_empty() { "." } else { base };
+        let Ok(names) = fs.list_dir(folder) else {
+            return false;
+        };
+        names
+            .iter()
+            .filter(|n| !n.starts_with('.') || first.starts_with('.'))
+            .filter(|n| pat.matches(n))
+            .any(|n| walk(fs, &join(n), rest, dir))
+    }
+    let (base, rel) = match pattern.strip_prefix('/') {
+        Some(rel) => ("/", rel),
+        None => ("", pattern),
+    };
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return fs.lstat(pattern).is_ok();
+    }
+    walk(fs, base, &parts, pattern.ends_with('/'))
+}
+
 fn lines(s: &str) -> Value {
     json!(s.lines().collect::<Vec<_>>())
 }
@@ -144,6 +191,21 @@ impl Module for Command {
             Ok(a) => a,
             Err(r) => return r,
         };
+        let mut r = self.run_validated(ctx, args);
+        // The command module warns (module.warn) about the `executable` it does not use;
+        // the warning is in every result it returns (check mode's and creates' too).
+        if let (false, Some(exe)) = (self.shell, arg_str(args, "executable")) {
+            let warning = format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            );
+            r.insert("warnings".into(), json!([warning]));
+        }
+        r
+    }
+}
+
+impl Command {
+    fn run_validated(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
         // The command module's words, kept to expand `$VAR` and `~` in them before running.
         let mut argv_words: Option<Vec<String>> = None;
         let (script, cmd_value) = if self.shell {
@@ -186,9 +248,7 @@ impl Module for Command {
         let mut bash = false;
         let mut shell_name = if self.shell { "/bin/sh" } else { "sh" }.to_string();
         match &executable {
-            Some(exe) if !self.shell => ctx.display.push(format!(
-                "[WARNING]: As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
-            )),
+            Some(_) if !self.shell => {}
             Some(exe) => match exe.rsplit('/').next() {
                 Some(name @ ("sh" | "bash" | "dash")) if is_shell_path(exe) => {
                     bash = name == "bash";
@@ -255,7 +315,7 @@ impl Module for Command {
                 Err(r) => return r,
             };
             if let Some(c) = &creates {
-                if host.fs.exists(&resolve(c)) {
+                if glob_matches(&host.fs, &resolve(c)) {
                     return skipped(
                         format!("{shoulda} not run command since '{c}' exists"),
                         format!("skipped, since {c} exists"),
@@ -263,7 +323,7 @@ impl Module for Command {
                 }
             }
             if let Some(rm) = &removes {
-                if !host.fs.exists(&resolve(rm)) {
+                if !glob_matches(&host.fs, &resolve(rm)) {
                     return skipped(
                         format!("{shoulda} not run command since '{rm}' does not exist"),
                         format!("skipped, since {rm} does not exist"),
@@ -280,7 +340,12 @@ impl Module for Command {
             r.insert("rc".into(), json!(0));
             r.insert("stdout".into(), json!(""));
             r.insert("stderr".into(), json!(""));
-            r.insert("skipped".into(), json!(true));
+            if creates.is_none() && removes.is_none() {
+                r.insert("skipped".into(), json!(true));
+            } else {
+                // creates/removes are the module's check mode: it would run, a change.
+                r.insert("changed".into(), json!(true));
+            }
             return r;
         }
         let expand_words = argv_words
@@ -508,6 +573,26 @@ mod tests {
         assert_eq!(sh_quote("a b"), "'a b'");
         assert_eq!(sh_quote("|"), "'|'");
         assert_eq!(sh_quote("plain/path.txt"), "plain/path.txt");
+    }
+
+    #[test]
+    fn creates_and_removes_glob_as_python_glob_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fs = fleetsim_sim::fs::Sandbox::new(dir.path(), "h").unwrap();
+        fs.mkdir("/w/sub", true).unwrap();
+        let w = fleetsim_sim::fs::WriteMode::Truncate;
+        fs.write("/w/afile.txt", b"x", w).unwrap();
+        fs.write("/w/.hidden", b"x", w).unwrap();
+        fs.symlink("/nowhere", "/w/dead").unwrap();
+        assert!(glob_matches(&fs, "/w/afile.*"));
+        assert!(glob_matches(&fs, "/w/*/"));
+        assert!(!glob_matches(&fs, "/w/afile*/"));
+        assert!(glob_matches(&fs, "/w/a?ile.txt"));
+        assert!(!glob_matches(&fs, "/w/b*"));
+        assert!(!glob_matches(&fs, "/w/*hidden"));
+        assert!(glob_matches(&fs, "/w/.h*"));
+        assert!(glob_matches(&fs, "/w/dead"));
+        assert!(!glob_matches(&fs, "/w/afile.txt/x"));
     }
 
     #[test]

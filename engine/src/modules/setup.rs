@@ -262,14 +262,18 @@ fn texts(args: &Args, name: &str) -> Vec<String> {
     }
 }
 
-/// The facts `setup` returns with these options, or its failure: the chosen collectors'
-/// facts with `gather_subset` (as given) and `module_setup`, then the filter.
+/// The facts `setup` returns with these options and the module's warnings, or its
+/// failure: the chosen collectors' facts with `gather_subset` (as given) and
+/// `module_setup`, then the filter. `fs` is the host's filesystem (executable local facts
+/// run there at virtual time `now`).
 pub fn select(
     action_written: &str,
     args: &Args,
     facts: Map<String, Value>,
-    fs: Option<&fleetsim_sim::fs::Sandbox>,
-) -> Result<Map<String, Value>, ModuleResult> {
+    fs: Option<&mut fleetsim_sim::fs::Sandbox>,
+    now: f64,
+) -> Result<(Map<String, Value>, Vec<String>), ModuleResult> {
+    let mut warnings = Vec::new();
     let args = SPEC.validate(action_written, args)?;
     let mut subset = texts(&args, "gather_subset");
     if subset.is_empty() {
@@ -286,7 +290,9 @@ pub fn select(
             _ => DEFAULT_FACT_PATH.to_string(),
         };
         let local = match fs {
-            Some(fs) => local_facts(fs, &fact_path).map_err(|e| super::fail(&e))?,
+            Some(fs) => {
+                local_facts(fs, now, &fact_path, &mut warnings).map_err(|e| super::fail(&e))?
+            }
             None => Map::new(),
         };
         out.insert("local".into(), Value::Object(local));
@@ -296,25 +302,31 @@ pub fn select(
     let patterns = texts(&args, "filter");
     // `filter: []`, `''` or `'*'`: no filtering.
     if patterns.is_empty() || patterns == ["*"] {
-        return Ok(out);
+        return Ok((out, warnings));
     }
-    Ok(out
+    let out = out
         .into_iter()
         .filter(|(k, _)| kept(k, &patterns))
-        .collect())
+        .collect();
+    Ok((out, warnings))
 }
 
 /// setup's default `fact_path`.
 const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
 
 /// ansible-core's LocalFactCollector: every `*.fact` file of `fact_path` (sorted), under its
-/// name without `.fact`, read as JSON or else as INI (sections of lower-cased options);
-/// text that is neither becomes the message ansible-core stores instead. A folder that is
-/// not there gives no local facts. Executable fact files are programs, which the simulated
-/// hosts do not run: an error naming the file.
+/// name without `.fact`, read as JSON or else as INI (sections of lower-cased options,
+/// values through configparser's `%` interpolation); an executable file is run (as
+/// `module.run_command(path)`: no shell, the host's in-process shell runs its `#!` script)
+/// and its stdout read the same way. What cannot be read becomes the message ansible-core
+/// stores instead, which it also pushes to `warnings`. A folder that is not there gives no
+/// local facts. A script for an interpreter the simulated hosts do not have is an error
+/// naming it: ansible-core would run it.
 pub fn local_facts(
-    fs: &fleetsim_sim::fs::Sandbox,
+    fs: &mut fleetsim_sim::fs::Sandbox,
+    now: f64,
     fact_path: &str,
+    warnings: &mut Vec<String>,
 ) -> Result<Map<String, Value>, String> {
     let mut local = Map::new();
     let Ok(mut names) = fs.list_dir(fact_path) else {
@@ -327,23 +339,42 @@ pub fn local_facts(
         let stat = match fs.stat(&path) {
             Ok(s) => s,
             Err(e) => {
-                local.insert(base, json!(format!("Could not stat fact ({path}): {e}")));
+                let failed = format!("Could not stat fact ({path}): {}", os_error(&e, &path));
+                warnings.push(failed.clone());
+                local.insert(base, json!(failed));
                 continue;
             }
         };
-        if stat.mode & 0o100 != 0 {
-            return Err(format!(
-                "fleetsim does not run executable local facts yet ('{path}' is executable)"
-            ));
-        }
-        let text = fs.read_to_string(&path).unwrap_or_default();
+        let out = if stat.mode & 0o100 != 0 {
+            match run_fact_script(fs, now, &path)? {
+                Ok(out) => out,
+                Err(failed) => {
+                    warnings.push(failed.clone());
+                    local.insert(base, json!(failed));
+                    continue;
+                }
+            }
+        } else {
+            // get_file_content: an unreadable file reads as ''.
+            fs.read(&path).unwrap_or_default()
+        };
+        let Ok(text) = String::from_utf8(out) else {
+            let fact = format!("error loading fact - output of running \"{path}\" was not utf-8");
+            warnings.push(fact.clone());
+            local.insert(base, json!(fact));
+            continue;
+        };
         let fact = match serde_json::from_str::<Value>(&text) {
             Ok(v) => v,
             Err(_) => match parse_ini(&text) {
-                Some(sections) => Value::Object(sections),
-                None => json!(format!(
-                    "error loading facts as JSON or ini - please check content: {path}"
-                )),
+                Some(ini) => ini_fact(&ini, &path, warnings),
+                None => {
+                    let fact = format!(
+                        "error loading facts as JSON or ini - please check content: {path}"
+                    );
+                    warnings.push(fact.clone());
+                    json!(fact)
+                }
             },
         };
         local.insert(base, fact);
@@ -351,10 +382,81 @@ pub fn local_facts(
     Ok(local)
 }
 
+/// Python's `str(OSError)` for a failed call on `path`: `[Errno N] MESSAGE: 'PATH'`.
+fn os_error(e: &fleetsim_sim::fs::FsError, path: &str) -> String {
+    use fleetsim_sim::fs::Errno;
+    let number = match e.errno {
+        Errno::Perm => 1,
+        Errno::NoEnt => 2,
+        Errno::Access => 13,
+        Errno::NotDir => 20,
+        Errno::NameTooLong => 36,
+        Errno::Loop => 40,
+        _ => return e.to_string(),
+    };
+    format!(
+        "[Errno {number}] {}: {}",
+        e.errno.message(),
+        crate::template::pyrepr::str_repr(path)
+    )
+}
+
+/// Runs an executable fact file: its stdout, or the message ansible-core stores for a
+/// non-zero exit (`Failure executing fact script (PATH), rc: N, err: STDERR`). The outer
+/// error: a script fleetsim's hosts cannot run.
+fn run_fact_script(
+    fs: &mut fleetsim_sim::fs::Sandbox,
+    now: f64,
+    path: &str,
+) -> Result<Result<Vec<u8>, String>, String> {
+    let text = fs.read(path).unwrap_or_default();
+    let first = text.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let first = String::from_utf8_lossy(first);
+    if let Some(rest) = first.strip_prefix("#!") {
+        let mut words = rest.split_whitespace();
+        let prog = words.next().unwrap_or("");
+        let prog = if prog.ends_with("/env") {
+            words.next().unwrap_or("")
+        } else {
+            prog
+        };
+        let name = prog.rsplit('/').next().unwrap_or("");
+        if !matches!(name, "sh" | "bash" | "dash") {
+            return Err(format!(
+                "fleetsim cannot run the executable local fact '{path}': its interpreter '{prog}' is not simulated (only sh, dash and bash scripts run on the simulated hosts)"
+            ));
+        }
+    }
+    let mut sc = fleetsim_sim::shell::ShellContext::new(
+        fs.clone(),
+        fleetsim_sim::rng::fnv1a(path.as_bytes()),
+    );
+    sc.now = now;
+    let quoted = format!("'{}'", path.replace('\'', "'\"'\"'"));
+    let out = fleetsim_sim::shell::run(&quoted, &mut sc);
+    *fs = sc.sandbox;
+    if out.rc != 0 {
+        return Ok(Err(format!(
+            "Failure executing fact script ({path}), rc: {}, err: {}",
+            out.rc,
+            out.stderr_str()
+        )));
+    }
+    Ok(Ok(out.stdout))
+}
+
+/// An INI text as configparser reads it: the sections in order with their options
+/// (lower-cased names, raw values) and the `[DEFAULT]` section's options.
+#[derive(Debug, PartialEq)]
+struct Ini {
+    sections: Vec<(String, Vec<(String, String)>)>,
+    defaults: Vec<(String, String)>,
+}
+
 /// Python's `configparser` (strict, default options, `=` or `:`, `#`/`;` comments,
-/// indented continuation lines): sections of options with lower-cased names, or `None`
-/// where configparser raises (text before the first section, a repeated section or option).
-fn parse_ini(text: &str) -> Option<Map<String, Value>> {
+/// indented continuation lines), or `None` where `read_file` raises (text before the first
+/// section, a repeated section or option).
+fn parse_ini(text: &str) -> Option<Ini> {
     let mut defaults: Vec<(String, String)> = Vec::new();
     let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut in_default = false;
@@ -405,15 +507,138 @@ fn parse_ini(text: &str) -> Option<Map<String, Value>> {
         opts.push((key, value));
         last_key = Some((in_default, opts.len() - 1));
     }
-    let mut out = Map::new();
-    for (name, opts) in sections {
-        let mut m = Map::new();
-        for (k, v) in opts.into_iter().chain(defaults.iter().cloned()) {
-            m.entry(k).or_insert(Value::String(v));
+    Some(Ini { sections, defaults })
+}
+
+/// The local fact of a parsed INI text, as LocalFactCollector builds it: each section's
+/// options (its own, then the defaults) through `cp.get`. An option whose interpolation
+/// fails makes the whole fact the error message (and a warning); an option read after that
+/// fails to be stored in the message text, which ansible-core reports as a failed
+/// conversion.
+fn ini_fact(ini: &Ini, path: &str, warnings: &mut Vec<String>) -> Value {
+    let mut fact: Result<Map<String, Value>, String> = Ok(Map::new());
+    for (name, opts) in &ini.sections {
+        let mut all: Vec<(String, String)> = opts.clone();
+        for (k, v) in &ini.defaults {
+            if !all.iter().any(|(o, _)| o == k) {
+                all.push((k.clone(), v.clone()));
+            }
         }
-        out.insert(name, Value::Object(m));
+        if let Ok(m) = &mut fact {
+            m.entry(name.clone()).or_insert_with(|| json!({}));
+        }
+        for (opt, raw) in &all {
+            match interpolate(&all, name, opt, raw) {
+                Err(ex) => {
+                    let msg =
+                        format!("error loading facts as ini - please check content: {path} ({ex})");
+                    warnings.push(msg.clone());
+                    fact = Err(msg);
+                }
+                Ok(val) => match &mut fact {
+                    Ok(m) => {
+                        if let Some(Value::Object(s)) = m.get_mut(name) {
+                            s.insert(opt.clone(), json!(val));
+                        }
+                    }
+                    Err(_) => {
+                        // `fact[sect][opt] = val` on the message string: a TypeError.
+                        let msg = format!(
+                            "Failed to convert ({path}) to JSON: string indices must be integers, not 'str'"
+                        );
+                        warnings.push(msg.clone());
+                        return json!(msg);
+                    }
+                },
+            }
+        }
     }
-    Some(out)
+    match fact {
+        Ok(m) => Value::Object(m),
+        Err(msg) => json!(msg),
+    }
+}
+
+/// configparser's BasicInterpolation of one option's raw value (`%%` is `%`,
+/// `%(name)s` another option of the section or the defaults), or its exception's text.
+fn interpolate(
+    opts: &[(String, String)],
+    section: &str,
+    option: &str,
+    raw: &str,
+) -> Result<String, String> {
+    use crate::template::pyrepr::str_repr;
+    const MAX_DEPTH: usize = 10;
+    fn some(
+        opts: &[(String, String)],
+        section: &str,
+        option: &str,
+        raw: &str,
+        rest: &str,
+        depth: usize,
+        acc: &mut String,
+    ) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "Recursion limit exceeded in value substitution: option {} in section {} contains an interpolation key which cannot be substituted in {MAX_DEPTH} steps. Raw value: {}",
+                str_repr(option),
+                str_repr(section),
+                str_repr(raw)
+            ));
+        }
+        let mut rest = rest;
+        while !rest.is_empty() {
+            let Some(p) = rest.find('%') else {
+                acc.push_str(rest);
+                return Ok(());
+            };
+            acc.push_str(&rest[..p]);
+            rest = &rest[p..];
+            match rest[1..].chars().next() {
+                Some('%') => {
+                    acc.push('%');
+                    rest = &rest[2..];
+                }
+                Some('(') => {
+                    let var = rest[2..]
+                        .find(')')
+                        .filter(|&e| e > 0 && rest[2 + e + 1..].starts_with('s'))
+                        .map(|e| (rest[2..2 + e].to_lowercase(), 2 + e + 2));
+                    let Some((var, len)) = var else {
+                        return Err(format!(
+                            "bad interpolation variable reference {}",
+                            str_repr(rest)
+                        ));
+                    };
+                    rest = &rest[len..];
+                    let Some((_, v)) = opts.iter().find(|(k, _)| *k == var) else {
+                        return Err(format!(
+                            "Bad value substitution: option {} in section {} contains an interpolation key {} which is not a valid option name. Raw value: {}",
+                            str_repr(option),
+                            str_repr(section),
+                            str_repr(&var),
+                            str_repr(raw)
+                        ));
+                    };
+                    if v.contains('%') {
+                        some(opts, section, option, raw, v, depth + 1, acc)?;
+                    } else {
+                        acc.push_str(v);
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "'%' must be followed by '%' or '(', found: {}",
+                        str_repr(rest)
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut acc = String::new();
+    some(opts, section, option, raw, raw, 1, &mut acc)?;
+    Ok(acc)
 }
 
 #[cfg(test)]
@@ -524,14 +749,35 @@ mod tests {
 
     #[test]
     fn ini_local_facts_read_as_configparser_does() {
-        let got =
+        let ini =
             parse_ini("# c\n[General]\nAsdf = 1\nbar: two\n  more\n[DEFAULT]\nd=x\n").unwrap();
         assert_eq!(
-            Value::Object(got),
+            ini_fact(&ini, "f", &mut Vec::new()),
             json!({"General": {"asdf": "1", "bar": "two\nmore", "d": "x"}})
         );
         assert_eq!(parse_ini("no header = 1\n"), None);
+        let ini = parse_ini("[s]\na = 50%%\nb = %(a)s of %(A)s\n").unwrap();
+        assert_eq!(
+            ini_fact(&ini, "f", &mut Vec::new()),
+            json!({"s": {"a": "50%", "b": "50% of 50%"}})
+        );
+        let mut warnings = Vec::new();
+        let ini = parse_ini("[bad fact]\nvalue = this is a % bad % fact\n").unwrap();
+        let msg = "error loading facts as ini - please check content: f ('%' must be followed by '%' or '(', found: '% bad % fact')";
+        assert_eq!(ini_fact(&ini, "f", &mut warnings), json!(msg));
+        assert_eq!(warnings, [msg]);
+        let ini = parse_ini("[s]\ny = %(nope)s\n").unwrap();
+        assert_eq!(
+            ini_fact(&ini, "f", &mut Vec::new()),
+            json!("error loading facts as ini - please check content: f (Bad value substitution: option 'y' in section 's' contains an interpolation key 'nope' which is not a valid option name. Raw value: '%(nope)s')")
+        );
         assert_eq!(parse_ini("[a]\nx=1\n[a]\n"), None);
-        assert_eq!(parse_ini(""), Some(Map::new()));
+        assert_eq!(
+            parse_ini(""),
+            Some(Ini {
+                sections: vec![],
+                defaults: vec![]
+            })
+        );
     }
 }

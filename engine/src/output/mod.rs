@@ -196,8 +196,11 @@ pub fn dump_result(result: &Map<String, Value>, verbosity: u8) -> String {
         .unwrap_or(false)
         || verbosity > 2;
     let mut clean = strip_internal(result);
-    // `_dump_results` drops the error summary: the callback shows errors on their own.
+    // `_dump_results` drops the error summary and the warnings: the callback shows them on
+    // their own.
     clean.remove("exception");
+    clean.remove("warnings");
+    clean.remove("deprecations");
     pyjson::dumps(
         &Value::Object(clean),
         if indent { Some(4) } else { None },

@@ -1103,12 +1103,22 @@ impl Loader {
                         }
                         None => (String::new(), String::new()),
                     };
+                    let check_raw = modules_known::resolve(&module)
+                        .is_some_and(|short| FREEFORM_ACTIONS.contains(&short));
                     if !rest.is_empty() {
-                        let check_raw = modules_known::resolve(&module)
-                            .is_some_and(|short| FREEFORM_ACTIONS.contains(&short));
                         for (k, v) in parse_kv(&rest, check_raw) {
                             m.insert(k, v);
                         }
+                    }
+                    // ModuleArgsParser: an `args` inside the mapping (a mapping, or k=v text)
+                    // is merged into the others.
+                    match m.remove("args") {
+                        Some(Value::Object(inner)) => m.extend(inner),
+                        Some(Value::String(text)) => m.extend(parse_kv(&text, false)),
+                        Some(other) => {
+                            m.insert("args".into(), other);
+                        }
+                        None => {}
                     }
                     (module, Value::Object(m), Self::origin(path, a))
                 }

@@ -66,6 +66,16 @@ pub fn with_template_file_vars(
     })
 }
 
+/// `vars` with the variables of `top` over them (the `template` lookup's `template_vars`:
+/// values, not templates).
+pub fn with_vars_over(vars: &Arc<dyn VarSource>, top: Map<String, J>) -> Arc<dyn VarSource> {
+    Arc::new(Overlay {
+        top,
+        trusted: Vec::new(),
+        base: vars.clone(),
+    })
+}
+
 /// A Python `datetime` as `str()` prints it (the simulated controller runs in UTC):
 /// microseconds only when there are some.
 fn py_datetime(epoch: f64) -> String {

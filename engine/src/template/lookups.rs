@@ -105,6 +105,85 @@ fn kw<'a>(kwargs: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
     kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
+/// The `template` lookup's options for the file at `path`, checked as its config does:
+/// the delimiters and `trim_blocks` for the render, the folders `{% include %}` searches
+/// (the file's own, then each search folder's `templates/` and the folder itself, as
+/// ansible-core builds it from `ansible_search_path`) and `template_vars`, the variables
+/// it adds. `convert_data` and `jinja2_native` are deprecated options ansible-core no longer
+/// reads (it always renders natively); options it does not know it ignores too.
+fn template_options(
+    kwargs: &[(String, Value)],
+    path: &str,
+    h: &std::sync::Arc<dyn LookupHost>,
+) -> Result<
+    (
+        super::FileRender,
+        Option<serde_json::Map<String, serde_json::Value>>,
+    ),
+    Error,
+> {
+    let invalid = |name: &str, ty: &str, v: &Value| {
+        lookup_err(
+            "template",
+            format!(
+                "Config '{name}' for 'template' lookup plugin from 'Direct' has an invalid value: Invalid value provided for '{ty}': {}",
+                super::pyrepr::py_repr(v)
+            ),
+        )
+    };
+    let text = |name: &str, default: &str| -> Result<String, Error> {
+        match kw(kwargs, name) {
+            None => Ok(default.to_string()),
+            Some(v) if matches!(v.kind(), ValueKind::Seq | ValueKind::Map) => {
+                Err(invalid(name, "str", v))
+            }
+            Some(v) if v.is_none() => Ok(default.to_string()),
+            Some(v) => Ok(py_str(v)),
+        }
+    };
+    // ansible-core's non-strict `boolean`.
+    let flag = |name: &str, default: bool| -> bool {
+        match kw(kwargs, name) {
+            None => default,
+            Some(v) if v.kind() == ValueKind::Bool || v.kind() == ValueKind::Number => v.is_true(),
+            Some(v) => matches!(
+                py_str(v).to_lowercase().as_str(),
+                "y" | "yes" | "on" | "1" | "true" | "t" | "1.0"
+            ),
+        }
+    };
+    let template_vars = match kw(kwargs, "template_vars") {
+        None => None,
+        Some(v) if v.is_none() => None,
+        Some(v) if v.kind() == ValueKind::Map => match super::convert::to_json(v) {
+            Ok(serde_json::Value::Object(m)) => Some(m),
+            _ => return Err(invalid("template_vars", "dict", v)),
+        },
+        Some(v) => return Err(invalid("template_vars", "dict", v)),
+    };
+    let mut searchpath = Vec::new();
+    if let Some((dir, _)) = path.rsplit_once('/') {
+        searchpath.push(if dir.is_empty() { "/" } else { dir }.to_string());
+    }
+    for d in h.search_dirs() {
+        searchpath.push(format!("{}/templates", d.trim_end_matches('/')));
+        searchpath.push(d);
+    }
+    let opts = super::FileRender {
+        variable: (
+            text("variable_start_string", "{{")?,
+            text("variable_end_string", "}}")?,
+        ),
+        comment: (
+            text("comment_start_string", "{#")?,
+            text("comment_end_string", "#}")?,
+        ),
+        trim_blocks: flag("trim_blocks", true),
+        searchpath,
+    };
+    Ok((opts, template_vars))
+}
+
 /// ansible-core's `sequence` lookup for one term: the shortcut form
 /// `[start-]end[/stride][:format]` or `key=value` options, each option checked as the
 /// plugin's config does (an integer, "has an invalid value" otherwise).
@@ -600,6 +679,7 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                     }
                     out.push(Value::from(s));
                 } else {
+                    let opts = template_options(kwargs, &path, &h)?;
                     let (inner, ctx) = super::current().ok_or_else(|| err("no render"))?;
                     let now = h.now_epoch().unwrap_or(0.0);
                     let vars = super::with_template_file_vars(
@@ -612,11 +692,15 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                             now,
                         },
                     );
+                    let vars = match &opts.1 {
+                        Some(extra) => super::file_vars::with_vars_over(&vars, extra.clone()),
+                        None => vars,
+                    };
                     let ctx = super::vars::Ctx::new(vars, inner.clone());
                     let rendered = inner
-                        .render_text_in(&text, &ctx)
+                        .render_file_in(&text, &ctx, &opts.0)
                         .map_err(|e| lookup_err(short, e.message()))?;
-                    out.push(Value::from(rendered));
+                    out.push(super::convert::to_mj_owned(rendered));
                 }
             }
             Ok(out)

@@ -606,6 +606,15 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     env
 }
 
+/// The `template` lookup's options for one file (see [`Inner::render_file_in`]).
+pub(crate) struct FileRender {
+    pub variable: (String, String),
+    pub comment: (String, String),
+    pub trim_blocks: bool,
+    /// Folders `{% include %}` and `{% import %}` look in, first first.
+    pub searchpath: Vec<String>,
+}
+
 impl Inner {
     /// Render `s` with `ctx` as the variables; Ansible's native-or-string result rules.
     pub(crate) fn render_in(self: &Arc<Self>, s: &str, ctx: &Arc<Ctx>) -> Result<J, TemplateError> {
@@ -677,23 +686,106 @@ impl Inner {
         Ok(out)
     }
 
+    /// Renders a template file as the `template` lookup does (`_engine.template` with the
+    /// lookup's overrides, no backslash escaping): a native result (a template of one
+    /// expression gives its value, one with no output `None`), in an environment with the
+    /// given delimiters and `trim_blocks` whose `{% include %}` and `{% import %}` find
+    /// templates in `opts.searchpath`.
+    pub(crate) fn render_file_in(
+        self: &Arc<Self>,
+        s: &str,
+        ctx: &Arc<Ctx>,
+        opts: &FileRender,
+    ) -> Result<J, TemplateError> {
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .variable_delimiters(opts.variable.0.clone(), opts.variable.1.clone())
+            .comment_delimiters(opts.comment.0.clone(), opts.comment.1.clone())
+            .build()
+            .map_err(|e| TemplateError::new(TemplateErrorKind::Syntax, e.to_string()))?;
+        // A copy of the strict environment (its filters, tests and lookups) for this one
+        // render: the loader and the syntax are this file's.
+        let mut env = self.strict.clone();
+        env.set_syntax(syntax);
+        env.set_trim_blocks(opts.trim_blocks);
+        // Ansible's environment drops a template's last newline (an included one's too).
+        env.set_keep_trailing_newline(false);
+        let host = self.lookup.clone();
+        let dirs = opts.searchpath.clone();
+        // Jinja's FileSystemLoader: the name's parts under each folder in turn; `..` never
+        // leaves them.
+        env.set_loader(move |name| {
+            if name.split('/').any(|p| p == "..") {
+                return Ok(None);
+            }
+            Ok(dirs
+                .iter()
+                .find_map(|d| host.read_file(&format!("{}/{name}", d.trim_end_matches('/')))))
+        });
+        let body = s
+            .strip_suffix("\r\n")
+            .or_else(|| s.strip_suffix('\n'))
+            .or_else(|| s.strip_suffix('\r'))
+            .unwrap_or(s);
+        // The source rewrites find code by Jinja's own delimiters.
+        let rewrite_ok = opts.variable.0 == "{{"
+            && opts.variable.1 == "}}"
+            && opts.comment.0 == "{#"
+            && opts.comment.1 == "#}";
+        let (out, frame) = self.render_raw_with(body, ctx, false, Some(&env), rewrite_ok)?;
+        match finish_native(out, frame)? {
+            J::String(mut text) => {
+                let want = trailing_newlines(s);
+                let have = trailing_newlines(&text);
+                if want > have {
+                    text.push_str(&"\n".repeat(want - have));
+                }
+                Ok(J::String(text))
+            }
+            other => Ok(other),
+        }
+    }
+
     fn render_raw(
         self: &Arc<Self>,
         s: &str,
         ctx: &Arc<Ctx>,
         escape_backslashes: bool,
     ) -> Result<(String, Frame), TemplateError> {
+        self.render_raw_with(s, ctx, escape_backslashes, None, true)
+    }
+
+    /// [`Inner::render_raw`] in `env` when given (no chained-undefined retry there), with
+    /// the source rewrites only when `rewrite_ok` (the source has Jinja's delimiters).
+    fn render_raw_with(
+        self: &Arc<Self>,
+        s: &str,
+        ctx: &Arc<Ctx>,
+        escape_backslashes: bool,
+        env: Option<&Environment<'static>>,
+        rewrite_ok: bool,
+    ) -> Result<(String, Frame), TemplateError> {
         if frames_depth() > MAX_NESTING {
             return Err(vars::recursion_error());
         }
-        let rewritten = rewrite::rewrite(s, escape_backslashes);
+        let rewritten = if rewrite_ok {
+            rewrite::rewrite(s, escape_backslashes)
+        } else {
+            None
+        };
         let src: &str = rewritten.as_deref().unwrap_or(s);
         push_frame();
         CURRENT.with(|c| c.borrow_mut().push((self.clone(), ctx.clone())));
         let root = Value::from_dyn_object(ctx.clone());
-        let mut result = render_strict(src, root.clone());
+        let mut result = match env {
+            Some(e) => {
+                let e: &Environment<'_> = e;
+                e.template_from_str(src)
+                    .and_then(|t| render_bounded(&t, root.clone()))
+            }
+            None => render_strict(src, root.clone()),
+        };
         if let Err(e) = &result {
-            if e.kind() == ErrorKind::UndefinedError && chain_rescued(src, e) {
+            if env.is_none() && e.kind() == ErrorKind::UndefinedError && chain_rescued(src, e) {
                 with_frame(|fr| {
                     fr.nodes.clear();
                     fr.emitted = 0;
