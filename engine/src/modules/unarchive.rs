@@ -1,4 +1,4 @@
-//! `unarchive`: unpacks a real tar, tar.gz or zip archive into a folder of the target host's
+//! `unarchive`: unpacks a real tar (plain, gzip, bzip2, xz or zstd) or zip archive into a folder of the target host's
 //! sandbox, as ansible-core's action plugin and module do: the archive from the controller
 //! (`files/` search), from the host itself (`remote_src`), or downloaded (`remote_src` with a
 //! URL, through [`super::get_url::fetch`]); `creates`, `exclude`/`include`, `keep_newer`,
@@ -6,7 +6,8 @@
 //! the zip handler's per-file comparison with its `prepared` diff). As in Ansible, tar
 //! archives are skipped in check mode; zip archives answer it.
 //!
-//! The archive is read in-process (the `tar`, `flate2` and `zip` crates); members are
+//! The archive is read in-process (the `tar`, `flate2`, `bzip2`, `lzma-rs`, `ruzstd` and
+//! `zip` crates); members are
 //! written through the sandbox, and a member whose path leaves the destination (`..`) is
 //! refused as GNU tar and unzip refuse it.
 
@@ -173,15 +174,36 @@ fn read_members(handler: Handler, data: &[u8]) -> Result<Vec<Member>, String> {
                 .map_err(|e| format!("gzip: stdin: {e}"))?;
             read_tar(&raw)
         }
-        Handler::TarBzip | Handler::TarXz | Handler::TarZstd => Err(format!(
-            "fleetsim does not simulate unpacking {} archives (tar, tar.gz and zip only)",
-            match handler {
-                Handler::TarBzip => "bzip2",
-                Handler::TarXz => "xz",
-                _ => "zstd",
-            }
-        )),
+        Handler::TarBzip => {
+            let mut raw = Vec::new();
+            bzip2::read::MultiBzDecoder::new(data)
+                .read_to_end(&mut raw)
+                .map_err(|e| format!("bzip2: (stdin): {e}"))?;
+            read_tar(&raw)
+        }
+        Handler::TarXz => {
+            let mut raw = Vec::new();
+            lzma_rs::xz_decompress(&mut std::io::BufReader::new(data), &mut raw)
+                .map_err(|e| format!("xz: (stdin): {e}"))?;
+            read_tar(&raw)
+        }
+        Handler::TarZstd => read_tar(&unzstd(data)?),
     }
+}
+
+/// Every frame of a zstd stream, decoded (`zstd -d` concatenates them, as for a file
+/// written by `cat a.zst b.zst`).
+fn unzstd(data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut raw = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let mut decoder = ruzstd::decoding::StreamingDecoder::new(&mut rest)
+            .map_err(|e| format!("zstd: /*stdin*\\: {e}"))?;
+        decoder
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("zstd: /*stdin*\\: {e}"))?;
+    }
+    Ok(raw)
 }
 
 fn read_tar(data: &[u8]) -> Result<Vec<Member>, String> {
@@ -846,7 +868,7 @@ impl Module for Unarchive {
 mod tests {
     use super::*;
 
-    fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         for (name, data) in entries {
             let mut h = tar::Header::new_gnu();
@@ -856,7 +878,11 @@ mod tests {
             h.set_cksum();
             builder.append_data(&mut h, name, *data).unwrap();
         }
-        let raw = builder.into_inner().unwrap();
+        builder.into_inner().unwrap()
+    }
+
+    fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let raw = tar(entries);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, &raw).unwrap();
         gz.finish().unwrap()
@@ -884,6 +910,54 @@ mod tests {
         assert_eq!(members[0].mode, 0o640);
         assert_eq!(members[0].mtime, 1_700_000_000.0);
         assert!(matches!(&members[1].body, Body::File(b) if b == b"two\n"));
+    }
+
+    #[test]
+    fn bzip2_xz_and_zstd_tarballs_unpack() {
+        let raw = tar(&[("app/a.txt", b"one\n"), ("app/b.txt", b"two\n")]);
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        std::io::Write::write_all(&mut bz, &raw).unwrap();
+        let bz = bz.finish().unwrap();
+        let mut xz = Vec::new();
+        lzma_rs::xz_compress(&mut raw.as_slice(), &mut xz).unwrap();
+        let zst = ruzstd::encoding::compress_to_vec(
+            raw.as_slice(),
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        // Two zstd frames back to back read as their concatenation.
+        let half = tar(&[("app/c.txt", b"three\n")]);
+        let mut two_frames = ruzstd::encoding::compress_to_vec(
+            &half[..half.len() - 1024],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        two_frames.extend(ruzstd::encoding::compress_to_vec(
+            &half[half.len() - 1024..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        ));
+        for (data, handler) in [
+            (bz, Handler::TarBzip),
+            (xz, Handler::TarXz),
+            (zst, Handler::TarZstd),
+        ] {
+            assert_eq!(Handler::sniff(&data), Some(handler));
+            let members = read_members(handler, &data).unwrap();
+            let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+            assert_eq!(names, ["app/a.txt", "app/b.txt"], "{handler:?}");
+            assert!(matches!(&members[1].body, Body::File(b) if b == b"two\n"));
+        }
+        let members = read_members(Handler::TarZstd, &two_frames).unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].name, "app/c.txt");
+    }
+
+    #[test]
+    fn corrupt_compressed_streams_are_errors() {
+        let e = read_members(Handler::TarBzip, b"BZh9garbage").unwrap_err();
+        assert!(e.starts_with("bzip2: "), "{e}");
+        let e = read_members(Handler::TarXz, b"\xfd7zXZ\0garbage").unwrap_err();
+        assert!(e.starts_with("xz: "), "{e}");
+        let e = read_members(Handler::TarZstd, b"\x28\xb5\x2f\xfdgarbage").unwrap_err();
+        assert!(e.starts_with("zstd: "), "{e}");
     }
 
     #[test]
