@@ -1,6 +1,6 @@
 //! The shell counterparts of the OS modules, for the in-process shell: `apt-get`/`apt`,
 //! `dnf`/`yum`, `dpkg -l|-s`, `rpm -q|-qa`, `useradd`, `groupadd`, `id USER`, `getent`,
-//! `crontab -l`, and `systemctl` for units of the OS (units of the fleet's services go on to
+//! `crontab -l`, `debconf-show`/`debconf-get-selections`/`debconf-set-selections`, `pip`/`pip3` (the system's, or a virtualenv's by its path), and `systemctl` for units of the OS (units of the fleet's services go on to
 //! the fleet's own `systemctl`). They read and write the same files the modules do.
 
 use super::{accounts, packages, units, Distro, Family};
@@ -35,9 +35,12 @@ impl ExternalCommands for OsCommands {
         let fam = self.distro.family();
         let mine = match name {
             "apt-get" | "apt" | "dpkg" => fam == Family::Debian,
+            "debconf-show" | "debconf-get-selections" | "debconf-set-selections" => {
+                fam == Family::Debian
+            }
             "dnf" | "yum" | "rpm" => fam == Family::Redhat,
             "useradd" | "groupadd" | "getent" | "crontab" | "systemctl" => true,
-            _ => false,
+            _ => matches!(base(name), "pip" | "pip3"),
         };
         mine || self.inner.as_ref().is_some_and(|i| i.provides(name))
     }
@@ -53,9 +56,13 @@ impl ExternalCommands for OsCommands {
         let fam = self.distro.family();
         let mine = match name {
             "apt-get" | "apt" | "dpkg" => fam == Family::Debian,
+            "debconf-show" | "debconf-get-selections" | "debconf-set-selections" => {
+                fam == Family::Debian
+            }
             "dnf" | "yum" | "rpm" => fam == Family::Redhat,
             "useradd" | "groupadd" | "getent" | "crontab" => true,
             "id" => !args.is_empty() && !args[0].starts_with('-'),
+            "pip" | "pip3" => true,
             "systemctl" => {
                 // The OS answers for its own units (those of a fresh host's base packages
                 // too, before its state is laid out); the fleet's go on to the fleet.
@@ -87,6 +94,26 @@ impl ExternalCommands for OsCommands {
             "id" => id(args[0], host),
             "getent" => getent(&args, host),
             "crontab" => crontab(self.distro, &args, host),
+            "pip" | "pip3" => pip(self.distro, &argv[0], &argv[1..], host),
+            "debconf-show" => match args.as_slice() {
+                [pkg] => out(0, super::debconf::show(host.sandbox, pkg)),
+                _ => err(1, "Usage: debconf-show packagename [...] [--db=dbname]\n"),
+            },
+            "debconf-get-selections" => out(0, super::debconf::get_selections(host.sandbox)),
+            "debconf-set-selections" => {
+                let seen = !args.contains(&"-u");
+                let input = match args.iter().find(|a| !a.starts_with('-')) {
+                    Some(f) => match host.sandbox.read_to_string(f) {
+                        Ok(t) => t,
+                        Err(e) => return Some(err(1, format!("debconf-set-selections: {e}\n"))),
+                    },
+                    None => String::from_utf8_lossy(stdin).into_owned(),
+                };
+                match super::debconf::set_selections(host.sandbox, &input, seen) {
+                    Ok(()) => out(0, ""),
+                    Err(e) => err(1, e),
+                }
+            }
             _ => systemctl(&args, host),
         })
     }
@@ -165,6 +192,28 @@ impl OsCommands {
             ),
         }
     }
+}
+
+/// `pip ARGS`: a virtualenv's pip when called by its path (`/opt/venv/bin/pip`), else the
+/// system interpreter's, which exists once python3-pip is installed.
+fn pip(d: Distro, arg0: &str, args: &[String], host: &mut HostView<'_>) -> ShellOutput {
+    use super::pip::{run, system_pip_installed, Env};
+    let venv = arg0
+        .rsplit_once('/')
+        .and_then(|(dir, _)| dir.strip_suffix("/bin"))
+        .filter(|root| Env::venv_exists(host.sandbox, root));
+    let env = match venv {
+        Some(root) => Env::venv(d, root),
+        None if system_pip_installed(host.sandbox, d) => Env::system(d),
+        None => return err(127, format!("sh: 1: {arg0}: not found\n")),
+    };
+    let breaking = host
+        .env
+        .get("PIP_BREAK_SYSTEM_PACKAGES")
+        .is_some_and(|v| v == "1");
+    let cwd = host.cwd.to_string();
+    let o = run(host.sandbox, d, &env, args, &cwd, breaking);
+    ShellOutput::new(o.rc, o.stdout.into_bytes(), o.stderr.into_bytes())
 }
 
 /// `dpkg -l [NAME...]` and `dpkg -s NAME`.
