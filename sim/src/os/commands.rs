@@ -40,7 +40,10 @@ impl ExternalCommands for OsCommands {
             }
             "dnf" | "yum" | "rpm" => fam == Family::Redhat,
             "useradd" | "groupadd" | "getent" | "crontab" | "systemctl" => true,
-            _ => matches!(base(name), "pip" | "pip3"),
+            _ => matches!(
+                base(name),
+                "pip" | "pip3" | "iptables" | "ip6tables" | "iptables-save" | "ip6tables-save"
+            ),
         };
         mine || self.inner.as_ref().is_some_and(|i| i.provides(name))
     }
@@ -63,6 +66,7 @@ impl ExternalCommands for OsCommands {
             "useradd" | "groupadd" | "getent" | "crontab" => true,
             "id" => !args.is_empty() && !args[0].starts_with('-'),
             "pip" | "pip3" => true,
+            "iptables" | "ip6tables" | "iptables-save" | "ip6tables-save" => true,
             "systemctl" => {
                 // The OS answers for its own units (those of a fresh host's base packages
                 // too, before its state is laid out); the fleet's go on to the fleet.
@@ -95,6 +99,9 @@ impl ExternalCommands for OsCommands {
             "getent" => getent(&args, host),
             "crontab" => crontab(self.distro, &args, host),
             "pip" | "pip3" => pip(self.distro, &argv[0], &argv[1..], host),
+            "iptables" | "ip6tables" | "iptables-save" | "ip6tables-save" => {
+                iptables(self.distro, name, &argv[1..], host)
+            }
             "debconf-show" => match args.as_slice() {
                 [pkg] => out(0, super::debconf::show(host.sandbox, pkg)),
                 _ => err(1, "Usage: debconf-show packagename [...] [--db=dbname]\n"),
@@ -213,6 +220,37 @@ fn pip(d: Distro, arg0: &str, args: &[String], host: &mut HostView<'_>) -> Shell
         .is_some_and(|v| v == "1");
     let cwd = host.cwd.to_string();
     let o = run(host.sandbox, d, &env, args, &cwd, breaking);
+    ShellOutput::new(o.rc, o.stdout.into_bytes(), o.stderr.into_bytes())
+}
+
+/// `iptables`/`ip6tables` once the package that ships them is installed, and
+/// `iptables-save` (every table, in the save format).
+fn iptables(d: Distro, name: &str, args: &[String], host: &mut HostView<'_>) -> ShellOutput {
+    use super::iptables as ipt;
+    if !host.sandbox.is_file("/usr/sbin/iptables") {
+        return err(127, format!("sh: 1: {name}: not found\n"));
+    }
+    let v6 = name.starts_with("ip6");
+    if name.ends_with("-save") {
+        let mut s = String::new();
+        for (table, _) in ipt::TABLES {
+            let t = ipt::Table::load(host.sandbox, v6, table);
+            s.push_str(&format!("*{table}\n"));
+            for (c, p) in &t.policies {
+                s.push_str(&format!(":{c} {p} [0:0]\n"));
+            }
+            for c in &t.chains {
+                s.push_str(&format!(":{c} - [0:0]\n"));
+            }
+            for line in t.dump(None).lines().filter(|l| l.starts_with("-A ")) {
+                s.push_str(line);
+                s.push('\n');
+            }
+            s.push_str("COMMIT\n");
+        }
+        return out(0, s);
+    }
+    let o = ipt::run(host.sandbox, d, v6, args);
     ShellOutput::new(o.rc, o.stdout.into_bytes(), o.stderr.into_bytes())
 }
 

@@ -16,6 +16,7 @@
 //! | hostname            | `/etc/hostname`                                                 |
 //! | debconf answers     | `/var/cache/debconf/{config,passwords,templates}.dat` (Debian)  |
 //! | pip distributions   | `SITE/NAME-VERSION.dist-info/` in `/usr/local/lib/pythonX.Y/...` or a venv |
+//! | packet filter rules | `/run/fleetsim/iptables/{v4,v6}/TABLE` (`iptables -S` lines; not enforced) |
 //! | yum repositories    | `/etc/yum.repos.d/*.repo` (Rocky; `rocky.repo` from the start)  |
 //!
 //! The state is laid into the sandbox the first time something needs it ([`ensure`]), so
@@ -25,6 +26,7 @@ pub mod accounts;
 pub mod catalogue;
 pub mod commands;
 pub mod debconf;
+pub mod iptables;
 pub mod packages;
 pub mod pip;
 pub mod units;
@@ -279,11 +281,13 @@ pub fn hostname(fs: &Sandbox, inventory_name: &str) -> String {
     }
 }
 
-/// A reboot's effect on the state: runtime state (`/run`) is lost and every enabled unit
+/// A reboot's effect on the state: runtime state (`/run`: unit states, iptables rules) is lost and every enabled unit
 /// starts again.
 pub fn reboot(fs: &mut Sandbox) -> Result<(), String> {
-    if fs.is_dir(units::RUN_DIR) {
-        fs.remove_all(units::RUN_DIR).map_err(fs_err)?;
+    for dir in [units::RUN_DIR, iptables::DIR] {
+        if fs.is_dir(dir) {
+            fs.remove_all(dir).map_err(fs_err)?;
+        }
     }
     for unit in units::all_units(fs) {
         if units::is_enabled(fs, &unit) {
