@@ -64,21 +64,17 @@ impl Handler {
         match self {
             Handler::Zip => "ZipArchive",
             Handler::Tgz => "TgzArchive",
-            Handler::Tar => "TarArchive",
-            Handler::TarBzip => "TarBzipArchive",
-            Handler::TarXz => "TarXzArchive",
-            Handler::TarZstd => "TarZstdArchive",
+            // pick_handler tries TarArchive before the compressed-tar handlers, and GNU tar
+            // recognises bzip2, xz and zstd input by itself, so plain TarArchive takes them.
+            Handler::Tar | Handler::TarBzip | Handler::TarXz | Handler::TarZstd => "TarArchive",
         }
     }
 
-    /// tar's compression flag.
+    /// tar's compression flag (none for the archives TarArchive takes, see [`Self::name`]).
     fn zipflag(self) -> Option<&'static str> {
         match self {
             Handler::Tgz => Some("-z"),
-            Handler::TarBzip => Some("-j"),
-            Handler::TarXz => Some("-J"),
-            Handler::TarZstd => Some("--use-compress-program=zstd"),
-            Handler::Zip | Handler::Tar => None,
+            _ => None,
         }
     }
 
