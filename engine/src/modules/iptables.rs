@@ -77,11 +77,11 @@ const SPEC: Spec = spec(
 .required_if(&[
     ("jump", "TEE", &["gateway"], false),
     ("jump", "tee", &["gateway"], false),
-    ("flush", "False", &["chain"], false),
 ]);
 
-/// The defaults ansible-core's spec gives, filled in before validation (`required_if`
-/// looks at `flush`'s default).
+/// The defaults ansible-core's spec gives, filled in before validation (`flush`'s is
+/// not: it would trip the `flush`/`policy` exclusion, which Ansible checks before
+/// defaults; its `required_if` is checked in `run`).
 fn defaults(args: &Args) -> Args {
     let mut a = args.clone();
     for (k, v) in [
@@ -93,7 +93,6 @@ fn defaults(args: &Args) -> Args {
         ("destination_ports", json!([])),
         ("ctstate", json!([])),
         ("syn", json!("ignore")),
-        ("flush", json!(false)),
         ("chain_management", json!(false)),
         ("numeric", json!(false)),
     ] {
@@ -337,13 +336,16 @@ impl Module for Iptables {
             Ok(a) => a,
             Err(r) => return r,
         };
+        let flush = a.get("flush").and_then(super::to_bool).unwrap_or(false);
+        if !flush && s(&a, "chain").is_none() {
+            return super::fail("flush is False but all of the following are missing: chain");
+        }
         for key in ["set_dscp_mark", "set_dscp_mark_class"] {
             if s(&a, key).is_some() && s(&a, "jump").is_none() {
                 return super::fail(&format!("missing parameter(s) required by '{key}': jump"));
             }
         }
         let ip_version = s(&a, "ip_version").unwrap_or_else(|| "ipv4".into());
-        let flush = a.get("flush").and_then(super::to_bool).unwrap_or(false);
         let state = s(&a, "state").unwrap_or_else(|| "present".into());
         let chain_management = a
             .get("chain_management")

@@ -103,8 +103,13 @@ impl ExternalCommands for OsCommands {
                 iptables(self.distro, name, &argv[1..], host)
             }
             "debconf-show" => match args.as_slice() {
-                [pkg] => out(0, super::debconf::show(host.sandbox, pkg)),
-                _ => err(1, "Usage: debconf-show packagename [...] [--db=dbname]\n"),
+                [] => err(1, "Usage: debconf-show packagename [...] [--db=dbname]\n"),
+                pkgs => out(
+                    0,
+                    pkgs.iter()
+                        .map(|p| super::debconf::show(host.sandbox, p))
+                        .collect::<String>(),
+                ),
             },
             "debconf-get-selections" => out(0, super::debconf::get_selections(host.sandbox)),
             "debconf-set-selections" => {

@@ -158,60 +158,136 @@ impl Table {
     }
 }
 
-/// A rule's words as iptables prints them back.
+/// Options that belong to a target (`-j`), wherever the rule gives them.
+const TARGET_OPTIONS: &[&str] = &[
+    "--reject-with",
+    "--log-prefix",
+    "--log-level",
+    "--to-destination",
+    "--to-source",
+    "--to-ports",
+    "--set-dscp",
+    "--set-dscp-class",
+    "--gateway",
+    "--set-mark",
+];
+
+/// A rule's words as iptables prints them back: addresses, interfaces and protocol first,
+/// then each match with its options (the implicit `-m tcp`/`-m udp` of port options
+/// first), then the target with its options.
 pub fn normalise(rule: &[String], v6: bool) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut proto: Option<String> = None;
-    let mut implicit_added = false;
+    // Groups of words: an option (with a `!` before it) and its values.
+    let mut groups: Vec<Vec<String>> = Vec::new();
     let mut i = 0;
     while i < rule.len() {
-        let w = rule[i].as_str();
-        let next = rule.get(i + 1).cloned();
-        match (w, next) {
-            ("-s" | "--source" | "-d" | "--destination", Some(addr)) => {
-                let flag = if w.starts_with("-s") || w == "--source" {
-                    "-s"
-                } else {
-                    "-d"
-                };
-                let addr = if addr.contains('/') {
-                    addr
-                } else if v6 {
-                    format!("{addr}/128")
-                } else {
-                    format!("{addr}/32")
-                };
-                out.extend([flag.to_string(), addr]);
-                i += 2;
-                continue;
-            }
-            ("-p" | "--protocol", Some(p)) => {
-                proto = Some(p.clone());
-                out.extend(["-p".to_string(), p]);
-                i += 2;
-                continue;
-            }
-            ("--dport" | "--destination-port" | "--sport" | "--source-port", Some(port)) => {
-                let short = if matches!(w, "--dport" | "--destination-port") {
-                    "--dport"
-                } else {
-                    "--sport"
-                };
-                if let Some(p) = proto.as_deref().filter(|p| matches!(*p, "tcp" | "udp")) {
-                    let has_m = out.windows(2).any(|x| x[0] == "-m" && x[1] == p);
-                    if !has_m && !implicit_added {
-                        out.extend(["-m".to_string(), p.to_string()]);
-                        implicit_added = true;
+        let mut g = Vec::new();
+        if rule[i] == "!" {
+            g.push("!".to_string());
+            i += 1;
+        }
+        if let Some(w) = rule.get(i) {
+            g.push(w.clone());
+            i += 1;
+        }
+        while i < rule.len() && !rule[i].starts_with('-') && rule[i] != "!" {
+            g.push(rule[i].clone());
+            i += 1;
+        }
+        groups.push(g);
+    }
+    let opt = |g: &Vec<String>| g.iter().find(|w| *w != "!").cloned().unwrap_or_default();
+    let mut base: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut matches: Vec<Vec<String>> = Vec::new();
+    let mut target: Vec<String> = Vec::new();
+    let mut target_opts: Vec<String> = Vec::new();
+    let mut proto: Option<String> = None;
+    for mut g in groups {
+        let o = opt(&g);
+        let slot = ["-s", "-d", "-i", "-o", "-p", "-f"].iter().position(|f| {
+            *f == o
+                || matches!(
+                    (*f, o.as_str()),
+                    ("-s", "--source")
+                        | ("-d", "--destination")
+                        | ("-i", "--in-interface")
+                        | ("-o", "--out-interface")
+                        | ("-p", "--protocol")
+                        | ("-f", "--fragment")
+                )
+        });
+        if let Some(slot) = slot {
+            let at = g.iter().position(|w| *w != "!").unwrap_or(0);
+            g[at] = ["-s", "-d", "-i", "-o", "-p", "-f"][slot].to_string();
+            if slot <= 1 {
+                if let Some(addr) = g.get_mut(at + 1) {
+                    if !addr.contains('/') {
+                        addr.push_str(if v6 { "/128" } else { "/32" });
                     }
                 }
-                out.extend([short.to_string(), port]);
-                i += 2;
-                continue;
             }
-            _ => out.push(w.to_string()),
+            if slot == 4 {
+                proto = g.get(at + 1).cloned();
+            }
+            base.push((slot, g));
+        } else if o == "-m" || o == "--match" {
+            matches.push(vec!["-m".into(), g.get(1).cloned().unwrap_or_default()]);
+        } else if o == "-j" || o == "--jump" || o == "-g" || o == "--goto" {
+            let f = if o.starts_with("-j") || o == "--jump" {
+                "-j"
+            } else {
+                "-g"
+            };
+            target = vec![f.into(), g.get(1).cloned().unwrap_or_default()];
+        } else if TARGET_OPTIONS.contains(&o.as_str()) {
+            target_opts.extend(g);
+        } else {
+            let port = matches!(
+                o.as_str(),
+                "--dport"
+                    | "--destination-port"
+                    | "--sport"
+                    | "--source-port"
+                    | "--syn"
+                    | "--tcp-flags"
+            );
+            if port {
+                let at = g.iter().position(|w| *w != "!").unwrap_or(0);
+                g[at] = match o.as_str() {
+                    "--destination-port" => "--dport".into(),
+                    "--source-port" => "--sport".into(),
+                    other => other.into(),
+                };
+                if let Some(p) = proto
+                    .clone()
+                    .filter(|p| matches!(p.as_str(), "tcp" | "udp"))
+                {
+                    let last_is_proto = matches.last().is_some_and(|m| m[1] == p);
+                    if !last_is_proto {
+                        match matches.iter().position(|m| m[1] == p) {
+                            Some(k) => {
+                                let m = matches.remove(k);
+                                matches.push(m);
+                            }
+                            None => matches.insert(0, vec!["-m".into(), p.clone()]),
+                        }
+                    }
+                    if let Some(k) = matches.iter().position(|m| m[1] == p) {
+                        matches[k].extend(g);
+                        continue;
+                    }
+                }
+            }
+            match matches.last_mut() {
+                Some(m) => m.extend(g),
+                None => target_opts.extend(g),
+            }
         }
-        i += 1;
     }
+    base.sort_by_key(|(slot, _)| *slot);
+    let mut out: Vec<String> = base.into_iter().flat_map(|(_, g)| g).collect();
+    out.extend(matches.into_iter().flatten());
+    out.extend(target);
+    out.extend(target_opts);
     out
 }
 
@@ -501,6 +577,27 @@ mod tests {
     }
 
     #[test]
+    fn rules_normalise_as_iptables_prints_them() {
+        let n = |s: &str| normalise(&a(s), false).join(" ");
+        assert_eq!(
+            n("-p tcp -j ACCEPT --destination-port 22 --syn -m conntrack --ctstate NEW -m comment --comment ssh"),
+            "-p tcp -m tcp --dport 22 --syn -m conntrack --ctstate NEW -m comment --comment ssh -j ACCEPT"
+        );
+        assert_eq!(
+            n("! -s 10.0.0.0/8 -j REJECT --reject-with tcp-reset"),
+            "! -s 10.0.0.0/8 -j REJECT --reject-with tcp-reset"
+        );
+        assert_eq!(
+            n("-i eth0 -s 1.2.3.4 -p udp --sport 53"),
+            "-s 1.2.3.4/32 -i eth0 -p udp -m udp --sport 53"
+        );
+        assert_eq!(
+            n("-p tcp -m multiport --dports 80,443 -j ACCEPT"),
+            "-p tcp -m multiport --dports 80,443 -j ACCEPT"
+        );
+    }
+
+    #[test]
     fn rules_are_added_checked_listed_and_removed() {
         let (_t, mut fs) = host(Distro::Debian12);
         let d = Distro::Debian12;
@@ -522,7 +619,7 @@ mod tests {
         ok(run(&mut fs, d, false, &a("-P FORWARD DROP")));
         assert_eq!(
             run(&mut fs, d, false, &a("-S")).stdout,
-            "-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n-N LOGDROP\n-A INPUT -s 10.0.0.1/32 -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT -m comment --comment \"allow ssh\"\n"
+            "-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n-N LOGDROP\n-A INPUT -s 10.0.0.1/32 -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -m comment --comment \"allow ssh\" -j ACCEPT\n"
         );
         assert!(run(&mut fs, d, false, &a("-L FORWARD"))
             .stdout
