@@ -12,6 +12,7 @@ pub mod async_status;
 mod blockinfile;
 mod command;
 mod copy;
+mod deb822_repository;
 mod debconf;
 mod debug;
 mod fail;
@@ -151,6 +152,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "shell" => &command::Command { shell: true },
         "copy" => &copy::Copy,
         "debconf" => &debconf::Debconf,
+        "deb822_repository" => &deb822_repository::Deb822Repository,
         "debug" => &debug::Debug,
         "fail" => &fail::Fail,
         "file" => &file::File,
