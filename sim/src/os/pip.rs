@@ -115,6 +115,9 @@ pub fn canonical(name: &str) -> String {
     out
 }
 
+/// A version's release segments, then (rank, number) of its pre, post and dev parts.
+type SortKey = (Vec<u64>, (i32, u64), (i32, u64), (i32, u64));
+
 /// A PEP 440 version.
 #[derive(Debug, Clone)]
 pub struct Version {
@@ -211,7 +214,7 @@ impl Version {
 
     /// PEP 440's ordering key: a dev release before pre-releases, a final release after
     /// them, post releases after it.
-    fn key(&self) -> (Vec<u64>, (i32, u64), (i32, u64), (i32, u64)) {
+    fn key(&self) -> SortKey {
         let pre = match (self.pre, self.post, self.dev) {
             (None, None, Some(_)) => (-1, 0),
             (None, _, _) => (3, 0),
