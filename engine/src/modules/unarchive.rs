@@ -3,7 +3,8 @@
 //! (`files/` search), from the host itself (`remote_src`), or downloaded (`remote_src` with a
 //! URL, through [`super::get_url::fetch`]); `creates`, `exclude`/`include`, `keep_newer`,
 //! `list_files`, the file attributes, and the handlers' own idempotence checks (`tar --diff`,
-//! the zip handler's per-file comparison with its `prepared` diff). As in Ansible, tar
+//! the zip handler's per-file comparison with its `prepared` diff), tar's
+//! `--strip-components` in `extra_opts` (other options refused by name). As in Ansible, tar
 //! archives are skipped in check mode; zip archives answer it.
 //!
 //! The archive is read in-process (the `tar`, `flate2`, `bzip2`, `lzma-rs`, `ruzstd` and
@@ -33,8 +34,9 @@ const SPEC: Spec = spec(
         opt("keep_newer", Kind::Bool),
         opt("exclude", Kind::List),
         opt("include", Kind::List),
-        // Raw tar/unzip options have no in-process meaning.
-        opt("extra_opts", Kind::List).refused(),
+        // tar's `--strip-components` is honoured; other raw tar/unzip options are refused
+        // by name (see `strip_components`).
+        opt("extra_opts", Kind::List),
         opt("validate_certs", Kind::Bool),
         opt("io_buffer_size", Kind::Int),
         opt("copy", Kind::Bool),
@@ -589,6 +591,11 @@ fn command_line(
     if let Some(flag) = handler.zipflag() {
         cmd.push(flag.into());
     }
+    let opts = strings(args, "extra_opts");
+    if !opts.is_empty() {
+        cmd.push("--show-transformed-names".into());
+        cmd.extend(opts);
+    }
     for key in ["owner", "group"] {
         if let Some(v) = arg_str(args, key).filter(|v| !v.is_empty()) {
             cmd.push(format!("--{key}={v}"));
@@ -603,6 +610,70 @@ fn command_line(
     cmd.extend(["-f".into(), src.into()]);
     cmd.extend(include.iter().cloned());
     cmd
+}
+
+/// The `extra_opts` fleetsim honours: tar's `--strip-components=N` (or as two items).
+/// Anything else, and any option for a zip archive, is an error naming it.
+fn strip_components(handler: Handler, opts: &[String]) -> Result<usize, String> {
+    let mut n = 0;
+    let mut i = 0;
+    while i < opts.len() {
+        let o = opts[i].as_str();
+        let value = if let Some(v) = o.strip_prefix("--strip-components=") {
+            Some(v.to_string())
+        } else if o == "--strip-components" {
+            i += 1;
+            opts.get(i).cloned()
+        } else {
+            None
+        };
+        match value {
+            Some(v) if handler != Handler::Zip => {
+                n = v.trim().parse().map_err(|_| {
+                    format!("/usr/bin/tar: {v}: Invalid number of elements")
+                })?;
+            }
+            _ => {
+                return Err(format!(
+                    "fleetsim does not simulate the {} option '{o}' in extra_opts (tar's --strip-components only)",
+                    if handler == Handler::Zip { "unzip" } else { "tar" }
+                ))
+            }
+        }
+        i += 1;
+    }
+    Ok(n)
+}
+
+/// Drops the first `n` components of each member's name, as tar's `--strip-components`
+/// (with `--show-transformed-names`) does; a member left with no name keeps the empty
+/// name (tar lists it as an empty line, which `files` shows) and is not extracted.
+fn strip_members(members: Vec<Member>, n: usize) -> Vec<Member> {
+    if n == 0 {
+        return members;
+    }
+    let strip = |name: &str| -> Option<String> {
+        let dir = name.ends_with('/');
+        let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
+        if parts.len() <= n {
+            return Some(String::new());
+        }
+        let mut s = parts[n..].join("/");
+        if dir {
+            s.push('/');
+        }
+        Some(s)
+    };
+    members
+        .into_iter()
+        .filter_map(|mut m| {
+            m.name = strip(&m.name)?;
+            if let Body::Hardlink(t) = &m.body {
+                m.body = Body::Hardlink(strip(t).filter(|t| !t.is_empty())?);
+            }
+            Some(m)
+        })
+        .collect()
 }
 
 fn strings(args: &Args, key: &str) -> Vec<String> {
@@ -779,7 +850,13 @@ impl Module for Unarchive {
         let include = strings(&args, "include");
         let keep_newer = args.get("keep_newer").and_then(super::to_bool) == Some(true);
         let members = selected(handler, members, &exclude, &include);
+        let extra_opts = strings(&args, "extra_opts");
+        let mut members = match strip_components(handler, &extra_opts) {
+            Ok(n) => strip_members(members, n),
+            Err(e) => return super::fail(&e),
+        };
         let files: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+        members.retain(|m| !m.name.is_empty());
 
         let host = match ctx.target_host() {
             Ok(h) => h,
@@ -995,6 +1072,31 @@ mod tests {
             names(selected(Handler::Zip, all, &[], &["*.txt".into()])),
             vec!["app/a.txt", "app/sub/b.txt"]
         );
+    }
+
+    #[test]
+    fn strip_components_is_honoured_and_other_options_named() {
+        let ms = read_members(
+            Handler::Tgz,
+            &tar_gz(&[("app-1/conf/a.txt", b"a"), ("app-1/b.txt", b"b")]),
+        )
+        .unwrap();
+        let names = |ms: Vec<Member>| ms.into_iter().map(|m| m.name).collect::<Vec<_>>();
+        assert_eq!(names(strip_members(ms.clone(), 1)), ["conf/a.txt", "b.txt"]);
+        assert_eq!(names(strip_members(ms, 2)), ["a.txt", ""]);
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            strip_components(Handler::Tgz, &v(&["--strip-components=1"])),
+            Ok(1)
+        );
+        assert_eq!(
+            strip_components(Handler::Tar, &v(&["--strip-components", "2"])),
+            Ok(2)
+        );
+        let e = strip_components(Handler::Tgz, &v(&["--no-same-owner"])).unwrap_err();
+        assert!(e.contains("'--no-same-owner'"), "{e}");
+        let e = strip_components(Handler::Zip, &v(&["-j"])).unwrap_err();
+        assert!(e.contains("unzip option '-j'"), "{e}");
     }
 
     #[test]
