@@ -369,6 +369,10 @@ const PIP_PLAYBOOK: &str = r#"- hosts: deb1
     - name: no pip yet
       pip: {name: six}
       ignore_errors: true
+    - name: nor in the shell
+      shell: pip3 --version
+      changed_when: false
+      ignore_errors: true
     - apt: {name: [python3-pip, virtualenv]}
     - name: Debian's python is externally managed
       pip: {name: six}
@@ -409,6 +413,7 @@ fn pip_installs_into_venvs_and_the_system_as_pip_does() {
     let out = &first.stdout;
     for want in [
         "Unable to find any of pip3 to use.  pip needs to be installed.",
+        "pip3: not found",
         "error: externally-managed-environment",
         r#""venv.cmd": [
         "/opt/app/venv/bin/pip3",

@@ -40,10 +40,8 @@ impl ExternalCommands for OsCommands {
             }
             "dnf" | "yum" | "rpm" => fam == Family::Redhat,
             "useradd" | "groupadd" | "getent" | "crontab" | "systemctl" => true,
-            _ => matches!(
-                base(name),
-                "pip" | "pip3" | "iptables" | "ip6tables" | "iptables-save" | "ip6tables-save"
-            ),
+            // pip and iptables are files their packages install, which `which` finds.
+            _ => false,
         };
         mine || self.inner.as_ref().is_some_and(|i| i.provides(name))
     }
@@ -65,8 +63,15 @@ impl ExternalCommands for OsCommands {
             "dnf" | "yum" | "rpm" => fam == Family::Redhat,
             "useradd" | "groupadd" | "getent" | "crontab" => true,
             "id" => !args.is_empty() && !args[0].starts_with('-'),
-            "pip" | "pip3" => true,
-            "iptables" | "ip6tables" | "iptables-save" | "ip6tables-save" => true,
+            // Only once installed (else the shell reports them not found): the system's pip
+            // with python3-pip, a venv's by its path; iptables with its package.
+            "pip" | "pip3" => {
+                venv_root(host.sandbox, &argv[0]).is_some()
+                    || super::pip::system_pip_installed(host.sandbox, self.distro)
+            }
+            "iptables" | "ip6tables" | "iptables-save" | "ip6tables-save" => {
+                host.sandbox.is_file("/usr/sbin/iptables")
+            }
             "systemctl" => {
                 // The OS answers for its own units (those of a fresh host's base packages
                 // too, before its state is laid out); the fleet's go on to the fleet.
@@ -206,18 +211,21 @@ impl OsCommands {
     }
 }
 
+/// The virtualenv a pip called by its path belongs to (`/opt/venv/bin/pip` -> `/opt/venv`).
+fn venv_root(fs: &crate::fs::Sandbox, arg0: &str) -> Option<String> {
+    arg0.rsplit_once('/')
+        .and_then(|(dir, _)| dir.strip_suffix("/bin"))
+        .filter(|root| super::pip::Env::venv_exists(fs, root))
+        .map(str::to_string)
+}
+
 /// `pip ARGS`: a virtualenv's pip when called by its path (`/opt/venv/bin/pip`), else the
 /// system interpreter's, which exists once python3-pip is installed.
 fn pip(d: Distro, arg0: &str, args: &[String], host: &mut HostView<'_>) -> ShellOutput {
-    use super::pip::{run, system_pip_installed, Env};
-    let venv = arg0
-        .rsplit_once('/')
-        .and_then(|(dir, _)| dir.strip_suffix("/bin"))
-        .filter(|root| Env::venv_exists(host.sandbox, root));
-    let env = match venv {
-        Some(root) => Env::venv(d, root),
-        None if system_pip_installed(host.sandbox, d) => Env::system(d),
-        None => return err(127, format!("sh: 1: {arg0}: not found\n")),
+    use super::pip::{run, Env};
+    let env = match venv_root(host.sandbox, arg0) {
+        Some(root) => Env::venv(d, &root),
+        None => Env::system(d),
     };
     let breaking = host
         .env
@@ -232,9 +240,6 @@ fn pip(d: Distro, arg0: &str, args: &[String], host: &mut HostView<'_>) -> Shell
 /// `iptables-save` (every table, in the save format).
 fn iptables(d: Distro, name: &str, args: &[String], host: &mut HostView<'_>) -> ShellOutput {
     use super::iptables as ipt;
-    if !host.sandbox.is_file("/usr/sbin/iptables") {
-        return err(127, format!("sh: 1: {name}: not found\n"));
-    }
     let v6 = name.starts_with("ip6");
     if name.ends_with("-save") {
         let mut s = String::new();
