@@ -355,3 +355,150 @@ fn apt_repository_writes_sources_and_refreshes_the_cache() {
         r.stdout
     );
 }
+
+/// Runs `playbook` (written into the sandbox's folder) against the OS inventory.
+fn run_inline(dir: &Path, name: &str, playbook: &str, extra: &[&str]) -> support::Run {
+    let pb = dir.join(name);
+    std::fs::write(&pb, playbook).unwrap();
+    run(dir, "inventory.ini", &pb.display().to_string(), extra)
+}
+
+const PIP_PLAYBOOK: &str = r#"- hosts: deb1
+  gather_facts: false
+  tasks:
+    - name: no pip yet
+      pip: {name: six}
+      ignore_errors: true
+    - name: nor in the shell
+      shell: pip3 --version
+      changed_when: false
+      ignore_errors: true
+    - apt: {name: [python3-pip, virtualenv]}
+    - name: Debian's python is externally managed
+      pip: {name: six}
+      ignore_errors: true
+    - name: a virtualenv with flask
+      pip: {name: "flask<3", virtualenv: /opt/app/venv}
+      register: venv
+    - debug: {var: venv.cmd}
+    - name: a requirements file
+      copy: {dest: /opt/app/requirements.txt, content: "gunicorn==22.0.0\nrequests>=2.31\n"}
+    - pip: {requirements: requirements.txt, chdir: /opt/app, virtualenv: venv}
+      register: reqs
+    - name: gone again
+      pip: {name: six, state: absent, virtualenv: /opt/app/venv}
+      register: absent
+    - debug: {var: absent.changed}
+    - name: what the shell sees
+      command: /opt/app/venv/bin/pip freeze
+      register: freeze
+    - debug: {var: freeze.stdout_lines}
+    - name: check mode
+      pip: {name: [flask, Django], virtualenv: /opt/app/venv}
+      check_mode: true
+      register: check
+    - debug: {var: check.changed}
+    - name: break_system_packages
+      pip: {name: "six==1.16.0", break_system_packages: true}
+    - name: no such project
+      pip: {name: no-such-project, virtualenv: /opt/app/venv}
+      ignore_errors: true
+"#;
+
+#[test]
+fn pip_installs_into_venvs_and_the_system_as_pip_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run_inline(dir.path(), "pip.yml", PIP_PLAYBOOK, &[]);
+    first.expect_code(0);
+    let out = &first.stdout;
+    for want in [
+        "Unable to find any of pip3 to use.  pip needs to be installed.",
+        "pip3: not found",
+        "error: externally-managed-environment",
+        r#""venv.cmd": [
+        "/opt/app/venv/bin/pip3",
+        "install",
+        "flask<3"
+    ]"#,
+        r#""absent.changed": false"#,
+        "\"gunicorn==22.0.0\",",
+        "\"Flask==2.3.3\",",
+        r#""check.changed": true"#,
+        "ERROR: Could not find a version that satisfies the requirement no-such-project (from versions: none)",
+    ] {
+        assert!(out.contains(want), "{want}\nnot in\n{out}");
+    }
+    assert!(recap(out, "deb1").contains("failed=0"), "{out}");
+    let host = dir.path().join("hosts/deb1");
+    assert!(host.join("opt/app/venv/bin/activate").is_file());
+    assert!(host
+        .join("opt/app/venv/lib/python3.11/site-packages/requests-2.32.3.dist-info/METADATA")
+        .is_file());
+    assert!(host
+        .join("usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info/METADATA")
+        .is_file());
+    // The second run changes nothing but what check mode and failures do not count.
+    let second = run_inline(dir.path(), "pip.yml", PIP_PLAYBOOK, &[]);
+    second.expect_code(0);
+    assert!(
+        recap(&second.stdout, "deb1").contains("changed=2"),
+        "{}",
+        second.stdout
+    );
+}
+
+#[test]
+fn debconf_iptables_and_yum_repository_keep_their_state_on_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = r#"- hosts: deb1,rocky1
+  gather_facts: false
+  tasks:
+    - debconf: {name: tzdata, question: tzdata/Areas, vtype: select, value: Europe}
+      when: inventory_hostname == 'deb1'
+    - debconf: {name: mysql-server, question: mysql-server/root_password, vtype: password, value: s3cret}
+      when: inventory_hostname == 'deb1'
+    - package: {name: iptables, state: present}
+    - iptables: {chain: INPUT, protocol: tcp, destination_port: "22", ctstate: [NEW], jump: ACCEPT, comment: ssh}
+    - iptables: {chain: INPUT, source: 10.9.0.0/16, jump: DROP, action: insert}
+    - iptables: {chain: LOGDROP, chain_management: true}
+    - iptables: {chain: FORWARD, policy: DROP}
+    - yum_repository:
+        name: epel
+        description: EPEL
+        baseurl: https://download.example/epel/$releasever/$basearch/
+        gpgcheck: true
+      when: inventory_hostname == 'rocky1'
+    - name: what the shell sees
+      shell: "iptables -S; {{ 'debconf-show tzdata mysql-server' if inventory_hostname == 'deb1' else 'ls /etc/yum.repos.d' }}"
+      changed_when: false
+      register: out
+    - debug: {var: out.stdout_lines}
+"#;
+    let first = run_inline(dir.path(), "extras.yml", pb, &[]);
+    first.expect_code(0);
+    let out = &first.stdout;
+    for want in [
+        "\"-P FORWARD DROP\",",
+        "\"-N LOGDROP\",",
+        "\"-A INPUT -s 10.9.0.0/16 -j DROP\",",
+        "\"-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m comment --comment ssh -j ACCEPT\"",
+        "\"* tzdata/Areas: Europe\"",
+        "\"epel.repo\",",
+        "\"rocky.repo\"",
+    ] {
+        assert!(out.contains(want), "{want}\nnot in\n{out}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("hosts/rocky1/etc/yum.repos.d/epel.repo")).unwrap(),
+        "[epel]\nbaseurl = https://download.example/epel/$releasever/$basearch/\ngpgcheck = 1\nname = EPEL\n\n"
+    );
+    let second = run_inline(dir.path(), "extras.yml", pb, &[]);
+    second.expect_code(0);
+    for h in ["deb1", "rocky1"] {
+        assert!(
+            recap(&second.stdout, h).contains("changed=0"),
+            "{}",
+            second.stdout
+        );
+    }
+}

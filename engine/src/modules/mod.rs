@@ -12,12 +12,15 @@ pub mod async_status;
 mod blockinfile;
 mod command;
 mod copy;
+mod deb822_repository;
+mod debconf;
 mod debug;
 mod fail;
 mod fetch;
 mod file;
 mod find;
 mod get_url;
+mod iptables;
 mod known_hosts;
 mod lineinfile;
 mod os_info;
@@ -25,6 +28,7 @@ mod os_misc;
 mod package;
 mod pause;
 mod ping;
+mod pip;
 mod pyre;
 mod raw;
 mod replace;
@@ -42,6 +46,7 @@ mod unarchive;
 mod uri;
 mod user;
 mod wait_for;
+mod yum_repository;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -135,8 +140,10 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "async_status" => &async_status::AsyncStatus,
         "fetch" => &fetch::Fetch,
         "get_url" => &get_url::GetUrl,
+        "iptables" => &iptables::Iptables,
         "find" => &find::Find,
         "ping" => &ping::Ping,
+        "pip" => &pip::Pip,
         "raw" => &raw::Raw,
         "replace" => &replace::Replace,
         "script" => &script::Script,
@@ -144,6 +151,8 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "command" => &command::Command { shell: false },
         "shell" => &command::Command { shell: true },
         "copy" => &copy::Copy,
+        "debconf" => &debconf::Debconf,
+        "deb822_repository" => &deb822_repository::Deb822Repository,
         "debug" => &debug::Debug,
         "fail" => &fail::Fail,
         "file" => &file::File,
@@ -173,6 +182,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "hostname" => &os_misc::Hostname,
         "reboot" => &os_misc::Reboot,
         "wait_for_connection" => &os_misc::WaitForConnection,
+        "yum_repository" => &yum_repository::YumRepository,
         _ => return None,
     })
 }

@@ -1,12 +1,14 @@
-//! `unarchive`: unpacks a real tar, tar.gz or zip archive into a folder of the target host's
+//! `unarchive`: unpacks a real tar (plain, gzip, bzip2, xz or zstd) or zip archive into a folder of the target host's
 //! sandbox, as ansible-core's action plugin and module do: the archive from the controller
 //! (`files/` search), from the host itself (`remote_src`), or downloaded (`remote_src` with a
 //! URL, through [`super::get_url::fetch`]); `creates`, `exclude`/`include`, `keep_newer`,
 //! `list_files`, the file attributes, and the handlers' own idempotence checks (`tar --diff`,
-//! the zip handler's per-file comparison with its `prepared` diff). As in Ansible, tar
+//! the zip handler's per-file comparison with its `prepared` diff), tar's
+//! `--strip-components` in `extra_opts` (other options refused by name). As in Ansible, tar
 //! archives are skipped in check mode; zip archives answer it.
 //!
-//! The archive is read in-process (the `tar`, `flate2` and `zip` crates); members are
+//! The archive is read in-process (the `tar`, `flate2`, `bzip2`, `lzma-rs`, `ruzstd` and
+//! `zip` crates); members are
 //! written through the sandbox, and a member whose path leaves the destination (`..`) is
 //! refused as GNU tar and unzip refuse it.
 
@@ -32,8 +34,9 @@ const SPEC: Spec = spec(
         opt("keep_newer", Kind::Bool),
         opt("exclude", Kind::List),
         opt("include", Kind::List),
-        // Raw tar/unzip options have no in-process meaning.
-        opt("extra_opts", Kind::List).refused(),
+        // tar's `--strip-components` is honoured; other raw tar/unzip options are refused
+        // by name (see `strip_components`).
+        opt("extra_opts", Kind::List),
         opt("validate_certs", Kind::Bool),
         opt("io_buffer_size", Kind::Int),
         opt("copy", Kind::Bool),
@@ -63,21 +66,17 @@ impl Handler {
         match self {
             Handler::Zip => "ZipArchive",
             Handler::Tgz => "TgzArchive",
-            Handler::Tar => "TarArchive",
-            Handler::TarBzip => "TarBzipArchive",
-            Handler::TarXz => "TarXzArchive",
-            Handler::TarZstd => "TarZstdArchive",
+            // pick_handler tries TarArchive before the compressed-tar handlers, and GNU tar
+            // recognises bzip2, xz and zstd input by itself, so plain TarArchive takes them.
+            Handler::Tar | Handler::TarBzip | Handler::TarXz | Handler::TarZstd => "TarArchive",
         }
     }
 
-    /// tar's compression flag.
+    /// tar's compression flag (none for the archives TarArchive takes, see [`Self::name`]).
     fn zipflag(self) -> Option<&'static str> {
         match self {
             Handler::Tgz => Some("-z"),
-            Handler::TarBzip => Some("-j"),
-            Handler::TarXz => Some("-J"),
-            Handler::TarZstd => Some("--use-compress-program=zstd"),
-            Handler::Zip | Handler::Tar => None,
+            _ => None,
         }
     }
 
@@ -173,15 +172,36 @@ fn read_members(handler: Handler, data: &[u8]) -> Result<Vec<Member>, String> {
                 .map_err(|e| format!("gzip: stdin: {e}"))?;
             read_tar(&raw)
         }
-        Handler::TarBzip | Handler::TarXz | Handler::TarZstd => Err(format!(
-            "fleetsim does not simulate unpacking {} archives (tar, tar.gz and zip only)",
-            match handler {
-                Handler::TarBzip => "bzip2",
-                Handler::TarXz => "xz",
-                _ => "zstd",
-            }
-        )),
+        Handler::TarBzip => {
+            let mut raw = Vec::new();
+            bzip2::read::MultiBzDecoder::new(data)
+                .read_to_end(&mut raw)
+                .map_err(|e| format!("bzip2: (stdin): {e}"))?;
+            read_tar(&raw)
+        }
+        Handler::TarXz => {
+            let mut raw = Vec::new();
+            lzma_rs::xz_decompress(&mut std::io::BufReader::new(data), &mut raw)
+                .map_err(|e| format!("xz: (stdin): {e}"))?;
+            read_tar(&raw)
+        }
+        Handler::TarZstd => read_tar(&unzstd(data)?),
     }
+}
+
+/// Every frame of a zstd stream, decoded (`zstd -d` concatenates them, as for a file
+/// written by `cat a.zst b.zst`).
+fn unzstd(data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut raw = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let mut decoder = ruzstd::decoding::StreamingDecoder::new(&mut rest)
+            .map_err(|e| format!("zstd: /*stdin*\\: {e}"))?;
+        decoder
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("zstd: /*stdin*\\: {e}"))?;
+    }
+    Ok(raw)
 }
 
 fn read_tar(data: &[u8]) -> Result<Vec<Member>, String> {
@@ -571,6 +591,11 @@ fn command_line(
     if let Some(flag) = handler.zipflag() {
         cmd.push(flag.into());
     }
+    let opts = strings(args, "extra_opts");
+    if !opts.is_empty() {
+        cmd.push("--show-transformed-names".into());
+        cmd.extend(opts);
+    }
     for key in ["owner", "group"] {
         if let Some(v) = arg_str(args, key).filter(|v| !v.is_empty()) {
             cmd.push(format!("--{key}={v}"));
@@ -585,6 +610,70 @@ fn command_line(
     cmd.extend(["-f".into(), src.into()]);
     cmd.extend(include.iter().cloned());
     cmd
+}
+
+/// The `extra_opts` fleetsim honours: tar's `--strip-components=N` (or as two items).
+/// Anything else, and any option for a zip archive, is an error naming it.
+fn strip_components(handler: Handler, opts: &[String]) -> Result<usize, String> {
+    let mut n = 0;
+    let mut i = 0;
+    while i < opts.len() {
+        let o = opts[i].as_str();
+        let value = if let Some(v) = o.strip_prefix("--strip-components=") {
+            Some(v.to_string())
+        } else if o == "--strip-components" {
+            i += 1;
+            opts.get(i).cloned()
+        } else {
+            None
+        };
+        match value {
+            Some(v) if handler != Handler::Zip => {
+                n = v.trim().parse().map_err(|_| {
+                    format!("/usr/bin/tar: {v}: Invalid number of elements")
+                })?;
+            }
+            _ => {
+                return Err(format!(
+                    "fleetsim does not simulate the {} option '{o}' in extra_opts (tar's --strip-components only)",
+                    if handler == Handler::Zip { "unzip" } else { "tar" }
+                ))
+            }
+        }
+        i += 1;
+    }
+    Ok(n)
+}
+
+/// Drops the first `n` components of each member's name, as tar's `--strip-components`
+/// (with `--show-transformed-names`) does; a member left with no name keeps the empty
+/// name (tar lists it as an empty line, which `files` shows) and is not extracted.
+fn strip_members(members: Vec<Member>, n: usize) -> Vec<Member> {
+    if n == 0 {
+        return members;
+    }
+    let strip = |name: &str| -> Option<String> {
+        let dir = name.ends_with('/');
+        let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
+        if parts.len() <= n {
+            return Some(String::new());
+        }
+        let mut s = parts[n..].join("/");
+        if dir {
+            s.push('/');
+        }
+        Some(s)
+    };
+    members
+        .into_iter()
+        .filter_map(|mut m| {
+            m.name = strip(&m.name)?;
+            if let Body::Hardlink(t) = &m.body {
+                m.body = Body::Hardlink(strip(t).filter(|t| !t.is_empty())?);
+            }
+            Some(m)
+        })
+        .collect()
 }
 
 fn strings(args: &Args, key: &str) -> Vec<String> {
@@ -761,7 +850,13 @@ impl Module for Unarchive {
         let include = strings(&args, "include");
         let keep_newer = args.get("keep_newer").and_then(super::to_bool) == Some(true);
         let members = selected(handler, members, &exclude, &include);
+        let extra_opts = strings(&args, "extra_opts");
+        let mut members = match strip_components(handler, &extra_opts) {
+            Ok(n) => strip_members(members, n),
+            Err(e) => return super::fail(&e),
+        };
         let files: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+        members.retain(|m| !m.name.is_empty());
 
         let host = match ctx.target_host() {
             Ok(h) => h,
@@ -846,7 +941,7 @@ impl Module for Unarchive {
 mod tests {
     use super::*;
 
-    fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         for (name, data) in entries {
             let mut h = tar::Header::new_gnu();
@@ -856,7 +951,11 @@ mod tests {
             h.set_cksum();
             builder.append_data(&mut h, name, *data).unwrap();
         }
-        let raw = builder.into_inner().unwrap();
+        builder.into_inner().unwrap()
+    }
+
+    fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let raw = tar(entries);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, &raw).unwrap();
         gz.finish().unwrap()
@@ -884,6 +983,54 @@ mod tests {
         assert_eq!(members[0].mode, 0o640);
         assert_eq!(members[0].mtime, 1_700_000_000.0);
         assert!(matches!(&members[1].body, Body::File(b) if b == b"two\n"));
+    }
+
+    #[test]
+    fn bzip2_xz_and_zstd_tarballs_unpack() {
+        let raw = tar(&[("app/a.txt", b"one\n"), ("app/b.txt", b"two\n")]);
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        std::io::Write::write_all(&mut bz, &raw).unwrap();
+        let bz = bz.finish().unwrap();
+        let mut xz = Vec::new();
+        lzma_rs::xz_compress(&mut raw.as_slice(), &mut xz).unwrap();
+        let zst = ruzstd::encoding::compress_to_vec(
+            raw.as_slice(),
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        // Two zstd frames back to back read as their concatenation.
+        let half = tar(&[("app/c.txt", b"three\n")]);
+        let mut two_frames = ruzstd::encoding::compress_to_vec(
+            &half[..half.len() - 1024],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        two_frames.extend(ruzstd::encoding::compress_to_vec(
+            &half[half.len() - 1024..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        ));
+        for (data, handler) in [
+            (bz, Handler::TarBzip),
+            (xz, Handler::TarXz),
+            (zst, Handler::TarZstd),
+        ] {
+            assert_eq!(Handler::sniff(&data), Some(handler));
+            let members = read_members(handler, &data).unwrap();
+            let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+            assert_eq!(names, ["app/a.txt", "app/b.txt"], "{handler:?}");
+            assert!(matches!(&members[1].body, Body::File(b) if b == b"two\n"));
+        }
+        let members = read_members(Handler::TarZstd, &two_frames).unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].name, "app/c.txt");
+    }
+
+    #[test]
+    fn corrupt_compressed_streams_are_errors() {
+        let e = read_members(Handler::TarBzip, b"BZh9garbage").unwrap_err();
+        assert!(e.starts_with("bzip2: "), "{e}");
+        let e = read_members(Handler::TarXz, b"\xfd7zXZ\0garbage").unwrap_err();
+        assert!(e.starts_with("xz: "), "{e}");
+        let e = read_members(Handler::TarZstd, b"\x28\xb5\x2f\xfdgarbage").unwrap_err();
+        assert!(e.starts_with("zstd: "), "{e}");
     }
 
     #[test]
@@ -925,6 +1072,31 @@ mod tests {
             names(selected(Handler::Zip, all, &[], &["*.txt".into()])),
             vec!["app/a.txt", "app/sub/b.txt"]
         );
+    }
+
+    #[test]
+    fn strip_components_is_honoured_and_other_options_named() {
+        let ms = read_members(
+            Handler::Tgz,
+            &tar_gz(&[("app-1/conf/a.txt", b"a"), ("app-1/b.txt", b"b")]),
+        )
+        .unwrap();
+        let names = |ms: Vec<Member>| ms.into_iter().map(|m| m.name).collect::<Vec<_>>();
+        assert_eq!(names(strip_members(ms.clone(), 1)), ["conf/a.txt", "b.txt"]);
+        assert_eq!(names(strip_members(ms, 2)), ["a.txt", ""]);
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            strip_components(Handler::Tgz, &v(&["--strip-components=1"])),
+            Ok(1)
+        );
+        assert_eq!(
+            strip_components(Handler::Tar, &v(&["--strip-components", "2"])),
+            Ok(2)
+        );
+        let e = strip_components(Handler::Tgz, &v(&["--no-same-owner"])).unwrap_err();
+        assert!(e.contains("'--no-same-owner'"), "{e}");
+        let e = strip_components(Handler::Zip, &v(&["-j"])).unwrap_err();
+        assert!(e.contains("unzip option '-j'"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The shell counterparts of the OS modules, for the in-process shell: `apt-get`/`apt`,
 //! `dnf`/`yum`, `dpkg -l|-s`, `rpm -q|-qa`, `useradd`, `groupadd`, `id USER`, `getent`,
-//! `crontab -l`, and `systemctl` for units of the OS (units of the fleet's services go on to
+//! `crontab -l`, `debconf-show`/`debconf-get-selections`/`debconf-set-selections`, `pip`/`pip3` (the system's, or a virtualenv's by its path), and `systemctl` for units of the OS (units of the fleet's services go on to
 //! the fleet's own `systemctl`). They read and write the same files the modules do.
 
 use super::{accounts, packages, units, Distro, Family};
@@ -35,8 +35,12 @@ impl ExternalCommands for OsCommands {
         let fam = self.distro.family();
         let mine = match name {
             "apt-get" | "apt" | "dpkg" => fam == Family::Debian,
+            "debconf-show" | "debconf-get-selections" | "debconf-set-selections" => {
+                fam == Family::Debian
+            }
             "dnf" | "yum" | "rpm" => fam == Family::Redhat,
             "useradd" | "groupadd" | "getent" | "crontab" | "systemctl" => true,
+            // pip and iptables are files their packages install, which `which` finds.
             _ => false,
         };
         mine || self.inner.as_ref().is_some_and(|i| i.provides(name))
@@ -53,9 +57,21 @@ impl ExternalCommands for OsCommands {
         let fam = self.distro.family();
         let mine = match name {
             "apt-get" | "apt" | "dpkg" => fam == Family::Debian,
+            "debconf-show" | "debconf-get-selections" | "debconf-set-selections" => {
+                fam == Family::Debian
+            }
             "dnf" | "yum" | "rpm" => fam == Family::Redhat,
             "useradd" | "groupadd" | "getent" | "crontab" => true,
             "id" => !args.is_empty() && !args[0].starts_with('-'),
+            // Only once installed (else the shell reports them not found): the system's pip
+            // with python3-pip, a venv's by its path; iptables with its package.
+            "pip" | "pip3" => {
+                venv_root(host.sandbox, &argv[0]).is_some()
+                    || super::pip::system_pip_installed(host.sandbox, self.distro)
+            }
+            "iptables" | "ip6tables" | "iptables-save" | "ip6tables-save" => {
+                host.sandbox.is_file("/usr/sbin/iptables")
+            }
             "systemctl" => {
                 // The OS answers for its own units (those of a fresh host's base packages
                 // too, before its state is laid out); the fleet's go on to the fleet.
@@ -87,6 +103,34 @@ impl ExternalCommands for OsCommands {
             "id" => id(args[0], host),
             "getent" => getent(&args, host),
             "crontab" => crontab(self.distro, &args, host),
+            "pip" | "pip3" => pip(self.distro, &argv[0], &argv[1..], host),
+            "iptables" | "ip6tables" | "iptables-save" | "ip6tables-save" => {
+                iptables(self.distro, name, &argv[1..], host)
+            }
+            "debconf-show" => match args.as_slice() {
+                [] => err(1, "Usage: debconf-show packagename [...] [--db=dbname]\n"),
+                pkgs => out(
+                    0,
+                    pkgs.iter()
+                        .map(|p| super::debconf::show(host.sandbox, p))
+                        .collect::<String>(),
+                ),
+            },
+            "debconf-get-selections" => out(0, super::debconf::get_selections(host.sandbox)),
+            "debconf-set-selections" => {
+                let seen = !args.contains(&"-u");
+                let input = match args.iter().find(|a| !a.starts_with('-')) {
+                    Some(f) => match host.sandbox.read_to_string(f) {
+                        Ok(t) => t,
+                        Err(e) => return Some(err(1, format!("debconf-set-selections: {e}\n"))),
+                    },
+                    None => String::from_utf8_lossy(stdin).into_owned(),
+                };
+                match super::debconf::set_selections(host.sandbox, &input, seen) {
+                    Ok(()) => out(0, ""),
+                    Err(e) => err(1, e),
+                }
+            }
             _ => systemctl(&args, host),
         })
     }
@@ -165,6 +209,59 @@ impl OsCommands {
             ),
         }
     }
+}
+
+/// The virtualenv a pip called by its path belongs to (`/opt/venv/bin/pip` -> `/opt/venv`).
+fn venv_root(fs: &crate::fs::Sandbox, arg0: &str) -> Option<String> {
+    arg0.rsplit_once('/')
+        .and_then(|(dir, _)| dir.strip_suffix("/bin"))
+        .filter(|root| super::pip::Env::venv_exists(fs, root))
+        .map(str::to_string)
+}
+
+/// `pip ARGS`: a virtualenv's pip when called by its path (`/opt/venv/bin/pip`), else the
+/// system interpreter's, which exists once python3-pip is installed.
+fn pip(d: Distro, arg0: &str, args: &[String], host: &mut HostView<'_>) -> ShellOutput {
+    use super::pip::{run, Env};
+    let env = match venv_root(host.sandbox, arg0) {
+        Some(root) => Env::venv(d, &root),
+        None => Env::system(d),
+    };
+    let breaking = host
+        .env
+        .get("PIP_BREAK_SYSTEM_PACKAGES")
+        .is_some_and(|v| v == "1");
+    let cwd = host.cwd.to_string();
+    let o = run(host.sandbox, d, &env, args, &cwd, breaking);
+    ShellOutput::new(o.rc, o.stdout.into_bytes(), o.stderr.into_bytes())
+}
+
+/// `iptables`/`ip6tables` once the package that ships them is installed, and
+/// `iptables-save` (every table, in the save format).
+fn iptables(d: Distro, name: &str, args: &[String], host: &mut HostView<'_>) -> ShellOutput {
+    use super::iptables as ipt;
+    let v6 = name.starts_with("ip6");
+    if name.ends_with("-save") {
+        let mut s = String::new();
+        for (table, _) in ipt::TABLES {
+            let t = ipt::Table::load(host.sandbox, v6, table);
+            s.push_str(&format!("*{table}\n"));
+            for (c, p) in &t.policies {
+                s.push_str(&format!(":{c} {p} [0:0]\n"));
+            }
+            for c in &t.chains {
+                s.push_str(&format!(":{c} - [0:0]\n"));
+            }
+            for line in t.dump(None).lines().filter(|l| l.starts_with("-A ")) {
+                s.push_str(line);
+                s.push('\n');
+            }
+            s.push_str("COMMIT\n");
+        }
+        return out(0, s);
+    }
+    let o = ipt::run(host.sandbox, d, v6, args);
+    ShellOutput::new(o.rc, o.stdout.into_bytes(), o.stderr.into_bytes())
 }
 
 /// `dpkg -l [NAME...]` and `dpkg -s NAME`.

@@ -14,6 +14,10 @@
 //! | unit run state      | `/run/fleetsim/units/U` (`active`/`inactive`/`failed`); `/run` is emptied by a reboot |
 //! | crontabs            | `/var/spool/cron/crontabs/USER` (Debian), `/var/spool/cron/USER` (Rocky) |
 //! | hostname            | `/etc/hostname`                                                 |
+//! | debconf answers     | `/var/cache/debconf/{config,passwords,templates}.dat` (Debian)  |
+//! | pip distributions   | `SITE/NAME-VERSION.dist-info/` in `/usr/local/lib/pythonX.Y/...` or a venv |
+//! | packet filter rules | `/run/fleetsim/iptables/{v4,v6}/TABLE` (`iptables -S` lines; not enforced) |
+//! | yum repositories    | `/etc/yum.repos.d/*.repo` (Rocky; `rocky.repo` from the start)  |
 //!
 //! The state is laid into the sandbox the first time something needs it ([`ensure`]), so
 //! hosts that never touch the OS keep an empty sandbox.
@@ -21,7 +25,10 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod commands;
+pub mod debconf;
+pub mod iptables;
 pub mod packages;
+pub mod pip;
 pub mod units;
 
 use serde::Deserialize;
@@ -212,6 +219,9 @@ pub fn text(fs: &Sandbox, path: &str) -> String {
     fs.read_to_string(path).unwrap_or_default()
 }
 
+/// The distribution's own repositories (`yum_repository` and `dnf repolist` read them).
+const ROCKY_REPO: &str = "# rocky.repo\n#\n# The mirrorlist system uses the connecting IP address of the client and the\n# update status of each mirror to pick current mirrors that are geographically\n# close to the client.\n\n[baseos]\nname=Rocky Linux $releasever - BaseOS\nmirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=BaseOS-$releasever$rltype\n#baseurl=http://dl.rockylinux.org/$contentdir/$releasever/BaseOS/$basearch/os/\ngpgcheck=1\nenabled=1\ncountme=1\nmetadata_expire=6h\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9\n\n[appstream]\nname=Rocky Linux $releasever - AppStream\nmirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=AppStream-$releasever$rltype\n#baseurl=http://dl.rockylinux.org/$contentdir/$releasever/AppStream/$basearch/os/\ngpgcheck=1\nenabled=1\ncountme=1\nmetadata_expire=6h\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9\n\n[crb]\nname=Rocky Linux $releasever - CRB\nmirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=CRB-$releasever$rltype\n#baseurl=http://dl.rockylinux.org/$contentdir/$releasever/CRB/$basearch/os/\ngpgcheck=1\nenabled=0\ncountme=1\nmetadata_expire=6h\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9\n";
+
 /// Lays the distribution's initial state into the sandbox unless it is there already
 /// (`/etc/os-release` marks it): base accounts, base packages with their files and units
 /// (enabled and running), `/etc/hostname`.
@@ -226,6 +236,7 @@ pub fn ensure(fs: &mut Sandbox, distro: Distro, hostname: &str) -> Result<(), St
             "/etc/redhat-release",
             "Rocky Linux release 9.5 (Blue Onyx)\n",
         )?;
+        put(fs, "/etc/yum.repos.d/rocky.repo", ROCKY_REPO)?;
     }
     let short = hostname.split('.').next().unwrap_or(hostname);
     put(fs, "/etc/hostname", &format!("{short}\n"))?;
@@ -270,11 +281,13 @@ pub fn hostname(fs: &Sandbox, inventory_name: &str) -> String {
     }
 }
 
-/// A reboot's effect on the state: runtime state (`/run`) is lost and every enabled unit
+/// A reboot's effect on the state: runtime state (`/run`: unit states, iptables rules) is lost and every enabled unit
 /// starts again.
 pub fn reboot(fs: &mut Sandbox) -> Result<(), String> {
-    if fs.is_dir(units::RUN_DIR) {
-        fs.remove_all(units::RUN_DIR).map_err(fs_err)?;
+    for dir in [units::RUN_DIR, iptables::DIR] {
+        if fs.is_dir(dir) {
+            fs.remove_all(dir).map_err(fs_err)?;
+        }
     }
     for unit in units::all_units(fs) {
         if units::is_enabled(fs, &unit) {
