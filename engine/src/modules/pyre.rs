@@ -51,7 +51,7 @@ pub fn parse_template(
             Ok(Piece::Group(n))
         }
     };
-    let mut push_group = |text: &mut String, pieces: &mut Vec<Piece>, p: Piece| {
+    let push_group = |text: &mut String, pieces: &mut Vec<Piece>, p: Piece| {
         if !text.is_empty() {
             pieces.push(Piece::Text(std::mem::take(text)));
         }

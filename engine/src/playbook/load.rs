@@ -1311,6 +1311,28 @@ impl Loader {
                 });
             }
         }
+        if let Some(lc) = node.get("loop_control") {
+            // LoopControl's attributes (ansible-core's playbook/loop_control.py); any other
+            // key fails the load as Ansible's FieldAttributeBase does.
+            const LOOP_CONTROL: &[&str] = &[
+                "loop_var",
+                "index_var",
+                "label",
+                "pause",
+                "extended",
+                "extended_allitems",
+                "break_when",
+            ];
+            for (k, _) in lc.entries().unwrap_or(&[]) {
+                let key = k.key_string();
+                if !LOOP_CONTROL.contains(&key.as_str()) {
+                    return Err(LoadError::at(
+                        format!("'{key}' is not a valid attribute for a LoopControl"),
+                        Self::origin(path, k),
+                    ));
+                }
+            }
+        }
         let loop_control = match node.get("loop_control").map(Node::to_value) {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
