@@ -247,6 +247,42 @@ fn check_when(
     Ok(None)
 }
 
+/// The controller's `--env` values when the task's module runs over a local connection: the
+/// module is then a child of ansible-playbook and inherits its environment, under the
+/// task's `environment:` (a remote module starts from the remote login's environment).
+fn local_environment(
+    runner: &Runner,
+    task: &Task,
+    host: &str,
+    delegate: Option<&str>,
+    vars: &Arc<dyn VarSource>,
+) -> indexmap::IndexMap<String, String> {
+    let keyword = task
+        .keyword("connection")
+        .and_then(|c| runner.templar.render(c, vars).ok())
+        .map(|c| text_of(&c));
+    let connection = match delegate.filter(|d| *d != host) {
+        // A delegated task connects as the delegate's variables say.
+        Some(d) => {
+            let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
+            store
+                .inventory
+                .get(d)
+                .and_then(|v| v.get("ansible_connection"))
+                .map(text_of)
+                .or(keyword)
+        }
+        None => vars
+            .get("ansible_connection")
+            .map(|c| text_of(&c))
+            .or(keyword),
+    };
+    if connection.as_deref() != Some("local") {
+        return indexmap::IndexMap::new();
+    }
+    runner.opts.env.iter().cloned().collect()
+}
+
 /// Marks a loop error Ansible raises before the task runs: shown with the loop's origin and
 /// the help text, without "Task failed".
 const LOOP_ERROR_MARK: &str = "\u{1}loop-error";
@@ -1068,7 +1104,9 @@ fn run_once_item(
         Ok(env) => {
             ir.pre_lines
                 .extend(env.warnings.iter().map(|w| format!("[WARNING]: {w}")));
-            env.vars
+            let mut merged = local_environment(runner, task, host, ir.delegate.as_deref(), &vars);
+            merged.extend(env.vars);
+            merged
         }
         Err(e) => {
             ir.result
