@@ -847,6 +847,7 @@ impl Loader {
         let inh = Inherit {
             include_depth: include.include_depth + 1,
             role: include.role.clone(),
+            tags: include.inherited_tags.clone(),
             ..Inherit::default()
         };
         let inh = apply_block(include, apply, inh)?;
@@ -1358,6 +1359,7 @@ impl Loader {
             keyword_origins,
             module_defaults: task_module_defaults,
             inherited_environment: inherit.environment.clone(),
+            inherited_tags: inherit.tags.clone(),
             environment: node
                 .get("environment")
                 .map(|n| env_entries(path, n))
@@ -1719,6 +1721,7 @@ pub fn load_task_file(
         role: include.role.clone(),
         handlers: include.is_handler,
         include_depth: include.include_depth + 1,
+        tags: include.inherited_tags.clone(),
         ..Inherit::default()
     };
     let inh = apply_block(include, apply, inh)?;
