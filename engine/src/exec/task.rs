@@ -1647,12 +1647,54 @@ fn run_once_item(
 /// an unreachable host gives Ansible's UNREACHABLE result (after ssh's 10 s connect timeout)
 /// to a task that `connects` to it, a full or read-only disk is switched on for the task.
 /// None: run the task.
+/// A host the inventory reaches by ssh at a loopback address: the simulated controller runs
+/// no ssh server, so the connection is refused at once, as real Ansible's is on a machine
+/// without one (ansible-core's integration targets use this for an unreachable host).
+fn loopback_ssh_refused(runner: &Runner, target: &str) -> Option<Map<String, Value>> {
+    let (address, port) = {
+        let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
+        let vars = store.inventory.get(target)?;
+        let connection = vars.get("ansible_connection").map(text_of)?;
+        if !["ssh", "paramiko", "smart"].contains(&connection.as_str()) {
+            return None;
+        }
+        let address = vars.get("ansible_host").map(text_of)?;
+        let port = vars
+            .get("ansible_port")
+            .map(text_of)
+            .unwrap_or_else(|| "22".into());
+        (address, port)
+    };
+    let loopback = address
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false);
+    if !loopback {
+        return None;
+    }
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert(
+        "msg".into(),
+        json!(format!(
+            "Task failed: Failed to connect to the host via ssh: ssh: connect to host {address} port {port}: Connection refused"
+        )),
+    );
+    r.insert("unreachable".into(), json!(true));
+    Some(r)
+}
+
 pub(crate) fn fleet_gate(
     runner: &mut Runner,
     target: &str,
     for_host: &str,
     connects: bool,
 ) -> Option<Map<String, Value>> {
+    if connects {
+        if let Some(refused) = loopback_ssh_refused(runner, target) {
+            return Some(refused);
+        }
+    }
     let now = runner.world.clock.now();
     let name = runner.current_task_name.clone();
     let gate = runner
