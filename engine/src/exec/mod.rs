@@ -2435,10 +2435,22 @@ impl Runner {
                     ok = false;
                 }
             }
+            let (msg, skipped_msg, skip_reason) = meta_messages(&action, h, task);
+            // StrategyBase._execute_meta: the header at -vv, the skip's result at -v.
+            let header = if ok { &msg } else { &skip_reason };
+            if self.display.verbosity >= 2 {
+                self.display.line(&format!("META: {header}"));
+            }
             if ok {
                 applies.push(h.clone());
-            } else {
+            } else if self.display.verbosity >= 1 {
                 // Ansible prints the skip but does not count it in the recap.
+                let result = json!({"msg": skipped_msg, "skip_reason": skip_reason});
+                self.display.line(&format!(
+                    "skipping: [{h}] => {}",
+                    crate::output::pyjson::dumps(&result, None, true)
+                ));
+            } else {
                 self.display.line(&format!("skipping: [{h}]"));
             }
         }
@@ -2554,6 +2566,51 @@ impl Runner {
         }
         Ok(PlayEnd::Completed)
     }
+}
+
+/// The `msg` (run, skipped) and `skip_reason` of a meta action run for `host`, as ansible-core's
+/// StrategyBase._execute_meta words them (end_role's skip reason has no comma there).
+fn meta_messages(action: &str, host: &str, task: &Task) -> (String, String, String) {
+    let role = task
+        .role
+        .as_ref()
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
+    let (msg, suffix) = match action {
+        "flush_handlers" => (
+            format!("triggered running handlers for {host}"),
+            format!(", not running handlers for {host}"),
+        ),
+        "refresh_inventory" => ("inventory successfully refreshed".into(), String::new()),
+        "clear_facts" => (
+            "facts cleared".into(),
+            format!(", not clearing facts and fact cache for {host}"),
+        ),
+        "clear_host_errors" => (
+            "cleared host errors".into(),
+            format!(", not clearing host error state for {host}"),
+        ),
+        "end_batch" => ("ending batch".into(), ", continuing current batch".into()),
+        "end_play" => ("ending play".into(), ", continuing play".into()),
+        "end_host" => (
+            format!("ending play for {host}"),
+            format!(", continuing execution for {host}"),
+        ),
+        "end_role" => (
+            format!("ending role {role} for {host}"),
+            format!("continuing role {role} for {host}"),
+        ),
+        "reset_connection" => ("reset connection".into(), String::new()),
+        other => (other.to_string(), String::new()),
+    };
+    let skip_reason = format!("{action} conditional evaluated to False{suffix}");
+    // A skipped end_host keeps its historical lower-case `msg`; the others keep theirs.
+    let skipped_msg = if action == "end_host" {
+        format!("end_host conditional evaluated to false, continuing execution for {host}")
+    } else {
+        action.to_string()
+    };
+    (msg, skipped_msg, skip_reason)
 }
 
 /// A list of strings as Python prints it (`['a', 'b']`).
