@@ -2420,8 +2420,12 @@ impl Runner {
         } else {
             &members[..members.len().min(1)]
         };
+        let banner = format!("TASK [{}]", task.display_name());
         for (h, next) in running {
-            self.task_banner(ctx, &format!("TASK [{}]", task.display_name()));
+            // Under free the banner comes lazily with a result: the META header is not one.
+            if !ctx.free {
+                self.task_banner(ctx, &banner);
+            }
             let layers = self.task_layers(ctx, h, task, next);
             let src: Arc<dyn VarSource> =
                 Arc::new(HostVarSource::for_task(&self.store, h, &layers));
@@ -2440,6 +2444,9 @@ impl Runner {
             let header = if ok { &msg } else { &skip_reason };
             if self.display.verbosity >= 2 {
                 self.display.line(&format!("META: {header}"));
+            }
+            if !ok && ctx.free {
+                self.task_banner(ctx, &banner);
             }
             if ok {
                 applies.push(h.clone());

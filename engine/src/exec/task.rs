@@ -2293,6 +2293,13 @@ fn merge_single(
             unreached_label(host, ir.delegate.as_deref()),
             dump_result(&callback_view(&result, no_log), runner.display.verbosity)
         ));
+        // The strategy registers every result, an unreachable one too (so `is reachable`
+        // can test it after ignore_unreachable).
+        let registered = Value::Object(registered_result(&result));
+        if let Some(reg) = &task.register {
+            runner.register(host, reg, registered.clone());
+        }
+        out.registered = Some(registered);
         return;
     }
     result.entry("failed").or_insert(json!(false));
