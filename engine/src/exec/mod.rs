@@ -909,7 +909,8 @@ impl Runner {
             free: false,
         };
         ctx.free = self.play_strategy(play, batch.len())?;
-        self.last_banner = None;
+        // The callback's last banner outlives the batch: a later batch's result of the task
+        // shown last shows no banner again (the batches run the same task objects).
         if ctx.free && ctx.max_fail.is_some() {
             self.display.warning("Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host");
         }

@@ -490,14 +490,13 @@ impl Loader {
             tags: string_list(node.get("tags")),
             ..Inherit::default()
         };
+        // run_once too: it is a Base attribute, so a play's reaches its tasks in 2.19.
         for k in INHERITED_KEYWORDS {
             if let Some(v) = node.get(k) {
-                if *k != "run_once" {
-                    inherit.keywords.insert((*k).to_string(), v.to_value());
-                    inherit
-                        .keyword_origins
-                        .insert((*k).to_string(), Self::origin(path, v));
-                }
+                inherit.keywords.insert((*k).to_string(), v.to_value());
+                inherit
+                    .keyword_origins
+                    .insert((*k).to_string(), Self::origin(path, v));
             }
         }
         if let Some(env) = node.get("environment") {
