@@ -955,10 +955,20 @@ impl Runner {
             }
             crate::config::Gathering::Explicit => keyword.unwrap_or(false),
         };
+        let sections: [&Vec<Arc<Block>>; 3] = [&play.pre_tasks, &play.tasks, &play.post_tasks];
+        // --start-at-task: PlayIterator walks a play's tasks for the one to start at; a play
+        // without it is done before it starts (no facts gathered).
+        if let Some(target) = &self.start_at {
+            if !sections
+                .iter()
+                .any(|blocks| blocks_start_at(blocks, target))
+            {
+                return Ok(PlayEnd::Completed);
+            }
+        }
         if gather && !ctx.alive.is_empty() {
             self.gather_facts(ctx);
         }
-        let sections: [&Vec<Arc<Block>>; 3] = [&play.pre_tasks, &play.tasks, &play.post_tasks];
         for blocks in sections {
             if ctx.end_play {
                 return Ok(PlayEnd::EndPlay);
@@ -1517,10 +1527,11 @@ impl Runner {
                 .as_ref()
                 .is_some_and(|t| Arc::ptr_eq(t, &r.task));
             if !same {
+                // Output with no banner (a META header) leaves the callback's last banner.
                 if let Some(b) = &r.banner {
                     self.display.banner(b);
+                    self.last_banner = Some(r.task.clone());
                 }
-                self.last_banner = Some(r.task.clone());
             }
             self.display.replay(r.lines);
         }
@@ -1667,7 +1678,7 @@ impl Runner {
             return Ok(PlayEnd::Completed);
         }
         if let Some(target) = &self.start_at {
-            if task.display_name() != *target && task.name.as_deref() != Some(target.as_str()) {
+            if !starts_at(task, target) {
                 return Ok(PlayEnd::Completed);
             }
             self.start_at = None;
@@ -2574,6 +2585,34 @@ impl Runner {
         }
         Ok(PlayEnd::Completed)
     }
+}
+
+/// Whether `--start-at-task` names this task: its name or its shown name, equal or as an
+/// fnmatch pattern (ansible-core's PlayIterator).
+fn starts_at(task: &Task, target: &str) -> bool {
+    let shown = task.display_name();
+    let matches =
+        |name: &str| name == target || crate::template::filters::paths::fnmatch(name, target);
+    task.name
+        .as_deref()
+        .is_some_and(|n| !n.is_empty() && matches(n))
+        || matches(&shown)
+}
+
+/// Whether a list of blocks holds the task `--start-at-task` names (the tasks a play loads
+/// statically; what dynamic includes bring is not known before they run).
+fn blocks_start_at(blocks: &[Arc<Block>], target: &str) -> bool {
+    fn items(list: &[Item], target: &str) -> bool {
+        list.iter().any(|it| match it {
+            Item::Task(t) => starts_at(t, target),
+            Item::Block(b) => {
+                items(&b.block, target) || items(&b.rescue, target) || items(&b.always, target)
+            }
+        })
+    }
+    blocks
+        .iter()
+        .any(|b| items(&b.block, target) || items(&b.rescue, target) || items(&b.always, target))
 }
 
 /// The `msg` (run, skipped) and `skip_reason` of a meta action run for `host`, as ansible-core's
