@@ -2639,6 +2639,7 @@ fn run_loop(
                 carried.insert(reg.clone(), Value::Object(raw));
             }
             let mut r = ir.result.clone();
+            let label_failed = label_error.is_some();
             if let Some(msg) = label_error {
                 r.insert("failed".into(), json!(true));
                 r.insert("msg".into(), json!(msg));
@@ -2723,7 +2724,10 @@ fn run_loop(
             if failed {
                 any_failed = true;
                 any_changed |= changed;
-                out.lines.extend(failure_block(task, &r, ir.chain.as_ref()));
+                // A label failure is the loop's, set on an item that ran: no error block.
+                if !label_failed {
+                    out.lines.extend(failure_block(task, &r, ir.chain.as_ref()));
+                }
                 fill_failure_msg(&mut r, ir.chain.as_ref());
                 let mut shown = if no_log {
                     callback_view(&r, no_log)
