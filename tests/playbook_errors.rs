@@ -184,3 +184,18 @@ fn an_empty_inventory_warns_that_all_does_not_match_the_implicit_localhost() {
     );
     assert!(!String::from_utf8_lossy(&with_hosts.stderr).contains("provided hosts list is empty"));
 }
+
+#[test]
+fn an_unknown_loop_control_key_is_refused_at_load_with_its_origin() {
+    let out = run(
+        "app1\n",
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n    - debug: var=item\n      loop: [1]\n      loop_control:\n        break_on: item == 1\n",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("[ERROR]: 'break_on' is not a valid attribute for a LoopControl\nOrigin: ")
+            && stderr.contains("site.yml:7:9"),
+        "{stderr}"
+    );
+}

@@ -911,7 +911,8 @@ impl Runner {
             free: false,
         };
         ctx.free = self.play_strategy(play, batch.len())?;
-        self.last_banner = None;
+        // The callback's last banner outlives the batch: a later batch's result of the task
+        // shown last shows no banner again (the batches run the same task objects).
         if ctx.free && ctx.max_fail.is_some() {
             self.display.warning("Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host");
         }
@@ -956,10 +957,20 @@ impl Runner {
             }
             crate::config::Gathering::Explicit => keyword.unwrap_or(false),
         };
+        let sections: [&Vec<Arc<Block>>; 3] = [&play.pre_tasks, &play.tasks, &play.post_tasks];
+        // --start-at-task: PlayIterator walks a play's tasks for the one to start at; a play
+        // without it is done before it starts (no facts gathered).
+        if let Some(target) = &self.start_at {
+            if !sections
+                .iter()
+                .any(|blocks| blocks_start_at(blocks, target))
+            {
+                return Ok(PlayEnd::Completed);
+            }
+        }
         if gather && !ctx.alive.is_empty() {
             self.gather_facts(ctx);
         }
-        let sections: [&Vec<Arc<Block>>; 3] = [&play.pre_tasks, &play.tasks, &play.post_tasks];
         for blocks in sections {
             if ctx.end_play {
                 return Ok(PlayEnd::EndPlay);
@@ -1520,10 +1531,11 @@ impl Runner {
                 .as_ref()
                 .is_some_and(|t| Arc::ptr_eq(t, &r.task));
             if !same {
+                // Output with no banner (a META header) leaves the callback's last banner.
                 if let Some(b) = &r.banner {
                     self.display.banner(b);
+                    self.last_banner = Some(r.task.clone());
                 }
-                self.last_banner = Some(r.task.clone());
             }
             self.display.replay(r.lines);
         }
@@ -1670,7 +1682,7 @@ impl Runner {
             return Ok(PlayEnd::Completed);
         }
         if let Some(target) = &self.start_at {
-            if task.display_name() != *target && task.name.as_deref() != Some(target.as_str()) {
+            if !starts_at(task, target) {
                 return Ok(PlayEnd::Completed);
             }
             self.start_at = None;
@@ -2424,8 +2436,12 @@ impl Runner {
         } else {
             &members[..members.len().min(1)]
         };
+        let banner = format!("TASK [{}]", task.display_name());
         for (h, next) in running {
-            self.task_banner(ctx, &format!("TASK [{}]", task.display_name()));
+            // Under free the banner comes lazily with a result: the META header is not one.
+            if !ctx.free {
+                self.task_banner(ctx, &banner);
+            }
             let layers = self.task_layers(ctx, h, task, next);
             let src: Arc<dyn VarSource> =
                 Arc::new(HostVarSource::for_task(&self.store, h, &layers));
@@ -2439,10 +2455,25 @@ impl Runner {
                     ok = false;
                 }
             }
+            let (msg, skipped_msg, skip_reason) = meta_messages(&action, h, task);
+            // StrategyBase._execute_meta: the header at -vv, the skip's result at -v.
+            let header = if ok { &msg } else { &skip_reason };
+            if self.display.verbosity >= 2 {
+                self.display.line(&format!("META: {header}"));
+            }
+            if !ok && ctx.free {
+                self.task_banner(ctx, &banner);
+            }
             if ok {
                 applies.push(h.clone());
-            } else {
+            } else if self.display.verbosity >= 1 {
                 // Ansible prints the skip but does not count it in the recap.
+                let result = json!({"msg": skipped_msg, "skip_reason": skip_reason});
+                self.display.line(&format!(
+                    "skipping: [{h}] => {}",
+                    crate::output::pyjson::dumps(&result, None, true)
+                ));
+            } else {
                 self.display.line(&format!("skipping: [{h}]"));
             }
         }
@@ -2584,6 +2615,79 @@ impl Runner {
         }
         Ok(PlayEnd::Completed)
     }
+}
+
+/// Whether `--start-at-task` names this task: its name or its shown name, equal or as an
+/// fnmatch pattern (ansible-core's PlayIterator).
+fn starts_at(task: &Task, target: &str) -> bool {
+    let shown = task.display_name();
+    let matches =
+        |name: &str| name == target || crate::template::filters::paths::fnmatch(name, target);
+    task.name
+        .as_deref()
+        .is_some_and(|n| !n.is_empty() && matches(n))
+        || matches(&shown)
+}
+
+/// Whether a list of blocks holds the task `--start-at-task` names (the tasks a play loads
+/// statically; what dynamic includes bring is not known before they run).
+fn blocks_start_at(blocks: &[Arc<Block>], target: &str) -> bool {
+    fn items(list: &[Item], target: &str) -> bool {
+        list.iter().any(|it| match it {
+            Item::Task(t) => starts_at(t, target),
+            Item::Block(b) => {
+                items(&b.block, target) || items(&b.rescue, target) || items(&b.always, target)
+            }
+        })
+    }
+    blocks
+        .iter()
+        .any(|b| items(&b.block, target) || items(&b.rescue, target) || items(&b.always, target))
+}
+
+/// The `msg` (run, skipped) and `skip_reason` of a meta action run for `host`, as ansible-core's
+/// StrategyBase._execute_meta words them (end_role's skip reason has no comma there).
+fn meta_messages(action: &str, host: &str, task: &Task) -> (String, String, String) {
+    let role = task
+        .role
+        .as_ref()
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
+    let (msg, suffix) = match action {
+        "flush_handlers" => (
+            format!("triggered running handlers for {host}"),
+            format!(", not running handlers for {host}"),
+        ),
+        "refresh_inventory" => ("inventory successfully refreshed".into(), String::new()),
+        "clear_facts" => (
+            "facts cleared".into(),
+            format!(", not clearing facts and fact cache for {host}"),
+        ),
+        "clear_host_errors" => (
+            "cleared host errors".into(),
+            format!(", not clearing host error state for {host}"),
+        ),
+        "end_batch" => ("ending batch".into(), ", continuing current batch".into()),
+        "end_play" => ("ending play".into(), ", continuing play".into()),
+        "end_host" => (
+            format!("ending play for {host}"),
+            format!(", continuing execution for {host}"),
+        ),
+        "end_role" => (
+            format!("ending role {role} for {host}"),
+            format!("continuing role {role} for {host}"),
+        ),
+        "reset_connection" => ("reset connection".into(), String::new()),
+        other => (other.to_string(), String::new()),
+    };
+    let skip_reason = format!("{action} conditional evaluated to False{suffix}");
+    // A skipped end_host keeps its historical lower-case `msg`; the others keep theirs.
+    let skipped_msg = if action == "end_host" {
+        format!("end_host conditional evaluated to false, continuing execution for {host}")
+    } else {
+        action.to_string()
+    };
+    (msg, skipped_msg, skip_reason)
 }
 
 /// A list of strings as Python prints it (`['a', 'b']`).

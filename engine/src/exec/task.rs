@@ -247,6 +247,42 @@ fn check_when(
     Ok(None)
 }
 
+/// The controller's `--env` values when the task's module runs over a local connection: the
+/// module is then a child of ansible-playbook and inherits its environment, under the
+/// task's `environment:` (a remote module starts from the remote login's environment).
+fn local_environment(
+    runner: &Runner,
+    task: &Task,
+    host: &str,
+    delegate: Option<&str>,
+    vars: &Arc<dyn VarSource>,
+) -> indexmap::IndexMap<String, String> {
+    let keyword = task
+        .keyword("connection")
+        .and_then(|c| runner.templar.render(c, vars).ok())
+        .map(|c| text_of(&c));
+    let connection = match delegate.filter(|d| *d != host) {
+        // A delegated task connects as the delegate's variables say.
+        Some(d) => {
+            let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
+            store
+                .inventory
+                .get(d)
+                .and_then(|v| v.get("ansible_connection"))
+                .map(text_of)
+                .or(keyword)
+        }
+        None => vars
+            .get("ansible_connection")
+            .map(|c| text_of(&c))
+            .or(keyword),
+    };
+    if connection.as_deref() != Some("local") {
+        return indexmap::IndexMap::new();
+    }
+    runner.opts.env.iter().cloned().collect()
+}
+
 /// Marks a loop error Ansible raises before the task runs: shown with the loop's origin and
 /// the help text, without "Task failed".
 const LOOP_ERROR_MARK: &str = "\u{1}loop-error";
@@ -1068,7 +1104,9 @@ fn run_once_item(
         Ok(env) => {
             ir.pre_lines
                 .extend(env.warnings.iter().map(|w| format!("[WARNING]: {w}")));
-            env.vars
+            let mut merged = local_environment(runner, task, host, ir.delegate.as_deref(), &vars);
+            merged.extend(env.vars);
+            merged
         }
         Err(e) => {
             ir.result
@@ -1612,12 +1650,54 @@ fn run_once_item(
 /// an unreachable host gives Ansible's UNREACHABLE result (after ssh's 10 s connect timeout)
 /// to a task that `connects` to it, a full or read-only disk is switched on for the task.
 /// None: run the task.
+/// A host the inventory reaches by ssh at a loopback address: the simulated controller runs
+/// no ssh server, so the connection is refused at once, as real Ansible's is on a machine
+/// without one (ansible-core's integration targets use this for an unreachable host).
+fn loopback_ssh_refused(runner: &Runner, target: &str) -> Option<Map<String, Value>> {
+    let (address, port) = {
+        let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
+        let vars = store.inventory.get(target)?;
+        let connection = vars.get("ansible_connection").map(text_of)?;
+        if !["ssh", "paramiko", "smart"].contains(&connection.as_str()) {
+            return None;
+        }
+        let address = vars.get("ansible_host").map(text_of)?;
+        let port = vars
+            .get("ansible_port")
+            .map(text_of)
+            .unwrap_or_else(|| "22".into());
+        (address, port)
+    };
+    let loopback = address
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false);
+    if !loopback {
+        return None;
+    }
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert(
+        "msg".into(),
+        json!(format!(
+            "Task failed: Failed to connect to the host via ssh: ssh: connect to host {address} port {port}: Connection refused"
+        )),
+    );
+    r.insert("unreachable".into(), json!(true));
+    Some(r)
+}
+
 pub(crate) fn fleet_gate(
     runner: &mut Runner,
     target: &str,
     for_host: &str,
     connects: bool,
 ) -> Option<Map<String, Value>> {
+    if connects {
+        if let Some(refused) = loopback_ssh_refused(runner, target) {
+            return Some(refused);
+        }
+    }
     let now = runner.world.clock.now();
     let name = runner.current_task_name.clone();
     let gate = runner
@@ -2292,6 +2372,13 @@ fn merge_single(
             unreached_label(host, ir.delegate.as_deref()),
             dump_result(&callback_view(&result, no_log), runner.display.verbosity)
         ));
+        // The strategy registers every result, an unreachable one too (so `is reachable`
+        // can test it after ignore_unreachable).
+        let registered = Value::Object(registered_result(&result));
+        if let Some(reg) = &task.register {
+            runner.register(host, reg, registered.clone());
+        }
+        out.registered = Some(registered);
         return;
     }
     result.entry("failed").or_insert(json!(false));
@@ -2527,7 +2614,18 @@ fn run_loop(
         .get("extended")
         .and_then(modules::to_bool)
         .unwrap_or(false);
+    let extended_allitems = task
+        .loop_control
+        .get("extended_allitems")
+        .and_then(modules::to_bool)
+        .unwrap_or(true);
     let label_expr = task.loop_control.get("label").cloned();
+    // Conditions checked after each item's result (2.17's `break_when`): true ends the loop.
+    let break_when: Vec<Value> = match task.loop_control.get("break_when") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => vec![other.clone()],
+    };
     let pause = task
         .loop_control
         .get("pause")
@@ -2569,9 +2667,14 @@ fn run_loop(
                     "nextitem": items.get(i + 1).cloned().unwrap_or(Value::Null),
                 }),
             );
-            if i == 0 {
+            if i == 0 || !extended_allitems {
                 if let Some(Value::Object(m)) = iv.get_mut("ansible_loop") {
-                    m.remove("previtem");
+                    if i == 0 {
+                        m.remove("previtem");
+                    }
+                    if !extended_allitems {
+                        m.remove("allitems");
+                    }
                 }
             }
             if i + 1 == n {
@@ -2581,154 +2684,216 @@ fn run_loop(
             }
         }
         let item_src = vars_with(base, iv.clone());
+        // A label that cannot be templated fails its item (labelled `None`) after it ran.
+        let mut label_error = None;
         let label = match &label_expr {
-            Some(l) => runner
-                .templar
-                .render(l, &item_src)
-                .map(|v| item_label(&v))
-                .unwrap_or_else(|_| item_label(item)),
+            Some(l) => match runner.templar.render(l, &item_src) {
+                Ok(v) => item_label(&v),
+                Err(e) => {
+                    label_error = Some(format!(
+                        "Failed to template loop_control.label: {}",
+                        e.message()
+                    ));
+                    "None".to_string()
+                }
+            },
             None => item_label(item),
         };
-        let ir = run_once_item(
-            runner,
-            ctx,
-            task,
-            host,
-            base,
-            Some(iv.clone()),
-            ignore_errors,
-        );
-        out.lines.extend(ir.pre_lines.iter().cloned());
-        let no_log = ir.no_log;
-        let label = shown_label(&label, no_log);
-        if let Some(reg) = &task.register {
-            let mut raw = crate::output::strip_internal(&ir.result);
-            if let Some(cond) = &ir.skipped_cond {
-                raw.insert("changed".into(), json!(false));
-                raw.insert("false_condition".into(), json!(cond));
-                raw.insert("skip_reason".into(), json!("Conditional result was False"));
-                raw.insert("skipped".into(), json!(true));
+        'item: {
+            let ir = run_once_item(
+                runner,
+                ctx,
+                task,
+                host,
+                base,
+                Some(iv.clone()),
+                ignore_errors,
+            );
+            out.lines.extend(ir.pre_lines.iter().cloned());
+            let no_log = ir.no_log;
+            let label = shown_label(&label, no_log);
+            if let Some(reg) = &task.register {
+                let mut raw = crate::output::strip_internal(&ir.result);
+                if let Some(cond) = &ir.skipped_cond {
+                    raw.insert("changed".into(), json!(false));
+                    raw.insert("false_condition".into(), json!(cond));
+                    raw.insert("skip_reason".into(), json!("Conditional result was False"));
+                    raw.insert("skipped".into(), json!(true));
+                }
+                carried.insert(reg.clone(), Value::Object(raw));
             }
-            carried.insert(reg.clone(), Value::Object(raw));
-        }
-        let mut r = ir.result.clone();
-        r.insert(loop_var.clone(), item.clone());
-        r.insert("ansible_loop_var".into(), json!(loop_var));
-        if let Some(ix) = &index_var {
-            r.insert(ix.clone(), json!(i));
-            r.insert("ansible_index_var".into(), json!(ix));
-        }
-        if let Some(cond) = &ir.skipped_cond {
-            r.insert("changed".into(), json!(false));
-            r.insert("false_condition".into(), json!(cond));
-            r.insert("skip_reason".into(), json!("Conditional result was False"));
-            r.insert("skipped".into(), json!(true));
-            out.lines
-                .push(format!("skipping: [{host}] => (item={label}) "));
-            results.push(Value::Object(crate::output::strip_internal(&r)));
-            continue;
-        }
-        if ir.include_failure.is_some() || ir.include.is_some() {
-            all_skipped = false;
-        }
-        match ir.include_failure {
-            Some(IncludeFailure::Host(reason)) => {
-                // Every item is tried; the host fails once the loop is over.
-                item_failures.push(reason);
-                continue;
+            let mut r = ir.result.clone();
+            let label_failed = label_error.is_some();
+            if let Some(msg) = label_error {
+                r.insert("failed".into(), json!(true));
+                r.insert("msg".into(), json!(msg));
             }
-            Some(failure) => {
-                let result = ir.result.clone();
-                include_failure_outcome(runner, host, out, failure, &result);
-                return;
-            }
-            None => {}
-        }
-        if let Some((blocks, vars, name)) = ir.include {
-            // Each item of an include loop includes the file again, with that item.
-            out.includes.push(Included {
-                blocks,
-                vars,
-                name,
-                item_label: Some(label.clone()),
-            });
-            continue;
-        }
-        let label_host = host_label(runner, host, ir.delegate.as_deref());
-        let failed = r.get("failed").and_then(Value::as_bool).unwrap_or(false);
-        let changed = r.get("changed").and_then(Value::as_bool).unwrap_or(false);
-        if r.get("unreachable").and_then(Value::as_bool) == Some(true) {
-            // As Ansible prints an item that could not connect: a failed item line; the loop
-            // ends UNREACHABLE below, its results carrying the (absent) traceback.
-            any_changed |= changed;
-            out.lines.extend(unreachable_block(task, &r));
-            out.lines.push(format!(
-                "failed: [{}] (item={label}) => {}",
-                unreached_label(host, ir.delegate.as_deref()),
-                dump_result(&callback_view(&r, no_log), runner.display.verbosity)
-            ));
-            let mut kept = crate::output::strip_internal(&r);
-            kept.insert("exception".into(), json!("(traceback unavailable)"));
-            results.push(Value::Object(kept));
-            any_unreachable = true;
-            all_skipped = false;
-            continue;
-        }
-        if !failed && r.get("skipped").and_then(Value::as_bool) == Some(true) {
-            // The action skipped this item itself (`debug` above its verbosity).
-            out.lines
-                .push(format!("skipping: [{label_host}] => (item={label}) "));
-            r.entry("failed").or_insert(json!(false));
-            results.push(Value::Object(crate::output::strip_internal(&r)));
-            continue;
-        }
-        all_skipped = false;
-        r.entry("failed").or_insert(json!(false));
-        if failed {
-            any_failed = true;
-            any_changed |= changed;
-            out.lines.extend(failure_block(task, &r, ir.chain.as_ref()));
-            fill_failure_msg(&mut r, ir.chain.as_ref());
-            let mut shown = if no_log {
-                callback_view(&r, no_log)
-            } else {
-                clean_debug(task, &r)
-            };
-            shown.remove("failed");
-            out.lines.push(format!(
-                "failed: [{label_host}] (item={label}) => {}",
-                dump_result(&shown, runner.display.verbosity)
-            ));
-        } else {
-            any_changed |= changed;
-            let shown = callback_view(&r, no_log);
-            if changed && !ir.hide_diff {
-                if let Some(d) = shown.get("diff") {
-                    out.lines.extend(crate::output::diff::render(d));
+            if extended {
+                if let Some(l) = iv.get("ansible_loop") {
+                    r.insert("ansible_loop".into(), l.clone());
                 }
             }
-            let status = if changed { "changed" } else { "ok" };
-            let mut line = format!("{status}: [{label_host}] => (item={label})");
-            if verbose(&shown, runner.display.verbosity) {
-                line.push_str(&format!(
-                    " => {}",
-                    dump_result(&clean_debug(task, &shown), runner.display.verbosity)
-                ));
+            r.insert(loop_var.clone(), item.clone());
+            r.insert("ansible_loop_var".into(), json!(loop_var));
+            if let Some(ix) = &index_var {
+                r.insert(ix.clone(), json!(i));
+                r.insert("ansible_index_var".into(), json!(ix));
             }
-            out.lines.push(line);
-            apply_result_facts(runner, task, host, ir.delegate.as_deref(), &r, out);
-            apply_result_stats(runner, host, &r);
-            if changed {
-                for n in &task.notify {
-                    if !out.notify.contains(n) {
-                        out.notify.push(n.clone());
+            if let Some(cond) = &ir.skipped_cond {
+                r.insert("changed".into(), json!(false));
+                r.insert("false_condition".into(), json!(cond));
+                r.insert("skip_reason".into(), json!("Conditional result was False"));
+                r.insert("skipped".into(), json!(true));
+                out.lines
+                    .push(format!("skipping: [{host}] => (item={label}) "));
+                results.push(Value::Object(crate::output::strip_internal(&r)));
+                break 'item;
+            }
+            if ir.include_failure.is_some() || ir.include.is_some() {
+                all_skipped = false;
+            }
+            match ir.include_failure {
+                Some(IncludeFailure::Host(reason)) => {
+                    // Every item is tried; the host fails once the loop is over.
+                    item_failures.push(reason);
+                    break 'item;
+                }
+                Some(failure) => {
+                    let result = ir.result.clone();
+                    include_failure_outcome(runner, host, out, failure, &result);
+                    return;
+                }
+                None => {}
+            }
+            if let Some((blocks, vars, name)) = ir.include {
+                // Each item of an include loop includes the file again, with that item.
+                out.includes.push(Included {
+                    blocks,
+                    vars,
+                    name,
+                    item_label: Some(label.clone()),
+                });
+                break 'item;
+            }
+            let label_host = host_label(runner, host, ir.delegate.as_deref());
+            let failed = r.get("failed").and_then(Value::as_bool).unwrap_or(false);
+            let changed = r.get("changed").and_then(Value::as_bool).unwrap_or(false);
+            if r.get("unreachable").and_then(Value::as_bool) == Some(true) {
+                // As Ansible prints an item that could not connect: a failed item line; the loop
+                // ends UNREACHABLE below, its results carrying the (absent) traceback.
+                any_changed |= changed;
+                out.lines.extend(unreachable_block(task, &r));
+                out.lines.push(format!(
+                    "failed: [{}] (item={label}) => {}",
+                    unreached_label(host, ir.delegate.as_deref()),
+                    dump_result(&callback_view(&r, no_log), runner.display.verbosity)
+                ));
+                let mut kept = crate::output::strip_internal(&r);
+                kept.insert("exception".into(), json!("(traceback unavailable)"));
+                results.push(Value::Object(kept));
+                any_unreachable = true;
+                all_skipped = false;
+                break 'item;
+            }
+            if !failed && r.get("skipped").and_then(Value::as_bool) == Some(true) {
+                // The action skipped this item itself (`debug` above its verbosity).
+                out.lines
+                    .push(format!("skipping: [{label_host}] => (item={label}) "));
+                r.entry("failed").or_insert(json!(false));
+                results.push(Value::Object(crate::output::strip_internal(&r)));
+                break 'item;
+            }
+            all_skipped = false;
+            r.entry("failed").or_insert(json!(false));
+            if failed {
+                any_failed = true;
+                any_changed |= changed;
+                // A label failure is the loop's, set on an item that ran: no error block.
+                if !label_failed {
+                    out.lines.extend(failure_block(task, &r, ir.chain.as_ref()));
+                }
+                fill_failure_msg(&mut r, ir.chain.as_ref());
+                let mut shown = if no_log {
+                    callback_view(&r, no_log)
+                } else {
+                    clean_debug(task, &r)
+                };
+                shown.remove("failed");
+                out.lines.push(format!(
+                    "failed: [{label_host}] (item={label}) => {}",
+                    dump_result(&shown, runner.display.verbosity)
+                ));
+            } else {
+                any_changed |= changed;
+                let shown = callback_view(&r, no_log);
+                if changed && !ir.hide_diff {
+                    if let Some(d) = shown.get("diff") {
+                        out.lines.extend(crate::output::diff::render(d));
+                    }
+                }
+                let status = if changed { "changed" } else { "ok" };
+                let mut line = format!("{status}: [{label_host}] => (item={label})");
+                if verbose(&shown, runner.display.verbosity) {
+                    line.push_str(&format!(
+                        " => {}",
+                        dump_result(&clean_debug(task, &shown), runner.display.verbosity)
+                    ));
+                }
+                out.lines.push(line);
+                apply_result_facts(runner, task, host, ir.delegate.as_deref(), &r, out);
+                apply_result_stats(runner, host, &r);
+                if changed {
+                    for n in &task.notify {
+                        if !out.notify.contains(n) {
+                            out.notify.push(n.clone());
+                        }
                     }
                 }
             }
+            results.push(Value::Object(registered_result(&r)));
+            if pause > 0.0 {
+                runner.world.clock.advance(pause);
+            }
         }
-        results.push(Value::Object(registered_result(&r)));
-        if pause > 0.0 {
-            runner.world.clock.advance(pause);
+        // ansible-core checks `break_when` after every item's result, whatever its status,
+        // with the item's variables and its registered result.
+        if !break_when.is_empty() {
+            let mut bv = carried.clone();
+            bv.insert(loop_var.clone(), item.clone());
+            bv.insert("ansible_loop_var".into(), json!(loop_var));
+            if let Some(ix) = &index_var {
+                bv.insert(ix.clone(), json!(i));
+                bv.insert("ansible_index_var".into(), json!(ix));
+            }
+            if let Some(l) = iv.get("ansible_loop") {
+                bv.insert("ansible_loop".into(), l.clone());
+            }
+            let vars = vars_with(base, bv);
+            let mut stop = true;
+            for cond in &break_when {
+                match runner.templar.eval_conditional(&text_of(cond), &vars) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        stop = false;
+                        break;
+                    }
+                    Err(e) => {
+                        // The error leaves the loop: the task fails with it, its items'
+                        // results dropped, as ansible-core's TaskExecutor.run reports it.
+                        let chain = ChainError {
+                            message: e.message().to_string(),
+                            chain: Vec::new(),
+                        };
+                        out.lines.clear();
+                        out.includes.clear();
+                        fail_with_chain(runner, task, host, out, chain, ignore_errors);
+                        return;
+                    }
+                }
+            }
+            if stop {
+                break;
+            }
         }
     }
     if !item_failures.is_empty() {

@@ -25,9 +25,12 @@ const SPEC: Spec = spec(
 )
 .file_common();
 
-/// `re.subn(pattern, replacement, text)`: the new text and the number of replacements.
+/// `re.subn(pattern, replacement, text)`: the new text and the number of replacements. The
+/// template is parsed before the search, as Python's `re.subn` does: a bad one fails even
+/// where nothing matches (ansible/ansible#79364).
 fn subn(re: &fancy_regex::Regex, replacement: &str, text: &str) -> Result<(String, usize), String> {
     let names = super::pyre::group_names(re);
+    let pieces = super::pyre::parse_template(replacement, re.captures_len(), &names)?;
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     let mut count = 0;
@@ -35,7 +38,7 @@ fn subn(re: &fancy_regex::Regex, replacement: &str, text: &str) -> Result<(Strin
         let caps = caps.map_err(|e| e.to_string())?;
         let Some(m) = caps.get(0) else { continue };
         out.push_str(&text[last..m.start()]);
-        out.push_str(&super::pyre::expand(&caps, replacement, &names)?);
+        out.push_str(&super::pyre::expand_pieces(&caps, &pieces));
         last = m.end();
         count += 1;
     }
@@ -185,5 +188,14 @@ mod tests {
         let (text, n) = subn(&re, r"\1=new", "a=old\nb=old\nc=keep\n").unwrap();
         assert_eq!(text, "a=new\nb=new\nc=keep\n");
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn bad_template_fails_without_a_match() {
+        let re = super::super::pyre::compile(r"\.", true).unwrap();
+        assert_eq!(
+            subn(&re, r"\D", "").unwrap_err(),
+            "bad escape \\D at position 0"
+        );
     }
 }

@@ -104,6 +104,7 @@ impl Module for Script {
         }
         let now = ctx.world.clock.now();
         let seed = ctx.world.seed;
+        let environment = ctx.environment.clone();
         let host = match ctx.target_host() {
             Ok(h) => h,
             Err(r) => return r,
@@ -154,6 +155,8 @@ impl Module for Script {
         sc.now = now;
         sc.hostname = host.name.clone();
         sc.bash = bash;
+        // The task's `environment:` (Ansible prefixes the script's command line with it).
+        sc.env.extend(environment);
         if let Some(dir) = &chdir {
             if let Err(e) = sc.chdir(dir) {
                 return super::fail(&format!("Unable to change directory before execution: {e}"));

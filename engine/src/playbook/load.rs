@@ -490,14 +490,13 @@ impl Loader {
             tags: string_list(node.get("tags")),
             ..Inherit::default()
         };
+        // run_once too: it is a Base attribute, so a play's reaches its tasks in 2.19.
         for k in INHERITED_KEYWORDS {
             if let Some(v) = node.get(k) {
-                if *k != "run_once" {
-                    inherit.keywords.insert((*k).to_string(), v.to_value());
-                    inherit
-                        .keyword_origins
-                        .insert((*k).to_string(), Self::origin(path, v));
-                }
+                inherit.keywords.insert((*k).to_string(), v.to_value());
+                inherit
+                    .keyword_origins
+                    .insert((*k).to_string(), Self::origin(path, v));
             }
         }
         if let Some(env) = node.get("environment") {
@@ -847,6 +846,7 @@ impl Loader {
         let inh = Inherit {
             include_depth: include.include_depth + 1,
             role: include.role.clone(),
+            tags: include.inherited_tags.clone(),
             ..Inherit::default()
         };
         let inh = apply_block(include, apply, inh)?;
@@ -1330,6 +1330,28 @@ impl Loader {
                 });
             }
         }
+        if let Some(lc) = node.get("loop_control") {
+            // LoopControl's attributes (ansible-core's playbook/loop_control.py); any other
+            // key fails the load as Ansible's FieldAttributeBase does.
+            const LOOP_CONTROL: &[&str] = &[
+                "loop_var",
+                "index_var",
+                "label",
+                "pause",
+                "extended",
+                "extended_allitems",
+                "break_when",
+            ];
+            for (k, _) in lc.entries().unwrap_or(&[]) {
+                let key = k.key_string();
+                if !LOOP_CONTROL.contains(&key.as_str()) {
+                    return Err(LoadError::at(
+                        format!("'{key}' is not a valid attribute for a LoopControl"),
+                        Self::origin(path, k),
+                    ));
+                }
+            }
+        }
         let loop_control = match node.get("loop_control").map(Node::to_value) {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
@@ -1355,6 +1377,7 @@ impl Loader {
             keyword_origins,
             module_defaults: task_module_defaults,
             inherited_environment: inherit.environment.clone(),
+            inherited_tags: inherit.tags.clone(),
             environment: node
                 .get("environment")
                 .map(|n| env_entries(path, n))
@@ -1716,6 +1739,7 @@ pub fn load_task_file(
         role: include.role.clone(),
         handlers: include.is_handler,
         include_depth: include.include_depth + 1,
+        tags: include.inherited_tags.clone(),
         ..Inherit::default()
     };
     let inh = apply_block(include, apply, inh)?;

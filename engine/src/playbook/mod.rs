@@ -279,6 +279,10 @@ pub struct Task {
     /// `environment:` entries of the play, roles, blocks and imports around the task,
     /// outermost first (Ansible's `extend`/`prepend` field).
     pub inherited_environment: Vec<EnvEntry>,
+    /// The tags of the blocks, roles and play around the task, without its own: what a
+    /// dynamic include passes to the tasks it includes (ansible-core's
+    /// `Task._get_parent_attribute` skips a parent that was not statically loaded).
+    pub inherited_tags: Vec<String>,
     /// The task's own `environment:` entries (which an `include_tasks`/`include_role` does
     /// not pass to the tasks it includes).
     pub environment: Vec<EnvEntry>,

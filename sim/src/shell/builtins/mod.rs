@@ -3,6 +3,7 @@
 
 mod core;
 mod date;
+mod diff;
 mod files;
 mod printf;
 mod system;
@@ -63,6 +64,7 @@ const TABLE: &[(&str, Kind, Handler)] = &[
     ("cut", Kind::Utility, text::cut),
     ("dash", Kind::Utility, system::sh),
     ("date", Kind::Utility, date::date),
+    ("diff", Kind::Utility, diff::diff),
     ("dirname", Kind::Utility, system::dirname),
     ("env", Kind::Utility, system::env),
     ("find", Kind::Utility, files::find),
