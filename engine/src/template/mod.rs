@@ -302,11 +302,7 @@ impl Templar {
         text: &str,
         vars: &Arc<dyn VarSource>,
     ) -> Result<String, TemplateError> {
-        if !is_template(text) {
-            return Ok(text.to_string());
-        }
-        let ctx = Ctx::new(vars.clone(), self.inner.clone());
-        self.inner.render_text_in(text, &ctx)
+        self.template_text(text, vars, false)
     }
 
     /// [`Templar::render_template_text`] without the trailing-newline handling, for a caller
@@ -316,11 +312,24 @@ impl Templar {
         text: &str,
         vars: &Arc<dyn VarSource>,
     ) -> Result<String, TemplateError> {
+        self.template_text(text, vars, true)
+    }
+
+    fn template_text(
+        &self,
+        text: &str,
+        vars: &Arc<dyn VarSource>,
+        verbatim: bool,
+    ) -> Result<String, TemplateError> {
         if !is_template(text) {
             return Ok(text.to_string());
         }
         let ctx = Ctx::new(vars.clone(), self.inner.clone());
-        self.inner.render_text_verbatim_in(text, &ctx)
+        if verbatim {
+            self.inner.render_text_verbatim_in(text, &ctx)
+        } else {
+            self.inner.render_text_in(text, &ctx)
+        }
     }
 
     /// Evaluate a conditional (`when`, `failed_when`, `changed_when`, `until`, `assert`'s
@@ -667,7 +676,7 @@ impl Inner {
             .or_else(|| s.strip_suffix('\n'))
             .or_else(|| s.strip_suffix('\r'))
             .unwrap_or(s);
-        let (mut out, _frame) = self.render_raw(body, ctx, false)?;
+        let mut out = self.render_text_verbatim_in(body, ctx)?;
         let (want, have) = (trailing_newlines(s), trailing_newlines(&out));
         if want > have {
             out.push_str(&"\n".repeat(want - have));
