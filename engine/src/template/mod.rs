@@ -633,19 +633,11 @@ impl Inner {
         // Jinja's lexer (keep_trailing_newline off, as Ansible compiles) drops one trailing
         // newline, so `"{{ 5 }}\n"` is the single node 5, a native int; Ansible then gives a
         // string result back the newlines its source ended with (`_post_render_mutation`).
-        let body = s
-            .strip_suffix("\r\n")
-            .or_else(|| s.strip_suffix('\n'))
-            .or_else(|| s.strip_suffix('\r'))
-            .unwrap_or(s);
+        let body = without_last_newline(s);
         let (out, frame) = self.render_raw(body, ctx, true)?;
         match finish_native(out, frame)? {
             J::String(mut text) => {
-                let want = trailing_newlines(s);
-                let have = trailing_newlines(&text);
-                if want > have {
-                    text.push_str(&"\n".repeat(want - have));
-                }
+                restore_newlines(s, &mut text);
                 Ok(J::String(text))
             }
             other => Ok(other),
@@ -671,16 +663,9 @@ impl Inner {
     ) -> Result<String, TemplateError> {
         // As in render_in: Jinja drops the source's last newline before trim_blocks can see
         // it, and Ansible gives the output back the newlines the source ended with.
-        let body = s
-            .strip_suffix("\r\n")
-            .or_else(|| s.strip_suffix('\n'))
-            .or_else(|| s.strip_suffix('\r'))
-            .unwrap_or(s);
+        let body = without_last_newline(s);
         let mut out = self.render_text_verbatim_in(body, ctx)?;
-        let (want, have) = (trailing_newlines(s), trailing_newlines(&out));
-        if want > have {
-            out.push_str(&"\n".repeat(want - have));
-        }
+        restore_newlines(s, &mut out);
         Ok(out)
     }
 
@@ -730,11 +715,7 @@ impl Inner {
                 .iter()
                 .find_map(|d| host.read_file(&format!("{}/{name}", d.trim_end_matches('/')))))
         });
-        let body = s
-            .strip_suffix("\r\n")
-            .or_else(|| s.strip_suffix('\n'))
-            .or_else(|| s.strip_suffix('\r'))
-            .unwrap_or(s);
+        let body = without_last_newline(s);
         // The source rewrites find code by Jinja's own delimiters.
         let rewrite_ok = opts.variable.0 == "{{"
             && opts.variable.1 == "}}"
@@ -743,11 +724,7 @@ impl Inner {
         let (out, frame) = self.render_raw_with(body, ctx, false, Some(&env), rewrite_ok)?;
         match finish_native(out, frame)? {
             J::String(mut text) => {
-                let want = trailing_newlines(s);
-                let have = trailing_newlines(&text);
-                if want > have {
-                    text.push_str(&"\n".repeat(want - have));
-                }
+                restore_newlines(s, &mut text);
                 Ok(J::String(text))
             }
             other => Ok(other),
@@ -893,6 +870,23 @@ pub fn possibly_all_template(s: &str) -> bool {
 /// How many `\n` a string ends with (Ansible's `_count_newlines_from_end`).
 fn trailing_newlines(s: &str) -> usize {
     s.len() - s.trim_end_matches('\n').len()
+}
+
+/// The source as Jinja's lexer sees it with keep_trailing_newline off: one line ending less.
+fn without_last_newline(s: &str) -> &str {
+    s.strip_suffix("\r\n")
+        .or_else(|| s.strip_suffix('\n'))
+        .or_else(|| s.strip_suffix('\r'))
+        .unwrap_or(s)
+}
+
+/// Ansible's `_post_render_mutation`: the output gets back the newlines its source ended
+/// with, when rendering lost them.
+fn restore_newlines(source: &str, out: &mut String) {
+    let (want, have) = (trailing_newlines(source), trailing_newlines(out));
+    if want > have {
+        out.push_str(&"\n".repeat(want - have));
+    }
 }
 
 fn finish_native(out: String, frame: Frame) -> Result<J, TemplateError> {
