@@ -230,12 +230,13 @@ fn check_when(
     runner: &Runner,
     conds: &[Cond],
     vars: &Arc<dyn VarSource>,
-) -> Result<Option<String>, ChainError> {
+) -> Result<Option<Value>, ChainError> {
     for c in conds {
         let text = text_of(&c.expr);
         match runner.templar.eval_conditional(&text, vars) {
             Ok(true) => {}
-            Ok(false) => return Ok(Some(text)),
+            // `false_condition` is the condition as written (`when: false` is the bool).
+            Ok(false) => return Ok(Some(c.expr.clone())),
             Err(e) => {
                 return Err(ChainError {
                     message: e.message().to_string(),
@@ -680,7 +681,7 @@ fn skipped_outcome(
     task: &Task,
     host: &str,
     mut out: HostOutcome,
-    cond: Option<String>,
+    cond: Option<Value>,
 ) -> HostOutcome {
     out.skipped = true;
     let mut r = Map::new();
@@ -956,7 +957,7 @@ struct ItemResult {
     delegate: Option<String>,
     /// Error chain for template/conditional failures (result carries the message).
     chain: Option<ChainError>,
-    skipped_cond: Option<String>,
+    skipped_cond: Option<Value>,
     pre_lines: Vec<String>,
     include: Option<(Vec<Arc<Block>>, Arc<Vars>, String)>,
     include_failure: Option<IncludeFailure>,

@@ -600,6 +600,29 @@ fn jinja_tests() {
         json!([true, true])
     );
     assert_eq!(c("{{ '1.10.0' is version('1.9.2', '>') }}"), json!(true));
+    // pep440 orders a release candidate before its release (loose would not).
+    assert_eq!(
+        c("{{ '2.14.0rc1' is version('2.14.0', 'lt', version_type='pep440') }}"),
+        json!(true)
+    );
+    let both = e(
+        "{{ '1.0' is version('1.0', strict=False, version_type='loose') }}",
+        json!({}),
+    );
+    assert!(
+        both.contains("Cannot specify both 'strict' and 'version_type'"),
+        "{both}"
+    );
+    let empty = e("{{ '1.0' is version('', '>') }}", json!({}));
+    assert!(
+        empty.contains("to compare against cannot be empty"),
+        "{empty}"
+    );
+    let not_dict = e("{{ 'nope' is finished }}", json!({}));
+    assert!(
+        not_dict.contains("The 'finished' test expects a dictionary"),
+        "{not_dict}"
+    );
     assert_eq!(c("{{ '2.0' is version('2.0.0', '==') }}"), json!(false));
     assert_eq!(
         c("{{ '1.2.3-rc1' is version('1.2.3', '<', version_type='semver') }}"),
@@ -635,6 +658,13 @@ fn jinja_tests() {
         json!(["web01", "db-2"])
     );
     assert_eq!(c("{{ {'failed': true} is failed }} {{ {'changed': false} is changed }} {{ {} is succeeded }}"), json!("True False True"));
+    // A loop's registered result is changed when an item is (its own `changed` wins).
+    assert_eq!(
+        c("{{ {'results': [{'changed': false}, {'changed': true}]} is changed }} {{ {'results': [{'changed': false}]} is changed }} {{ {'results': 'x'} is changed }} {{ {'changed': false, 'results': [{'changed': true}]} is changed }}"),
+        json!("True False False False")
+    );
+    let empty = e("{{ {'results': []} is changed }}", json!({}));
+    assert!(empty.contains("list index out of range"), "{empty}");
 }
 
 #[test]

@@ -253,7 +253,8 @@ pub(crate) fn version_compare(
     let o = match vtype {
         "strict" => cmp_strict(v, other)?,
         "semver" | "semantic" => cmp_semver(v, other)?,
-        "loose" | "pep440" | "python" => cmp_loose(v, other)?,
+        "pep440" => cmp_pep440(v, other)?,
+        "loose" | "python" => cmp_loose(v, other)?,
         t => {
             return Err(err(format!(
             "Invalid version type ({t}). Must be one of loose, strict, semver, semantic, pep440"
@@ -269,6 +270,21 @@ pub(crate) fn version_compare(
         "<=" | "le" => o != Ordering::Greater,
         _ => return Err(err(format!("Invalid operator type ({op})"))),
     })
+}
+
+/// `packaging.version.Version` order (pre-releases before their release), with the error
+/// `Version('x')` raises for a string that is not PEP 440.
+fn cmp_pep440(v: &str, other: &str) -> Result<Ordering, Error> {
+    use fleetsim_sim::os::pip::Version;
+    let parse = |s: &str| {
+        Version::parse(s).ok_or_else(|| {
+            err(format!(
+                "Version comparison failed: Invalid version: {}",
+                super::pyrepr::str_repr(s)
+            ))
+        })
+    };
+    Ok(parse(v)?.cmp(&parse(other)?))
 }
 
 /// Ansible's `truthy` test: Python truthiness, after `boolean()` when `convert_bool` is set
@@ -506,16 +522,42 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Ok(!result_field("succeeded", &v, "failed")?)
     });
     add(env, &["changed", "change"], |_, v| {
+        // A loop's result has no `changed` of its own: any item changed (ansible-core reads
+        // `results[0]` first to see it is a list of results, so an empty one is an error).
+        let own = v.get_attr("changed").unwrap_or_default();
+        let results = v.get_attr("results").unwrap_or_default();
+        if v.kind() == ValueKind::Map && own.is_undefined() && results.kind() == ValueKind::Seq {
+            let items = super::filters::items(&results)?;
+            let first = items
+                .first()
+                .ok_or_else(|| err("list index out of range"))?;
+            if first.kind() == ValueKind::Map {
+                return Ok(items.iter().any(|r| {
+                    let c = r.get_attr("changed").unwrap_or_default();
+                    !c.is_undefined() && truthy_arg(&c)
+                }));
+            }
+        }
         result_field("changed", &v, "changed")
     });
     add(env, &["skipped", "skip"], |_, v| {
         result_field("skipped", &v, "skipped")
     });
+    // A result without the key is no async job: Ansible warns and answers True (fleetsim
+    // has no warning channel out of templating yet, so only the answer is the same).
     add(env, &["finished"], |_, v| {
+        need(&v)?;
+        if v.kind() != ValueKind::Map {
+            return Err(err("The 'finished' test expects a dictionary"));
+        }
         let f = v.get_attr("finished").unwrap_or_default();
         Ok(f.is_undefined() || truthy_arg(&f))
     });
     add(env, &["started"], |_, v| {
+        need(&v)?;
+        if v.kind() != ValueKind::Map {
+            return Err(err("The 'started' test expects a dictionary"));
+        }
         let f = v.get_attr("started").unwrap_or_default();
         Ok(f.is_undefined() || truthy_arg(&f))
     });
@@ -527,9 +569,16 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let op = a.str(1, "operator").unwrap_or_else(|| "eq".into());
         let strict = a.bool(2, "strict", false);
         let vtype = a.str(3, "version_type");
+        let strict_given = a.get(2, "strict").is_some_and(|x| !x.is_none());
+        if strict_given && vtype.is_some() {
+            return Err(err("Cannot specify both 'strict' and 'version_type'"));
+        }
         let s = py_str(&v);
         if s.is_empty() {
             return Err(err("Input version value cannot be empty"));
+        }
+        if other.is_empty() {
+            return Err(err("Version parameter to compare against cannot be empty"));
         }
         version_compare(&s, &other, &op, strict, vtype.as_deref())
     });
