@@ -1500,6 +1500,15 @@ fn run_once_item(
                     result.insert("msg".into(), json!(format!("Task failed: {message}")));
                     Vec::new()
                 }
+                // AnsibleActionFail raised while handling another error with the same text
+                // (a file the action cannot find): the result keeps its msg, and the error
+                // names the first one as its cause.
+                None if raised == modules::RAISED_FROM_ERROR => {
+                    vec![(message.clone(), Origin::new("", 0, 0))]
+                }
+                // An AnsibleActionFail the action did not expect (copy's `_find_needle`): the
+                // result as it is, and its msg as the error.
+                None if raised == modules::RAISED_UNEXPECTED => Vec::new(),
                 None => {
                     result.remove("changed");
                     Vec::new()

@@ -248,15 +248,17 @@ impl Module for Copy {
         } else if !remote_src {
             let src = src.clone().unwrap_or_default();
             let Some(real) = ctx.find_controller_file(&src, "files") else {
-                return super::action_fail(&format!(
-                    "Could not find or access '{src}'\nSearched in:\n{}\non the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
-                    ctx.search_dirs
-                        .iter()
-                        .flat_map(|d| [d.join("files").join(&src), d.join(&src)])
-                        .map(|p| format!("\t{}", p.display()))
-                        .collect::<Vec<_>>()
-                        .join("\n")
+                let searched: Vec<std::path::PathBuf> = ctx
+                    .search_dirs
+                    .iter()
+                    .flat_map(|d| [d.join("files").join(&src), d.join(&src)])
+                    .collect();
+                let mut r = super::fail(&format!(
+                    "Unexpected AnsibleActionFail error: {}",
+                    super::controller_file_not_found(&src, &searched)
                 ));
+                r.insert("_ansible_raised".into(), json!(super::RAISED_UNEXPECTED));
+                return r;
             };
             if real.is_dir() {
                 folder = Some(real);

@@ -266,6 +266,23 @@ pub fn fail(msg: &str) -> ModuleResult {
 /// AnsibleActionFail): the task executor's generic failure, which failed_when cannot change.
 pub const RAISED_ERROR: &str = "error";
 
+/// The value of `_ansible_raised` for an AnsibleActionFail raised in an `except` of an error
+/// with the same message (template's `_find_needle`): shown with that error as its cause.
+pub const RAISED_FROM_ERROR: &str = "from_error";
+
+/// The value of `_ansible_raised` for an AnsibleActionFail an action re-raises as
+/// `Unexpected AnsibleActionFail error: ...` (copy): no cause shown, the result kept.
+pub const RAISED_UNEXPECTED: &str = "unexpected";
+
+/// Ansible's AnsibleFileNotFound text for a controller file `name` searched in `paths`.
+pub fn controller_file_not_found(name: &str, paths: &[std::path::PathBuf]) -> String {
+    let searched: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    format!(
+        "Could not find or access '{name}'\nSearched in:\n\t{} on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
+        searched.join("\n\t")
+    )
+}
+
 /// A failure raised by the action plugin itself (`Action failed:` in the error line).
 pub fn action_fail(msg: &str) -> ModuleResult {
     let mut m = fail(msg);

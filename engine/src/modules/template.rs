@@ -318,9 +318,14 @@ impl Module for Template {
             );
         }
         let Some(real) = ctx.find_controller_file(&src, "templates") else {
-            return super::action_fail(&format!(
-                "Could not find or access '{src}' on the Ansible Controller."
-            ));
+            let searched: Vec<std::path::PathBuf> = ctx
+                .search_dirs
+                .iter()
+                .flat_map(|d| [d.join("templates").join(&src), d.join(&src)])
+                .collect();
+            let mut r = super::fail(&super::controller_file_not_found(&src, &searched));
+            r.insert("_ansible_raised".into(), json!(super::RAISED_FROM_ERROR));
+            return r;
         };
         let text = match std::fs::read_to_string(&real) {
             Ok(t) => t,
