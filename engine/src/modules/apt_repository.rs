@@ -164,13 +164,9 @@ impl Module for AptRepository {
         let check = ctx.check_mode;
         let diff_mode = ctx.diff;
         let now = ctx.world.clock.now();
-        let host = match ctx.target_host() {
-            Ok(h) => h,
+        let (host, distro) = match ctx.target_os_host() {
+            Ok(hd) => hd,
             Err(r) => return r,
-        };
-        let distro = match host.os() {
-            Ok(d) => d,
-            Err(e) => return super::fail(&e),
         };
         if distro.family() != Family::Debian {
             // No python3-apt on a Red Hat host, and no apt-get to install it with.

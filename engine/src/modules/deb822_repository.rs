@@ -160,13 +160,9 @@ impl Module for Deb822Repository {
         let name = arg_str(&args, "name").unwrap_or_default();
         let state = arg_str(&args, "state").unwrap_or_else(|| "present".into());
         let check = ctx.check_mode;
-        let host = match ctx.target_host() {
-            Ok(h) => h,
+        let (host, distro) = match ctx.target_os_host() {
+            Ok(hd) => hd,
             Err(r) => return r,
-        };
-        let distro = match host.os() {
-            Ok(d) => d,
-            Err(e) => return super::fail(&e),
         };
         // python3-debian is taken as present on the Debian family (the reference hosts have
         // it); elsewhere there is no such package.

@@ -55,13 +55,9 @@ impl Module for Debconf {
         let unseen = args.get("unseen").and_then(super::to_bool).unwrap_or(false);
         let check = ctx.check_mode;
         let diff_mode = ctx.diff;
-        let host = match ctx.target_host() {
-            Ok(h) => h,
+        let (host, distro) = match ctx.target_os_host() {
+            Ok(hd) => hd,
             Err(r) => return r,
-        };
-        let distro = match host.os() {
-            Ok(d) => d,
-            Err(e) => return super::fail(&e),
         };
         if distro.family() != Family::Debian {
             return super::fail(

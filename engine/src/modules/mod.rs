@@ -93,6 +93,16 @@ impl ModuleCtx<'_> {
             .map_err(|e| fail(&format!("cannot open the sandbox of {name}: {e}")))
     }
 
+    /// The target host with its simulated distribution (the OS modules' start), or the
+    /// failure to report.
+    pub fn target_os_host(
+        &mut self,
+    ) -> Result<(&mut fleetsim_sim::host::Host, fleetsim_sim::os::Distro), ModuleResult> {
+        let host = self.target_host()?;
+        let distro = host.os().map_err(|e| fail(&e))?;
+        Ok((host, distro))
+    }
+
     /// Finds a controller-side file (`copy src=`, `template src=`) as Ansible's DWIM search
     /// does: absolute paths inside the controller's sandbox, relative ones in `files/` or
     /// `templates/` of the role and beside the playbook.

@@ -88,13 +88,9 @@ impl Module for PackageFacts {
             Ok(a) => a,
             Err(r) => return r,
         };
-        let host = match ctx.target_host() {
-            Ok(h) => h,
+        let (host, distro) = match ctx.target_os_host() {
+            Ok(hd) => hd,
             Err(r) => return r,
-        };
-        let distro = match host.os() {
-            Ok(d) => d,
-            Err(e) => return super::fail(&e),
         };
         let native = match distro.family() {
             Family::Debian => "apt",

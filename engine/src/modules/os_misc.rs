@@ -85,13 +85,9 @@ impl Module for Cron {
         };
         let check = ctx.check_mode;
         let diff_on = ctx.diff;
-        let host = match ctx.target_host() {
-            Ok(h) => h,
+        let (host, distro) = match ctx.target_os_host() {
+            Ok(hd) => hd,
             Err(r) => return r,
-        };
-        let distro = match host.os() {
-            Ok(d) => d,
-            Err(e) => return super::fail(&e),
         };
         let name = arg_str(&args, "name").unwrap_or_default();
         let user = arg_str(&args, "user");

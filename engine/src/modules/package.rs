@@ -129,16 +129,9 @@ fn names(args: &Args) -> Vec<String> {
 
 impl Module for PackageModule {
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
-        let (distro, manager, args) = {
-            let host = match ctx.target_host() {
-                Ok(h) => h,
-                Err(r) => return r,
-            };
-            let distro = match host.os() {
-                Ok(d) => d,
-                Err(e) => return super::fail(&e),
-            };
-            (distro, self.0, args.clone())
+        let (distro, manager, args) = match ctx.target_os_host() {
+            Ok((_, distro)) => (distro, self.0, args.clone()),
+            Err(r) => return r,
         };
         let manager = match manager {
             Manager::Generic => {

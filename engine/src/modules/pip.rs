@@ -212,13 +212,9 @@ impl Module for Pip {
         }
         let chdir = chdir_arg.unwrap_or_else(|| "/tmp".into());
         let check = ctx.check_mode;
-        let host = match ctx.target_host() {
-            Ok(h) => h,
+        let (host, distro) = match ctx.target_os_host() {
+            Ok(hd) => hd,
             Err(r) => return r,
-        };
-        let distro = match host.os() {
-            Ok(d) => d,
-            Err(e) => return super::fail(&e),
         };
         let mut out = String::new();
         let mut err = String::new();
