@@ -139,6 +139,11 @@ pub struct Runner {
     /// Hosts that failed (and so take no part in later plays).
     failed: IndexSet<String>,
     unreachable: IndexSet<String>,
+    /// Hosts that failed or became unreachable in the current play and that `meta:
+    /// clear_host_errors` cleared: they stay out of ansible_play_hosts and
+    /// ansible_play_batch until the play ends (the play's `_removed_hosts`, which clearing
+    /// does not touch).
+    removed_in_play: IndexSet<String>,
     /// A play stopped because max_fail_percentage fired: Ansible then ends with "hosts
     /// failed" (2) even when some host was unreachable.
     max_fail_broke_play: bool,
@@ -202,6 +207,7 @@ impl Runner {
             loader: Loader::new(Path::new(".")),
             failed: IndexSet::new(),
             unreachable: IndexSet::new(),
+            removed_in_play: IndexSet::new(),
             max_fail_broke_play: false,
             internal_errors: Vec::new(),
             last_batch_status: None,
@@ -673,6 +679,7 @@ impl Runner {
         // is the pattern's hosts without `order`.
         let all_hosts = hosts;
         let hosts = ordered;
+        self.removed_in_play.clear();
         let batches = match self.serial_batches(play, &hosts) {
             Ok(b) => b,
             Err(e) => {
@@ -1018,7 +1025,11 @@ impl Runner {
         let alive: Vec<&String> = ctx
             .batch
             .iter()
-            .filter(|h| ctx.alive.contains(*h) && !self.failed.contains(*h))
+            .filter(|h| {
+                ctx.alive.contains(*h)
+                    && !self.failed.contains(*h)
+                    && !self.removed_in_play.contains(*h)
+            })
             .collect();
         let all_alive: Vec<&String> = ctx
             .all_hosts
@@ -1027,6 +1038,7 @@ impl Runner {
                 !self.failed.contains(*h)
                     && !self.unreachable.contains(*h)
                     && !ctx.ended.contains(*h)
+                    && !self.removed_in_play.contains(*h)
             })
             .collect();
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
@@ -1925,12 +1937,12 @@ impl Runner {
                 continue;
             }
             if o.unreachable {
+                // The host leaves the hosts left to run, but its place in the play stays
+                // where it is (2.19 does not mark an unreachable host failed in its
+                // iterator): `meta: clear_host_errors` brings it back there.
                 self.stat(&h).unreachable += 1;
                 self.unreachable.insert(h.clone());
                 ctx.alive.shift_remove(&h);
-                if let Some(c) = cursors.get_mut(&h) {
-                    c.stop(false);
-                }
                 failed_now.push(h);
                 continue;
             }
@@ -2557,11 +2569,21 @@ impl Runner {
             // earlier play is no longer failed (the run can end with 0).
             "clear_host_errors" if !applies.is_empty() => {
                 for h in &ctx.all_hosts {
-                    self.failed.shift_remove(h);
-                    self.unreachable.shift_remove(h);
+                    let was_failed = self.failed.shift_remove(h);
+                    let was_unreachable = self.unreachable.shift_remove(h);
+                    if was_failed || was_unreachable {
+                        self.removed_in_play.insert(h.clone());
+                    }
                     ctx.batch_failed.remove(h);
                     if let Some(c) = cursors.get_mut(h) {
                         c.clear_errors();
+                        // An unreachable host goes on from where it was, so it runs the
+                        // tasks it missed, this meta task among them, in the lockstep's
+                        // wrap-around (linear.py's "pick up any tasks left after
+                        // clear_host_errors").
+                        if was_unreachable && !c.failed && ctx.batch.contains(h) {
+                            ctx.alive.insert(h.clone());
+                        }
                     }
                 }
             }
