@@ -1157,6 +1157,37 @@ impl Runner {
             if let Some(Value::String(text)) = host_setup_args.get("gather_subset").cloned() {
                 host_setup_args.insert("gather_subset".into(), json!([text]));
             }
+            // The setup module runs with the host's configured interpreter.
+            let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
+                &self.store,
+                &h,
+                &TaskLayers {
+                    play: ctx.play_layers.get(&h).cloned().unwrap_or_default(),
+                    ..TaskLayers::default()
+                },
+            ));
+            let interpreter = task::python_interpreter(self, "setup", true, &h, None, &src);
+            if let Some(interpreter) =
+                task::missing_interpreter(interpreter.as_deref(), &mut self.world, &h)
+            {
+                // The gather_facts action reports its setup module's failure among its
+                // failed modules.
+                let mut setup =
+                    task::interpreter_not_found("setup", &host_setup_args, &interpreter);
+                setup.remove("_ansible_action_failed");
+                setup.insert("exception".into(), json!("(traceback unavailable)"));
+                let mut failure = crate::modules::fail(
+                    "The following modules failed to execute: ansible.legacy.setup.",
+                );
+                failure.insert("ansible_facts".into(), json!({}));
+                failure.insert("changed".into(), json!(false));
+                failure.insert(
+                    "failed_modules".into(),
+                    json!({ "ansible.legacy.setup": Value::Object(setup) }),
+                );
+                self.gathering_failed(ctx, &h, &failure);
+                continue;
+            }
             let now = self.world.clock.now();
             let fs = self.world.host(&h).ok().map(|host| &mut host.fs);
             let facts =
@@ -1187,6 +1218,25 @@ impl Runner {
         let json = output::dump_result(r, self.display.verbosity);
         self.display
             .line(&format!("fatal: [{h}]: FAILED! => {json}"));
+        // The implicit task inherits the play's keywords, ignore_errors among them.
+        let ignored = ctx.play.keywords.get("ignore_errors").is_some_and(|v| {
+            let layers = TaskLayers {
+                play: ctx.play_layers.get(h).cloned().unwrap_or_default(),
+                ..TaskLayers::default()
+            };
+            let src: Arc<dyn VarSource> =
+                Arc::new(HostVarSource::for_task(&self.store, h, &layers));
+            self.templar.render(v, &src).is_ok_and(|v| {
+                crate::modules::to_bool(&v).unwrap_or_else(|| crate::template::json_truthy(&v))
+            })
+        });
+        if ignored {
+            self.display.line("...ignoring");
+            let stat = self.stat(h);
+            stat.ok += 1;
+            stat.ignored += 1;
+            return;
+        }
         self.stat(h).failed += 1;
         self.failed.insert(h.to_string());
         ctx.alive.shift_remove(h);

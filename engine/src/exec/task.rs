@@ -1356,6 +1356,14 @@ fn run_once_item(
         }
         "setup" | "gather_facts" => {
             let target = ir.delegate.clone().unwrap_or_else(|| host.to_string());
+            let interpreter =
+                python_interpreter(runner, "setup", true, host, ir.delegate.as_deref(), &vars);
+            if let Some(interpreter) =
+                missing_interpreter(interpreter.as_deref(), &mut runner.world, &target)
+            {
+                ir.result = interpreter_not_found("setup", &args, &interpreter);
+                return ir;
+            }
             // setup's options (the gather_facts action passes its own on to setup).
             let now = runner.world.clock.now();
             let facts = runner.host_facts(&target).and_then(|facts| {
@@ -1447,6 +1455,14 @@ fn run_once_item(
             .insert("exception".into(), json!("(traceback unavailable)"));
         return ir;
     }
+    let runner_interpreter = python_interpreter(
+        runner,
+        &task.action,
+        module.connects(),
+        host,
+        ir.delegate.as_deref(),
+        &vars,
+    );
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -1475,7 +1491,11 @@ fn run_once_item(
             environment: environment.clone(),
             verbosity: runner.display.verbosity,
         };
-        let mut result = module.run(&mut mctx, &args);
+        let mut result =
+            match missing_interpreter(runner_interpreter.as_deref(), mctx.world, &target) {
+                Some(interpreter) => interpreter_not_found(&task.action, &args, &interpreter),
+                None => module.run(&mut mctx, &args),
+            };
         // An error the action raises (rather than a failed result): `Task failed: MESSAGE`.
         if let Some(raised) = result.remove("_ansible_raised") {
             let message = result.get("msg").map(text_of).unwrap_or_default();
@@ -3039,6 +3059,110 @@ fn error_detail(result: &Map<String, Value>, msg: &str) -> String {
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| msg.to_string())
+}
+
+/// The `ansible_python_interpreter` a task's Python module would run with, templated (the
+/// delegate's when the task is delegated), or `None` for actions that run no Python module
+/// on the target (controller-side actions, raw, script) and for interpreter discovery
+/// (`auto`, `auto_silent`, `auto_legacy`, `auto_legacy_silent`), which always finds the
+/// distribution's python3.
+pub(super) fn python_interpreter(
+    runner: &Runner,
+    action: &str,
+    connects: bool,
+    host: &str,
+    delegate: Option<&str>,
+    vars: &Arc<dyn VarSource>,
+) -> Option<String> {
+    // wait_for_connection's ping would time out rather than fail (not simulated).
+    if !connects || matches!(action, "raw" | "script" | "wait_for_connection") {
+        return None;
+    }
+    let written = match delegate.filter(|d| *d != host) {
+        Some(d) => {
+            let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
+            store
+                .inventory
+                .get(d)
+                .and_then(|v| v.get("ansible_python_interpreter"))
+                .cloned()
+        }
+        None => vars.get("ansible_python_interpreter"),
+    }?;
+    let rendered = runner.templar.render(&written, vars).unwrap_or(written);
+    let interpreter = text_of(&rendered);
+    if interpreter.is_empty() || interpreter.starts_with("auto") {
+        return None;
+    }
+    Some(interpreter)
+}
+
+/// The configured interpreter when the target host does not have it: the simulated
+/// distributions ship their python3 (`/usr/bin/python3`, `/usr/bin/python3.X`, on the
+/// shell's PATH as `python3` and `python3.X`); any other interpreter must be a file in the
+/// host's sandbox (a virtualenv's `bin/python`, say).
+pub(super) fn missing_interpreter(
+    interpreter: Option<&str>,
+    world: &mut fleetsim_sim::world::World,
+    target: &str,
+) -> Option<String> {
+    let interpreter = interpreter?;
+    let host = world.host(target).ok()?;
+    let distro = host.os().ok()?;
+    let xy = fleetsim_sim::os::pip::python_xy(distro);
+    let shipped = ["python3".to_string(), format!("python{xy}")];
+    let found = match interpreter.strip_prefix("/usr/bin/") {
+        Some(name) if shipped.iter().any(|s| s == name) => true,
+        _ if interpreter.contains('/') => host.fs.is_file(interpreter),
+        _ => {
+            shipped.iter().any(|s| s == interpreter)
+                || ["/usr/local/bin", "/usr/bin", "/bin"]
+                    .iter()
+                    .any(|dir| host.fs.is_file(&format!("{dir}/{interpreter}")))
+        }
+    };
+    (!found).then(|| interpreter.to_string())
+}
+
+/// What a task gets when its module's interpreter is missing, as 2.19 reports it: the
+/// remote shell's `not found` (dash, the simulated hosts' /bin/sh), seen by the action's
+/// remote stat for copy, template and fetch, and by the module result's parsing otherwise.
+pub(super) fn interpreter_not_found(
+    action: &str,
+    args: &modules::Args,
+    interpreter: &str,
+) -> Map<String, Value> {
+    let shell_error = format!("/bin/sh: 1: {interpreter}: not found");
+    let arg = |name: &str| args.get(name).map(text_of).unwrap_or_default();
+    match action {
+        "copy" | "template" => {
+            let mut r = modules::fail(&format!(
+                "Failed to get information on remote file ({}): {shell_error}",
+                arg("dest")
+            ));
+            r.insert("_ansible_raised".into(), json!(modules::RAISED_ERROR));
+            r
+        }
+        "fetch" => {
+            let src = arg("src");
+            let mut r = modules::fail(&format!(
+                "Failed to get information on remote file ({src}): {shell_error}"
+            ));
+            r.insert("file".into(), json!(src));
+            r.insert("_ansible_action_failed".into(), json!(true));
+            r
+        }
+        _ => {
+            let mut r = modules::fail(&format!(
+                "The module interpreter '{interpreter}' was not found."
+            ));
+            r.insert("module_stderr".into(), json!(format!("{shell_error}\n")));
+            r.insert("module_stdout".into(), json!(""));
+            r.insert("rc".into(), json!(127));
+            r.insert("_ansible_action_failed".into(), json!(true));
+            r
+        }
+    }
 }
 
 /// AnsiballZ's remote debugging (`_ansible_ansiballz_pydevd_config` or
