@@ -154,6 +154,9 @@ pub struct Runner {
     notified: IndexMap<String, IndexSet<usize>>,
     /// `--start-at-task`: still looking for that task.
     start_at: Option<String>,
+    /// Whether [`Runner::run_loaded`] ran before: until then the variable store holds what
+    /// `Runner::new` copied from the inventory and nothing else.
+    ran_playbooks: bool,
     /// Files included during the current task, by (path, vars): hosts share them.
     pub(crate) include_cache: IndexMap<String, Vec<Arc<Block>>>,
     /// The vars of the latest `include_role` of each role: its handlers run with them.
@@ -217,6 +220,7 @@ impl Runner {
             last_banner: None,
             fleet_report: None,
             facts_gathered: IndexSet::new(),
+            ran_playbooks: false,
         };
         let hosts = r.inventory.hosts();
         r.world.plan_addresses(hosts.iter().map(String::as_str));
@@ -380,13 +384,20 @@ impl Runner {
             self.loader = loader;
             playbooks.push(pb);
         }
-        for pb in &playbooks {
+        let store_as_new = !std::mem::replace(&mut self.ran_playbooks, true);
+        for (index, pb) in playbooks.iter().enumerate() {
             if let Some(dir) = pb.path.parent() {
-                if let Err(e) = self.inventory.add_playbook_vars_dir(dir) {
-                    self.display.error(&e.to_string());
-                    return exit::ERROR;
+                match self.inventory.add_playbook_vars_dir(dir) {
+                    Err(e) => {
+                        self.display.error(&e.to_string());
+                        return exit::ERROR;
+                    }
+                    // Before the first playbook the store is still what `Runner::new` made of
+                    // this inventory: when the folder added nothing (`fleetsim check` adds it
+                    // to the campaign's inventory once), copying it again would change nothing.
+                    Ok(false) if index == 0 && store_as_new => {}
+                    Ok(_) => self.refresh_inventory_vars(),
                 }
-                self.refresh_inventory_vars();
             }
             {
                 let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());

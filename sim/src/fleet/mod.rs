@@ -25,6 +25,10 @@ pub mod strategy;
 
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Tables looked up on every request or path change and never iterated for output: a fast
+/// hash instead of SipHash.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -120,7 +124,9 @@ struct AnswerInputs {
     unhealthy: Option<u16>,
     starting: bool,
     version: String,
-    request: HttpRequest,
+    /// Shared with the fleet's client request to the LB when it is one, so that a lookup
+    /// finds it by pointer before comparing its strings.
+    request: Arc<HttpRequest>,
 }
 
 /// [`AnswerInputs`] borrowed from the fleet, to look a remembered answer up without
@@ -131,7 +137,7 @@ struct AnswerInputsRef<'a> {
     unhealthy: Option<u16>,
     starting: bool,
     version: &'a str,
-    request: &'a HttpRequest,
+    request: &'a Arc<HttpRequest>,
 }
 
 impl AnswerInputsRef<'_> {
@@ -142,7 +148,7 @@ impl AnswerInputsRef<'_> {
             && k.unhealthy == self.unhealthy
             && k.starting == self.starting
             && k.version == self.version
-            && &k.request == self.request
+            && (Arc::ptr_eq(&k.request, self.request) || *k.request == **self.request)
     }
 
     fn to_owned(&self) -> AnswerInputs {
@@ -152,7 +158,7 @@ impl AnswerInputsRef<'_> {
             unhealthy: self.unhealthy,
             starting: self.starting,
             version: self.version.to_string(),
-            request: self.request.clone(),
+            request: Arc::clone(self.request),
         }
     }
 }
@@ -242,7 +248,7 @@ struct Remembered {
     /// Answers when no backend was in rotation.
     none: Vec<(AnswerInputs, Arc<HttpResponse>)>,
     /// Looked up only, never iterated.
-    by_backend: HashMap<String, Vec<(AnswerInputs, Arc<HttpResponse>)>>,
+    by_backend: FastMap<String, Vec<(AnswerInputs, Arc<HttpResponse>)>>,
 }
 
 impl Remembered {
@@ -277,14 +283,14 @@ pub struct Fleet {
     seed: u64,
     start: f64,
     now: f64,
-    hosts: IndexMap<String, FleetHost>,
+    hosts: IndexMap<String, FleetHost, foldhash::fast::RandomState>,
     /// Host index by address (lookups only, never iterated).
-    by_address: HashMap<String, usize>,
+    by_address: FastMap<String, usize>,
     apps: Vec<App>,
     lbs: Vec<Lb>,
     dbs: Vec<Db>,
     /// Who listens on (host index, port); lookups only, never iterated.
-    listeners: HashMap<(usize, u16), Service>,
+    listeners: FastMap<(usize, u16), Service>,
     injector: Injector,
     /// The task running now (its name as the banner shows it).
     task: Option<String>,
@@ -297,7 +303,7 @@ pub struct Fleet {
     /// Per load balancer, answers got over the wire by their inputs, newest last.
     answers: Vec<Remembered>,
     /// The request the clients send to each load balancer (always the same one).
-    client_requests: Vec<HttpRequest>,
+    client_requests: Vec<Arc<HttpRequest>>,
     /// Whether [`Fleet::through_lb`] replays remembered answers (off only to test that
     /// replaying changes nothing).
     replay_answers: bool,
@@ -368,7 +374,8 @@ impl Fleet {
         world: &mut World,
     ) -> Result<Fleet, String> {
         let start = world.clock.now();
-        let mut hosts: IndexMap<String, FleetHost> = IndexMap::new();
+        let mut hosts: IndexMap<String, FleetHost, foldhash::fast::RandomState> =
+            IndexMap::default();
         // `open`: the host's sandbox is needed now (an LB's, to lay out its pool).
         let mut host_entry =
             |world: &mut World, name: &str, open: bool| -> Result<FleetHost, String> {
@@ -581,13 +588,13 @@ impl Fleet {
         let client_requests = lbs
             .iter()
             .map(|lb| {
-                HttpRequest::get(
+                Arc::new(HttpRequest::get(
                     &format!("{}:{}", hosts[&lb.host].address, lb.port),
                     &model.traffic.path,
-                )
+                ))
             })
             .collect();
-        let by_address: HashMap<String, usize> = hosts
+        let by_address: FastMap<String, usize> = hosts
             .values()
             .enumerate()
             .map(|(i, h)| (h.address.clone(), i))
@@ -1714,7 +1721,7 @@ impl Fleet {
                 return Ok(self.lb_status(i, req));
             }
             return self
-                .through_lb(i, &req, timeout)
+                .through_lb(i, &Arc::new(req), timeout)
                 .map(|(r, _)| Arc::unwrap_or_clone(r));
         }
         let now = self.now;
@@ -1809,7 +1816,7 @@ impl Fleet {
     fn through_lb(
         &mut self,
         i: usize,
-        req: &HttpRequest,
+        req: &Arc<HttpRequest>,
         timeout: f64,
     ) -> Result<(Arc<HttpResponse>, Option<usize>), NetError> {
         let picked = self.lbs[i].pick();
@@ -1854,7 +1861,7 @@ impl Fleet {
         }
         let backend_name = inputs.backend;
         let served_bytes = served.as_deref();
-        let result = self.wire.block_on(exchange(req.clone(), |r| {
+        let result = self.wire.block_on(exchange(HttpRequest::clone(req), |r| {
             let forward = &forward;
             async move {
                 match (forward, app) {
@@ -1927,10 +1934,8 @@ impl Fleet {
             picked_unready = None;
             Err("load balancer down".into())
         } else {
-            // Lent to through_lb, which needs the whole fleet, and put back.
-            let req = std::mem::take(&mut self.client_requests[i]);
+            let req = Arc::clone(&self.client_requests[i]);
             let answer = self.through_lb(i, &req, timeout);
-            self.client_requests[i] = req;
             match answer {
                 Ok((resp, picked)) => {
                     picked_unready = picked
