@@ -107,8 +107,10 @@ enum PlayEnd {
 }
 
 /// The inventory as the fleet sees it: patterns ignore `--limit` (the fleet is every host,
-/// whichever the playbook runs on).
-struct InventoryTopology<'a>(&'a Inventory);
+/// whichever the playbook runs on). The second field, when given, holds the hosts' variables
+/// the store copied from this inventory, so that the fleet's many lookups of one variable do
+/// not each merge a host's groups again.
+struct InventoryTopology<'a>(&'a Inventory, Option<&'a IndexMap<String, Arc<Vars>>>);
 
 impl Topology for InventoryTopology<'_> {
     fn resolve(&self, pattern: &str) -> Vec<String> {
@@ -119,7 +121,10 @@ impl Topology for InventoryTopology<'_> {
     }
 
     fn var(&self, host: &str, name: &str) -> Option<Value> {
-        self.0.host_vars(host).get(name).cloned()
+        match self.1.and_then(|vars| vars.get(host)) {
+            Some(vars) => vars.get(name).cloned(),
+            None => self.0.host_vars(host).get(name).cloned(),
+        }
     }
 }
 
@@ -230,10 +235,17 @@ impl Runner {
 
     /// Builds the simulated fleet over the inventory's hosts (`--fleet`, `--faults`).
     pub fn attach_fleet(&mut self, model: FleetModel, plan: &FaultPlan) -> Result<(), String> {
+        // What `refresh_inventory_vars` copied from the inventory, which nothing changed since.
+        let vars = self
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .inventory
+            .clone();
         let fleet = Fleet::new(
             model,
             plan,
-            &InventoryTopology(&self.inventory),
+            &InventoryTopology(&self.inventory, Some(&vars)),
             &mut self.world,
         )?;
         self.world.fleet = Some(Arc::new(Mutex::new(fleet)));
@@ -251,7 +263,7 @@ impl Runner {
         }
         fleet.lock().unwrap_or_else(|e| e.into_inner()).begin_run(
             plan,
-            &InventoryTopology(&self.inventory),
+            &InventoryTopology(&self.inventory, None),
             &mut self.world,
         )?;
         self.world.fleet = Some(fleet);

@@ -239,6 +239,52 @@ enum NewPool {
 /// (starting, up, each version), few enough that a linear search stays cheap.
 const REMEMBERED_ANSWERS: usize = 8;
 
+/// What an answer through a load balancer depends on, with nothing particular to one fleet
+/// (an app by its host, not its index): every fleet of the process shares these answers, so
+/// the cases of a campaign, each with a fleet of its own, ask the HTTP wire once for each
+/// (the first case), not once per case.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SharedAnswerKey {
+    /// Through a load balancer (which names the backend in a header), or asked directly.
+    via_lb: bool,
+    backend: Option<String>,
+    reached: Reached,
+    unhealthy: Option<u16>,
+    starting: bool,
+    version: String,
+    request: HttpRequest,
+}
+
+/// Where the LB's forward ended, as far as the answer can tell.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Reached {
+    NoBackend,
+    TimedOut,
+    Failed,
+    /// The app on this host answered.
+    App(String),
+}
+
+/// At most this many shared answers are kept; past it they are forgotten all at once (a
+/// process running many different fleets, as the tests do, must not grow without end).
+const SHARED_ANSWERS: usize = 4096;
+
+static SHARED: std::sync::LazyLock<std::sync::Mutex<FastMap<SharedAnswerKey, Arc<HttpResponse>>>> =
+    std::sync::LazyLock::new(std::sync::Mutex::default);
+
+fn shared_answer(key: &SharedAnswerKey) -> Option<Arc<HttpResponse>> {
+    let answers = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    answers.get(key).cloned()
+}
+
+fn share_answer(key: SharedAnswerKey, resp: &Arc<HttpResponse>) {
+    let mut answers = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if answers.len() >= SHARED_ANSWERS {
+        answers.clear();
+    }
+    answers.insert(key, Arc::clone(resp));
+}
+
 /// One load balancer's remembered answers, by the backend its round-robin picked (the
 /// first of their inputs), newest last. Kept per backend, not in one list for the LB: the
 /// round-robin visits every backend in turn, so a list shorter than the pool held none of
@@ -1733,10 +1779,30 @@ impl Fleet {
             Service::App(i) => {
                 let served = self.docroot_file(i, &req);
                 let app = &self.apps[i];
+                // Asked directly, an app answers as it would through an LB, less the LB's
+                // header: shared by every fleet alike (a docroot file's bytes are not among
+                // the inputs, so such an answer is made afresh).
+                let shared_key =
+                    (self.replay_answers && served.is_none()).then(|| SharedAnswerKey {
+                        via_lb: false,
+                        backend: None,
+                        reached: Reached::App(app.host.clone()),
+                        unhealthy,
+                        starting: matches!(app.state, AppState::Starting { .. }),
+                        version: app.version.clone(),
+                        request: req.clone(),
+                    });
+                if let Some(resp) = shared_key.as_ref().and_then(shared_answer) {
+                    return Ok(HttpResponse::clone(&resp));
+                }
                 let served = served.as_deref();
-                self.wire.block_on(exchange(req, |r| async move {
+                let result = self.wire.block_on(exchange(req, |r| async move {
                     app.respond(&r, unhealthy, served)
-                }))
+                }));
+                if let (Some(key), Ok(resp)) = (shared_key, &result) {
+                    share_answer(key, &Arc::new(resp.clone()));
+                }
+                result
             }
             Service::Db(i) => {
                 let db = &self.dbs[i];
@@ -1854,10 +1920,30 @@ impl Fleet {
             version: app.map_or("", |a| a.version.as_str()),
             request: req,
         };
-        if self.replay_answers && served.is_none() {
+        let replay = self.replay_answers && served.is_none();
+        if replay {
             if let Some(resp) = self.answers[i].find(&inputs) {
                 return Ok((Arc::clone(resp), picked));
             }
+        }
+        let shared_key = replay.then(|| SharedAnswerKey {
+            via_lb: true,
+            backend: inputs.backend.map(str::to_string),
+            reached: match (&forward, app) {
+                (None, _) => Reached::NoBackend,
+                (Some(Err(NetError::Timeout { .. })), _) => Reached::TimedOut,
+                (Some(Err(_)), _) | (Some(Ok(_)), None) => Reached::Failed,
+                (Some(Ok(_)), Some(app)) => Reached::App(app.host.clone()),
+            },
+            unhealthy,
+            starting: inputs.starting,
+            version: inputs.version.to_string(),
+            request: HttpRequest::clone(req),
+        });
+        if let Some(resp) = shared_key.as_ref().and_then(shared_answer) {
+            let key = inputs.to_owned();
+            self.answers[i].remember(key, Arc::clone(&resp));
+            return Ok((resp, picked));
         }
         let backend_name = inputs.backend;
         let served_bytes = served.as_deref();
@@ -1896,6 +1982,9 @@ impl Fleet {
         let resp = Arc::new(resp);
         if served.is_some() {
             return Ok((resp, picked));
+        }
+        if let Some(shared_key) = shared_key {
+            share_answer(shared_key, &resp);
         }
         let key = inputs.to_owned();
         self.answers[i].remember(key, Arc::clone(&resp));
