@@ -1,7 +1,9 @@
 //! The fleet replays an answer through a load balancer when everything it depends on
 //! repeats (`Fleet::through_lb`); these runs check that this changes nothing: with replay
 //! on and off, the lab's rollouts under its fault plans print the same output and give
-//! the same report, byte for byte.
+//! the same report, byte for byte. The runs follow one another in one process, so the
+//! later ones also replay answers the fleets of earlier runs got (the answers every fleet of a
+//! process shares).
 
 use std::path::{Path, PathBuf};
 

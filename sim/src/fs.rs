@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsString;
 use std::fmt;
 use std::fs as stdfs;
 use std::io::{self, Write};
@@ -307,7 +308,7 @@ struct Known {
     /// changed: resolving through them again skips their `lstat`. That keeps the chroot
     /// guarantee: a path that was a directory still is one until something removes, renames
     /// or links a path, which clears them all.
-    dirs: HashSet<PathBuf>,
+    dirs: FastSet<OsString>,
     /// The [`CHANGES`] `stats` holds for.
     changes: u64,
     /// The `lstat` of last components (None: nothing there), by real path. A module asks
@@ -315,8 +316,15 @@ struct Known {
     /// each ask resolved the path again; now only the first goes to the OS. Any change on
     /// disk by another sandbox clears it (sandboxes share folders); this sandbox's own
     /// changes forget their paths ([`Sandbox::changed`]).
-    stats: HashMap<PathBuf, Option<stdfs::Metadata>>,
+    stats: FastMap<OsString, Option<stdfs::Metadata>>,
 }
+
+/// `Known`'s maps are keyed by the real path's bytes with a fast hash: resolution asks them
+/// once per component, and `Path`'s own `Hash` walks the components under SipHash, which made
+/// the lookups cost more than the walk. The bytes are canonical: `resolve` builds every real
+/// path the same way (no `.`, no empty or `..` components), so equal paths are equal bytes.
+type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 impl Clone for KnownDirs {
     fn clone(&self) -> Self {
@@ -548,23 +556,25 @@ impl Sandbox {
             }
             let is_last = pending.is_empty();
             real.push(&*comp);
-            if !is_last && known.dirs.contains(&real) {
+            if !is_last && known.dirs.contains(real.as_os_str()) {
                 host.push('/');
                 host.push_str(&comp);
                 continue;
             }
             let found = if is_last {
-                match known.stats.get(&real) {
+                match known.stats.get(real.as_os_str()) {
                     Some(Some(md)) => Ok(md.clone()),
                     Some(None) => Err(io::Error::from(io::ErrorKind::NotFound)),
                     None => {
                         let found = stdfs::symlink_metadata(&real);
                         match &found {
                             Ok(md) => {
-                                known.stats.insert(real.clone(), Some(md.clone()));
+                                known
+                                    .stats
+                                    .insert(real.as_os_str().to_owned(), Some(md.clone()));
                             }
                             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                                known.stats.insert(real.clone(), None);
+                                known.stats.insert(real.as_os_str().to_owned(), None);
                             }
                             Err(_) => {}
                         }
@@ -600,7 +610,7 @@ impl Sandbox {
                 }
                 Ok(md) => {
                     if md.is_dir() {
-                        known.dirs.insert(real.clone());
+                        known.dirs.insert(real.as_os_str().to_owned());
                     } else if !is_last {
                         return Err(FsError::new(Errno::NotDir, path));
                     }
@@ -791,10 +801,10 @@ impl Sandbox {
         let mut known = self.known_dirs.0.lock().unwrap_or_else(|e| e.into_inner());
         let before = CHANGES.fetch_add(1, Ordering::SeqCst);
         if known.changes == before && !linked {
-            known.stats.remove(&r.real);
+            known.stats.remove(r.real.as_os_str());
             if entries {
                 if let Some(parent) = r.real.parent() {
-                    known.stats.remove(parent);
+                    known.stats.remove(parent.as_os_str());
                 }
             }
         } else {

@@ -119,10 +119,19 @@ pub fn real_runner(spec: &PlaybookSpec, scratch: &Path) -> Result<Box<dyn CaseRu
     // Each case runs on a copy of this one: an inventory is not shared between runs, which
     // change it (add_host, group_by), and parsing it again for every case costs more than
     // copying it.
-    let (inventory, _, vars_error) = Inventory::load_full(&spec.inventory);
+    let (mut inventory, _, vars_error) = Inventory::load_full(&spec.inventory);
     // Likewise the playbook: every case runs a copy of it (a playbook that does not load is
     // loaded again by each case, which then fails with Ansible's message).
     let playbook = load_playbook(&spec.playbook, &Map::new()).ok();
+    // The playbook folder's group_vars/ and host_vars/ are read once for the campaign, not
+    // once per case: a case's run then finds them read and keeps the variables it started
+    // with. On an error the cases read them again and report it as a run does.
+    if let Some(dir) = playbook.as_ref().and_then(|(pb, _)| pb.path.parent()) {
+        let mut with_playbook_vars = inventory.clone();
+        if with_playbook_vars.add_playbook_vars_dir(dir).is_ok() {
+            inventory = with_playbook_vars;
+        }
+    }
     Ok(Box::new(EngineRunner {
         sandboxes,
         playbook,

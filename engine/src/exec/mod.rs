@@ -107,8 +107,10 @@ enum PlayEnd {
 }
 
 /// The inventory as the fleet sees it: patterns ignore `--limit` (the fleet is every host,
-/// whichever the playbook runs on).
-struct InventoryTopology<'a>(&'a Inventory);
+/// whichever the playbook runs on). The second field, when given, holds the hosts' variables
+/// the store copied from this inventory, so that the fleet's many lookups of one variable do
+/// not each merge a host's groups again.
+struct InventoryTopology<'a>(&'a Inventory, Option<&'a IndexMap<String, Arc<Vars>>>);
 
 impl Topology for InventoryTopology<'_> {
     fn resolve(&self, pattern: &str) -> Vec<String> {
@@ -119,7 +121,10 @@ impl Topology for InventoryTopology<'_> {
     }
 
     fn var(&self, host: &str, name: &str) -> Option<Value> {
-        self.0.host_vars(host).get(name).cloned()
+        match self.1.and_then(|vars| vars.get(host)) {
+            Some(vars) => vars.get(name).cloned(),
+            None => self.0.host_vars(host).get(name).cloned(),
+        }
     }
 }
 
@@ -159,6 +164,9 @@ pub struct Runner {
     notified: IndexMap<String, IndexSet<usize>>,
     /// `--start-at-task`: still looking for that task.
     start_at: Option<String>,
+    /// Whether [`Runner::run_loaded`] ran before: until then the variable store holds what
+    /// `Runner::new` copied from the inventory and nothing else.
+    ran_playbooks: bool,
     /// Files included during the current task, by (path, vars): hosts share them.
     pub(crate) include_cache: IndexMap<String, Vec<Arc<Block>>>,
     /// The vars of the latest `include_role` of each role: its handlers run with them.
@@ -223,6 +231,7 @@ impl Runner {
             last_banner: None,
             fleet_report: None,
             facts_gathered: IndexSet::new(),
+            ran_playbooks: false,
         };
         let hosts = r.inventory.hosts();
         r.world.plan_addresses(hosts.iter().map(String::as_str));
@@ -232,10 +241,17 @@ impl Runner {
 
     /// Builds the simulated fleet over the inventory's hosts (`--fleet`, `--faults`).
     pub fn attach_fleet(&mut self, model: FleetModel, plan: &FaultPlan) -> Result<(), String> {
+        // What `refresh_inventory_vars` copied from the inventory, which nothing changed since.
+        let vars = self
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .inventory
+            .clone();
         let fleet = Fleet::new(
             model,
             plan,
-            &InventoryTopology(&self.inventory),
+            &InventoryTopology(&self.inventory, Some(&vars)),
             &mut self.world,
         )?;
         self.world.fleet = Some(Arc::new(Mutex::new(fleet)));
@@ -253,7 +269,7 @@ impl Runner {
         }
         fleet.lock().unwrap_or_else(|e| e.into_inner()).begin_run(
             plan,
-            &InventoryTopology(&self.inventory),
+            &InventoryTopology(&self.inventory, None),
             &mut self.world,
         )?;
         self.world.fleet = Some(fleet);
@@ -386,13 +402,20 @@ impl Runner {
             self.loader = loader;
             playbooks.push(pb);
         }
-        for pb in &playbooks {
+        let store_as_new = !std::mem::replace(&mut self.ran_playbooks, true);
+        for (index, pb) in playbooks.iter().enumerate() {
             if let Some(dir) = pb.path.parent() {
-                if let Err(e) = self.inventory.add_playbook_vars_dir(dir) {
-                    self.display.error(&e.to_string());
-                    return exit::ERROR;
+                match self.inventory.add_playbook_vars_dir(dir) {
+                    Err(e) => {
+                        self.display.error(&e.to_string());
+                        return exit::ERROR;
+                    }
+                    // Before the first playbook the store is still what `Runner::new` made of
+                    // this inventory: when the folder added nothing (`fleetsim check` adds it
+                    // to the campaign's inventory once), copying it again would change nothing.
+                    Ok(false) if index == 0 && store_as_new => {}
+                    Ok(_) => self.refresh_inventory_vars(),
                 }
-                self.refresh_inventory_vars();
             }
             {
                 let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());

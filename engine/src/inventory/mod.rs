@@ -296,11 +296,12 @@ impl Inventory {
 
     /// Adds `group_vars/` and `host_vars/` of a playbook's folder, which Ansible reads after
     /// the inventory's own (`*_plugins_play` in its variable precedence). A folder already
-    /// read (the inventory's) is not read twice.
-    pub fn add_playbook_vars_dir(&mut self, dir: &Path) -> Result<(), InventoryError> {
+    /// read (the inventory's, or one added before) is not read twice: then it returns false,
+    /// and the variables are what they were.
+    pub fn add_playbook_vars_dir(&mut self, dir: &Path) -> Result<bool, InventoryError> {
         let dir = dir.to_path_buf();
         if self.plugin_vars.iter().any(|pv| pv.dir.base == dir) {
-            return Ok(());
+            return Ok(false);
         }
         self.plugin_vars.push(PluginVars {
             dir: VarsDir::new(dir),
@@ -314,7 +315,7 @@ impl Inventory {
         for h in &hosts {
             self.load_plugin_vars(Entity::Host, h)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     fn drain_model_warnings(&mut self, diags: &mut Vec<Diagnostic>) {

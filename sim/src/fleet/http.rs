@@ -36,7 +36,7 @@ const PIPE_BYTES: usize = 64 * 1024;
 const MAX_POLLS: u64 = 10_000_000;
 
 /// An HTTP request as a service receives it (or a client sends it).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct HttpRequest {
     /// `GET`, `POST`, ... (any token; hyper rejects what is not a valid method).
     pub method: String,

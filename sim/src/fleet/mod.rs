@@ -25,6 +25,10 @@ pub mod strategy;
 
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Tables looked up on every request or path change and never iterated for output: a fast
+/// hash instead of SipHash.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -120,7 +124,9 @@ struct AnswerInputs {
     unhealthy: Option<u16>,
     starting: bool,
     version: String,
-    request: HttpRequest,
+    /// Shared with the fleet's client request to the LB when it is one, so that a lookup
+    /// finds it by pointer before comparing its strings.
+    request: Arc<HttpRequest>,
 }
 
 /// [`AnswerInputs`] borrowed from the fleet, to look a remembered answer up without
@@ -131,7 +137,7 @@ struct AnswerInputsRef<'a> {
     unhealthy: Option<u16>,
     starting: bool,
     version: &'a str,
-    request: &'a HttpRequest,
+    request: &'a Arc<HttpRequest>,
 }
 
 impl AnswerInputsRef<'_> {
@@ -142,7 +148,7 @@ impl AnswerInputsRef<'_> {
             && k.unhealthy == self.unhealthy
             && k.starting == self.starting
             && k.version == self.version
-            && &k.request == self.request
+            && (Arc::ptr_eq(&k.request, self.request) || *k.request == **self.request)
     }
 
     fn to_owned(&self) -> AnswerInputs {
@@ -152,7 +158,7 @@ impl AnswerInputsRef<'_> {
             unhealthy: self.unhealthy,
             starting: self.starting,
             version: self.version.to_string(),
-            request: self.request.clone(),
+            request: Arc::clone(self.request),
         }
     }
 }
@@ -233,6 +239,52 @@ enum NewPool {
 /// (starting, up, each version), few enough that a linear search stays cheap.
 const REMEMBERED_ANSWERS: usize = 8;
 
+/// What an answer through a load balancer depends on, with nothing particular to one fleet
+/// (an app by its host, not its index): every fleet of the process shares these answers, so
+/// the cases of a campaign, each with a fleet of its own, ask the HTTP wire once for each
+/// (the first case), not once per case.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SharedAnswerKey {
+    /// Through a load balancer (which names the backend in a header), or asked directly.
+    via_lb: bool,
+    backend: Option<String>,
+    reached: Reached,
+    unhealthy: Option<u16>,
+    starting: bool,
+    version: String,
+    request: HttpRequest,
+}
+
+/// Where the LB's forward ended, as far as the answer can tell.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Reached {
+    NoBackend,
+    TimedOut,
+    Failed,
+    /// The app on this host answered.
+    App(String),
+}
+
+/// At most this many shared answers are kept; past it they are forgotten all at once (a
+/// process running many different fleets, as the tests do, must not grow without end).
+const SHARED_ANSWERS: usize = 4096;
+
+static SHARED: std::sync::LazyLock<std::sync::Mutex<FastMap<SharedAnswerKey, Arc<HttpResponse>>>> =
+    std::sync::LazyLock::new(std::sync::Mutex::default);
+
+fn shared_answer(key: &SharedAnswerKey) -> Option<Arc<HttpResponse>> {
+    let answers = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    answers.get(key).cloned()
+}
+
+fn share_answer(key: SharedAnswerKey, resp: &Arc<HttpResponse>) {
+    let mut answers = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if answers.len() >= SHARED_ANSWERS {
+        answers.clear();
+    }
+    answers.insert(key, Arc::clone(resp));
+}
+
 /// One load balancer's remembered answers, by the backend its round-robin picked (the
 /// first of their inputs), newest last. Kept per backend, not in one list for the LB: the
 /// round-robin visits every backend in turn, so a list shorter than the pool held none of
@@ -242,7 +294,7 @@ struct Remembered {
     /// Answers when no backend was in rotation.
     none: Vec<(AnswerInputs, Arc<HttpResponse>)>,
     /// Looked up only, never iterated.
-    by_backend: HashMap<String, Vec<(AnswerInputs, Arc<HttpResponse>)>>,
+    by_backend: FastMap<String, Vec<(AnswerInputs, Arc<HttpResponse>)>>,
 }
 
 impl Remembered {
@@ -277,14 +329,14 @@ pub struct Fleet {
     seed: u64,
     start: f64,
     now: f64,
-    hosts: IndexMap<String, FleetHost>,
+    hosts: IndexMap<String, FleetHost, foldhash::fast::RandomState>,
     /// Host index by address (lookups only, never iterated).
-    by_address: HashMap<String, usize>,
+    by_address: FastMap<String, usize>,
     apps: Vec<App>,
     lbs: Vec<Lb>,
     dbs: Vec<Db>,
     /// Who listens on (host index, port); lookups only, never iterated.
-    listeners: HashMap<(usize, u16), Service>,
+    listeners: FastMap<(usize, u16), Service>,
     injector: Injector,
     /// The task running now (its name as the banner shows it).
     task: Option<String>,
@@ -297,7 +349,7 @@ pub struct Fleet {
     /// Per load balancer, answers got over the wire by their inputs, newest last.
     answers: Vec<Remembered>,
     /// The request the clients send to each load balancer (always the same one).
-    client_requests: Vec<HttpRequest>,
+    client_requests: Vec<Arc<HttpRequest>>,
     /// Whether [`Fleet::through_lb`] replays remembered answers (off only to test that
     /// replaying changes nothing).
     replay_answers: bool,
@@ -368,7 +420,8 @@ impl Fleet {
         world: &mut World,
     ) -> Result<Fleet, String> {
         let start = world.clock.now();
-        let mut hosts: IndexMap<String, FleetHost> = IndexMap::new();
+        let mut hosts: IndexMap<String, FleetHost, foldhash::fast::RandomState> =
+            IndexMap::default();
         // `open`: the host's sandbox is needed now (an LB's, to lay out its pool).
         let mut host_entry =
             |world: &mut World, name: &str, open: bool| -> Result<FleetHost, String> {
@@ -581,13 +634,13 @@ impl Fleet {
         let client_requests = lbs
             .iter()
             .map(|lb| {
-                HttpRequest::get(
+                Arc::new(HttpRequest::get(
                     &format!("{}:{}", hosts[&lb.host].address, lb.port),
                     &model.traffic.path,
-                )
+                ))
             })
             .collect();
-        let by_address: HashMap<String, usize> = hosts
+        let by_address: FastMap<String, usize> = hosts
             .values()
             .enumerate()
             .map(|(i, h)| (h.address.clone(), i))
@@ -1714,7 +1767,7 @@ impl Fleet {
                 return Ok(self.lb_status(i, req));
             }
             return self
-                .through_lb(i, &req, timeout)
+                .through_lb(i, &Arc::new(req), timeout)
                 .map(|(r, _)| Arc::unwrap_or_clone(r));
         }
         let now = self.now;
@@ -1726,10 +1779,30 @@ impl Fleet {
             Service::App(i) => {
                 let served = self.docroot_file(i, &req);
                 let app = &self.apps[i];
+                // Asked directly, an app answers as it would through an LB, less the LB's
+                // header: shared by every fleet alike (a docroot file's bytes are not among
+                // the inputs, so such an answer is made afresh).
+                let shared_key =
+                    (self.replay_answers && served.is_none()).then(|| SharedAnswerKey {
+                        via_lb: false,
+                        backend: None,
+                        reached: Reached::App(app.host.clone()),
+                        unhealthy,
+                        starting: matches!(app.state, AppState::Starting { .. }),
+                        version: app.version.clone(),
+                        request: req.clone(),
+                    });
+                if let Some(resp) = shared_key.as_ref().and_then(shared_answer) {
+                    return Ok(HttpResponse::clone(&resp));
+                }
                 let served = served.as_deref();
-                self.wire.block_on(exchange(req, |r| async move {
+                let result = self.wire.block_on(exchange(req, |r| async move {
                     app.respond(&r, unhealthy, served)
-                }))
+                }));
+                if let (Some(key), Ok(resp)) = (shared_key, &result) {
+                    share_answer(key, &Arc::new(resp.clone()));
+                }
+                result
             }
             Service::Db(i) => {
                 let db = &self.dbs[i];
@@ -1809,7 +1882,7 @@ impl Fleet {
     fn through_lb(
         &mut self,
         i: usize,
-        req: &HttpRequest,
+        req: &Arc<HttpRequest>,
         timeout: f64,
     ) -> Result<(Arc<HttpResponse>, Option<usize>), NetError> {
         let picked = self.lbs[i].pick();
@@ -1847,14 +1920,34 @@ impl Fleet {
             version: app.map_or("", |a| a.version.as_str()),
             request: req,
         };
-        if self.replay_answers && served.is_none() {
+        let replay = self.replay_answers && served.is_none();
+        if replay {
             if let Some(resp) = self.answers[i].find(&inputs) {
                 return Ok((Arc::clone(resp), picked));
             }
         }
+        let shared_key = replay.then(|| SharedAnswerKey {
+            via_lb: true,
+            backend: inputs.backend.map(str::to_string),
+            reached: match (&forward, app) {
+                (None, _) => Reached::NoBackend,
+                (Some(Err(NetError::Timeout { .. })), _) => Reached::TimedOut,
+                (Some(Err(_)), _) | (Some(Ok(_)), None) => Reached::Failed,
+                (Some(Ok(_)), Some(app)) => Reached::App(app.host.clone()),
+            },
+            unhealthy,
+            starting: inputs.starting,
+            version: inputs.version.to_string(),
+            request: HttpRequest::clone(req),
+        });
+        if let Some(resp) = shared_key.as_ref().and_then(shared_answer) {
+            let key = inputs.to_owned();
+            self.answers[i].remember(key, Arc::clone(&resp));
+            return Ok((resp, picked));
+        }
         let backend_name = inputs.backend;
         let served_bytes = served.as_deref();
-        let result = self.wire.block_on(exchange(req.clone(), |r| {
+        let result = self.wire.block_on(exchange(HttpRequest::clone(req), |r| {
             let forward = &forward;
             async move {
                 match (forward, app) {
@@ -1889,6 +1982,9 @@ impl Fleet {
         let resp = Arc::new(resp);
         if served.is_some() {
             return Ok((resp, picked));
+        }
+        if let Some(shared_key) = shared_key {
+            share_answer(shared_key, &resp);
         }
         let key = inputs.to_owned();
         self.answers[i].remember(key, Arc::clone(&resp));
@@ -1927,10 +2023,8 @@ impl Fleet {
             picked_unready = None;
             Err("load balancer down".into())
         } else {
-            // Lent to through_lb, which needs the whole fleet, and put back.
-            let req = std::mem::take(&mut self.client_requests[i]);
+            let req = Arc::clone(&self.client_requests[i]);
             let answer = self.through_lb(i, &req, timeout);
-            self.client_requests[i] = req;
             match answer {
                 Ok((resp, picked)) => {
                     picked_unready = picked
