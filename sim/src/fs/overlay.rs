@@ -177,7 +177,7 @@ impl ProjectOverlay {
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let real = e.path();
-            if self.skip.iter().any(|s| *s == real) {
+            if self.skip.contains(&real) {
                 continue;
             }
             let target = upper.join(e.file_name());
@@ -223,7 +223,7 @@ mod tests {
         std::os::unix::fs::symlink("a.txt", proj.join("link")).unwrap();
         // The sandbox inside the project (`--sandbox ./sb`) is never copied into itself.
         let sb = proj.join("sb");
-        mount_project(&sb, &[proj.clone()], &proj).unwrap();
+        mount_project(&sb, std::slice::from_ref(&proj), &proj).unwrap();
         let p = |rel: &str| format!("{}/{rel}", proj.display());
 
         // Nothing entered yet: the real project is the truth.
@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(controller_view(&proj.join("out")), Some(None));
 
         // The next run starts again from the project on disk.
-        mount_project(&sb, &[proj.clone()], &proj).unwrap();
+        mount_project(&sb, std::slice::from_ref(&proj), &proj).unwrap();
         assert_eq!(controller_view(&proj.join("new.txt")), None);
         let fs = Sandbox::new(&sb, "localhost").unwrap();
         assert!(!fs.exists("new.txt"));
