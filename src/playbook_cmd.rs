@@ -227,6 +227,18 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
     // controller's to read.
     let _ = std::fs::create_dir_all(sandbox.join("hosts").join("localhost"));
     fleetsim_engine::project::allow_sandboxes(&sandbox, 0);
+    // The controller works in the folder fleetsim runs in, and sees the project there as
+    // a copy-on-write copy inside its sandbox (never the real files).
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    if let Err(e) =
+        fleetsim_sim::fs::mount_project(&sandbox, &fleetsim_engine::project::dirs(), &cwd)
+    {
+        eprintln!(
+            "[ERROR]: cannot lay out the project in the controller's sandbox {}: {e}",
+            sandbox.display()
+        );
+        return exit::ERROR;
+    }
     if !session.quiet {
         eprintln!(
             "fleetsim: seed {seed}, start time {} (replay with --seed {seed} --start-time {})",

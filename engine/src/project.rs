@@ -69,6 +69,12 @@ pub fn unconfine() {
     *ROOTS.write().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
+/// The project folders the run is confined to (canonical), none when unconfined.
+pub fn dirs() -> Vec<PathBuf> {
+    let roots = ROOTS.read().unwrap_or_else(|e| e.into_inner());
+    roots.as_ref().map(|r| r.dirs.clone()).unwrap_or_default()
+}
+
 /// Whether a run is confined (the CLI's runs are).
 pub fn is_confined() -> bool {
     ROOTS.read().unwrap_or_else(|e| e.into_inner()).is_some()
@@ -109,6 +115,11 @@ pub fn allow_sandboxes<P: AsRef<Path>>(area: P, depth: usize) {
 /// (the latter remembered for [`take_refused`]). Every controller-side read goes through
 /// here, so a symlink inside the project that points outside it is not followed out.
 pub fn readable(path: &Path) -> Option<PathBuf> {
+    // Once the simulated controller has entered a project folder, its copy of the folder
+    // is what the controller reads (what its tasks wrote there, without what they removed).
+    if let Some(view) = fleetsim_sim::fs::controller_view(&lexical_absolute(path)) {
+        return view;
+    }
     let roots = ROOTS.read().unwrap_or_else(|e| e.into_inner());
     let Some(roots) = roots.as_ref() else {
         return path.exists().then(|| path.to_path_buf());

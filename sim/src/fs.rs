@@ -20,7 +20,10 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+mod overlay;
+pub use overlay::{controller_view, mount_project};
 
 /// Linux allows 40 symlinks in one resolution before `ELOOP` (MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
@@ -262,6 +265,9 @@ pub struct Sandbox {
     journal: Option<Journal>,
     /// Real paths [`Sandbox::resolve`] found to be directories, not symlinks.
     known_dirs: KnownDirs,
+    /// The project folders and working folder of the controller, when this is the
+    /// controller's filesystem in a run that mounted them (see [`overlay`]).
+    overlay: Option<Arc<overlay::ProjectOverlay>>,
 }
 
 /// Bumped by every operation, in any sandbox of the process, that may remove a directory, or
@@ -367,6 +373,18 @@ impl Sandbox {
     pub fn new(sandbox_dir: &Path, hostname: &str) -> FsResult<Self> {
         let root = sandbox_dir.join("hosts").join(host_folder_name(hostname));
         stdfs::create_dir_all(&root).map_err(|e| FsError::io(&e, "/"))?;
+        // The controller's filesystem (its own or shared through a local connection) sees
+        // the project mounted for this run.
+        let overlay = overlay::mounted_at(&root);
+        Ok(Sandbox::new_at_root(root, hostname, overlay))
+    }
+
+    /// A sandbox on the existing folder `root`, with the project overlay given.
+    fn new_at_root(
+        root: PathBuf,
+        hostname: &str,
+        overlay: Option<Arc<overlay::ProjectOverlay>>,
+    ) -> Sandbox {
         let mut sandbox = Sandbox {
             root,
             hostname: hostname.to_string(),
@@ -380,9 +398,16 @@ impl Sandbox {
             actor_group: "root".into(),
             journal: None,
             known_dirs: KnownDirs::default(),
+            overlay,
         };
         sandbox.load_ownership();
-        Ok(sandbox)
+        sandbox
+    }
+
+    /// The working folder processes and relative paths start from: the controller's (the
+    /// folder fleetsim runs in) when the project is mounted, else `/`.
+    pub fn cwd(&self) -> &str {
+        self.overlay.as_ref().map_or("/", |o| o.cwd.as_str())
     }
 
     /// `SANDBOX/ownership/FOLDER.json`: where the owners, groups and set-uid bits recorded
@@ -509,8 +534,10 @@ impl Sandbox {
 
     // ----- resolution -----
 
-    /// Resolves a host path inside the root. Relative paths are taken from `/` (callers join
-    /// their cwd first). Intermediate symlinks are always followed (inside the root); the last
+    /// Resolves a host path inside the root. Relative paths are taken from [`Sandbox::cwd`]
+    /// (`/` but on the controller; the shell joins its own cwd first). Inside a mounted
+    /// project folder, each folder walked through (and a folder resolved to) is first filled
+    /// from the real project ([`overlay`]). Intermediate symlinks are always followed (inside the root); the last
     /// one only if `follow_last`. Missing last components are allowed (for creation); a
     /// missing middle component is `No such file or directory`.
     pub fn resolve(&self, path: &str, follow_last: bool) -> FsResult<Resolved> {
@@ -523,6 +550,9 @@ impl Sandbox {
         let trailing_slash = path.ends_with('/') && !path.trim_matches('/').is_empty();
         // Components still to walk, the next one last.
         let mut pending: Vec<Cow<'_, str>> = split(path).map(Cow::Borrowed).collect();
+        if !path.starts_with('/') {
+            pending.splice(0..0, split(self.cwd()).map(Cow::Borrowed));
+        }
         pending.reverse();
         // The components walked so far, as a host path (`/a/b`, empty for `/`) and as the
         // real path under the root, kept in step so that neither is rebuilt per component.
@@ -553,6 +583,12 @@ impl Sandbox {
             }
             if comp.len() > 255 {
                 return Err(FsError::new(Errno::NameTooLong, path));
+            }
+            if let Some(o) = &self.overlay {
+                let dir = if host.is_empty() { "/" } else { host.as_str() };
+                if o.covers(dir) {
+                    o.fill(dir, &real);
+                }
             }
             let is_last = pending.is_empty();
             real.push(&*comp);
@@ -631,6 +667,12 @@ impl Sandbox {
         }
         if host.is_empty() {
             host.push('/');
+        }
+        if let Some(o) = &self.overlay {
+            let is_dir = matches!(&last, Some(Some(md)) if md.is_dir());
+            if is_dir && o.covers(&host) {
+                o.fill(&host, &real);
+            }
         }
         Ok(Resolved {
             host,

@@ -162,7 +162,8 @@ pub struct ShellContext {
 }
 
 impl ShellContext {
-    /// A context for the sandbox's host: cwd `/`, user root, clock 0, RNG seeded with `seed`,
+    /// A context for the sandbox's host: cwd `/` (the controller's working folder on the
+    /// controller, see [`crate::fs::mount_project`]), user root, clock 0, RNG seeded with `seed`,
     /// a minimal environment (HOME, PATH, PWD, LOGNAME, USER, SHELL).
     pub fn new(sandbox: Sandbox, seed: u64) -> Self {
         let hostname = sandbox.hostname().to_string();
@@ -177,8 +178,8 @@ impl ShellContext {
         env.insert("USER".to_string(), user.name.clone());
         env.insert("SHELL".to_string(), "/bin/sh".to_string());
         ShellContext {
+            cwd: sandbox.cwd().to_string(),
             sandbox,
-            cwd: "/".into(),
             env,
             hostname,
             user,
