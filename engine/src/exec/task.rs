@@ -2336,6 +2336,7 @@ fn merge_single(
     ignore_errors: bool,
 ) {
     out.lines.extend(ir.pre_lines.iter().cloned());
+    out.lines.extend(crate::template::take_deprecations());
     if let Some(cond) = ir.skipped_cond {
         let o = skipped_outcome(runner, task, host, std::mem::take(out), Some(cond));
         *out = o;
@@ -2466,6 +2467,11 @@ fn apply_result_facts(
     result: &Map<String, Value>,
     out: &mut HostOutcome,
 ) {
+    // `debug: var=ansible_facts` shows facts under that key; ansible-core's strategy skips
+    // the debug action's results (C._ACTION_DEBUG) so showing them never sets them.
+    if task.action == "debug" {
+        return;
+    }
     let Some(Value::Object(facts)) = result.get("ansible_facts") else {
         return;
     };
@@ -2720,6 +2726,7 @@ fn run_loop(
                 ignore_errors,
             );
             out.lines.extend(ir.pre_lines.iter().cloned());
+            out.lines.extend(crate::template::take_deprecations());
             let no_log = ir.no_log;
             let label = shown_label(&label, no_log);
             if let Some(reg) = &task.register {

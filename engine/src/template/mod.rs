@@ -216,7 +216,30 @@ fn render_bounded(
 thread_local! {
     /// The templar and context of the renders in progress (innermost last), for lookups.
     static CURRENT: RefCell<Vec<(Arc<Inner>, Arc<Ctx>)>> = const { RefCell::new(Vec::new()) };
+    /// `[DEPRECATION WARNING]`s raised while templating, until the executor shows them with
+    /// the task they belong to ([`take_deprecations`]).
+    static DEPRECATIONS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
+
+/// Records a deprecation as ansible-core's `Display.deprecated` words it (message, the
+/// version that removes the feature, then the help text).
+fn deprecated(msg: &str, help: Option<&str>) {
+    let mut text = format!(
+        "[DEPRECATION WARNING]: {msg} This feature will be removed from ansible-core version 2.23."
+    );
+    if let Some(help) = help {
+        text.push_str(&format!("\n\n{help}\n"));
+    }
+    DEPRECATIONS.with(|d| d.borrow_mut().push(text));
+}
+
+/// The deprecation warnings templating raised since the last call, as lines to show.
+pub fn take_deprecations() -> Vec<String> {
+    DEPRECATIONS.with(|d| std::mem::take(&mut *d.borrow_mut()))
+}
+
+/// ansible-core's help text for a broken conditional it lets through.
+const BROKEN_CONDITIONAL_ALLOWED: &str = "Broken conditionals are currently allowed because the `ALLOW_BROKEN_CONDITIONALS` configuration option is enabled.";
 
 /// The innermost render's templar and variables.
 pub(crate) fn current() -> Option<(Arc<Inner>, Arc<Ctx>)> {
@@ -345,6 +368,13 @@ impl Templar {
         vars: &Arc<dyn VarSource>,
     ) -> Result<bool, TemplateError> {
         let e = expr.trim();
+        if e.is_empty() && crate::config::allow_broken_conditionals() {
+            deprecated(
+                "Empty conditional expression was evaluated as True.",
+                Some(BROKEN_CONDITIONAL_ALLOWED),
+            );
+            return Ok(true);
+        }
         // Ansible templates a conditional only when it is all template (starts and ends with
         // delimiters); anything else is an expression, where `{{` is a syntax error.
         let all_template = possibly_all_template(e);
@@ -403,6 +433,13 @@ impl Templar {
             }
             other => other,
         };
+        if all_template {
+            // Only an indirect expression (a string) is a reason to template a conditional.
+            deprecated(
+                "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.",
+                None,
+            );
+        }
         match value {
             J::Bool(b) => Ok(b),
             other => {
@@ -413,12 +450,17 @@ impl Templar {
                 };
                 let at = origin.map(|o| format!(" at '{o}'")).unwrap_or_default();
                 let truth = if json_truthy(&other) { "True" } else { "False" };
+                let msg = format!(
+                    "Conditional result ({truth}) was derived from value of type '{}'{at}. Conditionals must have a boolean result.",
+                    json_type_name(&other)
+                );
+                if crate::config::allow_broken_conditionals() {
+                    deprecated(&msg, Some(BROKEN_CONDITIONAL_ALLOWED));
+                    return Ok(json_truthy(&other));
+                }
                 Err(TemplateError::new(
                     TemplateErrorKind::NonBooleanConditional,
-                    format!(
-                        "Conditional result ({truth}) was derived from value of type '{}'{at}. Conditionals must have a boolean result.",
-                        json_type_name(&other)
-                    ),
+                    msg,
                 ))
             }
         }
