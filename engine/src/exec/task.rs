@@ -1166,6 +1166,16 @@ fn run_once_item(
             args.insert(k.clone(), keep);
             continue;
         }
+        if task.action == "debug" && k == "var" {
+            if let Value::String(s) = v {
+                if crate::template::is_untrusted_text(s) {
+                    // debug evaluates `var` as an expression, which ansible-core refuses
+                    // for untrusted text (`var: !unsafe name`); the action reports it.
+                    args.insert(k.clone(), v.clone());
+                    continue;
+                }
+            }
+        }
         match runner.templar.render(v, &vars) {
             Ok(rv) => {
                 if !is_omit(&rv) {

@@ -47,7 +47,15 @@ impl Module for Debug {
         }
         if let Some(var) = args.get("var") {
             let name = crate::playbook::scalar_text(var);
-            let value = match ctx.templar.eval_expression(&name, &ctx.vars) {
+            let evaluated = if crate::template::is_untrusted_text(&name) {
+                Err(crate::template::TemplateError::new(
+                    crate::template::TemplateErrorKind::Runtime,
+                    crate::template::UNTRUSTED_MESSAGE,
+                ))
+            } else {
+                ctx.templar.eval_expression(&name, &ctx.vars)
+            };
+            let value = match evaluated {
                 Ok(v) if v == Value::String(name.clone()) => v,
                 Ok(v) => v,
                 // An undefined value shows as its marker; any other error (a filter that
