@@ -26,6 +26,17 @@ impl Module for Debug {
     }
 
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        // The action types `var` with `_check_type_str_no_conversion`: an expression is
+        // text, and anything else (a mapping, a number) is refused rather than converted.
+        if let Some(var) = args.get("var").filter(|v| !v.is_string() && !v.is_null()) {
+            let mut r = super::fail(&format!(
+                "argument 'var' is of type {} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
+                crate::template::json_type_name(var),
+                crate::template::pyrepr::json_repr(var)
+            ));
+            r.insert("_ansible_raised".into(), json!(true));
+            return r;
+        }
         let args = match super::validated(ctx, &SPEC, args) {
             Ok(a) => a,
             // The action raises: the headline is `Task failed: MESSAGE`, not a module's.
