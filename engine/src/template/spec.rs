@@ -223,7 +223,7 @@ fn conditional_string_constants_that_look_like_templates_are_rendered() {
     assert!(err
         .message()
         .contains("Template delimiters are not supported in expressions"));
-    assert!(t.eval_conditional("'{' ~ '{' == '{{'", &v).unwrap());
+    assert!(t.eval_conditional("'{' ~ '{' == '{' + '{'", &v).unwrap());
 }
 
 #[test]
