@@ -12,6 +12,7 @@ use settings::{Setting, SETTINGS};
 
 /// The settings fleetsim reads and honours (some of them in the inventory and output code).
 const HONOURED: &[&str] = &[
+    "ANSIBLE_ALLOW_BROKEN_CONDITIONALS",
     "ANSIBLE_DEPRECATION_WARNINGS",
     "ANSIBLE_FORCE_HANDLERS",
     "ANSIBLE_GATHERING",
@@ -73,6 +74,42 @@ fn is_default(s: &Setting, value: &str) -> bool {
         return parse_bool(value) == parse_bool(s.default);
     }
     value == s.default
+}
+
+/// A boolean setting from its `ANSIBLE_*` variable, else its default; read once (the
+/// setting is the process's).
+fn env_bool_setting(env: &str, default: bool) -> bool {
+    std::env::var(env)
+        .ok()
+        .and_then(|v| parse_bool(&v))
+        .unwrap_or(default)
+}
+
+/// `ALLOW_BROKEN_CONDITIONALS` (`ANSIBLE_ALLOW_BROKEN_CONDITIONALS`): a conditional whose
+/// result is not a boolean (or that is empty) is taken by its truth, with a deprecation
+/// warning, rather than failing.
+pub fn allow_broken_conditionals() -> bool {
+    static ALLOW: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOW.get_or_init(|| env_bool_setting("ANSIBLE_ALLOW_BROKEN_CONDITIONALS", false))
+}
+
+/// `DEPRECATION_WARNINGS` (`ANSIBLE_DEPRECATION_WARNINGS`): whether `[DEPRECATION WARNING]`s
+/// are shown.
+pub fn deprecation_warnings() -> bool {
+    env_bool_setting("ANSIBLE_DEPRECATION_WARNINGS", true)
+}
+
+/// The value `lookup('config', NAME)` gives for a setting fleetsim honours and the
+/// environment sets (a boolean one, typed as Ansible types it); `None` for the default.
+pub fn honoured_value(name: &str) -> Option<serde_json::Value> {
+    let s = SETTINGS
+        .iter()
+        .find(|s| s.name == name && HONOURED.contains(&s.env))?;
+    if !s.kind.starts_with("bool") {
+        return None;
+    }
+    let value = std::env::var(s.env).ok()?;
+    parse_bool(&value).map(serde_json::Value::Bool)
 }
 
 /// `DEFAULT_FORCE_HANDLERS` (`ANSIBLE_FORCE_HANDLERS`): the default of `--force-handlers`,

@@ -1166,6 +1166,16 @@ fn run_once_item(
             args.insert(k.clone(), keep);
             continue;
         }
+        if task.action == "debug" && k == "var" {
+            if let Value::String(s) = v {
+                if crate::template::is_untrusted_text(s) {
+                    // debug evaluates `var` as an expression, which ansible-core refuses
+                    // for untrusted text (`var: !unsafe name`); the action reports it.
+                    args.insert(k.clone(), v.clone());
+                    continue;
+                }
+            }
+        }
         match runner.templar.render(v, &vars) {
             Ok(rv) => {
                 if !is_omit(&rv) {
@@ -2356,6 +2366,7 @@ fn merge_single(
     ignore_errors: bool,
 ) {
     out.lines.extend(ir.pre_lines.iter().cloned());
+    out.lines.extend(crate::template::take_deprecations());
     if let Some(cond) = ir.skipped_cond {
         let o = skipped_outcome(runner, task, host, std::mem::take(out), Some(cond));
         *out = o;
@@ -2486,6 +2497,11 @@ fn apply_result_facts(
     result: &Map<String, Value>,
     out: &mut HostOutcome,
 ) {
+    // `debug: var=ansible_facts` shows facts under that key; ansible-core's strategy skips
+    // the debug action's results (C._ACTION_DEBUG) so showing them never sets them.
+    if task.action == "debug" {
+        return;
+    }
     let Some(Value::Object(facts)) = result.get("ansible_facts") else {
         return;
     };
@@ -2740,6 +2756,7 @@ fn run_loop(
                 ignore_errors,
             );
             out.lines.extend(ir.pre_lines.iter().cloned());
+            out.lines.extend(crate::template::take_deprecations());
             let no_log = ir.no_log;
             let label = shown_label(&label, no_log);
             if let Some(reg) = &task.register {

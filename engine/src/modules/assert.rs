@@ -47,6 +47,12 @@ impl Module for Assert {
                 }
                 Err(e) => {
                     let mut r = super::action_fail(e.message());
+                    if e.message() == crate::template::UNTRUSTED_MESSAGE {
+                        // ansible-core's trust check raises out of the action (an
+                        // AnsibleError, not an action failure): the executor's own result.
+                        r.insert("_ansible_raised".into(), json!(super::RAISED_ERROR));
+                        return r;
+                    }
                     r.insert("_ansible_template_error".into(), json!(true));
                     return r;
                 }

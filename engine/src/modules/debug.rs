@@ -26,6 +26,17 @@ impl Module for Debug {
     }
 
     fn run(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> ModuleResult {
+        // The action types `var` with `_check_type_str_no_conversion`: an expression is
+        // text, and anything else (a mapping, a number) is refused rather than converted.
+        if let Some(var) = args.get("var").filter(|v| !v.is_string() && !v.is_null()) {
+            let mut r = super::fail(&format!(
+                "argument 'var' is of type {} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
+                crate::template::json_type_name(var),
+                crate::template::pyrepr::json_repr(var)
+            ));
+            r.insert("_ansible_raised".into(), json!(true));
+            return r;
+        }
         let args = match super::validated(ctx, &SPEC, args) {
             Ok(a) => a,
             // The action raises: the headline is `Task failed: MESSAGE`, not a module's.
@@ -47,7 +58,15 @@ impl Module for Debug {
         }
         if let Some(var) = args.get("var") {
             let name = crate::playbook::scalar_text(var);
-            let value = match ctx.templar.eval_expression(&name, &ctx.vars) {
+            let evaluated = if crate::template::is_untrusted_text(&name) {
+                Err(crate::template::TemplateError::new(
+                    crate::template::TemplateErrorKind::Runtime,
+                    crate::template::UNTRUSTED_MESSAGE,
+                ))
+            } else {
+                ctx.templar.eval_expression(&name, &ctx.vars)
+            };
+            let value = match evaluated {
                 Ok(v) if v == Value::String(name.clone()) => v,
                 Ok(v) => v,
                 // An undefined value shows as its marker; any other error (a filter that

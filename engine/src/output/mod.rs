@@ -29,6 +29,13 @@ pub struct HostStats {
 /// The terminal width Ansible assumes when stdout is not a terminal.
 const COLUMNS: usize = 80;
 
+/// How a deprecation warning's line starts (shown on stderr, once, unless
+/// `ANSIBLE_DEPRECATION_WARNINGS` turns them off).
+pub const DEPRECATION_PREFIX: &str = "[DEPRECATION WARNING]: ";
+
+/// The notice ansible-core shows once, before the first deprecation warning.
+const DEPRECATION_NOTICE: &str = "[WARNING]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.";
+
 /// Where output goes, with Ansible's formatting helpers.
 pub struct Display {
     out: Box<dyn Write>,
@@ -89,9 +96,16 @@ impl Display {
             held.push(Held::Line(text.to_string()));
             return;
         }
-        let once = text.starts_with("[ERROR]: ") || text.starts_with("[WARNING]: ");
+        let deprecation = text.starts_with(DEPRECATION_PREFIX);
+        if deprecation && !crate::config::deprecation_warnings() {
+            return;
+        }
+        let once = text.starts_with("[ERROR]: ") || text.starts_with("[WARNING]: ") || deprecation;
         if once && !self.shown_once.insert(text.to_string()) {
             return;
+        }
+        if deprecation && !self.shown_once.contains(DEPRECATION_NOTICE) {
+            self.line(DEPRECATION_NOTICE);
         }
         match &mut self.captured {
             Some(buf) => {
@@ -99,7 +113,7 @@ impl Display {
                 buf.push(b'\n');
             }
             // Ansible's warnings go to stderr, beside the callback's stdout.
-            None if text.starts_with("[WARNING]: ") => {
+            None if text.starts_with("[WARNING]: ") || deprecation => {
                 let _ = self.out.flush();
                 eprintln!("{text}");
             }
@@ -326,6 +340,28 @@ mod tests {
         d.warning("no inventory was parsed");
         d.warning("no inventory was parsed");
         assert_eq!(d.captured().matches("[WARNING]").count(), 1);
+    }
+
+    #[test]
+    fn a_deprecation_is_shown_once_after_the_notice() {
+        let mut d = Display::capture(0);
+        let dep = "[DEPRECATION WARNING]: old. This feature will be removed from ansible-core version 2.23.";
+        d.line(dep);
+        d.line(dep);
+        d.line("[DEPRECATION WARNING]: other.");
+        let text = d.captured();
+        if crate::config::deprecation_warnings() {
+            assert_eq!(
+                text.matches("Deprecation warnings can be disabled").count(),
+                1,
+                "{text}"
+            );
+            assert!(text.starts_with(DEPRECATION_NOTICE), "{text}");
+            assert_eq!(text.matches(dep).count(), 1, "{text}");
+            assert_eq!(text.matches("[DEPRECATION WARNING]").count(), 2, "{text}");
+        } else {
+            assert_eq!(text, "");
+        }
     }
 
     #[test]

@@ -526,6 +526,12 @@ fn config(terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Value>, Err
                 ),
             ));
         };
+        // A setting fleetsim honours has the value the run uses; any other its default
+        // (fleetsim reports the ones it does not honour when they are set).
+        if let Some(v) = crate::config::honoured_value(name) {
+            out.push(super::convert::to_mj_static(&v));
+            continue;
+        }
         match CONFIG_DEFAULTS.get(name) {
             Some(v) => out.push(super::convert::to_mj_static(v)),
             None if on_missing == "error" => {

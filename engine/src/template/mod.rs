@@ -216,7 +216,39 @@ fn render_bounded(
 thread_local! {
     /// The templar and context of the renders in progress (innermost last), for lookups.
     static CURRENT: RefCell<Vec<(Arc<Inner>, Arc<Ctx>)>> = const { RefCell::new(Vec::new()) };
+    /// `[DEPRECATION WARNING]`s raised while templating, until the executor shows them with
+    /// the task they belong to ([`take_deprecations`]).
+    static DEPRECATIONS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
+
+/// Records a warning raised while templating, shown with the task as the deprecations are.
+fn warn_later(msg: &str, help: Option<&str>) {
+    let mut text = format!("[WARNING]: {msg}");
+    if let Some(help) = help {
+        text.push_str(&format!("\n\n{help}\n"));
+    }
+    DEPRECATIONS.with(|d| d.borrow_mut().push(text));
+}
+
+/// Records a deprecation as ansible-core's `Display.deprecated` words it (message, the
+/// version that removes the feature, then the help text).
+fn deprecated(msg: &str, help: Option<&str>) {
+    let mut text = format!(
+        "[DEPRECATION WARNING]: {msg} This feature will be removed from ansible-core version 2.23."
+    );
+    if let Some(help) = help {
+        text.push_str(&format!("\n\n{help}\n"));
+    }
+    DEPRECATIONS.with(|d| d.borrow_mut().push(text));
+}
+
+/// The deprecation warnings templating raised since the last call, as lines to show.
+pub fn take_deprecations() -> Vec<String> {
+    DEPRECATIONS.with(|d| std::mem::take(&mut *d.borrow_mut()))
+}
+
+/// ansible-core's help text for a broken conditional it lets through.
+const BROKEN_CONDITIONAL_ALLOWED: &str = "Broken conditionals are currently allowed because the `ALLOW_BROKEN_CONDITIONALS` configuration option is enabled.";
 
 /// The innermost render's templar and variables.
 pub(crate) fn current() -> Option<(Arc<Inner>, Arc<Ctx>)> {
@@ -345,21 +377,28 @@ impl Templar {
         vars: &Arc<dyn VarSource>,
     ) -> Result<bool, TemplateError> {
         let e = expr.trim();
+        if e.is_empty() && crate::config::allow_broken_conditionals() {
+            deprecated(
+                "Empty conditional expression was evaluated as True.",
+                Some(BROKEN_CONDITIONAL_ALLOWED),
+            );
+            return Ok(true);
+        }
         // Ansible templates a conditional only when it is all template (starts and ends with
         // delimiters); anything else is an expression, where `{{` is a syntax error.
         let all_template = possibly_all_template(e);
-        if !all_template && e.contains("{{") {
+        if !all_template && outside_string_literals(e).contains("{{") {
             return Err(TemplateError::new(
                 TemplateErrorKind::Syntax,
                 "Syntax error in expression. Template delimiters are not supported in expressions: expected token ':', got '}'",
             ));
         }
+        let ctx = Ctx::new(vars.clone(), self.inner.clone());
         let src = if all_template {
             e.to_string()
         } else {
-            format!("{{{{ {e} }}}}")
+            format!("{{{{ {} }}}}", self.render_const_templates(e, &ctx)?)
         };
-        let ctx = Ctx::new(vars.clone(), self.inner.clone());
         let value = self.inner.render_expr_in(&src, &ctx).map_err(|err| {
             if all_template {
                 return err.map_message(|m| format!("Error while evaluating conditional: {m}"));
@@ -396,13 +435,20 @@ impl Templar {
                 if !is_variable {
                     return Err(TemplateError::new(
                         TemplateErrorKind::Runtime,
-                        "Encountered untrusted template or expression.",
+                        UNTRUSTED_MESSAGE,
                     ));
                 }
                 return self.eval_conditional(inner.trim(), vars);
             }
             other => other,
         };
+        if all_template {
+            // Only an indirect expression (a string) is a reason to template a conditional.
+            deprecated(
+                "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.",
+                None,
+            );
+        }
         match value {
             J::Bool(b) => Ok(b),
             other => {
@@ -413,12 +459,17 @@ impl Templar {
                 };
                 let at = origin.map(|o| format!(" at '{o}'")).unwrap_or_default();
                 let truth = if json_truthy(&other) { "True" } else { "False" };
+                let msg = format!(
+                    "Conditional result ({truth}) was derived from value of type '{}'{at}. Conditionals must have a boolean result.",
+                    json_type_name(&other)
+                );
+                if crate::config::allow_broken_conditionals() {
+                    deprecated(&msg, Some(BROKEN_CONDITIONAL_ALLOWED));
+                    return Ok(json_truthy(&other));
+                }
                 Err(TemplateError::new(
                     TemplateErrorKind::NonBooleanConditional,
-                    format!(
-                        "Conditional result ({truth}) was derived from value of type '{}'{at}. Conditionals must have a boolean result.",
-                        json_type_name(&other)
-                    ),
+                    msg,
                 ))
             }
         }
@@ -426,6 +477,32 @@ impl Templar {
 }
 
 impl Templar {
+    /// A conditional expression whose string constants that look like templates
+    /// (`"{{ 'hi' }}" == "hi"`) are replaced by what they render to, as ansible-core's
+    /// `_access_const` renders them (trusted, native) with a warning for each.
+    fn render_const_templates(&self, expr: &str, ctx: &Arc<Ctx>) -> Result<String, TemplateError> {
+        let mut out = String::with_capacity(expr.len());
+        let mut rest = expr;
+        while let Some((start, end, body)) = next_string_literal(rest) {
+            out.push_str(&rest[..start]);
+            if is_template(&body) {
+                let value = self.inner.render_in(&body, ctx).map_err(|err| {
+                    err.map_message(|m| format!("Error while evaluating conditional: {m}"))
+                })?;
+                warn_later(
+                    "Jinja constant strings should not contain embedded templates. This feature will be disabled by default in ansible-core 2.23.",
+                    Some("Use inline expressions, for example: `when: \"{{ a_var }}\" == 42` becomes `when: a_var == 42`"),
+                );
+                out.push_str(&pyrepr::json_repr(&value));
+            } else {
+                out.push_str(&rest[start..end]);
+            }
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
     /// Run lookup `name` on already templated `terms`, as a `with_<name>` loop does: the items
     /// (a string or other single term is one term). Errors carry Ansible's text
     /// (`The lookup plugin 'x' failed: ...`).
@@ -862,6 +939,56 @@ fn frames_depth() -> usize {
 /// Ansible's concat: None outputs are dropped; a single output keeps its native type.
 /// Ansible's `is_possibly_all_template`: starts with a Jinja start delimiter and ends with
 /// an end delimiter.
+/// The next Jinja string literal in `expr`: where it starts and ends (quotes included) and
+/// its text (with `\\`, `\'`, `\"`, `\n` and `\t` unescaped, as Jinja's lexer reads them).
+fn next_string_literal(expr: &str) -> Option<(usize, usize, String)> {
+    let start = expr.find(['\'', '"'])?;
+    let quote = expr[start..].chars().next()?;
+    let mut text = String::new();
+    let mut chars = expr[start + 1..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, 'n')) => text.push('\n'),
+                Some((_, 't')) => text.push('\t'),
+                Some((_, other @ ('\\' | '\'' | '"'))) => text.push(other),
+                Some((_, other)) => {
+                    text.push('\\');
+                    text.push(other);
+                }
+                None => return None,
+            },
+            c if c == quote => return Some((start, start + 1 + i + 1, text)),
+            c => text.push(c),
+        }
+    }
+    None
+}
+
+/// `expr` without its string literals (for a look at its own syntax).
+fn outside_string_literals(expr: &str) -> String {
+    let mut out = String::new();
+    let mut rest = expr;
+    while let Some((start, end, _)) = next_string_literal(rest) {
+        out.push_str(&rest[..start]);
+        out.push_str("''");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `s` is untrusted text where an expression is expected: a `!unsafe` value as the
+/// YAML loader quotes it, or any text that is one raw block (which ansible-core renders to
+/// a string it does not trust as an expression either).
+pub fn is_untrusted_text(s: &str) -> bool {
+    let s = s.trim();
+    s.starts_with("{% raw %}") && s.ends_with("{% endraw %}")
+}
+
+/// ansible-core's refusal of untrusted text as an expression (TemplateTrustCheckFailedError).
+pub const UNTRUSTED_MESSAGE: &str = "Encountered untrusted template or expression.";
+
 pub fn possibly_all_template(s: &str) -> bool {
     (s.starts_with("{{") || s.starts_with("{%") || s.starts_with("{#"))
         && (s.ends_with("}}") || s.ends_with("%}") || s.ends_with("#}"))

@@ -204,6 +204,40 @@ fn conditionals() {
     assert_eq!(err.message(), "Conditional result (True) was derived from value of type 'dict' at '/p.yml:4:10'. Conditionals must have a boolean result.");
 }
 
+#[test]
+fn conditional_string_constants_that_look_like_templates_are_rendered() {
+    let t = templar();
+    let v = vars(json!({"a": 5}));
+    assert!(t.eval_conditional("\"{{'hi'}}\" == \"hi\"\n", &v).unwrap());
+    // Rendered as templates are (native), one warning each.
+    take_deprecations();
+    assert!(!t
+        .eval_conditional("'{{ a }}' == '5' and \"{{ [a] }}\" | length == 3", &v)
+        .unwrap());
+    let warnings = take_deprecations();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0]
+        .starts_with("[WARNING]: Jinja constant strings should not contain embedded templates."));
+    // Delimiters outside a string constant stay a syntax error.
+    let err = t.eval_conditional("{{ a }} == 5", &v).unwrap_err();
+    assert!(err
+        .message()
+        .contains("Template delimiters are not supported in expressions"));
+    assert!(t.eval_conditional("'{' ~ '{' == '{' + '{'", &v).unwrap());
+}
+
+#[test]
+fn untrusted_text_is_refused_as_a_conditional() {
+    let t = templar();
+    let v = vars(json!({"exprs": [true, "{% raw %}1 == 0{% endraw %}"]}));
+    for cond in ["{% raw %}1 == 0{% endraw %}", "{{ exprs[1] }}"] {
+        let err = t.eval_conditional(cond, &v).unwrap_err();
+        assert_eq!(err.message(), UNTRUSTED_MESSAGE, "{cond}");
+    }
+    assert!(is_untrusted_text(" {% raw %}x{% endraw %}"));
+    assert!(!is_untrusted_text("{{ x }}"));
+}
+
 fn dicts_vars() -> J {
     json!({
         "base": {"name": "svc", "opts": {"a": 1, "b": 2}, "tags": ["x"]},

@@ -51,6 +51,7 @@ pub(super) fn compose_single(text: &str, path: &Path) -> Result<Node, YamlError>
         path,
         text,
         unsafe_depth: 0,
+        building_key: false,
     };
     let mut docs: Vec<Node> = Vec::new();
     while builder.pos < builder.events.len() {
@@ -143,6 +144,10 @@ struct Builder<'a> {
     /// How many `!unsafe` sequences or mappings enclose the node being built: strings
     /// inside one are data, never templates (ansible-core's `_unsafe_depth`).
     unsafe_depth: usize,
+    /// Whether the node being built is a mapping's key: an unsafe key stays as written when
+    /// it holds no template markers (a key names a variable or an option, never an
+    /// expression to refuse).
+    building_key: bool,
 }
 
 /// The most nodes aliases may copy in one file. PyYAML shares an aliased node, so nine
@@ -239,7 +244,10 @@ impl Builder<'_> {
                             break;
                         }
                         _ => {
-                            let key = self.node()?;
+                            self.building_key = true;
+                            let key = self.node();
+                            self.building_key = false;
+                            let key = key?;
                             let value = self.node()?;
                             if !matches!(key.kind, NodeKind::Scalar(_)) {
                                 return Err(YamlError::syntax(
@@ -336,7 +344,7 @@ impl Builder<'_> {
             // the text.
             if t.handle == "!" && t.suffix == "unsafe" {
                 return Ok(match resolve_plain(value) {
-                    Scalar::Str(text) => Scalar::Str(quote_template(&text)),
+                    Scalar::Str(text) => Scalar::Str(self.quote_unsafe(&text)),
                     other => other,
                 });
             }
@@ -361,9 +369,20 @@ impl Builder<'_> {
             _ => Scalar::Str(value.to_string()),
         };
         Ok(match scalar {
-            Scalar::Str(text) if self.unsafe_depth > 0 => Scalar::Str(quote_template(&text)),
+            Scalar::Str(text) if self.unsafe_depth > 0 => Scalar::Str(self.quote_unsafe(&text)),
             other => other,
         })
+    }
+
+    /// Unsafe text as fleetsim carries it: a value always quoted (so that it stays
+    /// recognisably untrusted where an expression is expected, see
+    /// [`crate::template::is_untrusted_text`]), a key only when it holds template markers.
+    fn quote_unsafe(&self, text: &str) -> String {
+        if self.building_key {
+            quote_template(text)
+        } else {
+            quote_untrusted(text)
+        }
     }
 
     fn tagged_scalar(&self, value: &str, suffix: &str, mark: &Marker) -> Result<Scalar, YamlError> {
@@ -406,6 +425,15 @@ pub(crate) fn quote_template(text: &str) -> String {
     }
     // `{%` inside the raw block could close it (`{% endraw %}`): each one is put back by an
     // expression between two raw blocks.
+    let body = text.replace("{%", "{% endraw %}{{ '{%' }}{% raw %}");
+    format!("{{% raw %}}{body}{{% endraw %}}")
+}
+
+/// Unsafe text as a template that renders to exactly that text, whether or not it holds
+/// template markers: ansible-core refuses untrusted text where an expression is expected
+/// (`when: !unsafe 1 == 0`, `debug: var=...`, an `assert` condition from a variable), and
+/// the quoting is how fleetsim still knows the text is untrusted there.
+pub(crate) fn quote_untrusted(text: &str) -> String {
     let body = text.replace("{%", "{% endraw %}{{ '{%' }}{% raw %}");
     format!("{{% raw %}}{body}{{% endraw %}}")
 }

@@ -288,7 +288,7 @@ mod tests {
     fn standard_tags_apply() {
         assert_eq!(
             v("a: !!str 5\nb: !!int '7'\nc: !unsafe 'plain'\n"),
-            json!({"a": "5", "b": 7, "c": "plain"})
+            json!({"a": "5", "b": 7, "c": "{% raw %}plain{% endraw %}"})
         );
     }
 
@@ -305,6 +305,15 @@ mod tests {
                 "l": ["{% raw %}{{ x }}{% endraw %}", {"k": "{% raw %}{# c #}{% endraw %}"}, 3],
                 "d": {"a": "{% raw %}{{ y }}{% endraw %}"},
                 "e": "{{ z }}",
+            })
+        );
+        // Text without markers is quoted too (it stays untrusted where an expression is
+        // expected); a key only when it holds markers (it names a variable).
+        assert_eq!(
+            v("p: !unsafe 1 == 0\nd: !unsafe {k: v, '{{ a }}': w}\n"),
+            json!({
+                "p": "{% raw %}1 == 0{% endraw %}",
+                "d": {"k": "{% raw %}v{% endraw %}", "{% raw %}{{ a }}{% endraw %}": "{% raw %}w{% endraw %}"},
             })
         );
         // A `{%` inside could end the raw block early: it is put back by an expression.
