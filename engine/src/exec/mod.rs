@@ -162,6 +162,10 @@ pub struct Runner {
     alive_at_batch_end: IndexSet<String>,
     /// Handlers notified per host, as indexes into the play's handler list.
     notified: IndexMap<String, IndexSet<usize>>,
+    /// Notifications per host not yet resolved to handlers: ansible-core keeps the topics
+    /// and looks the handlers up when it flushes them, so a role included after the
+    /// notification can supply the handler that answers.
+    notified_topics: IndexMap<String, IndexSet<String>>,
     /// `--start-at-task`: still looking for that task.
     start_at: Option<String>,
     /// Whether [`Runner::run_loaded`] ran before: until then the variable store holds what
@@ -169,8 +173,13 @@ pub struct Runner {
     ran_playbooks: bool,
     /// Files included during the current task, by (path, vars): hosts share them.
     pub(crate) include_cache: IndexMap<String, Vec<Arc<Block>>>,
-    /// The vars of the latest `include_role` of each role: its handlers run with them.
-    pub(crate) role_include_vars: IndexMap<String, Arc<Vars>>,
+    /// The running play's handlers in the order they run: its roles' and its own, then
+    /// those each `include_role` adds (ansible-core appends them to `play.handlers`).
+    /// [`Runner::notified`] indexes into it.
+    pub(crate) handlers_in_play: Vec<Arc<Task>>,
+    /// Each handler's name as templated the first time a notification looked at it (None:
+    /// it could not be templated), as ansible-core caches `handler.name`.
+    handler_names: IndexMap<usize, Option<String>>,
     /// The roles the current play's `include_role` tasks added to it, in order (ansible-core
     /// appends each to `play.roles`): they count in `ansible_play_role_names` from then on.
     pub(crate) included_roles: Vec<Arc<playbook::RoleRef>>,
@@ -221,9 +230,11 @@ impl Runner {
             last_batch_status: None,
             alive_at_batch_end: IndexSet::new(),
             notified: IndexMap::new(),
+            notified_topics: IndexMap::new(),
             start_at,
             include_cache: IndexMap::new(),
-            role_include_vars: IndexMap::new(),
+            handlers_in_play: Vec::new(),
+            handler_names: IndexMap::new(),
             included_roles: Vec::new(),
             current_task_name: String::new(),
             current_play_name: String::new(),
@@ -299,6 +310,11 @@ impl Runner {
             }),
         );
         common.insert("ansible_skip_tags".into(), json!(self.opts.skip_tags));
+        // ansible-core's load_options_vars: `ansible_limit` is the --limit string as given,
+        // and stays undefined without one.
+        if let Some(limit) = &self.opts.limit {
+            common.insert("ansible_limit".into(), json!(limit));
+        }
         if let Some(first) = self.opts.inventory.first() {
             let p = std::path::absolute(first).unwrap_or_else(|_| PathBuf::from(first));
             common.insert("inventory_file".into(), json!(p.display().to_string()));
@@ -645,6 +661,8 @@ impl Runner {
 
     fn run_play(&mut self, play: &Arc<Play>) -> Result<PlayEnd, i32> {
         self.included_roles.clear();
+        self.handlers_in_play = play_handlers(play);
+        self.handler_names.clear();
         let play = &self.prompt_vars(play)?;
         let hosts_value = self.template_play_value(&play.hosts).map_err(|e| {
             self.display.error(&e);
@@ -1499,6 +1517,9 @@ impl Runner {
                     ctx.alive.shift_remove(h);
                     ctx.batch_failed.insert(h.clone());
                 }
+                if next.is_none() && flush && ctx.alive.contains(h) {
+                    self.resolve_notifications(ctx, h);
+                }
                 if next.is_none()
                     && flush
                     && ctx.alive.contains(h)
@@ -1514,7 +1535,7 @@ impl Runner {
                         })
                         .unwrap_or_default();
                     if !due.is_empty() {
-                        let handlers = play_handlers(&ctx.play);
+                        let handlers = self.handlers_in_play.clone();
                         let items: Vec<Item> = due
                             .iter()
                             .filter_map(|&i| handlers.get(i))
@@ -1871,23 +1892,19 @@ impl Runner {
         span.finish(&mut self.world.clock);
         // A change notifying a handler nobody answers to stops the run before its results
         // are shown, as ansible-core does.
-        // (Tasks of roles are left out: an include_role brings handlers fleetsim does not add
-        // to the play's list.)
-        let handlers = play_handlers(&ctx.play);
-        for o in outcomes
-            .iter()
-            .filter(|o| o.changed && !o.skipped && task.role.is_none())
-        {
-            if let Some(topic) = o
-                .notify
-                .iter()
-                .find(|t| !handlers.iter().any(|h| handler_answers(h, t)))
-            {
-                self.display.error(&format!(
-                    "The requested handler '{topic}' was not found in either the main handlers list nor in the listening handlers list"
-                ));
-                return Err(exit::ERROR);
+        let mut unanswered = None;
+        for o in outcomes.iter().filter(|o| o.changed && !o.skipped) {
+            for topic in self.notify_topics(ctx, task, members, &o.host, &o.notify) {
+                if unanswered.is_none() && self.handlers_notified(ctx, &o.host, &topic).is_empty() {
+                    unanswered = Some(topic);
+                }
             }
+        }
+        if let Some(topic) = unanswered {
+            self.display.error(&format!(
+                "The requested handler '{topic}' was not found in either the main handlers list nor in the listening handlers list"
+            ));
+            return Err(exit::ERROR);
         }
         // An included file that does not parse stops the run once the task's results are
         // shown (ansible-core's parser errors propagate out of the strategy).
@@ -2117,16 +2134,11 @@ impl Runner {
                 }
             }
             if o.changed && !o.skipped && !o.notify.is_empty() {
-                // A notification reaches every handler named so or listening to the topic.
-                let handlers = play_handlers(&ctx.play);
-                let entry = self.notified.entry(h.clone()).or_default();
-                for topic in &o.notify {
-                    for (i, handler) in handlers.iter().enumerate() {
-                        if handler_answers(handler, topic) {
-                            entry.insert(i);
-                        }
-                    }
-                }
+                let topics = self.notify_topics(ctx, task, members, &h, &o.notify);
+                self.notified_topics
+                    .entry(h.clone())
+                    .or_default()
+                    .extend(topics);
             }
         }
         // Hosts whose cursor failed after running always sections are out of the play.
@@ -2251,6 +2263,123 @@ impl Runner {
             Ok(v) => playbook::scalar_text(&v),
             Err(e) => name_with_error_markers(&self.templar, &raw, &src, e.message()),
         }
+    }
+
+    /// The task's `notify` topics for `host`, templated with its vars as ansible-core's
+    /// post_validate does (a topic that cannot be templated stays as written).
+    fn notify_topics(
+        &self,
+        ctx: &PlayCtx,
+        task: &Arc<Task>,
+        members: &[(String, iterator::NextTask)],
+        host: &str,
+        topics: &[String],
+    ) -> Vec<String> {
+        if !topics.iter().any(|t| crate::template::is_template(t)) {
+            return topics.to_vec();
+        }
+        // The host's own position gives the vars its includes add.
+        let next = members
+            .iter()
+            .find(|(h, _)| h == host)
+            .map(|(_, next)| next.clone())
+            .unwrap_or_else(|| iterator::NextTask {
+                task: task.clone(),
+                include_vars: Vec::new(),
+            });
+        let layers = self.task_layers(ctx, host, task, &next);
+        let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(&self.store, host, &layers));
+        topics
+            .iter()
+            .map(|t| match self.templar.render_str(t, &src) {
+                Ok(v) => playbook::scalar_text(&v),
+                Err(_) => t.clone(),
+            })
+            .collect()
+    }
+
+    /// Turns `host`'s pending notification topics into the handlers they reach.
+    fn resolve_notifications(&mut self, ctx: &PlayCtx, host: &str) {
+        let Some(topics) = self.notified_topics.shift_remove(host) else {
+            return;
+        };
+        for topic in topics {
+            let reached = self.handlers_notified(ctx, host, &topic);
+            self.notified
+                .entry(host.to_string())
+                .or_default()
+                .extend(reached);
+        }
+    }
+
+    /// ansible-core's `search_handlers_by_notification`: the handlers a notification of
+    /// `topic` reaches, as indexes into [`Runner::handlers_in_play`]. By name only the last
+    /// handler so named answers (a later copy of a role's handler wins); every handler
+    /// listening to the topic answers, one per name. Names are templated once, with the
+    /// notifying host's view of the handler's vars.
+    fn handlers_notified(&mut self, ctx: &PlayCtx, host: &str, topic: &str) -> Vec<usize> {
+        let mut reached = Vec::new();
+        for i in (0..self.handlers_in_play.len()).rev() {
+            let handler = self.handlers_in_play[i].clone();
+            if handler.name.as_deref().unwrap_or_default().is_empty() {
+                continue;
+            }
+            if let Some(name) = self.handler_name(ctx, host, i) {
+                if handler_named(&handler, &name, topic) {
+                    reached.push(i);
+                    break;
+                }
+            }
+        }
+        let mut seen = IndexSet::new();
+        for i in (0..self.handlers_in_play.len()).rev() {
+            if !self.handlers_in_play[i].listen.iter().any(|l| l == topic) {
+                continue;
+            }
+            let name = self.handler_name(ctx, host, i).unwrap_or_default();
+            if !name.is_empty() && !seen.insert(name) {
+                continue;
+            }
+            if !reached.contains(&i) {
+                reached.push(i);
+            }
+        }
+        reached
+    }
+
+    /// Handler `i`'s templated name, cached: None when it cannot be templated (with
+    /// ansible-core's warning for a handler no listen topic can reach either).
+    fn handler_name(&mut self, ctx: &PlayCtx, host: &str, i: usize) -> Option<String> {
+        if let Some(name) = self.handler_names.get(&i) {
+            return name.clone();
+        }
+        let handler = self.handlers_in_play[i].clone();
+        let raw = handler.name.clone().unwrap_or_default();
+        let name = if crate::template::is_template(&raw) {
+            let next = iterator::NextTask {
+                task: handler.clone(),
+                include_vars: Vec::new(),
+            };
+            let layers = self.task_layers(ctx, host, &handler, &next);
+            let src: Arc<dyn VarSource> =
+                Arc::new(HostVarSource::for_task(&self.store, host, &layers));
+            match self.templar.render_str(&raw, &src) {
+                Ok(v) => Some(playbook::scalar_text(&v)),
+                Err(e) => {
+                    if handler.listen.is_empty() {
+                        self.display.line(&format!(
+                            "[WARNING]: Handler '{raw}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: {}",
+                            e.message()
+                        ));
+                    }
+                    None
+                }
+            }
+        } else {
+            Some(raw)
+        };
+        self.handler_names.insert(i, name.clone());
+        name
     }
 
     /// After a task's results: fleetsim's hint for failures it can explain (once per hint).
@@ -2387,12 +2516,6 @@ impl Runner {
             t.role_vars.push(layers.vars.clone());
             if !layers.params.is_empty() {
                 t.role_params.push(layers.params.clone());
-            }
-            // A role's handlers are shared by its uses; they see the latest include's vars.
-            if task.is_handler {
-                if let Some(v) = self.role_include_vars.get(&r.name) {
-                    t.role_params.push(v.clone());
-                }
             }
         }
         for iv in &next.include_vars {
@@ -2668,8 +2791,15 @@ impl Runner {
     /// Runs notified handlers, in the order they are defined, for the hosts that notified
     /// them and are still in the play (or forced to run them).
     fn flush_handlers(&mut self, ctx: &mut PlayCtx) -> Result<PlayEnd, i32> {
-        let handlers = play_handlers(&ctx.play);
-        for (i, h) in handlers.iter().enumerate() {
+        // By index: a handler that is an include_role adds handlers while this runs.
+        let mut next_index = 0;
+        while let Some(h) = self.handlers_in_play.get(next_index).cloned() {
+            let i = next_index;
+            next_index += 1;
+            // Notifications made so far (by earlier handlers too) reach their handlers now.
+            for host in ctx.batch.clone() {
+                self.resolve_notifications(ctx, &host);
+            }
             let mut hosts = Vec::new();
             for host in ctx.batch.clone() {
                 if !ctx.alive.contains(&host) && !ctx.forced.contains(&host) {
@@ -2847,12 +2977,10 @@ fn play_handlers(play: &Play) -> Vec<Arc<Task>> {
         .collect()
 }
 
-/// Whether a notification of `topic` reaches this handler: by its name, its role-qualified
-/// name, or a `listen` topic.
-fn handler_answers(handler: &Task, topic: &str) -> bool {
-    let name = handler.name.as_deref().unwrap_or_default();
+/// Whether a notification of `topic` names this handler (its name templated as `name`):
+/// the name itself or the name qualified with its role (ansible-core's `get_name()`).
+fn handler_named(handler: &Task, name: &str, topic: &str) -> bool {
     name == topic
-        || handler.listen.iter().any(|l| l == topic)
         || handler
             .role
             .as_ref()

@@ -2278,9 +2278,6 @@ fn include_action(
         return ir;
     }
     let name = args.get("name").map(text_of).unwrap_or_default();
-    runner
-        .role_include_vars
-        .insert(name.clone(), Arc::new(inc_vars.clone()));
     let tasks_from = args
         .get("tasks_from")
         .map(text_of)
@@ -2307,6 +2304,13 @@ fn include_action(
             if let Some(role) = runner.loader_mut().last_loaded_role() {
                 runner.included_roles.push(role);
             }
+            // The included role's handlers join the play's, after those it has (each use
+            // of a role has its own, with its own vars), as ansible-core's IncludeRole does.
+            let handlers = runner.loader_mut().take_role_handlers();
+            let handlers = super::environment::inherit_from_include(task, handlers);
+            runner
+                .handlers_in_play
+                .extend(handlers.iter().flat_map(|b| super::flatten_block(b)));
             let blocks = super::environment::inherit_from_include(task, blocks);
             runner.include_cache.insert(key, blocks.clone());
             ir.include = Some((blocks, Arc::new(Map::new()), name));

@@ -358,8 +358,25 @@ impl Module for Template {
             Ok(b) => b,
             Err(e) => return super::action_fail(&e),
         };
+        // ansible-core's template action: the search path (role, task file and play
+        // folders) and then the template's own folder, each with its `templates/` first.
+        // An absolute src is the simulated controller's path; the loader reads it there.
+        let source_dir = if std::path::Path::new(&src).is_absolute() {
+            std::path::Path::new(&src).parent()
+        } else {
+            real.parent()
+        };
+        let searchpath: Vec<String> = ctx
+            .search_dirs
+            .iter()
+            .map(std::path::PathBuf::as_path)
+            .chain(source_dir)
+            .flat_map(|d| [d.join("templates"), d.to_path_buf()])
+            .map(|d| d.display().to_string())
+            .collect();
         let rendered = if ws == Whitespace::default() {
-            ctx.templar.render_template_text(&body, &vars)
+            ctx.templar
+                .render_template_file_text(&body, &vars, false, searchpath)
         } else {
             // Jinja drops the source's last newline (keep_trailing_newline is off) and
             // ansible-core then appends newline_sequence until the output ends with as many
@@ -369,7 +386,7 @@ impl Module for Template {
                 .or_else(|| body.strip_suffix('\n'))
                 .unwrap_or(&body);
             ctx.templar
-                .render_template_text_verbatim(&rewrite(trimmed, &ws), &vars)
+                .render_template_file_text(&rewrite(trimmed, &ws), &vars, true, searchpath)
                 .map(|mut out| {
                     let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
                     for _ in trailing(&out)..trailing(&body) {

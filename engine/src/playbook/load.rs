@@ -188,9 +188,6 @@ pub struct Loader {
     sources: BTreeMap<PathBuf, Arc<str>>,
     /// Roles met while loading a play, with their handlers (added to the play's handlers).
     role_handlers: Vec<Arc<Block>>,
-    /// Roles already part of the play being loaded: their dependencies and handlers are
-    /// added once (Ansible deduplicates them per play).
-    roles_in_play: std::collections::BTreeSet<String>,
     /// The `roles:` entries and dependencies of the play being loaded, by role identity.
     roles_used: BTreeMap<String, Arc<RoleRef>>,
     /// The role `load_role` loaded last (set when it returns).
@@ -219,7 +216,6 @@ impl Loader {
             playbook_dir: playbook_dir.to_path_buf(),
             sources: BTreeMap::new(),
             role_handlers: Vec::new(),
-            roles_in_play: std::collections::BTreeSet::new(),
             roles_used: BTreeMap::new(),
             last_role: None,
             role_defaults: Map::new(),
@@ -326,7 +322,15 @@ impl Loader {
                     Self::origin(path, item),
                 ));
             }
-            if let Some(target) = item.get("import_playbook") {
+            // ansible-core's _ACTION_IMPORT_PLAYBOOK: the short name and both FQCNs.
+            let import_target = [
+                "import_playbook",
+                "ansible.builtin.import_playbook",
+                "ansible.legacy.import_playbook",
+            ]
+            .iter()
+            .find_map(|key| item.get(key));
+            if let Some(target) = import_target {
                 let file = target.as_str().unwrap_or_default();
                 let target_path = dir.join(file);
                 let mut vars = extra_vars.clone();
@@ -507,7 +511,6 @@ impl Loader {
         }
         refuse_unsupported(path, node, &inherit.keywords)?;
         self.role_handlers.clear();
-        self.roles_in_play.clear();
         self.roles_used.clear();
         self.play_roles.clear();
         self.play_role_entries.clear();
@@ -744,7 +747,6 @@ impl Loader {
             self.play_role_entries.push(role.clone());
         }
         let mut blocks = Vec::new();
-        let first_in_play = self.roles_in_play.insert(name.to_string());
         // Dependencies in meta/main.yml run first (a dependency already used in the play
         // with the same identity is skipped by `role_entry`).
         let meta = find_yaml(&role_dir.join("meta"), "main");
@@ -785,7 +787,10 @@ impl Loader {
             self.play_roles.push(role.clone());
         }
         self.last_role = Some(role.clone());
-        if with_handlers && first_in_play {
+        // Each use of a role that is not deduplicated (role_entry returns before loading a
+        // repeated one) is its own role with its own handlers, seeing its own params and
+        // vars, as ansible-core's Role objects each compile their handler blocks.
+        if with_handlers {
             if let Some(h) = find_yaml(&role_dir.join("handlers"), "main") {
                 let node = self.read_yaml(&h)?;
                 let hinh = Inherit {
@@ -821,9 +826,9 @@ impl Loader {
         }
     }
 
-    /// Loads a role for `include_role` at run time; its handlers join no play (Ansible adds
-    /// them to the play's handlers when the role is included, which fleetsim does not yet).
-    /// `include` is the include_role task and `apply` its `apply:` keywords. A role that
+    /// Loads a role for `include_role` at run time; its handlers (and those of the roles it
+    /// brings) are then in [`Loader::take_role_handlers`], for the runner to add to the
+    /// play's handlers as ansible-core's IncludeRole does. `include` is the include_role task and `apply` its `apply:` keywords. A role that
     /// cannot be found is a [`LoadError::Plain`] (the include fails for its hosts); a role
     /// that does not parse is an error that stops the run.
     pub fn load_role_dynamic(
@@ -851,10 +856,16 @@ impl Loader {
         };
         let inh = apply_block(include, apply, inh)?;
         let at = Origin::new(dir, 0, 0);
-        let blocks = self.load_role(dir, name, tasks_from, params, Map::new(), inh, at, false);
+        self.role_handlers.clear();
+        let blocks = self.load_role(dir, name, tasks_from, params, Map::new(), inh, at, true);
         // The play was loaded long ago: the runner keeps the roles includes add to it.
         self.play_roles.clear();
         blocks
+    }
+
+    /// The handler blocks of the roles [`Loader::load_role_dynamic`] loaded last.
+    pub fn take_role_handlers(&mut self) -> Vec<Arc<Block>> {
+        std::mem::take(&mut self.role_handlers)
     }
 
     /// The role `load_role` (or [`Loader::load_role_dynamic`]) loaded last.

@@ -347,6 +347,30 @@ impl Templar {
         self.template_text(text, vars, true)
     }
 
+    /// The template module's render of a template file's text: as
+    /// [`Templar::render_template_text`] (`verbatim` as its verbatim form), with the
+    /// template's own `{% include %}`, `{% import %}`, `{% from %}` and `{% extends %}`
+    /// looked up in `searchpath` (ansible-core's template action gives Jinja the search path
+    /// with each folder's `templates/` first). The copied environment a loader needs is made
+    /// only for a source that can name another template.
+    pub fn render_template_file_text(
+        &self,
+        text: &str,
+        vars: &Arc<dyn VarSource>,
+        verbatim: bool,
+        searchpath: Vec<String>,
+    ) -> Result<String, TemplateError> {
+        let names_templates = ["include", "import", "extends"]
+            .iter()
+            .any(|word| text.contains(word));
+        if !is_template(text) || !names_templates {
+            return self.template_text(text, vars, verbatim);
+        }
+        let ctx = Ctx::new(vars.clone(), self.inner.clone());
+        self.inner
+            .render_text_searching_in(text, &ctx, verbatim, searchpath)
+    }
+
     fn template_text(
         &self,
         text: &str,
@@ -780,18 +804,7 @@ impl Inner {
         env.set_trim_blocks(opts.trim_blocks);
         // Ansible's environment drops a template's last newline (an included one's too).
         env.set_keep_trailing_newline(false);
-        let host = self.lookup.clone();
-        let dirs = opts.searchpath.clone();
-        // Jinja's FileSystemLoader: the name's parts under each folder in turn; `..` never
-        // leaves them.
-        env.set_loader(move |name| {
-            if name.split('/').any(|p| p == "..") {
-                return Ok(None);
-            }
-            Ok(dirs
-                .iter()
-                .find_map(|d| host.read_file(&format!("{}/{name}", d.trim_end_matches('/')))))
-        });
+        self.set_template_loader(&mut env, opts.searchpath.clone());
         let body = without_last_newline(s);
         // The source rewrites find code by Jinja's own delimiters.
         let rewrite_ok = opts.variable.0 == "{{"
@@ -806,6 +819,42 @@ impl Inner {
             }
             other => Ok(other),
         }
+    }
+
+    /// Jinja's FileSystemLoader over `searchpath` for `env`: a name's parts under each folder
+    /// in turn, read from the controller; `..` never leaves them.
+    fn set_template_loader(&self, env: &mut Environment<'static>, searchpath: Vec<String>) {
+        let host = self.lookup.clone();
+        env.set_loader(move |name| {
+            if name.split('/').any(|p| p == "..") {
+                return Ok(None);
+            }
+            Ok(searchpath
+                .iter()
+                .find_map(|d| host.read_file(&format!("{}/{name}", d.trim_end_matches('/')))))
+        });
+    }
+
+    /// The template module's text render ([`Inner::render_text_in`], or its verbatim form)
+    /// in an environment whose `{% include %}`, `{% import %}` and `{% extends %}` find
+    /// templates in `searchpath`. As in Ansible's environment, an included template's last
+    /// newline is dropped; the caller's source gets its trailing newlines back as before.
+    pub(crate) fn render_text_searching_in(
+        self: &Arc<Self>,
+        s: &str,
+        ctx: &Arc<Ctx>,
+        verbatim: bool,
+        searchpath: Vec<String>,
+    ) -> Result<String, TemplateError> {
+        let mut env = self.strict.clone();
+        env.set_keep_trailing_newline(false);
+        self.set_template_loader(&mut env, searchpath);
+        let body = if verbatim { s } else { without_last_newline(s) };
+        let (mut out, _frame) = self.render_raw_with(body, ctx, false, Some(&env), true)?;
+        if !verbatim {
+            restore_newlines(s, &mut out);
+        }
+        Ok(out)
     }
 
     fn render_raw(

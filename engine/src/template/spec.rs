@@ -124,6 +124,10 @@ fn undefined_messages() {
         "The filter plugin 'ansible.builtin.mandatory' failed: x must be set"
     );
     assert_eq!(
+        e("{{ x | mandatory }}", v.clone()),
+        "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable 'x' not defined."
+    );
+    assert_eq!(
         e("{{ 5 | nofilter }}", v.clone()),
         "Syntax error in template: No filter named 'nofilter'."
     );

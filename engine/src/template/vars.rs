@@ -137,6 +137,9 @@ pub(crate) struct Ctx {
     /// Variables whose templating failed, with the failure: re-reading one repeats the error
     /// without templating it again (failures inside deep chains would otherwise multiply).
     failed: Mutex<HashMap<String, TemplateError>>,
+    /// Read as `hostvars[host]` (ansible-core's HostVarsVars): a missing name is then a
+    /// missing attribute of that object, not an undefined variable.
+    hostvars_view: bool,
 }
 
 /// A variable's value as [`Ctx`]'s cache keeps it. A container the context owns is kept
@@ -162,6 +165,18 @@ impl Ctx {
             inner,
             cache: Mutex::new(HashMap::new()),
             failed: Mutex::new(HashMap::new()),
+            hostvars_view: false,
+        })
+    }
+
+    /// Another host's variables as `hostvars[host]` gives them.
+    fn new_hostvars_view(vars: Arc<dyn VarSource>, inner: Arc<Inner>) -> Arc<Ctx> {
+        Arc::new(Ctx {
+            vars,
+            inner,
+            cache: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
+            hostvars_view: true,
         })
     }
 
@@ -239,7 +254,12 @@ impl Ctx {
                     // read, as Ansible's `vars` is.
                     "vars" => Some(Value::from_dyn_object(self.clone())),
                     _ => {
-                        if !GLOBAL_NAMES.contains(&name) {
+                        if self.hostvars_view {
+                            record_miss(
+                                name,
+                                format!("object of type 'HostVarsVars' has no attribute '{name}'"),
+                            );
+                        } else if !GLOBAL_NAMES.contains(&name) {
                             record_miss(name, undefined_var_message(name));
                         }
                         None
@@ -312,7 +332,8 @@ impl Object for HostVars {
         }
         match self.ctx.vars.host_vars(host) {
             Some(vars) => {
-                let v = Value::from_dyn_object(Ctx::new(vars, self.ctx.inner.clone()));
+                let v =
+                    Value::from_dyn_object(Ctx::new_hostvars_view(vars, self.ctx.inner.clone()));
                 if let Ok(mut c) = self.cache.lock() {
                     c.insert(host.to_string(), v.clone());
                 }

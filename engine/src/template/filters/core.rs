@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 use minijinja::value::{Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::Environment;
 
 use super::{add, defined, err, items, plugin_err, truthy_arg};
 use crate::template::convert::to_json;
@@ -26,7 +26,20 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         if v.is_undefined() {
             match a.str(0, "msg") {
                 Some(msg) => Err(plugin_err("mandatory", msg)),
-                None => Err(Error::from(ErrorKind::UndefinedError)),
+                None => {
+                    // ansible-core names the undefined value (`_undefined_name`): the name
+                    // whose lookup just missed, the last one this render recorded.
+                    let name = crate::template::undefined::with_frame(|f| {
+                        f.misses.last().map(|m| m.key.clone())
+                    })
+                    .flatten()
+                    .map(|n| format!("{} ", py_repr(&Value::from(n))))
+                    .unwrap_or_default();
+                    Err(plugin_err(
+                        "mandatory",
+                        format!("Mandatory variable {name}not defined."),
+                    ))
+                }
             }
         } else {
             Ok(v)

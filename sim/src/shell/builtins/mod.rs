@@ -4,6 +4,7 @@
 mod core;
 mod date;
 mod diff;
+mod expr;
 mod files;
 mod printf;
 mod system;
@@ -67,6 +68,7 @@ const TABLE: &[(&str, Kind, Handler)] = &[
     ("diff", Kind::Utility, diff::diff),
     ("dirname", Kind::Utility, system::dirname),
     ("env", Kind::Utility, system::env),
+    ("expr", Kind::Utility, expr::expr),
     ("find", Kind::Utility, files::find),
     ("grep", Kind::Utility, text::grep),
     ("head", Kind::Utility, text::head),

@@ -202,7 +202,7 @@ pub(crate) fn tail(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
 }
 
 /// Translates a POSIX basic regular expression into `regex` syntax.
-fn bre_to_ere(p: &str) -> String {
+pub(super) fn bre_to_ere(p: &str) -> String {
     let cs: Vec<char> = p.chars().collect();
     let mut out = String::new();
     let mut i = 0;
