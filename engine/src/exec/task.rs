@@ -3115,6 +3115,30 @@ pub(super) fn python_interpreter(
     if interpreter.is_empty() || interpreter.starts_with("auto") {
         return None;
     }
+    // A local connection runs on the controller, whose programs are the real machine's
+    // (an inventory names the controller's python by its real path), which the simulation
+    // does not look at: only remote hosts' interpreters are checked.
+    let connection = match delegate.filter(|d| *d != host) {
+        Some(d) => {
+            let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
+            store
+                .inventory
+                .get(d)
+                .and_then(|v| v.get("ansible_connection"))
+                .map(text_of)
+        }
+        None => vars.get("ansible_connection").map(|c| text_of(&c)),
+    };
+    if connection.as_deref() == Some("local") {
+        return None;
+    }
+    // The controller's own python (ansible_playbook_python) runs the controller's modules.
+    if vars
+        .get("ansible_playbook_python")
+        .is_some_and(|p| text_of(&p) == interpreter)
+    {
+        return None;
+    }
     Some(interpreter)
 }
 
