@@ -262,22 +262,10 @@ fn local_environment(
         .keyword("connection")
         .and_then(|c| runner.templar.render(c, vars).ok())
         .map(|c| text_of(&c));
-    let connection = match delegate.filter(|d| *d != host) {
-        // A delegated task connects as the delegate's variables say.
-        Some(d) => {
-            let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
-            store
-                .inventory
-                .get(d)
-                .and_then(|v| v.get("ansible_connection"))
-                .map(text_of)
-                .or(keyword)
-        }
-        None => vars
-            .get("ansible_connection")
-            .map(|c| text_of(&c))
-            .or(keyword),
-    };
+    // A delegated task connects as the delegate's variables say.
+    let connection = connection_var(runner, host, delegate, vars, "ansible_connection")
+        .map(|c| text_of(&c))
+        .or(keyword);
     if connection.as_deref() != Some("local") {
         return indexmap::IndexMap::new();
     }
@@ -3099,17 +3087,7 @@ pub(super) fn python_interpreter(
     if !connects || matches!(action, "raw" | "script" | "wait_for_connection") {
         return None;
     }
-    let written = match delegate.filter(|d| *d != host) {
-        Some(d) => {
-            let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
-            store
-                .inventory
-                .get(d)
-                .and_then(|v| v.get("ansible_python_interpreter"))
-                .cloned()
-        }
-        None => vars.get("ansible_python_interpreter"),
-    }?;
+    let written = connection_var(runner, host, delegate, vars, "ansible_python_interpreter")?;
     let rendered = runner.templar.render(&written, vars).unwrap_or(written);
     let interpreter = text_of(&rendered);
     if interpreter.is_empty() || interpreter.starts_with("auto") {
@@ -3118,18 +3096,8 @@ pub(super) fn python_interpreter(
     // A local connection runs on the controller, whose programs are the real machine's
     // (an inventory names the controller's python by its real path), which the simulation
     // does not look at: only remote hosts' interpreters are checked.
-    let connection = match delegate.filter(|d| *d != host) {
-        Some(d) => {
-            let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
-            store
-                .inventory
-                .get(d)
-                .and_then(|v| v.get("ansible_connection"))
-                .map(text_of)
-        }
-        None => vars.get("ansible_connection").map(|c| text_of(&c)),
-    };
-    if connection.as_deref() == Some("local") {
+    let connection = connection_var(runner, host, delegate, vars, "ansible_connection");
+    if connection.is_some_and(|c| text_of(&c) == "local") {
         return None;
     }
     // The controller's own python (ansible_playbook_python) runs the controller's modules.
@@ -3140,6 +3108,24 @@ pub(super) fn python_interpreter(
         return None;
     }
     Some(interpreter)
+}
+
+/// A connection variable of the host a task acts on: the delegate's inventory variable
+/// when the task is delegated to another host, else the task's own.
+fn connection_var(
+    runner: &Runner,
+    host: &str,
+    delegate: Option<&str>,
+    vars: &Arc<dyn VarSource>,
+    name: &str,
+) -> Option<Value> {
+    match delegate.filter(|d| *d != host) {
+        Some(d) => {
+            let store = runner.store().lock().unwrap_or_else(|e| e.into_inner());
+            store.inventory.get(d).and_then(|v| v.get(name)).cloned()
+        }
+        None => vars.get(name),
+    }
 }
 
 /// The configured interpreter when the target host does not have it: the simulated
