@@ -24,12 +24,13 @@ struct Frame {
     idx: usize,
     /// A failure happened in this block and was not (yet) rescued.
     failed: bool,
-    /// Vars that an `include_tasks` gives the tasks of the included block.
-    include_vars: Option<Arc<Map<String, Value>>>,
+    /// Vars that an `include_tasks` gives the tasks of the included block: as task vars
+    /// (its parents' and its own), and as include params (its own and its loop item).
+    include_vars: Option<IncludeVars>,
 }
 
 impl Frame {
-    fn new(block: Arc<Block>, include_vars: Option<Arc<Map<String, Value>>>) -> Frame {
+    fn new(block: Arc<Block>, include_vars: Option<IncludeVars>) -> Frame {
         Frame {
             block,
             section: Section::Tasks,
@@ -48,11 +49,14 @@ impl Frame {
     }
 }
 
+/// An include's vars for the tasks it brought in: (task vars, include params).
+pub type IncludeVars = (Arc<Map<String, Value>>, Arc<Map<String, Value>>);
+
 /// The next task of a host, with the vars its includes add.
 #[derive(Debug, Clone)]
 pub struct NextTask {
     pub task: Arc<Task>,
-    pub include_vars: Vec<Arc<Map<String, Value>>>,
+    pub include_vars: Vec<IncludeVars>,
 }
 
 /// A host's position in a list of top-level blocks.
@@ -152,8 +156,10 @@ impl HostCursor {
         // Pushed in reverse so the first included block runs first; each is a child frame.
         for inc in includes.iter().rev() {
             for b in inc.blocks.iter().rev() {
-                self.stack
-                    .push(Frame::new(b.clone(), Some(inc.vars.clone())));
+                self.stack.push(Frame::new(
+                    b.clone(),
+                    Some((inc.vars.clone(), inc.params.clone())),
+                ));
             }
         }
     }

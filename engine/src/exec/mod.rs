@@ -1562,6 +1562,7 @@ impl Runner {
                         c.include(&[task::Included {
                             blocks: vec![block],
                             vars: Arc::new(Map::new()),
+                            params: Arc::new(Map::new()),
                             name: String::new(),
                             item_label: None,
                         }]);
@@ -2118,6 +2119,7 @@ impl Runner {
                             .filter(|b| block_has_tasks(b))
                             .collect(),
                         vars: inc.vars.clone(),
+                        params: inc.params.clone(),
                         name: inc.name.clone(),
                         item_label: inc.item_label.clone(),
                     })
@@ -2518,8 +2520,11 @@ impl Runner {
                 t.role_params.push(layers.params.clone());
             }
         }
-        for iv in &next.include_vars {
-            t.task.push(iv.clone());
+        for (vars, params) in &next.include_vars {
+            t.task.push(vars.clone());
+            if !params.is_empty() {
+                t.include_params.push(params.clone());
+            }
         }
         if !task.vars.is_empty() {
             t.task.push(Arc::new(task.vars.clone()));

@@ -83,6 +83,9 @@ impl IncludeFailure {
 pub struct Included {
     pub blocks: Vec<Arc<Block>>,
     pub vars: Arc<Vars>,
+    /// The include's own vars and loop item: its include params (see
+    /// [`crate::playbook::Task::own_vars`]).
+    pub params: Arc<Vars>,
     /// What `included: ... for` names: the file path or the role name.
     pub name: String,
     /// `(item=...)` when the include loops.
@@ -947,7 +950,7 @@ struct ItemResult {
     chain: Option<ChainError>,
     skipped_cond: Option<Value>,
     pre_lines: Vec<String>,
-    include: Option<(Vec<Arc<Block>>, Arc<Vars>, String)>,
+    include: Option<(Vec<Arc<Block>>, Arc<Vars>, Arc<Vars>, String)>,
     include_failure: Option<IncludeFailure>,
     /// `no_log` as templated for this execution: the callback then sees the censored
     /// result and the item label `(censored due to no_log)`.
@@ -2208,8 +2211,10 @@ fn include_action(
     mut ir: ItemResult,
 ) -> ItemResult {
     let mut inc_vars: Vars = task.vars.clone();
+    let mut inc_params: Vars = task.own_vars.clone();
     if let Some(iv) = &item_vars {
         inc_vars.extend(iv.clone());
+        inc_params.extend(iv.clone());
     }
     let apply = args.get("apply").and_then(Value::as_object);
     let apply_key = apply
@@ -2239,6 +2244,7 @@ fn include_action(
             ir.include = Some((
                 blocks.clone(),
                 Arc::new(inc_vars),
+                Arc::new(inc_params),
                 path.display().to_string(),
             ));
             ir.result = modules::ok(false);
@@ -2248,7 +2254,12 @@ fn include_action(
             Ok(blocks) => {
                 let blocks = super::environment::inherit_from_include(task, blocks);
                 runner.include_cache.insert(key, blocks.clone());
-                ir.include = Some((blocks, Arc::new(inc_vars), path.display().to_string()));
+                ir.include = Some((
+                    blocks,
+                    Arc::new(inc_vars),
+                    Arc::new(inc_params),
+                    path.display().to_string(),
+                ));
                 ir.result = modules::ok(false);
             }
             Err(e @ playbook::LoadError::Plain { .. }) => {
@@ -2276,7 +2287,12 @@ fn include_action(
         super::environment::cache_key(task)
     );
     if let Some(blocks) = runner.include_cache.get(&key) {
-        ir.include = Some((blocks.clone(), Arc::new(Map::new()), name));
+        ir.include = Some((
+            blocks.clone(),
+            Arc::new(Map::new()),
+            Arc::new(Map::new()),
+            name,
+        ));
         ir.result = modules::ok(false);
         return ir;
     }
@@ -2301,7 +2317,7 @@ fn include_action(
                 .extend(handlers.iter().flat_map(|b| super::flatten_block(b)));
             let blocks = super::environment::inherit_from_include(task, blocks);
             runner.include_cache.insert(key, blocks.clone());
-            ir.include = Some((blocks, Arc::new(Map::new()), name));
+            ir.include = Some((blocks, Arc::new(Map::new()), Arc::new(Map::new()), name));
             ir.result = modules::ok(false);
         }
         Err(e @ playbook::LoadError::Plain { .. }) => {
@@ -2376,10 +2392,11 @@ fn merge_single(
     if ir.chain.is_some() && result.remove("_ansible_no_changed").is_none() {
         result.entry("changed").or_insert(json!(false));
     }
-    if let Some((blocks, vars, name)) = ir.include {
+    if let Some((blocks, vars, params, name)) = ir.include {
         out.includes.push(Included {
             blocks,
             vars,
+            params,
             name,
             item_label: None,
         });
@@ -2682,6 +2699,16 @@ fn run_loop(
     // name in the loop's variables, so the next item's `when` and args see the previous one.
     let mut carried = Map::new();
     for (i, item) in items.iter().enumerate() {
+        // ansible-core sleeps `loop_control.pause` between items (before every item but the
+        // first, skipped ones included), so the controller's `now()` moves with it.
+        if pause > 0.0 && i > 0 {
+            runner.world.clock.advance(pause);
+            *runner
+                .controller
+                .now
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = runner.world.clock.now();
+        }
         let mut iv = carried.clone();
         iv.insert(loop_var.clone(), item.clone());
         iv.insert("ansible_loop_var".into(), json!(loop_var));
@@ -2804,11 +2831,12 @@ fn run_loop(
                 }
                 None => {}
             }
-            if let Some((blocks, vars, name)) = ir.include {
+            if let Some((blocks, vars, params, name)) = ir.include {
                 // Each item of an include loop includes the file again, with that item.
                 out.includes.push(Included {
                     blocks,
                     vars,
+                    params,
                     name,
                     item_label: Some(label.clone()),
                 });
@@ -2890,9 +2918,6 @@ fn run_loop(
                 }
             }
             results.push(Value::Object(registered_result(&r)));
-            if pause > 0.0 {
-                runner.world.clock.advance(pause);
-            }
         }
         // ansible-core checks `break_when` after every item's result, whatever its status,
         // with the item's variables and its registered result.

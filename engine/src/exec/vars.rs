@@ -162,13 +162,18 @@ pub struct TaskLayers {
     pub role_vars: Vec<Arc<Vars>>,
     pub task: Vec<Arc<Vars>>,
     pub role_params: Vec<Arc<Vars>>,
+    /// The `vars:` of the `include_tasks` that brought the task in (ansible-core's
+    /// `Task.get_include_params`): they are task vars too, and again above set_fact and
+    /// role params.
+    pub include_params: Vec<Arc<Vars>>,
     pub magic: Option<Arc<Vars>>,
 }
 
 impl HostVarSource {
     /// The full stack for `host` at a task (Ansible's 22 levels, collapsed to the ones that
     /// fleetsim has): role defaults < inventory < facts < play vars < role vars < block/task
-    /// vars < include_vars < set_fact/register < role params < extra vars < loop item (added by
+    /// vars < include_vars < set_fact/register < role params < include params < extra vars <
+    /// loop item (added by
     /// [`HostVarSource::with_layer`]) < magic.
     pub fn for_task(store: &SharedStore, host: &str, t: &TaskLayers) -> HostVarSource {
         let s = store.lock().unwrap_or_else(|e| e.into_inner());
@@ -185,6 +190,7 @@ impl HostVarSource {
         layers.push(Layer::IncludeVars);
         layers.push(Layer::HostFacts);
         layers.extend(t.role_params.iter().map(fixed));
+        layers.extend(t.include_params.iter().map(fixed));
         layers.push(fixed(&s.extra));
         let item_at = layers.len();
         layers.push(fixed(&s.common_magic));

@@ -1321,9 +1321,11 @@ impl Loader {
         let mut tags = inherit.tags.clone();
         tags.extend(string_list(node.get("tags")));
         let mut vars = inherit.vars.clone();
-        if let Some(v) = node.get("vars") {
-            vars.extend(vars_map(path, v)?);
-        }
+        let own_vars = match node.get("vars") {
+            Some(v) => vars_map(path, v)?,
+            None => Map::new(),
+        };
+        vars.extend(own_vars.clone());
         if let Some(reg) = node.get("register").filter(|r| !r.is_null()) {
             // Task._validate_register: the name is validated as set_fact's variable names.
             let value = reg.to_value();
@@ -1380,6 +1382,7 @@ impl Loader {
             when,
             tags,
             vars,
+            own_vars,
             loop_spec,
             loop_origin,
             loop_control,

@@ -264,6 +264,9 @@ pub struct Task {
     pub tags: Vec<String>,
     /// Vars from enclosing blocks/imports, then the task's own (later wins).
     pub vars: Map<String, Value>,
+    /// The task's own `vars:` alone: for an `include_tasks`, what ansible-core's
+    /// `Task.get_include_params` gives the included tasks above set_fact and role params.
+    pub own_vars: Map<String, Value>,
     pub loop_spec: Option<LoopSpec>,
     pub loop_origin: Option<Origin>,
     pub loop_control: Map<String, Value>,
