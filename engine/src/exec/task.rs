@@ -942,6 +942,10 @@ fn fail_item(mut ir: ItemResult, message: String, chain: Vec<(String, Origin)>) 
     ir
 }
 
+/// What an include loaded: its blocks, their task vars, their include params and the
+/// name `included:` shows.
+type LoadedInclude = (Vec<Arc<Block>>, Arc<Vars>, Arc<Vars>, String);
+
 /// The result of one execution (one item, or the task without a loop).
 struct ItemResult {
     result: Map<String, Value>,
@@ -950,7 +954,7 @@ struct ItemResult {
     chain: Option<ChainError>,
     skipped_cond: Option<Value>,
     pre_lines: Vec<String>,
-    include: Option<(Vec<Arc<Block>>, Arc<Vars>, Arc<Vars>, String)>,
+    include: Option<LoadedInclude>,
     include_failure: Option<IncludeFailure>,
     /// `no_log` as templated for this execution: the callback then sees the censored
     /// result and the item label `(censored due to no_log)`.

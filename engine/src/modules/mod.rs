@@ -45,6 +45,7 @@ mod template;
 mod unarchive;
 mod uri;
 mod user;
+mod validate_argument_spec;
 mod wait_for;
 mod yum_repository;
 
@@ -193,6 +194,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         "reboot" => &os_misc::Reboot,
         "wait_for_connection" => &os_misc::WaitForConnection,
         "yum_repository" => &yum_repository::YumRepository,
+        "validate_argument_spec" => &validate_argument_spec::ValidateArgumentSpec,
         _ => return None,
     })
 }

@@ -25,6 +25,22 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind a spec names by `type:` (`None` for types fleetsim does not convert:
+    /// bits, bytes, json, jsonarg, sid).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Some(match name {
+            "str" => Kind::Str,
+            "bool" => Kind::Bool,
+            "int" => Kind::Int,
+            "float" => Kind::Float,
+            "path" => Kind::Path,
+            "list" => Kind::List,
+            "dict" => Kind::Dict,
+            "raw" => Kind::Raw,
+            _ => return None,
+        })
+    }
+
     fn name(self) -> &'static str {
         match self {
             Kind::Str => "str",
@@ -333,7 +349,7 @@ impl Spec {
 
 /// Converts a value to an option's type as ansible-core's `check_type_*` functions do; the
 /// error is the text after "unable to convert to TYPE: ".
-fn convert(v: &Value, kind: Kind) -> Result<Value, String> {
+pub fn convert(v: &Value, kind: Kind) -> Result<Value, String> {
     match kind {
         Kind::Raw => Ok(v.clone()),
         Kind::Str => Ok(json!(str_of(v))),

@@ -647,6 +647,7 @@ impl Loader {
                     return Ok(Vec::new());
                 }
             }
+            let provided = params.clone();
             let blocks = self.load_role(
                 dir,
                 &name,
@@ -656,6 +657,7 @@ impl Loader {
                 inh,
                 Self::origin(path, node),
                 true,
+                Some(provided),
             )?;
             if let Some(role) = self.last_role.clone() {
                 self.roles_used.entry(key).or_insert(role);
@@ -671,6 +673,7 @@ impl Loader {
             inh,
             Self::origin(path, node),
             true,
+            None,
         )
     }
 
@@ -715,6 +718,7 @@ impl Loader {
         mut inh: Inherit,
         at: Origin,
         with_handlers: bool,
+        validation: Option<Map<String, Value>>,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
         let Some(role_dir) = self.role_path(dir, name) else {
             return Err(LoadError::at(self.role_not_found(dir, name), at));
@@ -779,7 +783,7 @@ impl Loader {
         // Roles its tasks import are not its dependencies.
         self.loading_dependencies.push(Vec::new());
         let depth = std::mem::take(&mut self.meta_dep_depth);
-        let tasks = self.role_tasks(&role_dir, tasks_from, &role, &mut inh);
+        let tasks = self.role_tasks(&role_dir, tasks_from, &role, &mut inh, validation);
         self.meta_dep_depth = depth;
         self.loading_dependencies.pop();
         blocks.extend(tasks?);
@@ -811,19 +815,113 @@ impl Loader {
         tasks_from: &str,
         role: &Arc<RoleRef>,
         inh: &mut Inherit,
+        validation: Option<Map<String, Value>>,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
         inh.role = Some(role.clone());
-        if let Some(tasks_file) = find_yaml(&role_dir.join("tasks"), tasks_from) {
+        let mut blocks = if let Some(tasks_file) = find_yaml(&role_dir.join("tasks"), tasks_from) {
             let node = self.read_yaml(&tasks_file)?;
-            self.blocks(&tasks_file, Some(&node), inh)
+            self.blocks(&tasks_file, Some(&node), inh)?
         } else if tasks_from != "main" {
-            Err(missing_file(
+            return Err(missing_file(
                 &role_dir.join("tasks").join(format!("{tasks_from}.yml")),
                 &std::io::Error::from(std::io::ErrorKind::NotFound),
-            ))
+            ));
         } else {
-            Ok(Vec::new())
+            Vec::new()
+        };
+        if let Some(provided) = validation {
+            if let Some(check) =
+                self.argspec_validation(role_dir, tasks_from, role, provided, inh)?
+            {
+                blocks.insert(0, check);
+            }
         }
+        Ok(blocks)
+    }
+
+    /// ansible-core's `Role._prepend_validation_task`: when the role's argument specs
+    /// (`meta/argument_specs.yml`, else `argument_specs` in `meta/main.yml`) have an entry
+    /// for the entry point (`tasks_from`, `main` by default), a `validate_argument_spec`
+    /// task tagged `always` runs before the role's tasks, checking the role's variables
+    /// and its params (`provided`) against the entry point's `options`.
+    fn argspec_validation(
+        &mut self,
+        role_dir: &Path,
+        entry_point: &str,
+        role: &Arc<RoleRef>,
+        provided: Map<String, Value>,
+        inh: &Inherit,
+    ) -> Result<Option<Arc<Block>>, LoadError> {
+        let meta = role_dir.join("meta");
+        let (file, specs) = match ["yml", "yaml", "json"]
+            .iter()
+            .map(|ext| meta.join(format!("argument_specs.{ext}")))
+            .find(|p| p.is_file())
+        {
+            Some(file) => {
+                let node = self.read_yaml(&file)?;
+                (file, node.get("argument_specs").map(Node::to_value))
+            }
+            None => match find_yaml(&meta, "main") {
+                Some(file) => {
+                    let node = self.read_yaml(&file)?;
+                    (file, node.get("argument_specs").map(Node::to_value))
+                }
+                None => return Ok(None),
+            },
+        };
+        let Some(Value::Object(specs)) = specs else {
+            return Ok(None);
+        };
+        let spec = match specs.get(entry_point) {
+            Some(Value::Object(spec)) if !spec.is_empty() => spec.clone(),
+            _ => return Ok(None),
+        };
+        let mut name = format!("Validating arguments against arg spec '{entry_point}'");
+        if let Some(short) = spec.get("short_description") {
+            name.push_str(&format!(" - {}", scalar_text(short)));
+        }
+        let mut context = Map::new();
+        context.insert("type".into(), Value::from("role"));
+        context.insert("name".into(), Value::from(role.name.clone()));
+        context.insert("argument_spec_name".into(), Value::from(entry_point));
+        context.insert("path".into(), Value::from(role.path.display().to_string()));
+        let mut args = Map::new();
+        args.insert(
+            "argument_spec".into(),
+            spec.get("options")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+        );
+        args.insert("provided_arguments".into(), Value::Object(provided));
+        args.insert("validate_args_context".into(), Value::Object(context));
+        let mut data = Map::new();
+        data.insert(
+            "action".into(),
+            Value::from("ansible.builtin.validate_argument_spec"),
+        );
+        data.insert("args".into(), Value::Object(args));
+        data.insert("name".into(), Value::from(name));
+        data.insert("tags".into(), serde_json::json!(["always"]));
+        let data = Value::Object(data);
+        let node = Node::from_value(&Value::Array(vec![data.clone()]), yaml::Span::default());
+        let mut blocks = self.blocks(&file, Some(&node), inh)?;
+        // The task is data Ansible made, with no place in a file: its errors show
+        // `Origin: <unknown>` and the data's `str()`.
+        let origin = Origin::unknown_value(&crate::template::pyrepr::json_repr(&data));
+        let Some(block) = blocks.pop() else {
+            return Ok(None);
+        };
+        let mut block = Arc::unwrap_or_clone(block);
+        for item in &mut block.block {
+            if let Item::Task(task) = item {
+                let mut t = Arc::unwrap_or_clone(task.clone());
+                t.origin = origin.clone();
+                t.origin_action = origin.clone();
+                *task = Arc::new(t);
+            }
+        }
+        Ok(Some(Arc::new(block)))
     }
 
     /// Loads a role for `include_role` at run time; its handlers (and those of the roles it
@@ -857,7 +955,18 @@ impl Loader {
         let inh = apply_block(include, apply, inh)?;
         let at = Origin::new(dir, 0, 0);
         self.role_handlers.clear();
-        let blocks = self.load_role(dir, name, tasks_from, params, Map::new(), inh, at, true);
+        let validation = rolespec_validate(&include.args).then(Map::new);
+        let blocks = self.load_role(
+            dir,
+            name,
+            tasks_from,
+            params,
+            Map::new(),
+            inh,
+            at,
+            true,
+            validation,
+        );
         // The play was loaded long ago: the runner keeps the roles includes add to it.
         self.play_roles.clear();
         blocks
@@ -1042,6 +1151,8 @@ impl Loader {
                 let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
                 let mut params = Map::new();
                 add_parent_role(&mut params, inherit.role.as_deref());
+                // import_role's role has no params of its own (its `vars:` are not).
+                let validation = rolespec_validate(&task.args).then(Map::new);
                 let blocks = self.load_role(
                     &dir,
                     &name,
@@ -1051,6 +1162,7 @@ impl Loader {
                     inh,
                     task.origin.clone(),
                     true,
+                    validation,
                 )?;
                 Ok(blocks.into_iter().map(Item::Block).collect())
             }
@@ -1863,6 +1975,14 @@ pub fn accepted_keywords() -> Vec<&'static str> {
 /// `include_role`/`import_role` in a role's tasks: the included role's tasks see
 /// `ansible_parent_role_names` and `ansible_parent_role_paths`, the including role first and
 /// then the roles that included it (ansible-core's `IncludeRole.get_include_params`).
+/// include_role's and import_role's `rolespec_validate` (true by default): whether the role's
+/// argument spec is checked before its tasks.
+fn rolespec_validate(args: &Map<String, Value>) -> bool {
+    args.get("rolespec_validate")
+        .and_then(crate::modules::to_bool)
+        .unwrap_or(true)
+}
+
 fn add_parent_role(params: &mut Map<String, Value>, parent: Option<&RoleRef>) {
     let Some(parent) = parent else {
         return;

@@ -130,6 +130,38 @@ impl Node {
         }
     }
 
+    /// A node holding plain data, every part at `span`: for tasks Ansible builds as data
+    /// rather than reading them (a role's argument-spec validation task).
+    pub fn from_value(v: &Value, span: Span) -> Node {
+        let kind = match v {
+            Value::Null => NodeKind::Scalar(Scalar::Null),
+            Value::Bool(b) => NodeKind::Scalar(Scalar::Bool(*b)),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => NodeKind::Scalar(Scalar::Int(i)),
+                None => NodeKind::Scalar(Scalar::Float(n.as_f64().unwrap_or_default())),
+            },
+            Value::String(t) => NodeKind::Scalar(Scalar::Str(t.clone())),
+            Value::Array(items) => {
+                NodeKind::Seq(items.iter().map(|i| Node::from_value(i, span)).collect())
+            }
+            Value::Object(m) => NodeKind::Map(
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            Node::from_value(&Value::String(k.clone()), span),
+                            Node::from_value(v, span),
+                        )
+                    })
+                    .collect(),
+            ),
+        };
+        Node {
+            kind,
+            span,
+            tag: None,
+        }
+    }
+
     /// The plain data of this node, as `json.loads(json.dumps(yaml.safe_load(...)))` would
     /// give it: mapping keys become strings, order is kept.
     pub fn to_value(&self) -> Value {
