@@ -2281,12 +2281,9 @@ fn include_action(
         return ir;
     }
     let name = args.get("name").map(text_of).unwrap_or_default();
-    let tasks_from = args
-        .get("tasks_from")
-        .map(text_of)
-        .unwrap_or_else(|| "main".into());
+    let files = playbook::RoleFiles::from_args(args);
     let key = format!(
-        "role:{name}:{tasks_from}\0{}\0{}\0{apply_key}",
+        "role:{name}:{files:?}\0{}\0{}\0{apply_key}",
         pyjson::dumps(&Value::Object(inc_vars.clone()), None, true),
         super::environment::cache_key(task)
     );
@@ -2303,7 +2300,7 @@ fn include_action(
     match runner.loader_mut().load_role_dynamic(
         &ctx.play.dir,
         &name,
-        &tasks_from,
+        &files,
         inc_vars.clone(),
         task,
         apply,

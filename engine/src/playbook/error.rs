@@ -21,6 +21,12 @@ pub enum LoadError {
         message: String,
         exit_code: i32,
     },
+    /// A message without a position that ends the run wherever it is raised, at load time
+    /// or in a dynamic include (ansible-core's AnsibleParserError without an object, such as
+    /// "Could not find specified file in role: vars/x"): exit status 4.
+    Unplaced {
+        message: String,
+    },
     /// Static imports that import themselves (`import_playbook`, `import_tasks`): Python's
     /// recursion limit ends ansible-core's load with an unexpected exception. `chain` is the
     /// files from the first one imported again down to the import that closes the cycle.
@@ -44,6 +50,7 @@ impl LoadError {
         match self {
             LoadError::Yaml(_) => 4,
             LoadError::At { exit_code, .. } | LoadError::Plain { exit_code, .. } => *exit_code,
+            LoadError::Unplaced { .. } => 4,
             LoadError::ImportCycle { .. } => 250,
         }
     }
@@ -71,7 +78,9 @@ impl fmt::Display for LoadError {
             LoadError::At {
                 message, origin, ..
             } => write!(f, "{message}\n{}", source_context(origin, None)),
-            LoadError::Plain { message, .. } => write!(f, "{message}"),
+            LoadError::Plain { message, .. } | LoadError::Unplaced { message } => {
+                write!(f, "{message}")
+            }
             LoadError::ImportCycle { .. } => write!(
                 f,
                 "Unexpected Exception, this is probably a bug: maximum recursion depth exceeded while calling a Python object"

@@ -651,7 +651,7 @@ impl Loader {
             let blocks = self.load_role(
                 dir,
                 &name,
-                "main",
+                &RoleFiles::default(),
                 params,
                 keyword_vars,
                 inh,
@@ -667,7 +667,7 @@ impl Loader {
         self.load_role(
             dir,
             &name,
-            "main",
+            &RoleFiles::default(),
             params,
             keyword_vars,
             inh,
@@ -712,7 +712,7 @@ impl Loader {
         &mut self,
         dir: &Path,
         name: &str,
-        tasks_from: &str,
+        files: &RoleFiles,
         params: Map<String, Value>,
         keyword_vars: Map<String, Value>,
         mut inh: Inherit,
@@ -730,8 +730,8 @@ impl Loader {
                 at,
             ));
         }
-        let defaults = self.vars_file_in(&role_dir.join("defaults"))?;
-        let vars = self.vars_file_in(&role_dir.join("vars"))?;
+        let defaults = self.role_vars_file(&role_dir, "defaults", files.defaults.as_deref())?;
+        let vars = self.role_vars_file(&role_dir, "vars", files.vars.as_deref())?;
         self.role_defaults.extend(defaults.clone());
         self.role_vars.extend(vars.clone());
         let role = Arc::new(RoleRef::new(
@@ -783,7 +783,7 @@ impl Loader {
         // Roles its tasks import are not its dependencies.
         self.loading_dependencies.push(Vec::new());
         let depth = std::mem::take(&mut self.meta_dep_depth);
-        let tasks = self.role_tasks(&role_dir, tasks_from, &role, &mut inh, validation);
+        let tasks = self.role_tasks(&role_dir, files, &role, &mut inh, validation);
         self.meta_dep_depth = depth;
         self.loading_dependencies.pop();
         blocks.extend(tasks?);
@@ -795,7 +795,12 @@ impl Loader {
         // repeated one) is its own role with its own handlers, seeing its own params and
         // vars, as ansible-core's Role objects each compile their handler blocks.
         if with_handlers {
-            if let Some(h) = find_yaml(&role_dir.join("handlers"), "main") {
+            let handlers_from = files.handlers.as_deref();
+            let handlers = find_yaml(&role_dir.join("handlers"), handlers_from.unwrap_or("main"));
+            if let (None, Some(wanted)) = (&handlers, handlers_from) {
+                return Err(not_in_role("handlers", wanted));
+            }
+            if let Some(h) = handlers {
                 let node = self.read_yaml(&h)?;
                 let hinh = Inherit {
                     handlers: true,
@@ -812,26 +817,24 @@ impl Loader {
     fn role_tasks(
         &mut self,
         role_dir: &Path,
-        tasks_from: &str,
+        files: &RoleFiles,
         role: &Arc<RoleRef>,
         inh: &mut Inherit,
         validation: Option<Map<String, Value>>,
     ) -> Result<Vec<Arc<Block>>, LoadError> {
         inh.role = Some(role.clone());
+        let tasks_from = files.tasks.as_deref().unwrap_or("main");
         let mut blocks = if let Some(tasks_file) = find_yaml(&role_dir.join("tasks"), tasks_from) {
             let node = self.read_yaml(&tasks_file)?;
             self.blocks(&tasks_file, Some(&node), inh)?
-        } else if tasks_from != "main" {
-            return Err(missing_file(
-                &role_dir.join("tasks").join(format!("{tasks_from}.yml")),
-                &std::io::Error::from(std::io::ErrorKind::NotFound),
-            ));
+        } else if let Some(wanted) = &files.tasks {
+            return Err(not_in_role("tasks", wanted));
         } else {
             Vec::new()
         };
         if let Some(provided) = validation {
             if let Some(check) =
-                self.argspec_validation(role_dir, tasks_from, role, provided, inh)?
+                self.argspec_validation(role_dir, files.entry_point(), role, provided, inh)?
             {
                 blocks.insert(0, check);
             }
@@ -933,7 +936,7 @@ impl Loader {
         &mut self,
         dir: &Path,
         name: &str,
-        tasks_from: &str,
+        files: &RoleFiles,
         mut params: Map<String, Value>,
         include: &Task,
         apply: Option<&Map<String, Value>>,
@@ -959,7 +962,7 @@ impl Loader {
         let blocks = self.load_role(
             dir,
             name,
-            tasks_from,
+            files,
             params,
             Map::new(),
             inh,
@@ -993,6 +996,27 @@ impl Loader {
             .collect::<Vec<_>>()
             .join(":");
         format!("the role '{name}' was not found in {searched}")
+    }
+
+    /// A role's `defaults/` or `vars/` file: `main`, or the one `defaults_from`/`vars_from`
+    /// names (which must exist).
+    fn role_vars_file(
+        &mut self,
+        role_dir: &Path,
+        subdir: &str,
+        from: Option<&str>,
+    ) -> Result<Map<String, Value>, LoadError> {
+        let Some(wanted) = from else {
+            return self.vars_file_in(&role_dir.join(subdir));
+        };
+        let Some(p) = find_yaml(&role_dir.join(subdir), wanted) else {
+            return Err(not_in_role(subdir, wanted));
+        };
+        let node = self.read_yaml(&p)?;
+        match node.to_value() {
+            Value::Object(m) => Ok(m),
+            _ => Ok(Map::new()),
+        }
     }
 
     fn vars_file_in(&mut self, dir: &Path) -> Result<Map<String, Value>, LoadError> {
@@ -1141,11 +1165,7 @@ impl Loader {
             }
             "import_role" => {
                 let name = task.args.get("name").map(scalar_text).unwrap_or_default();
-                let tasks_from = task
-                    .args
-                    .get("tasks_from")
-                    .map(scalar_text)
-                    .unwrap_or_else(|| "main".into());
+                let files = RoleFiles::from_args(&task.args);
                 let mut inh = inherit.clone();
                 apply_inherited(path, node, &mut inh)?;
                 let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -1156,7 +1176,7 @@ impl Loader {
                 let blocks = self.load_role(
                     &dir,
                     &name,
-                    &tasks_from,
+                    &files,
                     params,
                     Map::new(),
                     inh,
@@ -1975,6 +1995,41 @@ pub fn accepted_keywords() -> Vec<&'static str> {
 /// `include_role`/`import_role` in a role's tasks: the included role's tasks see
 /// `ansible_parent_role_names` and `ansible_parent_role_paths`, the including role first and
 /// then the roles that included it (ansible-core's `IncludeRole.get_include_params`).
+/// Which file of each role folder a role use reads: `main` unless include_role or
+/// import_role names one (`tasks_from`, `defaults_from`, `vars_from`, `handlers_from`).
+#[derive(Debug, Clone, Default)]
+pub struct RoleFiles {
+    pub tasks: Option<String>,
+    pub defaults: Option<String>,
+    pub vars: Option<String>,
+    pub handlers: Option<String>,
+}
+
+impl RoleFiles {
+    /// The `*_from` options of an include_role or import_role (already templated).
+    pub fn from_args(args: &Map<String, Value>) -> RoleFiles {
+        let file = |key: &str| args.get(key).filter(|v| !v.is_null()).map(scalar_text);
+        RoleFiles {
+            tasks: file("tasks_from"),
+            defaults: file("defaults_from"),
+            vars: file("vars_from"),
+            handlers: file("handlers_from"),
+        }
+    }
+
+    /// The role's entry point: its argument spec's name.
+    pub fn entry_point(&self) -> &str {
+        self.tasks.as_deref().unwrap_or("main")
+    }
+}
+
+/// ansible-core's `_load_role_yaml` when a `*_from` file is not in the role: the run stops.
+fn not_in_role(subdir: &str, wanted: &str) -> LoadError {
+    LoadError::Unplaced {
+        message: format!("Could not find specified file in role: {subdir}/{wanted}"),
+    }
+}
+
 /// include_role's and import_role's `rolespec_validate` (true by default): whether the role's
 /// argument spec is checked before its tasks.
 fn rolespec_validate(args: &Map<String, Value>) -> bool {

@@ -22,7 +22,7 @@ use crate::diag::Origin;
 pub use error::LoadError;
 pub use load::{
     accepted_keywords, load_playbook, load_task_file, resolve_task_file, scalar_text, task_args,
-    Loader,
+    Loader, RoleFiles,
 };
 
 /// A loaded playbook: its plays in order, `import_playbook` already expanded.
