@@ -2280,7 +2280,11 @@ fn include_action(
         }
         return ir;
     }
-    let name = args.get("name").map(text_of).unwrap_or_default();
+    let name = args
+        .get("name")
+        .or_else(|| args.get("role"))
+        .map(text_of)
+        .unwrap_or_default();
     let files = playbook::RoleFiles::from_args(args);
     let key = format!(
         "role:{name}:{files:?}\0{}\0{}\0{apply_key}",

@@ -1144,6 +1144,9 @@ impl Loader {
             ));
         }
         let task = self.task(path, node, inherit)?;
+        if matches!(task.action.as_str(), "import_role" | "include_role") {
+            check_role_use_args(&task, Self::origin(path, node))?;
+        }
         match task.action.as_str() {
             "import_tasks" => {
                 let file = task
@@ -1164,7 +1167,12 @@ impl Loader {
                 Ok(blocks?.into_iter().map(Item::Block).collect())
             }
             "import_role" => {
-                let name = task.args.get("name").map(scalar_text).unwrap_or_default();
+                let name = task
+                    .args
+                    .get("name")
+                    .or_else(|| task.args.get("role"))
+                    .map(scalar_text)
+                    .unwrap_or_default();
                 let files = RoleFiles::from_args(&task.args);
                 let mut inh = inherit.clone();
                 apply_inherited(path, node, &mut inh)?;
@@ -1995,6 +2003,60 @@ pub fn accepted_keywords() -> Vec<&'static str> {
 /// `include_role`/`import_role` in a role's tasks: the included role's tasks see
 /// `ansible_parent_role_names` and `ansible_parent_role_paths`, the including role first and
 /// then the roles that included it (ansible-core's `IncludeRole.get_include_params`).
+/// `IncludeRole.load`'s checks of include_role's and import_role's options, in its order.
+fn check_role_use_args(task: &Task, at: Origin) -> Result<(), LoadError> {
+    const FROM: &[&str] = &["tasks_from", "vars_from", "defaults_from", "handlers_from"];
+    const OTHER: &[&str] = &["apply", "public", "allow_duplicates", "rolespec_validate"];
+    let action = &task.action_written;
+    let args = &task.args;
+    if !args.contains_key("name") && !args.contains_key("role") {
+        return Err(LoadError::at(
+            format!("'name' is a required field for {action}."),
+            at,
+        ));
+    }
+    let mut bad: Vec<&str> = args
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !(["name", "role"].contains(k) || FROM.contains(k) || OTHER.contains(k)))
+        .collect();
+    if !bad.is_empty() {
+        // (Python joins a set here: for several names its order changes from run to run.)
+        bad.sort_unstable();
+        return Err(LoadError::at(
+            format!("Invalid options for {action}: {}", bad.join(",")),
+            at,
+        ));
+    }
+    for key in FROM {
+        match args.get(*key) {
+            None | Some(Value::String(_)) => {}
+            // A template (`{{ x }}`) is a string too; others are not.
+            Some(other) => {
+                return Err(LoadError::Unplaced {
+                    message: format!(
+                        "Expected a string for {key} but got <class '{}'> instead",
+                        crate::modules::py_type(other)
+                    ),
+                })
+            }
+        }
+    }
+    match args.get("apply") {
+        Some(v) if task.action == "import_role" && crate::template::json_truthy(v) => Err(
+            LoadError::at(format!("Invalid options for {action}: apply"), at),
+        ),
+        Some(v) if !v.is_object() && !v.is_null() => Err(LoadError::at(
+            format!(
+                "Expected a dict for apply but got <class '{}'> instead",
+                crate::modules::py_type(v)
+            ),
+            at,
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Which file of each role folder a role use reads: `main` unless include_role or
 /// import_role names one (`tasks_from`, `defaults_from`, `vars_from`, `handlers_from`).
 #[derive(Debug, Clone, Default)]
