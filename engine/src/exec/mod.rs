@@ -110,7 +110,7 @@ enum PlayEnd {
 /// whichever the playbook runs on). The second field, when given, holds the hosts' variables
 /// the store copied from this inventory, so that the fleet's many lookups of one variable do
 /// not each merge a host's groups again.
-struct InventoryTopology<'a>(&'a Inventory, Option<&'a IndexMap<String, Arc<Vars>>>);
+struct InventoryTopology<'a>(&'a Inventory, Option<&'a vars::HostMap<Arc<Vars>>>);
 
 impl Topology for InventoryTopology<'_> {
     fn resolve(&self, pattern: &str) -> Vec<String> {
@@ -3116,8 +3116,11 @@ fn outcome_message(o: &HostOutcome, status: &str) -> Option<String> {
 /// A task file's path as the event log names it: relative to the working folder when it is
 /// under it, so that logs of the same project compare equal wherever it is checked out.
 fn shown_path(path: &Path) -> String {
-    std::env::current_dir()
-        .ok()
+    // Asked once per process: fleetsim never changes its working folder, and this runs for
+    // every host of every task.
+    static CWD: std::sync::LazyLock<Option<PathBuf>> =
+        std::sync::LazyLock::new(|| std::env::current_dir().ok());
+    CWD.as_deref()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf())
         .display()

@@ -2472,7 +2472,8 @@ fn merge_single(
         out.lines.push(line);
     } else {
         out.changed = changed;
-        let shown = callback_view(&result, no_log);
+        let censored = no_log.then(|| callback_view(&result, no_log));
+        let shown = censored.as_ref().unwrap_or(&result);
         if changed && !ir.hide_diff {
             if let Some(d) = shown.get("diff") {
                 out.lines.extend(crate::output::diff::render(d));
@@ -2480,7 +2481,8 @@ fn merge_single(
         }
         let status = if changed { "changed" } else { "ok" };
         let mut line = format!("{status}: [{label}]");
-        if verbose(&shown, runner.display.verbosity) {
+        if verbose(shown, runner.display.verbosity) {
+            let shown = callback_view(&result, no_log);
             line.push_str(&format!(
                 " => {}",
                 dump_result(&clean_debug(task, &shown), runner.display.verbosity)
@@ -2593,7 +2595,9 @@ fn include_failure_outcome(
 }
 
 /// The result as the callback receives it: censored under `no_log` (ansible-core's
-/// `as_callback_task_result`), else without its status keys.
+/// `as_callback_task_result`), else without its status keys. An ok or changed result is
+/// read in place for its diff and whether to show it (neither depends on the two keys the
+/// view drops): the view itself is built only to be shown.
 fn callback_view(result: &Map<String, Value>, no_log: bool) -> Map<String, Value> {
     if no_log {
         crate::output::censor(result)
@@ -2897,7 +2901,8 @@ fn run_loop(
                 ));
             } else {
                 any_changed |= changed;
-                let shown = callback_view(&r, no_log);
+                let censored = no_log.then(|| callback_view(&r, no_log));
+                let shown = censored.as_ref().unwrap_or(&r);
                 if changed && !ir.hide_diff {
                     if let Some(d) = shown.get("diff") {
                         out.lines.extend(crate::output::diff::render(d));
@@ -2905,7 +2910,8 @@ fn run_loop(
                 }
                 let status = if changed { "changed" } else { "ok" };
                 let mut line = format!("{status}: [{label_host}] => (item={label})");
-                if verbose(&shown, runner.display.verbosity) {
+                if verbose(shown, runner.display.verbosity) {
+                    let shown = callback_view(&r, no_log);
                     line.push_str(&format!(
                         " => {}",
                         dump_result(&clean_debug(task, &shown), runner.display.verbosity)

@@ -12,26 +12,31 @@ use crate::template::VarSource;
 
 pub type Vars = Map<String, Value>;
 
+/// The store's maps by host name: looked up for every variable a template reads (several per
+/// lookup, one per dynamic layer), so under a fast hash instead of SipHash. They are
+/// iterated in insertion order, which does not depend on the hasher.
+pub type HostMap<V> = IndexMap<String, V, foldhash::fast::RandomState>;
+
 /// What every host's variables are built from, shared and updated as the run goes on.
 #[derive(Debug, Default)]
 pub struct VarStore {
     /// Inventory variables per host (groups merged, host last), untemplated.
-    pub inventory: IndexMap<String, Arc<Vars>>,
+    pub inventory: HostMap<Arc<Vars>>,
     /// Gathered facts per host (keys without the `ansible_` prefix).
-    pub facts: IndexMap<String, Arc<Vars>>,
+    pub facts: HostMap<Arc<Vars>>,
     /// The facts per host a module returned without the `ansible_` prefix (`getent_passwd`,
     /// `services`, `packages`): Ansible injects them as variables under that bare name.
-    pub bare_facts: IndexMap<String, std::collections::BTreeSet<String>>,
+    pub bare_facts: HostMap<std::collections::BTreeSet<String>>,
     /// set_fact results and registered variables per host; they live for the whole run.
-    pub host_facts: IndexMap<String, Vars>,
+    pub host_facts: HostMap<Vars>,
     /// include_vars per host.
-    pub include_vars: IndexMap<String, Vars>,
+    pub include_vars: HostMap<Vars>,
     /// `-e` variables: above everything.
     pub extra: Arc<Vars>,
     /// Magic variables that are the same for every host (groups, playbook_dir, ...).
     pub common_magic: Arc<Vars>,
     /// Per-host magic (inventory_hostname, group_names, ...).
-    pub host_magic: IndexMap<String, Arc<Vars>>,
+    pub host_magic: HostMap<Arc<Vars>>,
     /// The big entries of `common_magic` (`groups`, the play's host lists), also held here
     /// behind an `Arc` so that a template reading them shares them instead of copying a
     /// value that grows with the inventory, once per host and task.
@@ -45,6 +50,11 @@ impl VarStore {
     /// In place when no variable source of a finished task still holds the old map (the
     /// usual case).
     pub fn set_shared_magic(&mut self, name: &str, value: Value) {
+        // The play's host lists are set again before every task and seldom change:
+        // converting them again (and copying the common map) would give the same values.
+        if self.shared_magic.contains_key(name) && self.common_magic.get(name) == Some(&value) {
+            return;
+        }
         self.shared_magic
             .insert(name.to_string(), crate::template::freeze(&value));
         Arc::make_mut(&mut self.common_magic).insert(name.to_string(), value);
@@ -74,6 +84,53 @@ impl VarStore {
             }
             Layer::IncludeVars => self.include_vars.get(host)?.get(name).cloned(),
             Layer::HostFacts => self.host_facts.get(host)?.get(name).cloned(),
+        }
+    }
+
+    /// [`VarStore::has`] and [`VarStore::lookup`] in one search: None when the layer does not
+    /// hold `name`, else what `lookup` gives (borrowed when it can be). The layer walk asks
+    /// this of every layer from the top, and copies only the value it settles on.
+    fn find<'s>(
+        &'s self,
+        layer: &'s Layer,
+        host: &str,
+        name: &str,
+    ) -> Option<Option<std::borrow::Cow<'s, Value>>> {
+        use std::borrow::Cow;
+        match layer {
+            Layer::Fixed(m) => m.get(name).map(|v| Some(Cow::Borrowed(v))),
+            Layer::Facts => {
+                if name == "ansible_facts" {
+                    return Some(Some(Cow::Owned(Value::Object(
+                        self.facts
+                            .get(host)
+                            .map(|f| (**f).clone())
+                            .unwrap_or_default(),
+                    ))));
+                }
+                let facts = self.facts.get(host)?;
+                let prefixed = name
+                    .strip_prefix("ansible_")
+                    .is_some_and(|n| facts.contains_key(n) && !self.is_bare_fact(host, n));
+                let bare = self.is_bare_fact(host, name) && facts.contains_key(name);
+                if !prefixed && !bare {
+                    return None;
+                }
+                Some(match name.strip_prefix("ansible_") {
+                    Some(short) => facts.get(short).map(Cow::Borrowed),
+                    None => facts.get(name).map(Cow::Borrowed),
+                })
+            }
+            Layer::IncludeVars => self
+                .include_vars
+                .get(host)?
+                .get(name)
+                .map(|v| Some(Cow::Borrowed(v))),
+            Layer::HostFacts => self
+                .host_facts
+                .get(host)?
+                .get(name)
+                .map(|v| Some(Cow::Borrowed(v))),
         }
     }
 
@@ -264,8 +321,7 @@ impl HostVarSource {
 impl VarSource for HostVarSource {
     fn get(&self, name: &str) -> Option<Value> {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let layer = self.layer_of(&s, name)?;
-        let value = s.lookup(layer, &self.host, name)?;
+        let (_, value) = self.find(&s, name)?;
         Some(self.merged(&s, name, value))
     }
 
@@ -316,14 +372,25 @@ impl VarSource for HostVarSource {
     /// One lock and one search of the layers for both answers.
     fn get_with_trust(&self, name: &str) -> Option<(Value, bool)> {
         let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let layer = self.layer_of(&s, name)?;
-        let raw = s.lookup(layer, &self.host, name)?;
+        let (layer, raw) = self.find(&s, name)?;
         let raw = self.merged(&s, name, raw);
         Some((raw, Self::trusted_layer(Some(layer))))
     }
 }
 
 impl HostVarSource {
+    /// The highest layer that holds `name` and the value the host sees there (before
+    /// merging): [`HostVarSource::layer_of`] then [`VarStore::lookup`], each layer searched
+    /// once.
+    fn find<'a>(&'a self, s: &VarStore, name: &str) -> Option<(&'a Layer, Value)> {
+        for layer in self.layers.iter().rev() {
+            if let Some(found) = s.find(layer, &self.host, name) {
+                return Some((layer, found?.into_owned()));
+            }
+        }
+        None
+    }
+
     /// The highest layer that holds `name`: the one whose value the host sees.
     fn layer_of(&self, s: &VarStore, name: &str) -> Option<&Layer> {
         self.layers
@@ -354,5 +421,76 @@ impl HostVarSource {
     /// trust model); everything else written by the user is.
     fn trusted_layer(layer: Option<&Layer>) -> bool {
         !matches!(layer, Some(Layer::Facts) | Some(Layer::HostFacts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: Value) -> Arc<Vars> {
+        match v {
+            Value::Object(m) => Arc::new(m),
+            _ => unreachable!(),
+        }
+    }
+
+    /// The one-pass search gives what the layer walk and the lookup gave, value and trust,
+    /// for every kind of layer (facts with and without the `ansible_` prefix, bare facts,
+    /// a host without facts, set_fact over facts, names nowhere).
+    #[test]
+    fn find_agrees_with_layer_of_then_lookup() {
+        let mut store = VarStore::default();
+        store.inventory.insert(
+            "web".into(),
+            vars(json!({"port": 80, "ansible_os_family": "inv", "x": "{{ port }}"})),
+        );
+        store.inventory.insert("bare".into(), vars(json!({"a": 1})));
+        store.facts.insert(
+            "web".into(),
+            vars(json!({"os_family": "Debian", "getent_passwd": {"root": []}, "ip": "10.0.0.1"})),
+        );
+        store
+            .bare_facts
+            .insert("web".into(), ["getent_passwd".to_string()].into());
+        let mut set = Vars::new();
+        set.insert("ip".into(), json!("shadowed?"));
+        set.insert("ansible_ip".into(), json!("10.9.9.9"));
+        store.host_facts.insert("web".into(), set);
+        store.extra = vars(json!({"e": true}));
+        let store: SharedStore = Arc::new(Mutex::new(store));
+        let layers = TaskLayers {
+            play: vec![vars(json!({"port": 8080, "p": "{{ x }}"}))],
+            ..TaskLayers::default()
+        };
+        let names = [
+            "port",
+            "x",
+            "p",
+            "e",
+            "a",
+            "ansible_facts",
+            "ansible_os_family",
+            "ansible_ip",
+            "ip",
+            "getent_passwd",
+            "ansible_getent_passwd",
+            "nowhere",
+        ];
+        for host in ["web", "bare", "unknown"] {
+            let source = HostVarSource::for_task(&store, host, &layers);
+            let s = store.lock().unwrap();
+            for name in names {
+                let old = source.layer_of(&s, name).and_then(|layer| {
+                    let v = s.lookup(layer, host, name)?;
+                    Some((v, HostVarSource::trusted_layer(Some(layer))))
+                });
+                let new = source
+                    .find(&s, name)
+                    .map(|(layer, v)| (v, HostVarSource::trusted_layer(Some(layer))));
+                assert_eq!(old, new, "{host}: {name}");
+            }
+        }
     }
 }

@@ -279,7 +279,18 @@ pub fn select(
     if subset.is_empty() {
         subset.push("all".into());
     }
-    let chosen = collectors(&subset).map_err(|e| super::fail(&e))?;
+    // The default subset (every host's fact gathering, every run) is worked out once: the
+    // choice depends on nothing but the subset asked for.
+    static ALL: std::sync::LazyLock<Result<BTreeSet<&'static str>, String>> =
+        std::sync::LazyLock::new(|| collectors(&["all".to_string()]));
+    let computed;
+    let chosen = if subset.len() == 1 && subset[0] == "all" {
+        &*ALL
+    } else {
+        computed = collectors(&subset);
+        &computed
+    };
+    let chosen = chosen.as_ref().map_err(|e| super::fail(e))?;
     let mut out: Map<String, Value> = facts
         .into_iter()
         .filter(|(k, _)| chosen.contains(collector_of(k)))

@@ -247,28 +247,34 @@ pub const CENSORED: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 /// Removes `_ansible_*` keys (recursively, as `strip_internal_keys` does) and `invocation`.
+/// A copy pruned in place: copying a map keeps its keys' hashes, where building it key by
+/// key hashed every key again (every task's result passes here).
 pub fn strip_internal(result: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (k, v) in result {
-        if k.starts_with("_ansible") || k == "invocation" {
-            continue;
-        }
-        let v = match v {
-            Value::Object(m) => Value::Object(strip_internal(m)),
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|i| match i {
-                        Value::Object(m) => Value::Object(strip_internal(m)),
-                        other => other.clone(),
-                    })
-                    .collect(),
-            ),
-            other => other.clone(),
-        };
-        out.insert(k.clone(), v);
-    }
+    let mut out = result.clone();
+    strip_internal_in_place(&mut out);
     out
+}
+
+/// [`strip_internal`] on a map of one's own: the kept keys stay in their order, and dicts
+/// inside it (directly, or as items of a list) lose theirs too.
+fn strip_internal_in_place(map: &mut Map<String, Value>) {
+    map.retain(|k, v| {
+        if k.starts_with("_ansible") || k == "invocation" {
+            return false;
+        }
+        match v {
+            Value::Object(m) => strip_internal_in_place(m),
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Object(m) = item {
+                        strip_internal_in_place(m);
+                    }
+                }
+            }
+            _ => {}
+        }
+        true
+    });
 }
 
 /// The PLAY RECAP block, hosts sorted by name.
@@ -323,6 +329,30 @@ fn field(name: &str, n: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strip_internal_drops_internal_keys_at_every_depth_and_keeps_the_order() {
+        let result = serde_json::json!({
+            "z": 1,
+            "_ansible_no_log": false,
+            "invocation": {"module_args": {}},
+            "results": [
+                {"b": 1, "_ansible_item_label": "x", "a": {"_ansible_verbose_always": true, "c": 2}},
+                [{"_ansible_deep": 1}],
+                "text"
+            ],
+            "a": {"_ansible_parsed": true, "invocation": 1, "k": "v"}
+        });
+        let Value::Object(map) = result else {
+            unreachable!()
+        };
+        let stripped = Value::Object(strip_internal(&map));
+        // A list inside a list is left as it is: only a list's own dicts are stripped.
+        assert_eq!(
+            serde_json::to_string(&stripped).unwrap(),
+            r#"{"z":1,"results":[{"b":1,"a":{"c":2}},[{"_ansible_deep":1}],"text"],"a":{"k":"v"}}"#
+        );
+    }
 
     #[test]
     fn an_error_or_warning_text_is_shown_once_per_run() {

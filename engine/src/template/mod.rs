@@ -106,7 +106,12 @@ const COMPILED_MAX_BYTES: usize = 16 << 20;
 
 #[derive(Default)]
 struct CompiledCache {
-    templates: std::collections::HashMap<&'static str, minijinja::Template<'static, 'static>>,
+    /// Under a fast hash: every render hashes its whole source to find it.
+    templates: std::collections::HashMap<
+        &'static str,
+        minijinja::Template<'static, 'static>,
+        foldhash::fast::RandomState,
+    >,
     bytes: usize,
 }
 

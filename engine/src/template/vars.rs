@@ -4,6 +4,10 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+
+/// The contexts' caches are keyed by variable name and only looked up (never iterated), once
+/// for every variable a template reads: a fast hash instead of SipHash.
+type FastMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
@@ -133,10 +137,10 @@ pub(crate) fn recursion_error() -> TemplateError {
 pub(crate) struct Ctx {
     pub vars: Arc<dyn VarSource>,
     pub inner: Arc<Inner>,
-    cache: Mutex<HashMap<String, Cached>>,
+    cache: Mutex<FastMap<Cached>>,
     /// Variables whose templating failed, with the failure: re-reading one repeats the error
     /// without templating it again (failures inside deep chains would otherwise multiply).
-    failed: Mutex<HashMap<String, TemplateError>>,
+    failed: Mutex<FastMap<TemplateError>>,
     /// Read as `hostvars[host]` (ansible-core's HostVarsVars): a missing name is then a
     /// missing attribute of that object, not an undefined variable.
     hostvars_view: bool,
@@ -163,8 +167,8 @@ impl Ctx {
         Arc::new(Ctx {
             vars,
             inner,
-            cache: Mutex::new(HashMap::new()),
-            failed: Mutex::new(HashMap::new()),
+            cache: Mutex::new(FastMap::default()),
+            failed: Mutex::new(FastMap::default()),
             hostvars_view: false,
         })
     }
@@ -174,8 +178,8 @@ impl Ctx {
         Arc::new(Ctx {
             vars,
             inner,
-            cache: Mutex::new(HashMap::new()),
-            failed: Mutex::new(HashMap::new()),
+            cache: Mutex::new(FastMap::default()),
+            failed: Mutex::new(FastMap::default()),
             hostvars_view: true,
         })
     }
@@ -247,7 +251,7 @@ impl Ctx {
                 return match name {
                     "hostvars" => Some(Value::from_object(HostVars {
                         ctx: self.clone(),
-                        cache: Mutex::new(HashMap::new()),
+                        cache: Mutex::new(FastMap::default()),
                     })),
                     "omit" => Some(Value::from(OMIT_PLACEHOLDER)),
                     // `vars['name_' ~ x]`: the host's variables as a dict, each templated when
@@ -317,7 +321,7 @@ impl Object for Ctx {
 #[derive(Debug)]
 pub(crate) struct HostVars {
     ctx: Arc<Ctx>,
-    cache: Mutex<HashMap<String, Value>>,
+    cache: Mutex<FastMap<Value>>,
 }
 
 impl Object for HostVars {

@@ -78,6 +78,21 @@ impl Checker {
         }
     }
 
+    /// [`Checker::close`] with the prefix `HOST|`, without building it: the state checks
+    /// close their host's violations after every observation.
+    pub fn close_host(&mut self, invariant: &'static str, host: &str) {
+        if let Some(list) = self.spells.get_mut(invariant) {
+            for s in list.iter_mut().filter(|s| {
+                s.open
+                    && s.key
+                        .strip_prefix(host)
+                        .is_some_and(|rest| rest.starts_with('|'))
+            }) {
+                s.open = false;
+            }
+        }
+    }
+
     /// Whether any violation of `invariant` is going on (a cheap test before building the
     /// key of a [`Checker::close`]).
     pub fn any_open(&self, invariant: &'static str) -> bool {
@@ -162,5 +177,21 @@ mod tests {
         assert_eq!(v[0].detail, "3 requests failed from 1.0 s to 2.0 s");
         assert_eq!(v[1].detail, "1 request failed from 9.0 s to 9.0 s");
         assert!(r[1..].iter().all(|i| i.holds));
+    }
+
+    #[test]
+    fn close_host_closes_only_that_hosts_keys() {
+        let mut c = Checker::default();
+        c.breach(b("lb-1|web-1", 1.0));
+        c.breach(b("lb-10|web-1", 1.0));
+        c.breach(b("lb-1x", 1.0));
+        c.close_host("no_failed_requests", "lb-1");
+        assert!(!c.is_open("no_failed_requests", "lb-1|web-1"));
+        // Another host whose name starts with the same letters, and a key without `|`.
+        assert!(c.is_open("no_failed_requests", "lb-10|web-1"));
+        assert!(c.is_open("no_failed_requests", "lb-1x"));
+        // Another invariant: nothing to close.
+        c.close_host("capacity_floor", "lb-10");
+        assert!(c.is_open("no_failed_requests", "lb-10|web-1"));
     }
 }

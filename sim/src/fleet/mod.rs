@@ -2165,8 +2165,7 @@ impl Fleet {
             // observed again now.
             match &self.capacity_seen[i] {
                 Some(None) => {
-                    let prefix = format!("{}|", self.lbs[i].host);
-                    self.checker.close("capacity_floor", &prefix);
+                    self.checker.close_host("capacity_floor", &self.lbs[i].host);
                     continue;
                 }
                 Some(Some(key)) if self.checker.is_open("capacity_floor", key) => {
@@ -2195,12 +2194,11 @@ impl Fleet {
                     .filter(|(_, a)| a.is_some_and(|a| self.app_unready(a, &lb_host).is_none()))
                     .map(|(b, _)| b)
             };
-            let prefix = format!("{lb_host}|");
             // Counted first: the names are wanted only for a breach, and a pool of hundreds
             // is checked again after each of its backends' restarts, drains and re-adds.
             if healthy_backends().count() >= floor {
                 self.capacity_seen[i] = Some(None);
-                self.checker.close("capacity_floor", &prefix);
+                self.checker.close_host("capacity_floor", &lb_host);
                 continue;
             }
             let healthy: Vec<String> = healthy_backends().map(|b| b.name.clone()).collect();
@@ -2210,7 +2208,7 @@ impl Fleet {
                 self.capacity_breach_goes_on(key);
                 continue;
             }
-            self.checker.close("capacity_floor", &prefix);
+            self.checker.close_host("capacity_floor", &lb_host);
             let lb = &self.lbs[i];
             let names = if healthy.is_empty() {
                 "none".to_string()
@@ -2244,13 +2242,12 @@ impl Fleet {
             }
             let problem = self.replication_problem(i);
             let host = self.dbs[i].host.clone();
-            let prefix = format!("{host}|");
             match problem {
-                None => self.checker.close("replication_healthy", &prefix),
+                None => self.checker.close_host("replication_healthy", &host),
                 Some(p) => {
                     let key = format!("{host}|{p}");
                     if !self.checker.is_open("replication_healthy", &key) {
-                        self.checker.close("replication_healthy", &prefix);
+                        self.checker.close_host("replication_healthy", &host);
                     }
                     let template = format!("{host} {p}, from {{from}} s to {{to}} s");
                     self.checker.breach(Breach {

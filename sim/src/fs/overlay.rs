@@ -97,6 +97,11 @@ pub fn mount_project(sandbox_dir: &Path, dirs: &[PathBuf], cwd: &Path) -> std::i
 
 /// The overlay of the controller whose root is `root` (canonical), if one is mounted.
 pub(super) fn mounted_at(root: &Path) -> Option<Arc<ProjectOverlay>> {
+    // With nothing mounted (`fleetsim check`, which opens sandboxes all the time) the answer
+    // is known without canonicalizing `root`, a `readlink` for each of its components.
+    if MOUNTED.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+        return None;
+    }
     let root = stdfs::canonicalize(root).ok()?;
     let mounted = MOUNTED.lock().unwrap_or_else(|e| e.into_inner());
     mounted.iter().find(|o| o.root == root).cloned()
