@@ -1141,6 +1141,18 @@ fn run_once_item(
             }
         }
     }
+    // TaskArgsFinalizer warns about every args layer that is one template (with
+    // INJECT_FACTS_AS_VARS on, its default: the template sees facts as variables).
+    let templated_layer = |key: &str| {
+        task.args
+            .get(key)
+            .is_some_and(|v| matches!(v, Value::String(s) if possibly_all_template(s)))
+    };
+    if templated_layer(crate::playbook::load::VARIABLE_PARAMS)
+        || (!takes_raw_params && templated_layer("_raw_params"))
+    {
+        ir.pre_lines.push("[WARNING]: Using a template for task args is unsafe in some situations (see https://docs.ansible.com/ansible/devel/reference_appendices/faq.html#argsplat-unsafe).".to_string());
+    }
     let mut args = Map::new();
     for (k, v) in &task.args {
         if task.action == "assert" && k == "that" {
