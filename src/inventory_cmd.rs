@@ -73,6 +73,12 @@ pub(crate) fn load(opts: &InventoryOpts) -> Result<Inventory, i32> {
     load_with(opts, true)
 }
 
+/// The inventory for `ansible-playbook`, which reads `group_vars`/`host_vars` on demand: a
+/// file that does not load is an error only when a play needs it (the runner raises it).
+pub(crate) fn load_for_playbook(opts: &InventoryOpts) -> Result<Inventory, i32> {
+    load_with(opts, false)
+}
+
 /// The inventory, or the exit code; `needs_vars` makes a broken vars file fatal (as it is for
 /// Ansible whenever variables are read).
 fn load_with(opts: &InventoryOpts, needs_vars: bool) -> Result<Inventory, i32> {

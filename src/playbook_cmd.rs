@@ -257,7 +257,7 @@ fn run_confined(a: &PlaybookArgs, session: &mut Session) -> i32 {
             return exit::ERROR;
         }
     }
-    let inventory = match crate::inventory_cmd::load(&a.opts) {
+    let inventory = match crate::inventory_cmd::load_for_playbook(&a.opts) {
         Ok(i) => i,
         Err(code) => return code,
     };

@@ -14,6 +14,7 @@ pub mod panic_guard;
 pub mod playbook;
 pub mod project;
 pub mod pyre;
+pub mod surrogate;
 pub mod template;
 pub mod vault;
 pub mod yaml;

@@ -24,6 +24,7 @@ const HONOURED: &[&str] = &[
     "ANSIBLE_INVENTORY_UNPARSED_FAILED",
     "ANSIBLE_INVENTORY_UNPARSED_WARNING",
     "ANSIBLE_LOCALHOST_WARNING",
+    "ANSIBLE_MODULE_STRICT_UTF8_RESPONSE",
     "ANSIBLE_ROLES_PATH",
     "ANSIBLE_SHOW_CUSTOM_STATS",
     "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS",
@@ -97,6 +98,13 @@ pub fn allow_broken_conditionals() -> bool {
 /// are shown.
 pub fn deprecation_warnings() -> bool {
     env_bool_setting("ANSIBLE_DEPRECATION_WARNINGS", true)
+}
+
+/// `MODULE_STRICT_UTF8_RESPONSE` (`ANSIBLE_MODULE_STRICT_UTF8_RESPONSE`): whether
+/// deserialized JSON (module results, `from_json`) is refused when one of its strings is not
+/// valid UTF-8 (a lone surrogate).
+pub fn module_strict_utf8_response() -> bool {
+    env_bool_setting("ANSIBLE_MODULE_STRICT_UTF8_RESPONSE", true)
 }
 
 /// The value `lookup('config', NAME)` gives for a setting fleetsim honours and the

@@ -422,10 +422,10 @@ impl Runner {
         for (index, pb) in playbooks.iter().enumerate() {
             if let Some(dir) = pb.path.parent() {
                 match self.inventory.add_playbook_vars_dir(dir) {
-                    Err(e) => {
-                        self.display.error(&e.to_string());
-                        return exit::ERROR;
-                    }
+                    // A file that did not load is an error when a play needs the variables
+                    // of a host it applies to (`Inventory::vars_error_for`), as Ansible reads
+                    // these files on demand.
+                    Err(_) => self.refresh_inventory_vars(),
                     // Before the first playbook the store is still what `Runner::new` made of
                     // this inventory: when the folder added nothing (`fleetsim check` adds it
                     // to the campaign's inventory once), copying it again would change nothing.
@@ -738,6 +738,12 @@ impl Runner {
         for batch in batches {
             // Ansible announces the play again for every serial batch.
             self.display.banner(&format!("PLAY [{name}]"));
+            // The batch's hosts' `group_vars`/`host_vars` are read on demand, when their
+            // first task needs them: a file that does not load stops the run after the banner.
+            if let Some(e) = self.inventory.vars_error_for(&batch) {
+                self.display.error(&e.to_string());
+                return Err(exit::PARSE_ERROR);
+            }
             let failed_before = self.failed.len() + self.unreachable.len();
             let carried: Vec<String> = self.failed.iter().cloned().collect();
             let end = self.run_batch(play, &batch, &all_hosts)?;

@@ -144,6 +144,26 @@ fn error_block(headline: &str, task_origin: &Origin, chain: &[(String, Origin)])
 /// Separates a cause's message from the help ansible-core prints after its source lines.
 const HELP_MARK: &str = "\u{0}help:";
 
+/// Whether a template is only a variable reference (`{{ name }}`, `{{ a.b[0] }}`), whose
+/// value is the variable's as written rather than text the template computed.
+fn names_a_variable(template: &str) -> bool {
+    let body = template
+        .trim()
+        .strip_prefix("{{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .map(|t| {
+            t.trim()
+                .trim_start_matches('-')
+                .trim_end_matches('-')
+                .trim()
+        })
+        .unwrap_or_default();
+    body.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '\'' | '"'))
+}
+
 /// A Python-style label for an item (`(item=...)`).
 fn item_label(v: &Value) -> String {
     match v {
@@ -1128,6 +1148,18 @@ fn run_once_item(
             }
         }
     }
+    // TaskArgsFinalizer warns about every args layer that is one template (with
+    // INJECT_FACTS_AS_VARS on, its default: the template sees facts as variables).
+    let templated_layer = |key: &str| {
+        task.args
+            .get(key)
+            .is_some_and(|v| matches!(v, Value::String(s) if possibly_all_template(s)))
+    };
+    if templated_layer(crate::playbook::load::VARIABLE_PARAMS)
+        || (!takes_raw_params && templated_layer("_raw_params"))
+    {
+        ir.pre_lines.push("[WARNING]: Using a template for task args is unsafe in some situations (see https://docs.ansible.com/ansible/devel/reference_appendices/faq.html#argsplat-unsafe).".to_string());
+    }
     let mut args = Map::new();
     for (k, v) in &task.args {
         if task.action == "assert" && k == "that" {
@@ -1169,6 +1201,16 @@ fn run_once_item(
                     args.insert(k.clone(), v.clone());
                     continue;
                 }
+                // A template that computes the name (`'{{ "name" }}'`, a filter, a
+                // concatenation) gives text the template made, which ansible-core does not
+                // trust as an expression; one naming a variable gives that variable's value
+                // (`'{{ item }}'`), trusted as the playbook wrote it.
+                if crate::template::possibly_all_template(s.trim()) && !names_a_variable(s) {
+                    if let Ok(Value::String(name)) = runner.templar.render(v, &vars) {
+                        args.insert(k.clone(), json!(crate::yaml::quote_untrusted(&name)));
+                        continue;
+                    }
+                }
             }
         }
         match runner.templar.render(v, &vars) {
@@ -1192,12 +1234,22 @@ fn run_once_item(
                     .get(k)
                     .cloned()
                     .unwrap_or_else(|| task.origin_action.clone());
+                let mut chain = vec![(format!("{outer}."), task.origin_action.clone())];
+                // A plugin's exception with help text is a cause of its own, with no place:
+                // its message and help on one line.
+                match (e.help(), e.message().split_once("' failed: ")) {
+                    (Some(help), Some((plugin, cause))) => {
+                        chain.push((
+                            format!("Error while resolving value for '{k}': {plugin}' failed."),
+                            arg_origin,
+                        ));
+                        chain.push((format!("{cause} {help}"), Origin::new("", 0, 0)));
+                    }
+                    _ => chain.push((inner, arg_origin)),
+                }
                 ir.chain = Some(ChainError {
                     message: msg,
-                    chain: vec![
-                        (format!("{outer}."), task.origin_action.clone()),
-                        (inner, arg_origin),
-                    ],
+                    chain,
                 });
                 return ir;
             }
@@ -1233,6 +1285,34 @@ fn run_once_item(
                 ];
                 return fail_item(ir, format!("{outer}: {inner}"), chain);
             }
+        }
+    }
+    // The `args:` keyword written as one template: the lowest layer (omitted as a whole, or
+    // entry by entry).
+    match args.remove(crate::playbook::load::VARIABLE_PARAMS) {
+        None => {}
+        Some(Value::Object(layer)) => {
+            for (k, v) in layer {
+                if !is_omit(&v) {
+                    args.entry(k).or_insert(v);
+                }
+            }
+        }
+        Some(other) => {
+            let outer = format!(
+                "Finalization of task args for '{}' failed",
+                task.action_fqcn
+            );
+            let inner = format!(
+                "Task args must resolve to a 'dict' not '{}'.",
+                crate::template::json_type_name(&other)
+            );
+            let at = task.keyword_origin("args");
+            let chain = vec![
+                (format!("{outer}."), task.origin_action.clone()),
+                (inner.clone(), at),
+            ];
+            return fail_item(ir, format!("{outer}: {inner}"), chain);
         }
     }
     // `module_defaults` for this action, under the task's own args (ansible-core's
@@ -3458,9 +3538,22 @@ fn action_defaults(task: &Task) -> Vec<Value> {
 
 #[cfg(test)]
 mod tests {
-    use super::{modules, normalize_path, registered_result, supports_async, wrapper_kill_time};
+    use super::{
+        modules, names_a_variable, normalize_path, registered_result, supports_async,
+        wrapper_kill_time,
+    };
     use serde_json::json;
     use std::path::{Path, PathBuf};
+
+    #[test]
+    fn a_template_naming_a_variable_is_told_from_one_computing_text() {
+        for named in ["{{ item }}", "{{ a.b[0] }}", "{{- x['y'] -}}"] {
+            assert!(names_a_variable(named), "{named}");
+        }
+        for computed in ["{{ \"name\" }}", "{{ a ~ 'b' }}", "{{ x | lower }}", "x"] {
+            assert!(!names_a_variable(computed), "{computed}");
+        }
+    }
 
     #[test]
     fn included_paths_are_normalised_as_python_normpath_does() {

@@ -187,6 +187,10 @@ pub struct Inventory {
     subset: Option<Vec<String>>,
     /// Whether any source parsed.
     parsed: bool,
+    /// The `group_vars`/`host_vars` files that did not load, by the group or host they are
+    /// for: Ansible reads them on demand (`RUN_VARS_PLUGINS=demand`), so the error comes when
+    /// a play first needs the variables of a host they apply to.
+    vars_errors: Vec<(Entity, String, InventoryError)>,
 }
 
 const IGNORED_EXTS: [&str; 12] = [
@@ -229,6 +233,7 @@ impl Inventory {
             vars_cache: VarsCache::default(),
             subset: None,
             parsed: false,
+            vars_errors: Vec::new(),
         };
         let mut diags = Vec::new();
         let mut bases: Vec<PathBuf> = Vec::new();
@@ -309,13 +314,22 @@ impl Inventory {
         });
         let groups: Vec<String> = self.data.groups.keys().cloned().collect();
         let hosts: Vec<String> = self.data.hosts.keys().cloned().collect();
+        // Every file that loads is read (see `vars_errors`); the first error is returned.
+        let mut first_err = None;
         for g in &groups {
-            self.load_plugin_vars(Entity::Group, g)?;
+            if let Err(e) = self.load_plugin_vars(Entity::Group, g) {
+                first_err.get_or_insert(e);
+            }
         }
         for h in &hosts {
-            self.load_plugin_vars(Entity::Host, h)?;
+            if let Err(e) = self.load_plugin_vars(Entity::Host, h) {
+                first_err.get_or_insert(e);
+            }
         }
-        Ok(true)
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(true),
+        }
     }
 
     fn drain_model_warnings(&mut self, diags: &mut Vec<Diagnostic>) {
@@ -373,7 +387,10 @@ impl Inventory {
                 continue;
             }
             let mut m = Map::new();
-            self.vars_cache.merge_files(&files, &mut m)?;
+            if let Err(e) = self.vars_cache.merge_files(&files, &mut m) {
+                self.vars_errors.push((kind, name.to_string(), e.clone()));
+                return Err(e);
+            }
             match kind {
                 Entity::Group => pv.groups.insert(name.to_string(), m),
                 Entity::Host => pv.hosts.insert(name.to_string(), m),
@@ -859,6 +876,23 @@ impl Inventory {
             .collect()
     }
 
+    /// The error of the first `group_vars`/`host_vars` file that did not load among those
+    /// that apply to one of `hosts` (their groups, `all` included, then the host's own).
+    pub fn vars_error_for(&self, hosts: &[String]) -> Option<&InventoryError> {
+        hosts.iter().find_map(|h| {
+            let groups = self.data.hosts.get(h).map(|x| &x.groups);
+            self.vars_errors
+                .iter()
+                .find(|(kind, name, _)| match kind {
+                    Entity::Group => {
+                        name == "all" || groups.is_some_and(|g| g.iter().any(|x| x == name))
+                    }
+                    Entity::Host => name == h,
+                })
+                .map(|(_, _, e)| e)
+        })
+    }
+
     /// The `group_names` magic variable: the host's groups (ancestors included), sorted,
     /// without `all`.
     pub fn group_names(&self, host: &str) -> Vec<String> {
@@ -1015,6 +1049,20 @@ mod tests {
         let p = dir.path().join("inv.ini");
         std::fs::write(&p, text).unwrap();
         Inventory::load(&[&p]).unwrap().0
+    }
+
+    #[test]
+    fn a_broken_vars_file_is_an_error_for_the_hosts_it_applies_to_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("group_vars")).unwrap();
+        std::fs::write(dir.path().join("group_vars/db.yml"), "- not a mapping\n").unwrap();
+        let p = dir.path().join("inv.ini");
+        std::fs::write(&p, "[web]\nw1\n[db]\nd1\n").unwrap();
+        let (inv, _, first) = Inventory::load_full(&[&p]);
+        assert!(first.is_some());
+        assert!(inv.vars_error_for(&["w1".to_string()]).is_none());
+        let err = inv.vars_error_for(&["w1".to_string(), "d1".to_string()]);
+        assert!(err.unwrap().to_string().contains("group_vars/db.yml"));
     }
 
     #[test]

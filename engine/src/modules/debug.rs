@@ -67,19 +67,38 @@ impl Module for Debug {
                 ctx.templar.eval_expression(&name, &ctx.vars)
             };
             let value = match evaluated {
-                Ok(v) if v == Value::String(name.clone()) => v,
+                // An omitted value cannot be left out of the result: the action shows Omit's
+                // repr and warns.
+                Ok(v) if crate::template::is_omit(&v) => {
+                    r.insert(
+                        "warnings".into(),
+                        json!(["The result of the `var` expression could not be omitted; a placeholder was used instead."]),
+                    );
+                    json!("<<Omit>>")
+                }
                 Ok(v) => v,
                 // An undefined value shows as its marker; any other error (a filter that
                 // raised) fails the action.
+                // The action also warns about it (`ReplacingMarkerBehavior.emit_warnings`),
+                // which the result keeps in `warnings`.
                 Err(e) if matches!(e.kind(), crate::template::TemplateErrorKind::Undefined) => {
+                    r.insert(
+                        "warnings".into(),
+                        json!([format!(
+                            "Encountered 1 template error.\nerror 1 - {}",
+                            e.message()
+                        )]),
+                    );
                     json!(format!("<< error 1 - {} >>", e.message()))
                 }
+                // The action raises an AnsibleError (not AnsibleActionFail): the task's
+                // result is the executor's, `Task failed: ...` its msg.
                 Err(e) => {
                     let mut r = super::fail(&format!(
                         "Error while resolving `var` expression: {}",
                         e.message()
                     ));
-                    r.insert("_ansible_raised".into(), json!(true));
+                    r.insert("_ansible_raised".into(), json!(super::RAISED_ERROR));
                     return r;
                 }
             };

@@ -92,6 +92,11 @@ impl Display {
     /// that text was not shown already, a warning on stderr. A closed pipe is not an error worth dying for:
     /// output simply stops.
     pub fn line(&mut self, text: &str) {
+        if let Some(shown) = crate::surrogate::for_display(text) {
+            self.line(&shown);
+            self.warning(crate::surrogate::DISPLAY_WARNING);
+            return;
+        }
         if let Some(held) = &mut self.held {
             held.push(Held::Line(text.to_string()));
             return;
@@ -139,6 +144,11 @@ impl Display {
     /// the run (a playbook that does not load, a bad pattern). Failed tasks print their
     /// `[ERROR]` blocks on stdout, with their results, through [`Display::line`].
     pub fn error(&mut self, msg: &str) {
+        if let Some(shown) = crate::surrogate::for_display(msg) {
+            self.error(&shown);
+            self.warning(crate::surrogate::DISPLAY_WARNING);
+            return;
+        }
         if let Some(held) = &mut self.held {
             held.push(Held::Error(msg.to_string()));
             return;

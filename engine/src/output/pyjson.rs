@@ -124,6 +124,11 @@ fn write_str(out: &mut String, s: &str, ensure_ascii: bool) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
+            // A lone surrogate is one code unit (`json.dumps` escapes it as such).
+            c if ensure_ascii && crate::surrogate::surrogate_of(c).is_some() => {
+                let unit = crate::surrogate::surrogate_of(c).unwrap_or_default();
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
             c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7e) => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
@@ -167,6 +172,12 @@ mod tests {
             r#"["\u00e9", "\ud83d\ude00"]"#
         );
         assert_eq!(dumps(&v, None, true), "[\"é\", \"😀\"]");
+        // A lone surrogate (bytes that were not UTF-8) is one escape, as Python writes it.
+        let lone = json!(crate::surrogate::decode_surrogateescape(b"a\xe9"));
+        assert_eq!(
+            dumps_with(&lone, &JsonOpts::python(None, true, true)),
+            r#""a\udce9""#
+        );
     }
 
     #[test]

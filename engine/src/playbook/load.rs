@@ -1351,6 +1351,19 @@ impl Loader {
             }
         }
         let extra_args = node.get("args").map(Node::to_value);
+        // ModuleArgsParser: the `args` keyword is a mapping, or one template that resolves
+        // to one (a layer under the task's own arguments); anything else is refused.
+        match (&extra_args, node.get("args")) {
+            (Some(Value::Object(_)) | Some(Value::Null) | None, _) => {}
+            (Some(Value::String(t)), _) if crate::template::possibly_all_template(t) => {}
+            (Some(_), Some(at)) => {
+                return Err(LoadError::at(
+                    "The value of the task `args` keyword is invalid.",
+                    Self::origin(path, at),
+                ));
+            }
+            (Some(_), None) => {}
+        }
         let (args, action_template) = if templated_action {
             (Map::new(), Some((action_args, extra_args)))
         } else {
@@ -1601,13 +1614,24 @@ pub fn task_args(short: &str, action_args: Value, extra_args: Option<Value>) -> 
             m
         }
     };
-    if let Some(Value::Object(m)) = extra_args {
-        for (k, v) in m {
-            args.entry(k).or_insert(v);
+    match extra_args {
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                args.entry(k).or_insert(v);
+            }
         }
+        // `args: "{{ mapping }}"`: resolved when the task runs, under every other layer
+        // (ansible-core's `_variable_params`).
+        Some(Value::String(template)) => {
+            args.insert(VARIABLE_PARAMS.into(), Value::String(template));
+        }
+        _ => {}
     }
     args
 }
+
+/// The task argument holding a templated `args:` keyword until the task runs.
+pub const VARIABLE_PARAMS: &str = "_variable_params";
 
 /// Applies a block's or import's `when`, `tags`, `vars` and inheritable keywords.
 fn apply_inherited(path: &Path, node: &Node, inh: &mut Inherit) -> Result<(), LoadError> {

@@ -27,7 +27,14 @@ pub struct TemplateError {
     /// 1-based line and column inside the template string, when minijinja knows them.
     position: Option<(usize, usize)>,
     source: Option<minijinja::Error>,
+    /// The help text of the exception a plugin raised (ansible-core's `help_text`), which
+    /// Ansible prints after that exception's message, never in a result's `msg`.
+    help: Option<String>,
 }
+
+/// Ends a plugin's error text with the help ansible-core shows for it (split off by
+/// [`TemplateError`]: `message` keeps what precedes it).
+pub const HELP_MARK: &str = "\u{0}help:";
 
 impl TemplateError {
     /// A new error with Ansible's message text.
@@ -37,7 +44,23 @@ impl TemplateError {
             message: message.into(),
             position: None,
             source: None,
+            help: None,
         }
+        .split_help()
+    }
+
+    /// Moves the help ending the message (after [`HELP_MARK`]) to its own field.
+    fn split_help(mut self) -> Self {
+        if let Some((message, help)) = self.message.split_once(HELP_MARK) {
+            self.help = Some(help.to_string());
+            self.message = message.to_string();
+        }
+        self
+    }
+
+    /// The help text of the exception a plugin raised, if it has any.
+    pub fn help(&self) -> Option<&str> {
+        self.help.as_deref()
     }
 
     /// Attach the minijinja error this one came from (kept for `source()`, never flattened).
@@ -110,6 +133,7 @@ impl Clone for TemplateError {
             kind: self.kind.clone(),
             message: self.message.clone(),
             position: self.position,
+            help: self.help.clone(),
             source: self.source.as_ref().map(|e| {
                 minijinja::Error::new(e.kind(), e.detail().unwrap_or_default().to_string())
             }),

@@ -1122,6 +1122,26 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             Ok(Value::from(super::pyformat::percent_format(&fmt, &args)?))
         },
     );
+    // The divisor of `/` and `//` (see `rewrite`): Python's ZeroDivisionError for a zero
+    // (False is the integer 0), the value itself otherwise. Whether the dividend is a float
+    // is not known here: `5.0 / 0` says "division by zero" where Python says "float ...".
+    env.add_function(
+        "__pydivisor",
+        |v: Value, op: String| -> Result<Value, Error> {
+            let zero_int = (v.is_integer() && v.as_i64() == Some(0))
+                || (v.kind() == ValueKind::Bool && !v.is_true());
+            let zero_float =
+                v.is_number() && !v.is_integer() && f64::try_from(v.clone()).ok() == Some(0.0);
+            let message = match (op.as_str(), zero_int, zero_float) {
+                ("/", true, _) => "division by zero",
+                ("/", _, true) => "float division by zero",
+                (_, true, _) => "integer division or modulo by zero",
+                (_, _, true) => "float floor division by zero",
+                _ => return Ok(v),
+            };
+            Err(Error::new(ErrorKind::InvalidOperation, message))
+        },
+    );
     env.add_function("dict", |args: Rest<Value>| super::filters::to_dict(&args.0));
     // ansible-core 2.19's `undef(hint)`: an undefined value (a lookup's `default=undef()`
     // makes a missing term undefined rather than a default text).

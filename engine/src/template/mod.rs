@@ -49,7 +49,7 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value as J;
 
 pub use convert::{freeze, to_json, to_mj_static};
-pub use error::{TemplateError, TemplateErrorKind};
+pub use error::{TemplateError, TemplateErrorKind, HELP_MARK};
 pub use file_vars::{with_template_file_vars, TemplateFile, CONTROLLER_HOSTNAME, CONTROLLER_USER};
 pub use lookups::{LookupHost, NoLookups, LOOKUP_NAMES};
 pub use undefined::{is_omit, OMIT_PLACEHOLDER};
@@ -330,6 +330,7 @@ impl Templar {
         let ctx = Ctx::new(vars.clone(), self.inner.clone());
         self.inner
             .render_expr_in(&format!("{{{{ {expr} }}}}"), &ctx)
+            .map_err(expression_error)
     }
 
     /// Render a template file's text (the `template` module): always a string, never native.
@@ -429,8 +430,15 @@ impl Templar {
             format!("{{{{ {} }}}}", self.render_const_templates(e, &ctx)?)
         };
         let value = self.inner.render_expr_in(&src, &ctx).map_err(|err| {
+            // ansible-core adds the conditional's context to an undefined variable only;
+            // another failure keeps Jinja's `Error rendering template|expression: ...`.
+            let undefined = matches!(err.kind(), TemplateErrorKind::Undefined);
             if all_template {
-                return err.map_message(|m| format!("Error while evaluating conditional: {m}"));
+                return if undefined {
+                    err.map_message(|m| format!("Error while evaluating conditional: {m}"))
+                } else {
+                    err
+                };
             }
             let err = shift_column(err, 3);
             if matches!(err.kind(), TemplateErrorKind::Syntax) {
@@ -441,7 +449,11 @@ impl Templar {
                         .replace("'end of print statement'", "'end of template'")
                 });
             }
-            err.map_message(|m| format!("Error while evaluating conditional: {m}"))
+            if undefined {
+                err.map_message(|m| format!("Error while evaluating conditional: {m}"))
+            } else {
+                expression_error(err)
+            }
         })?;
         // `when: "{{ expr_var }}"` whose value is a string: that string is the expression.
         // Only a variable's own value keeps the trust of the file that defined it; a string
@@ -1177,6 +1189,15 @@ fn chain_rescued(src: &str, err: &minijinja::Error) -> bool {
     false
 }
 
+/// A failure rendered from an expression (a conditional, debug's `var`) rather than a
+/// template: Jinja's message says so (`Error rendering expression: ...`).
+fn expression_error(err: TemplateError) -> TemplateError {
+    err.map_message(|m| match m.strip_prefix("Error rendering template: ") {
+        Some(rest) => format!("Error rendering expression: {rest}"),
+        None => m.to_string(),
+    })
+}
+
 /// Translate a minijinja error into Ansible's message, keeping it as the source.
 fn map_error(e: minijinja::Error, frame: &Frame, src: &str) -> TemplateError {
     let snippet = failing_snippet(src, &e)
@@ -1296,10 +1317,17 @@ fn python_op_text(detail: &str) -> String {
             }
         }
     }
-    if detail.starts_with("unable to calculate")
-        && (detail.ends_with("/ 0") || detail.ends_with("% 0") || detail.ends_with("// 0"))
-    {
-        return "division by zero".into();
+    // Python's ZeroDivisionError texts (minijinja: "unable to calculate 5 % 0").
+    if detail.starts_with("unable to calculate") {
+        if detail.ends_with("// 0") {
+            return "integer division or modulo by zero".into();
+        }
+        if detail.ends_with("% 0") {
+            return "integer modulo by zero".into();
+        }
+        if detail.ends_with("/ 0") {
+            return "division by zero".into();
+        }
     }
     detail.to_string()
 }

@@ -1,6 +1,8 @@
 //! Source rewrites for Python behaviour minijinja lacks: list/dict literals become mutable
-//! objects when the template mutates something (`acc.append(x)`), and `'fmt' % args` becomes a
-//! call to Python's %-formatting. Only code inside `{{ }}` / `{% %}` is touched.
+//! objects when the template mutates something (`acc.append(x)`), `'fmt' % args` becomes a
+//! call to Python's %-formatting, and the divisor of `/` and `//` is checked for zero (Python
+//! raises ZeroDivisionError where minijinja gives infinity). Only code inside `{{ }}` /
+//! `{% %}` is touched.
 
 /// Methods that mutate a list or dict in place.
 const MUTATORS: &[&str] = &[
@@ -50,7 +52,8 @@ pub fn rewrite(src: &str, escape_backslashes: bool) -> Option<String> {
             || src.contains("\"%"));
     // tuples only differ from lists for `type_debug`, so literals become tuples only then
     let tuples = src.contains("type_debug");
-    if !mutating && !percent && !escape && !tuples {
+    let dividing = src.contains('/');
+    if !mutating && !percent && !escape && !tuples && !dividing {
         return None;
     }
     let bytes = src.as_bytes();
@@ -80,6 +83,9 @@ pub fn rewrite(src: &str, escape_backslashes: bool) -> Option<String> {
             edits_for(src, &tokens, mutating, &mut edits);
             if tuples {
                 tuple_edits(src, &tokens, &mut edits);
+            }
+            if dividing {
+                divisor_edits(src, &tokens, &mut edits);
             }
             if escape && closer == b'}' {
                 for t in tokens.iter().filter(|t| t.kind == Tok::Str) {
@@ -280,6 +286,62 @@ fn edits_for(src: &str, tokens: &[Token], mutating: bool, edits: &mut Vec<(usize
     }
 }
 
+/// The index of the last token of the unary operand starting at `k`, as Jinja parses the right
+/// side of `/`: signs, a primary with its postfixes (`.name`, `[...]`, calls), its filters
+/// (`| name(args)`, dotted names included) and a `** operand`.
+fn unary_end(src: &str, tokens: &[Token], mut k: usize) -> Option<usize> {
+    while matches!(tokens.get(k)?.kind, Tok::Punct(b'-') | Tok::Punct(b'+')) {
+        k += 1;
+    }
+    let mut end = operand_end(src, tokens, k)?;
+    let kind = |i: usize| tokens.get(i).map(|t| t.kind);
+    let adjacent = |a: usize, b: usize| match (tokens.get(a), tokens.get(b)) {
+        (Some(x), Some(y)) => x.end == y.start,
+        _ => false,
+    };
+    loop {
+        match kind(end + 1) {
+            Some(Tok::Punct(b'.')) if kind(end + 2) == Some(Tok::Ident) => end += 2,
+            Some(Tok::Punct(b'[')) | Some(Tok::Punct(b'(')) => end = matching(tokens, end + 1)?,
+            Some(Tok::Punct(b'|')) if kind(end + 2) == Some(Tok::Ident) => {
+                end += 2;
+                while kind(end + 1) == Some(Tok::Punct(b'.')) && kind(end + 2) == Some(Tok::Ident) {
+                    end += 2;
+                }
+            }
+            Some(Tok::Punct(b'*'))
+                if kind(end + 2) == Some(Tok::Punct(b'*')) && adjacent(end + 1, end + 2) =>
+            {
+                end = unary_end(src, tokens, end + 3)?;
+            }
+            _ => break,
+        }
+    }
+    Some(end)
+}
+
+/// The divisor of each `/` and `//` becomes `__pydivisor(divisor, 'op')`, which raises
+/// Python's ZeroDivisionError for a zero (minijinja gives infinity for `/`, and says
+/// "unable to calculate" for an integer `//`).
+fn divisor_edits(src: &str, tokens: &[Token], edits: &mut Vec<(usize, usize, String)>) {
+    let is_slash = |i: usize| tokens.get(i).map(|t| t.kind) == Some(Tok::Punct(b'/'));
+    let mut k = 0;
+    while k < tokens.len() {
+        if !is_slash(k) {
+            k += 1;
+            continue;
+        }
+        let floor = is_slash(k + 1) && tokens[k].end == tokens[k + 1].start;
+        let operand = if floor { k + 2 } else { k + 1 };
+        if let Some(end) = unary_end(src, tokens, operand) {
+            let op = if floor { "//" } else { "/" };
+            edits.push((tokens[operand].start, 0, "__pydivisor(".to_string()));
+            edits.push((tokens[end].end, 0, format!(", '{op}')")));
+        }
+        k = operand;
+    }
+}
+
 /// `(a, b)` / `()` literals (not calls) become `__tuple([a, b])`.
 fn tuple_edits(src: &str, tokens: &[Token], edits: &mut Vec<(usize, usize, String)>) {
     for (k, t) in tokens.iter().enumerate() {
@@ -342,5 +404,23 @@ mod tests {
             Some(r"{{ '\\1' }}{% set x = '\n' %}")
         );
         assert_eq!(rewrite(r"{{ '\1' }}", false), None);
+    }
+
+    #[test]
+    fn divisors_are_checked_for_zero() {
+        assert_eq!(
+            rewrite("{{ 5 / 0 | int }}", false).as_deref(),
+            Some("{{ 5 / __pydivisor(0 | int, '/') }}")
+        );
+        assert_eq!(
+            rewrite("{{ a // -b.c[0] ** 2 + 1 }}", false).as_deref(),
+            Some("{{ a // __pydivisor(-b.c[0] ** 2, '//') + 1 }}")
+        );
+        assert_eq!(
+            rewrite("{{ x / (y / z) | ansible.builtin.int(base=2) }}", false).as_deref(),
+            Some("{{ x / __pydivisor((y / __pydivisor(z, '/')) | ansible.builtin.int(base=2), '/') }}")
+        );
+        // A slash in a string or outside the delimiters is not a division.
+        assert_eq!(rewrite("/etc/{{ 'a/b' }}", false), None);
     }
 }

@@ -7,6 +7,7 @@
 //! ansible-core 2.19 renders them (including its hints about unquoted templates and colons).
 
 mod compose;
+pub(crate) use compose::quote_untrusted;
 mod error;
 mod resolve;
 mod typed;

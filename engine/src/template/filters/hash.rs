@@ -188,7 +188,11 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         defined(&v)?;
         let bytes =
             b64decode(&py_str(&v)).ok_or_else(|| plugin_err("b64decode", "Incorrect padding"))?;
-        Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
+        // `to_text(..., errors='surrogate_or_strict')`: bytes that are not UTF-8 stay
+        // (as lone surrogates), which the display later shows as `?`.
+        Ok(Value::from(crate::surrogate::decode_surrogateescape(
+            &bytes,
+        )))
     });
     // Jinja's `safe` as Ansible's templates see it: the value as text (autoescaping is off,
     // so marking it safe changes nothing else).

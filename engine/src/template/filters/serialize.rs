@@ -42,6 +42,19 @@ fn json_opts(a: &Args, nice: bool) -> JsonOpts {
 }
 
 /// serde_json's parse errors in the words of Python's `json` module where they coincide.
+/// Why the first string (or key) of a deserialized value that is not valid UTF-8 cannot be
+/// encoded, as ansible-core's JSON profiles check each one (`MODULE_STRICT_UTF8_RESPONSE`).
+fn first_encode_error(value: &J) -> Option<String> {
+    match value {
+        J::String(s) => crate::surrogate::utf8_encode_error(s),
+        J::Array(items) => items.iter().find_map(first_encode_error),
+        J::Object(map) => map.iter().find_map(|(k, v)| {
+            crate::surrogate::utf8_encode_error(k).or_else(|| first_encode_error(v))
+        }),
+        _ => None,
+    }
+}
+
 fn python_json_error(text: &str, e: &serde_json::Error) -> String {
     let (line, col) = (e.line(), e.column());
     let offset: usize = text
@@ -129,8 +142,21 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["from_json"], |_, v| {
         defined(&v)?;
         let s = py_str(&v);
-        let j: J = serde_json::from_str(&s)
+        // Python's parser accepts a lone surrogate escape (`"\udc80"`), Rust's does not.
+        let readable = crate::surrogate::json_with_stand_ins(&s);
+        let j: J = serde_json::from_str(readable.as_deref().unwrap_or(&s))
             .map_err(|e| plugin_err("from_json", python_json_error(&s, &e)))?;
+        if readable.is_some() && crate::config::module_strict_utf8_response() {
+            if let Some(why) = first_encode_error(&j) {
+                return Err(plugin_err(
+                    "from_json",
+                    format!(
+                        "Refusing to deserialize an invalid UTF8 string value: {why}{}This check can be disabled with the `MODULE_STRICT_UTF8_RESPONSE` setting.",
+                        crate::template::HELP_MARK
+                    ),
+                ));
+            }
+        }
         Ok(to_mj_static(&j))
     });
     add(env, &["to_yaml"], |a, v| {
