@@ -242,7 +242,7 @@ impl Inventory {
             } else {
                 unfrackpath(&raw)
             };
-            if inv.parse_source(&source, &mut diags) {
+            if inv.parse_source(&source, true, &mut diags) {
                 inv.parsed = true;
             }
             // get_vars_from_inventory_sources: host lists have no folder; files use theirs.
@@ -383,9 +383,12 @@ impl Inventory {
     }
 
     /// `InventoryManager.parse_source`: a folder entry by entry, or a file plugin by plugin.
-    fn parse_source(&mut self, source: &str, diags: &mut Vec<Diagnostic>) -> bool {
+    /// Parses one source; `from_cli` when it is a `-i` value itself (not a folder's entry).
+    fn parse_source(&mut self, source: &str, from_cli: bool, diags: &mut Vec<Diagnostic>) -> bool {
         let path = Path::new(source);
-        if path.is_dir() && !source.contains(',') {
+        // A folder is walked whatever its name (`a,b/` included: only a name that is not an
+        // existing path is a host list).
+        if path.is_dir() {
             let mut names: Vec<Vec<u8>> = match std::fs::read_dir(path) {
                 Ok(rd) => rd
                     .filter_map(|e| e.ok())
@@ -409,7 +412,7 @@ impl Inventory {
                     continue;
                 }
                 let full = full.to_string_lossy().into_owned();
-                if self.parse_source(&full, diags) {
+                if self.parse_source(&full, false, diags) {
                     parsed = true;
                 }
             }
@@ -417,7 +420,7 @@ impl Inventory {
         }
         self.data.current_source = Some(source.to_string());
         let mut failures: Vec<Diagnostic> = Vec::new();
-        let parsed = self.try_plugins(source, &mut failures);
+        let parsed = self.try_plugins(source, from_cli, &mut failures);
         self.data.current_source = None;
         self.drain_model_warnings(diags);
         if !parsed {
@@ -430,7 +433,12 @@ impl Inventory {
         parsed
     }
 
-    fn try_plugins(&mut self, source: &str, failures: &mut Vec<Diagnostic>) -> bool {
+    fn try_plugins(
+        &mut self,
+        source: &str,
+        from_cli: bool,
+        failures: &mut Vec<Diagnostic>,
+    ) -> bool {
         let path = Path::new(source);
         // host_list: a comma-separated list that is not a file name.
         // advanced_host_list (when INVENTORY_ENABLED names it) also expands `[a:b]` ranges;
@@ -562,6 +570,10 @@ impl Inventory {
                 return false;
             }
         };
+        if let Some(why) = ini_origin_refusal(source, from_cli) {
+            failures.push(plugin_failure("ini", why, None, source, None));
+            return false;
+        }
         match ini::parse(&mut self.data, &text) {
             Ok(()) => true,
             Err(e) => {
@@ -955,6 +967,22 @@ impl Inventory {
     }
 }
 
+/// Why ansible-core 2.19's ini plugin refuses a file before reading its lines: it records
+/// the file as the `Origin` of what it parses, and `Origin` takes only a plain absolute path.
+/// A `-i` value with a comma stays the CLI's tagged text (`parse_sources` makes absolute only
+/// the values without one), and the entries of such a folder named by a relative path stay
+/// relative: both fail, so an INI inventory under a path with a comma does not load (a YAML
+/// one does).
+fn ini_origin_refusal(source: &str, from_cli: bool) -> Option<&'static str> {
+    if from_cli && source.contains(',') {
+        Some("Failed to parse inventory: Origin.path must be <class 'NoneType'> or <class 'str'> instead of <class 'ansible.module_utils._internal._datatag._AnsibleTaggedStr'>")
+    } else if !source.starts_with('/') {
+        Some("Failed to parse inventory: The `src` field must be an absolute path.")
+    } else {
+        None
+    }
+}
+
 fn plugin_failure(
     plugin: &str,
     msg: &str,
@@ -1037,6 +1065,27 @@ mod tests {
             json!("local")
         );
         assert!(inv.host_vars("nope").is_empty());
+    }
+
+    #[test]
+    fn comma_paths_refuse_ini_but_load_yaml() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("a,b");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("hosts"), "ini_host\n").unwrap();
+        std::fs::write(folder.join("more.yml"), "all:\n  hosts:\n    yaml_host:\n").unwrap();
+        // The INI file named with its comma on the command line is refused.
+        let (inv, diags) = Inventory::load(&[folder.join("hosts")]).unwrap();
+        assert!(inv.hosts().is_empty());
+        assert!(diags
+            .iter()
+            .any(|d| d.message.contains("Origin.path must be")));
+        // The folder itself is walked; named absolutely, both its files load.
+        let (inv, _) = Inventory::load(&[&folder]).unwrap();
+        assert_eq!(inv.hosts(), vec!["ini_host", "yaml_host"]);
+        assert_eq!(ini_origin_refusal("/x/a,b/hosts", false), None);
+        assert!(ini_origin_refusal("a,b/hosts", false)
+            .is_some_and(|m| m.contains("must be an absolute path")));
     }
 
     #[test]
