@@ -187,6 +187,26 @@ pub struct Inventory {
     subset: Option<Vec<String>>,
     /// Whether any source parsed.
     parsed: bool,
+    /// The `-i` values it was loaded from, for `meta: refresh_inventory`.
+    sources: Vec<String>,
+    /// What `add_host` and `group_by` changed, in order: a refresh applies it again
+    /// (`InventoryManager._cached_dynamic_hosts` and `_cached_dynamic_grouping`).
+    dynamic: Vec<DynamicChange>,
+}
+
+/// One runtime change to the inventory, kept to be made again after a refresh.
+#[derive(Debug, Clone)]
+enum DynamicChange {
+    Host {
+        name: String,
+        groups: Vec<String>,
+        vars: Map<String, Value>,
+    },
+    Grouping {
+        host: String,
+        group: String,
+        parents: Vec<String>,
+    },
 }
 
 const IGNORED_EXTS: [&str; 12] = [
@@ -229,6 +249,11 @@ impl Inventory {
             vars_cache: VarsCache::default(),
             subset: None,
             parsed: false,
+            sources: sources
+                .iter()
+                .map(|s| s.as_ref().to_string_lossy().into_owned())
+                .collect(),
+            dynamic: Vec::new(),
         };
         let mut diags = Vec::new();
         let mut bases: Vec<PathBuf> = Vec::new();
@@ -292,6 +317,46 @@ impl Inventory {
             }
         }
         (inv, diags, first_err)
+    }
+
+    /// `meta: refresh_inventory` (`InventoryManager.refresh_inventory`): the sources read
+    /// again, as the controller sees them now (a task may have changed them), under the same
+    /// `--limit`, with the playbooks' variable folders read before, then the hosts and
+    /// groupings `add_host` and `group_by` made applied again (a grouping of a host the
+    /// sources no longer have is dropped). The warnings come with it; a broken variable file
+    /// is an error, as at the start.
+    pub fn refreshed(&self) -> Result<(Inventory, Vec<Diagnostic>), InventoryError> {
+        let (mut inv, diags, err) = Self::load_full(&self.sources);
+        if let Some(e) = err {
+            return Err(e);
+        }
+        inv.subset = self.subset.clone();
+        let inventory_dirs = inv.plugin_vars.len();
+        for pv in self.plugin_vars.iter().skip(inventory_dirs) {
+            inv.add_playbook_vars_dir(&pv.dir.base)?;
+        }
+        for change in &self.dynamic {
+            match change {
+                DynamicChange::Host { name, groups, vars } => {
+                    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+                    let _ = inv.add_host(name, &groups, vars);
+                }
+                DynamicChange::Grouping {
+                    host,
+                    group,
+                    parents,
+                } => {
+                    if !inv.data.hosts.contains_key(host)
+                        && !LOCALHOST_NAMES.contains(&host.as_str())
+                    {
+                        continue;
+                    }
+                    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                    let _ = inv.add_host_to_group(host, group, &parents);
+                }
+            }
+        }
+        Ok((inv, diags))
     }
 
     /// Adds `group_vars/` and `host_vars/` of a playbook's folder, which Ansible reads after
@@ -485,10 +550,13 @@ impl Inventory {
             return true;
         }
         // Every file plugin first checks that the file exists and is readable.
-        if !path.is_file() {
+        let Some(readable) = as_controller_sees(path) else {
+            return false;
+        };
+        if !readable.is_file() {
             return false;
         }
-        let bytes = match std::fs::read(path) {
+        let bytes = match std::fs::read(&readable) {
             Ok(b) => b,
             Err(_) => return false,
         };
@@ -892,6 +960,11 @@ impl Inventory {
         groups: &[&str],
         vars: &Map<String, Value>,
     ) -> Result<bool, String> {
+        self.dynamic.push(DynamicChange::Host {
+            name: name.to_string(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            vars: vars.clone(),
+        });
         let mut changed = false;
         if !self.data.hosts.contains_key(name) {
             self.data.add_host(name, Some("all"), None)?;
@@ -941,6 +1014,11 @@ impl Inventory {
         group: &str,
         parents: &[&str],
     ) -> Result<bool, String> {
+        self.dynamic.push(DynamicChange::Grouping {
+            host: host.to_string(),
+            group: group.to_string(),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+        });
         let mut changed = false;
         if !self.data.groups.contains_key(group) {
             self.add_group(group)?;
@@ -965,6 +1043,16 @@ impl Inventory {
         }
         Ok(changed)
     }
+}
+
+/// Where a source file is read: the controller's copy of its project folder once the
+/// controller's tasks have entered it (so a refresh sees what they changed: a link pointed
+/// elsewhere, a file rewritten), else the file itself. `None`: the controller removed it.
+fn as_controller_sees(path: &Path) -> Option<PathBuf> {
+    let Ok(abs) = std::path::absolute(path) else {
+        return Some(path.to_path_buf());
+    };
+    fleetsim_sim::fs::controller_view(&abs).unwrap_or_else(|| Some(path.to_path_buf()))
 }
 
 /// Why ansible-core 2.19's ini plugin refuses a file before reading its lines: it records
@@ -1086,6 +1174,29 @@ mod tests {
         assert_eq!(ini_origin_refusal("/x/a,b/hosts", false), None);
         assert!(ini_origin_refusal("a,b/hosts", false)
             .is_some_and(|m| m.contains("must be an absolute path")));
+    }
+
+    #[test]
+    fn refresh_rereads_sources_and_replays_runtime_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inv.ini");
+        std::fs::write(&p, "one\ntwo\n").unwrap();
+        let mut inv = Inventory::load(&[&p]).unwrap().0;
+        inv.set_limit(Some("!three")).unwrap();
+        assert!(inv.add_host("extra", &["added"], &Map::new()).unwrap());
+        assert!(inv.add_host_to_group("one", "odd", &[]).unwrap());
+        assert!(inv.add_host_to_group("two", "even", &[]).unwrap());
+        std::fs::write(&p, "two\nthree\nfour\n").unwrap();
+        let (fresh, _) = inv.refreshed().unwrap();
+        // The sources as they are now, under the same limit, with add_host's host kept.
+        assert_eq!(
+            fresh.resolve("all").unwrap().hosts,
+            vec!["two", "four", "extra"]
+        );
+        assert_eq!(fresh.resolve("added").unwrap().hosts, vec!["extra"]);
+        // A grouping of a host that is gone is dropped, group and all.
+        assert!(!fresh.has_group("odd"));
+        assert_eq!(fresh.resolve("even").unwrap().hosts, vec!["two"]);
     }
 
     #[test]

@@ -21,6 +21,12 @@ pub enum LoadError {
         message: String,
         exit_code: i32,
     },
+    /// A message without a position that stops the run even where a [`LoadError::Plain`]
+    /// only fails the hosts of an include (a role's file outside its role).
+    Fatal {
+        message: String,
+        exit_code: i32,
+    },
     /// Static imports that import themselves (`import_playbook`, `import_tasks`): Python's
     /// recursion limit ends ansible-core's load with an unexpected exception. `chain` is the
     /// files from the first one imported again down to the import that closes the cycle.
@@ -43,7 +49,9 @@ impl LoadError {
     pub fn exit_code(&self) -> i32 {
         match self {
             LoadError::Yaml(_) => 4,
-            LoadError::At { exit_code, .. } | LoadError::Plain { exit_code, .. } => *exit_code,
+            LoadError::At { exit_code, .. }
+            | LoadError::Plain { exit_code, .. }
+            | LoadError::Fatal { exit_code, .. } => *exit_code,
             LoadError::ImportCycle { .. } => 250,
         }
     }
@@ -71,7 +79,9 @@ impl fmt::Display for LoadError {
             LoadError::At {
                 message, origin, ..
             } => write!(f, "{message}\n{}", source_context(origin, None)),
-            LoadError::Plain { message, .. } => write!(f, "{message}"),
+            LoadError::Plain { message, .. } | LoadError::Fatal { message, .. } => {
+                write!(f, "{message}")
+            }
             LoadError::ImportCycle { .. } => write!(
                 f,
                 "Unexpected Exception, this is probably a bug: maximum recursion depth exceeded while calling a Python object"
