@@ -1136,6 +1136,21 @@ impl Runner {
             }
         }
         for h in hosts {
+            let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
+                &self.store,
+                &h,
+                &TaskLayers {
+                    play: ctx.play_layers.get(&h).cloned().unwrap_or_default(),
+                    ..TaskLayers::default()
+                },
+            ));
+            let keyword = ctx.play.keywords.get("connection");
+            if let Some(name) = task::unknown_connection(self, keyword, &h, None, &src) {
+                let message = format!("Task failed: {}", task::connection_not_found(&name, &src));
+                self.display.line(&format!("[ERROR]: {message}"));
+                self.gathering_failed(ctx, &h, &crate::modules::fail(&message));
+                continue;
+            }
             if let Some(r) = task::fleet_gate(self, &h, &h, true) {
                 let json = output::dump_result(&r, self.display.verbosity);
                 if r.get("unreachable") == Some(&json!(true)) {
