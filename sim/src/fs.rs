@@ -410,6 +410,12 @@ impl Sandbox {
         self.overlay.as_ref().map_or("/", |o| o.cwd.as_str())
     }
 
+    /// Whether the project is mounted in this (controller) sandbox: project folders then
+    /// read through it, at their real paths, and relative paths start at [`Sandbox::cwd`].
+    pub fn has_project(&self) -> bool {
+        self.overlay.is_some()
+    }
+
     /// `SANDBOX/ownership/FOLDER.json`: where the owners, groups and set-uid bits recorded
     /// in the sidecar survive from one run on a kept `--sandbox` to the next (a second run
     /// must find `owner: www-data` already done). Outside `hosts/`, so no task can see it.

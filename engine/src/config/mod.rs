@@ -212,6 +212,19 @@ fn ansible_home() -> PathBuf {
 /// `DEFAULT_ROLES_PATH`: the folders searched for roles after the playbook's `roles/`
 /// (`ANSIBLE_ROLES_PATH`, colon-separated; default `~/.ansible/roles`,
 /// `/usr/share/ansible/roles`, `/etc/ansible/roles`).
+/// `DEFAULT_CONNECTION_PLUGIN_PATH` (`ANSIBLE_CONNECTION_PLUGINS`, colon-separated): folders
+/// of connection plugins a project ships (Python, which fleetsim cannot run).
+pub fn connection_plugin_paths() -> Vec<PathBuf> {
+    std::env::var("ANSIBLE_CONNECTION_PLUGINS")
+        .map(|v| {
+            v.split(':')
+                .filter(|p| !p.is_empty())
+                .map(unfrack)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn roles_path() -> Vec<PathBuf> {
     match std::env::var("ANSIBLE_ROLES_PATH") {
         Ok(v) => v

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use fleetsim_sim::fs::Sandbox;
+use fleetsim_sim::fs::{FileKind, Sandbox};
 use fleetsim_sim::shell::{self, ShellContext};
 
 use crate::template::{LookupHost, Templar};
@@ -71,6 +71,31 @@ impl Controller {
         }
         let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
         dirs.iter().any(|d| d.is_absolute() && p.starts_with(d))
+    }
+
+    /// Where a path test (`is file`, `is link`, ...) looks once the project is mounted in
+    /// the controller's sandbox: the controller's filesystem, as Python's `os.path` sees the
+    /// real one under Ansible. A relative name is a project file of the search folders when
+    /// one is there (the role's or the playbook's folder), else it is taken from the
+    /// controller's working folder, where a local task's relative `dest:` wrote it. `None`:
+    /// no project is mounted, or the path is a real one inside the sandbox folder.
+    fn on_controller(&self, path: &str) -> Option<(Sandbox, String)> {
+        let sb = self.sandbox().filter(Sandbox::has_project)?;
+        if Path::new(path).is_absolute() {
+            if Path::new(path).starts_with(&self.sandbox_dir) {
+                return None;
+            }
+            return Some((sb, path.to_string()));
+        }
+        let in_search_dir = {
+            let dirs = self.search_dirs.lock().unwrap_or_else(|e| e.into_inner());
+            dirs.iter()
+                .filter(|d| d.is_absolute())
+                .map(|d| d.join(path).display().to_string())
+                .find(|p| sb.lstat(p).is_ok())
+        };
+        let p = in_search_dir.unwrap_or_else(|| path.to_string());
+        Some((sb, p))
     }
 
     /// A real path for a controller path: relative names in the search folders (they are
@@ -152,20 +177,34 @@ impl LookupHost for Controller {
     }
 
     fn exists(&self, path: &str) -> bool {
+        if let Some((sb, p)) = self.on_controller(path) {
+            return sb.exists(&p);
+        }
         // `real` maps any absolute path into the sandbox, whether it is there or not.
         self.real(path).is_some_and(|p| p.exists())
     }
 
     fn is_file(&self, path: &str) -> bool {
+        if let Some((sb, p)) = self.on_controller(path) {
+            return sb.is_file(&p);
+        }
         self.real(path).map(|p| p.is_file()).unwrap_or(false)
     }
 
     fn is_dir(&self, path: &str) -> bool {
+        if let Some((sb, p)) = self.on_controller(path) {
+            return sb.is_dir(&p);
+        }
         self.real(path).map(|p| p.is_dir()).unwrap_or(false)
     }
 
     fn is_link(&self, path: &str) -> bool {
-        self.real(path).map(|p| p.is_symlink()).unwrap_or(false)
+        if let Some((sb, p)) = self.on_controller(path) {
+            return sb.lstat(&p).is_ok_and(|s| s.kind == FileKind::Symlink);
+        }
+        // `real` follows links: ask about the path itself.
+        self.real(path)
+            .is_some_and(|p| p.symlink_metadata().is_ok_and(|m| m.is_symlink()))
     }
 
     fn list_dir(&self, path: &str) -> Option<Vec<String>> {

@@ -22,7 +22,7 @@ use fleetsim_sim::fleet::report::Report;
 use fleetsim_sim::fleet::{Fleet, Topology};
 use fleetsim_sim::world::World;
 
-use crate::inventory::Inventory;
+use crate::inventory::{DiagKind, Inventory};
 use crate::output::{self, Display, HostStats};
 use crate::playbook::{self, Block, Item, Loader, Play, Playbook, Task};
 use crate::template::{Templar, VarSource};
@@ -183,12 +183,21 @@ pub struct Runner {
     /// The roles the current play's `include_role` tasks added to it, in order (ansible-core
     /// appends each to `play.roles`): they count in `ansible_play_role_names` from then on.
     pub(crate) included_roles: Vec<Arc<playbook::RoleRef>>,
+    /// (host, role identity) pairs where a task of that role ran for the host in this play
+    /// (ok, changed or failed: not skipped, not unreachable): `Role._had_task_run`.
+    roles_ran: BTreeSet<(String, String)>,
+    /// (host, role identity) pairs the host completed (reached the role's closing
+    /// `role_complete` after a task of it ran): later uses are skipped for it.
+    roles_completed: BTreeSet<(String, String)>,
     /// The running task's name as its banner shows it (fault triggers and the fleet
     /// report name tasks so).
     pub(crate) current_task_name: String,
     /// The running play's name as its banner shows it (the event log's task records carry
     /// it, as the junit callback's test case names do).
     current_play_name: String,
+    /// The running play's host pattern, templated (`meta: refresh_inventory` selects the
+    /// play's hosts again with it).
+    current_play_pattern: String,
     /// Under the free strategy, the banner of the task just run, printed only when its
     /// results are (the default callback shows a banner lazily, before a result of a task
     /// other than the last one shown).
@@ -236,8 +245,11 @@ impl Runner {
             handlers_in_play: Vec::new(),
             handler_names: IndexMap::new(),
             included_roles: Vec::new(),
+            roles_ran: BTreeSet::new(),
+            roles_completed: BTreeSet::new(),
             current_task_name: String::new(),
             current_play_name: String::new(),
+            current_play_pattern: String::new(),
             free_banner: None,
             last_banner: None,
             fleet_report: None,
@@ -569,7 +581,7 @@ impl Runner {
                     for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
                         for b in section.iter() {
                             for t in flatten_tasks(&b.block) {
-                                if self.tags_allow(&t) {
+                                if !t.implicit && self.tags_allow(&t) {
                                     self.display.line(&format!(
                                         "      {}\tTAGS: {}",
                                         t.display_name(),
@@ -661,6 +673,9 @@ impl Runner {
 
     fn run_play(&mut self, play: &Arc<Play>) -> Result<PlayEnd, i32> {
         self.included_roles.clear();
+        // Roles are the play's own (its role cache): a later play runs them again.
+        self.roles_ran.clear();
+        self.roles_completed.clear();
         self.handlers_in_play = play_handlers(play);
         self.handler_names.clear();
         let play = &self.prompt_vars(play)?;
@@ -684,6 +699,7 @@ impl Runner {
             None => pattern.clone(),
         };
         self.current_play_name = name.clone();
+        self.current_play_pattern = pattern.clone();
         let resolution = match self.inventory.resolve(&pattern) {
             Ok(r) => r,
             Err(e) => {
@@ -1126,6 +1142,21 @@ impl Runner {
             }
         }
         for h in hosts {
+            let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
+                &self.store,
+                &h,
+                &TaskLayers {
+                    play: ctx.play_layers.get(&h).cloned().unwrap_or_default(),
+                    ..TaskLayers::default()
+                },
+            ));
+            let keyword = ctx.play.keywords.get("connection");
+            if let Some(name) = task::unknown_connection(self, keyword, &h, None, &src) {
+                let message = format!("Task failed: {}", task::connection_not_found(&name, &src));
+                self.display.line(&format!("[ERROR]: {message}"));
+                self.gathering_failed(ctx, &h, &crate::modules::fail(&message));
+                continue;
+            }
             if let Some(r) = task::fleet_gate(self, &h, &h, true) {
                 let json = output::dump_result(&r, self.display.verbosity);
                 if r.get("unreachable") == Some(&json!(true)) {
@@ -1430,7 +1461,7 @@ impl Runner {
                 if !ctx.alive.contains(h) && !ctx.forced.contains(h) {
                     continue;
                 }
-                let next = c.peek();
+                let next = self.peek_past_completed_roles(h, c);
                 // A failure the cursor only now knows was not caught (the host failed in a
                 // rescue and its always section is done, or had nothing to run): the host is
                 // out of the play, and runs no handlers.
@@ -1518,7 +1549,7 @@ impl Runner {
                 if !ctx.alive.contains(h) && !ctx.forced.contains(h) {
                     continue;
                 }
-                let mut next = c.peek();
+                let mut next = self.peek_past_completed_roles(h, c);
                 if c.failed && ctx.alive.contains(h) {
                     ctx.alive.shift_remove(h);
                     ctx.batch_failed.insert(h.clone());
@@ -1587,6 +1618,11 @@ impl Runner {
                 .map(|(h, _)| ready.get(h).copied().unwrap_or(start))
                 .fold(f64::INFINITY, f64::min);
             self.show_free_results(&mut held, Some(now));
+            // Tasks queued so far in this pass: each worker starts a little after the one
+            // queued before it (free.py queues host after host, each a forked worker), so
+            // a result of the first host can come back, and that host go on to a meta task
+            // the strategy runs at once, before the second host's result of the same task.
+            let mut queued = 0u32;
             for (h, next) in pending {
                 if ready.get(&h).copied().unwrap_or(start) > now + FREE_TIE {
                     continue;
@@ -1598,8 +1634,14 @@ impl Runner {
                 if let Some(c) = cursors.get_mut(&h) {
                     c.advance();
                 }
-                self.world.clock.cut_to(now);
-                self.world.clock.advance_to(now);
+                let start = if next.task.action == "meta" {
+                    now
+                } else {
+                    queued += 1;
+                    now + f64::from(queued - 1) * FREE_QUEUE_SECONDS
+                };
+                self.world.clock.cut_to(start);
+                self.world.clock.advance_to(start);
                 self.display.hold();
                 self.free_banner = None;
                 ctx.included.clear();
@@ -1626,6 +1668,33 @@ impl Runner {
         self.show_free_results(&mut held, None);
         self.world.clock.advance_to(latest);
         result
+    }
+
+    /// The host's next task, past the tasks of a role it has completed in this play
+    /// (ansible-core's iterator skips them, when the role does not allow duplicates; a
+    /// notified handler runs whatever role it is of).
+    fn peek_past_completed_roles(
+        &self,
+        host: &str,
+        cursor: &mut HostCursor,
+    ) -> Option<iterator::NextTask> {
+        loop {
+            let next = cursor.peek()?;
+            let done = !next.task.is_handler
+                && next
+                    .task
+                    .role
+                    .as_ref()
+                    .and_then(|r| r.dedup_key.get())
+                    .is_some_and(|key| {
+                        self.roles_completed
+                            .contains(&(host.to_string(), key.clone()))
+                    });
+            if !done {
+                return Some(next);
+            }
+            cursor.advance();
+        }
     }
 
     /// Shows the held output of tasks that ended by `until` (all of it with None).
@@ -2042,6 +2111,11 @@ impl Runner {
                 ctx.alive.shift_remove(&h);
                 failed_now.push(h);
                 continue;
+            }
+            if !o.skipped {
+                if let Some(key) = task.role.as_ref().and_then(|r| r.dedup_key.get()) {
+                    self.roles_ran.insert((h.clone(), key.clone()));
+                }
             }
             if let Some(failure) = &o.include_failure {
                 // The include's failure counts as a failure even when a rescue catches it,
@@ -2636,6 +2710,18 @@ impl Runner {
             .get("_raw_params")
             .map(playbook::scalar_text)
             .unwrap_or_default();
+        // A role's closing role_complete: silent, uncounted, no condition.
+        if task.implicit && action == "role_complete" {
+            if let Some(key) = task.role.as_ref().and_then(|r| r.dedup_key.get()) {
+                for (h, _) in members {
+                    let pair = (h.clone(), key.clone());
+                    if self.roles_ran.contains(&pair) {
+                        self.roles_completed.insert(pair);
+                    }
+                }
+            }
+            return Ok(PlayEnd::Completed);
+        }
         // The linear strategy runs most meta actions once, for the first host only (its
         // `when` decides for the whole batch); noop, end_host, flush_handlers, end_role and
         // reset_connection run per host. 2.19 announces the task once per host it runs for,
@@ -2765,6 +2851,9 @@ impl Runner {
                     }
                 }
             }
+            // Ansible refreshes whatever the condition says (it warns that meta
+            // refresh_inventory does not support when).
+            "refresh_inventory" => self.refresh_inventory(ctx, cursors)?,
             // These act on every host of the batch when the first host's condition holds.
             "clear_facts" if !applies.is_empty() => {
                 let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
@@ -2797,6 +2886,60 @@ impl Runner {
             _ => {}
         }
         Ok(PlayEnd::Completed)
+    }
+
+    /// `meta: refresh_inventory`: the inventory read again (what add_host and group_by made
+    /// kept), and the play's hosts selected again from it, as the strategy's `_set_hosts_cache`
+    /// does: a host the sources no longer have leaves the play where it stands (not failed:
+    /// it keeps its recap), a host they newly have joins ansible_play_hosts_all with nothing
+    /// to run (the iterator gives it an empty state).
+    fn refresh_inventory(
+        &mut self,
+        ctx: &mut PlayCtx,
+        cursors: &mut IndexMap<String, HostCursor>,
+    ) -> Result<(), i32> {
+        let (inventory, diags) = match self.inventory.refreshed() {
+            Ok(x) => x,
+            Err(e) => {
+                self.display.error(&e.to_string());
+                return Err(exit::ERROR);
+            }
+        };
+        for d in &diags {
+            if matches!(
+                d.kind,
+                DiagKind::SourceFailed | DiagKind::NothingParsed | DiagKind::Other
+            ) {
+                self.display.warning(&d.message);
+            }
+        }
+        self.inventory = inventory;
+        let known = self.inventory.hosts();
+        self.world.plan_addresses(known.iter().map(String::as_str));
+        self.refresh_inventory_vars();
+        let selected = self
+            .inventory
+            .resolve(&self.current_play_pattern)
+            .map(|r| r.hosts)
+            .unwrap_or_default();
+        for h in &selected {
+            self.ensure_host_vars(h);
+        }
+        let gone: Vec<String> = ctx
+            .batch
+            .iter()
+            .filter(|h| !selected.contains(*h))
+            .cloned()
+            .collect();
+        for h in &gone {
+            ctx.alive.shift_remove(h);
+            if let Some(c) = cursors.get_mut(h) {
+                c.stop(false);
+            }
+        }
+        ctx.batch.retain(|h| selected.contains(h));
+        ctx.all_hosts = selected;
+        Ok(())
     }
 
     /// Runs notified handlers, in the order they are defined, for the hosts that notified
@@ -3054,6 +3197,10 @@ pub struct PlayCtx {
 
 /// Two virtual times this close are the same moment (sums of task costs round).
 const FREE_TIE: f64 = 1e-6;
+
+/// Under the free strategy, how long after the task queued before it in the same pass a
+/// host's task starts (the strategy queues one worker at a time).
+const FREE_QUEUE_SECONDS: f64 = 0.001;
 
 /// A host's task under the free strategy, its output held until the task ends.
 struct FreeResult {

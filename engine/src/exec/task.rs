@@ -952,6 +952,65 @@ fn possibly_all_template(text: &str) -> bool {
         && ["%}", "}}", "#}"].iter().any(|m| text.ends_with(m))
 }
 
+/// The connection plugins ansible-core ships (and the aliases its routing knows), by the
+/// names a play may give them.
+const CONNECTION_PLUGINS: &[&str] = &[
+    "local",
+    "ssh",
+    "smart",
+    "paramiko",
+    "paramiko_ssh",
+    "winrm",
+    "psrp",
+];
+
+/// The connection a task would use for `host` (the host's, or the delegate's,
+/// `ansible_connection`, else the `connection` keyword, else ssh) when it is no plugin
+/// ansible-core has: its name, as the error shows it.
+pub(crate) fn unknown_connection(
+    runner: &Runner,
+    keyword: Option<&Value>,
+    host: &str,
+    delegate: Option<&str>,
+    vars: &Arc<dyn VarSource>,
+) -> Option<String> {
+    let render = |v: Value| match runner.templar.render(&v, vars) {
+        Ok(r) => text_of(&r),
+        Err(_) => text_of(&v),
+    };
+    let name = connection_var(runner, host, delegate, vars, "ansible_connection")
+        .filter(|v| !v.is_null())
+        .map(render)
+        .or_else(|| keyword.cloned().map(render))?;
+    let short = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(&name);
+    (!CONNECTION_PLUGINS.contains(&short)).then_some(name)
+}
+
+/// Ansible's error for a connection plugin it does not have; for one the project ships (a
+/// Python file in `ANSIBLE_CONNECTION_PLUGINS` or in `connection_plugins/` beside the
+/// playbook), fleetsim's error naming it, as it cannot run Python plugins.
+pub(crate) fn connection_not_found(name: &str, vars: &Arc<dyn VarSource>) -> String {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    let mut folders = crate::config::connection_plugin_paths();
+    if let Some(dir) = vars.get("playbook_dir") {
+        folders.push(std::path::PathBuf::from(text_of(&dir)).join("connection_plugins"));
+    }
+    match folders
+        .iter()
+        .map(|f| f.join(format!("{short}.py")))
+        .find(|p| p.is_file())
+    {
+        Some(p) => format!(
+            "the connection plugin '{name}' is a plugin shipped with the playbook ({}): fleetsim runs no Python plugins",
+            p.display()
+        ),
+        None => format!("the connection plugin '{name}' was not found"),
+    }
+}
+
 /// Fails one execution with an error raised while preparing the task: `[ERROR]: Task
 /// failed: MESSAGE`, then each cause of `chain` with the place it points at.
 fn fail_item(mut ir: ItemResult, message: String, chain: Vec<(String, Origin)>) -> ItemResult {
@@ -1135,6 +1194,20 @@ fn run_once_item(
             return ir;
         }
     };
+    // Every action but an include runs over a connection plugin, loaded once the task is
+    // past its conditional and keywords (TaskExecutor._get_connection).
+    let keyword = task.keyword("connection");
+    let include = matches!(
+        task.action.as_str(),
+        "include_tasks" | "include_role" | "import_tasks" | "import_role" | "include"
+    );
+    if let Some(name) = unknown_connection(runner, keyword, host, ir.delegate.as_deref(), &vars)
+        .filter(|_| !include)
+    {
+        let message = connection_not_found(&name, &vars);
+        let chain = vec![(message.clone(), task.origin.clone())];
+        return fail_item(ir, message, chain);
+    }
     // Arguments. Free-form text (`_raw_params`) is for the actions that take it; for any
     // other it must be one template that resolves to the args mapping (`debug: "{{ d }}"`).
     let takes_raw_params = crate::playbook::load::FREEFORM_ACTIONS.contains(&task.action.as_str())

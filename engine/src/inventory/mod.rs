@@ -191,6 +191,26 @@ pub struct Inventory {
     /// for: Ansible reads them on demand (`RUN_VARS_PLUGINS=demand`), so the error comes when
     /// a play first needs the variables of a host they apply to.
     vars_errors: Vec<(Entity, String, InventoryError)>,
+    /// The `-i` values it was loaded from, for `meta: refresh_inventory`.
+    sources: Vec<String>,
+    /// What `add_host` and `group_by` changed, in order: a refresh applies it again
+    /// (`InventoryManager._cached_dynamic_hosts` and `_cached_dynamic_grouping`).
+    dynamic: Vec<DynamicChange>,
+}
+
+/// One runtime change to the inventory, kept to be made again after a refresh.
+#[derive(Debug, Clone)]
+enum DynamicChange {
+    Host {
+        name: String,
+        groups: Vec<String>,
+        vars: Map<String, Value>,
+    },
+    Grouping {
+        host: String,
+        group: String,
+        parents: Vec<String>,
+    },
 }
 
 const IGNORED_EXTS: [&str; 12] = [
@@ -234,6 +254,11 @@ impl Inventory {
             subset: None,
             parsed: false,
             vars_errors: Vec::new(),
+            sources: sources
+                .iter()
+                .map(|s| s.as_ref().to_string_lossy().into_owned())
+                .collect(),
+            dynamic: Vec::new(),
         };
         let mut diags = Vec::new();
         let mut bases: Vec<PathBuf> = Vec::new();
@@ -247,7 +272,7 @@ impl Inventory {
             } else {
                 unfrackpath(&raw)
             };
-            if inv.parse_source(&source, &mut diags) {
+            if inv.parse_source(&source, true, &mut diags) {
                 inv.parsed = true;
             }
             // get_vars_from_inventory_sources: host lists have no folder; files use theirs.
@@ -297,6 +322,46 @@ impl Inventory {
             }
         }
         (inv, diags, first_err)
+    }
+
+    /// `meta: refresh_inventory` (`InventoryManager.refresh_inventory`): the sources read
+    /// again, as the controller sees them now (a task may have changed them), under the same
+    /// `--limit`, with the playbooks' variable folders read before, then the hosts and
+    /// groupings `add_host` and `group_by` made applied again (a grouping of a host the
+    /// sources no longer have is dropped). The warnings come with it; a broken variable file
+    /// is an error, as at the start.
+    pub fn refreshed(&self) -> Result<(Inventory, Vec<Diagnostic>), InventoryError> {
+        let (mut inv, diags, err) = Self::load_full(&self.sources);
+        if let Some(e) = err {
+            return Err(e);
+        }
+        inv.subset = self.subset.clone();
+        let inventory_dirs = inv.plugin_vars.len();
+        for pv in self.plugin_vars.iter().skip(inventory_dirs) {
+            inv.add_playbook_vars_dir(&pv.dir.base)?;
+        }
+        for change in &self.dynamic {
+            match change {
+                DynamicChange::Host { name, groups, vars } => {
+                    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+                    let _ = inv.add_host(name, &groups, vars);
+                }
+                DynamicChange::Grouping {
+                    host,
+                    group,
+                    parents,
+                } => {
+                    if !inv.data.hosts.contains_key(host)
+                        && !LOCALHOST_NAMES.contains(&host.as_str())
+                    {
+                        continue;
+                    }
+                    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                    let _ = inv.add_host_to_group(host, group, &parents);
+                }
+            }
+        }
+        Ok((inv, diags))
     }
 
     /// Adds `group_vars/` and `host_vars/` of a playbook's folder, which Ansible reads after
@@ -400,9 +465,12 @@ impl Inventory {
     }
 
     /// `InventoryManager.parse_source`: a folder entry by entry, or a file plugin by plugin.
-    fn parse_source(&mut self, source: &str, diags: &mut Vec<Diagnostic>) -> bool {
+    /// Parses one source; `from_cli` when it is a `-i` value itself (not a folder's entry).
+    fn parse_source(&mut self, source: &str, from_cli: bool, diags: &mut Vec<Diagnostic>) -> bool {
         let path = Path::new(source);
-        if path.is_dir() && !source.contains(',') {
+        // A folder is walked whatever its name (`a,b/` included: only a name that is not an
+        // existing path is a host list).
+        if path.is_dir() {
             let mut names: Vec<Vec<u8>> = match std::fs::read_dir(path) {
                 Ok(rd) => rd
                     .filter_map(|e| e.ok())
@@ -426,7 +494,7 @@ impl Inventory {
                     continue;
                 }
                 let full = full.to_string_lossy().into_owned();
-                if self.parse_source(&full, diags) {
+                if self.parse_source(&full, false, diags) {
                     parsed = true;
                 }
             }
@@ -434,7 +502,7 @@ impl Inventory {
         }
         self.data.current_source = Some(source.to_string());
         let mut failures: Vec<Diagnostic> = Vec::new();
-        let parsed = self.try_plugins(source, &mut failures);
+        let parsed = self.try_plugins(source, from_cli, &mut failures);
         self.data.current_source = None;
         self.drain_model_warnings(diags);
         if !parsed {
@@ -447,7 +515,12 @@ impl Inventory {
         parsed
     }
 
-    fn try_plugins(&mut self, source: &str, failures: &mut Vec<Diagnostic>) -> bool {
+    fn try_plugins(
+        &mut self,
+        source: &str,
+        from_cli: bool,
+        failures: &mut Vec<Diagnostic>,
+    ) -> bool {
         let path = Path::new(source);
         // host_list: a comma-separated list that is not a file name.
         // advanced_host_list (when INVENTORY_ENABLED names it) also expands `[a:b]` ranges;
@@ -494,10 +567,13 @@ impl Inventory {
             return true;
         }
         // Every file plugin first checks that the file exists and is readable.
-        if !path.is_file() {
+        let Some(readable) = as_controller_sees(path) else {
+            return false;
+        };
+        if !readable.is_file() {
             return false;
         }
-        let bytes = match std::fs::read(path) {
+        let bytes = match std::fs::read(&readable) {
             Ok(b) => b,
             Err(_) => return false,
         };
@@ -579,6 +655,10 @@ impl Inventory {
                 return false;
             }
         };
+        if let Some(why) = ini_origin_refusal(source, from_cli) {
+            failures.push(plugin_failure("ini", why, None, source, None));
+            return false;
+        }
         match ini::parse(&mut self.data, &text) {
             Ok(()) => true,
             Err(e) => {
@@ -914,6 +994,11 @@ impl Inventory {
         groups: &[&str],
         vars: &Map<String, Value>,
     ) -> Result<bool, String> {
+        self.dynamic.push(DynamicChange::Host {
+            name: name.to_string(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            vars: vars.clone(),
+        });
         let mut changed = false;
         if !self.data.hosts.contains_key(name) {
             self.data.add_host(name, Some("all"), None)?;
@@ -963,6 +1048,11 @@ impl Inventory {
         group: &str,
         parents: &[&str],
     ) -> Result<bool, String> {
+        self.dynamic.push(DynamicChange::Grouping {
+            host: host.to_string(),
+            group: group.to_string(),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+        });
         let mut changed = false;
         if !self.data.groups.contains_key(group) {
             self.add_group(group)?;
@@ -986,6 +1076,32 @@ impl Inventory {
             self.data.warnings.clear();
         }
         Ok(changed)
+    }
+}
+
+/// Where a source file is read: the controller's copy of its project folder once the
+/// controller's tasks have entered it (so a refresh sees what they changed: a link pointed
+/// elsewhere, a file rewritten), else the file itself. `None`: the controller removed it.
+fn as_controller_sees(path: &Path) -> Option<PathBuf> {
+    let Ok(abs) = std::path::absolute(path) else {
+        return Some(path.to_path_buf());
+    };
+    fleetsim_sim::fs::controller_view(&abs).unwrap_or_else(|| Some(path.to_path_buf()))
+}
+
+/// Why ansible-core 2.19's ini plugin refuses a file before reading its lines: it records
+/// the file as the `Origin` of what it parses, and `Origin` takes only a plain absolute path.
+/// A `-i` value with a comma stays the CLI's tagged text (`parse_sources` makes absolute only
+/// the values without one), and the entries of such a folder named by a relative path stay
+/// relative: both fail, so an INI inventory under a path with a comma does not load (a YAML
+/// one does).
+fn ini_origin_refusal(source: &str, from_cli: bool) -> Option<&'static str> {
+    if from_cli && source.contains(',') {
+        Some("Failed to parse inventory: Origin.path must be <class 'NoneType'> or <class 'str'> instead of <class 'ansible.module_utils._internal._datatag._AnsibleTaggedStr'>")
+    } else if !source.starts_with('/') {
+        Some("Failed to parse inventory: The `src` field must be an absolute path.")
+    } else {
+        None
     }
 }
 
@@ -1085,6 +1201,51 @@ mod tests {
             json!("local")
         );
         assert!(inv.host_vars("nope").is_empty());
+    }
+
+    #[test]
+    fn comma_paths_refuse_ini_but_load_yaml() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("a,b");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("hosts"), "ini_host\n").unwrap();
+        std::fs::write(folder.join("more.yml"), "all:\n  hosts:\n    yaml_host:\n").unwrap();
+        // The INI file named with its comma on the command line is refused.
+        let (inv, diags) = Inventory::load(&[folder.join("hosts")]).unwrap();
+        assert!(inv.hosts().is_empty());
+        assert!(diags
+            .iter()
+            .any(|d| d.message.contains("Origin.path must be")));
+        // The folder itself is walked; named absolutely, both its files load.
+        let (inv, _) = Inventory::load(&[&folder]).unwrap();
+        let mut hosts = inv.hosts();
+        hosts.sort();
+        assert_eq!(hosts, vec!["ini_host", "yaml_host"]);
+        assert_eq!(ini_origin_refusal("/x/a,b/hosts", false), None);
+        assert!(ini_origin_refusal("a,b/hosts", false)
+            .is_some_and(|m| m.contains("must be an absolute path")));
+    }
+
+    #[test]
+    fn refresh_rereads_sources_and_replays_runtime_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inv.ini");
+        std::fs::write(&p, "one\ntwo\n").unwrap();
+        let mut inv = Inventory::load(&[&p]).unwrap().0;
+        inv.set_limit(Some("!three")).unwrap();
+        assert!(inv.add_host("extra", &["added"], &Map::new()).unwrap());
+        assert!(inv.add_host_to_group("one", "odd", &[]).unwrap());
+        assert!(inv.add_host_to_group("two", "even", &[]).unwrap());
+        std::fs::write(&p, "two\nthree\nfour\n").unwrap();
+        let (fresh, _) = inv.refreshed().unwrap();
+        // The sources as they are now, under the same limit, with add_host's host kept.
+        let mut all = fresh.resolve("all").unwrap().hosts;
+        all.sort();
+        assert_eq!(all, vec!["extra", "four", "two"]);
+        assert_eq!(fresh.resolve("added").unwrap().hosts, vec!["extra"]);
+        // A grouping of a host that is gone is dropped, group and all.
+        assert!(!fresh.has_group("odd"));
+        assert_eq!(fresh.resolve("even").unwrap().hosts, vec!["two"]);
     }
 
     #[test]

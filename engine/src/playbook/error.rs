@@ -21,11 +21,11 @@ pub enum LoadError {
         message: String,
         exit_code: i32,
     },
-    /// A message without a position that ends the run wherever it is raised, at load time
-    /// or in a dynamic include (ansible-core's AnsibleParserError without an object, such as
-    /// "Could not find specified file in role: vars/x"): exit status 4.
-    Unplaced {
+    /// A message without a position that stops the run even where a [`LoadError::Plain`]
+    /// only fails the hosts of an include (a role's file outside its role).
+    Fatal {
         message: String,
+        exit_code: i32,
     },
     /// Static imports that import themselves (`import_playbook`, `import_tasks`): Python's
     /// recursion limit ends ansible-core's load with an unexpected exception. `chain` is the
@@ -49,8 +49,9 @@ impl LoadError {
     pub fn exit_code(&self) -> i32 {
         match self {
             LoadError::Yaml(_) => 4,
-            LoadError::At { exit_code, .. } | LoadError::Plain { exit_code, .. } => *exit_code,
-            LoadError::Unplaced { .. } => 4,
+            LoadError::At { exit_code, .. }
+            | LoadError::Plain { exit_code, .. }
+            | LoadError::Fatal { exit_code, .. } => *exit_code,
             LoadError::ImportCycle { .. } => 250,
         }
     }
@@ -78,7 +79,7 @@ impl fmt::Display for LoadError {
             LoadError::At {
                 message, origin, ..
             } => write!(f, "{message}\n{}", source_context(origin, None)),
-            LoadError::Plain { message, .. } | LoadError::Unplaced { message } => {
+            LoadError::Plain { message, .. } | LoadError::Fatal { message, .. } => {
                 write!(f, "{message}")
             }
             LoadError::ImportCycle { .. } => write!(

@@ -188,8 +188,6 @@ pub struct Loader {
     sources: BTreeMap<PathBuf, Arc<str>>,
     /// Roles met while loading a play, with their handlers (added to the play's handlers).
     role_handlers: Vec<Arc<Block>>,
-    /// The `roles:` entries and dependencies of the play being loaded, by role identity.
-    roles_used: BTreeMap<String, Arc<RoleRef>>,
     /// The role `load_role` loaded last (set when it returns).
     last_role: Option<Arc<RoleRef>>,
     role_defaults: Map<String, Value>,
@@ -216,7 +214,6 @@ impl Loader {
             playbook_dir: playbook_dir.to_path_buf(),
             sources: BTreeMap::new(),
             role_handlers: Vec::new(),
-            roles_used: BTreeMap::new(),
             last_role: None,
             role_defaults: Map::new(),
             role_vars: Map::new(),
@@ -511,7 +508,6 @@ impl Loader {
         }
         refuse_unsupported(path, node, &inherit.keywords)?;
         self.role_handlers.clear();
-        self.roles_used.clear();
         self.play_roles.clear();
         self.play_role_entries.clear();
         self.role_defaults = Map::new();
@@ -629,7 +625,10 @@ impl Loader {
             }
         }
         // A role used again in the play (in `roles:` or as a dependency) with the same
-        // identity runs once: ansible-core skips the tasks of a role a host has completed.
+        // identity runs once per host: ansible-core's iterator skips the tasks of a role the
+        // host has completed, which it has when it reached the role's end after one of the
+        // role's tasks ran for it (a use skipped by `when` does not count). So each use is
+        // loaded, and ends with the implicit `role_complete` the runner keeps count with.
         if let Some(role_dir) = self.role_path(dir, &name) {
             let real = std::fs::canonicalize(&role_dir).unwrap_or(role_dir);
             let key = format!(
@@ -637,30 +636,33 @@ impl Loader {
                 real.display(),
                 serde_json::to_string(&identity).unwrap_or_default()
             );
-            if let Some(seen) = self.roles_used.get(&key).cloned() {
-                if !self.allows_duplicates(&real)? {
-                    // Its tasks do not run again, but it is still a dependency whose vars
-                    // and defaults the role that lists it gets.
-                    if let Some(siblings) = self.loading_dependencies.last_mut() {
-                        siblings.push(seen);
-                    }
-                    return Ok(Vec::new());
-                }
-            }
             let provided = params.clone();
-            let blocks = self.load_role(
+            let dedup = !self.allows_duplicates(&real)?;
+            let origin = Self::origin(path, node);
+            let mut blocks = self.load_role(
                 dir,
                 &name,
                 &RoleFiles::default(),
                 params,
                 keyword_vars,
                 inh,
-                Self::origin(path, node),
+                origin.clone(),
                 true,
                 Some(provided),
             )?;
             if let Some(role) = self.last_role.clone() {
-                self.roles_used.entry(key).or_insert(role);
+                if dedup {
+                    let _ = role.dedup_key.set(key);
+                    let complete = Task::role_complete(role.clone(), origin.clone());
+                    blocks.push(Arc::new(Block {
+                        origin,
+                        name: None,
+                        block: vec![Item::Task(Arc::new(complete))],
+                        rescue: Vec::new(),
+                        always: Vec::new(),
+                        implicit: true,
+                    }));
+                }
             }
             return Ok(blocks);
         }
@@ -825,6 +827,19 @@ impl Loader {
         inh.role = Some(role.clone());
         let tasks_from = files.tasks.as_deref().unwrap_or("main");
         let mut blocks = if let Some(tasks_file) = find_yaml(&role_dir.join("tasks"), tasks_from) {
+            // `tasks_from` may not leave the role's tasks folder (an absolute path, `..`).
+            let tasks_dir = role_dir.join("tasks");
+            if !lexical_normpath(&tasks_file).starts_with(lexical_normpath(&tasks_dir)) {
+                return Err(LoadError::Fatal {
+                    message: format!(
+                        "Failed loading '{}' for role ({}) as it is not inside the expected role path: '{}'",
+                        tasks_file.display(),
+                        role.name,
+                        tasks_dir.display()
+                    ),
+                    exit_code: 4,
+                });
+            }
             let node = self.read_yaml(&tasks_file)?;
             self.blocks(&tasks_file, Some(&node), inh)?
         } else if let Some(wanted) = &files.tasks {
@@ -1020,16 +1035,15 @@ impl Loader {
     }
 
     fn vars_file_in(&mut self, dir: &Path) -> Result<Map<String, Value>, LoadError> {
-        match find_yaml(dir, "main") {
-            Some(p) => {
-                let node = self.read_yaml(&p)?;
-                match node.to_value() {
-                    Value::Object(m) => Ok(m),
-                    _ => Ok(Map::new()),
-                }
+        let mut merged = Map::new();
+        for p in role_vars_files(dir) {
+            // Later files replace the keys of earlier ones (combine_vars); an empty file or
+            // one that is not a mapping adds nothing.
+            if let Value::Object(m) = self.read_yaml(&p)?.to_value() {
+                merged.extend(m);
             }
-            None => Ok(Map::new()),
         }
+        Ok(merged)
     }
 
     /// A list of tasks and blocks, with consecutive bare tasks grouped in implicit blocks.
@@ -1561,6 +1575,7 @@ impl Loader {
             file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             is_handler: inherit.handlers,
             include_depth: inherit.include_depth,
+            implicit: false,
         })
     }
 }
@@ -1833,6 +1848,74 @@ pub fn scalar_text(v: &Value) -> String {
     }
 }
 
+/// `path` made absolute with `.` and `..` folded as text, links not followed (ansible-core's
+/// `is_subpath` compares `unfrackpath(follow=False)` results).
+fn lexical_normpath(path: &Path) -> PathBuf {
+    let base = if path.is_absolute() {
+        PathBuf::new()
+    } else {
+        std::env::current_dir().unwrap_or_default()
+    };
+    let mut out = PathBuf::from("/");
+    for c in base.join(path).components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(s) => out.push(s),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The files a role's `vars/` or `defaults/` holds, as ansible-core's `_load_role_yaml` finds
+/// them: `main.yml`, `main.yaml`, `main.json`, else `main`, which may be a folder: then every
+/// file in it, names sorted, sub-folders walked in place, hidden files and `~` backups left
+/// out, only names ending in `.yml`, `.yaml`, `.json` or with no extension.
+fn role_vars_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(folder: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            if name.starts_with('.') || name.ends_with('~') {
+                continue;
+            }
+            let full = folder.join(&name);
+            let ext = Path::new(&name)
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned());
+            if full.is_dir() && ext.is_none() {
+                walk(&full, out);
+            } else if full.is_file()
+                && ext
+                    .as_deref()
+                    .is_none_or(|e| ["yml", "yaml", "json"].contains(&e))
+            {
+                out.push(full);
+            }
+        }
+    }
+    for ext in [".yml", ".yaml", ".json", ""] {
+        let p = dir.join(format!("main{ext}"));
+        if p.is_file() {
+            return vec![p];
+        }
+        if ext.is_empty() && p.is_dir() {
+            let mut out = Vec::new();
+            walk(&p, &mut out);
+            return out;
+        }
+    }
+    Vec::new()
+}
+
 fn find_yaml(dir: &Path, stem: &str) -> Option<PathBuf> {
     [
         format!("{stem}.yml"),
@@ -2057,11 +2140,12 @@ fn check_role_use_args(task: &Task, at: Origin) -> Result<(), LoadError> {
             None | Some(Value::String(_)) => {}
             // A template (`{{ x }}`) is a string too; others are not.
             Some(other) => {
-                return Err(LoadError::Unplaced {
+                return Err(LoadError::Fatal {
                     message: format!(
                         "Expected a string for {key} but got <class '{}'> instead",
                         crate::modules::py_type(other)
                     ),
+                    exit_code: 4,
                 })
             }
         }
@@ -2111,8 +2195,9 @@ impl RoleFiles {
 
 /// ansible-core's `_load_role_yaml` when a `*_from` file is not in the role: the run stops.
 fn not_in_role(subdir: &str, wanted: &str) -> LoadError {
-    LoadError::Unplaced {
+    LoadError::Fatal {
         message: format!("Could not find specified file in role: {subdir}/{wanted}"),
+        exit_code: 4,
     }
 }
 

@@ -130,6 +130,11 @@ pub struct RoleRef {
     pub dependencies: std::sync::OnceLock<Vec<Arc<RoleRef>>>,
     /// The three layers a task of this role sees (defaults, vars, params), computed once.
     layers: std::sync::OnceLock<RoleLayers>,
+    /// For a role used in `roles:` or as a meta dependency, without `allow_duplicates`:
+    /// its identity in the play (folder, params, vars, when, tags). A host that completed
+    /// one use of it skips every later use with the same identity (ansible-core's role
+    /// cache and `Role.has_run`).
+    pub dedup_key: std::sync::OnceLock<String>,
 }
 
 /// The variables a role gives its tasks, as ansible-core's `Role.get_default_vars`,
@@ -162,6 +167,7 @@ impl RoleRef {
             parent,
             dependencies: std::sync::OnceLock::new(),
             layers: std::sync::OnceLock::new(),
+            dedup_key: std::sync::OnceLock::new(),
         }
     }
 
@@ -302,9 +308,54 @@ pub struct Task {
     /// How many dynamic includes (`include_tasks`, `include_role`) lead to this task: 0 for
     /// the play's own tasks. A recursion that goes too deep ends as ansible-core's does.
     pub include_depth: usize,
+    /// Added by the loader, not written (a role's closing `role_complete`): never shown.
+    pub implicit: bool,
 }
 
 impl Task {
+    /// The `meta: role_complete` ansible-core's `Role.compile` ends each role with: a host
+    /// that reaches it after a task of the role ran for it (not skipped, not unreachable)
+    /// has completed the role. Tagged `always`, with no condition of its own, never shown.
+    pub fn role_complete(role: Arc<RoleRef>, origin: Origin) -> Task {
+        let mut args = Map::new();
+        args.insert("_raw_params".into(), Value::String("role_complete".into()));
+        Task {
+            origin: origin.clone(),
+            name: None,
+            action: "meta".into(),
+            action_fqcn: "ansible.builtin.meta".into(),
+            action_written: "meta".into(),
+            action_template: None,
+            args,
+            arg_origins: BTreeMap::new(),
+            origin_action: origin,
+            when: Vec::new(),
+            tags: vec!["always".into()],
+            vars: Map::new(),
+            own_vars: Map::new(),
+            loop_spec: None,
+            loop_origin: None,
+            loop_control: Map::new(),
+            register: None,
+            keywords: Map::new(),
+            keyword_origins: BTreeMap::new(),
+            module_defaults: Vec::new(),
+            inherited_environment: Vec::new(),
+            inherited_tags: Vec::new(),
+            environment: Vec::new(),
+            failed_when: None,
+            changed_when: None,
+            until: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            file_dir: role.path.clone(),
+            role: Some(role),
+            is_handler: false,
+            include_depth: 0,
+            implicit: true,
+        }
+    }
+
     /// The name Ansible shows in `TASK [...]`: the name, or the action when unnamed. An
     /// include_role is named without its role's prefix, and when unnamed as
     /// `include_role : ROLE` with the role's name as written (ansible-core's
