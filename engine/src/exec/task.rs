@@ -1659,6 +1659,11 @@ fn run_once_item(
             if !done {
                 // Out of attempts: Ansible reports one fewer attempt than it made.
                 result.insert("attempts".into(), json!(retries));
+                // A last attempt the module did not fail fails in the task executor, which
+                // Ansible reports as "Action failed"; a module failure keeps its own kind.
+                if result.get("failed").and_then(Value::as_bool) != Some(true) {
+                    result.insert("_ansible_action_failed".into(), json!(true));
+                }
                 result.insert("failed".into(), json!(true));
             }
         }
