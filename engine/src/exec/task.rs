@@ -1087,6 +1087,15 @@ fn run_once_item(
             }
         }
     }
+    // A delegated task's variables hold the delegate's as `ansible_delegated_vars`.
+    let vars: Arc<dyn VarSource> = match &ir.delegate {
+        Some(d) => Arc::new(crate::template::WithDelegate {
+            vars,
+            delegate: d.clone(),
+            delegate_vars: Arc::new(base.for_delegate(d)),
+        }),
+        None => vars,
+    };
     // The environment is post-validated with the rest of the task's keywords, so a
     // template error in it fails even a task whose action does not use it.
     let environment = match super::environment::resolve(&runner.templar, task, &vars) {

@@ -53,7 +53,7 @@ pub use error::{TemplateError, TemplateErrorKind};
 pub use file_vars::{with_template_file_vars, TemplateFile, CONTROLLER_HOSTNAME, CONTROLLER_USER};
 pub use lookups::{LookupHost, NoLookups, LOOKUP_NAMES};
 pub use undefined::{is_omit, OMIT_PLACEHOLDER};
-pub use vars::{is_template, MapVars, VarSource};
+pub use vars::{is_template, MapVars, VarSource, WithDelegate};
 /// PyYAML-style dumping, also used to write files for users (`fleetsim check`'s fault plans).
 pub use yaml_emit::{dump as dump_yaml, YamlOpts};
 
