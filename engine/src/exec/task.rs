@@ -1607,6 +1607,13 @@ fn run_once_item(
             result
                 .entry("exception")
                 .or_insert(json!("(traceback unavailable)"));
+            // AnsibleModule.fail_json stats the result's path (`add_path_info`); a failure
+            // the action plugin returns itself goes without.
+            if !result.contains_key("_ansible_action_failed") {
+                if let Ok(h) = runner.world.host(&target) {
+                    modules::add_path_info(&h.fs, &mut result);
+                }
+            }
         }
         apply_changed_failed_when(
             runner,
