@@ -1525,7 +1525,11 @@ fn run_once_item(
                 // own failed result, `changed: false` and the headline as its msg.
                 None if raised == modules::RAISED_ERROR => {
                     result.insert("msg".into(), json!(format!("Task failed: {message}")));
-                    Vec::new()
+                    // An error out of a template file names that file as its origin.
+                    match result.remove("_ansible_raised_origin") {
+                        Some(path) => vec![(message.clone(), Origin::new(text_of(&path), 0, 0))],
+                        None => Vec::new(),
+                    }
                 }
                 // AnsibleActionFail raised while handling another error with the same text
                 // (a file the action cannot find): the result keeps its msg, and the error

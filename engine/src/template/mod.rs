@@ -1208,7 +1208,16 @@ fn map_error(e: minijinja::Error, frame: &Frame, src: &str) -> TemplateError {
             ),
             ErrorKind::SyntaxError => (
                 TemplateErrorKind::Syntax,
-                format!("Syntax error in template: {}", jinja_syntax_text(&detail)),
+                match detail.strip_prefix("unknown statement ") {
+                    Some(tag) => {
+                        let at = e.range().map_or(src.len(), |r| r.start.min(src.len()));
+                        format!(
+                            "Syntax error in template: {}",
+                            unknown_tag_message(tag.trim(), &src[..at])
+                        )
+                    }
+                    None => format!("Syntax error in template: {}", jinja_syntax_text(&detail)),
+                },
             ),
             ErrorKind::UnknownMethod => {
                 // `x.nomethod()`: Jinja reports the missing attribute of the object
@@ -1291,10 +1300,17 @@ fn python_op_text(detail: &str) -> String {
             }
         }
     }
-    if detail.starts_with("unable to calculate")
-        && (detail.ends_with("/ 0") || detail.ends_with("% 0") || detail.ends_with("// 0"))
-    {
-        return "division by zero".into();
+    // Python 3.11's ZeroDivisionError texts for ints (minijinja fails only integer ops).
+    if detail.starts_with("unable to calculate") {
+        if detail.ends_with("// 0") {
+            return "integer division or modulo by zero".into();
+        }
+        if detail.ends_with("% 0") {
+            return "integer modulo by zero".into();
+        }
+        if detail.ends_with("/ 0") {
+            return "division by zero".into();
+        }
     }
     detail.to_string()
 }
@@ -1306,6 +1322,73 @@ fn jinja_syntax_text(detail: &str) -> String {
         "unexpected end of block" => "unexpected 'end of statement block'".into(),
         other => other.to_string(),
     }
+}
+
+/// Jinja's parser on a tag it does not know (`fail_unknown_tag`): the tag, what the
+/// innermost open block waits for, and that block. `before` is the template up to the tag.
+/// Ansible enables no Jinja extension, so `break`, `continue` and `do` are unknown too.
+fn unknown_tag_message(tag: &str, before: &str) -> String {
+    // (tag, the end tags it waits for) of each open block, innermost last.
+    let mut open: Vec<(String, Vec<&'static str>)> = Vec::new();
+    let mut rest = before;
+    while let Some(start) = rest.find("{%") {
+        let body = &rest[start + 2..];
+        let Some(end) = body.find("%}") else { break };
+        let inner = body[..end].trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+        rest = &body[end + 2..];
+        let word = inner.split_whitespace().next().unwrap_or("");
+        let waits: Option<Vec<&'static str>> = match word {
+            "for" => Some(vec!["endfor", "else"]),
+            "if" => Some(vec!["elif", "else", "endif"]),
+            "macro" => Some(vec!["endmacro"]),
+            "call" => Some(vec!["endcall"]),
+            "filter" => Some(vec!["endfilter"]),
+            "block" => Some(vec!["endblock"]),
+            "with" => Some(vec!["endwith"]),
+            "autoescape" => Some(vec!["endautoescape"]),
+            // `{% set x %}...{% endset %}` is a block; `{% set x = 1 %}` is not.
+            "set" if !inner.contains('=') => Some(vec!["endset"]),
+            "raw" => {
+                match rest.find("endraw") {
+                    Some(i) => rest = &rest[i..],
+                    None => break,
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(w) = waits {
+            open.push((word.to_string(), w));
+        } else if word == "else" {
+            if let Some(top) = open.last_mut() {
+                top.1 = match top.0.as_str() {
+                    "for" => vec!["endfor"],
+                    "if" => vec!["endif"],
+                    _ => top.1.clone(),
+                };
+            }
+        } else if word.starts_with("end") && word != "endraw" {
+            open.pop();
+        }
+    }
+    let mut message = format!("Encountered unknown tag '{tag}'.");
+    if let Some((name, waits)) = open.last() {
+        let looking: Vec<String> = waits.iter().map(|w| format!("'{w}'")).collect();
+        let looking = looking.join(" or ");
+        if open.iter().any(|(_, w)| w.contains(&tag)) {
+            message.push_str(&format!(
+                " You probably made a nesting mistake. Jinja is expecting this tag, but currently looking for {looking}."
+            ));
+        } else {
+            message.push_str(&format!(
+                " Jinja was looking for the following tags: {looking}."
+            ));
+        }
+        message.push_str(&format!(
+            " The innermost block that needs to be closed is '{name}'."
+        ));
+    }
+    message
 }
 
 /// The filter/test name from minijinja's detail (`filter foo is unknown`) or the snippet.

@@ -523,6 +523,49 @@ fn map_with_a_filter_name_passes_attribute_on() {
 }
 
 #[test]
+fn unknown_tags_are_reported_as_jinja_does() {
+    // Messages of ansible-core 2.19, which enables no Jinja extension (no loop controls).
+    let cases = [
+        ("{% foo %}", "Encountered unknown tag 'foo'."),
+        (
+            "{% for x in [1] %}{% break %}{% endfor %}",
+            "Encountered unknown tag 'break'. Jinja was looking for the following tags: 'endfor' or 'else'. The innermost block that needs to be closed is 'for'.",
+        ),
+        (
+            "{% for x in [1] %}{% else %}{% continue %}{% endfor %}",
+            "Encountered unknown tag 'continue'. Jinja was looking for the following tags: 'endfor'. The innermost block that needs to be closed is 'for'.",
+        ),
+        (
+            "{% macro m() %}{% set y %}{% raw %}{% if %}{% endraw %}{% bogus %}{% endset %}{% endmacro %}",
+            "Encountered unknown tag 'bogus'. Jinja was looking for the following tags: 'endset'. The innermost block that needs to be closed is 'set'.",
+        ),
+        (
+            "{% for x in [1] %}{% if x %}{% endfor %}",
+            "Encountered unknown tag 'endfor'. You probably made a nesting mistake. Jinja is expecting this tag, but currently looking for 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.",
+        ),
+    ];
+    for (template, message) in cases {
+        assert_eq!(
+            e(template, json!({})),
+            format!("Syntax error in template: {message}"),
+            "{template}"
+        );
+    }
+}
+
+#[test]
+fn integer_division_by_zero_in_python_words() {
+    assert_eq!(
+        e("{{ 5 // 0 }}", json!({})),
+        "Error rendering template: integer division or modulo by zero"
+    );
+    assert_eq!(
+        e("{{ 5 % 0 }}", json!({})),
+        "Error rendering template: integer modulo by zero"
+    );
+}
+
+#[test]
 fn reverse_sorts_keep_ties_in_order() {
     // Outputs of ansible-core 2.19 (Python's stable sorted(reverse=True)).
     assert_eq!(
