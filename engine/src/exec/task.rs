@@ -1173,6 +1173,15 @@ fn run_once_item(
             }
         }
     }
+    // A delegated task's variables hold the delegate's as `ansible_delegated_vars`.
+    let vars: Arc<dyn VarSource> = match &ir.delegate {
+        Some(d) => Arc::new(crate::template::WithDelegate {
+            vars,
+            delegate: d.clone(),
+            delegate_vars: Arc::new(base.for_delegate(d)),
+        }),
+        None => vars,
+    };
     // The environment is post-validated with the rest of the task's keywords, so a
     // template error in it fails even a task whose action does not use it.
     let environment = match super::environment::resolve(&runner.templar, task, &vars) {
@@ -1676,7 +1685,11 @@ fn run_once_item(
                 // own failed result, `changed: false` and the headline as its msg.
                 None if raised == modules::RAISED_ERROR => {
                     result.insert("msg".into(), json!(format!("Task failed: {message}")));
-                    Vec::new()
+                    // An error out of a template file names that file as its origin.
+                    match result.remove("_ansible_raised_origin") {
+                        Some(path) => vec![(message.clone(), Origin::new(text_of(&path), 0, 0))],
+                        None => Vec::new(),
+                    }
                 }
                 // AnsibleActionFail raised while handling another error with the same text
                 // (a file the action cannot find): the result keeps its msg, and the error
@@ -1758,6 +1771,13 @@ fn run_once_item(
             result
                 .entry("exception")
                 .or_insert(json!("(traceback unavailable)"));
+            // AnsibleModule.fail_json stats the result's path (`add_path_info`); a failure
+            // the action plugin returns itself goes without.
+            if !result.contains_key("_ansible_action_failed") {
+                if let Ok(h) = runner.world.host(&target) {
+                    modules::add_path_info(&h.fs, &mut result);
+                }
+            }
         }
         apply_changed_failed_when(
             runner,
@@ -1819,6 +1839,11 @@ fn run_once_item(
             if !done {
                 // Out of attempts: Ansible reports one fewer attempt than it made.
                 result.insert("attempts".into(), json!(retries));
+                // A last attempt the module did not fail fails in the task executor, which
+                // Ansible reports as "Action failed"; a module failure keeps its own kind.
+                if result.get("failed").and_then(Value::as_bool) != Some(true) {
+                    result.insert("_ansible_action_failed".into(), json!(true));
+                }
                 result.insert("failed".into(), json!(true));
             }
         }

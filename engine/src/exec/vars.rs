@@ -310,6 +310,56 @@ impl HostVarSource {
         v
     }
 
+    /// The variables of `delegate` for this task, as ansible-core's
+    /// `get_delegated_vars_and_hostname` gives them under `ansible_delegated_vars`: the same
+    /// play, role and task layers over the delegate's own inventory variables, facts and
+    /// magic variables, with `inventory_hostname` still the delegating host's.
+    pub fn for_delegate(&self, delegate: &str) -> HostVarSource {
+        let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let own = |map: &HostMap<Arc<Vars>>, host: &str| map.get(host).cloned();
+        let (my_inventory, my_magic) = (
+            own(&s.inventory, &self.host),
+            own(&s.host_magic, &self.host),
+        );
+        let (their_inventory, their_magic) =
+            (own(&s.inventory, delegate), own(&s.host_magic, delegate));
+        drop(s);
+        let is = |layer: &Layer, mine: &Option<Arc<Vars>>| match (layer, mine) {
+            (Layer::Fixed(v), Some(m)) => Arc::ptr_eq(v, m),
+            _ => false,
+        };
+        let mut layers = Vec::with_capacity(self.layers.len() + 1);
+        let mut item_at = self.item_at;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let swapped = if is(layer, &my_inventory) {
+                their_inventory.clone()
+            } else if is(layer, &my_magic) {
+                their_magic.clone()
+            } else {
+                layers.push(layer.clone());
+                continue;
+            };
+            match swapped {
+                Some(v) => layers.push(Layer::Fixed(v)),
+                // A delegate outside the inventory has no variables of its own.
+                None if i < self.item_at => item_at -= 1,
+                None => {}
+            }
+        }
+        let mut name = Vars::new();
+        name.insert(
+            "inventory_hostname".into(),
+            Value::String(self.host.clone()),
+        );
+        layers.push(Layer::Fixed(Arc::new(name)));
+        HostVarSource {
+            host: delegate.to_string(),
+            layers,
+            store: self.store.clone(),
+            item_at,
+        }
+    }
+
     pub fn with_layer(&self, layer: Arc<Vars>) -> HostVarSource {
         let mut v = self.clone();
         v.layers.insert(v.item_at, Layer::Fixed(layer));
@@ -492,5 +542,56 @@ mod tests {
                 assert_eq!(old, new, "{host}: {name}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod delegate_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: Value) -> Arc<Vars> {
+        Arc::new(v.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn delegate_sees_its_own_host_layers_and_the_task_layers() {
+        let mut store = VarStore::default();
+        store
+            .inventory
+            .insert("w1".into(), vars(json!({"port": 80, "tier": "web"})));
+        store
+            .inventory
+            .insert("d1".into(), vars(json!({"role": "primary", "tier": "db"})));
+        store.host_magic.insert(
+            "w1".into(),
+            vars(json!({"inventory_hostname": "w1", "group_names": ["web"]})),
+        );
+        store.host_magic.insert(
+            "d1".into(),
+            vars(json!({"inventory_hostname": "d1", "group_names": ["db"]})),
+        );
+        store
+            .host_facts
+            .insert("d1".into(), vars(json!({"schema": 42})).as_ref().clone());
+        let shared: SharedStore = Arc::new(Mutex::new(store));
+        let layers = TaskLayers {
+            task: vec![vars(json!({"task_level": "t"}))],
+            ..TaskLayers::default()
+        };
+        let mine = HostVarSource::for_task(&shared, "w1", &layers);
+        let theirs = mine.for_delegate("d1");
+        assert_eq!(theirs.get("role"), Some(json!("primary")));
+        assert_eq!(theirs.get("tier"), Some(json!("db")));
+        assert_eq!(theirs.get("port"), None);
+        assert_eq!(theirs.get("schema"), Some(json!(42)));
+        assert_eq!(theirs.get("task_level"), Some(json!("t")));
+        assert_eq!(theirs.get("group_names"), Some(json!(["db"])));
+        // ansible-core keeps the delegating host's name.
+        assert_eq!(theirs.get("inventory_hostname"), Some(json!("w1")));
+        // A delegate outside the inventory has only the task's layers.
+        let nowhere = mine.for_delegate("elsewhere");
+        assert_eq!(nowhere.get("tier"), None);
+        assert_eq!(nowhere.get("task_level"), Some(json!("t")));
     }
 }

@@ -269,7 +269,20 @@ impl Module for Copy {
                 }
             }
         }
-        let args = match super::validated(ctx, &SPEC, args) {
+        // `mode: preserve` takes the source's mode: the action plugin reads it from the
+        // controller's file (for `content`, the 0600 temporary file it writes the content
+        // to); with remote_src, or file by file in a folder, it is read further on.
+        let preserved: Option<Args> = match &payload {
+            Some((_, label)) if is_preserve(args) => {
+                let mode = match label {
+                    Some(real) => real_file_mode(Path::new(real)),
+                    None => 0o600,
+                };
+                Some(with_mode(args, mode))
+            }
+            _ => None,
+        };
+        let args = match super::validated(ctx, &SPEC, preserved.as_ref().unwrap_or(args)) {
             Ok(a) => a,
             Err(mut r) => {
                 if let Some((data, _)) = &payload {
@@ -375,6 +388,16 @@ fn remote_copy(
     } else {
         dest.to_string()
     };
+    // The copy module itself turns `preserve` into the remote source's mode.
+    if is_preserve(opts.args) {
+        let mode = host.fs.stat(src).map(|st| st.mode).unwrap_or(0o644);
+        let args = with_mode(opts.args, mode);
+        let opts = WriteOpts {
+            args: &args,
+            ..*opts
+        };
+        return write_file(host, &target, &data, Some(src), &opts);
+    }
     write_file(host, &target, &data, Some(src), opts)
 }
 
@@ -434,7 +457,14 @@ fn copy_tree(
             copy_tree(host, &p, &target, opts, changed)?;
         } else {
             let data = std::fs::read(&p).map_err(|e| e.to_string())?;
-            let r = write_file(host, &target, &data, None, opts);
+            // The action sends each file of a folder with its own mode under `preserve`.
+            let preserved =
+                is_preserve(opts.args).then(|| with_mode(opts.args, real_file_mode(&p)));
+            let file_opts = WriteOpts {
+                args: preserved.as_ref().unwrap_or(opts.args),
+                ..*opts
+            };
+            let r = write_file(host, &target, &data, None, &file_opts);
             if r.get("failed") == Some(&json!(true)) {
                 return Err(r
                     .get("msg")
@@ -448,9 +478,37 @@ fn copy_tree(
     Ok(())
 }
 
+/// Whether the task asks for `mode: preserve`.
+fn is_preserve(args: &Args) -> bool {
+    args.get("mode").and_then(Value::as_str) == Some("preserve")
+}
+
+/// The permission bits of a controller file (what `os.stat` gives the action plugin).
+fn real_file_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644)
+}
+
+/// `args` with `mode` set as Ansible words a preserved mode (`'0%03o'`).
+fn with_mode(args: &Args, mode: u32) -> Args {
+    let mut out = args.clone();
+    out.insert("mode".into(), json!(format!("0{mode:03o}")));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preserved_mode_is_worded_as_ansible_does() {
+        let args: Args = serde_json::from_value(json!({"mode": "preserve"})).unwrap();
+        assert!(is_preserve(&args));
+        assert_eq!(with_mode(&args, 0o640)["mode"], json!("0640"));
+        assert_eq!(with_mode(&args, 0o4755)["mode"], json!("04755"));
+    }
 
     #[test]
     fn parent_of_paths() {

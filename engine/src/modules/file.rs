@@ -54,6 +54,28 @@ pub(super) fn attrs(fs: &Sandbox, path: &str, r: &mut ModuleResult) {
     r.insert("state".into(), json!(state_name(Some(st.kind), st.nlink)));
 }
 
+/// `AnsibleModule.add_path_info`, which every module's exit_json and fail_json apply: the
+/// stat of the result's `path` (else `dest`) when it exists (following links), nothing
+/// when it does not.
+pub(crate) fn add_path_info(fs: &Sandbox, r: &mut ModuleResult) {
+    let Some(path) = r
+        .get("path")
+        .or_else(|| r.get("dest"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return;
+    };
+    if fs.stat(&path).is_err() {
+        return;
+    }
+    let had_path = r.contains_key("path");
+    attrs(fs, &path, r);
+    if !had_path {
+        r.remove("path");
+    }
+}
+
 /// The numeric id of a simulated user or group: root is 0, a number is itself, any other
 /// name 1000.
 pub(super) fn id_of(name: &str) -> u64 {
@@ -913,5 +935,33 @@ mod tests {
         assert_eq!(id_of("root"), 0);
         assert_eq!(id_of("33"), 33);
         assert_eq!(id_of("www-data"), 1000);
+    }
+
+    #[test]
+    fn path_info_only_for_existing_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fs = Sandbox::new(dir.path(), "h").unwrap();
+        fs.mkdir("/w", true).unwrap();
+        fs.write("/w/f", b"12345", fleetsim_sim::fs::WriteMode::Truncate)
+            .unwrap();
+        fs.symlink("/nowhere", "/w/dead").unwrap();
+        let result = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let mut r = result(json!({"failed": true, "path": "/w/f"}));
+        add_path_info(&fs, &mut r);
+        assert_eq!(
+            (r["state"].clone(), r["size"].clone()),
+            (json!("file"), json!(5))
+        );
+        // `dest` is stated when there is no `path`, without adding a `path`.
+        let mut r = result(json!({"failed": true, "dest": "/w"}));
+        add_path_info(&fs, &mut r);
+        assert_eq!(r["state"], json!("directory"));
+        assert!(!r.contains_key("path"));
+        // Missing and dangling paths get nothing (os.path.exists follows links).
+        for p in ["/w/none", "/w/dead"] {
+            let mut r = result(json!({"failed": true, "path": p}));
+            add_path_info(&fs, &mut r);
+            assert_eq!(r.len(), 2, "{p}");
+        }
     }
 }

@@ -18,6 +18,7 @@ mod debug;
 mod fail;
 mod fetch;
 mod file;
+pub(crate) use file::add_path_info;
 mod find;
 mod get_url;
 mod iptables;

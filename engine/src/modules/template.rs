@@ -395,9 +395,16 @@ impl Module for Template {
                     out
                 })
         };
+        // ansible-core's template action lets the templar's error out (an AnsibleError, not
+        // an AnsibleActionFail): `Task failed: MESSAGE`, caused at the template file.
         let rendered = match rendered {
             Ok(s) => s,
-            Err(e) => return super::action_fail(e.message()),
+            Err(e) => {
+                let mut r = super::fail(e.message());
+                r.insert("_ansible_raised".into(), json!(super::RAISED_ERROR));
+                r.insert("_ansible_raised_origin".into(), json!(fullpath));
+                return r;
+            }
         };
         // What copy receives: the task's options without the template-only ones.
         let mut copy_args: Args = args

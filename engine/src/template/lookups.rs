@@ -703,9 +703,17 @@ fn run(name: &str, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Vec<Va
                         None => vars,
                     };
                     let ctx = super::vars::Ctx::new(vars, inner.clone());
-                    let rendered = inner
-                        .render_file_in(&text, &ctx, &opts.0)
-                        .map_err(|e| lookup_err(short, e.message()))?;
+                    // An error templating the file is not the plugin's: ansible-core's
+                    // templar turns it into a marker that the lookup hands back, so it
+                    // surfaces as it is (`'x' is undefined`, a syntax error, a filter's).
+                    let rendered = inner.render_file_in(&text, &ctx, &opts.0).map_err(|e| {
+                        let kind = if *e.kind() == super::TemplateErrorKind::Undefined {
+                            ErrorKind::UndefinedError
+                        } else {
+                            ErrorKind::InvalidOperation
+                        };
+                        exact(kind, e.message())
+                    })?;
                     out.push(super::convert::to_mj_owned(rendered));
                 }
             }

@@ -53,7 +53,7 @@ pub use error::{TemplateError, TemplateErrorKind, HELP_MARK};
 pub use file_vars::{with_template_file_vars, TemplateFile, CONTROLLER_HOSTNAME, CONTROLLER_USER};
 pub use lookups::{LookupHost, NoLookups, LOOKUP_NAMES};
 pub use undefined::{is_omit, OMIT_PLACEHOLDER};
-pub use vars::{is_template, MapVars, VarSource};
+pub use vars::{is_template, MapVars, VarSource, WithDelegate};
 /// PyYAML-style dumping, also used to write files for users (`fleetsim check`'s fault plans).
 pub use yaml_emit::{dump as dump_yaml, YamlOpts};
 
@@ -1234,7 +1234,16 @@ fn map_error(e: minijinja::Error, frame: &Frame, src: &str) -> TemplateError {
             ),
             ErrorKind::SyntaxError => (
                 TemplateErrorKind::Syntax,
-                format!("Syntax error in template: {}", jinja_syntax_text(&detail)),
+                match detail.strip_prefix("unknown statement ") {
+                    Some(tag) => {
+                        let at = e.range().map_or(src.len(), |r| r.start.min(src.len()));
+                        format!(
+                            "Syntax error in template: {}",
+                            unknown_tag_message(tag.trim(), &src[..at])
+                        )
+                    }
+                    None => format!("Syntax error in template: {}", jinja_syntax_text(&detail)),
+                },
             ),
             ErrorKind::UnknownMethod => {
                 // `x.nomethod()`: Jinja reports the missing attribute of the object
@@ -1339,6 +1348,73 @@ fn jinja_syntax_text(detail: &str) -> String {
         "unexpected end of block" => "unexpected 'end of statement block'".into(),
         other => other.to_string(),
     }
+}
+
+/// Jinja's parser on a tag it does not know (`fail_unknown_tag`): the tag, what the
+/// innermost open block waits for, and that block. `before` is the template up to the tag.
+/// Ansible enables no Jinja extension, so `break`, `continue` and `do` are unknown too.
+fn unknown_tag_message(tag: &str, before: &str) -> String {
+    // (tag, the end tags it waits for) of each open block, innermost last.
+    let mut open: Vec<(String, Vec<&'static str>)> = Vec::new();
+    let mut rest = before;
+    while let Some(start) = rest.find("{%") {
+        let body = &rest[start + 2..];
+        let Some(end) = body.find("%}") else { break };
+        let inner = body[..end].trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+        rest = &body[end + 2..];
+        let word = inner.split_whitespace().next().unwrap_or("");
+        let waits: Option<Vec<&'static str>> = match word {
+            "for" => Some(vec!["endfor", "else"]),
+            "if" => Some(vec!["elif", "else", "endif"]),
+            "macro" => Some(vec!["endmacro"]),
+            "call" => Some(vec!["endcall"]),
+            "filter" => Some(vec!["endfilter"]),
+            "block" => Some(vec!["endblock"]),
+            "with" => Some(vec!["endwith"]),
+            "autoescape" => Some(vec!["endautoescape"]),
+            // `{% set x %}...{% endset %}` is a block; `{% set x = 1 %}` is not.
+            "set" if !inner.contains('=') => Some(vec!["endset"]),
+            "raw" => {
+                match rest.find("endraw") {
+                    Some(i) => rest = &rest[i..],
+                    None => break,
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(w) = waits {
+            open.push((word.to_string(), w));
+        } else if word == "else" {
+            if let Some(top) = open.last_mut() {
+                top.1 = match top.0.as_str() {
+                    "for" => vec!["endfor"],
+                    "if" => vec!["endif"],
+                    _ => top.1.clone(),
+                };
+            }
+        } else if word.starts_with("end") && word != "endraw" {
+            open.pop();
+        }
+    }
+    let mut message = format!("Encountered unknown tag '{tag}'.");
+    if let Some((name, waits)) = open.last() {
+        let looking: Vec<String> = waits.iter().map(|w| format!("'{w}'")).collect();
+        let looking = looking.join(" or ");
+        if open.iter().any(|(_, w)| w.contains(&tag)) {
+            message.push_str(&format!(
+                " You probably made a nesting mistake. Jinja is expecting this tag, but currently looking for {looking}."
+            ));
+        } else {
+            message.push_str(&format!(
+                " Jinja was looking for the following tags: {looking}."
+            ));
+        }
+        message.push_str(&format!(
+            " The innermost block that needs to be closed is '{name}'."
+        ));
+    }
+    message
 }
 
 /// The filter/test name from minijinja's detail (`filter foo is unknown`) or the snippet.

@@ -510,6 +510,95 @@ fn map_and_select() {
 }
 
 #[test]
+fn map_with_a_filter_name_passes_attribute_on() {
+    // ansible-core 2.19: `attribute=` is the inner filter's keyword when a filter is named.
+    assert_eq!(
+        rs("{{ [[{'a': 1}], [{'a': 2}, {'a': 3}]] | map('map', attribute='a') | map('sum') | list }}"),
+        json!([1, 5])
+    );
+    assert_eq!(
+        e("{{ [1, 2] | map | list }}", json!({})),
+        "The filter plugin 'ansible.builtin.map' failed: map requires a filter argument"
+    );
+}
+
+#[test]
+fn unknown_tags_are_reported_as_jinja_does() {
+    // Messages of ansible-core 2.19, which enables no Jinja extension (no loop controls).
+    let cases = [
+        ("{% foo %}", "Encountered unknown tag 'foo'."),
+        (
+            "{% for x in [1] %}{% break %}{% endfor %}",
+            "Encountered unknown tag 'break'. Jinja was looking for the following tags: 'endfor' or 'else'. The innermost block that needs to be closed is 'for'.",
+        ),
+        (
+            "{% for x in [1] %}{% else %}{% continue %}{% endfor %}",
+            "Encountered unknown tag 'continue'. Jinja was looking for the following tags: 'endfor'. The innermost block that needs to be closed is 'for'.",
+        ),
+        (
+            "{% macro m() %}{% set y %}{% raw %}{% if %}{% endraw %}{% bogus %}{% endset %}{% endmacro %}",
+            "Encountered unknown tag 'bogus'. Jinja was looking for the following tags: 'endset'. The innermost block that needs to be closed is 'set'.",
+        ),
+        (
+            "{% for x in [1] %}{% if x %}{% endfor %}",
+            "Encountered unknown tag 'endfor'. You probably made a nesting mistake. Jinja is expecting this tag, but currently looking for 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.",
+        ),
+    ];
+    for (template, message) in cases {
+        assert_eq!(
+            e(template, json!({})),
+            format!("Syntax error in template: {message}"),
+            "{template}"
+        );
+    }
+}
+
+#[test]
+fn integer_division_by_zero_in_python_words() {
+    assert_eq!(
+        e("{{ 5 // 0 }}", json!({})),
+        "Error rendering template: integer division or modulo by zero"
+    );
+    assert_eq!(
+        e("{{ 5 % 0 }}", json!({})),
+        "Error rendering template: integer modulo by zero"
+    );
+}
+
+#[test]
+fn reverse_sorts_keep_ties_in_order() {
+    // Outputs of ansible-core 2.19 (Python's stable sorted(reverse=True)).
+    assert_eq!(
+        rs("{{ [{'n': 'a', 'v': 1}, {'n': 'b', 'v': 2}, {'n': 'c', 'v': 1}] | sort(attribute='v', reverse=true) | map(attribute='n') | list }}"),
+        json!(["b", "a", "c"])
+    );
+    assert_eq!(
+        rs("{{ {'x': 1, 'a': 2, 'm': 1, 'b': 2} | dictsort(by='value', reverse=true) }}"),
+        json!([["a", 2], ["b", 2], ["x", 1], ["m", 1]])
+    );
+    assert_eq!(
+        rs("{{ ['B', 'a', 'b', 'A'] | sort(reverse=true) }}"),
+        json!(["B", "b", "a", "A"])
+    );
+}
+
+#[test]
+fn regex_escape_leaves_what_python_leaves() {
+    assert_eq!(
+        rs("{{ 'price: $5.00 (net)' | regex_escape }}"),
+        json!("price:\\ \\$5\\.00\\ \\(net\\)")
+    );
+    assert_eq!(
+        rs("{{ 'a.b*[c]' | regex_escape(re_type='posix_basic') }}"),
+        json!("a\\.b\\*\\[c\\]")
+    );
+    assert_eq!(
+        e("{{ 'a' | regex_escape('posix_extended') }}", json!({})),
+        "The filter plugin 'ansible.builtin.regex_escape' failed: Regex type (posix_extended) not yet implemented"
+    );
+}
+
+#[test]
 fn strings_and_regex() {
     let v = json!({"line": "  Server=web01.Example.COM port=8080 port=8443  ", "path": "/etc/nginx/conf.d/site.conf", "csv": "a,b,,c"});
     let c = |t: &str| r(t, v.clone());

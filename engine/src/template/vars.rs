@@ -58,6 +58,49 @@ pub trait VarSource: Send + Sync {
     fn get_shared(&self, _name: &str) -> Option<Value> {
         None
     }
+    /// For a delegated task: the delegate's name and its variables, which templates read
+    /// as `ansible_delegated_vars[delegate]`.
+    fn delegated_vars(&self) -> Option<(String, Arc<dyn VarSource>)> {
+        None
+    }
+}
+
+/// A task's variables while it is delegated: everything from `vars`, plus the delegate's
+/// variables for `ansible_delegated_vars` (templated lazily in the delegate's context).
+pub struct WithDelegate {
+    pub vars: Arc<dyn VarSource>,
+    pub delegate: String,
+    pub delegate_vars: Arc<dyn VarSource>,
+}
+
+impl VarSource for WithDelegate {
+    fn get(&self, name: &str) -> Option<J> {
+        self.vars.get(name)
+    }
+    fn names(&self) -> Vec<String> {
+        self.vars.names()
+    }
+    fn host_vars(&self, host: &str) -> Option<Arc<dyn VarSource>> {
+        self.vars.host_vars(host)
+    }
+    fn host_names(&self) -> Vec<String> {
+        self.vars.host_names()
+    }
+    fn origin(&self, name: &str) -> Option<String> {
+        self.vars.origin(name)
+    }
+    fn is_trusted(&self, name: &str) -> bool {
+        self.vars.is_trusted(name)
+    }
+    fn get_with_trust(&self, name: &str) -> Option<(J, bool)> {
+        self.vars.get_with_trust(name)
+    }
+    fn get_shared(&self, name: &str) -> Option<Value> {
+        self.vars.get_shared(name)
+    }
+    fn delegated_vars(&self) -> Option<(String, Arc<dyn VarSource>)> {
+        Some((self.delegate.clone(), self.delegate_vars.clone()))
+    }
 }
 
 /// A simple in-memory [`VarSource`] (handy for tests and for the executor's ad-hoc contexts).
@@ -254,6 +297,13 @@ impl Ctx {
                         cache: Mutex::new(FastMap::default()),
                     })),
                     "omit" => Some(Value::from(OMIT_PLACEHOLDER)),
+                    "ansible_delegated_vars" if self.vars.delegated_vars().is_some() => {
+                        let (delegate, vars) = self.vars.delegated_vars()?;
+                        let ctx = Ctx::new(vars, self.inner.clone());
+                        let mut map = std::collections::BTreeMap::new();
+                        map.insert(delegate, Value::from_dyn_object(ctx));
+                        Some(Value::from(map))
+                    }
                     // `vars['name_' ~ x]`: the host's variables as a dict, each templated when
                     // read, as Ansible's `vars` is.
                     "vars" => Some(Value::from_dyn_object(self.clone())),

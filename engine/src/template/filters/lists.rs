@@ -107,6 +107,9 @@ fn sort_values(mut xs: Vec<Value>, a: &Args) -> Result<Vec<Value>, Error> {
             (attr_key(x, &attrs, cs), attr_key(y, &attrs, cs))
         };
         match py_cmp(&kx, &ky, cs) {
+            // Python's sorted(reverse=True) is stable: equal items keep their order, so the
+            // comparison is reversed rather than the sorted list.
+            Ok(o) if reverse => o.reverse(),
             Ok(o) => o,
             Err(e) => {
                 failure.get_or_insert(e);
@@ -116,9 +119,6 @@ fn sort_values(mut xs: Vec<Value>, a: &Args) -> Result<Vec<Value>, Error> {
     });
     if let Some(e) = failure {
         return Err(e);
-    }
-    if reverse {
-        xs.reverse();
     }
     Ok(xs)
 }
@@ -726,16 +726,17 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let mut failure = None;
         pairs.sort_by(|x, y| {
             let (p, q) = if by_value { (&x.1, &y.1) } else { (&x.0, &y.0) };
-            py_cmp(p, q, cs).unwrap_or_else(|e| {
-                failure.get_or_insert(e);
-                Ordering::Equal
-            })
+            // Reversed comparison, not a reversed list: ties keep their order, as in
+            // Python's stable sorted(reverse=True).
+            py_cmp(p, q, cs)
+                .map(|o| if reverse { o.reverse() } else { o })
+                .unwrap_or_else(|e| {
+                    failure.get_or_insert(e);
+                    Ordering::Equal
+                })
         });
         if let Some(e) = failure {
             return Err(e);
-        }
-        if reverse {
-            pairs.reverse();
         }
         Ok(Value::from(
             pairs
@@ -757,7 +758,9 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     add(env, &["map"], |a, v| {
         let xs = items(&v)?;
-        if let Some(attr) = a.kw("attribute").map(py_str) {
+        // Jinja's prepare_map: `attribute=` selects attributes only when no filter name is
+        // given; `map('map', attribute='x')` hands the keyword to the inner filter.
+        if let Some(attr) = a.kw("attribute").filter(|_| a.pos.is_empty()).map(py_str) {
             let dflt = a.kw("default").cloned();
             let mut out = Vec::new();
             for x in xs {
@@ -770,7 +773,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             return Ok(Value::from(out));
         }
         let Some(name) = a.pos.first().map(py_str) else {
-            return Ok(Value::from(xs));
+            return Err(err("map requires a filter argument"));
         };
         let mut out = Vec::new();
         for x in xs {

@@ -421,20 +421,42 @@ fn comment(text: &str, style: &str, a: &Args) -> String {
     out
 }
 
+/// Python's `re.escape` (3.7+): only the characters special in a pattern get a backslash
+/// (`:`, `/`, `=`, `@`, `,` and non-ASCII stay as they are).
+fn python_re_escape(s: &str) -> String {
+    escape_chars(s, "()[]{}?*+-|^$\\.&~# \t\n\r\u{b}\u{c}")
+}
+
+/// `s` with a backslash before each character found in `special`.
+fn escape_chars(s: &str, special: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if special.contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub(crate) fn register(env: &mut Environment<'static>) {
     add(env, &["regex_replace"], regex_replace);
     add(env, &["regex_search"], regex_search);
     add(env, &["regex_findall"], regex_findall);
-    add(env, &["regex_escape"], |_, v| {
+    add(env, &["regex_escape"], |a, v| {
         let s = py_str(&v);
-        let mut out = String::new();
-        for c in s.chars() {
-            if !(c.is_alphanumeric() || c == '_') && c.is_ascii() {
-                out.push('\\');
-            }
-            out.push(c);
+        match a.str(0, "re_type").as_deref().unwrap_or("python") {
+            "python" => Ok(Value::from(python_re_escape(&s))),
+            "posix_basic" => Ok(Value::from(escape_chars(&s, "].[^$*\\"))),
+            "posix_extended" => Err(plugin_err(
+                "regex_escape",
+                "Regex type (posix_extended) not yet implemented",
+            )),
+            other => Err(plugin_err(
+                "regex_escape",
+                format!("Invalid regex type ({other})"),
+            )),
         }
-        Ok(Value::from(out))
     });
     add(env, &["replace"], |a, v| {
         defined(&v)?;
@@ -803,5 +825,15 @@ mod tests {
             Some(1700000000.0)
         );
         assert_eq!(normpath("/a/b/../c/./d"), "/a/c/d");
+    }
+
+    #[test]
+    fn regex_escape_as_python_re_escape() {
+        // Checked against Python 3.11: re.escape('price: $5.00 (net) a=b/c@d,e_f\u00e9\t')
+        assert_eq!(
+            python_re_escape("price: $5.00 (net) a=b/c@d,e_f\u{e9}\t"),
+            "price:\\ \\$5\\.00\\ \\(net\\)\\ a=b/c@d,e_f\u{e9}\\\t"
+        );
+        assert_eq!(escape_chars("a.b[c]*", "].[^$*\\"), "a\\.b\\[c\\]\\*");
     }
 }
