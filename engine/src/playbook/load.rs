@@ -734,8 +734,6 @@ impl Loader {
         }
         let defaults = self.role_vars_file(&role_dir, "defaults", files.defaults.as_deref())?;
         let vars = self.role_vars_file(&role_dir, "vars", files.vars.as_deref())?;
-        self.role_defaults.extend(defaults.clone());
-        self.role_vars.extend(vars.clone());
         let role = Arc::new(RoleRef::new(
             name,
             role_dir.clone(),
@@ -782,6 +780,10 @@ impl Loader {
         let _ = role
             .dependencies
             .set(self.loading_dependencies.pop().unwrap_or_default());
+        // The play's view of its roles' defaults and vars (for tasks outside them):
+        // `Role.get_default_vars` and `get_vars` put a role's dependencies first, then its own.
+        self.role_defaults.extend(role.defaults.clone());
+        self.role_vars.extend(role.vars.clone());
         // Roles its tasks import are not its dependencies.
         self.loading_dependencies.push(Vec::new());
         let depth = std::mem::take(&mut self.meta_dep_depth);
