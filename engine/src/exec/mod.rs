@@ -1142,6 +1142,8 @@ impl Runner {
             }
         }
         for h in hosts {
+            // The host's variables at the play level: the connection, the interpreter and a
+            // templated gather_subset read them.
             let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
                 &self.store,
                 &h,
@@ -1209,12 +1211,6 @@ impl Runner {
                 .values()
                 .any(|v| crate::template::is_template(&v.to_string()))
             {
-                let layers = TaskLayers {
-                    play: ctx.play_layers.get(&h).cloned().unwrap_or_default(),
-                    ..TaskLayers::default()
-                };
-                let src: Arc<dyn VarSource> =
-                    Arc::new(HostVarSource::for_task(&self.store, &h, &layers));
                 match self
                     .templar
                     .render(&Value::Object(setup_args.clone()), &src)
@@ -1236,14 +1232,6 @@ impl Runner {
                 host_setup_args.insert("gather_subset".into(), json!([text]));
             }
             // The setup module runs with the host's configured interpreter.
-            let src: Arc<dyn VarSource> = Arc::new(HostVarSource::for_task(
-                &self.store,
-                &h,
-                &TaskLayers {
-                    play: ctx.play_layers.get(&h).cloned().unwrap_or_default(),
-                    ..TaskLayers::default()
-                },
-            ));
             let interpreter = task::python_interpreter(self, "setup", true, &h, None, &src);
             if let Some(interpreter) =
                 task::missing_interpreter(interpreter.as_deref(), &mut self.world, &h)

@@ -1013,6 +1013,24 @@ pub(crate) fn connection_not_found(name: &str, vars: &Arc<dyn VarSource>) -> Str
 
 /// Fails one execution with an error raised while preparing the task: `[ERROR]: Task
 /// failed: MESSAGE`, then each cause of `chain` with the place it points at.
+/// TaskArgsFinalizer's failure when a templated args layer (a mapping written as one
+/// template, at `at`) is not a mapping.
+fn args_not_a_dict(ir: ItemResult, task: &Task, other: &Value, at: Origin) -> ItemResult {
+    let outer = format!(
+        "Finalization of task args for '{}' failed",
+        task.action_fqcn
+    );
+    let inner = format!(
+        "Task args must resolve to a 'dict' not '{}'.",
+        crate::template::json_type_name(other)
+    );
+    let chain = vec![
+        (format!("{outer}."), task.origin_action.clone()),
+        (inner.clone(), at),
+    ];
+    fail_item(ir, format!("{outer}: {inner}"), chain)
+}
+
 fn fail_item(mut ir: ItemResult, message: String, chain: Vec<(String, Origin)>) -> ItemResult {
     ir.result
         .insert("msg".into(), json!(format!("Task failed: {message}")));
@@ -1348,24 +1366,12 @@ fn run_once_item(
                 }
             }
             Some(other) => {
-                let outer = format!(
-                    "Finalization of task args for '{}' failed",
-                    task.action_fqcn
-                );
-                let inner = format!(
-                    "Task args must resolve to a 'dict' not '{}'.",
-                    crate::template::json_type_name(&other)
-                );
                 let at = task
                     .arg_origins
                     .get("_raw_params")
                     .cloned()
                     .unwrap_or_else(|| task.origin_action.clone());
-                let chain = vec![
-                    (format!("{outer}."), task.origin_action.clone()),
-                    (inner.clone(), at),
-                ];
-                return fail_item(ir, format!("{outer}: {inner}"), chain);
+                return args_not_a_dict(ir, task, &other, at);
             }
         }
     }
@@ -1381,20 +1387,8 @@ fn run_once_item(
             }
         }
         Some(other) => {
-            let outer = format!(
-                "Finalization of task args for '{}' failed",
-                task.action_fqcn
-            );
-            let inner = format!(
-                "Task args must resolve to a 'dict' not '{}'.",
-                crate::template::json_type_name(&other)
-            );
             let at = task.keyword_origin("args");
-            let chain = vec![
-                (format!("{outer}."), task.origin_action.clone()),
-                (inner.clone(), at),
-            ];
-            return fail_item(ir, format!("{outer}: {inner}"), chain);
+            return args_not_a_dict(ir, task, &other, at);
         }
     }
     // `module_defaults` for this action, under the task's own args (ansible-core's

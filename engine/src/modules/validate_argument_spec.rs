@@ -150,16 +150,8 @@ type Unsupported = (Vec<String>, Vec<String>);
 pub fn validate(spec: &Map<String, Value>, mut params: Map<String, Value>) -> Vec<String> {
     let mut errors = Vec::new();
     let mut unsupported: Vec<Unsupported> = Vec::new();
-    check_level(
-        spec,
-        None,
-        &mut params,
-        &[],
-        "",
-        &mut errors,
-        &mut unsupported,
-    );
-    sub_specs(spec, &mut params, &[], "", &mut errors, &mut unsupported);
+    check_level(spec, None, &mut params, &[], &mut errors, &mut unsupported);
+    sub_specs(spec, &mut params, &[], &mut errors, &mut unsupported);
     if !unsupported.is_empty() {
         let mut names: Vec<String> = unsupported.iter().map(|(p, _)| p.join(".")).collect();
         names.sort();
@@ -210,7 +202,6 @@ fn check_level(
     holder: Option<&Map<String, Value>>,
     params: &mut Map<String, Value>,
     context: &[String],
-    prefix: &str,
     errors: &mut Vec<String>,
     unsupported: &mut Vec<Unsupported>,
 ) {
@@ -271,7 +262,7 @@ fn check_level(
             context,
         ));
     }
-    check_types(spec, params, context, prefix, errors);
+    check_types(spec, params, context, errors);
     check_values(spec, params, context, errors);
     if let Some(holder) = holder {
         additional_checks(holder, params, context, errors);
@@ -383,7 +374,6 @@ fn check_types(
     spec: &Map<String, Value>,
     params: &mut Map<String, Value>,
     context: &[String],
-    _prefix: &str,
     errors: &mut Vec<String>,
 ) {
     for (name, _) in spec {
@@ -498,7 +488,6 @@ fn sub_specs(
     spec: &Map<String, Value>,
     params: &mut Map<String, Value>,
     context: &[String],
-    prefix: &str,
     errors: &mut Vec<String>,
     unsupported: &mut Vec<Unsupported>,
 ) {
@@ -528,28 +517,15 @@ fn sub_specs(
             Value::Array(a) => (a, true),
             other => (vec![other], false),
         };
-        for (idx, element) in elements_list.iter_mut().enumerate() {
+        for element in elements_list.iter_mut() {
             let Value::Object(sub_params) = element else {
                 errors.push(format!(
                     "value of '{name}' must be of type dict or list of dicts"
                 ));
                 continue;
             };
-            let mut new_prefix = format!("{prefix}{name}");
-            if wanted == "list" {
-                new_prefix.push_str(&format!("[{idx}]"));
-            }
-            new_prefix.push('.');
-            check_level(
-                sub,
-                Some(opt),
-                sub_params,
-                &inner,
-                &new_prefix,
-                errors,
-                unsupported,
-            );
-            sub_specs(sub, sub_params, &inner, &new_prefix, errors, unsupported);
+            check_level(sub, Some(opt), sub_params, &inner, errors, unsupported);
+            sub_specs(sub, sub_params, &inner, errors, unsupported);
         }
         let value = if is_list {
             Value::Array(elements_list)
