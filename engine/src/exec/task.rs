@@ -1624,6 +1624,16 @@ fn run_once_item(
         ir.delegate.as_deref(),
         &vars,
     );
+    let nofile = match module_rlimit_nofile(runner, &task.action, module.connects(), &vars) {
+        Ok(n) => n,
+        Err(message) => {
+            // (The variable's own place is not known here: the cause is shown without it.)
+            let chain = vec![(message.clone(), Origin::new("", 0, 0))];
+            let mut ir = fail_item(ir, message, chain);
+            ir.result.insert("changed".into(), json!(false));
+            return ir;
+        }
+    };
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -1651,6 +1661,7 @@ fn run_once_item(
             display: Vec::new(),
             environment: environment.clone(),
             verbosity: runner.display.verbosity,
+            nofile,
         };
         let mut result =
             match missing_interpreter(runner_interpreter.as_deref(), mctx.world, &target) {
@@ -3283,6 +3294,46 @@ fn error_detail(result: &Map<String, Value>, msg: &str) -> String {
 /// on the target (controller-side actions, raw, script) and for interpreter discovery
 /// (`auto`, `auto_silent`, `auto_legacy`, `auto_legacy_silent`), which always finds the
 /// distribution's python3.
+/// `ansible_python_module_rlimit_nofile` (PYTHON_MODULE_RLIMIT_NOFILE): a Python module's
+/// AnsiballZ wrapper sets its process's soft open-files limit to it (at most the hard
+/// limit), which the commands it runs inherit; 0, omit or no value leave the host's.
+/// `raw` and `script` run no wrapper and controller-side actions no module. A value that
+/// does not template fails the task before the module runs.
+fn module_rlimit_nofile(
+    runner: &Runner,
+    action: &str,
+    connects: bool,
+    vars: &Arc<dyn VarSource>,
+) -> Result<Option<u64>, String> {
+    if !connects || matches!(action, "raw" | "script" | "wait_for_connection") {
+        return Ok(None);
+    }
+    let Some(written) = vars.get("ansible_python_module_rlimit_nofile") else {
+        return Ok(None);
+    };
+    let value = runner
+        .templar
+        .render(&written, vars)
+        .map_err(|e| e.message().to_string())?;
+    if is_omit(&value) || value.is_null() {
+        return Ok(None);
+    }
+    let n = match &value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Value::Bool(b) => Some(*b as i64),
+        _ => None,
+    };
+    match n {
+        Some(0) => Ok(None),
+        Some(n) if n > 0 => Ok(Some(n as u64)),
+        _ => Err(format!(
+            "invalid literal for int() with base 10: {}",
+            crate::template::pyrepr::json_repr(&value)
+        )),
+    }
+}
+
 pub(super) fn python_interpreter(
     runner: &Runner,
     action: &str,

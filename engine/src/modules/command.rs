@@ -461,6 +461,7 @@ pub(super) fn run_script(
     stdin: Option<Vec<u8>>,
 ) -> Result<ShellRun, ModuleResult> {
     let environment = ctx.environment.clone();
+    let nofile = ctx.nofile;
     let now = ctx.world.clock.now();
     let seed = ctx.world.seed;
     let fleet = ctx.world.fleet.clone();
@@ -478,6 +479,10 @@ pub(super) fn run_script(
     );
     sc.now = now;
     sc.clock_offset = skew;
+    if let Some(soft) = nofile {
+        let hard = sc.nofile.1;
+        sc.nofile = (soft.min(hard), hard);
+    }
     sc.hostname = host.name.clone();
     // The task's `environment:` on top of the host's (Ansible prefixes the module's
     // command line with it, and the command inherits the module's environment).

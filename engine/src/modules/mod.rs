@@ -84,6 +84,9 @@ pub struct ModuleCtx<'a> {
     pub environment: indexmap::IndexMap<String, String>,
     /// The run's `-v` count (`debug`'s `verbosity:` is compared with it).
     pub verbosity: u8,
+    /// The soft open-files limit the module's wrapper set (`ansible_python_module_rlimit_nofile`),
+    /// or None for the host's.
+    pub nofile: Option<u64>,
 }
 
 impl ModuleCtx<'_> {

@@ -73,6 +73,9 @@ pub(crate) struct Shell<'c> {
     pub exec_gen: u64,
     /// `trap ... EXIT` action of the top-level shell.
     pub exit_trap: Option<String>,
+    /// The open-files limit (soft, hard): `ulimit -n` reads and sets it, a subshell's
+    /// change stays in the subshell.
+    pub nofile: (u64, u64),
     /// Saved outer values of `local` variables, one frame per function call.
     local_frames: Vec<Vec<(String, Option<Var>)>>,
 }
@@ -156,6 +159,7 @@ impl<'c> Shell<'c> {
             Some((a0, rest)) => (a0.clone(), rest.to_vec()),
             None => (ctx.shell_name.clone(), Vec::new()),
         };
+        let nofile = ctx.nofile;
         Shell {
             ctx,
             vars,
@@ -181,6 +185,7 @@ impl<'c> Shell<'c> {
             exit_trap: None,
             exec_fds: None,
             exec_gen: 0,
+            nofile,
         }
     }
 
@@ -411,7 +416,9 @@ impl<'c> Shell<'c> {
         let opts = (self.errexit, self.nounset, self.loop_depth, self.last_rc);
         let dialect = (self.pipefail, self.bash);
         let exec_state = (self.exec_fds.clone(), self.exec_gen);
+        let nofile = self.nofile;
         let r = f(self);
+        self.nofile = nofile;
         (self.exec_fds, self.exec_gen) = exec_state;
         self.vars = vars;
         self.funcs = funcs;

@@ -123,6 +123,9 @@ pub trait ExternalCommands {
     }
 }
 
+/// The open-files limit (soft, hard) a simulated process starts with.
+pub const DEFAULT_NOFILE: (u64, u64) = (1024, 524_288);
+
 /// Everything a script runs against: one host's sandbox and the process-like state.
 /// [`run`] does not change `env` or `cwd` (each run is a fresh `sh -c`), but does advance
 /// `now` and `rng`, and consumes `stdin`.
@@ -159,6 +162,10 @@ pub struct ShellContext {
     /// accepted and errors read `bash: line 1: foo: command not found`. Everything else
     /// stays dash's.
     pub bash: bool,
+    /// The process's open-files limit (soft, hard), `ulimit -n`: a Debian login's 1024 and
+    /// systemd's 524288 unless the module lowered or raised it
+    /// (`ansible_python_module_rlimit_nofile`).
+    pub nofile: (u64, u64),
 }
 
 impl ShellContext {
@@ -192,6 +199,7 @@ impl ShellContext {
             max_output: 64 << 20,
             shell_name: "sh".into(),
             bash: false,
+            nofile: DEFAULT_NOFILE,
         }
     }
 

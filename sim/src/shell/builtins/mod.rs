@@ -54,6 +54,7 @@ const TABLE: &[(&str, Kind, Handler)] = &[
     ("test", Kind::Regular, test::test),
     ("true", Kind::Regular, core::colon),
     ("type", Kind::Regular, core::type_),
+    ("ulimit", Kind::Regular, system::ulimit),
     ("umask", Kind::Regular, core::colon),
     ("wait", Kind::Regular, core::colon),
     ("basename", Kind::Utility, system::basename),

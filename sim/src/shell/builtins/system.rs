@@ -404,3 +404,76 @@ pub(crate) fn sh(shell: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
     shell.bash = parent_is_bash;
     r
 }
+
+/// dash's `ulimit` for what the simulation models: the open-files limit (`-n`, soft with
+/// `-S`, hard with `-H`, both when setting without either) and the file-size limit (`-f`,
+/// the default), which is unlimited. Other resources are refused by name.
+pub(crate) fn ulimit(sh: &mut Shell<'_>, argv: &[String], fds: &Fds) -> Ex {
+    let (mut hard, mut soft, mut resource) = (false, false, 'f');
+    let mut value: Option<&str> = None;
+    for arg in &argv[1..] {
+        match arg.strip_prefix('-') {
+            Some(flags) if !flags.is_empty() && value.is_none() => {
+                for c in flags.chars() {
+                    match c {
+                        'H' => hard = true,
+                        'S' => soft = true,
+                        'n' | 'f' => resource = c,
+                        other => {
+                            sh.shell_err(
+                                fds,
+                                &format!("ulimit: fleetsim simulates only -n and -f, not -{other}"),
+                            );
+                            return Ok(2);
+                        }
+                    }
+                }
+            }
+            _ if value.is_none() => value = Some(arg),
+            _ => {
+                sh.shell_err(fds, "ulimit: too many arguments");
+                return Ok(2);
+            }
+        }
+    }
+    if resource == 'f' {
+        return match value {
+            None | Some("unlimited") => {
+                if value.is_none() {
+                    sh.out(fds, "unlimited\n");
+                }
+                Ok(0)
+            }
+            Some(_) => {
+                sh.shell_err(fds, "ulimit: fleetsim simulates no file-size limit");
+                Ok(2)
+            }
+        };
+    }
+    let Some(text) = value else {
+        let n = if hard { sh.nofile.1 } else { sh.nofile.0 };
+        sh.out(fds, format!("{n}\n"));
+        return Ok(0);
+    };
+    let Ok(n) = text.parse::<u64>() else {
+        sh.shell_err(fds, "ulimit: bad number");
+        return Ok(2);
+    };
+    let (set_soft, set_hard) = if hard || soft {
+        (soft, hard)
+    } else {
+        (true, true)
+    };
+    let new_hard = if set_hard { n } else { sh.nofile.1 };
+    let new_soft = if set_soft {
+        n
+    } else {
+        sh.nofile.0.min(new_hard)
+    };
+    if new_soft > new_hard {
+        sh.shell_err(fds, "ulimit: error setting limit (Invalid argument)");
+        return Ok(2);
+    }
+    sh.nofile = (new_soft, new_hard);
+    Ok(0)
+}

@@ -438,3 +438,24 @@ fn printenv_prints_the_exported_environment() {
     assert_eq!(out.stdout_str(), "1\nprod\n1\n1\n1\n1\n3\n");
     assert_eq!(out.rc, 0);
 }
+
+/// `ulimit -n` reads and sets the simulated open-files limit (soft by default, both when
+/// set without -S/-H), a subshell's change stays in it, and resources fleetsim does not
+/// model are refused by name.
+#[test]
+fn ulimit_open_files() {
+    let mut h = host("h");
+    let out = run_in(
+        &mut h,
+        "ulimit -n; ulimit -Hn; (ulimit -n 64; ulimit -n); ulimit -Sn 100; ulimit -n; ulimit -Hn; ulimit -Sn 600000; echo $?; ulimit; ulimit -c",
+    );
+    assert_eq!(
+        out.stdout_str(),
+        "1024\n524288\n64\n100\n524288\n2\nunlimited\n"
+    );
+    assert_eq!(
+        out.stderr_str(),
+        "sh: 1: ulimit: error setting limit (Invalid argument)\nsh: 1: ulimit: fleetsim simulates only -n and -f, not -c\n"
+    );
+    assert_eq!(out.rc, 2);
+}
