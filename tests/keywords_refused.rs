@@ -125,3 +125,17 @@ fn vars_prompt_encrypt_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn include_role_public_and_no_duplicates_are_refused() {
+    refused(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role:\n        name: r\n        public: true\n",
+        "fleetsim does not honour include_role's public: True (only its default)",
+        "site.yml:4:7",
+    );
+    refused(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role:\n        name: r\n        allow_duplicates: false\n",
+        "fleetsim does not honour include_role's allow_duplicates: False (only its default)",
+        "site.yml:4:7",
+    );
+}

@@ -2152,6 +2152,26 @@ fn check_role_use_args(task: &Task, at: Origin) -> Result<(), LoadError> {
             }
         }
     }
+    // Options fleetsim does not honour yet are refused by name rather than ignored: a public
+    // include_role (its defaults and vars seen by the play's later tasks) and an include_role
+    // that must not run again (`allow_duplicates: false`). Their defaults are accepted.
+    let not_honoured = [("public", false), ("allow_duplicates", true)]
+        .into_iter()
+        .find(|(key, default)| {
+            task.action == "include_role"
+                && args
+                    .get(*key)
+                    .is_some_and(|v| crate::modules::to_bool(v) != Some(*default))
+        });
+    if let Some((key, _)) = not_honoured {
+        return Err(LoadError::at(
+            format!(
+                "fleetsim does not honour include_role's {key}: {} (only its default)",
+                scalar_text(&args[key])
+            ),
+            at,
+        ));
+    }
     match args.get("apply") {
         Some(v) if task.action == "import_role" && crate::template::json_truthy(v) => Err(
             LoadError::at(format!("Invalid options for {action}: apply"), at),
